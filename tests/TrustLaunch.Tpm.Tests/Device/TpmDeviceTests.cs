@@ -30,4 +30,16 @@ public sealed class TpmDeviceTests(SwtpmFixture tpm) : IClassFixture<SwtpmFixtur
         Assert.Equal(100, bytes.Length);
         Assert.NotEqual(new byte[100], bytes);
     }
+
+    [Fact]
+    public async Task GetInfo_Swtpm_ReportsIbmAndBothBanks()
+    {
+        using var device = tpm.OpenDevice();
+        var info = await device.GetInfoAsync();
+        Assert.Equal("IBM", info.Manufacturer);
+        Assert.Contains("sha256", info.Algorithms);
+        Assert.Contains("ecdsa", info.Algorithms);
+        Assert.Equal([TpmAlgId.Sha1, TpmAlgId.Sha256], info.PcrBanks.Select(b => b.Bank));
+        Assert.Equal(24, info.PcrBanks[1].Pcrs.Count);
+    }
 }
