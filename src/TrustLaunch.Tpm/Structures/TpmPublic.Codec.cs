@@ -72,40 +72,40 @@ public sealed partial record TpmPublic
         switch (type)
         {
             case TpmAlgId.Rsa:
-            {
-                var symmetric = ReadSymmetric(ref r);
-                var scheme = ReadScheme(ref r, "scheme");
-                var keyBits = r.ReadUInt16("keyBits");
-                var exponent = r.ReadUInt32("exponent");
-                var modulus = r.ReadSized("unique.rsa", MaxRsaBytes).ToArray();
-                if (modulus.Length != 0 && modulus.Length * 8 != keyBits)
-                    r.Throw($"unique.rsa is {modulus.Length * 8} bits, keyBits says {keyBits}");
-                return new TpmPublic(type, nameAlg, attributes, authPolicy, symmetric, scheme,
-                    Rsa: new TpmRsaKey(keyBits, exponent, modulus));
-            }
+                {
+                    var symmetric = ReadSymmetric(ref r);
+                    var scheme = ReadScheme(ref r, "scheme");
+                    var keyBits = r.ReadUInt16("keyBits");
+                    var exponent = r.ReadUInt32("exponent");
+                    var modulus = r.ReadSized("unique.rsa", MaxRsaBytes).ToArray();
+                    if (modulus.Length != 0 && modulus.Length * 8 != keyBits)
+                        r.Throw($"unique.rsa is {modulus.Length * 8} bits, keyBits says {keyBits}");
+                    return new TpmPublic(type, nameAlg, attributes, authPolicy, symmetric, scheme,
+                        Rsa: new TpmRsaKey(keyBits, exponent, modulus));
+                }
             case TpmAlgId.Ecc:
-            {
-                var symmetric = ReadSymmetric(ref r);
-                var scheme = ReadScheme(ref r, "scheme");
-                var curve = (TpmEccCurve)r.ReadUInt16("curveID");
-                var kdf = ReadScheme(ref r, "kdf");
-                var x = r.ReadSized("unique.x", MaxEccCoordinateBytes).ToArray();
-                var y = r.ReadSized("unique.y", MaxEccCoordinateBytes).ToArray();
-                return new TpmPublic(type, nameAlg, attributes, authPolicy, symmetric, scheme,
-                    Ecc: new TpmEccKey(curve, kdf, x, y));
-            }
+                {
+                    var symmetric = ReadSymmetric(ref r);
+                    var scheme = ReadScheme(ref r, "scheme");
+                    var curve = (TpmEccCurve)r.ReadUInt16("curveID");
+                    var kdf = ReadScheme(ref r, "kdf");
+                    var x = r.ReadSized("unique.x", MaxEccCoordinateBytes).ToArray();
+                    var y = r.ReadSized("unique.y", MaxEccCoordinateBytes).ToArray();
+                    return new TpmPublic(type, nameAlg, attributes, authPolicy, symmetric, scheme,
+                        Ecc: new TpmEccKey(curve, kdf, x, y));
+                }
             case TpmAlgId.KeyedHash:
-            {
-                var scheme = ReadScheme(ref r, "scheme");
-                var unique = r.ReadSized("unique.keyedHash", TpmHash.MaxDigestSize).ToArray();
-                return new TpmPublic(type, nameAlg, attributes, authPolicy, TpmSymmetric.None, scheme, UniqueDigest: unique);
-            }
+                {
+                    var scheme = ReadScheme(ref r, "scheme");
+                    var unique = r.ReadSized("unique.keyedHash", TpmHash.MaxDigestSize).ToArray();
+                    return new TpmPublic(type, nameAlg, attributes, authPolicy, TpmSymmetric.None, scheme, UniqueDigest: unique);
+                }
             case TpmAlgId.SymCipher:
-            {
-                var symmetric = ReadSymmetric(ref r);
-                var unique = r.ReadSized("unique.sym", TpmHash.MaxDigestSize).ToArray();
-                return new TpmPublic(type, nameAlg, attributes, authPolicy, symmetric, TpmScheme.None, UniqueDigest: unique);
-            }
+                {
+                    var symmetric = ReadSymmetric(ref r);
+                    var unique = r.ReadSized("unique.sym", TpmHash.MaxDigestSize).ToArray();
+                    return new TpmPublic(type, nameAlg, attributes, authPolicy, symmetric, TpmScheme.None, UniqueDigest: unique);
+                }
             default:
                 r.Throw($"type 0x{(ushort)type:X4} is not RSA, ECC, keyed-hash or symmetric");
                 return null!;
