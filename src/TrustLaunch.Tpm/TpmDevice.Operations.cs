@@ -76,15 +76,23 @@ public sealed partial class TpmDevice
             _ => throw new ArgumentException($"EK type must be RSA or ECC, not {type}"),
         }, cancellationToken);
 
+    /// <summary>The storage root key of the owner hierarchy (TCG provisioning guidance template, ECC P-256).</summary>
+    public Task<LoadedObject> CreateSrkAsync(CancellationToken cancellationToken = default) =>
+        CreatePrimaryAsync(TpmHandles.Owner, TpmTemplates.SrkEccP256(), cancellationToken);
+
     public Task<CreatedKey> CreateAsync(uint parent, TpmPublic template, CancellationToken cancellationToken = default) =>
         ExecuteAsync(new CreateCommand(parent, template), EmptyAuth, cancellationToken);
 
     public Task<LoadedObject> LoadAsync(uint parent, CreatedKey key, CancellationToken cancellationToken = default) =>
         ExecuteAsync(new LoadCommand(parent, key), EmptyAuth, cancellationToken);
 
-    /// <summary>Creates and loads a restricted signing key (ECC P-256/ECDSA-SHA256 or RSA-2048/RSASSA-SHA256) under the
-    /// owner SRK; the SRK is flushed again. The returned handle is transient.</summary>
-    public async Task<LoadedObject> CreateAkAsync(TpmAlgId type = TpmAlgId.Ecc, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Creates and loads a restricted signing key (ECC P-256/ECDSA-SHA256 or RSA-2048/RSASSA-SHA256) under the default
+    /// EK of <paramref name="ekType"/>, as <c>tpm2_createak</c> does. Being in the endorsement hierarchy matters: a TPM
+    /// obfuscates resetCount, restartCount and firmwareVersion in quotes signed by keys of other hierarchies, and the
+    /// verifier needs them in clear. The EK is flushed again; the returned handle is transient.
+    /// </summary>
+    public async Task<LoadedObject> CreateAkAsync(TpmAlgId type = TpmAlgId.Ecc, TpmAlgId ekType = TpmAlgId.Ecc, CancellationToken cancellationToken = default)
     {
         var template = type switch
         {
@@ -92,15 +100,29 @@ public sealed partial class TpmDevice
             TpmAlgId.Rsa => TpmTemplates.AkRsa2048(),
             _ => throw new ArgumentException($"AK type must be RSA or ECC, not {type}"),
         };
-        var srk = await CreatePrimaryAsync(TpmHandles.Owner, TpmTemplates.SrkEccP256(), cancellationToken).ConfigureAwait(false);
+        var ek = await CreateEkAsync(ekType, cancellationToken).ConfigureAwait(false);
         try
         {
-            var created = await CreateAsync(srk.Handle, template, cancellationToken).ConfigureAwait(false);
-            return await LoadAsync(srk.Handle, created, cancellationToken).ConfigureAwait(false);
+            var created = await WithEndorsementPolicyAsync(
+                session => ExecuteAsync(new CreateCommand(ek.Handle, template), [session], cancellationToken), cancellationToken).ConfigureAwait(false);
+            return await WithEndorsementPolicyAsync(
+                session => ExecuteAsync(new LoadCommand(ek.Handle, created), [session], cancellationToken), cancellationToken).ConfigureAwait(false);
         }
         finally
         {
-            await FlushContextAsync(srk.Handle, CancellationToken.None).ConfigureAwait(false);
+            await FlushContextAsync(ek.Handle, CancellationToken.None).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Runs one command authorized by a fresh policy session satisfying PolicySecret(TPM_RH_ENDORSEMENT): the
+    /// authPolicy of the default EKs. A policy session is good for one command, so each call starts its own.</summary>
+    private async Task<T> WithEndorsementPolicyAsync<T>(Func<PolicySession, Task<T>> command, CancellationToken cancellationToken)
+    {
+        var session = await StartPolicySessionAsync(cancellationToken).ConfigureAwait(false);
+        await using (session.ConfigureAwait(false))
+        {
+            await PolicySecretAsync(TpmHandles.Endorsement, session, cancellationToken).ConfigureAwait(false);
+            return await command(session).ConfigureAwait(false);
         }
     }
 
@@ -159,16 +181,9 @@ public sealed partial class TpmDevice
     /// TPM2_ActivateCredential with a default-template EK: the EK is authorized by a policy session satisfying
     /// PolicySecret(TPM_RH_ENDORSEMENT), the AK by its empty password.
     /// </summary>
-    public async Task<byte[]> ActivateCredentialAsync(uint akHandle, uint ekHandle, byte[] credentialBlob, byte[] encryptedSecret, CancellationToken cancellationToken = default)
-    {
-        var session = await StartPolicySessionAsync(cancellationToken).ConfigureAwait(false);
-        await using (session.ConfigureAwait(false))
-        {
-            await PolicySecretAsync(TpmHandles.Endorsement, session, cancellationToken).ConfigureAwait(false);
-            return await ExecuteAsync(new ActivateCredentialCommand(akHandle, ekHandle, credentialBlob, encryptedSecret),
-                [TpmAuthorization.EmptyPassword, session], cancellationToken).ConfigureAwait(false);
-        }
-    }
+    public Task<byte[]> ActivateCredentialAsync(uint akHandle, uint ekHandle, byte[] credentialBlob, byte[] encryptedSecret, CancellationToken cancellationToken = default) =>
+        WithEndorsementPolicyAsync(session => ExecuteAsync(new ActivateCredentialCommand(akHandle, ekHandle, credentialBlob, encryptedSecret),
+            [TpmAuthorization.EmptyPassword, session], cancellationToken), cancellationToken);
 
     /// <summary>Makes a loaded object persistent at <paramref name="persistentHandle"/> (owner hierarchy).</summary>
     public Task PersistAsync(uint objectHandle, uint persistentHandle, CancellationToken cancellationToken = default) =>

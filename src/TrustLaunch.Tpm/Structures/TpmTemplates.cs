@@ -32,7 +32,7 @@ public static class TpmTemplates
     public static TpmPublic EkEccP256() => new(TpmAlgId.Ecc, TpmAlgId.Sha256, EkAttributes, EkPolicy.ToArray(),
         TpmSymmetric.Aes128Cfb, TpmScheme.None, Ecc: new TpmEccKey(TpmEccCurve.NistP256, TpmScheme.None, new byte[32], new byte[32]));
 
-    /// <summary>The storage root key TrustLaunch parents its AKs under: ECC P-256 (fast to derive), owner hierarchy.</summary>
+    /// <summary>The owner-hierarchy storage root key: ECC P-256, restricted decrypt, AES-128-CFB, noDA.</summary>
     public static TpmPublic SrkEccP256() => new(TpmAlgId.Ecc, TpmAlgId.Sha256, SrkAttributes, [],
         TpmSymmetric.Aes128Cfb, TpmScheme.None, Ecc: new TpmEccKey(TpmEccCurve.NistP256, TpmScheme.None, new byte[32], new byte[32]));
 
