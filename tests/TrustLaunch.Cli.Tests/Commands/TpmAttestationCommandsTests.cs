@@ -122,5 +122,5 @@ public sealed class TpmAttestationCommandsTests(SwtpmFixture tpm) : IClassFixtur
 
     private Task<ProcessResult> CheckQuoteAsync(ScratchDirectory dir, string nonce) =>
         ProcessRunner.RunAsync("tpm2_checkquote",
-            ["-u", dir["ak.pem"], "-m", dir["msg"], "-s", dir["sig"], "-f", dir["pcrs"], "-F", "values", "-l", "sha256:0,1,15", "-g", "sha256", "-q", nonce]);
+            ["-u", dir["ak.pem"], "-m", dir["msg"], "-s", dir["sig"], "-f", dir["pcrs"], "-l", "sha256:0,1,15", "-g", "sha256", "-q", nonce]);
 }
