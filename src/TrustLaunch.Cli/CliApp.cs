@@ -1,0 +1,78 @@
+using System.CommandLine;
+using System.Security.Cryptography;
+using TrustLaunch.Cli.Commands;
+using TrustLaunch.Tpm;
+using TrustLaunch.Tpm.Codec;
+
+namespace TrustLaunch.Cli;
+
+/// <summary>
+/// The <c>trustlaunch</c> command tree and its error policy: a failure is one line <c>error: …</c> on stderr and exit
+/// code <see cref="ExitCodes.Usage"/> (bad arguments or input files) or <see cref="ExitCodes.Failure"/> (the TPM, a
+/// verification, or the filesystem said no).
+/// </summary>
+public static class CliApp
+{
+    public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken = default)
+    {
+        var options = new GlobalOptions();
+        var root = new RootCommand("TrustLaunch: launch containers only when trusted, and prove what ran with TPM quotes.");
+        options.AddTo(root);
+        root.Subcommands.Add(TpmCommand.Create(options));
+
+        var parse = root.Parse(args);
+        if (parse.Errors.Count > 0 && parse.Action is not { ClearsParseErrors: true })
+        {
+            await stderr.WriteLineAsync($"error: {OneLine(parse.Errors[0].Message)}").ConfigureAwait(false);
+            return ExitCodes.Usage;
+        }
+        try
+        {
+            var config = new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false };
+            return await parse.InvokeAsync(config, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (ExitCodeFor(e) is { } code)
+        {
+            await stderr.WriteLineAsync($"error: {OneLine(e.Message)}").ConfigureAwait(false);
+            return code;
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // A bug: say so on the first line, keep the trace for the report.
+            await stderr.WriteLineAsync($"error: internal error ({e.GetType().Name}): {OneLine(e.Message)}").ConfigureAwait(false);
+            await stderr.WriteLineAsync(e.ToString()).ConfigureAwait(false);
+            return ExitCodes.Internal;
+        }
+    }
+
+    /// <summary>Expected failures and their exit codes; anything else is a bug.</summary>
+    internal static int? ExitCodeFor(Exception e) => e switch
+    {
+        CliUsageException => ExitCodes.Usage,
+        CliFailureException => ExitCodes.Failure,
+        TpmException or TpmTransportException or TpmFormatException => ExitCodes.Failure,
+        FileNotFoundException or DirectoryNotFoundException => ExitCodes.Usage,
+        FormatException or ArgumentException => ExitCodes.Usage,
+        IOException or UnauthorizedAccessException or CryptographicException => ExitCodes.Failure,
+        _ => null,
+    };
+
+    private static string OneLine(string message) => message.ReplaceLineEndings(" ").Trim();
+}
+
+public static class ExitCodes
+{
+    public const int Success = 0;
+    /// <summary>The TPM, a verification or the filesystem refused.</summary>
+    public const int Failure = 1;
+    /// <summary>Bad arguments or malformed input files.</summary>
+    public const int Usage = 2;
+    /// <summary>A bug in trustlaunch (EX_SOFTWARE).</summary>
+    public const int Internal = 70;
+}
+
+/// <summary>The command line or an input file is wrong; exit code 2.</summary>
+public sealed class CliUsageException(string message) : Exception(message);
+
+/// <summary>The operation was refused or failed (TPM state, verification); exit code 1.</summary>
+public sealed class CliFailureException(string message) : Exception(message);
