@@ -5,7 +5,8 @@ using TrustLaunch.Tpm;
 
 namespace TrustLaunch.Cli.Commands.Tpm;
 
-/// <summary><c>trustlaunch tpm ak create|evict</c>: attestation keys persisted in the owner hierarchy.</summary>
+/// <summary><c>trustlaunch tpm ak create|evict</c>: attestation keys (children of the default EK, as tpm2_createak makes
+/// them) persisted in the owner range of persistent handles.</summary>
 public static class TpmAkCommand
 {
     public const uint DefaultHandle = 0x8101_0002;
@@ -30,7 +31,7 @@ public static class TpmAkCommand
         };
         format.AcceptOnlyFromAmong("pem", "tpm2b");
         var force = new Option<bool>("--force") { Description = "Evict whatever is persisted at the handle first" };
-        var command = new Command("create", "Create an AK under the owner SRK, persist it and write its public key")
+        var command = new Command("create", "Create an AK under the default EK, persist it and write its public key")
         {
             outPublic, alg, persist, format, force,
         };
