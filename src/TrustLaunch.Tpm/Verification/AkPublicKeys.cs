@@ -89,7 +89,7 @@ public static class AkPublicKeys
                     throw new TpmFormatException($"AK public key PEM: label '{label}' is not PUBLIC KEY or RSA PUBLIC KEY");
             }
         }
-        catch (Exception e) when (e is CryptographicException or AsnContentException)
+        catch (Exception e) when (e is CryptographicException or AsnContentException or NotSupportedException)
         {
             throw new TpmFormatException($"AK public key PEM: {label} is not a valid key: {e.Message}");
         }
