@@ -13,7 +13,7 @@ namespace TrustLaunch.Tpm.Tests.Verification;
 /// </summary>
 public sealed class ParserPropertyTests : IDisposable
 {
-    private const int Iterations = 3000;
+    private static readonly int Iterations = int.TryParse(Environment.GetEnvironmentVariable("TRUSTLAUNCH_PROPERTY_ITERATIONS"), out var n) ? n : 3000;
     private readonly ECDsa _ecc = ECDsa.Create(ECCurve.NamedCurves.nistP256);
     private readonly RSA _rsa = RSA.Create(2048);
     private readonly QuoteSample _eccQuote;
@@ -68,6 +68,25 @@ public sealed class ParserPropertyTests : IDisposable
 
     private static readonly Gen<byte[]> RandomBytes = Gen.Byte.Array[0, 300];
 
+    /// <summary>Random bytes behind a valid magic and attestation type, so parsing gets past the header.</summary>
+    private static readonly Gen<byte[]> AttestLike =
+        Gen.Select(Gen.OneOf(Gen.Const((ushort)0x8017), Gen.Const((ushort)0x8018), Gen.Const((ushort)0x801A)), RandomBytes,
+            (type, tail) => (byte[])[0xFF, 0x54, 0x43, 0x47, (byte)(type >> 8), (byte)type, .. tail]);
+
+    /// <summary>A TPM2B_PUBLIC whose size prefix fits and whose type and nameAlg are valid, then random bytes.</summary>
+    private static readonly Gen<byte[]> PublicLike =
+        Gen.Select(Gen.OneOf(Gen.Const((byte)0x01), Gen.Const((byte)0x23), Gen.Const((byte)0x08), Gen.Const((byte)0x25)), RandomBytes,
+            (type, tail) =>
+            {
+                byte[] body = [0x00, type, 0x00, 0x0B, .. tail];
+                return (byte[])[(byte)(body.Length >> 8), (byte)body.Length, .. body];
+            });
+
+    /// <summary>A TPMT_SIGNATURE with a valid algorithm and hash, then random bytes.</summary>
+    private static readonly Gen<byte[]> SignatureLike =
+        Gen.Select(Gen.OneOf(Gen.Const((byte)0x14), Gen.Const((byte)0x16), Gen.Const((byte)0x18), Gen.Const((byte)0x05)), RandomBytes,
+            (alg, tail) => (byte[])[0x00, alg, 0x00, 0x0B, .. tail]);
+
     private static void OnlyFormatErrors(Action parse)
     {
         try
@@ -93,12 +112,12 @@ public sealed class ParserPropertyTests : IDisposable
 
     [Fact]
     public void TpmAttestParse_RandomOrMutatedBytes_OnlyTpmFormatException() =>
-        Gen.OneOf(RandomBytes, Mutated(_eccQuote.Attest), Mutated(_rsaQuote.Attest))
+        Gen.OneOf(RandomBytes, AttestLike, Mutated(_eccQuote.Attest), Mutated(_rsaQuote.Attest))
             .Sample(bytes => OnlyFormatErrors(() => TpmAttest.Parse(bytes)), iter: Iterations);
 
     [Fact]
     public void TpmSignatureParse_RandomOrMutatedBytes_OnlyTpmFormatException() =>
-        Gen.OneOf(RandomBytes, Mutated(_eccQuote.Signature), Mutated(_rsaQuote.Signature))
+        Gen.OneOf(RandomBytes, SignatureLike, Mutated(_eccQuote.Signature), Mutated(_rsaQuote.Signature))
             .Sample(bytes => OnlyFormatErrors(() => TpmSignature.Parse(bytes)), iter: Iterations);
 
     [Fact]
@@ -109,7 +128,7 @@ public sealed class ParserPropertyTests : IDisposable
             Ecc = new TpmEccKey(TpmEccCurve.NistP256, TpmScheme.None, _ecc.ExportParameters(false).Q.X!, _ecc.ExportParameters(false).Q.Y!),
         };
         var rsa = TpmTemplates.AkRsa2048() with { Rsa = new TpmRsaKey(2048, 0, _rsa.ExportParameters(false).Modulus!) };
-        Gen.OneOf(RandomBytes, Mutated(ecc.ToTpm2bPublic()), Mutated(rsa.ToTpm2bPublic()), Mutated(TpmTemplates.EkRsa2048().ToTpm2bPublic()))
+        Gen.OneOf(RandomBytes, PublicLike, Mutated(ecc.ToTpm2bPublic()), Mutated(rsa.ToTpm2bPublic()), Mutated(TpmTemplates.EkRsa2048().ToTpm2bPublic()))
             .Sample(bytes => OnlyFormatErrors(() => TpmPublic.ParseTpm2b(bytes)), iter: Iterations);
     }
 
@@ -122,7 +141,7 @@ public sealed class ParserPropertyTests : IDisposable
         };
         var eccPem = Encoding.ASCII.GetBytes(_ecc.ExportSubjectPublicKeyInfoPem());
         var rsaPem = Encoding.ASCII.GetBytes(_rsa.ExportSubjectPublicKeyInfoPem());
-        Gen.OneOf(RandomBytes, Mutated(ecc.ToTpm2bPublic()), Mutated(eccPem), Mutated(rsaPem))
+        Gen.OneOf(RandomBytes, PublicLike, Mutated(ecc.ToTpm2bPublic()), Mutated(eccPem), Mutated(rsaPem))
             .Sample(bytes => OnlyFormatErrors(() => AkPublicKeys.Load(bytes).Dispose()), iter: Iterations);
     }
 
@@ -144,7 +163,7 @@ public sealed class ParserPropertyTests : IDisposable
 
     [Fact]
     public void Verify_RandomBuffers_NeverThrowsNeverValid() =>
-        Gen.Select(RandomBytes, RandomBytes, RandomBytes, Gen.Byte.Array[0, 40])
+        Gen.Select(Gen.OneOf(RandomBytes, AttestLike), Gen.OneOf(RandomBytes, SignatureLike), RandomBytes, Gen.Byte.Array[0, 40])
             .Sample((attest, signature, values, nonce) =>
             {
                 Assert.False(QuoteVerifier.Verify(_ecc, attest, signature, values, nonce).IsValid);
