@@ -44,8 +44,12 @@ public sealed class PcrValues
         var values = new Dictionary<(TpmAlgId, int), byte[]>();
         var r = new TpmReader(data, "PCR values");
         foreach (var s in selection)
+        {
+            if (!TpmHash.IsHash(s.Bank))
+                r.Throw($"bank 0x{(ushort)s.Bank:X4} is not a supported hash");
             foreach (var pcr in s.Pcrs)
                 values[(s.Bank, pcr)] = r.ReadBytes(TpmHash.DigestSize(s.Bank), $"{TpmHash.ToName(s.Bank)}:{pcr}").ToArray();
+        }
         r.ExpectEnd();
         return new PcrValues(selection, values);
     }
