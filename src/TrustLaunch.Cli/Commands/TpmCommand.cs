@@ -16,6 +16,8 @@ public static class TpmCommand
             TpmEkCommand.Create(options),
             TpmAkCommand.Create(options),
             TpmQuoteCommand.Create(options),
+            TpmVerifyQuoteCommand.Create(options),
+            TpmMakeCredentialCommand.Create(options),
             TpmActivateCredentialCommand.Create(options),
         ];
         foreach (var command in subcommands)

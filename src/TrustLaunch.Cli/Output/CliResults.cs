@@ -45,6 +45,10 @@ public sealed record QuoteResult(
 
 public sealed record ActivateCredentialResult(string Secret, string? OutFile);
 
+public sealed record VerifyQuoteResult(bool Valid, string Reason, string? Pcrs, ulong? Clock, uint? ResetCount, uint? RestartCount);
+
+public sealed record MakeCredentialResult(string EkName, string OutFile);
+
 [JsonSourceGenerationOptions(
     PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower,
     WriteIndented = true,
@@ -56,6 +60,8 @@ public sealed record ActivateCredentialResult(string Secret, string? OutFile);
 [JsonSerializable(typeof(AkEvictResult))]
 [JsonSerializable(typeof(QuoteResult))]
 [JsonSerializable(typeof(ActivateCredentialResult))]
+[JsonSerializable(typeof(VerifyQuoteResult))]
+[JsonSerializable(typeof(MakeCredentialResult))]
 public sealed partial class CliJsonContext : JsonSerializerContext
 {
     /// <summary>The options above, but without escaping '+' and other HTML-sensitive characters: the output is for

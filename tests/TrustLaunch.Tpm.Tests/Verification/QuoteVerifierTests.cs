@@ -157,7 +157,7 @@ public sealed class QuoteVerifierTests : IDisposable
     [Fact]
     public void Verify_SignedCertifyAttestation_NotAQuote()
     {
-        var w = new Codec.TpmWriter();
+        var w = new TrustLaunch.Tpm.Codec.TpmWriter();
         w.WriteUInt32(TpmAttest.Magic).WriteUInt16((ushort)TpmSt.AttestCertify).WriteSized([0, 0x0B, .. new byte[32]])
             .WriteSized([1, 2, 3]).WriteUInt64(5).WriteUInt32(1).WriteUInt32(0).WriteByte(1).WriteUInt64(7)
             .WriteSized([0, 0x0B, .. new byte[32]]).WriteSized([0, 0x0B, .. new byte[32]]);

@@ -1,8 +1,9 @@
 using System.CommandLine;
-using TrustLaunch.Cli.Credentials;
 using TrustLaunch.Cli.Output;
 using TrustLaunch.Cli.Parsing;
 using TrustLaunch.Tpm;
+using TrustLaunch.Tpm.Codec;
+using TrustLaunch.Tpm.Verification;
 
 namespace TrustLaunch.Cli.Commands.Tpm;
 
@@ -24,7 +25,16 @@ public static class TpmActivateCredentialCommand
         };
         command.SetAction(async (parse, ct) =>
         {
-            var credential = CredentialFile.Read(parse.GetValue(input)!.FullName);
+            var path = parse.GetValue(input)!.FullName;
+            MadeCredential credential;
+            try
+            {
+                credential = MadeCredential.FromTpm2ToolsFile(await File.ReadAllBytesAsync(path, ct).ConfigureAwait(false));
+            }
+            catch (TpmFormatException e)
+            {
+                throw new CliUsageException($"{path} is not a tpm2-tools credential file: {e.Message}");
+            }
             using var device = options.OpenTpm(parse);
             var ek = await device.CreateEkAsync(parse.GetValue(ekAlg), ct).ConfigureAwait(false);
             byte[] secret;

@@ -48,7 +48,7 @@ public static class TpmAkCommand
             }
 
             var type = parse.GetValue(alg);
-            var ak = await device.CreateAkAsync(type, ct).ConfigureAwait(false);
+            var ak = await device.CreateAkAsync(type, cancellationToken: ct).ConfigureAwait(false);
             try
             {
                 await device.PersistAsync(ak.Handle, handle, ct).ConfigureAwait(false);

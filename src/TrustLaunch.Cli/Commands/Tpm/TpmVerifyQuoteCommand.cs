@@ -1,0 +1,66 @@
+using System.CommandLine;
+using System.Security.Cryptography;
+using TrustLaunch.Cli.Output;
+using TrustLaunch.Cli.Parsing;
+using TrustLaunch.Tpm.Codec;
+using TrustLaunch.Tpm.Verification;
+
+namespace TrustLaunch.Cli.Commands.Tpm;
+
+/// <summary>
+/// <c>trustlaunch tpm verify-quote</c>: checks a quote in the files <c>tpm2_quote -m -s -o -F values</c> writes against
+/// an AK public key and the nonce the verifier chose. Needs no TPM. Prints <c>valid</c> (exit 0) or the one reason
+/// it is not (exit 1).
+/// </summary>
+public static class TpmVerifyQuoteCommand
+{
+    public static Command Create(GlobalOptions options)
+    {
+        var ak = InputFile("--ak", "AK public key: PEM (tpm2_createak -f pem) or TPM2B_PUBLIC (tpm2_createak -u)");
+        var message = InputFile("--message", "The quote: TPMS_ATTEST bytes (tpm2_quote -m)");
+        var signature = InputFile("--signature", "The signature: TPMT_SIGNATURE bytes (tpm2_quote -s)");
+        var pcrValues = InputFile("--pcr-values", "PCR values concatenated in the quote's selection order (tpm2_quote -o F -F values)");
+        var nonce = CliParsers.HexOption("--nonce", "nonce", "The nonce the quote must carry, in hex", TpmQuoteCommand.MaxNonceBytes);
+        var command = new Command("verify-quote", "Verify a quote's signature, nonce and PCR digest (no TPM needed)")
+        {
+            ak, message, signature, pcrValues, nonce,
+        };
+        command.SetAction(async (parse, ct) =>
+        {
+            var akFile = parse.GetValue(ak)!.FullName;
+            using var key = LoadAk(await File.ReadAllBytesAsync(akFile, ct).ConfigureAwait(false), akFile);
+            var attest = await File.ReadAllBytesAsync(parse.GetValue(message)!.FullName, ct).ConfigureAwait(false);
+            var sig = await File.ReadAllBytesAsync(parse.GetValue(signature)!.FullName, ct).ConfigureAwait(false);
+            var values = await File.ReadAllBytesAsync(parse.GetValue(pcrValues)!.FullName, ct).ConfigureAwait(false);
+
+            var verdict = QuoteVerifier.Verify(key, attest, sig, values, parse.GetValue(nonce)!);
+            var clock = verdict.Attest?.ClockInfo;
+            var result = new VerifyQuoteResult(
+                verdict.IsValid,
+                verdict.Reason,
+                verdict.Attest is { PcrSelections: var s } ? string.Join('+', s) : null,
+                clock?.Clock,
+                clock?.ResetCount,
+                clock?.RestartCount);
+            await CliOutput.For(parse, options).WriteAsync(result, CliJsonContext.Output.VerifyQuoteResult,
+                (w, r) => w.WriteLine(r.Reason)).ConfigureAwait(false);
+            return verdict.IsValid ? ExitCodes.Success : ExitCodes.Failure;
+        });
+        return command;
+    }
+
+    private static AsymmetricAlgorithm LoadAk(byte[] contents, string path)
+    {
+        try
+        {
+            return AkPublicKeys.Load(contents);
+        }
+        catch (TpmFormatException e)
+        {
+            throw new CliUsageException($"{path}: {e.Message}");
+        }
+    }
+
+    private static Option<FileInfo> InputFile(string name, string description) =>
+        new(name) { Description = description, HelpName = "FILE", Required = true };
+}
