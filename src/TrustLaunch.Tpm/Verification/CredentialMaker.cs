@@ -1,13 +1,6 @@
 using System.Buffers.Binary;
 using System.Security.Cryptography;
 using System.Text;
-using Org.BouncyCastle.Crypto;
-using Org.BouncyCastle.Crypto.Digests;
-using Org.BouncyCastle.Crypto.Encodings;
-using Org.BouncyCastle.Crypto.Engines;
-using Org.BouncyCastle.Crypto.Parameters;
-using Org.BouncyCastle.Math;
-using Org.BouncyCastle.Security;
 using TrustLaunch.Tpm.Codec;
 using TrustLaunch.Tpm.Structures;
 
@@ -91,25 +84,17 @@ public static class CredentialMaker
     {
         var rsa = ek.Rsa!;
         var seed = RandomNumberGenerator.GetBytes(digestSize);
-        var label = Encoding.ASCII.GetBytes(IdentityLabel + "\0");
-        var oaep = new OaepEncoding(new RsaEngine(), Digest(ek.NameAlg), Digest(ek.NameAlg), label);
-        var exponent = rsa.Exponent == 0 ? 65537u : rsa.Exponent;
-        var key = new RsaKeyParameters(false, new BigInteger(1, rsa.Modulus), BigInteger.ValueOf(exponent));
-        oaep.Init(true, new ParametersWithRandom(key, new SecureRandom()));
-        byte[] encrypted;
         try
         {
-            encrypted = oaep.ProcessBlock(seed, 0, seed.Length);
+            var encrypted = RsaPublicKeyOperations.OaepEncrypt(rsa.Modulus, RsaPublicKeyOperations.Exponent(rsa.Exponent),
+                ek.NameAlg, Encoding.ASCII.GetBytes(IdentityLabel + "\0"), seed);
+            return (seed, encrypted);
         }
-        catch (InvalidCipherTextException e)
+        catch (ArgumentException e)
         {
             CryptographicOperations.ZeroMemory(seed);
             throw new ArgumentException($"the RSA EK ({rsa.KeyBits} bits) is too small for OAEP with {ek.NameAlg}: {e.Message}", nameof(ek), e);
         }
-        // The ciphertext is an integer below the modulus; the TPM takes it at the modulus length.
-        if (encrypted.Length < rsa.Modulus.Length)
-            encrypted = [.. new byte[rsa.Modulus.Length - encrypted.Length], .. encrypted];
-        return (seed, encrypted);
     }
 
     // ECC: an ephemeral key on the EK's curve; Z = x(d_e * Q_ek);
@@ -206,15 +191,6 @@ public static class CredentialMaker
             CryptographicOperations.ZeroMemory(keystream);
         }
     }
-
-    private static IDigest Digest(TpmAlgId hash) => hash switch
-    {
-        TpmAlgId.Sha1 => new Sha1Digest(),
-        TpmAlgId.Sha256 => new Sha256Digest(),
-        TpmAlgId.Sha384 => new Sha384Digest(),
-        TpmAlgId.Sha512 => new Sha512Digest(),
-        _ => throw new ArgumentException($"{hash} is not a hash algorithm TrustLaunch supports"),
-    };
 
     private static byte[] PadLeft(byte[] value, int size) =>
         value.Length == size ? value : [.. new byte[size - value.Length], .. value];

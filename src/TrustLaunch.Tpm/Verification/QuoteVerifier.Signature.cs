@@ -1,9 +1,4 @@
 using System.Security.Cryptography;
-using Org.BouncyCastle.Crypto;
-using Org.BouncyCastle.Crypto.Digests;
-using Org.BouncyCastle.Crypto.Engines;
-using Org.BouncyCastle.Crypto.Parameters;
-using Org.BouncyCastle.Crypto.Signers;
 using TrustLaunch.Tpm.Structures;
 
 namespace TrustLaunch.Tpm.Verification;
@@ -56,33 +51,11 @@ public static partial class QuoteVerifier
         var hash = TpmHash.Name(signature.Hash);
         if (signature.Algorithm == TpmAlgId.Rsassa)
             return rsa.VerifyData(signed, signature.Signature, hash, RSASignaturePadding.Pkcs1);
-        // Current TPMs salt PSS with the digest size (what .NET checks); TPMs built to older revisions of the
-        // reference code use the largest salt that fits, which only BouncyCastle can check.
-        return rsa.VerifyData(signed, signature.Signature, hash, RSASignaturePadding.Pss)
-            || VerifyPssMaxSalt(rsa, signature, signed);
-    }
-
-    private static bool VerifyPssMaxSalt(RSA rsa, TpmSignature signature, ReadOnlySpan<byte> signed)
-    {
+        // Current TPMs salt PSS with the digest size; TPMs built to older revisions of the reference code use the
+        // largest salt that fits. .NET checks only the first, so PSS is verified for any salt length here.
         var parameters = rsa.ExportParameters(includePrivateParameters: false);
-        var digestSize = TpmHash.DigestSize(signature.Hash);
-        var encodedLength = (rsa.KeySize - 1 + 7) / 8;
-        var saltLength = encodedLength - digestSize - 2;
-        if (saltLength < 0)
-            return false;
-        IDigest digest = signature.Hash switch
-        {
-            TpmAlgId.Sha1 => new Sha1Digest(),
-            TpmAlgId.Sha256 => new Sha256Digest(),
-            TpmAlgId.Sha384 => new Sha384Digest(),
-            _ => new Sha512Digest(),
-        };
-        var signer = new PssSigner(new RsaBlindedEngine(), digest, saltLength);
-        signer.Init(false, new RsaKeyParameters(false,
-            new Org.BouncyCastle.Math.BigInteger(1, parameters.Modulus),
-            new Org.BouncyCastle.Math.BigInteger(1, parameters.Exponent)));
-        signer.BlockUpdate(signed);
-        return signer.VerifySignature(signature.Signature);
+        return RsaPublicKeyOperations.PssVerify(parameters.Modulus, RsaPublicKeyOperations.Exponent(parameters.Exponent),
+            signature.Hash, TpmHash.Hash(signature.Hash, signed), signature.Signature);
     }
 
     private static bool VerifyEcdsa(ECDsa ecdsa, TpmSignature signature, ReadOnlySpan<byte> signed)
