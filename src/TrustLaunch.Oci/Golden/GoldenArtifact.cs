@@ -1,0 +1,93 @@
+using System.Text;
+using System.Text.Json;
+using TrustLaunch.Oci.Content;
+using TrustLaunch.Oci.Manifests;
+
+namespace TrustLaunch.Oci.Golden;
+
+/// <summary>
+/// The registry form of a golden value: an OCI artifact manifest with <c>artifactType</c>
+/// <see cref="MediaTypes.GoldenValue"/>, the empty config descriptor (<c>{}</c>), one layer holding the JWS bytes
+/// (<see cref="GoldenValue.JwsType"/>) and <c>subject</c> = the image manifest; tagged <c>sha256-HEX.golden</c> for
+/// registries without the referrers API.
+/// </summary>
+public static class GoldenArtifact
+{
+    public const string TagSuffix = ".golden";
+
+    /// <summary>The empty JSON config blob, <c>{}</c>.</summary>
+    public static ReadOnlyMemory<byte> EmptyConfig { get; } = "{}"u8.ToArray();
+
+    public static OciDescriptor EmptyConfigDescriptor { get; } = new()
+    {
+        MediaType = MediaTypes.OciEmpty,
+        Digest = Digest.Sha256("{}"u8),
+        Size = 2,
+    };
+
+    /// <summary>The tag that holds the golden value of <paramref name="manifestDigest"/>: <c>sha256-HEX.golden</c>.</summary>
+    public static string TagFor(Digest manifestDigest) => $"{manifestDigest.Algorithm}-{manifestDigest.Hex}{TagSuffix}";
+
+    /// <summary>Builds the artifact: the manifest bytes to push and the blobs it references (config, JWS layer).</summary>
+    public static GoldenArtifactContent Build(string jws, OciDescriptor imageManifest)
+    {
+        var layer = Encoding.ASCII.GetBytes(jws);
+        var manifest = new OciManifest
+        {
+            MediaType = MediaTypes.OciManifest,
+            ArtifactType = MediaTypes.GoldenValue,
+            Config = EmptyConfigDescriptor,
+            Layers = [new OciDescriptor { MediaType = GoldenValue.JwsType, Digest = Digest.Sha256(layer), Size = layer.Length }],
+            Subject = new OciDescriptor { MediaType = imageManifest.MediaType, Digest = imageManifest.Digest, Size = imageManifest.Size },
+        };
+        var bytes = JsonSerializer.SerializeToUtf8Bytes(manifest, ReadableJson.OciManifest);
+        return new GoldenArtifactContent(bytes, Digest.Sha256(bytes), manifest, EmptyConfig, layer);
+    }
+
+    /// <summary>Checks a fetched artifact manifest and returns the descriptor of its JWS layer.</summary>
+    /// <exception cref="FormatException">Not a golden value artifact, with what was found.</exception>
+    public static OciDescriptor ParseManifest(ReadOnlySpan<byte> manifestBytes, Digest? expectedSubject = null)
+    {
+        OciManifest? manifest;
+        try
+        {
+            manifest = JsonSerializer.Deserialize(manifestBytes, OciJsonContext.Default.OciManifest);
+        }
+        catch (JsonException e)
+        {
+            throw new FormatException($"golden value artifact manifest is not valid JSON: {e.Message}");
+        }
+        if (manifest is null)
+            throw new FormatException("golden value artifact manifest is null");
+        var artifactType = manifest.ArtifactType ?? manifest.Config.MediaType;
+        if (artifactType != MediaTypes.GoldenValue)
+            throw new FormatException($"artifact type is '{artifactType}', expected '{MediaTypes.GoldenValue}'");
+        if (manifest.Layers.Count != 1 || manifest.Layers[0].MediaType != GoldenValue.JwsType)
+            throw new FormatException($"golden value artifact must have exactly one '{GoldenValue.JwsType}' layer");
+        if (manifest.Layers[0].Size is <= 0 or > MaxJwsSize)
+            throw new FormatException($"golden value layer size {manifest.Layers[0].Size} is outside 1..{MaxJwsSize}");
+        if (expectedSubject is { } s && manifest.Subject?.Digest != s)
+            throw new FormatException($"golden value artifact subject is {manifest.Subject?.Digest.ToString() ?? "missing"}, expected {s}");
+        return manifest.Layers[0];
+    }
+
+    /// <summary>The JWS text of a fetched layer blob, after checking it against its descriptor.</summary>
+    public static string ReadJws(OciDescriptor layer, ReadOnlySpan<byte> blob)
+    {
+        if (blob.Length != layer.Size || Digest.Sha256(blob) != layer.Digest)
+            throw new FormatException($"golden value layer does not match its descriptor {layer.Digest}");
+        return Encoding.ASCII.GetString(blob);
+    }
+
+    // Media types keep their '+' instead of "\u002B" (the default encoder's choice): same JSON, readable bytes.
+    private static readonly OciJsonContext ReadableJson = new(new JsonSerializerOptions(OciJsonContext.Default.Options)
+    {
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    });
+
+    /// <summary>Upper bound on a golden value JWS, checked before fetching it.</summary>
+    public const long MaxJwsSize = 1 << 20;
+}
+
+/// <summary>A built golden value artifact: manifest bytes and digest, and the two blobs to push first.</summary>
+public sealed record GoldenArtifactContent(byte[] ManifestBytes, Digest ManifestDigest, OciManifest Manifest, ReadOnlyMemory<byte> Config, byte[] Layer);

@@ -1,0 +1,77 @@
+using System.Buffers.Text;
+using System.Text;
+using System.Text.Json;
+
+namespace TrustLaunch.Oci.Signing;
+
+/// <summary>
+/// JWS compact serialization (RFC 7515), only what golden values and sealed secrets need: a protected header with
+/// <c>alg</c>, <c>kid</c>, <c>typ</c>. Written here rather than taken from a JOSE library because those rely on
+/// reflection-based JSON or are not trimming-safe, and the CLI is published with Native AOT.
+/// </summary>
+public static class Jws
+{
+    /// <summary>Signs <paramref name="payload"/>: <c>b64url(header).b64url(payload).b64url(signature)</c>.</summary>
+    public static string SignCompact(ReadOnlySpan<byte> payload, IPayloadSigner signer, string type)
+    {
+        using var buffer = new MemoryStream();
+        using (var w = new Utf8JsonWriter(buffer))
+        {
+            w.WriteStartObject();
+            w.WriteString("alg", signer.Algorithm);
+            w.WriteString("kid", signer.KeyId);
+            w.WriteString("typ", type);
+            w.WriteEndObject();
+        }
+        var signingInput = Base64Url.EncodeToString(buffer.ToArray()) + "." + Base64Url.EncodeToString(payload);
+        var signature = signer.Sign(Encoding.ASCII.GetBytes(signingInput));
+        return signingInput + "." + Base64Url.EncodeToString(signature);
+    }
+
+    /// <summary>Splits and decodes a compact JWS without checking its signature.</summary>
+    /// <exception cref="FormatException">The text is not a compact JWS with a JSON object header naming
+    /// <c>alg</c>.</exception>
+    public static JwsParts Parse(string compact)
+    {
+        var parts = compact.Trim().Split('.');
+        if (parts.Length != 3)
+            throw new FormatException($"compact JWS has {parts.Length} parts, expected 3");
+        byte[] header, payload, signature;
+        try
+        {
+            header = Base64Url.DecodeFromChars(parts[0]);
+            payload = Base64Url.DecodeFromChars(parts[1]);
+            signature = Base64Url.DecodeFromChars(parts[2]);
+        }
+        catch (FormatException)
+        {
+            throw new FormatException("compact JWS part is not base64url");
+        }
+        string alg;
+        string? kid = null, typ = null;
+        try
+        {
+            using var doc = JsonDocument.Parse(header);
+            if (doc.RootElement.ValueKind != JsonValueKind.Object)
+                throw new FormatException("JWS header is not a JSON object");
+            alg = doc.RootElement.TryGetProperty("alg", out var a) && a.ValueKind == JsonValueKind.String
+                ? a.GetString()!
+                : throw new FormatException("JWS header has no string 'alg'");
+            if (doc.RootElement.TryGetProperty("kid", out var k))
+                kid = k.ValueKind == JsonValueKind.String ? k.GetString() : throw new FormatException("JWS header 'kid' is not a string");
+            if (doc.RootElement.TryGetProperty("typ", out var t))
+                typ = t.ValueKind == JsonValueKind.String ? t.GetString() : throw new FormatException("JWS header 'typ' is not a string");
+            if (doc.RootElement.TryGetProperty("crit", out _))
+                throw new FormatException("JWS header has 'crit' extensions, none are understood");
+        }
+        catch (JsonException e)
+        {
+            throw new FormatException($"JWS header is not JSON: {e.Message}");
+        }
+        var dot = compact.Trim().LastIndexOf('.');
+        return new JwsParts(alg, kid, typ, payload, signature, Encoding.ASCII.GetBytes(compact.Trim()[..dot]));
+    }
+}
+
+/// <summary>A decoded compact JWS. <see cref="SigningInput"/> is the ASCII bytes the signature covers.</summary>
+public sealed record JwsParts(string Algorithm, string? KeyId, string? Type, byte[] Payload, byte[] Signature, byte[] SigningInput);

@@ -1,0 +1,86 @@
+using System.Security.Cryptography;
+
+namespace TrustLaunch.Oci.Signing;
+
+/// <summary>
+/// Signs with a private key from a PEM file. An EC P-256 key signs ES256; an RSA key signs RS256 (default) or PS256.
+/// </summary>
+public sealed class PemPayloadSigner : IPayloadSigner, IDisposable
+{
+    private readonly AsymmetricAlgorithm _key;
+
+    private PemPayloadSigner(AsymmetricAlgorithm key, string algorithm)
+    {
+        _key = key;
+        Algorithm = algorithm;
+        KeyId = PemKeys.JwkThumbprint(key);
+    }
+
+    public string Algorithm { get; }
+    public string KeyId { get; }
+
+    /// <param name="algorithm">For RSA keys, <c>RS256</c> (default) or <c>PS256</c>; EC keys always sign ES256.</param>
+    public static PemPayloadSigner FromFile(string path, string? algorithm = null) =>
+        FromPem(File.ReadAllText(path), algorithm, path);
+
+    public static PemPayloadSigner FromPem(string pem, string? algorithm = null, string source = "PEM text")
+    {
+        var key = PemKeys.ParsePrivateKey(pem, source);
+        try
+        {
+            var alg = key switch
+            {
+                ECDsa ec when PemKeys.CurveName(ec.ExportParameters(false).Curve) == "P-256" && algorithm is null or JwsAlgorithms.ES256 => JwsAlgorithms.ES256,
+                ECDsa ec => throw new CryptographicException($"{source}: EC {PemKeys.CurveName(ec.ExportParameters(false).Curve)} key cannot sign {algorithm ?? "ES256"}; ES256 needs a P-256 key"),
+                RSA when algorithm is null or JwsAlgorithms.RS256 => JwsAlgorithms.RS256,
+                RSA when algorithm is JwsAlgorithms.PS256 => JwsAlgorithms.PS256,
+                _ => throw new CryptographicException($"{source}: an RSA key cannot sign {algorithm}; use RS256 or PS256"),
+            };
+            return new PemPayloadSigner(key, alg);
+        }
+        catch
+        {
+            key.Dispose();
+            throw;
+        }
+    }
+
+    public byte[] Sign(ReadOnlySpan<byte> data) => (_key, Algorithm) switch
+    {
+        (ECDsa ec, _) => ec.SignData(data, HashAlgorithmName.SHA256, DSASignatureFormat.IeeeP1363FixedFieldConcatenation),
+        (RSA rsa, JwsAlgorithms.PS256) => rsa.SignData(data, HashAlgorithmName.SHA256, RSASignaturePadding.Pss),
+        (RSA rsa, _) => rsa.SignData(data, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1),
+        _ => throw new InvalidOperationException("unreachable key type"),
+    };
+
+    public void Dispose() => _key.Dispose();
+}
+
+/// <summary>Verifies with a public key from a PEM file (SPKI, or PKCS#1 for RSA).</summary>
+public sealed class PemPayloadVerifier : IPayloadVerifier, IDisposable
+{
+    private readonly AsymmetricAlgorithm _key;
+
+    private PemPayloadVerifier(AsymmetricAlgorithm key)
+    {
+        _key = key;
+        KeyId = PemKeys.JwkThumbprint(key);
+    }
+
+    public string KeyId { get; }
+
+    public static PemPayloadVerifier FromFile(string path) => new(PemKeys.LoadPublicKey(path));
+
+    public static PemPayloadVerifier FromPem(string pem, string source = "PEM text") => new(PemKeys.ParsePublicKey(pem, source));
+
+    public bool Verify(string algorithm, ReadOnlySpan<byte> data, ReadOnlySpan<byte> signature) => (_key, algorithm) switch
+    {
+        (ECDsa ec, JwsAlgorithms.ES256) => PemKeys.CurveName(ec.ExportParameters(false).Curve) == "P-256" && signature.Length == 64
+            && ec.VerifyData(data, signature, HashAlgorithmName.SHA256, DSASignatureFormat.IeeeP1363FixedFieldConcatenation),
+        (RSA rsa, JwsAlgorithms.RS256) => rsa.VerifyData(data, signature, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1),
+        (RSA rsa, JwsAlgorithms.PS256) => rsa.VerifyData(data, signature, HashAlgorithmName.SHA256, RSASignaturePadding.Pss),
+        _ => false,
+    };
+
+    public void Dispose() => _key.Dispose();
+}

@@ -1,0 +1,100 @@
+using System.Security.Cryptography;
+using TrustLaunch.Oci.Signing;
+
+namespace TrustLaunch.Oci.Tests.Signing;
+
+public sealed class SigningTests
+{
+    [Fact]
+    public void JwkThumbprint_Rfc7638Example_MatchesPublishedValue()
+    {
+        using var rsa = RSA.Create(new RSAParameters
+        {
+            Modulus = System.Buffers.Text.Base64Url.DecodeFromChars("0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw"),
+            Exponent = [1, 0, 1],
+        });
+        Assert.Equal("NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs", PemKeys.JwkThumbprint(rsa));
+    }
+
+    public static TheoryData<string, string?, string> Keys()
+    {
+        using var ec = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        using var rsa = RSA.Create(2048);
+        return new TheoryData<string, string?, string>
+        {
+            { ec.ExportPkcs8PrivateKeyPem(), null, "ES256" },
+            { ec.ExportECPrivateKeyPem(), null, "ES256" },
+            { rsa.ExportRSAPrivateKeyPem(), null, "RS256" },
+            { rsa.ExportPkcs8PrivateKeyPem(), "PS256", "PS256" },
+        };
+    }
+
+    [Theory]
+    [MemberData(nameof(Keys))]
+    public void Sign_EachKeyForm_VerifiesWithSpkiPublicKey(string privatePem, string? algorithm, string expectedAlgorithm)
+    {
+        using var signer = PemPayloadSigner.FromPem(privatePem, algorithm);
+        using var key = PemKeys.ParsePrivateKey(privatePem);
+        var publicPem = key switch
+        {
+            ECDsa e => e.ExportSubjectPublicKeyInfoPem(),
+            RSA r => r.ExportSubjectPublicKeyInfoPem(),
+            _ => throw new InvalidOperationException(),
+        };
+        using var verifier = PemPayloadVerifier.FromPem(publicPem);
+        var data = "payload"u8.ToArray();
+        var signature = signer.Sign(data);
+
+        Assert.Equal(expectedAlgorithm, signer.Algorithm);
+        Assert.Equal(signer.KeyId, verifier.KeyId);
+        Assert.True(verifier.Verify(signer.Algorithm, data, signature));
+        Assert.False(verifier.Verify(signer.Algorithm, "other"u8, signature));
+        Assert.False(verifier.Verify("HS256", data, signature));
+    }
+
+    [Fact]
+    public void FromPem_OpensslEcParamOutput_SkipsParametersBlock()
+    {
+        using var ec = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var pem = "-----BEGIN EC PARAMETERS-----\nBggqhkjOPQMBBw==\n-----END EC PARAMETERS-----\n" + ec.ExportECPrivateKeyPem();
+        using var signer = PemPayloadSigner.FromPem(pem);
+        Assert.Equal("ES256", signer.Algorithm);
+    }
+
+    [Fact]
+    public void FromPem_P384Key_RefusedForEs256()
+    {
+        using var ec = ECDsa.Create(ECCurve.NamedCurves.nistP384);
+        var e = Assert.Throws<CryptographicException>(() => PemPayloadSigner.FromPem(ec.ExportPkcs8PrivateKeyPem(), source: "k.pem"));
+        Assert.Equal("k.pem: EC P-384 key cannot sign ES256; ES256 needs a P-256 key", e.Message);
+    }
+
+    [Fact]
+    public void FromPem_NoKey_NamesSource()
+    {
+        var e = Assert.Throws<CryptographicException>(() => PemPayloadSigner.FromPem("nothing", source: "k.pem"));
+        Assert.Equal("k.pem: no PRIVATE KEY, EC PRIVATE KEY or RSA PRIVATE KEY block", e.Message);
+    }
+
+    [Fact]
+    public void TrustedKeys_Directory_LoadsEveryPem()
+    {
+        var dir = Directory.CreateTempSubdirectory("tl-keys-");
+        try
+        {
+            using var a = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+            using var b = RSA.Create(2048);
+            File.WriteAllText(Path.Combine(dir.FullName, "a.pem"), a.ExportSubjectPublicKeyInfoPem());
+            File.WriteAllText(Path.Combine(dir.FullName, "b.pem"), b.ExportSubjectPublicKeyInfoPem());
+            File.WriteAllText(Path.Combine(dir.FullName, "ignored.txt"), "x");
+            var keys = TrustedKeys.Load(dir.FullName);
+            Assert.Equal(2, keys.KeyIds.Count);
+            Assert.True(keys.TryGet(PemKeys.JwkThumbprint(a), out _));
+            Assert.True(keys.TryGet(PemKeys.JwkThumbprint(b), out _));
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
+}
