@@ -51,7 +51,8 @@ public static class Jws
         string? kid = null, typ = null;
         try
         {
-            using var doc = JsonDocument.Parse(header);
+            // Duplicate members (two "kid"s read differently by different parsers) are refused.
+            using var doc = JsonDocument.Parse(header, new JsonDocumentOptions { AllowDuplicateProperties = false });
             if (doc.RootElement.ValueKind != JsonValueKind.Object)
                 throw new FormatException("JWS header is not a JSON object");
             alg = doc.RootElement.TryGetProperty("alg", out var a) && a.ValueKind == JsonValueKind.String

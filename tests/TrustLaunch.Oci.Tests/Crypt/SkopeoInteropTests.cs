@@ -78,6 +78,21 @@ public sealed class SkopeoInteropTests(BusyboxLayoutFixture fx) : IClassFixture<
     }
 
     [Fact]
+    public async Task Decrypt_SkopeoEncryptedTampered_HmacErrorAtEnd()
+    {
+        var enc = Path.Combine(fx.Dir, "enc-tampered");
+        await BusyboxLayoutFixture.Run("skopeo", "copy", "--encryption-key", "jwe:" + fx.Pub("p256"), $"oci:{fx.Source}:t", $"oci:{enc}:t");
+        var encLayout = new OciLayout(enc);
+        var layer = encLayout.Manifest("t", out _).Layers.Single();
+        var ciphertext = File.ReadAllBytes(encLayout.BlobPath(layer.Digest));
+        ciphertext[^1] ^= 0x80;
+        using var key = DecryptionKey.FromFile(fx.Key("p256"));
+        await using var stream = Ocicrypt.Decrypt(layer, new MemoryStream(ciphertext), [key]);
+        var e = await Assert.ThrowsAsync<LayerIntegrityException>(() => stream.CopyToAsync(Stream.Null));
+        Assert.Equal($"layer {layer.Digest}: HMAC mismatch at end of stream after {ciphertext.Length} bytes: the encrypted layer was modified; discard everything read from it", e.Message);
+    }
+
+    [Fact]
     public async Task Decrypt_SkopeoEncryptedForOtherKey_ExactError()
     {
         var enc = Path.Combine(fx.Dir, "enc-other");

@@ -105,8 +105,9 @@ public sealed class GoldenValueTests : IDisposable
     [InlineData("a.b", "malformed golden value: compact JWS has 2 parts, expected 3")]
     [InlineData("!!.b.c", "malformed golden value: compact JWS part is not base64url")]
     [InlineData("e30.e30.AA", "malformed golden value: JWS header has no string 'alg'")]
+    [InlineData("eyJhbGciOiJFUzI1NiIsImFsZyI6Im5vbmUifQ.e30.AA", "malformed golden value: JWS header is not JSON: ")]
     public void Verify_Garbage_Malformed(string jws, string reason) =>
-        Assert.Equal(reason, GoldenValueVerifier.Verify(jws, _trusted, D("manifest"), Now).Reason);
+        Assert.StartsWith(reason, GoldenValueVerifier.Verify(jws, _trusted, D("manifest"), Now).Reason);
 
     [Fact]
     public void Verify_SignedNonCanonicalPayload_Malformed()

@@ -52,6 +52,48 @@ public sealed class SigningTests
         Assert.False(verifier.Verify("HS256", data, signature));
     }
 
+    [Theory]
+    [InlineData("genrsa", "RS256")]
+    [InlineData("genrsa-traditional", "PS256")]
+    [InlineData("genrsa", "PS256")]
+    [InlineData("ecparam", "ES256")]
+    public async Task Sign_OpensslKeys_OpensslAndWeVerify(string keyKind, string algorithm)
+    {
+        var dir = Directory.CreateTempSubdirectory("tl-openssl-").FullName;
+        try
+        {
+            string F(string n) => Path.Combine(dir, n);
+            async Task Run(params string[] args) => (await TrustLaunch.Testing.ProcessRunner.RunAsync("openssl", args)).EnsureSuccess("openssl " + string.Join(' ', args));
+            if (keyKind == "ecparam")
+            {
+                await Run("ecparam", "-name", "prime256v1", "-genkey", "-out", F("key.pem"));
+                await Run("ec", "-in", F("key.pem"), "-pubout", "-out", F("pub.pem"));
+            }
+            else
+            {
+                await Run(keyKind == "genrsa" ? ["genrsa", "-out", F("key.pem"), "2048"] : ["genrsa", "-traditional", "-out", F("key.pem"), "2048"]);
+                await Run("rsa", "-in", F("key.pem"), "-pubout", "-out", F("pub.pem"));
+            }
+            using var signer = PemPayloadSigner.FromFile(F("key.pem"), algorithm);
+            using var verifier = PemPayloadVerifier.FromFile(F("pub.pem"));
+            var data = "golden"u8.ToArray();
+            var signature = signer.Sign(data);
+            Assert.True(verifier.Verify(algorithm, data, signature));
+            Assert.Equal(signer.KeyId, verifier.KeyId);
+            if (algorithm != "ES256")
+            {
+                File.WriteAllBytes(F("data"), data);
+                File.WriteAllBytes(F("sig"), signature);
+                string[] pss = algorithm == "PS256" ? ["-sigopt", "rsa_padding_mode:pss", "-sigopt", "rsa_pss_saltlen:-1"] : [];
+                await Run(["dgst", "-sha256", "-verify", F("pub.pem"), .. pss, "-signature", F("sig"), F("data")]);
+            }
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
     [Fact]
     public void FromPem_OpensslEcParamOutput_SkipsParametersBlock()
     {
