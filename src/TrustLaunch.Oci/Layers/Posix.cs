@@ -112,6 +112,17 @@ internal static unsafe partial class Posix
         }
     }
 
+    /// <summary>lgetxattr (up to 64 KiB); null when absent or unreadable.</summary>
+    public static byte[]? TryGetXattr(string path, string name)
+    {
+        var buffer = new byte[65536];
+        fixed (byte* p = buffer)
+        {
+            var n = lgetxattr(path, name, p, (nuint)buffer.Length);
+            return n < 0 ? null : buffer[..(int)n];
+        }
+    }
+
     public static string ErrorText(int errno) => Marshal.GetPInvokeErrorMessage(errno);
 
     private static void Check(int result, string call, string path)
@@ -149,6 +160,9 @@ internal static unsafe partial class Posix
 
     [LibraryImport(Libc, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static partial int lsetxattr(string path, string name, byte* value, nuint size, int flags);
+
+    [LibraryImport(Libc, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial nint lgetxattr(string path, string name, byte* value, nuint size);
 
     [LibraryImport(Libc)]
     private static partial uint geteuid();

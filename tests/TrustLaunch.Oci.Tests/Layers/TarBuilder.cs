@@ -65,10 +65,10 @@ internal static class TarBuilder
         return entry;
     }
 
-    public static byte[] Gzip(byte[] data)
+    public static byte[] Gzip(byte[] data, CompressionLevel level = CompressionLevel.Fastest)
     {
         using var buffer = new MemoryStream();
-        using (var gzip = new GZipStream(buffer, CompressionLevel.Fastest, leaveOpen: true))
+        using (var gzip = new GZipStream(buffer, level, leaveOpen: true))
             gzip.Write(data);
         return buffer.ToArray();
     }
