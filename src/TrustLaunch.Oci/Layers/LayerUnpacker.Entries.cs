@@ -110,13 +110,7 @@ public sealed partial class LayerUnpacker
             if (state.Root.GetDirectory(name, components.AsSpan(..^1)) is not { } directory
                 || !Posix.TryLstat(directory.HostPath, out var status) || !status.IsDirectory)
                 return;
-            foreach (var child in Directory.EnumerateFileSystemEntries(directory.HostPath, "*", AllEntries))
-            {
-                var childName = Path.GetFileName(child);
-                var relative = directory.RelativePath.Length == 0 ? childName : directory.RelativePath + "/" + childName;
-                if (!state.Touched.Contains(relative))
-                    RemoveTree(child);
-            }
+            RemoveLowerLayerEntries(directory.HostPath, directory.RelativePath, state);
             return;
         }
         var hidden = last[WhiteoutPrefix.Length..];
@@ -130,6 +124,23 @@ public sealed partial class LayerUnpacker
         if (state.Touched.Contains(destination.RelativePath))
             throw new LayerUnpackException($"entry '{name}' deletes '{destination.RelativePath}', which the same layer creates (contradictory entries)");
         RemoveTree(destination.HostPath);
+    }
+
+    /// <summary>
+    /// Empties a directory of what lower layers put there: entries this layer did not create go, and directories
+    /// this layer did create (or entered) are searched the same way, since lower content may sit inside them.
+    /// </summary>
+    private static void RemoveLowerLayerEntries(string host, string relative, LayerState state)
+    {
+        foreach (var child in Directory.EnumerateFileSystemEntries(host, "*", AllEntries))
+        {
+            var childName = Path.GetFileName(child);
+            var childRelative = relative.Length == 0 ? childName : relative + "/" + childName;
+            if (!state.Touched.Contains(childRelative))
+                RemoveTree(child);
+            else if (Posix.TryLstat(child, out var status) && status.IsDirectory)
+                RemoveLowerLayerEntries(child, childRelative, state);
+        }
     }
 
     /// <summary>Removes what is at <paramref name="host"/> (never following a symlink); true if a directory was kept.</summary>
@@ -153,8 +164,12 @@ public sealed partial class LayerUnpacker
         {
             foreach (var (key, value) in pax.ExtendedAttributes)
             {
-                if (key.StartsWith(XattrPrefix, StringComparison.Ordinal)
-                    && Posix.TrySetXattr(host, key[XattrPrefix.Length..], Encoding.UTF8.GetBytes(value)) != 0)
+                if (!key.StartsWith(XattrPrefix, StringComparison.Ordinal))
+                    continue;
+                // TarReader decodes PAX values as UTF-8: a binary value (e.g. security.capability) comes back with
+                // U+FFFD in place of its invalid bytes. Writing that would be a different value: skip and count it.
+                if (value.Contains('\uFFFD', StringComparison.Ordinal)
+                    || Posix.TrySetXattr(host, key[XattrPrefix.Length..], Encoding.UTF8.GetBytes(value)) != 0)
                     state.XattrsNotApplied++;
             }
         }

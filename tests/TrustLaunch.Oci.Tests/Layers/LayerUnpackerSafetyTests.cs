@@ -138,6 +138,14 @@ public sealed class LayerUnpackerSafetyTests : IDisposable
     }
 
     [Fact]
+    public async Task ApplyLayer_HardLinkToSymlinkPointingOutside_LinksTheSymlinkItself()
+    {
+        await new LayerUnpacker().ApplyLayerAsync(Layer(Symlink("s", "../sentinel/secret"), HardLink("h", "s")), _box.Root);
+        Assert.Equal("../sentinel/secret", new FileInfo(_box.InRoot("h")).LinkTarget);
+        _box.AssertNothingOutside();
+    }
+
+    [Fact]
     public async Task UnpackImage_EscapingLayer_RefusedNothingCreated()
     {
         var target = Path.Combine(_box.Base, "image");

@@ -88,6 +88,26 @@ public sealed class LayerUnpackerTests : IDisposable
     }
 
     [Fact]
+    public async Task UnpackImage_OpaqueDirectoryAfterNestedEntriesOfSameLayer_LowerContentGoneEverywhere()
+    {
+        var lower = Layer(File("opq/sub/old", "old"), File("opq/old", "old"), File("opq/sub/deeper/old", "old"));
+        var upper = Layer(Dir("opq/sub/"), File("opq/sub/new", "new"), File("opq/.wh..wh..opq", ""));
+        await new LayerUnpacker().UnpackImageAsync([lower, upper], Target);
+        Assert.Equal(["opq/sub/new"], Files(Target));
+        Assert.False(Directory.Exists(Target + "/opq/sub/deeper"));
+    }
+
+    [Fact]
+    public async Task UnpackImage_BinaryXattrMangledByTarReader_SkippedAndCounted()
+    {
+        var layer = Layer(File("f", "x", pax: [new("SCHILY.xattr.user.bin", "\uFFFD\u0001"), new("SCHILY.xattr.user.text", "ok")]));
+        var result = await new LayerUnpacker().UnpackImageAsync([layer], Target);
+        Assert.Equal(1, result.Layers[0].XattrsNotApplied);
+        Assert.Null(Posix.TryGetXattr(Target + "/f", "user.bin"));
+        Assert.Equal("ok"u8.ToArray(), Posix.TryGetXattr(Target + "/f", "user.text"));
+    }
+
+    [Fact]
     public async Task UnpackImage_EntriesReplacingEntries_FollowTheLayerSpec()
     {
         var lower = Layer(File("dir-becomes-file/child", "c"), File("file-becomes-dir", "f"), File("link-target", "t"), File("file-becomes-link", "f"));
