@@ -64,11 +64,10 @@ public static class LayerDecompression
             throw new LayerUnpackException(
                 $"layer {layer} is declared {declared} by its media type but its data is {actual} (starts with {Convert.ToHexString(prefix)})");
         }
-        if (compression == LayerCompression.None)
-            return source;
         var counting = new CountingStream(source, leaveOpen: false);
         Stream decompressor = compression switch
         {
+            LayerCompression.None => counting, // the size limit still applies; the ratio stays 1:1
             LayerCompression.Gzip => new GZipStream(counting, CompressionMode.Decompress, leaveOpen: false),
             LayerCompression.Zstd => new DecompressionStream(counting, leaveOpen: false),
             _ => throw new ArgumentOutOfRangeException(nameof(compression)),

@@ -204,11 +204,14 @@ public sealed class LayerUnpackerTests : IDisposable
         _box.AssertNothingOutside();
     }
 
-    [Fact]
-    public async Task UnpackImage_PastMaximumSize_Refused()
+    [Theory]
+    [InlineData(LayerCompression.None)]
+    [InlineData(LayerCompression.Gzip)]
+    [InlineData(LayerCompression.Zstd)]
+    public async Task UnpackImage_PastMaximumSize_Refused(LayerCompression compression)
     {
         var tar = Tar(File("big", RandomText(300_000)));
-        var layer = Layer(tar, LayerCompression.Zstd);
+        var layer = Layer(tar, compression);
         var unpacker = new LayerUnpacker(new UnpackOptions { Limits = new LayerLimits { MaxUncompressedBytes = 100_000 } });
         var error = await Assert.ThrowsAsync<LayerLimitException>(() => unpacker.UnpackImageAsync([layer], Target));
         Assert.Equal($"layer {layer.Digest} expands beyond 100000 bytes (the configured maximum)", error.Message);
