@@ -1,0 +1,169 @@
+using System.Runtime.InteropServices;
+
+namespace TrustLaunch.Oci.Layers;
+
+/// <summary>
+/// The few Linux calls .NET has no API for (lchown, mknod, link, lsetxattr, utimensat without following links,
+/// statx). Source-generated marshalling keeps the assembly AOT-compatible. <c>statx</c> is used instead of
+/// <c>lstat</c> because its layout is the same on every architecture.
+/// </summary>
+internal static unsafe partial class Posix
+{
+    private const string Libc = "libc";
+    private const int AtFdCwd = -100;
+    private const int AtSymlinkNoFollow = 0x100;
+    private const int StatxBasicStats = 0x7ff;
+
+    public const uint TypeMask = 0xF000;
+    public const uint TypeSocket = 0xC000;
+    public const uint TypeSymlink = 0xA000;
+    public const uint TypeRegular = 0x8000;
+    public const uint TypeBlock = 0x6000;
+    public const uint TypeDirectory = 0x4000;
+    public const uint TypeChar = 0x2000;
+    public const uint TypeFifo = 0x1000;
+
+    public const int ENOENT = 2;
+    public const int EEXIST = 17;
+
+    /// <summary>The subset of <c>struct statx</c> we read.</summary>
+    public readonly record struct FileStatus(uint Mode, uint Uid, uint Gid, long Size, uint RdevMajor, uint RdevMinor)
+    {
+        public uint Type => Mode & TypeMask;
+        public bool IsDirectory => Type == TypeDirectory;
+        public bool IsSymlink => Type == TypeSymlink;
+        public bool IsRegular => Type == TypeRegular;
+    }
+
+    [StructLayout(LayoutKind.Explicit, Size = 256)]
+    private struct StatxBuffer
+    {
+        [FieldOffset(20)] public uint Uid;
+        [FieldOffset(24)] public uint Gid;
+        [FieldOffset(28)] public ushort Mode;
+        [FieldOffset(40)] public ulong Size;
+        [FieldOffset(128)] public uint RdevMajor;
+        [FieldOffset(132)] public uint RdevMinor;
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
+    private struct Timespec
+    {
+        public long Seconds;
+        public long Nanoseconds;
+    }
+
+    public static bool IsRoot => geteuid() == 0;
+
+    /// <summary>lstat: false when the path does not exist (ENOENT or ENOTDIR), throws on other errors.</summary>
+    public static bool TryLstat(string path, out FileStatus status)
+    {
+        StatxBuffer buffer;
+        if (statx(AtFdCwd, path, AtSymlinkNoFollow, StatxBasicStats, &buffer) != 0)
+        {
+            var errno = Marshal.GetLastPInvokeError();
+            status = default;
+            if (errno is ENOENT or 20 /* ENOTDIR */)
+                return false;
+            throw Error("statx", path, errno);
+        }
+        status = new FileStatus(buffer.Mode, buffer.Uid, buffer.Gid, (long)buffer.Size, buffer.RdevMajor, buffer.RdevMinor);
+        return true;
+    }
+
+    public static void Lchown(string path, int uid, int gid) => Check(lchown(path, (uint)uid, (uint)gid), "lchown", path);
+
+    public static void Chmod(string path, uint mode) => Check(chmod(path, mode), "chmod", path);
+
+    public static void Mkdir(string path, uint mode) => Check(mkdir(path, mode), "mkdir", path);
+
+    public static void Symlink(string target, string path) => Check(symlink(target, path), "symlink", path);
+
+    public static void Link(string existing, string path) => Check(link(existing, path), "link", path);
+
+    public static void Mknod(string path, uint type, uint permissions, int major, int minor)
+    {
+        var maj = (ulong)(uint)major;
+        var min = (ulong)(uint)minor;
+        var dev = ((maj & 0xfffff000) << 32) | ((maj & 0xfff) << 8) | ((min & 0xffffff00) << 12) | (min & 0xff);
+        Check(mknod(path, type | permissions, dev), "mknod", path);
+    }
+
+    /// <summary>Sets a symlink's or file's mtime (and atime to the same value) without following a final symlink.</summary>
+    public static void SetModificationTime(string path, DateTimeOffset time)
+    {
+        var ticks = time.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks;
+        var spec = new Timespec { Seconds = Math.DivRem(ticks, TimeSpan.TicksPerSecond, out var rest), Nanoseconds = rest * 100 };
+        if (spec.Nanoseconds < 0)
+        {
+            spec.Seconds -= 1;
+            spec.Nanoseconds += 1_000_000_000;
+        }
+        var times = stackalloc Timespec[2] { spec, spec };
+        Check(utimensat(AtFdCwd, path, times, AtSymlinkNoFollow), "utimensat", path);
+    }
+
+    /// <summary>lsetxattr; returns the errno instead of throwing (filesystems refuse namespaces for many reasons).</summary>
+    public static int TrySetXattr(string path, string name, ReadOnlySpan<byte> value)
+    {
+        fixed (byte* p = value)
+        {
+            return lsetxattr(path, name, p, (nuint)value.Length, 0) == 0 ? 0 : Marshal.GetLastPInvokeError();
+        }
+    }
+
+    /// <summary>lgetxattr (up to 64 KiB); null when absent or unreadable.</summary>
+    public static byte[]? TryGetXattr(string path, string name)
+    {
+        var buffer = new byte[65536];
+        fixed (byte* p = buffer)
+        {
+            var n = lgetxattr(path, name, p, (nuint)buffer.Length);
+            return n < 0 ? null : buffer[..(int)n];
+        }
+    }
+
+    public static string ErrorText(int errno) => Marshal.GetPInvokeErrorMessage(errno);
+
+    private static void Check(int result, string call, string path)
+    {
+        if (result != 0)
+            throw Error(call, path, Marshal.GetLastPInvokeError());
+    }
+
+    private static IOException Error(string call, string path, int errno) =>
+        new($"{call} '{path}': {Marshal.GetPInvokeErrorMessage(errno)}", errno);
+
+    [LibraryImport(Libc, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int statx(int dirfd, string path, int flags, uint mask, StatxBuffer* buffer);
+
+    [LibraryImport(Libc, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int lchown(string path, uint uid, uint gid);
+
+    [LibraryImport(Libc, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int chmod(string path, uint mode);
+
+    [LibraryImport(Libc, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int mkdir(string path, uint mode);
+
+    [LibraryImport(Libc, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int symlink(string target, string path);
+
+    [LibraryImport(Libc, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int link(string existing, string path);
+
+    [LibraryImport(Libc, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int mknod(string path, uint mode, ulong dev);
+
+    [LibraryImport(Libc, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int utimensat(int dirfd, string path, Timespec* times, int flags);
+
+    [LibraryImport(Libc, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int lsetxattr(string path, string name, byte* value, nuint size, int flags);
+
+    [LibraryImport(Libc, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial nint lgetxattr(string path, string name, byte* value, nuint size);
+
+    [LibraryImport(Libc)]
+    private static partial uint geteuid();
+}
