@@ -50,7 +50,7 @@ public class RegistryFixture : IAsyncLifetime
 
     public bool IsRunning => _process is { HasExited: false };
 
-    public async Task InitializeAsync()
+    public virtual async Task InitializeAsync()
     {
         System.IO.Directory.CreateDirectory(StorageDirectory);
         string auth;
@@ -176,7 +176,7 @@ public class RegistryFixture : IAsyncLifetime
         }
     }
 
-    public async Task DisposeAsync()
+    public virtual async Task DisposeAsync()
     {
         await StopAsync();
         Tokens?.Dispose();
