@@ -31,7 +31,8 @@ public sealed record PulledImage(
     IReadOnlyList<string> LayerPaths,
     Digest? IndexDigest,
     int BlobsDownloaded,
-    int BlobsReused);
+    int BlobsReused,
+    int Reconnects);
 
 /// <summary>
 /// Pulls an image into a <see cref="ContentStore"/>: resolve the reference (choosing the platform from an index),
@@ -55,6 +56,7 @@ public sealed class ImagePuller(RegistryClient client, ContentStore store)
         var blobs = new[] { manifest.Config }.Concat(manifest.Layers).DistinctBy(d => d.Digest).ToList();
         var downloaded = 0;
         var reused = 0;
+        var reconnects = 0;
         await Parallel.ForEachAsync(blobs, new ParallelOptions
         {
             MaxDegreeOfParallelism = Math.Max(1, options.MaxParallelDownloads),
@@ -72,6 +74,7 @@ public sealed class ImagePuller(RegistryClient client, ContentStore store)
             var bytes = progress is null ? null : new InlineProgress<long>(done => progress.Report(new PullProgress(blob.Digest, blob.MediaType, done, blob.Size)));
             await store.IngestAsync(blob.Digest, blob.Size, stream, bytes, ct);
             Interlocked.Increment(ref downloaded);
+            Interlocked.Add(ref reconnects, stream.Reopens);
         });
 
         // Manifests go in after the blobs they name, so a stored manifest always has its content.
@@ -90,7 +93,7 @@ public sealed class ImagePuller(RegistryClient client, ContentStore store)
             Stored = DateTimeOffset.UtcNow,
         });
         return new PulledImage(reference, resolved.Manifest.Digest, manifest, config, manifestPath, store.BlobPath(manifest.Config.Digest),
-            manifest.Layers.Select(l => store.BlobPath(l.Digest)).ToList(), resolved.Index?.Digest, downloaded, reused);
+            manifest.Layers.Select(l => store.BlobPath(l.Digest)).ToList(), resolved.Index?.Digest, downloaded, reused, reconnects);
     }
 
     /// <summary>Reports on the caller's thread, unlike <see cref="Progress{T}"/> which posts to the thread pool.</summary>
