@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net.Sockets;
 using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using Org.BouncyCastle.Crypto.Generators;
 using Xunit;
@@ -18,7 +19,9 @@ public enum RegistryAuthMode
 
 /// <summary>
 /// A private docker-registry (distribution 2.8, Debian's <c>/usr/bin/docker-registry</c>) on 127.0.0.1 with a free
-/// port and its own storage directory and config.yml, deleted afterwards. Subclasses pick the auth mode.
+/// port and its own storage directory and config.yml, deleted afterwards. Subclasses pick the auth mode and TLS.
+/// Debian packages: <c>docker-registry skopeo umoci busybox-static</c>; the htpasswd bcrypt line comes from
+/// BouncyCastle, so apache2-utils is not needed. Nothing touches the network beyond loopback.
 /// <see cref="StopAsync"/> / <see cref="StartAsync"/> kill and restart it on the same port and storage for fault tests.
 /// </summary>
 public class RegistryFixture : IAsyncLifetime
@@ -34,9 +37,18 @@ public class RegistryFixture : IAsyncLifetime
     {
     }
 
-    protected RegistryFixture(RegistryAuthMode mode) => Mode = mode;
+    protected RegistryFixture(RegistryAuthMode mode, bool tls = false)
+    {
+        Mode = mode;
+        Tls = tls;
+    }
 
     public RegistryAuthMode Mode { get; }
+
+    /// <summary>Serves https with a certificate for 127.0.0.1 issued by a private CA (<see cref="CaPemPath"/>).</summary>
+    public bool Tls { get; }
+
+    public string CaPemPath => Path.Combine(Directory, "ca.pem");
     public string Directory { get; } = System.IO.Directory.CreateTempSubdirectory("trustlaunch-registry-").FullName;
     public string StorageDirectory => Path.Combine(Directory, "storage");
     public string ConfigPath => Path.Combine(Directory, "config.yml");
@@ -71,6 +83,7 @@ public class RegistryFixture : IAsyncLifetime
                 auth = "";
                 break;
         }
+        var tls = Tls ? WriteTlsFiles() : "";
         for (var attempt = 0; attempt < 5 && _process is null; attempt++)
         {
             Port = FreePorts.FindPair();
@@ -88,12 +101,37 @@ public class RegistryFixture : IAsyncLifetime
                 http:
                   addr: 127.0.0.1:{Port}
                   secret: trustlaunch-fixture-secret
+                {tls}
                 {auth}
                 """);
             await TryStartAsync();
         }
         if (_process is null)
             throw new InvalidOperationException($"docker-registry did not start; see {LogPath}: {ReadLog()}");
+    }
+
+    /// <summary>A CA and a server certificate for 127.0.0.1 it issued; returns the http.tls config block.</summary>
+    private string WriteTlsFiles()
+    {
+        using var caKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var caRequest = new CertificateRequest("CN=trustlaunch test registry CA", caKey, HashAlgorithmName.SHA256);
+        caRequest.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
+        caRequest.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign, true));
+        using var ca = caRequest.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(30));
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var request = new CertificateRequest("CN=127.0.0.1", key, HashAlgorithmName.SHA256);
+        var san = new SubjectAlternativeNameBuilder();
+        san.AddIpAddress(System.Net.IPAddress.Loopback);
+        san.AddDnsName("localhost");
+        request.CertificateExtensions.Add(san.Build());
+        request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.1")], false));
+        using var leaf = request.Create(ca, DateTimeOffset.UtcNow.AddHours(-1), DateTimeOffset.UtcNow.AddDays(7), RandomNumberGenerator.GetBytes(8));
+        File.WriteAllText(CaPemPath, ca.ExportCertificatePem() + "\n");
+        var certPath = Path.Combine(Directory, "server.pem");
+        var keyPath = Path.Combine(Directory, "server-key.pem");
+        File.WriteAllText(certPath, leaf.ExportCertificatePem() + "\n");
+        File.WriteAllText(keyPath, key.ExportPkcs8PrivateKeyPem() + "\n");
+        return $"  tls:\n    certificate: {certPath}\n    key: {keyPath}";
     }
 
     /// <summary>A bcrypt htpasswd line, as <c>htpasswd -B</c> writes it (docker-registry accepts only bcrypt).</summary>
@@ -187,6 +225,8 @@ public class RegistryFixture : IAsyncLifetime
 public sealed class BasicAuthRegistryFixture() : RegistryFixture(RegistryAuthMode.Basic);
 
 public sealed class BearerAuthRegistryFixture() : RegistryFixture(RegistryAuthMode.Bearer);
+
+public sealed class TlsRegistryFixture() : RegistryFixture(RegistryAuthMode.None, tls: true);
 
 /// <summary>Base64url without padding, for JWTs.</summary>
 internal static class Base64Url

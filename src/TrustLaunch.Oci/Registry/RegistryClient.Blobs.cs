@@ -16,7 +16,8 @@ public sealed partial class RegistryClient
     {
         var what = $"blob {repo.Name}@{digest}";
         var first = await OpenBlobAtAsync(repo, digest, 0, what, cancellationToken);
-        return new VerifyingStream(first, digest, size, what, (offset, ct) => OpenBlobAtAsync(repo, digest, offset, what, ct), _options.MaxAttempts);
+        return new VerifyingStream(first, digest, size, what, (offset, ct) => OpenBlobAtAsync(repo, digest, offset, what, ct), _options.MaxAttempts,
+            _options.BlobReadTimeout);
     }
 
     private async Task<Stream> OpenBlobAtAsync(ImageReference repo, Digest digest, long offset, string what, CancellationToken cancellationToken)
@@ -82,7 +83,7 @@ public sealed partial class RegistryClient
         var put = new UriBuilder(location);
         put.Query = (string.IsNullOrEmpty(put.Query) ? "" : put.Query.TrimStart('?') + "&") + "digest=" + Uri.EscapeDataString(digest.ToString());
         var origin = content.CanSeek ? content.Position : -1;
-        var verifying = new VerifyingStream(content, digest, size, what);
+        var verifying = new VerifyingStream(content, digest, size, what, leaveOpen: true);
         using var response = await SendAsync(repo, push: true, () =>
         {
             if (origin >= 0)

@@ -58,7 +58,8 @@ public sealed partial class RegistryClient : IDisposable
     {
         var host = reference.ApiHost;
         var hostOnly = HostWithoutPort(host);
-        var plain = hostOnly is "localhost" || (IPAddress.TryParse(hostOnly.Trim('[', ']'), out var ip) && IPAddress.IsLoopback(ip)) ||
+        var loopback = hostOnly is "localhost" || (IPAddress.TryParse(hostOnly.Trim('[', ']'), out var ip) && IPAddress.IsLoopback(ip));
+        var plain = (loopback && _options.PlainHttpForLoopback) ||
                     _options.InsecureRegistries.Contains(reference.Registry) || _options.InsecureRegistries.Contains(host) ||
                     _options.InsecureRegistries.Contains(hostOnly);
         return new Uri($"{(plain ? "http" : "https")}://{host}/v2/");
@@ -124,14 +125,15 @@ public sealed partial class RegistryClient : IDisposable
                 response = await _http.SendAsync(request, completion, cancellationToken);
             }
             catch (Exception e) when (retry && attempt < _options.MaxAttempts && !cancellationToken.IsCancellationRequested &&
-                                      e is HttpRequestException or IOException or TaskCanceledException)
+                                      e is HttpRequestException or IOException or TaskCanceledException && !IsTlsFailure(e))
             {
                 await BackoffAsync(ref delay, cancellationToken);
                 continue;
             }
             catch (HttpRequestException e)
             {
-                throw new RegistryException($"{request.Method} {request.RequestUri}: {e.Message}", null, [], e);
+                var detail = e.InnerException is { } inner ? $"{e.Message.Replace(", see inner exception.", "", StringComparison.Ordinal).TrimEnd('.')}: {inner.Message}" : e.Message;
+                throw new RegistryException($"{request.Method} {request.RequestUri}: {detail}", null, [], e);
             }
             if (response.StatusCode == HttpStatusCode.Unauthorized && !authenticated)
             {
@@ -154,6 +156,9 @@ public sealed partial class RegistryClient : IDisposable
             return response;
         }
     }
+
+    /// <summary>Certificate and handshake failures do not heal by retrying.</summary>
+    private static bool IsTlsFailure(Exception e) => e.InnerException is System.Security.Authentication.AuthenticationException;
 
     private Task BackoffAsync(ref TimeSpan delay, CancellationToken cancellationToken)
     {

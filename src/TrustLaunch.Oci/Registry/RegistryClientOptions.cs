@@ -23,6 +23,12 @@ public sealed record RegistryClientOptions
     public TimeSpan InitialBackoff { get; init; } = TimeSpan.FromMilliseconds(200);
     public TimeSpan MaxBackoff { get; init; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>A blob read that gets no data for this long counts as a broken connection (and is resumed).</summary>
+    public TimeSpan BlobReadTimeout { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>Loopback registries use plain http unless this is false (a local registry with TLS).</summary>
+    public bool PlainHttpForLoopback { get; init; } = true;
+
     /// <summary>Time limit for a response's headers (blob bodies stream without a total limit).</summary>
     public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromSeconds(100);
 

@@ -13,6 +13,8 @@ public sealed class VerifyingStream : Stream
 {
     private readonly Func<long, CancellationToken, Task<Stream>>? _reopen;
     private readonly int _maxReopens;
+    private readonly TimeSpan? _readTimeout;
+    private readonly bool _leaveOpen;
     private readonly IncrementalHash _hash;
     private Stream _inner;
     private long _position;
@@ -20,7 +22,7 @@ public sealed class VerifyingStream : Stream
     private bool _verified;
 
     public VerifyingStream(Stream inner, Digest expected, long expectedSize, string what,
-        Func<long, CancellationToken, Task<Stream>>? reopen = null, int maxReopens = 5)
+        Func<long, CancellationToken, Task<Stream>>? reopen = null, int maxReopens = 5, TimeSpan? readTimeout = null, bool leaveOpen = false)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(expectedSize);
         _inner = inner;
@@ -29,6 +31,8 @@ public sealed class VerifyingStream : Stream
         What = what;
         _reopen = reopen;
         _maxReopens = maxReopens;
+        _readTimeout = readTimeout;
+        _leaveOpen = leaveOpen;
         _hash = expected.CreateHash();
     }
 
@@ -62,9 +66,9 @@ public sealed class VerifyingStream : Stream
             int read;
             try
             {
-                read = await _inner.ReadAsync(buffer, cancellationToken);
+                read = await ReadInnerAsync(buffer, cancellationToken);
             }
-            catch (Exception e) when (e is IOException or HttpRequestException && !cancellationToken.IsCancellationRequested)
+            catch (Exception e) when (e is IOException or HttpRequestException or TimeoutException && !cancellationToken.IsCancellationRequested)
             {
                 if (_position == ExpectedSize)
                 {
@@ -95,6 +99,22 @@ public sealed class VerifyingStream : Stream
         }
     }
 
+    private async ValueTask<int> ReadInnerAsync(Memory<byte> buffer, CancellationToken cancellationToken)
+    {
+        if (_readTimeout is not { } timeout)
+            return await _inner.ReadAsync(buffer, cancellationToken);
+        using var stalled = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        stalled.CancelAfter(timeout);
+        try
+        {
+            return await _inner.ReadAsync(buffer, stalled.Token);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new TimeoutException($"no data for {timeout.TotalSeconds:0.#} s");
+        }
+    }
+
     private void Finish()
     {
         if (_verified)
@@ -116,7 +136,8 @@ public sealed class VerifyingStream : Stream
     {
         if (disposing)
         {
-            _inner.Dispose();
+            if (!_leaveOpen)
+                _inner.Dispose();
             _hash.Dispose();
         }
         base.Dispose(disposing);
@@ -124,7 +145,8 @@ public sealed class VerifyingStream : Stream
 
     public override async ValueTask DisposeAsync()
     {
-        await _inner.DisposeAsync();
+        if (!_leaveOpen)
+            await _inner.DisposeAsync();
         _hash.Dispose();
         await base.DisposeAsync();
     }
