@@ -15,6 +15,7 @@ public sealed class ImagesRegistryFixture : RegistryFixture
     public PushedImage Arm64 { get; private set; } = null!;
     public string IndexDigest { get; private set; } = "";
     public string IndexReference => $"{Host}/test/multi:v1";
+    public string DockerListReference => $"{Host}/test/busybox-docker:list";
     public byte[] Payload { get; } = Encoding.UTF8.GetBytes("hello from a test layer\n");
 
     public override async Task InitializeAsync()
@@ -28,6 +29,7 @@ public sealed class ImagesRegistryFixture : RegistryFixture
         var amd64 = await TestImages.PushAsync(this, layout, "amd64", "test/multi", "amd64");
         Arm64 = await TestImages.PushAsync(this, layout, "arm64", "test/multi", "arm64");
         IndexDigest = await TestImages.PushIndexAsync(this, "test/multi", "v1", [(amd64, "linux", "amd64", null), (Arm64, "linux", "arm64", "v8")]);
+        await TestImages.PushIndexAsync(this, "test/busybox-docker", "list", [(Docker, "linux", "amd64", null)], dockerManifestList: true);
     }
 }
 
@@ -71,6 +73,15 @@ public sealed class RegistryClientTests(ImagesRegistryFixture registry) : IClass
         var arm64 = await _client.ResolveImageAsync(reference, Platform.Parse("linux/arm64"));
         Assert.Equal(registry.Arm64.ManifestDigest, arm64.Manifest.Digest.ToString());
         Assert.Equal(arm64.Manifest.Digest, arm64.Reference.Digest);
+    }
+
+    [Fact]
+    public async Task ResolveImageAsync_DockerManifestList_PicksAmd64()
+    {
+        var resolved = await _client.ResolveImageAsync(ImageReference.Parse(registry.DockerListReference));
+        Assert.Equal(MediaTypes.DockerManifestList, resolved.Index!.MediaType);
+        Assert.Equal(registry.Docker.ManifestDigest, resolved.Manifest.Digest.ToString());
+        Assert.Equal(MediaTypes.DockerManifest, resolved.Manifest.MediaType);
     }
 
     [Fact]
