@@ -55,7 +55,9 @@ public sealed class ContentStore
         var verifying = source is VerifyingStream v && v.Expected == digest && v.ExpectedSize == size
             ? v
             : new VerifyingStream(source, digest, size, $"blob {digest}");
-        // FileShare.None takes an exclusive flock: gc skips ingest files whose writer is alive.
+        // The lease keeps gc away for the whole write, including the moment between closing and renaming.
+        using var lease = await AcquirePullLeaseAsync(cancellationToken);
+        // FileShare.None takes an exclusive flock: gc never removes an ingest file whose writer is alive.
         var file = new FileStream(ingest, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1, FileOptions.Asynchronous);
         try
         {
@@ -71,17 +73,17 @@ public sealed class ContentStore
             if (!verifying.Verified)
                 throw new InvalidOperationException($"blob {digest}: stream ended without being verified");
             file.Flush(flushToDisk: true);
+            // Close (and unlock) before the rename: the flock belongs to the inode, and readers of blobs/ take a
+            // shared one that an exclusive lock carried along under blobs/ would refuse.
+            await file.DisposeAsync();
             File.Move(ingest, target, overwrite: true);
             return target;
         }
         catch
         {
+            await file.DisposeAsync();
             File.Delete(ingest);
             throw;
-        }
-        finally
-        {
-            await file.DisposeAsync();
         }
     }
 

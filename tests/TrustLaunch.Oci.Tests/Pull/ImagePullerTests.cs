@@ -69,7 +69,7 @@ public sealed class ImagePullerTests(ImagesRegistryFixture registry) : IClassFix
     public async Task PullAsync_ConcurrentPullsOfOneImage_ShareBlobs()
     {
         var reference = ImageReference.Parse(registry.Oci.Reference);
-        var images = await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => Task.Run(() => new ImagePuller(_client, _temp.Open()).PullAsync(reference))));
+        var images = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => Task.Run(() => new ImagePuller(_client, _temp.Open()).PullAsync(reference))));
         Assert.All(images, i => Assert.Equal(images[0].ManifestDigest, i.ManifestDigest));
         AssertBlobsIntact(_temp.Root);
         Assert.Equal(images[0].Manifest.Layers.Count + 2, Directory.EnumerateFiles(Path.Combine(_temp.Root, "blobs", "sha256")).Count());
