@@ -1,0 +1,236 @@
+using System.Diagnostics;
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using System.Text;
+using Org.BouncyCastle.Crypto.Generators;
+using Xunit;
+
+namespace TrustLaunch.Testing;
+
+public enum RegistryAuthMode
+{
+    None,
+    /// <summary>htpasswd (bcrypt) basic auth.</summary>
+    Basic,
+    /// <summary>Bearer tokens from a <see cref="TokenServer"/> the fixture runs.</summary>
+    Bearer,
+}
+
+/// <summary>
+/// A private docker-registry (distribution 2.8, Debian's <c>/usr/bin/docker-registry</c>) on 127.0.0.1 with a free
+/// port and its own storage directory and config.yml, deleted afterwards. Subclasses pick the auth mode and TLS.
+/// Debian packages: <c>docker-registry skopeo umoci busybox-static</c>; the htpasswd bcrypt line comes from
+/// BouncyCastle, so apache2-utils is not needed. Nothing touches the network beyond loopback.
+/// <see cref="StopAsync"/> / <see cref="StartAsync"/> kill and restart it on the same port and storage for fault tests.
+/// </summary>
+public class RegistryFixture : IAsyncLifetime
+{
+    public const string Username = "tester";
+    public const string Password = "correct horse battery";
+    public const string Service = "trustlaunch-test-registry";
+    public const string Issuer = "trustlaunch-test-issuer";
+
+    private Process? _process;
+
+    public RegistryFixture() : this(RegistryAuthMode.None)
+    {
+    }
+
+    protected RegistryFixture(RegistryAuthMode mode, bool tls = false)
+    {
+        Mode = mode;
+        Tls = tls;
+    }
+
+    public RegistryAuthMode Mode { get; }
+
+    /// <summary>Serves https with a certificate for 127.0.0.1 issued by a private CA (<see cref="CaPemPath"/>).</summary>
+    public bool Tls { get; }
+
+    public string CaPemPath => Path.Combine(Directory, "ca.pem");
+    public string Directory { get; } = System.IO.Directory.CreateTempSubdirectory("trustlaunch-registry-").FullName;
+    public string StorageDirectory => Path.Combine(Directory, "storage");
+    public string ConfigPath => Path.Combine(Directory, "config.yml");
+    public string LogPath => Path.Combine(Directory, "registry.log");
+    public int Port { get; private set; }
+
+    /// <summary><c>127.0.0.1:PORT</c>, the registry part of references.</summary>
+    public string Host => $"127.0.0.1:{Port}";
+
+    public TokenServer? Tokens { get; private set; }
+
+    public bool IsRunning => _process is { HasExited: false };
+
+    public virtual async Task InitializeAsync()
+    {
+        System.IO.Directory.CreateDirectory(StorageDirectory);
+        string auth;
+        switch (Mode)
+        {
+            case RegistryAuthMode.Basic:
+                var htpasswd = Path.Combine(Directory, "htpasswd");
+                await File.WriteAllTextAsync(htpasswd, HtpasswdLine(Username, Password) + "\n");
+                auth = $"auth:\n  htpasswd:\n    realm: trustlaunch-test\n    path: {htpasswd}\n";
+                break;
+            case RegistryAuthMode.Bearer:
+                Tokens = TokenServer.Start(Issuer, Service, Username, Password);
+                var bundle = Path.Combine(Directory, "token-root.pem");
+                await File.WriteAllTextAsync(bundle, Tokens.CertificatePem);
+                auth = $"auth:\n  token:\n    realm: {Tokens.Realm}\n    service: {Service}\n    issuer: {Issuer}\n    rootcertbundle: {bundle}\n";
+                break;
+            default:
+                auth = "";
+                break;
+        }
+        var tls = Tls ? WriteTlsFiles() : "";
+        for (var attempt = 0; attempt < 5 && _process is null; attempt++)
+        {
+            Port = FreePorts.FindPair();
+            await File.WriteAllTextAsync(ConfigPath, $"""
+                version: 0.1
+                log:
+                  level: warn
+                  accesslog:
+                    disabled: true
+                storage:
+                  filesystem:
+                    rootdirectory: {StorageDirectory}
+                  delete:
+                    enabled: true
+                http:
+                  addr: 127.0.0.1:{Port}
+                  secret: trustlaunch-fixture-secret
+                {tls}
+                {auth}
+                """);
+            await TryStartAsync();
+        }
+        if (_process is null)
+            throw new InvalidOperationException($"docker-registry did not start; see {LogPath}: {ReadLog()}");
+    }
+
+    /// <summary>A CA and a server certificate for 127.0.0.1 it issued; returns the http.tls config block.</summary>
+    private string WriteTlsFiles()
+    {
+        using var caKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var caRequest = new CertificateRequest("CN=trustlaunch test registry CA", caKey, HashAlgorithmName.SHA256);
+        caRequest.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
+        caRequest.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign, true));
+        using var ca = caRequest.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(30));
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var request = new CertificateRequest("CN=127.0.0.1", key, HashAlgorithmName.SHA256);
+        var san = new SubjectAlternativeNameBuilder();
+        san.AddIpAddress(System.Net.IPAddress.Loopback);
+        san.AddDnsName("localhost");
+        request.CertificateExtensions.Add(san.Build());
+        request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.1")], false));
+        using var leaf = request.Create(ca, DateTimeOffset.UtcNow.AddHours(-1), DateTimeOffset.UtcNow.AddDays(7), RandomNumberGenerator.GetBytes(8));
+        File.WriteAllText(CaPemPath, ca.ExportCertificatePem() + "\n");
+        var certPath = Path.Combine(Directory, "server.pem");
+        var keyPath = Path.Combine(Directory, "server-key.pem");
+        File.WriteAllText(certPath, leaf.ExportCertificatePem() + "\n");
+        File.WriteAllText(keyPath, key.ExportPkcs8PrivateKeyPem() + "\n");
+        return $"  tls:\n    certificate: {certPath}\n    key: {keyPath}";
+    }
+
+    /// <summary>A bcrypt htpasswd line, as <c>htpasswd -B</c> writes it (docker-registry accepts only bcrypt).</summary>
+    public static string HtpasswdLine(string user, string password) =>
+        $"{user}:{OpenBsdBCrypt.Generate("2y", password.ToCharArray(), RandomNumberGenerator.GetBytes(16), 5)}";
+
+    public string ReadLog() => File.Exists(LogPath) ? File.ReadAllText(LogPath) : "";
+
+    /// <summary>Where the registry keeps a blob's bytes (to corrupt it in tests).</summary>
+    public string BlobDataPath(string digest)
+    {
+        var hex = digest["sha256:".Length..];
+        return Path.Combine(StorageDirectory, "docker", "registry", "v2", "blobs", "sha256", hex[..2], hex, "data");
+    }
+
+    /// <summary>Kills the registry (SIGKILL, as a crash), keeping its storage.</summary>
+    public async Task StopAsync()
+    {
+        if (_process is null)
+            return;
+        _process.Kill();
+        await _process.WaitForExitAsync();
+        _process.Dispose();
+        _process = null;
+    }
+
+    /// <summary>Starts the registry again on the same port and storage.</summary>
+    public async Task StartAsync()
+    {
+        await StopAsync();
+        for (var attempt = 0; attempt < 20 && _process is null; attempt++)
+        {
+            if (!await TryStartAsync())
+                await Task.Delay(100);
+        }
+        if (_process is null)
+            throw new InvalidOperationException($"docker-registry did not restart on port {Port}: {ReadLog()}");
+    }
+
+    private async Task<bool> TryStartAsync()
+    {
+        // The shell execs the registry (same pid) so its output goes to a file nobody has to drain.
+        var info = new ProcessStartInfo("/bin/sh") { UseShellExecute = false };
+        info.ArgumentList.Add("-c");
+        info.ArgumentList.Add($"exec /usr/bin/docker-registry serve '{ConfigPath}' >>'{LogPath}' 2>&1");
+        var process = Process.Start(info)!;
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (DateTime.UtcNow < deadline)
+        {
+            if (process.HasExited)
+            {
+                process.Dispose();
+                return false;
+            }
+            try
+            {
+                using var probe = new TcpClient();
+                await probe.ConnectAsync("127.0.0.1", Port);
+                _process = process;
+                return true;
+            }
+            catch (SocketException)
+            {
+                await Task.Delay(20);
+            }
+        }
+        process.Kill();
+        process.Dispose();
+        return false;
+    }
+
+    /// <summary>skopeo's arguments for pushing here: no TLS verification, and the fixture's credentials if any.</summary>
+    public IEnumerable<string> SkopeoDestinationArguments()
+    {
+        yield return "--dest-tls-verify=false";
+        if (Mode != RegistryAuthMode.None)
+        {
+            yield return "--dest-creds";
+            yield return $"{Username}:{Password}";
+        }
+    }
+
+    public virtual async Task DisposeAsync()
+    {
+        await StopAsync();
+        Tokens?.Dispose();
+        System.IO.Directory.Delete(Directory, recursive: true);
+    }
+}
+
+public sealed class BasicAuthRegistryFixture() : RegistryFixture(RegistryAuthMode.Basic);
+
+public sealed class BearerAuthRegistryFixture() : RegistryFixture(RegistryAuthMode.Bearer);
+
+public sealed class TlsRegistryFixture() : RegistryFixture(RegistryAuthMode.None, tls: true);
+
+/// <summary>Base64url without padding, for JWTs.</summary>
+internal static class Base64Url
+{
+    public static string Encode(ReadOnlySpan<byte> data) => Convert.ToBase64String(data).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+    public static string Encode(string text) => Encode(Encoding.UTF8.GetBytes(text));
+}
