@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
@@ -177,30 +176,8 @@ public class RegistryFixture : IAsyncLifetime
         var info = new ProcessStartInfo("/bin/sh") { UseShellExecute = false };
         info.ArgumentList.Add("-c");
         info.ArgumentList.Add($"exec /usr/bin/docker-registry serve '{ConfigPath}' >>'{LogPath}' 2>&1");
-        var process = Process.Start(info)!;
-        var deadline = DateTime.UtcNow.AddSeconds(10);
-        while (DateTime.UtcNow < deadline)
-        {
-            if (process.HasExited)
-            {
-                process.Dispose();
-                return false;
-            }
-            try
-            {
-                using var probe = new TcpClient();
-                await probe.ConnectAsync("127.0.0.1", Port);
-                _process = process;
-                return true;
-            }
-            catch (SocketException)
-            {
-                await Task.Delay(20);
-            }
-        }
-        process.Kill();
-        process.Dispose();
-        return false;
+        _process = await LoopbackServer.StartAsync(info, Port);
+        return _process is not null;
     }
 
     /// <summary>skopeo's arguments for pushing here: no TLS verification, and the fixture's credentials if any.</summary>

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Net.Sockets;
 using TrustLaunch.Tpm;
 using TrustLaunch.Tpm.Transport;
 using Xunit;
@@ -91,30 +90,8 @@ public sealed class SwtpmFixture : IAsyncLifetime
             "--log", $"file={Path.Combine(StateDirectory, "swtpm.log")},level=1",
         })
             info.ArgumentList.Add(a);
-        var process = Process.Start(info)!;
-        var deadline = DateTime.UtcNow.AddSeconds(10);
-        while (DateTime.UtcNow < deadline)
-        {
-            if (process.HasExited)
-            {
-                process.Dispose();
-                return false;
-            }
-            try
-            {
-                using var probe = new TcpClient();
-                await probe.ConnectAsync("127.0.0.1", Port);
-                _process = process;
-                return true;
-            }
-            catch (SocketException)
-            {
-                await Task.Delay(20);
-            }
-        }
-        process.Kill();
-        process.Dispose();
-        return false;
+        _process = await LoopbackServer.StartAsync(info, Port);
+        return _process is not null;
     }
 
     public async Task DisposeAsync()
