@@ -1,4 +1,7 @@
+using System.Text;
+using TrustLaunch.Oci.Content;
 using TrustLaunch.Oci.Manifests;
+using TrustLaunch.Oci.Registry;
 using TrustLaunch.Testing;
 
 namespace TrustLaunch.Cli.Tests.Commands;
@@ -115,6 +118,57 @@ public sealed class ImageEncryptTests(ImageRegistryFixture registry) : IClassFix
         Assert.StartsWith($"error: layer {layer}", result.Stderr);
         Assert.False(Directory.Exists(Path.Combine(bundle, "rootfs")));
         Assert.Empty(Directory.Exists(bundle) ? Directory.GetFileSystemEntries(bundle) : []);
+    }
+
+    /// <summary>
+    /// An uncompressed-tar layer ends in GNU tar's zero padding, which the tar reader never interprets, so a byte
+    /// flipped there in the ciphertext is caught only by the HMAC at the end of the stream — the commit point.
+    /// </summary>
+    [Fact]
+    [Trait("Category", "Slow")]
+    public async Task Unpack_EncryptedTarLayerModifiedInPadding_HmacRefusesAndLeavesNoRootfs()
+    {
+        var source = await PushUncompressedImageAsync("test/plain-tar");
+        var ec = ImageRegistryFixture.WriteKeyPair(_scratch.Path, "ec");
+        var destination = $"{registry.Host}/test/enc-tar:v1";
+        (await Image("encrypt", source, destination, "--recipient", "jwe:" + ec.Public)).EnsureSuccess();
+        (await Image("unpack", destination, _scratch["good"], "--decryption-key", ec.Private)).EnsureSuccess();
+        var layer = (await Image("inspect", destination, "--json")).EnsureSuccess().Json.GetProperty("layers")[0];
+        Assert.Equal(MediaTypes.OciLayerTarEncrypted, layer.GetProperty("media_type").GetString());
+        var digest = layer.GetProperty("digest").GetString()!;
+        var blob = Path.Combine(DataDir, "blobs", "sha256", digest["sha256:".Length..]);
+        var bytes = File.ReadAllBytes(blob);
+        bytes[^1] ^= 0x01;
+        File.WriteAllBytes(blob, bytes);
+        var bundle = _scratch["tampered"];
+
+        var result = await Image("unpack", destination, bundle, "--decryption-key", ec.Private);
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Equal($"error: layer {digest}: HMAC mismatch at end of stream after {bytes.Length} bytes: the encrypted layer was modified; discard everything read from it\n", result.Stderr);
+        Assert.Empty(Directory.GetFileSystemEntries(bundle));
+    }
+
+    /// <summary>Pushes a one-layer image whose layer is a plain tar made by GNU tar (busybox and /etc/hello.txt).</summary>
+    private async Task<string> PushUncompressedImageAsync(string repository)
+    {
+        var tree = Directory.CreateDirectory(_scratch["tree"]).FullName;
+        Directory.CreateDirectory(Path.Combine(tree, "bin"));
+        Directory.CreateDirectory(Path.Combine(tree, "etc"));
+        File.Copy("/bin/busybox", Path.Combine(tree, "bin", "busybox"));
+        File.WriteAllText(Path.Combine(tree, "etc", "hello.txt"), "hello from a plain tar\n");
+        var tarPath = _scratch["layer.tar"];
+        (await ProcessRunner.RunAsync("tar", ["--format=posix", "--numeric-owner", "-C", tree, "-cf", tarPath, "bin", "etc"])).EnsureSuccess("tar");
+        var tar = File.ReadAllBytes(tarPath);
+        var diffId = Digest.Sha256(tar);
+        var config = Encoding.UTF8.GetBytes($$$"""{"architecture":"amd64","os":"linux","config":{"Cmd":["/bin/busybox","sh"]},"rootfs":{"type":"layers","diff_ids":["{{{diffId}}}"]}}""");
+        var manifest = Encoding.UTF8.GetBytes($$$"""{"schemaVersion":2,"mediaType":"{{{MediaTypes.OciManifest}}}","config":{"mediaType":"{{{MediaTypes.OciConfig}}}","digest":"{{{Digest.Sha256(config)}}}","size":{{{config.Length}}}},"layers":[{"mediaType":"{{{MediaTypes.OciLayerTar}}}","digest":"{{{diffId}}}","size":{{{tar.Length}}}}]}""");
+        var reference = ImageReference.Parse($"{registry.Host}/{repository}:v1");
+        using var client = new RegistryClient();
+        await client.PushBlobAsync(reference, tar);
+        await client.PushBlobAsync(reference, config);
+        await client.PushManifestAsync(reference, manifest, MediaTypes.OciManifest);
+        return reference.ToString();
     }
 
     [Theory]
