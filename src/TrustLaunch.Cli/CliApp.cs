@@ -1,6 +1,8 @@
 using System.CommandLine;
 using System.Security.Cryptography;
+using System.Text.Json;
 using TrustLaunch.Cli.Commands;
+using TrustLaunch.Oci.Registry;
 using TrustLaunch.Tpm;
 using TrustLaunch.Tpm.Codec;
 
@@ -9,16 +11,23 @@ namespace TrustLaunch.Cli;
 /// <summary>
 /// The <c>trustlaunch</c> command tree and its error policy: a failure is one line <c>error: …</c> on stderr and exit
 /// code <see cref="ExitCodes.Usage"/> (bad arguments or input files) or <see cref="ExitCodes.Failure"/> (the TPM, a
-/// verification, or the filesystem said no).
+/// registry, a verification, or the filesystem said no). <c>golden verify</c> alone exits
+/// <see cref="ExitCodes.NotVerified"/> when an image does not match its golden value.
 /// </summary>
 public static class CliApp
 {
-    public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken = default)
+    public static Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken = default) =>
+        RunAsync(args, Console.In, stdout, stderr, cancellationToken);
+
+    /// <param name="stdin">What <c>--password-stdin</c> reads.</param>
+    public static async Task<int> RunAsync(string[] args, TextReader stdin, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken = default)
     {
-        var options = new GlobalOptions();
+        var options = new GlobalOptions { Input = stdin };
         var root = new RootCommand("TrustLaunch: launch containers only when trusted, and prove what ran with TPM quotes.");
         options.AddTo(root);
         root.Subcommands.Add(TpmCommand.Create(options));
+        root.Subcommands.Add(ImageCommand.Create(options));
+        root.Subcommands.Add(GoldenCommand.Create(options));
 
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0 && parse.Action is not { ClearsParseErrors: true })
@@ -51,6 +60,10 @@ public static class CliApp
         CliUsageException => ExitCodes.Usage,
         CliFailureException => ExitCodes.Failure,
         TpmException or TpmTransportException or TpmFormatException => ExitCodes.Failure,
+        // Registries, content that does not match its digest, platforms an index lacks, unsupported media types,
+        // malformed manifests: the outside world said no.
+        RegistryException or OciContentException or PlatformNotFoundException or HttpRequestException => ExitCodes.Failure,
+        NotSupportedException or JsonException => ExitCodes.Failure,
         FileNotFoundException or DirectoryNotFoundException => ExitCodes.Usage,
         FormatException or ArgumentException => ExitCodes.Usage,
         IOException or UnauthorizedAccessException or CryptographicException => ExitCodes.Failure,
@@ -67,6 +80,8 @@ public static class ExitCodes
     public const int Failure = 1;
     /// <summary>Bad arguments or malformed input files.</summary>
     public const int Usage = 2;
+    /// <summary><c>golden verify</c>: the image does not match a trusted, valid golden value (or has none).</summary>
+    public const int NotVerified = 3;
     /// <summary>A bug in trustlaunch (EX_SOFTWARE).</summary>
     public const int Internal = 70;
 }

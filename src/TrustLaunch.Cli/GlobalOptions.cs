@@ -21,6 +21,9 @@ public sealed class GlobalOptions
         Recursive = true,
     };
 
+    /// <summary>Standard input of this invocation (what <c>--password-stdin</c> reads).</summary>
+    public TextReader Input { get; init; } = TextReader.Null;
+
     public void AddTo(Command root)
     {
         root.Options.Add(Tpm);

@@ -14,11 +14,15 @@ public sealed record CliResult(int ExitCode, string Stdout, string Stderr)
 /// <summary>Runs <c>trustlaunch</c> in-process, capturing what it prints.</summary>
 public static class CliHarness
 {
-    public static async Task<CliResult> RunAsync(params string[] args)
+    public static Task<CliResult> RunAsync(params string[] args) => RunWithInputAsync("", args);
+
+    /// <summary>Runs with <paramref name="stdin"/> as standard input (e.g. for <c>--password-stdin</c>).</summary>
+    public static async Task<CliResult> RunWithInputAsync(string stdin, params string[] args)
     {
+        using var input = new StringReader(stdin);
         using var stdout = new StringWriter();
         using var stderr = new StringWriter();
-        var code = await CliApp.RunAsync(args, stdout, stderr);
+        var code = await CliApp.RunAsync(args, input, stdout, stderr);
         return new CliResult(code, stdout.ToString(), stderr.ToString());
     }
 }

@@ -49,6 +49,78 @@ public sealed record VerifyQuoteResult(bool Valid, string Reason, string? Pcrs, 
 
 public sealed record MakeCredentialResult(string EkName, string OutFile);
 
+public sealed record PullResult(string Reference, string ManifestDigest, string MediaType, string? IndexDigest, int Layers, long Size);
+
+public sealed record ImageListEntry(string Reference, string ManifestDigest, long? Size, DateTimeOffset Pulled);
+
+public sealed record ImageListResult(IReadOnlyList<ImageListEntry> Images);
+
+public sealed record InspectLayer(string Digest, string MediaType, long Size, string? DiffId, bool Encrypted);
+
+public sealed record InspectResult(
+    string Reference,
+    string ManifestDigest,
+    string MediaType,
+    string? IndexDigest,
+    DateTimeOffset Pulled,
+    string ConfigDigest,
+    string? Os,
+    string? Architecture,
+    DateTimeOffset? Created,
+    IReadOnlyList<string>? Entrypoint,
+    IReadOnlyList<string>? Cmd,
+    IReadOnlyList<string>? Env,
+    string? WorkingDir,
+    string? User,
+    long Size,
+    IReadOnlyList<InspectLayer> Layers);
+
+public sealed record RemoveResult(string Reference, string ManifestDigest);
+
+public sealed record GcResult(long BytesFreed, int BlobsRemoved, int IngestFilesRemoved);
+
+public sealed record UnpackResult(string Reference, string ManifestDigest, string Bundle, string Rootfs, string RootfsDigest, string ConfigDigest);
+
+public sealed record RootfsDigestResult(string Directory, string Digest);
+
+public sealed record EncryptedLayer(string PlainDigest, string EncryptedDigest, string MediaType, long Size);
+
+public sealed record EncryptResult(string Source, string Destination, string ManifestDigest, int Recipients, IReadOnlyList<EncryptedLayer> Layers);
+
+public sealed record GoldenPublishResult(
+    string Reference,
+    string ManifestDigest,
+    string Tag,
+    string ArtifactDigest,
+    string KeyId,
+    string Algorithm,
+    string RootfsDigest,
+    DateTimeOffset Created,
+    DateTimeOffset Expires);
+
+public sealed record GoldenValueFields(
+    string Reference,
+    string ManifestDigest,
+    string ConfigDigest,
+    IReadOnlyList<string> Layers,
+    IReadOnlyList<string> DiffIds,
+    string RootfsDigest,
+    DateTimeOffset Created,
+    DateTimeOffset Expires,
+    string PublisherKeyId);
+
+/// <summary><c>golden show</c>: the payload as found, never trusted (<see cref="Verified"/> is always false).</summary>
+public sealed record GoldenShowResult(bool Verified, string Tag, string Algorithm, string? KeyId, GoldenValueFields Value);
+
+public sealed record GoldenVerifyResult(
+    bool Verified,
+    string? Reason,
+    string Reference,
+    string? ManifestDigest,
+    string? PublisherKeyId,
+    DateTimeOffset? Expires,
+    string? RootfsDigest);
+
 [JsonSourceGenerationOptions(
     PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower,
     WriteIndented = true,
@@ -62,6 +134,17 @@ public sealed record MakeCredentialResult(string EkName, string OutFile);
 [JsonSerializable(typeof(ActivateCredentialResult))]
 [JsonSerializable(typeof(VerifyQuoteResult))]
 [JsonSerializable(typeof(MakeCredentialResult))]
+[JsonSerializable(typeof(PullResult))]
+[JsonSerializable(typeof(ImageListResult))]
+[JsonSerializable(typeof(InspectResult))]
+[JsonSerializable(typeof(RemoveResult))]
+[JsonSerializable(typeof(GcResult))]
+[JsonSerializable(typeof(UnpackResult))]
+[JsonSerializable(typeof(RootfsDigestResult))]
+[JsonSerializable(typeof(EncryptResult))]
+[JsonSerializable(typeof(GoldenPublishResult))]
+[JsonSerializable(typeof(GoldenShowResult))]
+[JsonSerializable(typeof(GoldenVerifyResult))]
 public sealed partial class CliJsonContext : JsonSerializerContext
 {
     /// <summary>The options above, but without escaping '+' and other HTML-sensitive characters: the output is for

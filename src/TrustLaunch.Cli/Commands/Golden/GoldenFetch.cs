@@ -1,0 +1,65 @@
+using System.Net;
+using System.Text.Json;
+using TrustLaunch.Oci.Golden;
+using TrustLaunch.Oci.Manifests;
+using TrustLaunch.Oci.Registry;
+
+namespace TrustLaunch.Cli.Commands.Golden;
+
+/// <summary>An image as the registry has it now, and the golden value artifact found under its <c>sha256-HEX.golden</c>
+/// tag: its JWS, or why there is none (<see cref="Missing"/>) or it is unusable (<see cref="Malformed"/>).</summary>
+public sealed record FetchedGolden(ResolvedImage Image, ImageReference TagReference, string? Jws, bool Missing, string? Malformed)
+{
+    public string Tag => TagReference.Tag!;
+}
+
+public static class GoldenFetch
+{
+    private const int MaxConfigBytes = 8 * 1024 * 1024;
+
+    public static async Task<FetchedGolden> FetchAsync(RegistryClient client, ImageReference reference, Platform? platform, CancellationToken ct)
+    {
+        var image = await client.ResolveImageAsync(reference, platform, ct).ConfigureAwait(false);
+        var tagReference = reference.WithTag(GoldenArtifact.TagFor(image.Manifest.Digest));
+        ManifestResponse artifact;
+        try
+        {
+            artifact = await client.GetManifestAsync(tagReference, ct).ConfigureAwait(false);
+        }
+        catch (RegistryException e) when (e.StatusCode == HttpStatusCode.NotFound)
+        {
+            return new FetchedGolden(image, tagReference, null, Missing: true, null);
+        }
+        try
+        {
+            // The subject is not checked here: it is not signed. The signed payload names the manifest, and the
+            // verifier compares that with the image, so a golden value copied onto another image's tag says so.
+            var layer = GoldenArtifact.ParseManifest(artifact.Bytes);
+            var blob = await ReadBlobAsync(client, tagReference, layer, ct).ConfigureAwait(false);
+            return new FetchedGolden(image, tagReference, GoldenArtifact.ReadJws(layer, blob), Missing: false, null);
+        }
+        catch (FormatException e)
+        {
+            return new FetchedGolden(image, tagReference, null, Missing: false, e.Message);
+        }
+    }
+
+    /// <summary>The image config, fetched and digest-checked.</summary>
+    public static async Task<ImageConfig> FetchConfigAsync(RegistryClient client, ResolvedImage image, CancellationToken ct)
+    {
+        var descriptor = image.Parsed.Config;
+        if (descriptor.Size > MaxConfigBytes)
+            throw new InvalidDataException($"image {image.Reference}: config of {descriptor.Size} bytes is more than the {MaxConfigBytes} allowed");
+        var bytes = await ReadBlobAsync(client, image.Reference, descriptor, ct).ConfigureAwait(false);
+        return JsonSerializer.Deserialize(bytes, OciJsonContext.Default.ImageConfig)
+               ?? throw new InvalidDataException($"image {image.Reference}: config {descriptor.Digest} is null");
+    }
+
+    private static async Task<byte[]> ReadBlobAsync(RegistryClient client, ImageReference repository, OciDescriptor descriptor, CancellationToken ct)
+    {
+        await using var stream = await client.OpenBlobAsync(repository, descriptor.Digest, descriptor.Size, ct).ConfigureAwait(false);
+        using var buffer = new MemoryStream();
+        await stream.CopyToAsync(buffer, ct).ConfigureAwait(false);
+        return buffer.ToArray();
+    }
+}

@@ -1,0 +1,129 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.RegularExpressions;
+using TrustLaunch.Cli.Commands.Image;
+using TrustLaunch.Cli.Output;
+using TrustLaunch.Oci.Golden;
+using TrustLaunch.Oci.Manifests;
+
+namespace TrustLaunch.Cli.Commands.Golden;
+
+/// <summary>
+/// <c>trustlaunch golden publish REF --key KEYREF [--expires 90d|DATE]</c>: pulls and unpacks the image (in a scratch
+/// directory) to measure its rootfs, signs the golden value and pushes it to the image's repository as an OCI
+/// artifact tagged <c>sha256-HEX.golden</c>.
+/// </summary>
+public static partial class GoldenPublishCommand
+{
+    public const string DefaultExpiry = "90d";
+
+    public static Command Create(GlobalOptions options, RegistryOptions registry)
+    {
+        var reference = RegistryOptions.ReferenceArgument();
+        var key = new Option<string>("--key")
+        {
+            Description = "Publisher private key: a PEM file (EC P-256 signs ES256, RSA signs RS256); pkcs11: URIs come with the HSM module",
+            HelpName = "KEYREF",
+            Required = true,
+        };
+        var expires = new Option<string>("--expires")
+        {
+            Description = $"Validity: a duration (30s, 12h, 90d) or a UTC date/time (2027-01-31 or 2027-01-31T12:00:00Z); default {DefaultExpiry}",
+            HelpName = "DURATION|DATE",
+            DefaultValueFactory = _ => DefaultExpiry,
+        };
+        var platform = RegistryOptions.PlatformOption();
+        var keys = RegistryOptions.DecryptionKeyOption();
+        var command = new Command("publish", "Measure an image, sign its golden value and push it next to the image")
+        {
+            reference, key, expires, platform, keys,
+        };
+        command.SetAction(async (parse, ct) =>
+        {
+            var r = RegistryOptions.ParseReference(parse.GetValue(reference)!);
+            var p = RegistryOptions.ParsePlatform(parse.GetValue(platform));
+            var created = DateTimeOffset.UtcNow;
+            var expiry = ParseExpiry(parse.GetValue(expires)!, created);
+            using var signer = SigningKeys.Open(parse.GetValue(key)!);
+            using var ring = RegistryOptions.LoadDecryptionKeys(parse.GetValue(keys));
+            var store = registry.OpenStore(parse);
+            using var client = registry.CreateClient(parse, options.Input, r);
+            var output = CliOutput.For(parse, options);
+
+            var view = output.Json ? null : new PullProgressView(output.Writer, PullProgressView.IsTerminal(output.Writer));
+            var image = await LocalImages.PullAsync(client, store, r, p, ring, view, ct).ConfigureAwait(false);
+            view?.Complete();
+            var scratch = Directory.CreateTempSubdirectory("trustlaunch-golden-").FullName;
+            Oci.Content.Digest rootfsDigest;
+            try
+            {
+                rootfsDigest = await LocalImages.UnpackAsync(store, image, ring, Path.Combine(scratch, "rootfs"), ct).ConfigureAwait(false);
+            }
+            finally
+            {
+                Directory.Delete(scratch, recursive: true);
+            }
+
+            var value = new GoldenValue
+            {
+                Reference = r.ToString(),
+                ManifestDigest = image.ManifestDigest,
+                ConfigDigest = image.Manifest.Config.Digest,
+                LayerDigests = image.Manifest.Layers.Select(l => l.Digest).ToList(),
+                DiffIds = image.Config.RootFs.DiffIds,
+                RootfsDigest = rootfsDigest,
+                Created = created,
+                Expires = expiry,
+            };
+            var artifact = GoldenArtifact.Build(value.Sign(signer), image.ManifestDescriptor);
+            var tagReference = r.WithTag(GoldenArtifact.TagFor(image.ManifestDigest));
+            await client.PushBlobAsync(tagReference, artifact.Config, ct).ConfigureAwait(false);
+            await client.PushBlobAsync(tagReference, artifact.Layer, ct).ConfigureAwait(false);
+            var artifactDigest = await client.PushManifestAsync(tagReference, artifact.ManifestBytes, MediaTypes.OciManifest, ct).ConfigureAwait(false);
+
+            var result = new GoldenPublishResult(r.ToString(), image.ManifestDigest.ToString(), tagReference.ToString(), artifactDigest.ToString(),
+                signer.KeyId, signer.Algorithm, rootfsDigest.ToString(), created, expiry);
+            return await output.WriteAsync(result, CliJsonContext.Output.GoldenPublishResult, (w, x) =>
+            {
+                w.WriteLine($"published {x.Tag}");
+                w.WriteLine($"image:   {x.Reference} {x.ManifestDigest}");
+                w.WriteLine($"rootfs:  {x.RootfsDigest}");
+                w.WriteLine($"key id:  {x.KeyId} ({x.Algorithm})");
+                w.WriteLine($"expires: {GoldenTime(x.Expires)}");
+            }).ConfigureAwait(false);
+        });
+        return command;
+    }
+
+    /// <summary><c>N[smhd]</c> from <paramref name="now"/>, or an absolute UTC date/time that must lie ahead.</summary>
+    public static DateTimeOffset ParseExpiry(string text, DateTimeOffset now)
+    {
+        DateTimeOffset expiry;
+        var match = DurationPattern().Match(text);
+        if (match.Success)
+        {
+            var n = long.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture);
+            var unit = match.Groups[2].Value switch { "s" => 1L, "m" => 60L, "h" => 3600L, _ => 86400L };
+            if (n <= 0 || n > 100L * 365 * 86400 / unit)
+                throw new CliUsageException($"--expires {text}: the duration must be positive and under 100 years");
+            expiry = now.AddSeconds(n * unit);
+        }
+        else if (DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var date))
+        {
+            expiry = date;
+        }
+        else
+        {
+            throw new CliUsageException($"--expires '{text}' is neither a duration (30s, 12h, 90d) nor a date (2027-01-31T12:00:00Z)");
+        }
+        // Golden values carry whole seconds; an expiry within the current second would be before the creation time.
+        if (expiry.ToUnixTimeSeconds() <= now.ToUnixTimeSeconds())
+            throw new CliUsageException($"--expires {text}: {GoldenTime(expiry)} is not after now ({GoldenTime(now)})");
+        return expiry;
+    }
+
+    public static string GoldenTime(DateTimeOffset t) => t.ToUniversalTime().ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
+
+    [GeneratedRegex("^([0-9]{1,12})([smhd])$")]
+    private static partial Regex DurationPattern();
+}

@@ -1,0 +1,142 @@
+using System.Security.Cryptography;
+using System.Text.Json;
+using TrustLaunch.Oci.Bundles;
+using TrustLaunch.Oci.Content;
+using TrustLaunch.Oci.Crypt;
+using TrustLaunch.Oci.Layers;
+using TrustLaunch.Oci.Manifests;
+using TrustLaunch.Oci.Pull;
+using TrustLaunch.Oci.Registry;
+using TrustLaunch.Oci.Rootfs;
+using TrustLaunch.Oci.Store;
+
+namespace TrustLaunch.Cli.Commands.Image;
+
+/// <summary>An image recorded in the content store, with its manifest and config read back from the store.</summary>
+public sealed record LocalImage(ImageReference Reference, StoredImage Record, byte[] ManifestBytes, OciManifest Manifest, ImageConfig Config)
+{
+    public Digest ManifestDigest => Record.ManifestDigest;
+
+    /// <summary>The descriptor of the image manifest (what a golden value artifact's subject names).</summary>
+    public OciDescriptor ManifestDescriptor => new() { MediaType = Record.MediaType, Digest = Record.ManifestDigest, Size = ManifestBytes.Length };
+
+    public long Size => Manifest.Config.Size + Manifest.Layers.Sum(l => l.Size);
+}
+
+/// <summary>What <c>image unpack</c> and <c>golden publish</c> share: find or pull an image, check its layer keys,
+/// unpack it into a rootfs directory.</summary>
+public static class LocalImages
+{
+    public static LocalImage? Find(ContentStore store, ImageReference reference)
+    {
+        var record = store.Find(reference.ToString());
+        if (record is null || !store.Contains(record.ManifestDigest))
+            return null;
+        var bytes = store.ReadBlob(record.ManifestDigest);
+        var manifest = new ManifestResponse(record.ManifestDigest, record.MediaType, bytes).ParseManifest();
+        if (!store.Contains(manifest.Config.Digest))
+            return null;
+        var config = JsonSerializer.Deserialize(store.ReadBlob(manifest.Config.Digest), OciJsonContext.Default.ImageConfig)
+                     ?? throw new InvalidDataException($"image {reference}: config {manifest.Config.Digest} is null");
+        return new LocalImage(reference, record, bytes, manifest, config);
+    }
+
+    public static LocalImage Require(ContentStore store, ImageReference reference) =>
+        Find(store, reference) ?? throw new CliFailureException($"image {reference} is not in the content store {store.Root}; pull it first (trustlaunch image pull {reference})");
+
+    /// <summary>
+    /// Pulls <paramref name="reference"/> into the store. With <paramref name="keys"/>, first resolves the manifest and
+    /// checks that every encrypted layer can be unwrapped, so a wrong key fails before any layer is downloaded.
+    /// </summary>
+    public static async Task<LocalImage> PullAsync(RegistryClient client, ContentStore store, ImageReference reference, Platform? platform,
+        IReadOnlyList<DecryptionKey> keys, IProgress<PullProgress>? progress, CancellationToken cancellationToken)
+    {
+        if (keys.Count > 0)
+        {
+            var resolved = await client.ResolveImageAsync(reference, platform, cancellationToken).ConfigureAwait(false);
+            CheckDecryptable(resolved.Parsed, keys);
+        }
+        await new ImagePuller(client, store).PullAsync(reference, new PullOptions { Platform = platform }, progress, cancellationToken).ConfigureAwait(false);
+        return Find(store, reference) ?? throw new InvalidOperationException($"image {reference} was pulled but is not in the store");
+    }
+
+    /// <summary>Throws the exact reason when an encrypted layer cannot be unwrapped with <paramref name="keys"/>.</summary>
+    public static void CheckDecryptable(OciManifest manifest, IReadOnlyList<DecryptionKey> keys)
+    {
+        foreach (var layer in manifest.Layers.Where(l => MediaTypes.IsEncrypted(l.MediaType)))
+        {
+            if (keys.Count == 0)
+                throw new CliFailureException($"layer {layer.Digest} is encrypted: pass its key with --decryption-key FILE");
+            Ocicrypt.DecryptedDescriptor(layer, keys);
+        }
+    }
+
+    /// <summary>
+    /// Unpacks the image's layers (decrypting encrypted ones) into <paramref name="rootfs"/>, which must not exist.
+    /// LayerUnpacker builds the tree in a sibling scratch directory and renames it into place only after every layer's
+    /// diff_id — and, for encrypted layers, the HMAC at the end of the ciphertext — checked out.
+    /// </summary>
+    public static async Task<Digest> UnpackAsync(ContentStore store, LocalImage image, IReadOnlyList<DecryptionKey> keys, string rootfs,
+        CancellationToken cancellationToken)
+    {
+        CheckDecryptable(image.Manifest, keys);
+        var layers = image.Manifest.Layers;
+        var diffIds = image.Config.RootFs.DiffIds;
+        if (layers.Count != diffIds.Count)
+            throw new InvalidDataException($"image {image.Reference}: {layers.Count} layers but the config has {diffIds.Count} diff_ids");
+
+        var decrypting = new List<DecryptingStream>();
+        var sources = layers.Select((layer, i) => new LayerSource(layer.Digest, MediaTypes.CompressionOf(layer.MediaType), diffIds[i], _ =>
+        {
+            Stream blob = store.OpenBlob(layer.Digest);
+            if (!MediaTypes.IsEncrypted(layer.MediaType))
+                return ValueTask.FromResult(blob);
+            try
+            {
+                var plain = Ocicrypt.Decrypt(layer, blob, keys);
+                decrypting.Add(plain);
+                return ValueTask.FromResult<Stream>(plain);
+            }
+            catch
+            {
+                blob.Dispose();
+                throw;
+            }
+        }));
+        await new LayerUnpacker().UnpackImageAsync(sources, rootfs, cancellationToken).ConfigureAwait(false);
+
+        // The decompressors read each ciphertext to its end (where DecryptingStream checks the HMAC) before the rename;
+        // should one ever stop short, the unverified tree must not stay.
+        if (decrypting.FirstOrDefault(s => !s.IsVerified) is not null)
+        {
+            Directory.Delete(rootfs, recursive: true);
+            throw new CryptographicException($"image {image.Reference}: an encrypted layer was not read to its end, so its HMAC was not checked; the unpacked tree was removed");
+        }
+        return RootfsDigest.Compute(rootfs, cancellationToken);
+    }
+
+    /// <summary>Refuses an existing non-empty <paramref name="rootfs"/>; removes an empty one so the unpack can rename into place.</summary>
+    public static void PrepareTarget(string rootfs)
+    {
+        if (File.Exists(rootfs) || (Directory.Exists(rootfs) && new FileInfo(rootfs).LinkTarget is not null))
+            throw new CliFailureException($"'{rootfs}' exists and is not a directory; refusing to unpack over it");
+        if (!Directory.Exists(rootfs))
+            return;
+        if (Directory.EnumerateFileSystemEntries(rootfs).Any())
+            throw new CliFailureException($"'{rootfs}' exists and is not empty; refusing to unpack over it");
+        Directory.Delete(rootfs);
+    }
+
+    /// <summary>Writes <c>config.json</c> next to the rootfs; an image with nothing to run is a refusal, not a bug.</summary>
+    public static Digest WriteBundleConfig(string bundleDir, LocalImage image)
+    {
+        try
+        {
+            return RuntimeBundle.Write(bundleDir, image.Config);
+        }
+        catch (InvalidOperationException e)
+        {
+            throw new CliFailureException($"image {image.Reference}: cannot write config.json: {e.Message}");
+        }
+    }
+}
