@@ -19,6 +19,7 @@ public static class CliApp
         var root = new RootCommand("TrustLaunch: launch containers only when trusted, and prove what ran with TPM quotes.");
         options.AddTo(root);
         root.Subcommands.Add(TpmCommand.Create(options));
+        root.Subcommands.Add(HsmCommand.Create(options));
 
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0 && parse.Action is not { ClearsParseErrors: true })
