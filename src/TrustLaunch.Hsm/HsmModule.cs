@@ -67,6 +67,7 @@ public sealed class HsmModule
     private static HsmModule LoadNow(string modulePath, string? spyLog)
     {
         InstallLibdlResolver();
+        Pkcs11InteropAot.Touch();
         if (!File.Exists(modulePath))
             throw new HsmException("module", "not found",
                 $"no PKCS#11 module at {modulePath}; install SoftHSM2 with `apt-get install softhsm2` or pass --module PATH (or set {ModuleEnvironmentVariable})");

@@ -23,6 +23,9 @@ public sealed class HsmSession : IDisposable
     }
 
     public HsmModule Module { get; }
+
+    /// <summary>The Pkcs11Interop session, for the benchmark's bare baseline loop.</summary>
+    internal ISession Raw => _session;
     public string TokenLabel { get; }
 
     private IObjectAttribute Attr(CKA type, bool value) => _session.Factories.ObjectAttributeFactory.Create(type, value);

@@ -30,6 +30,7 @@ public static class HsmCommand
             HsmExportCommand.Create(options, hsmOptions),
             HsmDeleteCommand.Create(options, hsmOptions),
             HsmRandomCommand.Create(options, hsmOptions),
+            HsmBenchmarkCommand.Create(options, hsmOptions),
             HsmAnalyzeCommand.Create(options),
         ];
         foreach (var command in subcommands)

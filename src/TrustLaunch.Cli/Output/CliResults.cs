@@ -80,6 +80,10 @@ public sealed record HsmDeleteResult(string Key, int Deleted);
 public sealed record HsmRandomResult(string Bytes);
 
 public sealed record HsmInitTokenResult(string Label, ulong? SlotId, bool UserPinSet);
+public sealed record HsmBenchmarkRowResult(string Operation, int Iterations, double OpsPerSecond, double BareOpsPerSecond, double Ratio);
+
+public sealed record HsmBenchmarkResult(IReadOnlyList<HsmBenchmarkRowResult> Sign, long? AnalyzeBytes, long? AnalyzeCalls, double? AnalyzeMegabytesPerSecond);
+
 [JsonSourceGenerationOptions(
     PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower,
     WriteIndented = true,
@@ -106,6 +110,7 @@ public sealed record HsmInitTokenResult(string Label, ulong? SlotId, bool UserPi
 [JsonSerializable(typeof(HsmRandomResult))]
 [JsonSerializable(typeof(HsmInitTokenResult))]
 [JsonSerializable(typeof(TrustLaunch.Hsm.Spy.SpyReport))]
+[JsonSerializable(typeof(HsmBenchmarkResult))]
 public sealed partial class CliJsonContext : JsonSerializerContext
 {
     /// <summary>The options above, but without escaping '+' and other HTML-sensitive characters: the output is for
