@@ -38,3 +38,22 @@ public sealed class HsmErrorTests(SoftHsmFixture hsm) : IClassFixture<SoftHsmFix
         Assert.Contains("logged in?", e.Message);
     }
 }
+
+/// <summary>Codes SoftHSM cannot be made to return: SoftHSM 2.6 has no retry counter and never locks a PIN (twelve
+/// wrong logins in a row all give CKR_PIN_INCORRECT), so the lock message is checked at the translation layer.</summary>
+public sealed class HsmExceptionTranslationTests
+{
+    [Fact]
+    public void Translate_PinLocked_SaysWhoCanUnlock()
+    {
+        var e = Pkcs11Call.Translate(new Net.Pkcs11Interop.Common.Pkcs11Exception("C_Login", Net.Pkcs11Interop.Common.CKR.CKR_PIN_LOCKED));
+        Assert.Equal("C_Login failed: CKR_PIN_LOCKED: the user PIN is locked after too many wrong attempts; the security officer must reset it (hsm init-pin)", e.Message);
+    }
+
+    [Fact]
+    public void Translate_UncommonCode_NamesFunctionAndCode()
+    {
+        var e = Pkcs11Call.Translate(new Net.Pkcs11Interop.Common.Pkcs11Exception("C_DigestInit", Net.Pkcs11Interop.Common.CKR.CKR_DEVICE_MEMORY));
+        Assert.Equal(("C_DigestInit", "CKR_DEVICE_MEMORY", "C_DigestInit failed: CKR_DEVICE_MEMORY"), (e.Function, e.Code, e.Message));
+    }
+}
