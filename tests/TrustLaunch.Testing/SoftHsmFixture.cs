@@ -17,6 +17,8 @@ public sealed class SoftHsmFixture : IAsyncLifetime
 {
     private static readonly Lazy<(string Directory, string Config)> Shared = new(CreateShared, LazyThreadSafetyMode.ExecutionAndPublication);
 
+    private static readonly SemaphoreSlim InitLock = new(1, 1);
+
     public const string UserPinText = "1234-user";
     public const string SoPinText = "5678-so";
 
@@ -35,17 +37,28 @@ public sealed class SoftHsmFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         _ = Shared.Value;
-        if (HsmModule.IsLoaded(ModulePath))
+        // Under one lock: either SoftHSM is already initialised in this process (then a token softhsm2-util made now
+        // would stay invisible: SoftHSM scans its token directory only at C_Initialize, so initialise the free slot
+        // through the loaded module), or make the token with softhsm2-util and load the module before anyone else
+        // can, so no class's token is created between another class's softhsm2-util run and C_Initialize.
+        await InitLock.WaitAsync();
+        try
         {
-            // SoftHSM scans its token directory only at C_Initialize: a token softhsm2-util made now would stay
-            // invisible to this process, so initialise the free slot through the loaded module instead.
-            Module.InitToken(TokenLabel, SoPin);
-            Module.InitPin(TokenLabel, SoPin, UserPin);
-            return;
+            if (HsmModule.IsLoaded(ModulePath))
+            {
+                Module.InitToken(TokenLabel, SoPin);
+                Module.InitPin(TokenLabel, SoPin, UserPin);
+                return;
+            }
+            (await ProcessRunner.RunAsync("softhsm2-util",
+                ["--init-token", "--free", "--label", TokenLabel, "--so-pin", SoPinText, "--pin", UserPinText], Environment))
+                .EnsureSuccess("softhsm2-util --init-token");
+            _ = Module;
         }
-        (await ProcessRunner.RunAsync("softhsm2-util",
-            ["--init-token", "--free", "--label", TokenLabel, "--so-pin", SoPinText, "--pin", UserPinText], Environment))
-            .EnsureSuccess("softhsm2-util --init-token");
+        finally
+        {
+            InitLock.Release();
+        }
     }
 
     /// <summary>A logged-in read-write session on this class's token.</summary>
