@@ -28,6 +28,7 @@ public static class CliApp
         root.Subcommands.Add(TpmCommand.Create(options));
         root.Subcommands.Add(ImageCommand.Create(options));
         root.Subcommands.Add(GoldenCommand.Create(options));
+        root.Subcommands.Add(HsmCommand.Create(options));
 
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0 && parse.Action is not { ClearsParseErrors: true })

@@ -121,6 +121,40 @@ public sealed record GoldenVerifyResult(
     DateTimeOffset? Expires,
     string? RootfsDigest);
 
+public sealed record HsmInfoResult(string Module, string Manufacturer, string Description, string LibraryVersion, string CryptokiVersion, IReadOnlyList<string> Tokens, string? Spy);
+
+public sealed record HsmSlotResult(ulong SlotId, string Description, string? Label, string? Manufacturer, string? Model, string? Serial, bool Initialized, bool UserPinInitialized, bool UserPinLocked);
+
+public sealed record HsmSlotsResult(IReadOnlyList<HsmSlotResult> Slots);
+
+public sealed record HsmMechanismResult(string Name, ulong MinKeySize, ulong MaxKeySize, IReadOnlyList<string> Flags);
+
+public sealed record HsmMechanismsResult(string Token, IReadOnlyList<HsmMechanismResult> Mechanisms);
+
+public sealed record HsmKeyResult(string Uri, string Label, string Id, string Class, string KeyType, int? Bits, bool? Sensitive, bool? Extractable, IReadOnlyList<string> Usage);
+
+public sealed record HsmKeysResult(string Token, bool LoggedIn, IReadOnlyList<HsmKeyResult> Keys);
+
+public sealed record HsmKeygenResult(string Uri, string Type, string Label, string Id, bool Extractable, string? KeyId, string? PublicKeyPem);
+
+public sealed record HsmSignResult(string Key, string Algorithm, string Format, string Signature, string? OutFile);
+
+public sealed record HsmVerifyResult(bool Valid, string Reason);
+
+/// <summary>encrypt / decrypt / wrap: the bytes in hex, or where they were written.</summary>
+public sealed record HsmDataResult(string Key, string Mechanism, int Bytes, string? Data, string? OutFile);
+
+public sealed record HsmExportResult(string Uri, string Format, string KeyId, string Key, string? OutFile);
+
+public sealed record HsmDeleteResult(string Key, int Deleted);
+
+public sealed record HsmRandomResult(string Bytes);
+
+public sealed record HsmInitTokenResult(string Label, ulong? SlotId, bool UserPinSet);
+public sealed record HsmBenchmarkRowResult(string Operation, int Iterations, double OpsPerSecond, double BareOpsPerSecond, double Ratio);
+
+public sealed record HsmBenchmarkResult(IReadOnlyList<HsmBenchmarkRowResult> Sign, long? AnalyzeBytes, long? AnalyzeCalls, double? AnalyzeMegabytesPerSecond);
+
 [JsonSourceGenerationOptions(
     PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower,
     WriteIndented = true,
@@ -145,6 +179,20 @@ public sealed record GoldenVerifyResult(
 [JsonSerializable(typeof(GoldenPublishResult))]
 [JsonSerializable(typeof(GoldenShowResult))]
 [JsonSerializable(typeof(GoldenVerifyResult))]
+[JsonSerializable(typeof(HsmInfoResult))]
+[JsonSerializable(typeof(HsmSlotsResult))]
+[JsonSerializable(typeof(HsmMechanismsResult))]
+[JsonSerializable(typeof(HsmKeysResult))]
+[JsonSerializable(typeof(HsmKeygenResult))]
+[JsonSerializable(typeof(HsmSignResult))]
+[JsonSerializable(typeof(HsmVerifyResult))]
+[JsonSerializable(typeof(HsmDataResult))]
+[JsonSerializable(typeof(HsmExportResult))]
+[JsonSerializable(typeof(HsmDeleteResult))]
+[JsonSerializable(typeof(HsmRandomResult))]
+[JsonSerializable(typeof(HsmInitTokenResult))]
+[JsonSerializable(typeof(TrustLaunch.Hsm.Spy.SpyReport))]
+[JsonSerializable(typeof(HsmBenchmarkResult))]
 public sealed partial class CliJsonContext : JsonSerializerContext
 {
     /// <summary>The options above, but without escaping '+' and other HTML-sensitive characters: the output is for
