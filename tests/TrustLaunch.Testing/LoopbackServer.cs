@@ -34,4 +34,14 @@ public static class LoopbackServer
         process.Dispose();
         return null;
     }
+
+    /// <summary>Kills a fixture's server with SIGKILL, as a crash would, and waits for it; its state stays on disk.</summary>
+    public static async Task KillAsync(Process? process)
+    {
+        if (process is null)
+            return;
+        process.Kill();
+        await process.WaitForExitAsync();
+        process.Dispose();
+    }
 }

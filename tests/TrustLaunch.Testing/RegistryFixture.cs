@@ -149,11 +149,7 @@ public class RegistryFixture : IAsyncLifetime
     /// <summary>Kills the registry (SIGKILL, as a crash), keeping its storage.</summary>
     public async Task StopAsync()
     {
-        if (_process is null)
-            return;
-        _process.Kill();
-        await _process.WaitForExitAsync();
-        _process.Dispose();
+        await LoopbackServer.KillAsync(_process);
         _process = null;
     }
 

@@ -55,11 +55,7 @@ public sealed class SwtpmFixture : IAsyncLifetime
     /// <summary>Kills swtpm (as a crash would) and leaves the state on disk.</summary>
     public async Task KillAsync()
     {
-        if (_process is null)
-            return;
-        _process.Kill();
-        await _process.WaitForExitAsync();
-        _process.Dispose();
+        await LoopbackServer.KillAsync(_process);
         _process = null;
     }
 
