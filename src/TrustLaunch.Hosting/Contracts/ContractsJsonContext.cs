@@ -1,0 +1,33 @@
+using System.Text.Json.Serialization;
+using TrustLaunch.Measurement;
+
+namespace TrustLaunch.Hosting.Contracts;
+
+/// <summary>Source-generated JSON for every wire contract (snake_case members, AOT-safe).</summary>
+[JsonSourceGenerationOptions(
+    PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower,
+    DefaultIgnoreCondition = JsonIgnoreCondition.Never,
+    UseStringEnumConverter = true)]
+[JsonSerializable(typeof(AgentRegistration))]
+[JsonSerializable(typeof(CredentialChallenge))]
+[JsonSerializable(typeof(ActivationProof))]
+[JsonSerializable(typeof(RegisteredAgent))]
+[JsonSerializable(typeof(IReadOnlyList<RegisteredAgent>))]
+[JsonSerializable(typeof(QuoteEvidence))]
+[JsonSerializable(typeof(AgentInfo))]
+[JsonSerializable(typeof(MeasureRequest))]
+[JsonSerializable(typeof(MeasuredEvent))]
+[JsonSerializable(typeof(IReadOnlyList<CelRecord>))]
+[JsonSerializable(typeof(AddAgentRequest))]
+[JsonSerializable(typeof(AgentStatus))]
+[JsonSerializable(typeof(IReadOnlyList<AgentStatus>))]
+[JsonSerializable(typeof(PolicyDocument))]
+[JsonSerializable(typeof(StoredPolicy))]
+[JsonSerializable(typeof(IReadOnlyList<StoredPolicy>))]
+[JsonSerializable(typeof(AttestationResultRecord))]
+[JsonSerializable(typeof(IReadOnlyList<AttestationResultRecord>))]
+[JsonSerializable(typeof(ImageAttestationRequest))]
+[JsonSerializable(typeof(ImageAttestationDecision))]
+[JsonSerializable(typeof(RevocationNotification))]
+[JsonSerializable(typeof(Microsoft.AspNetCore.Mvc.ProblemDetails))]
+public sealed partial class ContractsJsonContext : JsonSerializerContext;

@@ -1,0 +1,95 @@
+namespace TrustLaunch.Hosting.Contracts;
+
+// Verifier wire format. Tenant API (8881, mTLS):
+//   POST   /v1/agents                  AddAgentRequest -> 201 AgentStatus | 409 exists | 404 unknown policy/agent
+//   GET    /v1/agents                  -> AgentStatus[]
+//   GET    /v1/agents/{id}             -> AgentStatus
+//   DELETE /v1/agents/{id}             -> 204
+//   POST   /v1/agents/{id}/pause | /resume -> AgentStatus
+//   GET    /v1/agents/{id}/results?last=N  -> AttestationResultRecord[] (newest first)
+//   POST   /v1/policies                PolicyDocument -> 201 StoredPolicy (version = previous + 1)
+//   GET    /v1/policies                -> StoredPolicy[] (latest versions)
+//   GET    /v1/policies/{name}[?version=V] -> StoredPolicy
+//   DELETE /v1/policies/{name}         -> 204 | 409 still used by agents
+// Agent-facing port (8880):
+//   POST   /v1/images/attest           ImageAttestationRequest -> ImageAttestationDecision   (remote-mode launches)
+
+/// <summary>Put an agent under attestation. <c>Address</c> (host:port) defaults to the one it registered.</summary>
+public sealed record AddAgentRequest(string AgentId, string Policy, string? Address);
+
+/// <summary>Agent states as the verifier reports them.</summary>
+public static class AgentStates
+{
+    public const string Registered = "Registered";
+    public const string Attesting = "Attesting";
+    public const string Attested = "Attested";
+    public const string Failed = "Failed";
+    public const string Unreachable = "Unreachable";
+}
+
+/// <summary>An agent's attestation state; <c>FailedEventIndex</c> is the recnum of the event that broke policy.</summary>
+public sealed record AgentStatus(
+    string AgentId,
+    string Address,
+    string Policy,
+    int PolicyVersion,
+    string State,
+    bool Paused,
+    DateTimeOffset? LastAttestation,
+    DateTimeOffset? LastSuccess,
+    string? FailureReason,
+    long? FailedEventIndex,
+    long EventsVerified,
+    long Attestations);
+
+/// <summary>
+/// An attestation policy: which golden-value publishers are trusted (PEM public keys, by key id), which images may
+/// run (manifest digests, or any image whose golden value a listed publisher signed), which pod namespaces may be
+/// used (empty = any), the launch PCR, and expected values of other PCRs (index → lowercase hex, sha256 bank).
+/// </summary>
+public sealed record PolicyDocument(
+    string Name,
+    IReadOnlyDictionary<string, string> TrustedPublishers,
+    IReadOnlyList<string> AllowedImageDigests,
+    IReadOnlyList<string> AllowedPublishers,
+    IReadOnlyList<string> AllowedNamespaces,
+    int LaunchPcr,
+    IReadOnlyDictionary<int, string> ExpectedPcrs);
+
+/// <summary>A stored policy version.</summary>
+public sealed record StoredPolicy(PolicyDocument Policy, int Version, DateTimeOffset CreatedAt);
+
+/// <summary>
+/// One attestation outcome. <c>Status</c> is the EAR status (<c>affirming</c>, <c>warning</c>,
+/// <c>contraindicated</c>); <c>Token</c> is the signed EAR JWT a relying party can check offline.
+/// </summary>
+public sealed record AttestationResultRecord(
+    long Id,
+    string AgentId,
+    DateTimeOffset At,
+    string Status,
+    string? Reason,
+    long? EventIndex,
+    long LogLength,
+    string PolicyId,
+    string Token);
+
+/// <summary>A remote-mode launch asks the verifier whether an image may run on the calling agent.</summary>
+public sealed record ImageAttestationRequest(
+    string AgentId,
+    string Reference,
+    string ManifestDigest,
+    string ConfigDigest,
+    IReadOnlyList<string> LayerDigests,
+    string? RootfsDigest);
+
+/// <summary>The verifier's answer; <c>Publisher</c> and <c>Golden</c> as in <c>ImageVerified</c> when allowed.</summary>
+public sealed record ImageAttestationDecision(bool Allow, string Reason, string? Publisher, string? Golden);
+
+/// <summary>The body of a revocation webhook POST; sent as a JWS (compact) signed by the verifier's key.</summary>
+public sealed record RevocationNotification(
+    string AgentId,
+    string State,
+    string Reason,
+    long? EventIndex,
+    DateTimeOffset At);

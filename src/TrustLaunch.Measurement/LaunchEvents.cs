@@ -1,0 +1,78 @@
+using System.Text.Json.Serialization;
+
+namespace TrustLaunch.Measurement;
+
+/// <summary>
+/// The operations the trusted launcher measures (domain <c>trustlaunch</c>) and the content each carries. Launcher
+/// and verifier share these so an event means the same on both sides; the verifier treats any other operation as
+/// out of policy. Content is serialised as RFC 8785 canonical JSON with these snake_case member names.
+/// </summary>
+public static class LaunchEvents
+{
+    public const string Domain = "trustlaunch";
+
+    public const string ImagePulled = "ImagePulled";
+    public const string ImageVerified = "ImageVerified";
+    public const string ImageRejected = "ImageRejected";
+    public const string ContainerCreated = "ContainerCreated";
+    public const string ContainerStarted = "ContainerStarted";
+    public const string ContainerStopped = "ContainerStopped";
+    public const string ContainerDeleted = "ContainerDeleted";
+    public const string ContainerExec = "ContainerExec";
+
+    public static readonly IReadOnlySet<string> Operations = new HashSet<string>(StringComparer.Ordinal)
+    {
+        ImagePulled, ImageVerified, ImageRejected, ContainerCreated, ContainerStarted, ContainerStopped,
+        ContainerDeleted, ContainerExec,
+    };
+}
+
+/// <summary><c>ImagePulled</c>: the image reference as given and the manifest digest it resolved to.</summary>
+public sealed record ImagePulledEvent(
+    [property: JsonPropertyName("image")] string Image,
+    [property: JsonPropertyName("digest")] string Digest);
+
+/// <summary>
+/// <c>ImageVerified</c>: the image matched a golden value. <c>mode</c> is <c>local</c> or <c>remote</c>;
+/// <c>publisher</c> is the key id that signed the golden value; <c>golden</c> the SHA-256 of the golden value JWS;
+/// <c>rootfs</c> the rootfs tree digest that was checked.
+/// </summary>
+public sealed record ImageVerifiedEvent(
+    [property: JsonPropertyName("image")] string Image,
+    [property: JsonPropertyName("digest")] string Digest,
+    [property: JsonPropertyName("mode")] string Mode,
+    [property: JsonPropertyName("publisher")] string Publisher,
+    [property: JsonPropertyName("golden")] string Golden,
+    [property: JsonPropertyName("rootfs")] string Rootfs);
+
+/// <summary><c>ImageRejected</c>: the launcher refused the image; <c>digest</c> is empty when it never resolved.</summary>
+public sealed record ImageRejectedEvent(
+    [property: JsonPropertyName("image")] string Image,
+    [property: JsonPropertyName("digest")] string Digest,
+    [property: JsonPropertyName("reason")] string Reason);
+
+/// <summary>
+/// <c>ContainerCreated</c>: <c>pod</c> is the pod id (empty outside Kubernetes), <c>namespace</c> the pod's
+/// namespace (empty outside Kubernetes), <c>config</c> the SHA-256 of the runtime bundle's config.json.
+/// </summary>
+public sealed record ContainerCreatedEvent(
+    [property: JsonPropertyName("container")] string Container,
+    [property: JsonPropertyName("pod")] string Pod,
+    [property: JsonPropertyName("namespace")] string Namespace,
+    [property: JsonPropertyName("image")] string Image,
+    [property: JsonPropertyName("digest")] string Digest,
+    [property: JsonPropertyName("config")] string Config);
+
+/// <summary><c>ContainerStarted</c>, <c>ContainerDeleted</c>: the container id.</summary>
+public sealed record ContainerEvent(
+    [property: JsonPropertyName("container")] string Container);
+
+/// <summary><c>ContainerStopped</c>: the container id and its exit status (128 + signal when killed).</summary>
+public sealed record ContainerStoppedEvent(
+    [property: JsonPropertyName("container")] string Container,
+    [property: JsonPropertyName("exit_code")] int ExitCode);
+
+/// <summary><c>ContainerExec</c>: the container id and the command executed in it.</summary>
+public sealed record ContainerExecEvent(
+    [property: JsonPropertyName("container")] string Container,
+    [property: JsonPropertyName("command")] IReadOnlyList<string> Command);
