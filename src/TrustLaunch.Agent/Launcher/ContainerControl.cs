@@ -1,0 +1,117 @@
+using System.Text.Json;
+using TrustLaunch.Agent.Runtime;
+using TrustLaunch.Measurement;
+
+namespace TrustLaunch.Agent.Launcher;
+
+/// <summary>A container as <c>trustlaunch ps</c> shows it. <see cref="Status"/>: created, running, exited, unknown.</summary>
+public sealed record ContainerSummary(ContainerRecord Record, string Status, int Pid, ContainerExit? Exit);
+
+/// <summary>
+/// <c>ps</c>, <c>stop</c> and <c>rm</c> over the launcher's containers. Stopping only signals: the container's monitor
+/// reaps it and measures <c>ContainerStopped</c>; removing deletes it from the runtime and measures
+/// <c>ContainerDeleted</c> before its files go.
+/// </summary>
+public sealed class ContainerControl(string dataDir, OciRuntime runtime, IMeasurer measurer)
+{
+    public async Task<IReadOnlyList<ContainerSummary>> ListAsync(CancellationToken cancellationToken = default)
+    {
+        var list = new List<ContainerSummary>();
+        foreach (var container in ContainerDirectory.List(dataDir))
+        {
+            if (await SummarizeAsync(container, cancellationToken).ConfigureAwait(false) is { } summary)
+            {
+                list.Add(summary);
+            }
+        }
+        return list;
+    }
+
+    public async Task<ContainerSummary> GetAsync(string name, CancellationToken cancellationToken = default) =>
+        await SummarizeAsync(ContainerDirectory.Open(dataDir, name), cancellationToken).ConfigureAwait(false)
+        ?? throw new KeyNotFoundException($"no container named '{name}'");
+
+    /// <summary>SIGTERM, then SIGKILL after <paramref name="timeout"/>; returns the exit status the monitor recorded.</summary>
+    public async Task<ContainerExit> StopAsync(string name, TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        var container = ContainerDirectory.Open(dataDir, name);
+        if (container.ReadExit() is { } done)
+        {
+            return done;
+        }
+        await SignalAsync(container, "TERM", cancellationToken).ConfigureAwait(false);
+        if (await WaitForExitAsync(container, timeout, cancellationToken).ConfigureAwait(false) is { } exit)
+        {
+            return exit;
+        }
+        await SignalAsync(container, "KILL", cancellationToken).ConfigureAwait(false);
+        return await WaitForExitAsync(container, TimeSpan.FromSeconds(30), cancellationToken).ConfigureAwait(false)
+            ?? throw new RuntimeException($"container '{name}' did not exit after SIGKILL (its monitor records the exit: see {container.MonitorLog})");
+    }
+
+    /// <summary>Deletes a stopped container (with <paramref name="force"/>, stops it first) and measures the deletion.</summary>
+    public async Task RemoveAsync(string name, bool force, CancellationToken cancellationToken = default)
+    {
+        var container = ContainerDirectory.Open(dataDir, name);
+        if (container.ReadExit() is null && await runtime.StateAsync(name, cancellationToken).ConfigureAwait(false) is { Status: not "stopped" } state)
+        {
+            if (!force)
+            {
+                throw new InvalidOperationException($"container '{name}' is {state.Status}: stop it first, or remove it with --force");
+            }
+            await StopAsync(name, TimeSpan.Zero, cancellationToken).ConfigureAwait(false);
+        }
+        if (await runtime.StateAsync(name, cancellationToken).ConfigureAwait(false) is not null)
+        {
+            await runtime.DeleteAsync(name, force, cancellationToken).ConfigureAwait(false);
+        }
+        await measurer.MeasureAsync(LaunchEvents.ContainerDeleted,
+            JsonSerializer.SerializeToElement(new ContainerEvent(name), LaunchEventJson.Default.ContainerEvent), cancellationToken).ConfigureAwait(false);
+        Directory.Delete(container.Path, recursive: true);
+    }
+
+    private async Task SignalAsync(ContainerDirectory container, string signal, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await runtime.KillAsync(container.Name, signal, cancellationToken).ConfigureAwait(false);
+        }
+        catch (RuntimeException) when (container.ReadExit() is not null)
+        {
+            // It ended between our check and the signal.
+        }
+    }
+
+    private static async Task<ContainerExit?> WaitForExitAsync(ContainerDirectory container, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            if (container.ReadExit() is { } exit)
+            {
+                return exit;
+            }
+            if (DateTime.UtcNow >= deadline)
+            {
+                return null;
+            }
+            await Task.Delay(25, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private async Task<ContainerSummary?> SummarizeAsync(ContainerDirectory container, CancellationToken cancellationToken)
+    {
+        if (container.ReadRecord() is not { } record)
+        {
+            return null;
+        }
+        if (container.ReadExit() is { } exit)
+        {
+            return new ContainerSummary(record, "exited", 0, exit);
+        }
+        var state = await runtime.StateAsync(container.Name, cancellationToken).ConfigureAwait(false);
+        return state is null
+            ? new ContainerSummary(record, "unknown", 0, null)
+            : new ContainerSummary(record, state.Status, state.Pid, null);
+    }
+}

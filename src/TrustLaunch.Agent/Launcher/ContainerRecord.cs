@@ -1,0 +1,24 @@
+using System.Text.Json.Serialization;
+
+namespace TrustLaunch.Agent.Launcher;
+
+/// <summary>
+/// What the launcher knows of a container, kept as <c>container.json</c> in its directory. The container id given to
+/// the runtime is <see cref="Name"/>.
+/// </summary>
+public sealed record ContainerRecord(
+    string Name,
+    string Image,
+    string ImageDigest,
+    string Pod,
+    string Namespace,
+    string ConfigDigest,
+    DateTimeOffset Created);
+
+/// <summary>How a container ended, written by its monitor when it reaps the container's init.</summary>
+public sealed record ContainerExit(int ExitCode, DateTimeOffset Finished);
+
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, WriteIndented = true)]
+[JsonSerializable(typeof(ContainerRecord))]
+[JsonSerializable(typeof(ContainerExit))]
+internal sealed partial class LauncherJsonContext : JsonSerializerContext;
