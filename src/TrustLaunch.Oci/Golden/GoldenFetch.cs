@@ -1,10 +1,10 @@
 using System.Net;
 using System.Text.Json;
-using TrustLaunch.Oci.Golden;
+using TrustLaunch.Oci.Content;
 using TrustLaunch.Oci.Manifests;
 using TrustLaunch.Oci.Registry;
 
-namespace TrustLaunch.Cli.Commands.Golden;
+namespace TrustLaunch.Oci.Golden;
 
 /// <summary>An image as the registry has it now, and the golden value artifact found under its <c>sha256-HEX.golden</c>
 /// tag: its JWS, or why there is none (<see cref="Missing"/>) or it is unusable (<see cref="Malformed"/>).</summary>
@@ -17,10 +17,22 @@ public static class GoldenFetch
 {
     private const int MaxConfigBytes = 8 * 1024 * 1024;
 
+    /// <summary>Resolves <paramref name="reference"/> now and fetches the golden value published for that manifest.</summary>
     public static async Task<FetchedGolden> FetchAsync(RegistryClient client, ImageReference reference, Platform? platform, CancellationToken ct)
     {
         var image = await client.ResolveImageAsync(reference, platform, ct).ConfigureAwait(false);
-        var tagReference = reference.WithTag(GoldenArtifact.TagFor(image.Manifest.Digest));
+        var (tagReference, jws, missing, malformed) = await FetchArtifactAsync(client, reference, image.Manifest.Digest, ct).ConfigureAwait(false);
+        return new FetchedGolden(image, tagReference, jws, missing, malformed);
+    }
+
+    /// <summary>
+    /// The golden value JWS published in <paramref name="repository"/> for <paramref name="manifestDigest"/>, or why
+    /// there is none (<c>Missing</c>) or it is unusable (<c>Malformed</c>).
+    /// </summary>
+    public static async Task<(ImageReference TagReference, string? Jws, bool Missing, string? Malformed)> FetchArtifactAsync(
+        RegistryClient client, ImageReference repository, Digest manifestDigest, CancellationToken ct)
+    {
+        var tagReference = repository.WithTag(GoldenArtifact.TagFor(manifestDigest));
         ManifestResponse artifact;
         try
         {
@@ -28,7 +40,7 @@ public static class GoldenFetch
         }
         catch (RegistryException e) when (e.StatusCode == HttpStatusCode.NotFound)
         {
-            return new FetchedGolden(image, tagReference, null, Missing: true, null);
+            return (tagReference, null, true, null);
         }
         try
         {
@@ -36,11 +48,11 @@ public static class GoldenFetch
             // verifier compares that with the image, so a golden value copied onto another image's tag says so.
             var layer = GoldenArtifact.ParseManifest(artifact.Bytes);
             var blob = await ReadBlobAsync(client, tagReference, layer, ct).ConfigureAwait(false);
-            return new FetchedGolden(image, tagReference, GoldenArtifact.ReadJws(layer, blob), Missing: false, null);
+            return (tagReference, GoldenArtifact.ReadJws(layer, blob), false, null);
         }
         catch (FormatException e)
         {
-            return new FetchedGolden(image, tagReference, null, Missing: false, e.Message);
+            return (tagReference, null, false, e.Message);
         }
     }
 
