@@ -1,0 +1,78 @@
+using System.Net.Http.Json;
+using System.Net.Sockets;
+using System.Text.Json;
+using TrustLaunch.Hosting.Contracts;
+
+namespace TrustLaunch.Agent.Launcher;
+
+/// <summary>
+/// Measures through the local agent's unix socket (<c>POST /v1/measure</c>), so the launch events land in the log
+/// and PCR the verifier checks. The socket is the agent's only local API and is mode 0600: root's launcher only.
+/// </summary>
+public sealed class AgentSocketMeasurer : IMeasurer, IDisposable
+{
+    private readonly HttpClient _client;
+    private readonly string _socketPath;
+
+    public AgentSocketMeasurer(string socketPath)
+    {
+        _socketPath = socketPath;
+        var handler = new SocketsHttpHandler
+        {
+            ConnectCallback = async (_, ct) =>
+            {
+                var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+                try
+                {
+                    await socket.ConnectAsync(new UnixDomainSocketEndPoint(socketPath), ct).ConfigureAwait(false);
+                    return new NetworkStream(socket, ownsSocket: true);
+                }
+                catch
+                {
+                    socket.Dispose();
+                    throw;
+                }
+            },
+        };
+        _client = new HttpClient(handler) { BaseAddress = new Uri("http://agent/"), Timeout = TimeSpan.FromSeconds(30) };
+    }
+
+    public async Task<MeasuredEvent> MeasureAsync(string operation, JsonElement content, CancellationToken cancellationToken = default)
+    {
+        HttpResponseMessage response;
+        try
+        {
+            response = await _client.PostAsJsonAsync("v1/measure", new MeasureRequest(operation, content),
+                ContractsJsonContext.Default.MeasureRequest, cancellationToken).ConfigureAwait(false);
+        }
+        catch (HttpRequestException e)
+        {
+            throw new IOException($"cannot reach the agent at {_socketPath}: {e.Message}", e);
+        }
+        using (response)
+        {
+            if (!response.IsSuccessStatusCode)
+            {
+                var problem = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
+                throw new IOException($"the agent refused to measure {operation}: {ProblemText(problem, response)}");
+            }
+            return await response.Content.ReadFromJsonAsync(ContractsJsonContext.Default.MeasuredEvent, cancellationToken).ConfigureAwait(false)
+                ?? throw new IOException($"the agent answered {operation} with an empty body");
+        }
+    }
+
+    private static string ProblemText(string body, HttpResponseMessage response)
+    {
+        try
+        {
+            var problem = JsonSerializer.Deserialize(body, ContractsJsonContext.Default.ProblemDetails);
+            return problem?.Detail ?? problem?.Title ?? $"HTTP {(int)response.StatusCode}";
+        }
+        catch (JsonException)
+        {
+            return $"HTTP {(int)response.StatusCode}";
+        }
+    }
+
+    public void Dispose() => _client.Dispose();
+}
