@@ -66,7 +66,7 @@ public sealed class ContainerControl(string dataDir, OciRuntime runtime, IMeasur
             await runtime.DeleteAsync(name, force, cancellationToken).ConfigureAwait(false);
         }
         await measurer.MeasureAsync(LaunchEvents.ContainerDeleted,
-            JsonSerializer.SerializeToElement(new ContainerEvent(name), LaunchEventJson.Default.ContainerEvent), cancellationToken).ConfigureAwait(false);
+            JsonSerializer.SerializeToElement(new ContainerEvent(name), LaunchEventsJsonContext.Default.ContainerEvent), cancellationToken).ConfigureAwait(false);
         Directory.Delete(container.Path, recursive: true);
     }
 

@@ -29,10 +29,10 @@ public sealed class ContainerMonitor(OciRuntime runtime, IMeasurer measurer)
         {
             await MeasureAsync(LaunchEvents.ContainerCreated, JsonSerializer.SerializeToElement(
                 new ContainerCreatedEvent(record.Name, record.Pod, record.Namespace, record.Image, record.ImageDigest, record.ConfigDigest),
-                LaunchEventJson.Default.ContainerCreatedEvent), cancellationToken).ConfigureAwait(false);
+                LaunchEventsJsonContext.Default.ContainerCreatedEvent), cancellationToken).ConfigureAwait(false);
             await runtime.StartAsync(container.Name, cancellationToken).ConfigureAwait(false);
             await MeasureAsync(LaunchEvents.ContainerStarted, JsonSerializer.SerializeToElement(
-                new ContainerEvent(record.Name), LaunchEventJson.Default.ContainerEvent), cancellationToken).ConfigureAwait(false);
+                new ContainerEvent(record.Name), LaunchEventsJsonContext.Default.ContainerEvent), cancellationToken).ConfigureAwait(false);
         }
         catch (Exception e)
         {
@@ -51,7 +51,7 @@ public sealed class ContainerMonitor(OciRuntime runtime, IMeasurer measurer)
 
     private async Task MeasureStoppedAsync(ContainerDirectory container, int exitCode)
     {
-        var content = JsonSerializer.SerializeToElement(new ContainerStoppedEvent(container.Name, exitCode), LaunchEventJson.Default.ContainerStoppedEvent);
+        var content = JsonSerializer.SerializeToElement(new ContainerStoppedEvent(container.Name, exitCode), LaunchEventsJsonContext.Default.ContainerStoppedEvent);
         var deadline = DateTimeOffset.UtcNow + StopMeasurementRetry;
         for (var delay = TimeSpan.FromMilliseconds(100); ; delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(5).Ticks)))
         {
