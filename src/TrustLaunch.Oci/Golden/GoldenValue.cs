@@ -1,8 +1,8 @@
 using System.Globalization;
 using System.Text.Json;
+using TrustLaunch.Measurement;
 using TrustLaunch.Oci.Content;
 using TrustLaunch.Oci.Signing;
-using TrustLaunch.Measurement;
 
 namespace TrustLaunch.Oci.Golden;
 

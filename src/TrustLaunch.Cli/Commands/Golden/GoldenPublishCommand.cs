@@ -5,6 +5,7 @@ using TrustLaunch.Cli.Commands.Image;
 using TrustLaunch.Cli.Output;
 using TrustLaunch.Oci.Golden;
 using TrustLaunch.Oci.Manifests;
+using TrustLaunch.Oci.Store;
 
 namespace TrustLaunch.Cli.Commands.Golden;
 

@@ -5,6 +5,7 @@ using System.Text.Json;
 using TrustLaunch.Cli.Output;
 using TrustLaunch.Oci.Crypt;
 using TrustLaunch.Oci.Manifests;
+using TrustLaunch.Oci.Store;
 
 namespace TrustLaunch.Cli.Commands.Image;
 

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using TrustLaunch.Cli.Output;
 using TrustLaunch.Oci.Manifests;
+using TrustLaunch.Oci.Store;
 
 namespace TrustLaunch.Cli.Commands.Image;
 

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using TrustLaunch.Cli.Output;
 using TrustLaunch.Oci.Registry;
+using TrustLaunch.Oci.Store;
 
 namespace TrustLaunch.Cli.Commands.Image;
 

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using TrustLaunch.Cli.Output;
+using TrustLaunch.Oci.Store;
 
 namespace TrustLaunch.Cli.Commands.Image;
 

@@ -8,9 +8,8 @@ using TrustLaunch.Oci.Manifests;
 using TrustLaunch.Oci.Pull;
 using TrustLaunch.Oci.Registry;
 using TrustLaunch.Oci.Rootfs;
-using TrustLaunch.Oci.Store;
 
-namespace TrustLaunch.Cli.Commands.Image;
+namespace TrustLaunch.Oci.Store;
 
 /// <summary>An image recorded in the content store, with its manifest and config read back from the store.</summary>
 public sealed record LocalImage(ImageReference Reference, StoredImage Record, byte[] ManifestBytes, OciManifest Manifest, ImageConfig Config)
@@ -23,7 +22,7 @@ public sealed record LocalImage(ImageReference Reference, StoredImage Record, by
     public long Size => Manifest.Config.Size + Manifest.Layers.Sum(l => l.Size);
 }
 
-/// <summary>What <c>image unpack</c> and <c>golden publish</c> share: find or pull an image, check its layer keys,
+/// <summary>What <c>image unpack</c>, <c>golden publish</c> and the launcher share: find or pull an image, check its layer keys,
 /// unpack it into a rootfs directory.</summary>
 public static class LocalImages
 {
@@ -42,7 +41,7 @@ public static class LocalImages
     }
 
     public static LocalImage Require(ContentStore store, ImageReference reference) =>
-        Find(store, reference) ?? throw new CliFailureException($"image {reference} is not in the content store {store.Root}; pull it first (trustlaunch image pull {reference})");
+        Find(store, reference) ?? throw new IOException($"image {reference} is not in the content store {store.Root}; pull it first (trustlaunch image pull {reference})");
 
     /// <summary>
     /// Pulls <paramref name="reference"/> into the store. With <paramref name="keys"/>, first resolves the manifest and
@@ -66,7 +65,7 @@ public static class LocalImages
         foreach (var layer in manifest.Layers.Where(l => MediaTypes.IsEncrypted(l.MediaType)))
         {
             if (keys.Count == 0)
-                throw new CliFailureException($"layer {layer.Digest} is encrypted: pass its key with --decryption-key FILE");
+                throw new IOException($"layer {layer.Digest} is encrypted: pass its key with --decryption-key FILE");
             Ocicrypt.DecryptedDescriptor(layer, keys);
         }
     }
@@ -119,11 +118,11 @@ public static class LocalImages
     public static void PrepareTarget(string rootfs)
     {
         if (File.Exists(rootfs) || (Directory.Exists(rootfs) && new FileInfo(rootfs).LinkTarget is not null))
-            throw new CliFailureException($"'{rootfs}' exists and is not a directory; refusing to unpack over it");
+            throw new IOException($"'{rootfs}' exists and is not a directory; refusing to unpack over it");
         if (!Directory.Exists(rootfs))
             return;
         if (Directory.EnumerateFileSystemEntries(rootfs).Any())
-            throw new CliFailureException($"'{rootfs}' exists and is not empty; refusing to unpack over it");
+            throw new IOException($"'{rootfs}' exists and is not empty; refusing to unpack over it");
         Directory.Delete(rootfs);
     }
 
@@ -136,7 +135,7 @@ public static class LocalImages
         }
         catch (InvalidOperationException e)
         {
-            throw new CliFailureException($"image {image.Reference}: cannot write config.json: {e.Message}");
+            throw new IOException($"image {image.Reference}: cannot write config.json: {e.Message}");
         }
     }
 }
