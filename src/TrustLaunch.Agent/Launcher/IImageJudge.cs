@@ -1,0 +1,27 @@
+using TrustLaunch.Oci.Content;
+using TrustLaunch.Oci.Registry;
+
+namespace TrustLaunch.Agent.Launcher;
+
+/// <summary>What the launcher measured of a pulled image, before and after unpacking it.</summary>
+public sealed record ImageMeasurement(
+    ImageReference Reference,
+    Digest ManifestDigest,
+    Digest ConfigDigest,
+    IReadOnlyList<Digest> LayerDigests,
+    IReadOnlyList<Digest> DiffIds);
+
+/// <summary>
+/// Allowed, with what <c>ImageVerified</c> records: the publisher key id, the SHA-256 of the golden value JWS and
+/// the rootfs tree digest the unpacked snapshot must have.
+/// </summary>
+public sealed record ImageApproval(string Publisher, string Golden, Digest RootfsDigest);
+
+/// <summary>Decides whether a pulled image may run: locally from golden values, or by asking the verifier.</summary>
+public interface IImageJudge
+{
+    string Mode { get; }
+
+    /// <returns>The approval, or throws <see cref="ImageNotVerifiedException"/> with the reason.</returns>
+    Task<ImageApproval> JudgeAsync(RegistryClient client, ImageMeasurement image, CancellationToken cancellationToken);
+}

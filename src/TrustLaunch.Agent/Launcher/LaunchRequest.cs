@@ -1,0 +1,33 @@
+using TrustLaunch.Oci.Crypt;
+using TrustLaunch.Oci.Registry;
+
+namespace TrustLaunch.Agent.Launcher;
+
+/// <summary>How the launcher decides whether an image may run.</summary>
+public enum LaunchMode
+{
+    /// <summary>The launcher checks the golden value against its own trusted publisher keys ("secure boot mode").</summary>
+    Local,
+
+    /// <summary>The verifier decides from the image measurement; the launcher follows its answer.</summary>
+    Remote,
+}
+
+/// <summary>One <c>trustlaunch run</c>.</summary>
+public sealed record LaunchRequest(
+    ImageReference Reference,
+    string Name,
+    LaunchMode Mode,
+    string Pod = "",
+    string Namespace = "",
+    Platform? Platform = null,
+    IReadOnlyList<string>? Args = null)
+{
+    public IReadOnlyList<DecryptionKey> DecryptionKeys { get; init; } = [];
+}
+
+/// <summary>The image did not match a valid golden value; the refusal was measured as <c>ImageRejected</c>.</summary>
+public sealed class ImageNotVerifiedException(string reason) : Exception($"NOT verified: {reason}")
+{
+    public string Reason { get; } = reason;
+}

@@ -1,0 +1,34 @@
+using System.Security.Cryptography;
+using System.Text;
+using TrustLaunch.Oci.Golden;
+using TrustLaunch.Oci.Registry;
+using TrustLaunch.Oci.Signing;
+
+namespace TrustLaunch.Agent.Launcher;
+
+/// <summary>
+/// Local mode: fetches the golden value published beside the image, checks its signature against the trusted
+/// publisher keys and its validity window, then compares manifest, config, layers and diff_ids.
+/// </summary>
+public sealed class LocalImageJudge(TrustedKeys trustedPublishers, TimeProvider? time = null) : IImageJudge
+{
+    public string Mode => "local";
+
+    public async Task<ImageApproval> JudgeAsync(RegistryClient client, ImageMeasurement image, CancellationToken cancellationToken)
+    {
+        var (tag, jws, missing, malformed) = await GoldenFetch.FetchArtifactAsync(client, image.Reference, image.ManifestDigest, cancellationToken).ConfigureAwait(false);
+        if (missing)
+            throw new ImageNotVerifiedException($"no golden value for {image.Reference} (tag {tag.Tag} not found)");
+        if (malformed is not null)
+            throw new ImageNotVerifiedException($"malformed golden value: {malformed}");
+
+        var verdict = GoldenValueVerifier.Verify(jws!, trustedPublishers, image.ManifestDigest, (time ?? TimeProvider.System).GetUtcNow());
+        if (!verdict.IsVerified)
+            throw new ImageNotVerifiedException(verdict.Reason!);
+        var value = verdict.Value!;
+        if (value.FindMismatch(new ObservedImage(image.ManifestDigest, image.ConfigDigest, image.LayerDigests, image.DiffIds)) is { } mismatch)
+            throw new ImageNotVerifiedException(mismatch);
+        var golden = "sha256:" + Convert.ToHexStringLower(SHA256.HashData(Encoding.ASCII.GetBytes(jws!)));
+        return new ImageApproval(value.PublisherKeyId, golden, value.RootfsDigest);
+    }
+}

@@ -1,0 +1,100 @@
+using System.Text.Json;
+using TrustLaunch.Oci.Bundles;
+using TrustLaunch.Oci.Content;
+using TrustLaunch.Oci.Registry;
+using TrustLaunch.Oci.Rootfs;
+using TrustLaunch.Oci.Store;
+using TrustLaunch.Measurement;
+
+namespace TrustLaunch.Agent.Launcher;
+
+/// <summary>
+/// Prepares a measured launch: claim the name, pull (digests checked while streaming), judge the image (golden
+/// value locally, or the verifier), unpack once into a snapshot whose tree digest must equal the golden value's at
+/// every launch (so a snapshot modified after the pull is caught), measure <c>ImagePulled</c> and
+/// <c>ImageVerified</c>, and build the bundle: an overlay over the snapshot and a <c>config.json</c>. Any refusal
+/// is measured as <c>ImageRejected</c> and leaves nothing behind. The <see cref="ContainerMonitor"/> then creates
+/// and starts the container.
+/// </summary>
+public sealed class TrustedLauncher(string dataDir, ContentStore store, IImageJudge judge, IMeasurer measurer)
+{
+    public string SnapshotsRoot => Path.Combine(dataDir, "snapshots");
+
+    public async Task<ContainerDirectory> PrepareAsync(RegistryClient client, LaunchRequest request, CancellationToken cancellationToken = default)
+    {
+        var container = ContainerDirectory.Create(dataDir, request.Name);
+        var reference = request.Reference.ToString();
+        Digest? manifestDigest = null;
+        try
+        {
+            var image = await LocalImages.PullAsync(client, store, request.Reference, request.Platform, request.DecryptionKeys, null, cancellationToken).ConfigureAwait(false);
+            manifestDigest = image.ManifestDigest;
+            var measured = new ImageMeasurement(request.Reference, image.ManifestDigest, image.Manifest.Config.Digest,
+                image.Manifest.Layers.Select(l => l.Digest).ToList(), image.Config.RootFs.DiffIds);
+            var approval = await judge.JudgeAsync(client, measured, cancellationToken).ConfigureAwait(false);
+            var snapshot = await SnapshotAsync(image, request, approval, cancellationToken).ConfigureAwait(false);
+
+            await MeasureAsync(LaunchEvents.ImagePulled, new ImagePulledEvent(reference, image.ManifestDigest.ToString()),
+                LaunchEventsJsonContext.Default.ImagePulledEvent, cancellationToken).ConfigureAwait(false);
+            await MeasureAsync(LaunchEvents.ImageVerified, new ImageVerifiedEvent(reference, image.ManifestDigest.ToString(), judge.Mode,
+                approval.Publisher, approval.Golden, approval.RootfsDigest.ToString()), LaunchEventsJsonContext.Default.ImageVerifiedEvent, cancellationToken).ConfigureAwait(false);
+
+            OverlayRootfs.Mount(snapshot, container.Path, Path.Combine(container.Bundle, "rootfs"));
+            var options = new RuntimeBundleOptions { Command = request.Args is { Count: > 0 } args ? args : null, HostNetwork = true };
+            var configDigest = RuntimeBundle.Write(container.Bundle, image.Config, options);
+            container.WriteRecord(new ContainerRecord(request.Name, reference, image.ManifestDigest.ToString(), request.Pod, request.Namespace,
+                configDigest.ToString(), DateTimeOffset.UtcNow));
+            return container;
+        }
+        catch (ImageNotVerifiedException e)
+        {
+            Discard(container);
+            await MeasureAsync(LaunchEvents.ImageRejected, new ImageRejectedEvent(reference, manifestDigest?.ToString() ?? "", e.Reason),
+                LaunchEventsJsonContext.Default.ImageRejectedEvent, cancellationToken).ConfigureAwait(false);
+            throw;
+        }
+        catch
+        {
+            Discard(container);
+            throw;
+        }
+    }
+
+    /// <summary>The image's unpacked tree, made once per manifest and checked against the approved digest every time.</summary>
+    private async Task<string> SnapshotAsync(LocalImage image, LaunchRequest request, ImageApproval approval, CancellationToken cancellationToken)
+    {
+        var rootfs = Path.Combine(SnapshotsRoot, image.ManifestDigest.Hex, "rootfs");
+        Digest actual;
+        if (Directory.Exists(rootfs))
+        {
+            actual = RootfsDigest.Compute(rootfs, cancellationToken);
+        }
+        else
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(rootfs)!);
+            try
+            {
+                actual = await LocalImages.UnpackAsync(store, image, request.DecryptionKeys, rootfs, cancellationToken).ConfigureAwait(false);
+            }
+            catch (IOException) when (Directory.Exists(rootfs))
+            {
+                // A parallel launch of the same image renamed its snapshot into place first.
+                actual = RootfsDigest.Compute(rootfs, cancellationToken);
+            }
+        }
+        if (actual != approval.RootfsDigest)
+        {
+            throw new ImageNotVerifiedException($"rootfs digest mismatch: golden value has {approval.RootfsDigest}, the snapshot {rootfs} has {actual} (modified after the pull?)");
+        }
+        return rootfs;
+    }
+
+    private Task MeasureAsync<T>(string operation, T content, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> type, CancellationToken cancellationToken) =>
+        measurer.MeasureAsync(operation, JsonSerializer.SerializeToElement(content, type), cancellationToken);
+
+    private static void Discard(ContainerDirectory container)
+    {
+        OverlayRootfs.Unmount(Path.Combine(container.Bundle, "rootfs"));
+        Directory.Delete(container.Path, recursive: true);
+    }
+}
