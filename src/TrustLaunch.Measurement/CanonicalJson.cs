@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
@@ -18,7 +19,9 @@ public static class CanonicalJson
     /// <summary>The largest integer a double holds exactly (2^53): beyond it an integer literal would change.</summary>
     private const long MaxExactInteger = 1L << 53;
 
-    private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+    /// <summary>What a JCS string cannot copy verbatim: <c>"</c>, <c>\</c>, control characters, and surrogates (checked for pairing).</summary>
+    private static readonly SearchValues<char> Special = SearchValues.Create(
+        "\"\\" + string.Concat(Enumerable.Range(0, 0x20).Select(c => (char)c)) + string.Concat(Enumerable.Range(0xD800, 0x800).Select(c => (char)c)));
 
     /// <summary>A JSON object value; members are sorted when written.</summary>
     public sealed class Object : Dictionary<string, object?>
@@ -39,12 +42,7 @@ public static class CanonicalJson
     public static byte[] Serialize(JsonElement element) => Encode(ToStringBuilder(element));
 
     /// <summary>Canonicalises parsed JSON into a string (what event lines carry).</summary>
-    public static string SerializeToString(JsonElement element)
-    {
-        var sb = ToStringBuilder(element);
-        Encode(sb);
-        return sb.ToString();
-    }
+    public static string SerializeToString(JsonElement element) => ToStringBuilder(element).ToString();
 
     /// <summary>Serializes a typed value with its source-generated contract, then canonicalises it.</summary>
     public static byte[] Serialize<T>(T value, JsonTypeInfo<T> typeInfo) =>
@@ -95,23 +93,13 @@ public static class CanonicalJson
     private static StringBuilder ToStringBuilder(JsonElement element)
     {
         var sb = new StringBuilder();
-        Write(sb, element, "$");
+        Write(sb, element, new JsonPath());
         return sb;
     }
 
-    private static byte[] Encode(StringBuilder sb)
-    {
-        try
-        {
-            return StrictUtf8.GetBytes(sb.ToString());
-        }
-        catch (EncoderFallbackException ex)
-        {
-            throw new FormatException($"canonical JSON: a string holds a lone surrogate (U+{(int)ex.CharUnknown:X4})", ex);
-        }
-    }
+    private static byte[] Encode(StringBuilder sb) => Encoding.UTF8.GetBytes(sb.ToString());
 
-    private static void Write(StringBuilder sb, JsonElement element, string path)
+    private static void Write(StringBuilder sb, JsonElement element, JsonPath path)
     {
         switch (element.ValueKind)
         {
@@ -137,7 +125,9 @@ public static class CanonicalJson
                 {
                     if (index > 0)
                         sb.Append(',');
-                    Write(sb, item, $"{path}[{index++}]");
+                    path.Push(index++);
+                    Write(sb, item, path);
+                    path.Pop();
                 }
                 sb.Append(']');
                 break;
@@ -145,7 +135,7 @@ public static class CanonicalJson
                 var members = new List<JsonProperty>();
                 foreach (var member in element.EnumerateObject())
                     members.Add(member);
-                members.Sort((a, b) => string.CompareOrdinal(a.Name, b.Name));
+                members.Sort(static (a, b) => string.CompareOrdinal(a.Name, b.Name));
                 sb.Append('{');
                 for (var i = 0; i < members.Count; i++)
                 {
@@ -157,7 +147,9 @@ public static class CanonicalJson
                     }
                     WriteString(sb, members[i].Name);
                     sb.Append(':');
-                    Write(sb, members[i].Value, $"{path}.{members[i].Name}");
+                    path.Push(members[i].Name);
+                    Write(sb, members[i].Value, path);
+                    path.Pop();
                 }
                 sb.Append('}');
                 break;
@@ -166,7 +158,7 @@ public static class CanonicalJson
         }
     }
 
-    private static string FormatJsonNumber(JsonElement number, string path)
+    private static string FormatJsonNumber(JsonElement number, JsonPath path)
     {
         if (number.TryGetInt64(out var integer))
         {
@@ -202,7 +194,7 @@ public static class CanonicalJson
                 sb.Append(FormatNumber(d));
                 break;
             case JsonElement element:
-                Write(sb, element, "$");
+                Write(sb, element, new JsonPath());
                 break;
             case Object o:
                 sb.Append('{');
@@ -238,8 +230,12 @@ public static class CanonicalJson
     private static void WriteString(StringBuilder sb, string s)
     {
         sb.Append('"');
-        foreach (var c in s)
+        var rest = s.AsSpan();
+        for (var i = rest.IndexOfAny(Special); i >= 0; i = rest.IndexOfAny(Special))
         {
+            sb.Append(rest[..i]);
+            var c = rest[i];
+            var length = 1;
             switch (c)
             {
                 case '"': sb.Append("\\\""); break;
@@ -250,9 +246,28 @@ public static class CanonicalJson
                 case '\f': sb.Append("\\f"); break;
                 case '\r': sb.Append("\\r"); break;
                 case < ' ': sb.Append("\\u").Append(((int)c).ToString("x4", CultureInfo.InvariantCulture)); break;
-                default: sb.Append(c); break;
+                default:
+                    if (!char.IsHighSurrogate(c) || i + 1 == rest.Length || !char.IsLowSurrogate(rest[i + 1]))
+                        throw new FormatException($"canonical JSON: a string holds a lone surrogate (U+{(int)c:X4})");
+                    sb.Append(rest.Slice(i, 2));
+                    length = 2;
+                    break;
             }
+            rest = rest[(i + length)..];
         }
-        sb.Append('"');
+        sb.Append(rest).Append('"');
+    }
+
+    /// <summary>Where the writer is, as <c>$.a[1]</c>, built only for an error message.</summary>
+    private sealed class JsonPath
+    {
+        private readonly List<(string? Member, int Index)> _segments = [];
+
+        public void Push(string member) => _segments.Add((member, 0));
+        public void Push(int index) => _segments.Add((null, index));
+        public void Pop() => _segments.RemoveAt(_segments.Count - 1);
+
+        public override string ToString() =>
+            "$" + string.Concat(_segments.Select(s => s.Member is null ? $"[{s.Index}]" : $".{s.Member}"));
     }
 }

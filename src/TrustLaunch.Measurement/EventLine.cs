@@ -53,8 +53,7 @@ public sealed record EventLine(string Domain, string Operation, JsonElement Cont
         JsonElement element;
         try
         {
-            using var doc = JsonDocument.Parse(content);
-            element = doc.RootElement.Clone();
+            element = JsonElement.Parse(content);
         }
         catch (JsonException ex)
         {
