@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Security.Cryptography;
 using System.Text.Json;
 using TrustLaunch.Cli.Commands;
+using TrustLaunch.Cli.Commands.Containers;
 using TrustLaunch.Oci.Registry;
 using TrustLaunch.Tpm;
 using TrustLaunch.Tpm.Codec;
@@ -31,6 +32,13 @@ public static class CliApp
         root.Subcommands.Add(HsmCommand.Create(options));
         root.Subcommands.Add(CaCommand.Create(options));
         root.Subcommands.Add(ServeCommand.Create(options));
+        var containers = new ContainerOptions();
+        root.Subcommands.Add(RunCommand.Create(options, containers));
+        foreach (var command in new[] { PsCommand.Create(options, containers), LogsCommand.Create(containers), StopCommand.Create(options, containers), RmCommand.Create(options, containers), ContainerMonitorCommand.Create(containers) })
+        {
+            containers.AddTo(command);
+            root.Subcommands.Add(command);
+        }
 
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0 && parse.Action is not { ClearsParseErrors: true })
@@ -62,6 +70,7 @@ public static class CliApp
     {
         CliUsageException => ExitCodes.Usage,
         CliFailureException => ExitCodes.Failure,
+        TrustLaunch.Agent.Launcher.LauncherException or TrustLaunch.Agent.Runtime.RuntimeException => ExitCodes.Failure,
         TpmException or TpmTransportException or TpmFormatException => ExitCodes.Failure,
         // Registries, content that does not match its digest, platforms an index lacks, unsupported media types,
         // malformed manifests: the outside world said no.
@@ -73,7 +82,7 @@ public static class CliApp
         _ => null,
     };
 
-    private static string OneLine(string message) => message.ReplaceLineEndings(" ").Trim();
+    internal static string OneLine(string message) => message.ReplaceLineEndings(" ").Trim();
 }
 
 public static class ExitCodes

@@ -12,7 +12,7 @@ public sealed record ContainerSummary(ContainerRecord Record, string Status, int
 /// reaps it and measures <c>ContainerStopped</c>; removing deletes it from the runtime and measures
 /// <c>ContainerDeleted</c> before its files go.
 /// </summary>
-public sealed class ContainerControl(string dataDir, OciRuntime runtime, IMeasurer measurer)
+public sealed class ContainerControl(string dataDir, OciRuntime runtime)
 {
     public async Task<IReadOnlyList<ContainerSummary>> ListAsync(CancellationToken cancellationToken = default)
     {
@@ -29,7 +29,7 @@ public sealed class ContainerControl(string dataDir, OciRuntime runtime, IMeasur
 
     public async Task<ContainerSummary> GetAsync(string name, CancellationToken cancellationToken = default) =>
         await SummarizeAsync(ContainerDirectory.Open(dataDir, name), cancellationToken).ConfigureAwait(false)
-        ?? throw new KeyNotFoundException($"no container named '{name}'");
+        ?? throw new LauncherException($"no container named '{name}'");
 
     /// <summary>SIGTERM, then SIGKILL after <paramref name="timeout"/>; returns the exit status the monitor recorded.</summary>
     public async Task<ContainerExit> StopAsync(string name, TimeSpan timeout, CancellationToken cancellationToken = default)
@@ -50,14 +50,14 @@ public sealed class ContainerControl(string dataDir, OciRuntime runtime, IMeasur
     }
 
     /// <summary>Deletes a stopped container (with <paramref name="force"/>, stops it first) and measures the deletion.</summary>
-    public async Task RemoveAsync(string name, bool force, CancellationToken cancellationToken = default)
+    public async Task RemoveAsync(string name, bool force, IMeasurer measurer, CancellationToken cancellationToken = default)
     {
         var container = ContainerDirectory.Open(dataDir, name);
         if (container.ReadExit() is null && await runtime.StateAsync(name, cancellationToken).ConfigureAwait(false) is { Status: not "stopped" } state)
         {
             if (!force)
             {
-                throw new InvalidOperationException($"container '{name}' is {state.Status}: stop it first, or remove it with --force");
+                throw new LauncherException($"container '{name}' is {state.Status}: stop it first, or remove it with --force");
             }
             await StopAsync(name, TimeSpan.Zero, cancellationToken).ConfigureAwait(false);
         }
@@ -67,6 +67,7 @@ public sealed class ContainerControl(string dataDir, OciRuntime runtime, IMeasur
         }
         await measurer.MeasureAsync(LaunchEvents.ContainerDeleted,
             JsonSerializer.SerializeToElement(new ContainerEvent(name), LaunchEventsJsonContext.Default.ContainerEvent), cancellationToken).ConfigureAwait(false);
+        OverlayRootfs.Unmount(Path.Combine(container.Bundle, "rootfs"));
         Directory.Delete(container.Path, recursive: true);
     }
 

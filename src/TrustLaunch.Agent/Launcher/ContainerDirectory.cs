@@ -35,7 +35,7 @@ public sealed partial class ContainerDirectory
         var path = System.IO.Path.Combine(root, name);
         if (!TryMakeDirectory(path))
         {
-            throw new InvalidOperationException($"container name '{name}' is already in use (trustlaunch rm {name} frees it)");
+            throw new LauncherException($"container name '{name}' is already in use (trustlaunch rm {name} frees it)");
         }
         return new ContainerDirectory(path, name);
     }
@@ -44,7 +44,7 @@ public sealed partial class ContainerDirectory
     {
         OciRuntime.ValidateId(name);
         var path = System.IO.Path.Combine(ContainersRoot(dataDir), name);
-        return Directory.Exists(path) ? new ContainerDirectory(path, name) : throw new KeyNotFoundException($"no container named '{name}'");
+        return Directory.Exists(path) ? new ContainerDirectory(path, name) : throw new LauncherException($"no container named '{name}'");
     }
 
     public static IReadOnlyList<ContainerDirectory> List(string dataDir)

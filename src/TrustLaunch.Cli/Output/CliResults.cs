@@ -193,6 +193,8 @@ public sealed record HsmBenchmarkResult(IReadOnlyList<HsmBenchmarkRowResult> Sig
 [JsonSerializable(typeof(HsmInitTokenResult))]
 [JsonSerializable(typeof(TrustLaunch.Hsm.Spy.SpyReport))]
 [JsonSerializable(typeof(HsmBenchmarkResult))]
+[JsonSerializable(typeof(TrustLaunch.Cli.Commands.Containers.ContainerView))]
+[JsonSerializable(typeof(List<TrustLaunch.Cli.Commands.Containers.ContainerView>))]
 public sealed partial class CliJsonContext : JsonSerializerContext
 {
     /// <summary>The options above, but without escaping '+' and other HTML-sensitive characters: the output is for

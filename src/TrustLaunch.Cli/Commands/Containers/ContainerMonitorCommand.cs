@@ -1,0 +1,85 @@
+using System.CommandLine;
+using System.Diagnostics;
+using TrustLaunch.Agent.Launcher;
+
+namespace TrustLaunch.Cli.Commands.Containers;
+
+/// <summary>
+/// <c>trustlaunch container-monitor NAME</c> (hidden): the per-container supervisor a detached <c>run</c> starts in a
+/// session of its own. It prints one line — <c>started PID</c> or <c>error: …</c> — then lives until the container
+/// exits, recording its exit status and measuring ContainerStopped; later problems go to the container's monitor.log.
+/// </summary>
+public static class ContainerMonitorCommand
+{
+    public const string Name = "container-monitor";
+
+    public static Command Create(ContainerOptions containers)
+    {
+        var name = new Argument<string>("NAME");
+        var command = new Command(Name, "Supervise one container (started by trustlaunch run)") { name };
+        command.Hidden = true;
+        command.SetAction(async (parse, ct) =>
+        {
+            var output = parse.InvocationConfiguration.Output;
+            var ready = false;
+            ContainerDirectory? container = null;
+            try
+            {
+                container = ContainerDirectory.Open(containers.DataDir(parse), parse.GetValue(name)!);
+                using var measurer = containers.OpenMeasurer(parse);
+                var monitor = new ContainerMonitor(containers.OpenRuntime(parse), measurer);
+                var exitCode = await monitor.RunAsync(container, pid =>
+                {
+                    output.WriteLine($"started {pid}");
+                    output.Flush();
+                    ready = true;
+                }, ct).ConfigureAwait(false);
+                container.AppendMonitorLog($"container exited with {exitCode}");
+                return ExitCodes.Success;
+            }
+            catch (Exception e) when (!ready)
+            {
+                await output.WriteLineAsync($"error: {CliApp.OneLine(e.Message)}").ConfigureAwait(false);
+                return ExitCodes.Failure;
+            }
+            catch (Exception e)
+            {
+                container?.AppendMonitorLog($"monitor failed: {e.Message}");
+                return ExitCodes.Failure;
+            }
+        });
+        return command;
+    }
+
+    /// <summary>Starts the monitor in a new session (setsid) and waits for its first line.</summary>
+    /// <returns>The container's pid.</returns>
+    public static async Task<int> StartAsync(ParseResult parse, ContainerOptions containers, string containerName, CancellationToken cancellationToken)
+    {
+        var start = new ProcessStartInfo("setsid")
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            UseShellExecute = false,
+        };
+        var self = Environment.ProcessPath ?? throw new InvalidOperationException("cannot tell which executable this is");
+        start.ArgumentList.Add(self);
+        if (Path.GetFileNameWithoutExtension(self) == "dotnet")
+            start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "trustlaunch.dll"));
+        foreach (var arg in new[]
+                 {
+                     Name, containerName, "--data-dir", containers.DataDir(parse), "--runtime", parse.GetValue(containers.Runtime)!,
+                     "--agent-socket", containers.AgentSocketPath(parse),
+                 })
+            start.ArgumentList.Add(arg);
+
+        using var process = Process.Start(start) ?? throw new CliFailureException("cannot start the container monitor");
+        process.StandardInput.Close();
+        var line = await process.StandardOutput.ReadLineAsync(cancellationToken).ConfigureAwait(false);
+        if (line is not null && line.StartsWith("started ", StringComparison.Ordinal) && int.TryParse(line.AsSpan(8), out var pid))
+            return pid;
+        await process.WaitForExitAsync(cancellationToken).ConfigureAwait(false);
+        throw new CliFailureException(line is not null && line.StartsWith("error: ", StringComparison.Ordinal)
+            ? line[7..]
+            : $"the container monitor exited with {process.ExitCode} before the container started");
+    }
+}

@@ -1,0 +1,23 @@
+using System.CommandLine;
+
+namespace TrustLaunch.Cli.Commands.Containers;
+
+/// <summary><c>trustlaunch rm NAME [--force]</c>: deletes a stopped container and measures ContainerDeleted.</summary>
+public static class RmCommand
+{
+    public static Command Create(GlobalOptions options, ContainerOptions containers)
+    {
+        var name = new Argument<string>("NAME") { Description = "Container name" };
+        var force = new Option<bool>("--force", "-f") { Description = "Stop the container first (SIGKILL) if it is running" };
+        var command = new Command("rm", "Remove a stopped container (measured as ContainerDeleted)") { name, force };
+        command.SetAction(async (parse, ct) =>
+        {
+            using var measurer = containers.OpenMeasurer(parse);
+            await containers.OpenControl(parse).RemoveAsync(parse.GetValue(name)!, parse.GetValue(force), measurer, ct).ConfigureAwait(false);
+            if (!parse.GetValue(options.Json))
+                await parse.InvocationConfiguration.Output.WriteLineAsync(parse.GetValue(name)).ConfigureAwait(false);
+            return ExitCodes.Success;
+        });
+        return command;
+    }
+}
