@@ -102,10 +102,13 @@ public sealed partial class LayerUnpacker(UnpackOptions? options = null)
 
     private async Task ApplyTarAsync(Stream tar, LayerState state, CancellationToken cancellationToken)
     {
-        await using var reader = new TarReader(tar, leaveOpen: true);
+        await using var tap = new PaxXattrTap(tar);
+        await using var reader = new TarReader(tap, leaveOpen: true);
+        long ordinal = 0;
         while (await reader.GetNextEntryAsync(copyData: false, cancellationToken).ConfigureAwait(false) is { } entry)
         {
             cancellationToken.ThrowIfCancellationRequested();
+            state.RawXattrs = tap.Take(++ordinal);
             await ApplyEntryAsync(entry, state, cancellationToken).ConfigureAwait(false);
         }
         state.ApplyDirectoryTimes();
