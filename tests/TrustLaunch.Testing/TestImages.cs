@@ -13,7 +13,7 @@ public sealed record PushedImage(string Registry, string Repository, string Tag,
 
 /// <summary>
 /// Builds small images with umoci in OCI layouts (busybox-static, extra files, random payloads; one layer per
-/// <c>umoci insert</c>) and pushes them with skopeo, as OCI or Docker schema 2; assembles multi-platform indexes.
+/// file, written into an unpacked bundle and repacked) and pushes them with skopeo, as OCI or Docker schema 2; assembles multi-platform indexes.
 /// Needs umoci, skopeo and busybox-static (Debian packages), no network.
 /// </summary>
 public static class TestImages
@@ -32,21 +32,19 @@ public static class TestImages
         if (!Directory.Exists(layout))
             await UmociAsync("init", "--layout", layout);
         await UmociAsync("new", "--image", image);
-        var staging = Directory.CreateTempSubdirectory("trustlaunch-image-src-").FullName;
+        var bundle = Directory.CreateTempSubdirectory("trustlaunch-image-bundle-").FullName;
+        Directory.Delete(bundle);
         try
         {
+            await UmociAsync([.. Rootless("unpack"), "--image", image, bundle]);
             if (busybox)
-                await UmociAsync("insert", "--image", image, "/bin/busybox", "/bin/busybox");
+                await AddLayerAsync(image, bundle, "/bin/busybox", d => Task.Run(() => File.Copy("/bin/busybox", d))); // keeps its mode
             foreach (var (path, content) in files ?? new Dictionary<string, byte[]>())
-            {
-                var source = Path.Combine(staging, Guid.NewGuid().ToString("N"));
-                await File.WriteAllBytesAsync(source, content);
-                await UmociAsync("insert", "--image", image, source, path);
-            }
+                await AddLayerAsync(image, bundle, path, d => File.WriteAllBytesAsync(d, content));
         }
         finally
         {
-            Directory.Delete(staging, recursive: true);
+            Directory.Delete(bundle, recursive: true);
         }
         var config = new List<string> { "config", "--image", image, "--os", "linux", "--architecture", architecture, "--config.cmd", "/bin/busybox", "--config.cmd", "sh" };
         await UmociAsync([.. config]);
@@ -152,6 +150,21 @@ public static class TestImages
         await File.WriteAllBytesAsync(BlobPath(layout, digest), content);
         return digest;
     }
+
+    /// <summary>
+    /// Writes one file into the unpacked bundle's rootfs and repacks it as a new layer. (umoci 0.4.7's
+    /// <c>insert</c> can write truncated tar layers; unpack + repack goes through its well-trodden mtree diff.)
+    /// </summary>
+    private static async Task AddLayerAsync(string image, string bundle, string path, Func<string, Task> write)
+    {
+        var destination = Path.Combine(bundle, "rootfs", path.TrimStart('/'));
+        Directory.CreateDirectory(Path.GetDirectoryName(destination)!);
+        File.Delete(destination);
+        await write(destination);
+        await UmociAsync("repack", "--refresh-bundle", "--image", image, bundle);
+    }
+
+    private static string[] Rootless(string command) => Environment.IsPrivilegedProcess ? [command] : [command, "--rootless"];
 
     private static async Task UmociAsync(params string[] arguments) =>
         (await ProcessRunner.RunAsync("umoci", arguments, timeout: ToolTimeout)).EnsureSuccess("umoci " + arguments[0]);

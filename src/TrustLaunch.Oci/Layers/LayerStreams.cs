@@ -82,15 +82,6 @@ internal sealed class HashingStream(Stream inner, IncrementalHash hash) : ReadOn
         Count += data.Length;
         hash.AppendData(data);
     }
-
-    /// <summary>Reads to the end (tar padding after the end-of-archive blocks is part of the diff_id).</summary>
-    public async Task DrainAsync(CancellationToken cancellationToken)
-    {
-        var buffer = new byte[81920];
-        while (await ReadAsync(buffer, cancellationToken).ConfigureAwait(false) > 0)
-        {
-        }
-    }
 }
 
 /// <summary>Gives back the bytes read to sniff the format, then the rest of the stream.</summary>

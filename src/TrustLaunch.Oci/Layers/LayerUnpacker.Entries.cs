@@ -160,16 +160,23 @@ public sealed partial class LayerUnpacker
         var symlink = entry.EntryType == TarEntryType.SymbolicLink;
         if (state.IsRoot)
             Posix.Lchown(host, entry.Uid, entry.Gid); // before chmod: chown clears setuid/setgid
-        if (entry is PaxTarEntry pax)
+        if (state.RawXattrs is { } raw)
         {
+            foreach (var (name, value) in raw)
+            {
+                if (Posix.TrySetXattr(host, name, value) != 0)
+                    state.XattrsNotApplied++;
+            }
+        }
+        else if (entry is PaxTarEntry pax)
+        {
+            // The tap lost the raw bytes: TarReader's UTF-8 decoding turned invalid bytes of a binary value into
+            // U+FFFD, and writing that would be a different value, so skip and count it.
             foreach (var (key, value) in pax.ExtendedAttributes)
             {
-                if (!key.StartsWith(XattrPrefix, StringComparison.Ordinal))
-                    continue;
-                // TarReader decodes PAX values as UTF-8: a binary value (e.g. security.capability) comes back with
-                // U+FFFD in place of its invalid bytes. Writing that would be a different value: skip and count it.
-                if (value.Contains('\uFFFD', StringComparison.Ordinal)
-                    || Posix.TrySetXattr(host, key[XattrPrefix.Length..], Encoding.UTF8.GetBytes(value)) != 0)
+                if (key.StartsWith(XattrPrefix, StringComparison.Ordinal)
+                    && (value.Contains('\uFFFD', StringComparison.Ordinal)
+                        || Posix.TrySetXattr(host, key[XattrPrefix.Length..], Encoding.UTF8.GetBytes(value)) != 0))
                     state.XattrsNotApplied++;
             }
         }
@@ -199,6 +206,9 @@ public sealed partial class LayerUnpacker
         public long Entries { get; set; }
         public int SkippedDeviceNodes { get; set; }
         public int XattrsNotApplied { get; set; }
+
+        /// <summary>The current entry's xattrs as raw bytes (<see cref="PaxXattrTap"/>); null when unavailable.</summary>
+        public IReadOnlyDictionary<string, byte[]>? RawXattrs { get; set; }
 
         /// <summary>Paths (relative, resolved) this layer created, with all their ancestors.</summary>
         public HashSet<string> Touched { get; } = new(StringComparer.Ordinal);

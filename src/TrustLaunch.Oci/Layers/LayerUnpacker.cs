@@ -85,10 +85,11 @@ public sealed partial class LayerUnpacker(UnpackOptions? options = null)
         var compressed = await layer.OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var tar = await LayerDecompression.OpenAsync(compressed, layer.Compression, layer.Digest, _options.Limits, cancellationToken).ConfigureAwait(false);
         await using var hashing = new HashingStream(tar, hash);
+        await using var readAhead = new ReadAheadStream(hashing, cancellationToken);
         try
         {
-            await ApplyTarAsync(hashing, state, cancellationToken).ConfigureAwait(false);
-            await hashing.DrainAsync(cancellationToken).ConfigureAwait(false);
+            await ApplyTarAsync(readAhead, state, cancellationToken).ConfigureAwait(false);
+            await readAhead.DrainAsync(cancellationToken).ConfigureAwait(false);
         }
         catch (Exception e) when (e is InvalidDataException or FormatException or EndOfStreamException or ZstdException)
         {
@@ -102,10 +103,13 @@ public sealed partial class LayerUnpacker(UnpackOptions? options = null)
 
     private async Task ApplyTarAsync(Stream tar, LayerState state, CancellationToken cancellationToken)
     {
-        await using var reader = new TarReader(tar, leaveOpen: true);
+        await using var tap = new PaxXattrTap(tar);
+        await using var reader = new TarReader(tap, leaveOpen: true);
+        long ordinal = 0;
         while (await reader.GetNextEntryAsync(copyData: false, cancellationToken).ConfigureAwait(false) is { } entry)
         {
             cancellationToken.ThrowIfCancellationRequested();
+            state.RawXattrs = tap.Take(++ordinal);
             await ApplyEntryAsync(entry, state, cancellationToken).ConfigureAwait(false);
         }
         state.ApplyDirectoryTimes();

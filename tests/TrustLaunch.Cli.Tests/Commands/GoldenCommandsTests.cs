@@ -152,15 +152,6 @@ public sealed class GoldenCommandsTests(ImageRegistryFixture registry) : IClassF
         Assert.Equal($"NOT verified: rootfs digest mismatch: golden value has {unpack.GetProperty("rootfs_digest").GetString()}, unpacked rootfs has {tampered}\n", bad.Stdout);
     }
 
-    [Fact]
-    public async Task Publish_Pkcs11Key_UsageErrorNamingHsmModule()
-    {
-        var result = await Golden("publish", registry.Busybox.Reference, "--key", "pkcs11:token=tl;object=golden");
-
-        Assert.Equal(2, result.ExitCode);
-        Assert.Equal("error: --key pkcs11:token=tl;object=golden: PKCS#11 keys are not available until the HSM module lands; use a PEM private key file\n", result.Stderr);
-    }
-
     [Theory]
     [InlineData("2020-01-01", "error: --expires 2020-01-01: 2020-01-01T00:00:00Z is not after now")]
     [InlineData("soon", "error: --expires 'soon' is neither a duration (30s, 12h, 90d) nor a date (2027-01-31T12:00:00Z)")]

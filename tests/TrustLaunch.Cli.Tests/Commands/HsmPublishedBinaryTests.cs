@@ -10,33 +10,9 @@ namespace TrustLaunch.Cli.Tests.Commands;
 [Trait("Category", "Slow")]
 public sealed class HsmPublishedBinaryTests(SoftHsmFixture hsm) : IClassFixture<SoftHsmFixture>, IDisposable
 {
-    private static readonly SemaphoreSlim PublishLock = new(1, 1);
-    private static string? _published;
     private readonly ScratchDirectory _dir = new();
 
     public void Dispose() => _dir.Dispose();
-
-    private static async Task<string> PublishAsync()
-    {
-        await PublishLock.WaitAsync();
-        try
-        {
-            if (_published is not null)
-                return _published;
-            var root = AppContext.BaseDirectory;
-            while (!File.Exists(Path.Combine(root, "TrustLaunch.slnx")))
-                root = Path.GetDirectoryName(root) ?? throw new InvalidOperationException("TrustLaunch.slnx not found above the test directory");
-            var output = Directory.CreateTempSubdirectory("trustlaunch-aot-").FullName;
-            (await ProcessRunner.RunAsync("dotnet",
-                ["publish", Path.Combine(root, "src", "TrustLaunch.Cli"), "-c", "Release", "-r", "linux-x64", "-o", output, "--nologo", "-v", "quiet"],
-                timeout: TimeSpan.FromMinutes(8))).EnsureSuccess("dotnet publish (Native AOT)");
-            return _published = Path.Combine(output, "trustlaunch");
-        }
-        finally
-        {
-            PublishLock.Release();
-        }
-    }
 
     private async Task<ProcessResult> RunAsync(string binary, Dictionary<string, string>? env, params string[] args)
     {
@@ -49,7 +25,7 @@ public sealed class HsmPublishedBinaryTests(SoftHsmFixture hsm) : IClassFixture<
     [Fact]
     public async Task PublishedBinary_InfoKeygenSignVerifyExportAndSpy_Work()
     {
-        var bin = await PublishAsync();
+        var bin = await PublishedCli.PathAsync();
         var info = (await RunAsync(bin, null, "hsm", "info")).EnsureSuccess("hsm info");
         Assert.Contains("manufacturer:  SoftHSM", info.StandardOutput);
         Assert.Contains(hsm.TokenLabel, info.StandardOutput);

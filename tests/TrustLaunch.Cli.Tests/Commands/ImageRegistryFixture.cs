@@ -12,9 +12,7 @@ namespace TrustLaunch.Cli.Tests.Commands;
 /// <see cref="LayoutB"/>, tag <c>t</c>, two layers each) that tests push under the repositories they need.
 /// </summary>
 /// <remarks>
-/// The layers are made with <c>umoci unpack</c> + <c>umoci repack</c>, not <see cref="TestImages.BuildAsync"/>:
-/// umoci 0.4's <c>insert</c> writes a tar that ends right after the file's last byte — no block padding, no
-/// end-of-archive blocks — which GNU tar ("Unexpected EOF in archive") and our unpacker rightly refuse.
+/// Built by a shell script rather than <see cref="TestImages.BuildAsync"/>: layer 1 needs a symlink beside the file.
 /// </remarks>
 public sealed class ImageRegistryFixture : RegistryFixture
 {

@@ -5,6 +5,7 @@ using System.Text;
 using TrustLaunch.Oci.Content;
 using TrustLaunch.Oci.Layers;
 using TrustLaunch.Oci.Manifests;
+using TrustLaunch.Testing;
 using static TrustLaunch.Oci.Tests.Layers.TarBuilder;
 
 namespace TrustLaunch.Oci.Tests.Layers;
@@ -98,13 +99,34 @@ public sealed class LayerUnpackerTests : IDisposable
     }
 
     [Fact]
-    public async Task UnpackImage_BinaryXattrMangledByTarReader_SkippedAndCounted()
+    public async Task UnpackImage_XattrValueHoldingReplacementCharacter_WrittenVerbatim()
     {
         var layer = Layer(File("f", "x", pax: [new("SCHILY.xattr.user.bin", "\uFFFD\u0001"), new("SCHILY.xattr.user.text", "ok")]));
         var result = await new LayerUnpacker().UnpackImageAsync([layer], Target);
-        Assert.Equal(1, result.Layers[0].XattrsNotApplied);
-        Assert.Null(Posix.TryGetXattr(Target + "/f", "user.bin"));
+        Assert.Equal(0, result.Layers[0].XattrsNotApplied);
+        Assert.Equal(new byte[] { 0xEF, 0xBF, 0xBD, 0x01 }, Posix.TryGetXattr(Target + "/f", "user.bin"));
         Assert.Equal("ok"u8.ToArray(), Posix.TryGetXattr(Target + "/f", "user.text"));
+    }
+
+    [Fact]
+    public async Task UnpackImage_GnuTarBinarySecurityCapability_ExactBytesRestored()
+    {
+        Assert.True(Posix.IsRoot, "setcap and restoring security.capability need root");
+        var source = Directory.CreateDirectory(Path.Combine(_box.Base, "src")).FullName;
+        await System.IO.File.WriteAllTextAsync(Path.Combine(source, "ping"), "binary");
+        var tar = Path.Combine(_box.Base, "layer.tar");
+        (await ProcessRunner.RunAsync("sh", ["-euc", $"""
+            setcap cap_setuid,cap_net_raw+ep '{source}/ping'
+            tar --xattrs --xattrs-include='*' --format=posix -C '{source}' -cf '{tar}' ping
+            """])).EnsureSuccess("setcap + tar");
+        // VFS_CAP_REVISION_2 | effective, permitted = CAP_SETUID (bit 7) | CAP_NET_RAW (bit 13): 0x80 is not UTF-8.
+        byte[] capability = [0x01, 0x00, 0x00, 0x02, 0x80, 0x20, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+        Assert.Equal(capability, Posix.TryGetXattr(Path.Combine(source, "ping"), "security.capability"));
+
+        var result = await new LayerUnpacker().UnpackImageAsync([Layer(await System.IO.File.ReadAllBytesAsync(tar))], Target);
+
+        Assert.Equal(0, result.Layers[0].XattrsNotApplied);
+        Assert.Equal(capability, Posix.TryGetXattr(Target + "/ping", "security.capability"));
     }
 
     [Fact]

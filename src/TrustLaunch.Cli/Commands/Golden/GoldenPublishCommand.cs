@@ -23,7 +23,7 @@ public static partial class GoldenPublishCommand
         var reference = RegistryOptions.ReferenceArgument();
         var key = new Option<string>("--key")
         {
-            Description = "Publisher private key: a PEM file (EC P-256 signs ES256, RSA signs RS256); pkcs11: URIs come with the HSM module",
+            Description = "Publisher private key: a PEM file or a pkcs11: URI (PIN from its pin-source=FILE or $TRUSTLAUNCH_HSM_PIN); EC P-256 signs ES256, RSA RS256",
             HelpName = "KEYREF",
             Required = true,
         };
@@ -45,7 +45,8 @@ public static partial class GoldenPublishCommand
             var p = RegistryOptions.ParsePlatform(parse.GetValue(platform));
             var created = DateTimeOffset.UtcNow;
             var expiry = ParseExpiry(parse.GetValue(expires)!, created);
-            using var signer = SigningKeys.Open(parse.GetValue(key)!);
+            var signer = SigningKeys.Open(parse.GetValue(key)!);
+            using var signerLifetime = signer as IDisposable;
             using var ring = RegistryOptions.LoadDecryptionKeys(parse.GetValue(keys));
             var store = registry.OpenStore(parse);
             using var client = registry.CreateClient(parse, options.Input, r);

@@ -1,20 +1,23 @@
 using System.Security.Cryptography;
+using TrustLaunch.Hsm;
 using TrustLaunch.Oci.Signing;
 
 namespace TrustLaunch.Cli.Commands.Golden;
 
 /// <summary>
-/// Parses a KEYREF: a PEM private key file today; <c>pkcs11:…</c> URIs (RFC 7512) are recognized so that the HSM
-/// module can plug its <see cref="IPayloadSigner"/> in here.
+/// Opens a KEYREF: a PEM private key file, or a PKCS#11 URI (RFC 7512) naming a private key in an HSM, e.g.
+/// <c>pkcs11:token=tl;object=golden-signer;type=private?pin-source=file:/run/pin</c>. The PIN comes from the URI's
+/// pin-source (a file, <c>file:</c> optional), else <c>TRUSTLAUNCH_HSM_PIN</c>; the module from module-path, else
+/// <c>TRUSTLAUNCH_HSM_MODULE</c> or SoftHSM's default path. The signer returned is disposable.
 /// </summary>
 public static class SigningKeys
 {
-    public const string Pkcs11Scheme = "pkcs11:";
+    private const string FileScheme = "file:";
 
-    public static PemPayloadSigner Open(string keyRef)
+    public static IPayloadSigner Open(string keyRef)
     {
-        if (keyRef.StartsWith(Pkcs11Scheme, StringComparison.OrdinalIgnoreCase))
-            throw new CliUsageException($"--key {keyRef}: PKCS#11 keys are not available until the HSM module lands; use a PEM private key file");
+        if (Pkcs11Uri.LooksLikeUri(keyRef))
+            return OpenHsm(keyRef);
         if (!File.Exists(keyRef))
             throw new CliUsageException($"--key {keyRef}: no such file");
         try
@@ -24,6 +27,38 @@ public static class SigningKeys
         catch (CryptographicException e)
         {
             throw new CliUsageException($"--key {e.Message}");
+        }
+    }
+
+    private static HsmPayloadSigner OpenHsm(string keyRef)
+    {
+        Pkcs11Uri uri;
+        try
+        {
+            uri = Pkcs11Uri.Parse(keyRef);
+        }
+        catch (FormatException e)
+        {
+            throw new CliUsageException($"--key {e.Message}");
+        }
+        if (uri.Token is null)
+            throw new CliUsageException($"--key {keyRef}: the URI names no token; add token=LABEL");
+        var pinFile = uri.PinSource is { } source && source.StartsWith(FileScheme, StringComparison.OrdinalIgnoreCase) ? source[FileScheme.Length..] : uri.PinSource;
+        if (pinFile is not null && pinFile != "-" && !File.Exists(pinFile))
+            throw new CliUsageException($"--key {keyRef}: pin-source {pinFile}: no such file");
+        var pin = PinSource.Read(pinFile)
+            ?? throw new CliUsageException($"--key {keyRef}: no PIN; add pin-source=FILE to the URI or set {PinSource.EnvironmentVariable}");
+        try
+        {
+            return HsmPayloadSigner.Open(HsmModule.Load(uri.ModulePath), uri, pin);
+        }
+        catch (HsmException e)
+        {
+            throw new CliFailureException(e.Message);
+        }
+        finally
+        {
+            Array.Clear(pin);
         }
     }
 
