@@ -1,0 +1,43 @@
+using BenchmarkDotNet.Attributes;
+using TrustLaunch.Measurement;
+
+namespace TrustLaunch.Benchmarks;
+
+/// <summary>
+/// The verifier's log side of a poll: full replay and check of a 100-entry launch event log (digests, event lines,
+/// PCR value), and the agent's side of a measurement: formatting an event line.
+/// </summary>
+[MemoryDiagnoser]
+public class EventLogReplayBenchmarks
+{
+    private const int Entries = 100;
+    private List<CelRecord> _log = null!;
+    private byte[] _pcrValue = null!;
+    private ContainerCreatedEvent _event = null!;
+    private string _line = null!;
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        _event = new ContainerCreatedEvent("3f0c2a9d1e7b", "pod-7d9c", "default", "registry.example/app:1.4",
+            "sha256:" + new string('a', 64), "sha256:" + new string('b', 64));
+        _line = LaunchEventLines.ContainerCreated(_event);
+        _log = Enumerable.Range(0, Entries)
+            .Select(i => EventLogReplay.CreateRecord(i, LaunchPcr.Default, LaunchEventLines.ContainerCreated(_event with { Container = $"container-{i}" })))
+            .ToList();
+        _pcrValue = _log.Aggregate(new byte[32], (pcr, r) => EventLogReplay.Extend(pcr, Convert.FromHexString(r.Digests[0].Digest)));
+        if (!ReplayAndVerify())
+            throw new InvalidOperationException("the sample log does not replay");
+    }
+
+    [Benchmark]
+    public bool ReplayAndVerify100Entries() => ReplayAndVerify();
+
+    [Benchmark]
+    public string FormatEventLine() => LaunchEventLines.ContainerCreated(_event);
+
+    [Benchmark]
+    public EventLine ParseEventLine() => EventLine.Parse(_line);
+
+    private bool ReplayAndVerify() => EventLogReplay.Replay(_log, LaunchPcr.Default, _pcrValue).IsValid;
+}
