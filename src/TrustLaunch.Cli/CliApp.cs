@@ -2,6 +2,8 @@ using System.CommandLine;
 using System.Security.Cryptography;
 using System.Text.Json;
 using TrustLaunch.Cli.Commands;
+using TrustLaunch.Cli.Commands.Agent;
+using TrustLaunch.Cli.Commands.Policy;
 using TrustLaunch.Oci.Registry;
 using TrustLaunch.Tpm;
 using TrustLaunch.Tpm.Codec;
@@ -31,6 +33,9 @@ public static class CliApp
         root.Subcommands.Add(HsmCommand.Create(options));
         root.Subcommands.Add(CaCommand.Create(options));
         root.Subcommands.Add(ServeCommand.Create(options));
+        root.Subcommands.Add(AgentCommands.Create(options));
+        root.Subcommands.Add(PolicyCommands.Create(options));
+        root.Subcommands.Add(ResultsCommand.Create(options));
 
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0 && parse.Action is not { ClearsParseErrors: true })
