@@ -1,0 +1,72 @@
+using System.Net;
+
+namespace TrustLaunch.Agent.Configuration;
+
+/// <summary>
+/// What <c>trustlaunch serve agent</c> is configured with. <see cref="Validate"/> names every problem at once so the
+/// operator fixes the command line in one go.
+/// </summary>
+public sealed class AgentOptions
+{
+    public const string DefaultListen = "127.0.0.1:9002";
+    public const uint DefaultAkHandle = 0x8101_0002;
+
+    /// <summary>The agent id: a UUID, lowercase in every message and registration.</summary>
+    public string AgentId { get; set; } = "";
+
+    public string DataDirectory { get; set; } = "";
+
+    /// <summary>A TCTI-style TPM spec (<c>swtpm:host=H,port=P</c>, <c>device:PATH</c>); null for the default.</summary>
+    public string? Tpm { get; set; }
+
+    public int LaunchPcr { get; set; } = 13;
+
+    /// <summary>Where the AK is persisted in the owner hierarchy.</summary>
+    public uint AkHandle { get; set; } = DefaultAkHandle;
+
+    /// <summary>Base URL of the registrar's agent port, e.g. <c>https://127.0.0.1:8890</c>.</summary>
+    public string Registrar { get; set; } = "";
+
+    /// <summary>host:port of the mTLS attestation API.</summary>
+    public string Listen { get; set; } = DefaultListen;
+
+    /// <summary>host:port the verifier should use to reach this agent; defaults to <see cref="Listen"/>.</summary>
+    public string? AdvertisedAddress { get; set; }
+
+    public string CertificateFile { get; set; } = "";
+    public string KeyFile { get; set; } = "";
+    public string CaFile { get; set; } = "";
+
+    /// <summary>The local measure API's unix socket; defaults to <c>DATA/agent.sock</c>.</summary>
+    public string? SocketPath { get; set; }
+
+    public string EffectiveSocketPath => SocketPath ?? Path.Combine(DataDirectory, "agent.sock");
+    public string EffectiveAdvertisedAddress => AdvertisedAddress ?? Listen;
+    public string LogDirectory => Path.Combine(DataDirectory, "log");
+
+    /// <summary>Every configuration error, empty when the options are usable.</summary>
+    public IReadOnlyList<string> Validate()
+    {
+        var errors = new List<string>();
+        if (!Guid.TryParseExact(AgentId, "D", out _))
+            errors.Add($"agent id '{AgentId}' is not a UUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)");
+        if (DataDirectory.Length == 0)
+            errors.Add("a data directory is required");
+        if (LaunchPcr is < 0 or > 23 or 16 or 23)
+            errors.Add($"launch PCR {LaunchPcr} is not usable: pick 0-22 except 16 (resettable debug PCR)");
+        if (AkHandle is < 0x8100_0000 or > 0x817F_FFFF)
+            errors.Add($"AK handle 0x{AkHandle:x8} is not an owner persistent handle (0x81000000-0x817fffff)");
+        if (!Uri.TryCreate(Registrar, UriKind.Absolute, out var registrar) || registrar.Scheme != Uri.UriSchemeHttps)
+            errors.Add($"registrar '{Registrar}' is not an https:// URL");
+        if (!IPEndPoint.TryParse(Listen, out var listen) || listen.Port == 0)
+            errors.Add($"listen address '{Listen}' is not IP:PORT");
+        foreach (var (what, file) in new[] { ("certificate", CertificateFile), ("key", KeyFile), ("CA", CaFile) })
+        {
+            if (file.Length == 0)
+                errors.Add($"a TLS {what} file is required");
+            else if (!File.Exists(file))
+                errors.Add($"TLS {what} file '{file}' does not exist");
+        }
+        return errors;
+    }
+}
