@@ -33,10 +33,6 @@ public sealed class AgentOptions
     /// <summary>host:port the verifier should use to reach this agent; defaults to <see cref="Listen"/>.</summary>
     public string? AdvertisedAddress { get; set; }
 
-    public string CertificateFile { get; set; } = "";
-    public string KeyFile { get; set; } = "";
-    public string CaFile { get; set; } = "";
-
     /// <summary>The local measure API's unix socket; defaults to <c>DATA/agent.sock</c>.</summary>
     public string? SocketPath { get; set; }
 
@@ -60,13 +56,6 @@ public sealed class AgentOptions
             errors.Add($"registrar '{Registrar}' is not an https:// URL");
         if (!IPEndPoint.TryParse(Listen, out var listen) || listen.Port == 0)
             errors.Add($"listen address '{Listen}' is not IP:PORT");
-        foreach (var (what, file) in new[] { ("certificate", CertificateFile), ("key", KeyFile), ("CA", CaFile) })
-        {
-            if (file.Length == 0)
-                errors.Add($"a TLS {what} file is required");
-            else if (!File.Exists(file))
-                errors.Add($"TLS {what} file '{file}' does not exist");
-        }
         return errors;
     }
 }
