@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using TrustLaunch.Oci.Content;
 using TrustLaunch.Oci.Signing;
+using TrustLaunch.Measurement;
 
 namespace TrustLaunch.Oci.Golden;
 
