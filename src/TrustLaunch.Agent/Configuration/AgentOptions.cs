@@ -19,7 +19,7 @@ public sealed class AgentOptions
     /// <summary>A TCTI-style TPM spec (<c>swtpm:host=H,port=P</c>, <c>device:PATH</c>); null for the default.</summary>
     public string? Tpm { get; set; }
 
-    public int LaunchPcr { get; set; } = 13;
+    public int LaunchPcr { get; set; } = Measurement.LaunchPcr.Default;
 
     /// <summary>Where the AK is persisted in the owner hierarchy.</summary>
     public uint AkHandle { get; set; } = DefaultAkHandle;
@@ -48,8 +48,8 @@ public sealed class AgentOptions
             errors.Add($"agent id '{AgentId}' is not a UUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)");
         if (DataDirectory.Length == 0)
             errors.Add("a data directory is required");
-        if (LaunchPcr is < 0 or > 23 or 16 or 23)
-            errors.Add($"launch PCR {LaunchPcr} is not usable: pick 0-22 except 16 (resettable debug PCR)");
+        if (LaunchPcrProblem() is { } pcrProblem)
+            errors.Add(pcrProblem);
         if (AkHandle is < 0x8100_0000 or > 0x817F_FFFF)
             errors.Add($"AK handle 0x{AkHandle:x8} is not an owner persistent handle (0x81000000-0x817fffff)");
         if (!Uri.TryCreate(Registrar, UriKind.Absolute, out var registrar) || registrar.Scheme != Uri.UriSchemeHttps)
@@ -57,5 +57,19 @@ public sealed class AgentOptions
         if (!IPEndPoint.TryParse(Listen, out var listen) || listen.Port == 0)
             errors.Add($"listen address '{Listen}' is not IP:PORT");
         return errors;
+    }
+
+    private string? LaunchPcrProblem()
+    {
+        try
+        {
+            Measurement.LaunchPcr.Validate(LaunchPcr);
+            return null;
+        }
+        catch (ArgumentOutOfRangeException e)
+        {
+            // The message without the " (Parameter 'pcr')" and "Actual value" lines the runtime appends.
+            return e.Message[..e.Message.IndexOf(" (Parameter", StringComparison.Ordinal)];
+        }
     }
 }

@@ -22,16 +22,15 @@ public sealed class AgentOptionsTests
     }
 
     [Theory]
-    [InlineData(16)]
-    [InlineData(23)]
-    [InlineData(24)]
-    [InlineData(-1)]
-    public void Validate_UnusableLaunchPcr_Refused(int pcr)
+    [InlineData(16, "PCR 16 is the debug PCR, resettable at any time: launch measurements must not go there")]
+    [InlineData(23, "PCR 23 is the application PCR, resettable by software: launch measurements must not go there")]
+    [InlineData(24, "PCR 24 does not exist: PCRs run from 0 to 23")]
+    public void Validate_UnusableLaunchPcr_Refused(int pcr, string expected)
     {
         var options = Valid();
         options.LaunchPcr = pcr;
 
-        Assert.Equal([$"launch PCR {pcr} is not usable: pick 0-22 except 16 (resettable debug PCR)"], options.Validate());
+        Assert.Equal([expected], options.Validate());
     }
 
     [Fact]
