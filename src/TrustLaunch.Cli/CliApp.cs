@@ -29,6 +29,8 @@ public static class CliApp
         root.Subcommands.Add(ImageCommand.Create(options));
         root.Subcommands.Add(GoldenCommand.Create(options));
         root.Subcommands.Add(HsmCommand.Create(options));
+        root.Subcommands.Add(CaCommand.Create(options));
+        root.Subcommands.Add(ServeCommand.Create(options));
 
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0 && parse.Action is not { ClearsParseErrors: true })

@@ -1,0 +1,41 @@
+using System.CommandLine;
+using TrustLaunch.Hosting.Pki;
+using TrustLaunch.Registrar;
+
+namespace TrustLaunch.Cli.Commands.Serve;
+
+/// <summary>
+/// <c>trustlaunch serve registrar</c>: agent registration on <c>--listen</c> (TLS) and management on
+/// <c>--management-listen</c> (mutual TLS, tenant or verifier certificates).
+/// </summary>
+public static class ServeRegistrarCommand
+{
+    public static Command Create(GlobalOptions options)
+    {
+        var serve = new ServeOptions(ServiceRoles.Registrar, "/var/lib/trustlaunch/registrar");
+        var listen = ServeOptions.Listen("--listen", "Agent-facing TLS listener", RegistrarOptions.DefaultAgentPort);
+        var management = ServeOptions.Listen("--management-listen", "Management mutual-TLS listener", RegistrarOptions.DefaultManagementPort);
+        var ekCa = new Option<FileInfo?>("--ek-ca") { Description = "CA bundle (PEM) EK certificates must chain to (TPM manufacturers' CAs; swtpm-localca in tests)", HelpName = "FILE" };
+        var requireEkCert = new Option<bool>("--require-ek-cert")
+        {
+            Description = "Refuse agents whose TPM presents no EK certificate (default true)",
+            DefaultValueFactory = _ => true,
+        };
+        var command = new Command("registrar", "Run the registrar: agent registration (EK, AK, credential activation)") { listen, management, ekCa, requireEkCert };
+        serve.AddTo(command);
+        command.SetAction(async (parse, ct) =>
+        {
+            var ekCaPath = parse.GetValue(ekCa)?.FullName;
+            var registrar = new RegistrarOptions(
+                serve.DataDirectoryPath(parse),
+                ServeOptions.Endpoint(parse, listen, "agents", mutualTls: false),
+                ServeOptions.Endpoint(parse, management, "management", mutualTls: true),
+                serve.LoadIdentity(parse),
+                ekCaPath is null ? null : CaBundle.Load(ekCaPath),
+                parse.GetValue(requireEkCert));
+            var app = await RegistrarApp.BuildAsync(registrar, ct).ConfigureAwait(false);
+            return await ServeOptions.RunAsync(app, ct).ConfigureAwait(false);
+        });
+        return command;
+    }
+}

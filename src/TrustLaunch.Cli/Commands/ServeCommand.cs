@@ -1,0 +1,15 @@
+using System.CommandLine;
+using TrustLaunch.Cli.Commands.Serve;
+
+namespace TrustLaunch.Cli.Commands;
+
+/// <summary><c>trustlaunch serve ROLE</c>: runs one service until SIGINT/SIGTERM; one file per role under <c>Commands/Serve/</c>.</summary>
+public static class ServeCommand
+{
+    public static Command Create(GlobalOptions options)
+    {
+        var serve = new Command("serve", "Run a TrustLaunch service (registrar, verifier, agent)");
+        serve.Subcommands.Add(ServeRegistrarCommand.Create(options));
+        return serve;
+    }
+}

@@ -1,0 +1,28 @@
+using System.Text;
+
+namespace TrustLaunch.Hosting.Pki;
+
+/// <summary>Writes PEM files; private keys are created with mode 0600 from the start, never readable by others.</summary>
+internal static class KeyFiles
+{
+    private const UnixFileMode OwnerOnly = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+
+    public static void WritePrivate(string path, string pem)
+    {
+        // A new inode, so an existing file's wider mode is never inherited.
+        File.Delete(path);
+        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
+        if (!OperatingSystem.IsWindows())
+            options.UnixCreateMode = OwnerOnly;
+        using var stream = new FileStream(path, options);
+        stream.Write(Encoding.ASCII.GetBytes(pem));
+        stream.Flush(flushToDisk: true);
+    }
+
+    public static void WritePublic(string path, string pem)
+    {
+        using var stream = new FileStream(path, FileMode.Create, FileAccess.Write);
+        stream.Write(Encoding.ASCII.GetBytes(pem));
+        stream.Flush(flushToDisk: true);
+    }
+}

@@ -1,0 +1,16 @@
+namespace TrustLaunch.Hosting.Pki;
+
+/// <summary>The roles a TrustLaunch certificate can be issued for; recorded in the certificate by
+/// <see cref="CertificateAuthority.Issue"/> and read back by <see cref="CertificateRoles"/>.</summary>
+public static class ServiceRoles
+{
+    public const string Registrar = "registrar";
+    public const string Verifier = "verifier";
+    public const string Agent = "agent";
+    public const string Tenant = "tenant";
+    public const string Kbs = "kbs";
+
+    public static IReadOnlyList<string> All { get; } = [Registrar, Verifier, Agent, Tenant, Kbs];
+
+    public static bool IsKnown(string role) => All.Contains(role, StringComparer.Ordinal);
+}

@@ -1,0 +1,39 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using TrustLaunch.Hosting.Pki;
+
+namespace TrustLaunch.Hosting.Web;
+
+/// <summary>Endpoint conventions that bind routes to a listener and to the client certificate's role.</summary>
+public static class ClientRoles
+{
+    /// <summary>
+    /// Serves the group only on <paramref name="endpoint"/>'s port, so management routes never answer on an
+    /// agent-facing listener.
+    /// </summary>
+    public static TBuilder OnEndpoint<TBuilder>(this TBuilder builder, ServiceEndpoint endpoint) where TBuilder : IEndpointConventionBuilder
+    {
+        ArgumentNullException.ThrowIfNull(endpoint);
+        return builder.RequireHost($"*:{endpoint.Address.Port}");
+    }
+
+    /// <summary>
+    /// Requires a client certificate (already chain-checked by the mTLS listener) whose <c>trustlaunch://ROLE/NAME</c>
+    /// role is one of <paramref name="roles"/>; otherwise 403 problem details naming the roles allowed.
+    /// </summary>
+    public static TBuilder RequireClientRole<TBuilder>(this TBuilder builder, params string[] roles) where TBuilder : IEndpointConventionBuilder
+    {
+        var allowed = string.Join(", ", roles);
+        return builder.AddEndpointFilter(async (context, next) =>
+        {
+            var certificate = context.HttpContext.Connection.ClientCertificate;
+            if (certificate is null)
+                return Results.Problem(title: "client certificate required", detail: $"this endpoint needs a client certificate of role {allowed}", statusCode: StatusCodes.Status403Forbidden);
+            var identity = CertificateRoles.Read(certificate);
+            if (identity is not { } id || !roles.Contains(id.Role, StringComparer.Ordinal))
+                return Results.Problem(title: "role not allowed",
+                    detail: $"client certificate role '{identity?.Role ?? "none"}' is not allowed here: needs {allowed}", statusCode: StatusCodes.Status403Forbidden);
+            return await next(context).ConfigureAwait(false);
+        });
+    }
+}

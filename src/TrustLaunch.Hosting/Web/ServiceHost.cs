@@ -1,0 +1,97 @@
+using System.Security.Authentication;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Server.Kestrel.Https;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
+using TrustLaunch.Hosting.Clients;
+using TrustLaunch.Hosting.Contracts;
+
+namespace TrustLaunch.Hosting.Web;
+
+/// <summary>
+/// The one way every TrustLaunch service builds its host: slim builder, Kestrel HTTPS listeners from
+/// <see cref="ServiceHostSettings"/> (mutual TLS where required, client certificates checked against our CA only),
+/// source-generated JSON, problem-details errors, JSON console logs, OpenTelemetry metrics for <c>/metrics</c>.
+/// </summary>
+public static class ServiceHost
+{
+    /// <summary>ASP.NET Core's own meters, exported next to the service's.</summary>
+    private static readonly string[] FrameworkMeters = ["Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel"];
+
+    public static WebApplicationBuilder CreateBuilder(ServiceHostSettings settings)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [], ApplicationName = $"trustlaunch-{settings.Role}" });
+        builder.Logging.ClearProviders();
+        builder.Logging.AddJsonConsole(o =>
+        {
+            o.IncludeScopes = true;
+            o.UseUtcTimestamp = true;
+            o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ";
+        });
+        builder.WebHost.UseKestrelHttpsConfiguration();
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            var logger = kestrel.ApplicationServices.GetRequiredService<ILoggerFactory>().CreateLogger("TrustLaunch.Hosting.Tls");
+            var validator = new ClientCertificateValidator(settings.Tls.Trust, logger);
+            foreach (var endpoint in settings.Endpoints)
+            {
+                kestrel.Listen(endpoint.Address, listen => listen.UseHttps(https =>
+                {
+                    https.ServerCertificate = settings.Tls.Certificate;
+                    https.SslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13;
+                    https.ClientCertificateMode = endpoint.RequireClientCertificate ? ClientCertificateMode.RequireCertificate : ClientCertificateMode.NoCertificate;
+                    if (endpoint.RequireClientCertificate)
+                        https.ClientCertificateValidation = validator.Validate;
+                }));
+            }
+        });
+        builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, ContractsJsonContext.Default));
+        builder.Services.AddProblemDetails();
+        builder.Services.AddSingleton(settings);
+        builder.Services.AddSingleton(settings.Tls);
+        builder.Services.AddSingleton(new ServiceHttpClientFactory(settings.Tls));
+        builder.Services.AddOpenTelemetry()
+            .ConfigureResource(r => r.AddService($"trustlaunch-{settings.Role}"))
+            .WithMetrics(metrics => metrics.AddMeter([.. FrameworkMeters, .. settings.Meters]).AddPrometheusExporter());
+        return builder;
+    }
+
+    /// <summary>Problem-details responses for unhandled exceptions and bare error status codes.</summary>
+    public static WebApplication UseServiceDefaults(this WebApplication app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        return app;
+    }
+
+    /// <summary>
+    /// <c>/healthz</c> (the process serves), <c>/readyz</c> (every <see cref="IReadinessCheck"/> passes, else 503
+    /// naming the failing ones) and <c>/metrics</c> (Prometheus text), on every listener.
+    /// </summary>
+    public static WebApplication MapOperations(this WebApplication app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        app.MapGet("/healthz", () => Results.Text("ok\n"));
+        app.MapGet("/readyz", async (IEnumerable<IReadinessCheck> checks, CancellationToken ct) =>
+        {
+            var failures = new List<string>();
+            foreach (var check in checks)
+            {
+                if (await check.CheckAsync(ct).ConfigureAwait(false) is { } reason)
+                    failures.Add($"{check.Name}: {reason}");
+            }
+            return failures.Count == 0
+                ? Results.Text("ready\n")
+                : Results.Problem(title: "not ready", detail: string.Join("; ", failures), statusCode: StatusCodes.Status503ServiceUnavailable);
+        });
+        app.MapPrometheusScrapingEndpoint("/metrics");
+        return app;
+    }
+}

@@ -1,0 +1,11 @@
+using TrustLaunch.Hosting.Pki;
+
+namespace TrustLaunch.Hosting.Web;
+
+/// <summary>What <see cref="ServiceHost.CreateBuilder"/> needs: the role (log category, metrics service name), the
+/// TLS identity, the listeners, and the meters whose instruments <c>/metrics</c> exports.</summary>
+public sealed record ServiceHostSettings(
+    string Role,
+    TlsIdentity Tls,
+    IReadOnlyList<ServiceEndpoint> Endpoints,
+    IReadOnlyList<string> Meters);
