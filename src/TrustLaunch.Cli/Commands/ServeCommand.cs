@@ -10,6 +10,7 @@ public static class ServeCommand
     {
         var serve = new Command("serve", "Run a TrustLaunch service (registrar, verifier, agent)");
         serve.Subcommands.Add(ServeRegistrarCommand.Create(options));
+        serve.Subcommands.Add(ServeAgentCommand.Create(options));
         return serve;
     }
 }
