@@ -33,6 +33,8 @@ public static class ServiceHost
             o.UseUtcTimestamp = true;
             o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ";
         });
+        // Per-request framework logs would drown the services' own; /metrics counts requests.
+        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         builder.WebHost.UseKestrelHttpsConfiguration();
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
@@ -51,7 +53,14 @@ public static class ServiceHost
                 }));
             }
         });
-        builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, ContractsJsonContext.Default));
+        builder.Services.ConfigureHttpJsonOptions(o =>
+        {
+            // A source-generated context used as a resolver takes names from these options, not its own attribute:
+            // match ContractsJsonContext's snake_case so requests bind and responses read the same on both sides.
+            o.SerializerOptions.PropertyNamingPolicy = ContractsJsonContext.Default.Options.PropertyNamingPolicy;
+            o.SerializerOptions.DefaultIgnoreCondition = ContractsJsonContext.Default.Options.DefaultIgnoreCondition;
+            o.SerializerOptions.TypeInfoResolverChain.Insert(0, ContractsJsonContext.Default);
+        });
         builder.Services.AddProblemDetails();
         builder.Services.AddSingleton(settings);
         builder.Services.AddSingleton(settings.Tls);
