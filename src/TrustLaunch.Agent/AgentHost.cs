@@ -4,6 +4,8 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using TrustLaunch.Agent.Apis;
 using TrustLaunch.Agent.Configuration;
+using TrustLaunch.Agent.Registration;
+using TrustLaunch.Hosting.Clients;
 using TrustLaunch.Hosting.Pki;
 using TrustLaunch.Hosting.Web;
 
@@ -41,6 +43,10 @@ public static class AgentHost
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.ListenUnixSocket(socketPath));
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton<AgentRuntime>();
+        builder.Services.AddSingleton(services => new RegistrarClient(
+            services.GetRequiredService<ServiceHttpClientFactory>().Create(new Uri(options.Registrar))));
+        builder.Services.AddSingleton<RegistrationService>();
+        builder.Services.AddHostedService(services => services.GetRequiredService<RegistrationService>());
 
         var app = builder.Build();
         try

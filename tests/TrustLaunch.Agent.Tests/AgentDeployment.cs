@@ -66,6 +66,9 @@ public sealed class AgentDeployment : IAsyncLifetime
     /// <summary>An mTLS client of the agent's attestation port presenting the certificate of <paramref name="role"/>.</summary>
     public HttpClient AgentClient(string role = ServiceRoles.Verifier) => Client(role, AgentPort);
 
+    /// <summary>The registrar's management API (mutual TLS, tenant role).</summary>
+    public RegistrarClient RegistrarManagement() => new(Client(ServiceRoles.Tenant, RegistrarPort + 1));
+
     /// <summary>The launcher's side: the agent's unix socket.</summary>
     public HttpClient LocalClient() => UnixSocketHttp.Create(SocketPath);
 

@@ -45,6 +45,28 @@ public sealed class AgentServiceTests(AgentDeployment node) : IClassFixture<Agen
     }
 
     [Fact]
+    public async Task Start_RegistrarUp_RegisteredAndActivatedWithItsKeys()
+    {
+        var registrar = node.RegistrarManagement();
+        RegisteredAgent? registered = null;
+        for (var deadline = DateTime.UtcNow.AddSeconds(15); DateTime.UtcNow < deadline; await Task.Delay(100))
+        {
+            registered = await registrar.GetAsync(node.AgentId);
+            if (registered is { Active: true })
+                break;
+        }
+        var info = await node.GetInfoAsync();
+
+        Assert.NotNull(registered);
+        Assert.True(registered.Active, "the agent never activated; its log:\n" + node.Agent!.ReadLog());
+        Assert.Equal(info.AkPublic, registered.AkPublic);
+        Assert.Equal(info.EkPublic, registered.EkPublic);
+        Assert.NotNull(registered.EkCertificate);
+        Assert.Equal(File.ReadAllText(Path.Combine(node.TlsDirectory, "agent.crt")).Trim(), registered.TlsCertificate.Trim());
+        Assert.Equal($"127.0.0.1:{node.AgentPort}", registered.Address);
+    }
+
+    [Fact]
     public async Task Quote_WithoutClientCertificate_RefusedInTheHandshake()
     {
         using var anonymous = new HttpClient(new SocketsHttpHandler
