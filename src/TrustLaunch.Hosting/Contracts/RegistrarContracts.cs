@@ -2,7 +2,7 @@ namespace TrustLaunch.Hosting.Contracts;
 
 // Registrar wire format. Agent port (8890, TLS):
 //   POST /v1/agents/{id}            AgentRegistration  -> 200 CredentialChallenge | 409 different keys | 400/403 bad EK
-//   POST /v1/agents/{id}/activate   ActivationProof    -> 204 | 403 wrong proof | 404
+//   POST /v1/agents/{id}/activate   ActivationProof    -> 204 | 403 wrong proof | 404 | 409 no pending challenge
 // Management port (8891, mTLS):
 //   GET /v1/agents -> RegisteredAgent[];  GET /v1/agents/{id} -> RegisteredAgent;  DELETE /v1/agents/{id} -> 204
 // Binary fields are base64 (System.Text.Json's byte[] form); errors are RFC 7807 problem details.
@@ -18,7 +18,8 @@ public sealed record AgentRegistration(
     string TlsCertificate,
     string? Address);
 
-/// <summary>MakeCredential output bound to the AK name: TPM2B_ID_OBJECT and TPM2B_ENCRYPTED_SECRET.</summary>
+/// <summary>MakeCredential output bound to the AK name: the bodies (without their u16 size) of TPM2B_ID_OBJECT and
+/// TPM2B_ENCRYPTED_SECRET, as <c>TpmDevice.ActivateCredentialAsync</c> takes them.</summary>
 public sealed record CredentialChallenge(byte[] CredentialBlob, byte[] EncryptedSecret);
 
 /// <summary>Proof of activation: HMAC-SHA256 keyed with the activated credential over the UTF-8 agent id.</summary>
