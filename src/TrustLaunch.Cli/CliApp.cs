@@ -3,6 +3,8 @@ using System.Security.Cryptography;
 using System.Text.Json;
 using TrustLaunch.Cli.Commands;
 using TrustLaunch.Cli.Commands.Containers;
+using TrustLaunch.Cli.Commands.Agent;
+using TrustLaunch.Cli.Commands.Policy;
 using TrustLaunch.Oci.Registry;
 using TrustLaunch.Tpm;
 using TrustLaunch.Tpm.Codec;
@@ -39,6 +41,9 @@ public static class CliApp
             containers.AddTo(command);
             root.Subcommands.Add(command);
         }
+        root.Subcommands.Add(AgentCommands.Create(options));
+        root.Subcommands.Add(PolicyCommands.Create(options));
+        root.Subcommands.Add(ResultsCommand.Create(options));
 
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0 && parse.Action is not { ClearsParseErrors: true })

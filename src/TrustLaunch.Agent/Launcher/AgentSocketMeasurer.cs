@@ -1,6 +1,6 @@
 using System.Net.Http.Json;
-using System.Net.Sockets;
 using System.Text.Json;
+using TrustLaunch.Hosting.Clients;
 using TrustLaunch.Hosting.Contracts;
 
 namespace TrustLaunch.Agent.Launcher;
@@ -17,24 +17,8 @@ public sealed class AgentSocketMeasurer : IMeasurer, IDisposable
     public AgentSocketMeasurer(string socketPath)
     {
         _socketPath = socketPath;
-        var handler = new SocketsHttpHandler
-        {
-            ConnectCallback = async (_, ct) =>
-            {
-                var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-                try
-                {
-                    await socket.ConnectAsync(new UnixDomainSocketEndPoint(socketPath), ct).ConfigureAwait(false);
-                    return new NetworkStream(socket, ownsSocket: true);
-                }
-                catch
-                {
-                    socket.Dispose();
-                    throw;
-                }
-            },
-        };
-        _client = new HttpClient(handler) { BaseAddress = new Uri("http://agent/"), Timeout = TimeSpan.FromSeconds(30) };
+        _client = UnixSocketHttp.Create(socketPath);
+        _client.Timeout = TimeSpan.FromSeconds(30);
     }
 
     public async Task<MeasuredEvent> MeasureAsync(string operation, JsonElement content, CancellationToken cancellationToken = default)
@@ -42,7 +26,7 @@ public sealed class AgentSocketMeasurer : IMeasurer, IDisposable
         HttpResponseMessage response;
         try
         {
-            response = await _client.PostAsJsonAsync("v1/measure", new MeasureRequest(operation, content),
+            response = await _client.PostAsJsonAsync("/v1/measure", new MeasureRequest(operation, content),
                 ContractsJsonContext.Default.MeasureRequest, cancellationToken).ConfigureAwait(false);
         }
         catch (HttpRequestException e)

@@ -10,6 +10,8 @@ public static class ServeCommand
     {
         var serve = new Command("serve", "Run a TrustLaunch service (registrar, verifier, agent)");
         serve.Subcommands.Add(ServeRegistrarCommand.Create(options));
+        serve.Subcommands.Add(ServeVerifierCommand.Create(options));
+        serve.Subcommands.Add(ServeAgentCommand.Create(options));
         return serve;
     }
 }

@@ -1,0 +1,76 @@
+using System.Diagnostics;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+using TrustLaunch.Agent.Apis;
+using TrustLaunch.Agent.Configuration;
+using TrustLaunch.Agent.Registration;
+using TrustLaunch.Hosting.Clients;
+using TrustLaunch.Hosting.Pki;
+using TrustLaunch.Hosting.Web;
+
+namespace TrustLaunch.Agent;
+
+/// <summary>
+/// Builds and starts <c>trustlaunch serve agent</c>: the mTLS attestation listener, the launcher's unix socket
+/// (mode 0600), the TPM and launch log opened and reconciled before either accepts a request, and registration.
+/// </summary>
+public static class AgentHost
+{
+    public const string Role = ServiceRoles.Agent;
+
+    /// <summary>
+    /// Test-only fault injection: with <c>TRUSTLAUNCH_AGENT_FAULT=kill-after-log-write</c> the agent SIGKILLs itself
+    /// right after a measurement is durable in the log and before the PCR is extended, which is the crash the log's
+    /// reconciliation exists for. Nothing else reads this variable.
+    /// </summary>
+    public const string FaultVariable = "TRUSTLAUNCH_AGENT_FAULT";
+    public const string KillAfterLogWrite = "kill-after-log-write";
+
+    /// <summary>Validates the options, opens the TPM and the log, and builds the app; start it to listen.</summary>
+    public static async Task<WebApplication> BuildAsync(AgentOptions options, TlsIdentity tls, CancellationToken cancellationToken)
+    {
+        if (OperatingSystem.IsWindows())
+            throw new PlatformNotSupportedException("the agent needs unix sockets and a Linux TPM device");
+        if (options.Validate() is { Count: > 0 } errors)
+            throw new ArgumentException(string.Join("; ", errors));
+        Directory.CreateDirectory(options.DataDirectory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        var socketPath = options.EffectiveSocketPath;
+        File.Delete(socketPath);
+
+        var endpoint = new ServiceEndpoint("attestation", ServiceEndpoint.ParseAddress(options.Listen), RequireClientCertificate: true);
+        var builder = ServiceHost.CreateBuilder(new ServiceHostSettings(Role, tls, [endpoint], []));
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.ListenUnixSocket(socketPath));
+        builder.Services.AddSingleton(options);
+        builder.Services.AddSingleton<AgentRuntime>();
+        builder.Services.AddSingleton(services => new RegistrarClient(
+            services.GetRequiredService<ServiceHttpClientFactory>().Create(new Uri(options.Registrar))));
+        builder.Services.AddSingleton<RegistrationService>();
+        builder.Services.AddHostedService(services => services.GetRequiredService<RegistrationService>());
+
+        var app = builder.Build();
+        try
+        {
+            var runtime = app.Services.GetRequiredService<AgentRuntime>();
+            await runtime.StartAsync(cancellationToken).ConfigureAwait(false);
+            if (Environment.GetEnvironmentVariable(FaultVariable) == KillAfterLogWrite)
+                runtime.Log.AfterDurableWrite = () => Process.GetCurrentProcess().Kill();
+            app.UseServiceDefaults();
+            app.MapOperations();
+            app.MapAttestationApi(endpoint);
+            app.MapLocalApi();
+            // The data directory is 0700 already; 0600 on the socket keeps it private even when --socket is elsewhere.
+            app.Lifetime.ApplicationStarted.Register(() =>
+            {
+                if (!OperatingSystem.IsWindows())
+                    File.SetUnixFileMode(socketPath, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            });
+            return app;
+        }
+        catch
+        {
+            await app.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+}

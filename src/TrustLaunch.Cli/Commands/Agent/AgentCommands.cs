@@ -1,0 +1,130 @@
+using System.CommandLine;
+using System.Globalization;
+using TrustLaunch.Cli.Output;
+using TrustLaunch.Hosting.Contracts;
+
+namespace TrustLaunch.Cli.Commands.Agent;
+
+/// <summary><c>trustlaunch agent add|list|status|remove|pause|resume</c>: agents under attestation at the verifier.</summary>
+public static class AgentCommands
+{
+    public static Command Create(GlobalOptions options)
+    {
+        var tenant = new TenantOptions();
+        var agent = new Command("agent", "Put agents under attestation at the verifier and watch their state");
+        tenant.AddTo(agent);
+        foreach (var command in new[] { Add(options, tenant), List(options, tenant), Status(options, tenant), Remove(options, tenant),
+                     Pause(options, tenant, pause: true), Pause(options, tenant, pause: false) })
+            agent.Subcommands.Add(command);
+        return agent;
+    }
+
+    private static Argument<string> AgentId() => new("ID") { Description = "Agent id (the UUID it registered with)" };
+
+    private static Command Add(GlobalOptions options, TenantOptions tenant)
+    {
+        var id = AgentId();
+        var policy = new Option<string>("--policy") { Description = "Policy name", HelpName = "NAME", Required = true };
+        var address = new Option<string?>("--address") { Description = "Agent HOST:PORT (default: the address it registered)", HelpName = "H:P" };
+        var command = new Command("add", "Start attesting an agent against a policy") { id, policy, address };
+        command.SetAction(async (parse, ct) =>
+        {
+            var status = await tenant.CallAsync(parse, c => c.AddAgentAsync(
+                new AddAgentRequest(parse.GetValue(id)!, parse.GetValue(policy)!, parse.GetValue(address)), ct)).ConfigureAwait(false);
+            return await CliOutput.For(parse, options).WriteAsync(status, ContractsJsonContext.Default.AgentStatus,
+                (w, s) => w.WriteLine($"agent {s.AgentId} added ({s.Address}, policy {s.Policy} v{s.PolicyVersion}): {s.State}")).ConfigureAwait(false);
+        });
+        return command;
+    }
+
+    private static Command List(GlobalOptions options, TenantOptions tenant)
+    {
+        var command = new Command("list", "List agents under attestation");
+        command.SetAction(async (parse, ct) =>
+        {
+            var agents = await tenant.CallAsync(parse, c => c.ListAgentsAsync(ct)).ConfigureAwait(false);
+            return await CliOutput.For(parse, options).WriteAsync(agents, ContractsJsonContext.Default.IReadOnlyListAgentStatus, WriteTable).ConfigureAwait(false);
+        });
+        return command;
+    }
+
+    private static Command Status(GlobalOptions options, TenantOptions tenant)
+    {
+        var id = AgentId();
+        var command = new Command("status", "Show an agent's attestation state") { id };
+        command.SetAction(async (parse, ct) =>
+        {
+            var agentId = parse.GetValue(id)!;
+            var status = await tenant.CallAsync(parse, c => c.GetAgentAsync(agentId, ct)).ConfigureAwait(false)
+                ?? throw new CliFailureException($"agent '{agentId}' is not under attestation");
+            return await CliOutput.For(parse, options).WriteAsync(status, ContractsJsonContext.Default.AgentStatus, WriteStatus).ConfigureAwait(false);
+        });
+        return command;
+    }
+
+    private static Command Remove(GlobalOptions options, TenantOptions tenant)
+    {
+        var id = AgentId();
+        var command = new Command("remove", "Stop attesting an agent (its results are kept)") { id };
+        command.SetAction(async (parse, ct) =>
+        {
+            var agentId = parse.GetValue(id)!;
+            await tenant.CallAsync(parse, async c =>
+            {
+                await c.RemoveAgentAsync(agentId, ct).ConfigureAwait(false);
+                return true;
+            }).ConfigureAwait(false);
+            var output = CliOutput.For(parse, options);
+            await output.Writer.WriteLineAsync(output.Json ? $$"""{"agent_id":"{{System.Text.Json.JsonEncodedText.Encode(agentId)}}","removed":true}""" : $"agent {agentId} removed").ConfigureAwait(false);
+            return ExitCodes.Success;
+        });
+        return command;
+    }
+
+    private static Command Pause(GlobalOptions options, TenantOptions tenant, bool pause)
+    {
+        var id = AgentId();
+        var command = new Command(pause ? "pause" : "resume", pause
+            ? "Stop polling an agent until resumed"
+            : "Poll an agent again; a Failed or Unreachable agent is appraised afresh from its last good state") { id };
+        command.SetAction(async (parse, ct) =>
+        {
+            var status = await tenant.CallAsync(parse, c => c.PauseAgentAsync(parse.GetValue(id)!, pause, ct)).ConfigureAwait(false);
+            return await CliOutput.For(parse, options).WriteAsync(status, ContractsJsonContext.Default.AgentStatus, WriteStatus).ConfigureAwait(false);
+        });
+        return command;
+    }
+
+    private static void WriteTable(TextWriter w, IReadOnlyList<AgentStatus> agents)
+    {
+        if (agents.Count == 0)
+        {
+            w.WriteLine("no agents under attestation");
+            return;
+        }
+        const string format = "{0,-38} {1,-22} {2,-14} {3,-12} {4,-20} {5}";
+        w.WriteLine(string.Format(CultureInfo.InvariantCulture, format, "AGENT", "ADDRESS", "POLICY", "STATE", "LAST ATTESTATION", "REASON"));
+        foreach (var a in agents)
+        {
+            w.WriteLine(string.Format(CultureInfo.InvariantCulture, format, a.AgentId, a.Address, $"{a.Policy} v{a.PolicyVersion}",
+                a.Paused ? a.State + "*" : a.State, Time(a.LastAttestation), a.FailureReason ?? ""));
+        }
+        if (agents.Any(a => a.Paused))
+            w.WriteLine("* paused");
+    }
+
+    private static void WriteStatus(TextWriter w, AgentStatus s)
+    {
+        w.WriteLine($"agent:            {s.AgentId}");
+        w.WriteLine($"address:          {s.Address}");
+        w.WriteLine($"policy:           {s.Policy} v{s.PolicyVersion}");
+        w.WriteLine($"state:            {s.State}{(s.Paused ? " (paused)" : "")}");
+        w.WriteLine($"last attestation: {Time(s.LastAttestation)}");
+        w.WriteLine($"last success:     {Time(s.LastSuccess)}");
+        w.WriteLine(string.Create(CultureInfo.InvariantCulture, $"attestations:     {s.Attestations} ({s.EventsVerified} events verified)"));
+        if (s.FailureReason is { } reason)
+            w.WriteLine($"reason:           {reason}{(s.FailedEventIndex is { } i ? string.Create(CultureInfo.InvariantCulture, $" (event {i})") : "")}");
+    }
+
+    internal static string Time(DateTimeOffset? t) => t?.ToUniversalTime().ToString("yyyy-MM-dd HH:mm:ss'Z'", CultureInfo.InvariantCulture) ?? "-";
+}

@@ -1,0 +1,68 @@
+using System.CommandLine;
+using TrustLaunch.Hosting.Clients;
+using TrustLaunch.Hosting.Pki;
+
+namespace TrustLaunch.Cli.Commands.Agent;
+
+/// <summary>
+/// How tenant commands reach the verifier: <c>--verifier URL</c> (or <c>$TRUSTLAUNCH_VERIFIER</c>, default
+/// https://127.0.0.1:8881) with the tenant certificate from <c>--tls-dir</c> (NAME.crt, NAME.key, ca.crt; NAME from
+/// <c>--tls-name</c>, default <c>tenant</c>; or <c>$TRUSTLAUNCH_TLS_DIR</c>). Verifier errors become one-line failures.
+/// </summary>
+public sealed class TenantOptions
+{
+    public const string VerifierVariable = "TRUSTLAUNCH_VERIFIER";
+    public const string TlsDirectoryVariable = "TRUSTLAUNCH_TLS_DIR";
+
+    public Option<string> Verifier { get; } = new("--verifier")
+    {
+        Description = $"Verifier tenant API URL (default ${VerifierVariable}, else https://127.0.0.1:8881)",
+        HelpName = "URL",
+        Recursive = true,
+        DefaultValueFactory = _ => Environment.GetEnvironmentVariable(VerifierVariable) ?? "https://127.0.0.1:8881",
+    };
+
+    public Option<string> TlsDirectory { get; } = new("--tls-dir")
+    {
+        Description = $"Directory with the tenant certificate, key and ca.crt (default ${TlsDirectoryVariable}, else /etc/trustlaunch/tls)",
+        HelpName = "DIR",
+        Recursive = true,
+        DefaultValueFactory = _ => Environment.GetEnvironmentVariable(TlsDirectoryVariable) ?? "/etc/trustlaunch/tls",
+    };
+
+    public Option<string> TlsName { get; } = new("--tls-name")
+    {
+        Description = "Certificate name in --tls-dir (default tenant)",
+        HelpName = "NAME",
+        Recursive = true,
+        DefaultValueFactory = _ => ServiceRoles.Tenant,
+    };
+
+    public void AddTo(Command command)
+    {
+        command.Options.Add(Verifier);
+        command.Options.Add(TlsDirectory);
+        command.Options.Add(TlsName);
+    }
+
+    /// <summary>Runs <paramref name="call"/> against the verifier; its error answers and network faults fail the command.</summary>
+    public async Task<T> CallAsync<T>(ParseResult parse, Func<VerifierClient, Task<T>> call)
+    {
+        if (!Uri.TryCreate(parse.GetValue(Verifier), UriKind.Absolute, out var uri) || uri.Scheme != Uri.UriSchemeHttps)
+            throw new CliUsageException($"--verifier '{parse.GetValue(Verifier)}' is not an https:// URL");
+        using var identity = TlsIdentity.FromDirectory(parse.GetValue(TlsDirectory)!, parse.GetValue(TlsName)!);
+        using var http = new ServiceHttpClientFactory(identity).Create(uri);
+        try
+        {
+            return await call(new VerifierClient(http)).ConfigureAwait(false);
+        }
+        catch (ServiceResponseException e)
+        {
+            throw new CliFailureException(e.Message);
+        }
+        catch (HttpRequestException e)
+        {
+            throw new CliFailureException($"verifier {uri} unreachable: {e.Message}");
+        }
+    }
+}

@@ -1,0 +1,84 @@
+using System.CommandLine;
+using System.Globalization;
+using TrustLaunch.Hosting.Pki;
+using TrustLaunch.Verifier;
+
+namespace TrustLaunch.Cli.Commands.Serve;
+
+/// <summary>
+/// <c>trustlaunch serve verifier</c>: continuous attestation of the agents tenants add; the agent-facing TLS listener
+/// (<c>--listen</c>: image attestation, public key) and the tenant mutual-TLS listener (<c>--tenant-listen</c>).
+/// </summary>
+public static class ServeVerifierCommand
+{
+    public static Command Create(GlobalOptions options)
+    {
+        var serve = new ServeOptions(ServiceRoles.Verifier, "/var/lib/trustlaunch/verifier");
+        var listen = ServeOptions.Listen("--listen", "Agent-facing TLS listener", VerifierOptions.DefaultAgentPort);
+        var tenantListen = ServeOptions.Listen("--tenant-listen", "Tenant mutual-TLS listener", VerifierOptions.DefaultTenantPort);
+        var registrar = new Option<string>("--registrar")
+        {
+            Description = "Registrar management URL (default https://127.0.0.1:8891)",
+            HelpName = "URL",
+            DefaultValueFactory = _ => "https://127.0.0.1:8891",
+        };
+        var interval = new Option<double>("--quote-interval")
+        {
+            Description = "Seconds between quotes of each agent (default 2)",
+            HelpName = "SECONDS",
+            DefaultValueFactory = _ => VerifierOptions.DefaultQuoteInterval.TotalSeconds,
+        };
+        var concurrency = new Option<int>("--max-concurrency")
+        {
+            Description = $"Agents attested at once (default {VerifierOptions.DefaultMaxConcurrency})",
+            HelpName = "N",
+            DefaultValueFactory = _ => VerifierOptions.DefaultMaxConcurrency,
+        };
+        var unreachableAfter = new Option<int>("--unreachable-after")
+        {
+            Description = $"Consecutive network faults before an agent is Unreachable (default {VerifierOptions.DefaultUnreachableAfter})",
+            HelpName = "N",
+            DefaultValueFactory = _ => VerifierOptions.DefaultUnreachableAfter,
+        };
+        var webhooks = new Option<string[]>("--webhook")
+        {
+            Description = "URL that receives signed revocation notifications (repeatable)",
+            HelpName = "URL",
+            AllowMultipleArgumentsPerToken = false,
+        };
+        var command = new Command("verifier", "Run the verifier: continuous attestation, policies, results, image attestation")
+        {
+            listen, tenantListen, registrar, interval, concurrency, unreachableAfter, webhooks,
+        };
+        serve.AddTo(command);
+        command.SetAction(async (parse, ct) =>
+        {
+            if (!Uri.TryCreate(parse.GetValue(registrar), UriKind.Absolute, out var registrarUrl) || registrarUrl.Scheme != Uri.UriSchemeHttps)
+                throw new CliUsageException($"--registrar '{parse.GetValue(registrar)}' is not an https:// URL");
+            var seconds = parse.GetValue(interval);
+            if (seconds is < 0.05 or > 86_400)
+                throw new CliUsageException(string.Create(CultureInfo.InvariantCulture, $"--quote-interval {seconds} must be 0.05 to 86400 seconds"));
+            if (parse.GetValue(concurrency) < 1 || parse.GetValue(unreachableAfter) < 1)
+                throw new CliUsageException("--max-concurrency and --unreachable-after must be at least 1");
+            var urls = parse.GetValue(webhooks) ?? [];
+            foreach (var url in urls)
+            {
+                if (!Uri.TryCreate(url, UriKind.Absolute, out var u) || (u.Scheme != Uri.UriSchemeHttps && u.Scheme != Uri.UriSchemeHttp))
+                    throw new CliUsageException($"--webhook '{url}' is not an http(s):// URL");
+            }
+            var verifier = new VerifierOptions(
+                serve.DataDirectoryPath(parse),
+                ServeOptions.Endpoint(parse, listen, "agents", mutualTls: false),
+                ServeOptions.Endpoint(parse, tenantListen, "tenants", mutualTls: true),
+                serve.LoadIdentity(parse),
+                registrarUrl,
+                TimeSpan.FromSeconds(seconds),
+                parse.GetValue(concurrency),
+                parse.GetValue(unreachableAfter),
+                urls);
+            var app = await VerifierApp.BuildAsync(verifier, cancellationToken: ct).ConfigureAwait(false);
+            return await ServeOptions.RunAsync(app, ct).ConfigureAwait(false);
+        });
+        return command;
+    }
+}

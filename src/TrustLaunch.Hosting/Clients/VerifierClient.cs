@@ -1,0 +1,75 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json.Serialization.Metadata;
+using TrustLaunch.Hosting.Contracts;
+
+namespace TrustLaunch.Hosting.Clients;
+
+/// <summary>
+/// The tenant API of the verifier (mTLS with a tenant certificate), as the CLI uses it. Error answers throw
+/// <see cref="ServiceResponseException"/> carrying the verifier's problem detail; "not found" lookups return null.
+/// </summary>
+public sealed class VerifierClient(HttpClient http)
+{
+    public Task<AgentStatus> AddAgentAsync(AddAgentRequest request, CancellationToken cancellationToken = default) =>
+        SendAsync(HttpMethod.Post, "v1/agents", JsonContent.Create(request, ContractsJsonContext.Default.AddAgentRequest),
+            ContractsJsonContext.Default.AgentStatus, cancellationToken);
+
+    public Task<IReadOnlyList<AgentStatus>> ListAgentsAsync(CancellationToken cancellationToken = default) =>
+        SendAsync(HttpMethod.Get, "v1/agents", null, ContractsJsonContext.Default.IReadOnlyListAgentStatus, cancellationToken);
+
+    public Task<AgentStatus?> GetAgentAsync(string agentId, CancellationToken cancellationToken = default) =>
+        FindAsync($"v1/agents/{Uri.EscapeDataString(agentId)}", ContractsJsonContext.Default.AgentStatus, cancellationToken);
+
+    public Task RemoveAgentAsync(string agentId, CancellationToken cancellationToken = default) =>
+        SendAsync(HttpMethod.Delete, $"v1/agents/{Uri.EscapeDataString(agentId)}", cancellationToken);
+
+    public Task<AgentStatus> PauseAgentAsync(string agentId, bool pause, CancellationToken cancellationToken = default) =>
+        SendAsync(HttpMethod.Post, $"v1/agents/{Uri.EscapeDataString(agentId)}/{(pause ? "pause" : "resume")}", null,
+            ContractsJsonContext.Default.AgentStatus, cancellationToken);
+
+    public Task<IReadOnlyList<AttestationResultRecord>> GetResultsAsync(string agentId, int last, CancellationToken cancellationToken = default) =>
+        SendAsync(HttpMethod.Get, string.Create(CultureInfo.InvariantCulture, $"v1/agents/{Uri.EscapeDataString(agentId)}/results?last={last}"), null,
+            ContractsJsonContext.Default.IReadOnlyListAttestationResultRecord, cancellationToken);
+
+    public Task<StoredPolicy> AddPolicyAsync(PolicyDocument policy, CancellationToken cancellationToken = default) =>
+        SendAsync(HttpMethod.Post, "v1/policies", JsonContent.Create(policy, ContractsJsonContext.Default.PolicyDocument),
+            ContractsJsonContext.Default.StoredPolicy, cancellationToken);
+
+    public Task<IReadOnlyList<StoredPolicy>> ListPoliciesAsync(CancellationToken cancellationToken = default) =>
+        SendAsync(HttpMethod.Get, "v1/policies", null, ContractsJsonContext.Default.IReadOnlyListStoredPolicy, cancellationToken);
+
+    public Task<StoredPolicy?> GetPolicyAsync(string name, int? version = null, CancellationToken cancellationToken = default) =>
+        FindAsync(version is { } v
+            ? string.Create(CultureInfo.InvariantCulture, $"v1/policies/{Uri.EscapeDataString(name)}?version={v}")
+            : $"v1/policies/{Uri.EscapeDataString(name)}", ContractsJsonContext.Default.StoredPolicy, cancellationToken);
+
+    public Task RemovePolicyAsync(string name, CancellationToken cancellationToken = default) =>
+        SendAsync(HttpMethod.Delete, $"v1/policies/{Uri.EscapeDataString(name)}", cancellationToken);
+
+    private async Task<T?> FindAsync<T>(string uri, JsonTypeInfo<T> type, CancellationToken cancellationToken) where T : class
+    {
+        using var response = await http.GetAsync(uri, cancellationToken).ConfigureAwait(false);
+        if (response.StatusCode == HttpStatusCode.NotFound)
+            return null;
+        await ServiceResponseException.ThrowIfFailedAsync(response, "verifier", cancellationToken).ConfigureAwait(false);
+        return await response.Content.ReadFromJsonAsync(type, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<T> SendAsync<T>(HttpMethod method, string uri, HttpContent? content, JsonTypeInfo<T> type, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(method, uri) { Content = content };
+        using var response = await http.SendAsync(request, cancellationToken).ConfigureAwait(false);
+        await ServiceResponseException.ThrowIfFailedAsync(response, "verifier", cancellationToken).ConfigureAwait(false);
+        return await response.Content.ReadFromJsonAsync(type, cancellationToken).ConfigureAwait(false)
+            ?? throw new ServiceResponseException(response.StatusCode, $"verifier answered an empty body to {method} {uri}");
+    }
+
+    private async Task SendAsync(HttpMethod method, string uri, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(method, uri);
+        using var response = await http.SendAsync(request, cancellationToken).ConfigureAwait(false);
+        await ServiceResponseException.ThrowIfFailedAsync(response, "verifier", cancellationToken).ConfigureAwait(false);
+    }
+}

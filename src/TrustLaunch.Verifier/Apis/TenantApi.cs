@@ -1,0 +1,105 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Routing;
+using TrustLaunch.Hosting.Contracts;
+using TrustLaunch.Hosting.Pki;
+using TrustLaunch.Hosting.Web;
+using TrustLaunch.Verifier.Policies;
+using TrustLaunch.Verifier.Polling;
+using TrustLaunch.Verifier.Storage;
+
+namespace TrustLaunch.Verifier.Apis;
+
+/// <summary>The tenant API (mutual TLS, tenant certificates only): agents under attestation, policies, results.</summary>
+public static class TenantApi
+{
+    public const int DefaultResults = 20;
+    public const int MaxResults = 1000;
+
+    public static void MapTenantApi(this IEndpointRouteBuilder app, ServiceEndpoint endpoint)
+    {
+        var v1 = app.MapGroup("/v1").OnEndpoint(endpoint).RequireClientRole(ServiceRoles.Tenant);
+        v1.MapPost("/agents", AddAgentAsync);
+        v1.MapGet("/agents", async (IVerifierStore store, CancellationToken ct) =>
+            TypedResults.Ok<IReadOnlyList<AgentStatus>>([.. (await store.ListAgentsAsync(ct).ConfigureAwait(false)).Select(a => a.ToStatus())]));
+        v1.MapGet("/agents/{id}", async Task<Results<Ok<AgentStatus>, ProblemHttpResult>> (string id, IVerifierStore store, CancellationToken ct) =>
+            await store.GetAgentAsync(id, ct).ConfigureAwait(false) is { } agent ? TypedResults.Ok(agent.ToStatus()) : NoSuchAgent(id));
+        v1.MapDelete("/agents/{id}", async Task<Results<NoContent, ProblemHttpResult>> (string id, IVerifierStore store, AgentConnections connections,
+            VerifierMetrics metrics, CancellationToken ct) =>
+        {
+            if (!await store.RemoveAgentAsync(id, ct).ConfigureAwait(false))
+                return NoSuchAgent(id);
+            connections.Forget(id);
+            metrics.Forget(id);
+            return TypedResults.NoContent();
+        });
+        v1.MapPost("/agents/{id}/pause", (string id, IVerifierStore store, CancellationToken ct) => PauseAsync(id, true, store, ct));
+        v1.MapPost("/agents/{id}/resume", (string id, IVerifierStore store, CancellationToken ct) => PauseAsync(id, false, store, ct));
+        v1.MapGet("/agents/{id}/results", async Task<Results<Ok<IReadOnlyList<AttestationResultRecord>>, ProblemHttpResult>> (
+            string id, int? last, IVerifierStore store, CancellationToken ct) =>
+        {
+            if (last is < 1 or > MaxResults)
+                return TypedResults.Problem(detail: $"last must be 1 to {MaxResults}", statusCode: StatusCodes.Status400BadRequest);
+            if (await store.GetAgentAsync(id, ct).ConfigureAwait(false) is null)
+                return NoSuchAgent(id);
+            return TypedResults.Ok(await store.GetResultsAsync(id, last ?? DefaultResults, ct).ConfigureAwait(false));
+        });
+
+        v1.MapPost("/policies", async Task<Results<Created<StoredPolicy>, ProblemHttpResult>> (PolicyDocument policy, IVerifierStore store,
+            TimeProvider time, CancellationToken ct) =>
+        {
+            if (PolicyValidation.FindProblem(policy) is { } problem)
+                return TypedResults.Problem(title: "invalid policy", detail: problem, statusCode: StatusCodes.Status400BadRequest);
+            var stored = await store.AddPolicyAsync(policy, time.GetUtcNow(), ct).ConfigureAwait(false);
+            return TypedResults.Created($"/v1/policies/{Uri.EscapeDataString(policy.Name)}?version={stored.Version}", stored);
+        });
+        v1.MapGet("/policies", async (IVerifierStore store, CancellationToken ct) => TypedResults.Ok(await store.ListPoliciesAsync(ct).ConfigureAwait(false)));
+        v1.MapGet("/policies/{name}", async Task<Results<Ok<StoredPolicy>, ProblemHttpResult>> (string name, int? version, IVerifierStore store, CancellationToken ct) =>
+            await store.GetPolicyAsync(name, version, ct).ConfigureAwait(false) is { } policy
+                ? TypedResults.Ok(policy)
+                : TypedResults.Problem(title: "no such policy",
+                    detail: version is null ? $"policy '{name}' does not exist" : $"policy '{name}' has no version {version}", statusCode: StatusCodes.Status404NotFound));
+        v1.MapDelete("/policies/{name}", async Task<Results<NoContent, ProblemHttpResult>> (string name, IVerifierStore store, CancellationToken ct) =>
+            await store.RemovePolicyAsync(name, ct).ConfigureAwait(false) switch
+            {
+                PolicyRemoval.Removed => TypedResults.NoContent(),
+                PolicyRemoval.InUse => TypedResults.Problem(title: "policy in use", detail: $"policy '{name}' is still used by agents", statusCode: StatusCodes.Status409Conflict),
+                _ => TypedResults.Problem(title: "no such policy", detail: $"policy '{name}' does not exist", statusCode: StatusCodes.Status404NotFound),
+            });
+    }
+
+    private static async Task<Results<Created<AgentStatus>, ProblemHttpResult>> AddAgentAsync(AddAgentRequest request, IVerifierStore store,
+        AgentConnections connections, CancellationToken ct)
+    {
+        if (string.IsNullOrWhiteSpace(request.AgentId) || string.IsNullOrWhiteSpace(request.Policy))
+            return TypedResults.Problem(detail: "agent_id and policy are required", statusCode: StatusCodes.Status400BadRequest);
+        var policy = await store.GetPolicyAsync(request.Policy, null, ct).ConfigureAwait(false);
+        if (policy is null)
+            return TypedResults.Problem(title: "no such policy", detail: $"policy '{request.Policy}' does not exist", statusCode: StatusCodes.Status404NotFound);
+        RegisteredAgent? registration;
+        try
+        {
+            registration = await connections.LookupAsync(request.AgentId, ct).ConfigureAwait(false);
+        }
+        catch (HttpRequestException e)
+        {
+            return TypedResults.Problem(title: "registrar unreachable", detail: e.Message, statusCode: StatusCodes.Status502BadGateway);
+        }
+        if (registration is null)
+            return TypedResults.Problem(title: "no such agent", detail: $"agent '{request.AgentId}' is not registered at the registrar", statusCode: StatusCodes.Status404NotFound);
+        var address = request.Address ?? registration.Address;
+        if (string.IsNullOrEmpty(address))
+            return TypedResults.Problem(detail: $"agent '{request.AgentId}' registered no address: give one", statusCode: StatusCodes.Status400BadRequest);
+        var agent = AgentRecord.New(request.AgentId, address, policy.Policy.Name, policy.Version);
+        if (!await store.AddAgentAsync(agent, ct).ConfigureAwait(false))
+            return TypedResults.Problem(title: "agent exists", detail: $"agent '{request.AgentId}' is already under attestation", statusCode: StatusCodes.Status409Conflict);
+        return TypedResults.Created($"/v1/agents/{Uri.EscapeDataString(agent.AgentId)}", agent.ToStatus());
+    }
+
+    private static async Task<Results<Ok<AgentStatus>, ProblemHttpResult>> PauseAsync(string id, bool pause, IVerifierStore store, CancellationToken ct) =>
+        await store.SetPausedAsync(id, pause, ct).ConfigureAwait(false) is { } agent ? TypedResults.Ok(agent.ToStatus()) : NoSuchAgent(id);
+
+    private static ProblemHttpResult NoSuchAgent(string id) =>
+        TypedResults.Problem(title: "no such agent", detail: $"agent '{id}' is not under attestation", statusCode: StatusCodes.Status404NotFound);
+}

@@ -1,0 +1,52 @@
+using TrustLaunch.Hosting.Contracts;
+using TrustLaunch.Oci.Signing;
+
+namespace TrustLaunch.Verifier.Policies;
+
+/// <summary>
+/// A stored policy version prepared for appraisal: lookups as sets, expected PCR values as bytes, publisher keys
+/// parsed. <see cref="Id"/> (<c>NAME:vN</c>) is the EAR appraisal-policy-id; <see cref="Display"/> is how reasons
+/// name it (<c>policy 'prod' v2</c>).
+/// </summary>
+public sealed class AttestationPolicy
+{
+    private readonly HashSet<string> _allowedDigests;
+    private readonly HashSet<string> _trustedAllowedPublishers;
+    private readonly HashSet<string> _namespaces;
+
+    public AttestationPolicy(StoredPolicy stored)
+    {
+        ArgumentNullException.ThrowIfNull(stored);
+        var doc = stored.Policy;
+        PolicyValidation.ThrowIfInvalid(doc);
+        Name = doc.Name;
+        Version = stored.Version;
+        LaunchPcr = doc.LaunchPcr;
+        _allowedDigests = new HashSet<string>(doc.AllowedImageDigests, StringComparer.Ordinal);
+        // A publisher counts only when the policy also holds its key: allowing an unknown key id allows nothing.
+        _trustedAllowedPublishers = new HashSet<string>(
+            doc.AllowedPublishers.Where(doc.TrustedPublishers.ContainsKey), StringComparer.Ordinal);
+        _namespaces = new HashSet<string>(doc.AllowedNamespaces, StringComparer.Ordinal);
+        ExpectedPcrs = doc.ExpectedPcrs.ToDictionary(p => p.Key, p => Convert.FromHexString(p.Value));
+        TrustedKeys = new TrustedKeys(doc.TrustedPublishers.Select(p => PemPayloadVerifier.FromPem(p.Value, $"publisher '{p.Key}'")));
+    }
+
+    public string Name { get; }
+    public int Version { get; }
+    public int LaunchPcr { get; }
+    public IReadOnlyDictionary<int, byte[]> ExpectedPcrs { get; }
+
+    /// <summary>The policy's publisher keys, for golden-value checks of remote-mode launches.</summary>
+    public TrustedKeys TrustedKeys { get; }
+
+    public string Id => $"{Name}:v{Version}";
+    public string Display => $"policy '{Name}' v{Version}";
+
+    public bool AllowsDigest(string digest) => _allowedDigests.Contains(digest);
+
+    public bool AllowsPublisher(string keyId) => _trustedAllowedPublishers.Contains(keyId);
+
+    /// <summary>An empty list allows every namespace; otherwise the namespace must be listed (the empty namespace of a
+    /// launch outside Kubernetes too).</summary>
+    public bool AllowsNamespace(string ns) => _namespaces.Count == 0 || _namespaces.Contains(ns);
+}

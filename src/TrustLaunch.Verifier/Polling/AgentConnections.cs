@@ -1,0 +1,79 @@
+using System.Collections.Concurrent;
+using System.Net.Http.Json;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using TrustLaunch.Hosting.Clients;
+using TrustLaunch.Hosting.Contracts;
+using TrustLaunch.Tpm.Verification;
+
+namespace TrustLaunch.Verifier.Polling;
+
+/// <summary>What the verifier needs to talk to one agent: its AK (from the registrar) and a client pinned to the TLS
+/// certificate the agent registered.</summary>
+public sealed class AgentConnection(AsymmetricAlgorithm akPublicKey, AgentClient client, HttpClient http) : IDisposable
+{
+    public AsymmetricAlgorithm AkPublicKey { get; } = akPublicKey;
+    public AgentClient Client { get; } = client;
+
+    public void Dispose()
+    {
+        http.Dispose();
+        AkPublicKey.Dispose();
+    }
+}
+
+/// <summary>
+/// Looks agents up at the registrar's management API (mTLS, the verifier's certificate) and keeps one connection per
+/// agent and address. A registration that is missing or not activated is refused with the reason.
+/// </summary>
+public sealed class AgentConnections(ServiceHttpClientFactory clients, VerifierOptions options) : IDisposable
+{
+    private readonly HttpClient _registrar = clients.Create(options.RegistrarUrl);
+    private readonly ConcurrentDictionary<string, (string Address, AgentConnection Connection)> _byAgent = new(StringComparer.Ordinal);
+
+    /// <summary>The agent's registration, or null when the registrar does not know it.</summary>
+    public async Task<RegisteredAgent?> LookupAsync(string agentId, CancellationToken cancellationToken)
+    {
+        using var response = await _registrar.GetAsync($"v1/agents/{Uri.EscapeDataString(agentId)}", cancellationToken).ConfigureAwait(false);
+        if (response.StatusCode == System.Net.HttpStatusCode.NotFound)
+            return null;
+        await ServiceResponseException.ThrowIfFailedAsync(response, "registrar", cancellationToken).ConfigureAwait(false);
+        return await response.Content.ReadFromJsonAsync(ContractsJsonContext.Default.RegisteredAgent, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <exception cref="AgentNotRegisteredException">The registrar does not hold an active registration.</exception>
+    public async Task<AgentConnection> GetAsync(string agentId, string address, CancellationToken cancellationToken)
+    {
+        if (_byAgent.TryGetValue(agentId, out var cached) && cached.Address == address)
+            return cached.Connection;
+        var registration = await LookupAsync(agentId, cancellationToken).ConfigureAwait(false)
+            ?? throw new AgentNotRegisteredException($"agent '{agentId}' is not registered at the registrar");
+        if (!registration.Active)
+            throw new AgentNotRegisteredException($"agent '{agentId}' has not completed credential activation at the registrar");
+        var pinned = X509Certificate2.CreateFromPem(registration.TlsCertificate);
+        var http = clients.Create(new Uri($"https://{address}/"), pinned, options.AgentTimeout);
+        var connection = new AgentConnection(AkPublicKeys.Load(registration.AkPublic), new AgentClient(http), http);
+        if (_byAgent.TryRemove(agentId, out var previous))
+            previous.Connection.Dispose();
+        _byAgent[agentId] = (address, connection);
+        return connection;
+    }
+
+    /// <summary>Drops the cached connection (agent removed, or its registration may have changed).</summary>
+    public void Forget(string agentId)
+    {
+        if (_byAgent.TryRemove(agentId, out var previous))
+            previous.Connection.Dispose();
+    }
+
+    public void Dispose()
+    {
+        _registrar.Dispose();
+        foreach (var (_, connection) in _byAgent.Values)
+            connection.Dispose();
+        _byAgent.Clear();
+    }
+}
+
+/// <summary>The registrar holds no active registration for an agent.</summary>
+public sealed class AgentNotRegisteredException(string message) : Exception(message);

@@ -1,0 +1,43 @@
+using TrustLaunch.Hosting.Contracts;
+using TrustLaunch.Verifier.Appraisal;
+
+namespace TrustLaunch.Verifier.Storage;
+
+/// <summary>
+/// An agent under attestation as the verifier stores it: where to reach it, which policy, its state, and the running
+/// appraisal state (last good launch-PCR value, next record, clock) that the next quote continues from.
+/// <see cref="ConsecutiveFaults"/> counts network faults since the last answer.
+/// </summary>
+public sealed record AgentRecord(
+    string AgentId,
+    string Address,
+    string PolicyName,
+    int PolicyVersion,
+    string State,
+    bool Paused,
+    AppraisalState Appraisal,
+    DateTimeOffset? LastAttestation,
+    DateTimeOffset? LastSuccess,
+    string? FailureReason,
+    long? FailedEventIndex,
+    long EventsVerified,
+    long Attestations,
+    int ConsecutiveFaults)
+{
+    public static AgentRecord New(string agentId, string address, string policy, int policyVersion) =>
+        new(agentId, address, policy, policyVersion, AgentStates.Registered, false, AppraisalState.Initial, null, null, null, null, 0, 0, 0);
+
+    public AgentStatus ToStatus() => new(AgentId, Address, PolicyName, PolicyVersion, State, Paused, LastAttestation, LastSuccess,
+        FailureReason, FailedEventIndex, EventsVerified, Attestations);
+}
+
+/// <summary>What removing a policy did.</summary>
+public enum PolicyRemoval
+{
+    Removed,
+    NotFound,
+    InUse,
+}
+
+/// <summary>A signed revocation notification waiting for delivery to one webhook URL.</summary>
+public sealed record OutboxEntry(long Id, string Url, string Body, int Attempts);

@@ -1,0 +1,54 @@
+using TrustLaunch.Hosting.Contracts;
+
+namespace TrustLaunch.Verifier.Storage;
+
+/// <summary>
+/// The verifier's state: versioned policies, agents with their running appraisal state, append-only results and the
+/// webhook outbox. Every method is one transaction: an attestation's state change, its result and its notifications
+/// are committed together or not at all.
+/// </summary>
+public interface IVerifierStore
+{
+    Task<StoredPolicy> AddPolicyAsync(PolicyDocument policy, DateTimeOffset now, CancellationToken cancellationToken = default);
+
+    /// <summary>The latest version when <paramref name="version"/> is null.</summary>
+    Task<StoredPolicy?> GetPolicyAsync(string name, int? version = null, CancellationToken cancellationToken = default);
+
+    /// <summary>The latest version of every policy, by name.</summary>
+    Task<IReadOnlyList<StoredPolicy>> ListPoliciesAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>Removes every version, unless an agent still uses the policy.</summary>
+    Task<PolicyRemoval> RemovePolicyAsync(string name, CancellationToken cancellationToken = default);
+
+    /// <summary>False when the agent id is already under attestation.</summary>
+    Task<bool> AddAgentAsync(AgentRecord agent, CancellationToken cancellationToken = default);
+
+    Task<AgentRecord?> GetAgentAsync(string agentId, CancellationToken cancellationToken = default);
+
+    Task<IReadOnlyList<AgentRecord>> ListAgentsAsync(CancellationToken cancellationToken = default);
+
+    Task<bool> RemoveAgentAsync(string agentId, CancellationToken cancellationToken = default);
+
+    /// <summary>Pauses, or resumes (a Failed or Unreachable agent is attested afresh from its last good state).</summary>
+    Task<AgentRecord?> SetPausedAsync(string agentId, bool paused, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Saves the agent's new state (appraisal columns only: a concurrent pause or policy change stands), appends the
+    /// result and queues <paramref name="notification"/> for every URL, in one transaction. Returns null, writing
+    /// nothing, when the agent was removed meanwhile.
+    /// </summary>
+    Task<AttestationResultRecord?> RecordAttestationAsync(AgentRecord agent, AttestationResultRecord result,
+        string? notification, IReadOnlyList<string> webhookUrls, CancellationToken cancellationToken = default);
+
+    /// <summary>Saves a network fault: the fault count, and the state when it changes (e.g. to Unreachable).</summary>
+    Task RecordFaultAsync(string agentId, int consecutiveFaults, string state, string? reason, DateTimeOffset at, CancellationToken cancellationToken = default);
+
+    /// <summary>Newest first.</summary>
+    Task<IReadOnlyList<AttestationResultRecord>> GetResultsAsync(string agentId, int last, CancellationToken cancellationToken = default);
+
+    Task<IReadOnlyList<OutboxEntry>> GetDueNotificationsAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken = default);
+
+    Task MarkDeliveredAsync(long id, CancellationToken cancellationToken = default);
+
+    Task MarkAttemptFailedAsync(long id, DateTimeOffset nextAttempt, string error, CancellationToken cancellationToken = default);
+}

@@ -1,0 +1,37 @@
+using TrustLaunch.Hosting.Pki;
+using TrustLaunch.Hosting.Web;
+
+namespace TrustLaunch.Verifier;
+
+/// <summary>
+/// How a verifier runs: data directory (<c>verifier.db</c>, signing key), the agent-facing TLS listener (image
+/// attestation, public key), the tenant mTLS listener, its TLS identity (also its client identity towards the
+/// registrar and agents), the registrar's management URL, the polling cadence and limits, and webhook URLs that
+/// receive revocation notifications.
+/// </summary>
+public sealed record VerifierOptions(
+    string DataDirectory,
+    ServiceEndpoint AgentEndpoint,
+    ServiceEndpoint TenantEndpoint,
+    TlsIdentity Tls,
+    Uri RegistrarUrl,
+    TimeSpan QuoteInterval,
+    int MaxConcurrency,
+    int UnreachableAfter,
+    IReadOnlyList<string> WebhookUrls)
+{
+    public const int DefaultAgentPort = 8880;
+    public const int DefaultTenantPort = 8881;
+    public static readonly TimeSpan DefaultQuoteInterval = TimeSpan.FromSeconds(2);
+    public const int DefaultMaxConcurrency = 16;
+    public const int DefaultUnreachableAfter = 3;
+
+    /// <summary>How long one agent call may take before it counts as a network fault.</summary>
+    public TimeSpan AgentTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>The longest per-agent back-off after repeated network faults.</summary>
+    public TimeSpan MaxBackoff { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>The verifier id in EAR results: its certificate's name.</summary>
+    public string VerifierId => Tls.Identity is { } id ? $"trustlaunch-verifier/{id.Name}" : "trustlaunch-verifier";
+}

@@ -1,0 +1,202 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+using TrustLaunch.Hosting.Contracts;
+using TrustLaunch.Measurement;
+using TrustLaunch.Testing;
+
+namespace TrustLaunch.Cli.Tests.Commands;
+
+/// <summary>
+/// <c>trustlaunch run|ps|logs|stop|rm</c>: real crun containers from images in a loopback docker-registry, measured
+/// through a real agent (its own swtpm, registered with a real registrar); every refusal exits 3 and is measured.
+/// </summary>
+[Trait("Category", "Slow")]
+public sealed class RunCommandTests(ImageRegistryFixture registry, LaunchAgentFixture agent)
+    : IClassFixture<ImageRegistryFixture>, IClassFixture<LaunchAgentFixture>, IDisposable
+{
+    private readonly ScratchDirectory _scratch = new();
+
+    public void Dispose() => _scratch.Dispose();
+
+    private string DataDir => _scratch["data"];
+
+    private Task<CliResult> Tl(params string[] args) =>
+        CliHarness.RunAsync([.. args, "--data-dir", DataDir, "--agent-socket", agent.Deployment.SocketPath]);
+
+    /// <summary>Pushes <paramref name="layout"/> to a fresh repository and publishes its golden value with a new key.</summary>
+    private async Task<(string Reference, string Digest, string TrustedKey)> PublishAsync(string repository, string? layout = null, string expires = "1d")
+    {
+        var image = await registry.PushAsync(layout ?? registry.LayoutA, repository, "v1");
+        var (priv, pub) = ImageRegistryFixture.WriteKeyPair(_scratch.Path, "publisher-" + repository.Replace('/', '-'));
+        (await CliHarness.RunAsync("golden", "publish", image.Reference, "--key", priv, "--expires", expires, "--data-dir", _scratch["publish"])).EnsureSuccess();
+        return (image.Reference, image.ManifestDigest, pub);
+    }
+
+    private async Task<IReadOnlyList<CelRecord>> EventsSinceAsync(long since)
+    {
+        using var client = agent.Deployment.LocalClient();
+        return (await client.GetFromJsonAsync($"/v1/log?since={since}", ContractsJsonContext.Default.IReadOnlyListCelRecord))!;
+    }
+
+    private async Task<long> LogLengthAsync() => (await agent.Deployment.GetInfoAsync()).LogLength;
+
+    private static (string Operation, JsonElement Content) Parse(CelRecord record)
+    {
+        var line = EventLine.Parse(record.Content);
+        return (line.Operation, line.Content);
+    }
+
+    [Fact]
+    public async Task Run_Attached_GoldenValueMatches_OutputShownAndEveryStepMeasured()
+    {
+        var (reference, digest, trusted) = await PublishAsync("run/attached");
+        var since = await LogLengthAsync();
+
+        var run = await Tl("run", reference, "--trust", trusted, "--name", "hello", "--attach", "--", "/bin/busybox", "cat", "/etc/hello.txt");
+        var rm = await Tl("rm", "hello");
+
+        Assert.Equal((0, "hello from image A\n", ""), (run.ExitCode, run.Stdout, run.Stderr));
+        rm.EnsureSuccess();
+        var events = (await EventsSinceAsync(since)).Select(Parse).ToList();
+        Assert.Equal(
+            [LaunchEvents.ImagePulled, LaunchEvents.ImageVerified, LaunchEvents.ContainerCreated, LaunchEvents.ContainerStarted, LaunchEvents.ContainerStopped, LaunchEvents.ContainerDeleted],
+            events.Select(e => e.Operation));
+        Assert.Equal(digest, events[1].Content.GetProperty("digest").GetString());
+        Assert.Equal("local", events[1].Content.GetProperty("mode").GetString());
+        Assert.Equal(digest, events[2].Content.GetProperty("digest").GetString());
+        Assert.Equal("hello", events[2].Content.GetProperty("container").GetString());
+        Assert.Equal(0, events[4].Content.GetProperty("exit_code").GetInt32());
+    }
+
+    [Fact]
+    public async Task Run_Detached_PsStopRm_StateShownAndStopMeasured()
+    {
+        var (reference, _, trusted) = await PublishAsync("run/detached");
+        var since = await LogLengthAsync();
+
+        var run = await Tl("run", reference, "--trust", trusted, "--name", "sleeper", "--", "/bin/busybox", "sleep", "60");
+        var running = (await Tl("ps", "--json")).EnsureSuccess().Json;
+        var stop = await Tl("stop", "sleeper", "--timeout", "5");
+        var stopped = (await Tl("ps", "--json")).EnsureSuccess().Json;
+        var rm = await Tl("rm", "sleeper");
+        var after = (await Tl("ps", "--json")).EnsureSuccess().Json;
+
+        Assert.Equal((0, "sleeper\n"), (run.ExitCode, run.Stdout));
+        Assert.Equal("running", running[0].GetProperty("status").GetString());
+        Assert.Equal((0, "sleeper exited with 143\n"), (stop.ExitCode, stop.Stdout));
+        Assert.Equal(143, stopped[0].GetProperty("exit_code").GetInt32());
+        rm.EnsureSuccess();
+        Assert.Equal(0, after.GetArrayLength());
+        var events = (await EventsSinceAsync(since)).Select(Parse).ToList();
+        Assert.Equal(LaunchEvents.ContainerStopped, events[^2].Operation);
+        Assert.Equal(143, events[^2].Content.GetProperty("exit_code").GetInt32());
+        Assert.Equal(LaunchEvents.ContainerDeleted, events[^1].Operation);
+    }
+
+    [Fact]
+    public async Task Run_NoGoldenValue_Exit3RefusalMeasuredNothingLeft()
+    {
+        var image = await registry.PushAsync(registry.LayoutB, "run/unpublished", "v1");
+        var (_, trusted) = ImageRegistryFixture.WriteKeyPair(_scratch.Path, "nobody");
+        var since = await LogLengthAsync();
+
+        var run = await Tl("run", image.Reference, "--trust", trusted, "--name", "never");
+
+        var reason = $"no golden value for {image.Reference} (tag sha256-{image.ManifestDigest["sha256:".Length..]}.golden not found)";
+        Assert.Equal((3, "", $"NOT verified: {reason}\n"), (run.ExitCode, run.Stdout, run.Stderr));
+        await AssertRejectedAsync(since, image.ManifestDigest, reason);
+        Assert.False(Directory.Exists(Path.Combine(DataDir, "containers", "never")));
+    }
+
+    [Fact]
+    public async Task Run_UntrustedPublisher_Exit3()
+    {
+        var (reference, digest, _) = await PublishAsync("run/untrusted");
+        var (_, other) = ImageRegistryFixture.WriteKeyPair(_scratch.Path, "other");
+        var since = await LogLengthAsync();
+
+        var run = await Tl("run", reference, "--trust", other);
+
+        Assert.Equal(3, run.ExitCode);
+        Assert.StartsWith("NOT verified: untrusted publisher key ", run.Stderr);
+        await AssertRejectedAsync(since, digest, run.Stderr["NOT verified: ".Length..].TrimEnd('\n'));
+    }
+
+    [Fact]
+    public async Task Run_GoldenValueExpired_Exit3()
+    {
+        var (reference, digest, trusted) = await PublishAsync("run/expired", expires: "1s");
+        await Task.Delay(TimeSpan.FromSeconds(2));
+        var since = await LogLengthAsync();
+
+        var run = await Tl("run", reference, "--trust", trusted);
+
+        Assert.Equal(3, run.ExitCode);
+        Assert.Matches(@"^NOT verified: expired at \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\n$", run.Stderr);
+        await AssertRejectedAsync(since, digest, run.Stderr["NOT verified: ".Length..].TrimEnd('\n'));
+    }
+
+    [Fact]
+    public async Task Run_TagMovedToAnotherImage_Exit3NoGoldenValueForTheNewDigest()
+    {
+        var (reference, _, trusted) = await PublishAsync("run/moved");
+        var moved = await registry.PushAsync(registry.LayoutB, "run/moved", "v1");
+
+        var run = await Tl("run", reference, "--trust", trusted);
+
+        Assert.Equal(3, run.ExitCode);
+        Assert.Equal($"NOT verified: no golden value for {reference} (tag sha256-{moved.ManifestDigest["sha256:".Length..]}.golden not found)\n", run.Stderr);
+    }
+
+    [Fact]
+    public async Task Run_SnapshotTamperedAfterPull_Exit3RootfsMismatch()
+    {
+        var (reference, digest, trusted) = await PublishAsync("run/tampered");
+        (await Tl("run", reference, "--trust", trusted, "--name", "first", "--attach", "--", "/bin/busybox", "true")).EnsureSuccess();
+        var snapshot = Path.Combine(DataDir, "snapshots", digest["sha256:".Length..], "rootfs");
+        await File.WriteAllTextAsync(Path.Combine(snapshot, "etc", "hello.txt"), "tampered\n");
+        var since = await LogLengthAsync();
+
+        var run = await Tl("run", reference, "--trust", trusted, "--name", "second");
+
+        Assert.Equal(3, run.ExitCode);
+        Assert.Matches($"^NOT verified: rootfs digest mismatch: golden value has sha256:[0-9a-f]{{64}}, the snapshot {snapshot} has sha256:[0-9a-f]{{64}} \\(modified after the pull\\?\\)\n$", run.Stderr);
+        await AssertRejectedAsync(since, digest, run.Stderr["NOT verified: ".Length..].TrimEnd('\n'));
+    }
+
+    [Fact]
+    public async Task Run_NameInUse_RefusedBeforeAnythingIsMeasured()
+    {
+        var (reference, _, trusted) = await PublishAsync("run/name");
+        (await Tl("run", reference, "--trust", trusted, "--name", "twice", "--attach", "--", "/bin/busybox", "true")).EnsureSuccess();
+        var since = await LogLengthAsync();
+
+        var again = await Tl("run", reference, "--trust", trusted, "--name", "twice");
+
+        Assert.Equal((1, "error: container name 'twice' is already in use (trustlaunch rm twice frees it)\n"), (again.ExitCode, again.Stderr));
+        Assert.Empty(await EventsSinceAsync(since));
+    }
+
+    private async Task AssertRejectedAsync(long since, string digest, string reason)
+    {
+        var events = (await EventsSinceAsync(since)).Select(Parse).ToList();
+        var rejected = Assert.Single(events);
+        Assert.Equal(LaunchEvents.ImageRejected, rejected.Operation);
+        Assert.Equal(digest, rejected.Content.GetProperty("digest").GetString());
+        Assert.Equal(reason, rejected.Content.GetProperty("reason").GetString());
+    }
+}
+
+/// <summary>A registrar and a registered agent (its own swtpm) for the launcher to measure through.</summary>
+public sealed class LaunchAgentFixture : IAsyncLifetime
+{
+    public AgentDeployment Deployment { get; } = new();
+
+    public async Task InitializeAsync()
+    {
+        await Deployment.InitializeAsync();
+        await Deployment.StartAgentAsync();
+    }
+
+    public Task DisposeAsync() => Deployment.DisposeAsync();
+}

@@ -1,0 +1,109 @@
+using System.Net;
+using TrustLaunch.Hosting.Clients;
+using TrustLaunch.Hosting.Contracts;
+using TrustLaunch.Hosting.Pki;
+using TrustLaunch.Oci.Signing;
+using TrustLaunch.Verifier.Signing;
+
+namespace TrustLaunch.Verifier.Tests.Apis;
+
+/// <summary>The tenant API over real mTLS against an in-process registrar and verifier.</summary>
+public sealed class TenantApiTests : IAsyncLifetime
+{
+    private readonly VerifierStack _stack = new();
+
+    public async Task InitializeAsync()
+    {
+        await _stack.InitializeAsync();
+        await _stack.StartVerifierAsync();
+    }
+
+    public Task DisposeAsync() => _stack.DisposeAsync();
+
+    [Fact]
+    public async Task TenantApi_NoClientCertificate_HandshakeRefused()
+    {
+        using var identity = TlsIdentity.FromDirectory(_stack.PkiDirectory, ServiceRoles.Tenant);
+        using var handler = new SocketsHttpHandler();
+        handler.SslOptions.RemoteCertificateValidationCallback = (_, _, _, _) => true;
+        using var anonymous = new HttpClient(handler) { BaseAddress = new Uri($"https://127.0.0.1:{_stack.VerifierTenants.Address.Port}/") };
+
+        await Assert.ThrowsAsync<HttpRequestException>(() => anonymous.GetAsync("v1/agents"));
+    }
+
+    [Fact]
+    public async Task TenantApi_AgentCertificate_Forbidden()
+    {
+        var e = await Assert.ThrowsAsync<ServiceResponseException>(() => _stack.Tenant(ServiceRoles.Agent).ListAgentsAsync());
+
+        Assert.Equal(HttpStatusCode.Forbidden, e.StatusCode);
+        Assert.Equal("verifier answered 403: client certificate role 'agent' is not allowed here: needs tenant", e.Message);
+    }
+
+    [Fact]
+    public async Task Policies_AddTwiceShowListRemove_Versioned()
+    {
+        var tenant = _stack.Tenant();
+
+        var first = await tenant.AddPolicyAsync(TestPolicies.Document());
+        var second = await tenant.AddPolicyAsync(TestPolicies.Document(digests: ["sha256:" + new string('e', 64)]));
+
+        Assert.Equal((1, 2), (first.Version, second.Version));
+        Assert.Empty((await tenant.GetPolicyAsync("prod", 1))!.Policy.AllowedImageDigests);
+        Assert.Equal(2, Assert.Single(await tenant.ListPoliciesAsync()).Version);
+        await tenant.RemovePolicyAsync("prod");
+        Assert.Null(await tenant.GetPolicyAsync("prod"));
+    }
+
+    [Fact]
+    public async Task AddPolicy_Invalid_BadRequestWithReason()
+    {
+        var e = await Assert.ThrowsAsync<ServiceResponseException>(() => _stack.Tenant().AddPolicyAsync(TestPolicies.Document() with { LaunchPcr = 16 }));
+
+        Assert.Equal("verifier answered 400: launch_pcr 16 is not usable: 0-23, never 16 (debug) or 23 (application, resettable)", e.Message);
+    }
+
+    [Fact]
+    public async Task AddAgent_UnknownPolicy_NotFound()
+    {
+        var e = await Assert.ThrowsAsync<ServiceResponseException>(() => _stack.Tenant().AddAgentAsync(new AddAgentRequest("a1", "nope", null)));
+
+        Assert.Equal(HttpStatusCode.NotFound, e.StatusCode);
+        Assert.Equal("verifier answered 404: policy 'nope' does not exist", e.Message);
+    }
+
+    [Fact]
+    public async Task AddAgent_NotRegistered_NotFound()
+    {
+        var tenant = _stack.Tenant();
+        await tenant.AddPolicyAsync(TestPolicies.Document());
+
+        var e = await Assert.ThrowsAsync<ServiceResponseException>(() => tenant.AddAgentAsync(new AddAgentRequest("ghost", "prod", null)));
+
+        Assert.Equal("verifier answered 404: agent 'ghost' is not registered at the registrar", e.Message);
+    }
+
+    [Fact]
+    public async Task Keys_AgentPort_PublicKeyWithKeyId()
+    {
+        using var http = _stack.Client(ServiceRoles.Agent, _stack.VerifierAgents);
+
+        using var response = await http.GetAsync("v1/keys");
+
+        response.EnsureSuccessStatusCode();
+        using var verifier = PemPayloadVerifier.FromPem(await response.Content.ReadAsStringAsync());
+        using var key = VerifierSigningKey.LoadOrCreate(Path.Combine(_stack.Directory, "verifier"));
+        Assert.Equal(key.KeyId, verifier.KeyId);
+        Assert.Equal(key.KeyId, Assert.Single(response.Headers.GetValues("X-Key-Id")));
+    }
+
+    [Fact]
+    public async Task Metrics_Scraped_VerifierInstrumentsListed()
+    {
+        using var http = _stack.Client(ServiceRoles.Tenant, _stack.VerifierAgents);
+
+        var text = await http.GetStringAsync("metrics");
+
+        Assert.Contains("trustlaunch_verifier_agents", text, StringComparison.Ordinal);
+    }
+}

@@ -1,0 +1,133 @@
+using TrustLaunch.Hosting.Contracts;
+using TrustLaunch.Verifier.Appraisal;
+using TrustLaunch.Verifier.Storage;
+
+namespace TrustLaunch.Verifier.Tests.Storage;
+
+public sealed class SqliteVerifierStoreTests : IAsyncLifetime
+{
+    private readonly string _dataDirectory = Directory.CreateTempSubdirectory("trustlaunch-verifier-store-").FullName;
+    private static readonly DateTimeOffset Now = DateTimeOffset.Parse("2026-11-26T08:00:00Z", System.Globalization.CultureInfo.InvariantCulture);
+    private SqliteVerifierStore _store = null!;
+
+    public async Task InitializeAsync() => _store = await SqliteVerifierStore.OpenAsync(_dataDirectory);
+
+    public Task DisposeAsync()
+    {
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        Directory.Delete(_dataDirectory, recursive: true);
+        return Task.CompletedTask;
+    }
+
+    [Fact]
+    public async Task AddPolicy_SameNameTwice_VersionsOneAndTwoLatestListed()
+    {
+        await _store.AddPolicyAsync(TestPolicies.Document(), Now);
+        var second = await _store.AddPolicyAsync(TestPolicies.Document(digests: [QuotingDigest]), Now);
+
+        Assert.Equal(2, second.Version);
+        Assert.Equal(1, (await _store.GetPolicyAsync("prod", 1))!.Version);
+        Assert.Equal([QuotingDigest], (await _store.GetPolicyAsync("prod"))!.Policy.AllowedImageDigests);
+        Assert.Equal(2, Assert.Single(await _store.ListPoliciesAsync()).Version);
+    }
+
+    [Fact]
+    public async Task RemovePolicy_UsedByAgent_InUseThenRemovedAfterAgent()
+    {
+        await _store.AddPolicyAsync(TestPolicies.Document(), Now);
+        Assert.True(await _store.AddAgentAsync(AgentRecord.New("a1", "127.0.0.1:9002", "prod", 1)));
+
+        Assert.Equal(PolicyRemoval.InUse, await _store.RemovePolicyAsync("prod"));
+        Assert.True(await _store.RemoveAgentAsync("a1"));
+        Assert.Equal(PolicyRemoval.Removed, await _store.RemovePolicyAsync("prod"));
+        Assert.Equal(PolicyRemoval.NotFound, await _store.RemovePolicyAsync("prod"));
+    }
+
+    [Fact]
+    public async Task AddAgent_Twice_SecondRefused()
+    {
+        Assert.True(await _store.AddAgentAsync(AgentRecord.New("a1", "127.0.0.1:9002", "prod", 1)));
+        Assert.False(await _store.AddAgentAsync(AgentRecord.New("a1", "127.0.0.1:9003", "prod", 1)));
+    }
+
+    [Fact]
+    public async Task RecordAttestation_StateResultAndNotification_CommittedTogetherAndRoundTrip()
+    {
+        await _store.AddAgentAsync(AgentRecord.New("a1", "127.0.0.1:9002", "prod", 1));
+        var appraisal = new AppraisalState(Enumerable.Range(0, 32).Select(i => (byte)i).ToArray(), 7,
+            new TrustLaunch.Tpm.Structures.TpmClockInfo(123456, 4, 1, true), 2, new HashSet<string> { QuotingDigest });
+        var agent = (await _store.GetAgentAsync("a1"))! with
+        {
+            State = AgentStates.Failed, Appraisal = appraisal, FailureReason = "event 6 (ContainerCreated): no", FailedEventIndex = 6, Attestations = 3,
+        };
+        var result = new AttestationResultRecord(0, "a1", Now, "contraindicated", agent.FailureReason, 6, 8, "prod:v1", "token");
+
+        var saved = await _store.RecordAttestationAsync(agent, result, "jws", ["http://127.0.0.1:1/hook", "http://127.0.0.1:2/hook"]);
+
+        Assert.True(saved!.Id > 0);
+        var reloaded = (await _store.GetAgentAsync("a1"))!;
+        Assert.Equal(AgentStates.Failed, reloaded.State);
+        Assert.Equal(appraisal.LaunchPcrValue, reloaded.Appraisal.LaunchPcrValue);
+        Assert.Equal((7L, 2L, 4u, 123456ul), (reloaded.Appraisal.NextRecNum, reloaded.Appraisal.BootCount, reloaded.Appraisal.LastClock!.ResetCount, reloaded.Appraisal.LastClock.Clock));
+        Assert.Equal([QuotingDigest], reloaded.Appraisal.VerifiedImages);
+        Assert.Equal(saved, Assert.Single(await _store.GetResultsAsync("a1", 10)));
+        Assert.Equal(2, (await _store.GetDueNotificationsAsync(Now, 10)).Count);
+    }
+
+    [Fact]
+    public async Task RecordAttestation_AgentRemovedMeanwhile_NothingWritten()
+    {
+        await _store.AddAgentAsync(AgentRecord.New("a1", "127.0.0.1:9002", "prod", 1));
+        var agent = (await _store.GetAgentAsync("a1"))!;
+        await _store.RemoveAgentAsync("a1");
+
+        var saved = await _store.RecordAttestationAsync(agent, new AttestationResultRecord(0, "a1", Now, "affirming", null, null, 0, "prod:v1", "t"), "jws", ["http://x/"]);
+
+        Assert.Null(saved);
+        Assert.Empty(await _store.GetResultsAsync("a1", 10));
+        Assert.Empty(await _store.GetDueNotificationsAsync(Now, 10));
+    }
+
+    [Fact]
+    public async Task SetPaused_ResumeFailedAgent_AttestingWithReasonCleared()
+    {
+        await _store.AddAgentAsync(AgentRecord.New("a1", "127.0.0.1:9002", "prod", 1) with { State = AgentStates.Failed, FailureReason = "bad", FailedEventIndex = 3 });
+
+        var paused = await _store.SetPausedAsync("a1", true);
+        var resumed = await _store.SetPausedAsync("a1", false);
+
+        Assert.True(paused!.Paused);
+        Assert.Equal((false, AgentStates.Attesting, null, null), (resumed!.Paused, resumed.State, resumed.FailureReason, resumed.FailedEventIndex));
+        Assert.Null(await _store.SetPausedAsync("nobody", true));
+    }
+
+    [Fact]
+    public async Task GetResults_Last_NewestFirst()
+    {
+        await _store.AddAgentAsync(AgentRecord.New("a1", "127.0.0.1:9002", "prod", 1));
+        var agent = (await _store.GetAgentAsync("a1"))!;
+        for (var i = 0; i < 5; i++)
+            await _store.RecordAttestationAsync(agent, new AttestationResultRecord(0, "a1", Now.AddSeconds(i), "affirming", null, null, i, "prod:v1", "t"), null, []);
+
+        var last = await _store.GetResultsAsync("a1", 2);
+
+        Assert.Equal([4L, 3L], last.Select(r => r.LogLength));
+    }
+
+    [Fact]
+    public async Task MarkAttemptFailed_NotDueUntilNextAttempt()
+    {
+        await _store.AddAgentAsync(AgentRecord.New("a1", "127.0.0.1:9002", "prod", 1));
+        await _store.RecordAttestationAsync((await _store.GetAgentAsync("a1"))!, new AttestationResultRecord(0, "a1", Now, "contraindicated", "x", null, 0, "p:v1", "t"), "jws", ["http://x/"]);
+        var entry = Assert.Single(await _store.GetDueNotificationsAsync(Now, 10));
+
+        await _store.MarkAttemptFailedAsync(entry.Id, Now.AddSeconds(2), "answered 500");
+
+        Assert.Empty(await _store.GetDueNotificationsAsync(Now.AddSeconds(1), 10));
+        Assert.Equal(1, Assert.Single(await _store.GetDueNotificationsAsync(Now.AddSeconds(2), 10)).Attempts);
+        await _store.MarkDeliveredAsync(entry.Id);
+        Assert.Empty(await _store.GetDueNotificationsAsync(Now.AddHours(1), 10));
+    }
+
+    private static readonly string QuotingDigest = "sha256:" + new string('d', 64);
+}
