@@ -1,10 +1,10 @@
 using System.Text.Json;
+using TrustLaunch.Measurement;
 using TrustLaunch.Oci.Bundles;
 using TrustLaunch.Oci.Content;
 using TrustLaunch.Oci.Registry;
 using TrustLaunch.Oci.Rootfs;
 using TrustLaunch.Oci.Store;
-using TrustLaunch.Measurement;
 
 namespace TrustLaunch.Agent.Launcher;
 

@@ -81,14 +81,26 @@ public sealed partial class AgentAttestation(
         var updated = attested
             ? agent with
             {
-                PolicyVersion = stored.Version, State = AgentStates.Attested, Appraisal = outcome.State!, LastAttestation = now, LastSuccess = now,
-                FailureReason = null, FailedEventIndex = null, EventsVerified = agent.EventsVerified + outcome.EventsVerified,
-                Attestations = agent.Attestations + 1, ConsecutiveFaults = 0,
+                PolicyVersion = stored.Version,
+                State = AgentStates.Attested,
+                Appraisal = outcome.State!,
+                LastAttestation = now,
+                LastSuccess = now,
+                FailureReason = null,
+                FailedEventIndex = null,
+                EventsVerified = agent.EventsVerified + outcome.EventsVerified,
+                Attestations = agent.Attestations + 1,
+                ConsecutiveFaults = 0,
             }
             : agent with
             {
-                PolicyVersion = stored.Version, State = AgentStates.Failed, LastAttestation = now, FailureReason = outcome.Reason,
-                FailedEventIndex = outcome.EventIndex, Attestations = agent.Attestations + 1, ConsecutiveFaults = 0,
+                PolicyVersion = stored.Version,
+                State = AgentStates.Failed,
+                LastAttestation = now,
+                FailureReason = outcome.Reason,
+                FailedEventIndex = outcome.EventIndex,
+                Attestations = agent.Attestations + 1,
+                ConsecutiveFaults = 0,
             };
         var token = EarToken.Create(key.Signer, options.VerifierId, agent.AgentId, policyId, outcome.Reason,
             outcome.Failure == AppraisalFailure.Policy, outcome.EventIndex, now);

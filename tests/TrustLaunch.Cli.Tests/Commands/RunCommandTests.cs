@@ -20,8 +20,9 @@ public sealed class RunCommandTests(ImageRegistryFixture registry, LaunchAgentFi
 
     private string DataDir => _scratch["data"];
 
-    private Task<CliResult> Tl(params string[] args) =>
-        CliHarness.RunAsync([.. args, "--data-dir", DataDir, "--agent-socket", agent.Deployment.SocketPath]);
+    /// <summary>Runs COMMAND with this test's data dir and agent; the options go first so they never land after <c>--</c>.</summary>
+    private Task<CliResult> Tl(string command, params string[] args) =>
+        CliHarness.RunAsync([command, "--data-dir", DataDir, "--agent-socket", agent.Deployment.SocketPath, .. args]);
 
     /// <summary>Pushes <paramref name="layout"/> to a fresh repository and publishes its golden value with a new key.</summary>
     private async Task<(string Reference, string Digest, string TrustedKey)> PublishAsync(string repository, string? layout = null, string expires = "1d")
@@ -76,20 +77,21 @@ public sealed class RunCommandTests(ImageRegistryFixture registry, LaunchAgentFi
 
         var run = await Tl("run", reference, "--trust", trusted, "--name", "sleeper", "--", "/bin/busybox", "sleep", "60");
         var running = (await Tl("ps", "--json")).EnsureSuccess().Json;
-        var stop = await Tl("stop", "sleeper", "--timeout", "5");
+        // sleep runs as the container's pid 1, which ignores SIGTERM: stop escalates to SIGKILL after the timeout.
+        var stop = await Tl("stop", "sleeper", "--timeout", "1");
         var stopped = (await Tl("ps", "--json")).EnsureSuccess().Json;
         var rm = await Tl("rm", "sleeper");
         var after = (await Tl("ps", "--json")).EnsureSuccess().Json;
 
         Assert.Equal((0, "sleeper\n"), (run.ExitCode, run.Stdout));
         Assert.Equal("running", running[0].GetProperty("status").GetString());
-        Assert.Equal((0, "sleeper exited with 143\n"), (stop.ExitCode, stop.Stdout));
-        Assert.Equal(143, stopped[0].GetProperty("exit_code").GetInt32());
+        Assert.Equal((0, "sleeper exited with 137\n"), (stop.ExitCode, stop.Stdout));
+        Assert.Equal(137, stopped[0].GetProperty("exit_code").GetInt32());
         rm.EnsureSuccess();
         Assert.Equal(0, after.GetArrayLength());
         var events = (await EventsSinceAsync(since)).Select(Parse).ToList();
         Assert.Equal(LaunchEvents.ContainerStopped, events[^2].Operation);
-        Assert.Equal(143, events[^2].Content.GetProperty("exit_code").GetInt32());
+        Assert.Equal(137, events[^2].Content.GetProperty("exit_code").GetInt32());
         Assert.Equal(LaunchEvents.ContainerDeleted, events[^1].Operation);
     }
 
@@ -153,6 +155,7 @@ public sealed class RunCommandTests(ImageRegistryFixture registry, LaunchAgentFi
     {
         var (reference, digest, trusted) = await PublishAsync("run/tampered");
         (await Tl("run", reference, "--trust", trusted, "--name", "first", "--attach", "--", "/bin/busybox", "true")).EnsureSuccess();
+        (await Tl("rm", "first")).EnsureSuccess();
         var snapshot = Path.Combine(DataDir, "snapshots", digest["sha256:".Length..], "rootfs");
         await File.WriteAllTextAsync(Path.Combine(snapshot, "etc", "hello.txt"), "tampered\n");
         var since = await LogLengthAsync();
@@ -172,9 +175,10 @@ public sealed class RunCommandTests(ImageRegistryFixture registry, LaunchAgentFi
         var since = await LogLengthAsync();
 
         var again = await Tl("run", reference, "--trust", trusted, "--name", "twice");
+        (await Tl("rm", "twice")).EnsureSuccess();
 
         Assert.Equal((1, "error: container name 'twice' is already in use (trustlaunch rm twice frees it)\n"), (again.ExitCode, again.Stderr));
-        Assert.Empty(await EventsSinceAsync(since));
+        Assert.Equal([LaunchEvents.ContainerDeleted], (await EventsSinceAsync(since)).Select(e => Parse(e).Operation));
     }
 
     private async Task AssertRejectedAsync(long since, string digest, string reason)

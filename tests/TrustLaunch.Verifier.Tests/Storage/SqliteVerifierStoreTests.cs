@@ -58,7 +58,11 @@ public sealed class SqliteVerifierStoreTests : IAsyncLifetime
             new TrustLaunch.Tpm.Structures.TpmClockInfo(123456, 4, 1, true), 2, new HashSet<string> { QuotingDigest });
         var agent = (await _store.GetAgentAsync("a1"))! with
         {
-            State = AgentStates.Failed, Appraisal = appraisal, FailureReason = "event 6 (ContainerCreated): no", FailedEventIndex = 6, Attestations = 3,
+            State = AgentStates.Failed,
+            Appraisal = appraisal,
+            FailureReason = "event 6 (ContainerCreated): no",
+            FailedEventIndex = 6,
+            Attestations = 3,
         };
         var result = new AttestationResultRecord(0, "a1", Now, "contraindicated", agent.FailureReason, 6, 8, "prod:v1", "token");
 

@@ -26,8 +26,13 @@ public static class ContainerOutput
 {
     public static async Task CopyAsync(ContainerDirectory container, TextWriter output, bool follow, CancellationToken cancellationToken)
     {
-        if (!File.Exists(container.StdioLog))
-            return;
+        // The runtime creates the log when it creates the container: a follower may be here first.
+        while (!File.Exists(container.StdioLog))
+        {
+            if (!follow || container.ReadExit() is not null)
+                return;
+            await Task.Delay(20, cancellationToken).ConfigureAwait(false);
+        }
         await using var log = new FileStream(container.StdioLog, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
         using var reader = new StreamReader(log);
         var buffer = new char[16 * 1024];

@@ -48,7 +48,8 @@ public static class RunCommand
             using var measurer = containers.OpenMeasurer(parse);
             var launcher = new TrustedLauncher(containers.DataDir(parse), containers.OpenStore(parse), new LocalImageJudge(trusted), measurer);
             var request = new LaunchRequest(r, containerName, LaunchMode.Local, parse.GetValue(pod)!, parse.GetValue(ns)!,
-                RegistryOptions.ParsePlatform(parse.GetValue(platform)), parse.GetValue(args)) { DecryptionKeys = ring };
+                RegistryOptions.ParsePlatform(parse.GetValue(platform)), parse.GetValue(args))
+            { DecryptionKeys = ring };
 
             ContainerDirectory container;
             try
