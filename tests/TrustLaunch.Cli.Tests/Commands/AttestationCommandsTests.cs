@@ -1,0 +1,109 @@
+using System.Text.Json;
+using TrustLaunch.Hosting.Contracts;
+using TrustLaunch.Hosting.Pki;
+using TrustLaunch.Measurement;
+using TrustLaunch.Oci.Signing;
+using TrustLaunch.Testing;
+
+namespace TrustLaunch.Cli.Tests.Commands;
+
+/// <summary>
+/// The trust chain from the command line, against real processes: a registrar, an agent on its own swtpm and a
+/// verifier; the tenant commands put the agent under a policy, <c>trustlaunch run</c> launches a verified image
+/// (the node stays Attested), and an out-of-policy event forced into the log behind the launcher's back fails it.
+/// </summary>
+[Trait("Category", "Slow")]
+public sealed class AttestationCommandsTests(ImageRegistryFixture registry, AttestedNodeFixture node)
+    : IClassFixture<ImageRegistryFixture>, IClassFixture<AttestedNodeFixture>, IDisposable
+{
+    private readonly ScratchDirectory _scratch = new();
+
+    public void Dispose() => _scratch.Dispose();
+
+    private Task<CliResult> Tenant(params string[] args) =>
+        CliHarness.RunAsync([.. args, "--verifier", node.TenantUrl, "--tls-dir", node.Deployment.TlsDirectory, "--tls-name", ServiceRoles.Tenant]);
+
+    private async Task<JsonElement> WaitForStatusAsync(Func<JsonElement, bool> done)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        while (true)
+        {
+            var status = (await Tenant("agent", "status", node.Deployment.AgentId, "--json")).EnsureSuccess().Json;
+            if (done(status))
+                return status;
+            Assert.True(DateTime.UtcNow < deadline, $"agent status never reached the expected state: {status}");
+            await Task.Delay(200);
+        }
+    }
+
+    [Fact]
+    public async Task TenantCommands_VerifiedLaunchThenForgedEvent_AttestedThenFailedWithTheEvent()
+    {
+        var image = await registry.PushAsync(registry.LayoutA, "attest/app", "v1");
+        var (priv, pub) = ImageRegistryFixture.WriteKeyPair(_scratch.Path, "publisher");
+        (await CliHarness.RunAsync("golden", "publish", image.Reference, "--key", priv, "--data-dir", _scratch["publish"])).EnsureSuccess();
+        string keyId;
+        using (var verifier = PemPayloadVerifier.FromFile(pub))
+            keyId = verifier.KeyId;
+        var policy = _scratch["prod.json"];
+        await File.WriteAllTextAsync(policy, JsonSerializer.Serialize(new PolicyDocument("prod", new Dictionary<string, string> { [keyId] = pub },
+            [], [keyId], [], LaunchPcr.Default, new Dictionary<int, string>()), ContractsJsonContext.Default.PolicyDocument));
+
+        (await Tenant("policy", "add", policy)).EnsureSuccess();
+        (await Tenant("agent", "add", node.Deployment.AgentId, "--policy", "prod")).EnsureSuccess();
+        await WaitForStatusAsync(s => s.GetProperty("state").GetString() == AgentStates.Attested);
+
+        var run = await CliHarness.RunAsync("run", "--data-dir", _scratch["data"], "--agent-socket", node.Deployment.SocketPath,
+            image.Reference, "--trust", pub, "--name", "app", "--attach", "--", "/bin/busybox", "cat", "/etc/hello.txt");
+        Assert.Equal((0, "hello from image A\n"), (run.ExitCode, run.Stdout));
+        var launched = (await node.Deployment.GetInfoAsync()).LogLength;
+        var attested = await WaitForStatusAsync(s => s.GetProperty("events_verified").GetInt64() >= launched);
+        Assert.Equal(AgentStates.Attested, attested.GetProperty("state").GetString());
+
+        var unknown = "sha256:" + new string('e', 64);
+        var forged = await node.Deployment.MeasureAsync(LaunchEvents.ContainerCreated,
+            $$"""{"config":"sha256:{{new string('c', 64)}}","container":"intruder","digest":"{{unknown}}","image":"evil:latest","namespace":"","pod":""}""");
+        var failed = await WaitForStatusAsync(s => s.GetProperty("state").GetString() == AgentStates.Failed);
+        var results = (await Tenant("results", node.Deployment.AgentId, "--last", "1", "--json")).EnsureSuccess().Json;
+        var list = (await Tenant("agent", "list")).EnsureSuccess();
+
+        Assert.Equal($"event {forged.Record.RecNum} (ContainerCreated): image {unknown} is not allowed by policy 'prod' v1", failed.GetProperty("failure_reason").GetString());
+        Assert.Equal(forged.Record.RecNum, failed.GetProperty("failed_event_index").GetInt64());
+        Assert.Equal("contraindicated", results[0].GetProperty("status").GetString());
+        Assert.Contains(node.Deployment.AgentId, list.Stdout);
+        Assert.Contains(AgentStates.Failed, list.Stdout);
+    }
+}
+
+/// <summary>A registrar, a registered agent (own swtpm) and a verifier polling every 0.3 s, as real processes.</summary>
+public sealed class AttestedNodeFixture : IAsyncLifetime
+{
+    private ServiceProcess? _verifier;
+    private int _verifierPort;
+
+    public AgentDeployment Deployment { get; } = new();
+
+    public string TenantUrl => $"https://127.0.0.1:{_verifierPort + 1}";
+
+    public async Task InitializeAsync()
+    {
+        await Deployment.InitializeAsync();
+        await Deployment.StartAgentAsync();
+        _verifierPort = FreePorts.FindPair();
+        var tenant = new Hosting.Clients.ServiceHttpClientFactory(TlsIdentity.FromDirectory(Deployment.TlsDirectory, ServiceRoles.Tenant))
+            .Create(new Uri(TenantUrl));
+        _verifier = await ServiceProcess.StartAsync(ServiceRoles.Verifier,
+        [
+            "--data-dir", Path.Combine(Deployment.Directory, "verifier"), "--tls-dir", Deployment.TlsDirectory,
+            "--listen", $"127.0.0.1:{_verifierPort}", "--tenant-listen", $"127.0.0.1:{_verifierPort + 1}",
+            "--registrar", $"https://127.0.0.1:{Deployment.RegistrarPort + 1}", "--quote-interval", "0.3",
+        ], new Uri($"{TenantUrl}/readyz"), tenant, Path.Combine(Deployment.Directory, "verifier.log"));
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_verifier is not null)
+            await _verifier.DisposeAsync();
+        await Deployment.DisposeAsync();
+    }
+}
