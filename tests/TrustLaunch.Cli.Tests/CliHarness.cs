@@ -27,12 +27,21 @@ public static class CliHarness
     }
 }
 
-/// <summary>A scratch directory for files a test writes, deleted afterwards.</summary>
+/// <summary>
+/// A scratch directory for files a test writes, deleted afterwards — after detaching container root filesystems a
+/// failed launch test may have left mounted in it, so the test's own failure is the one reported.
+/// </summary>
 public sealed class ScratchDirectory : IDisposable
 {
     public string Path { get; } = Directory.CreateTempSubdirectory("trustlaunch-cli-").FullName;
 
     public string this[string name] => System.IO.Path.Combine(Path, name);
 
-    public void Dispose() => Directory.Delete(Path, recursive: true);
+    public void Dispose()
+    {
+        var prefix = Path + "/";
+        foreach (var mount in File.ReadLines("/proc/self/mounts").Select(l => l.Split(' ')[1]).Where(m => m.StartsWith(prefix, StringComparison.Ordinal)).Reverse())
+            TrustLaunch.Agent.Launcher.OverlayRootfs.Unmount(mount);
+        Directory.Delete(Path, recursive: true);
+    }
 }

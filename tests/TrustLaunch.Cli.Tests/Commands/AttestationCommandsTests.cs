@@ -56,6 +56,7 @@ public sealed class AttestationCommandsTests(ImageRegistryFixture registry, Atte
         var run = await CliHarness.RunAsync("run", "--data-dir", _scratch["data"], "--agent-socket", node.Deployment.SocketPath,
             image.Reference, "--trust", pub, "--name", "app", "--attach", "--", "/bin/busybox", "cat", "/etc/hello.txt");
         Assert.Equal((0, "hello from image A\n"), (run.ExitCode, run.Stdout));
+        (await CliHarness.RunAsync("rm", "--data-dir", _scratch["data"], "--agent-socket", node.Deployment.SocketPath, "app")).EnsureSuccess();
         var launched = (await node.Deployment.GetInfoAsync()).LogLength;
         var attested = await WaitForStatusAsync(s => s.GetProperty("events_verified").GetInt64() >= launched);
         Assert.Equal(AgentStates.Attested, attested.GetProperty("state").GetString());
