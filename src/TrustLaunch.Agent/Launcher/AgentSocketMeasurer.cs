@@ -35,26 +35,16 @@ public sealed class AgentSocketMeasurer : IMeasurer, IDisposable
         }
         using (response)
         {
-            if (!response.IsSuccessStatusCode)
+            try
             {
-                var problem = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
-                throw new IOException($"the agent refused to measure {operation}: {ProblemText(problem, response)}");
+                await ServiceProblemException.EnsureSuccessAsync(response, $"measure {operation}", cancellationToken).ConfigureAwait(false);
+            }
+            catch (ServiceProblemException e)
+            {
+                throw new IOException($"the agent refused to measure {operation}: {e.Detail ?? e.Title ?? e.Status.ToString()}", e);
             }
             return await response.Content.ReadFromJsonAsync(ContractsJsonContext.Default.MeasuredEvent, cancellationToken).ConfigureAwait(false)
                 ?? throw new IOException($"the agent answered {operation} with an empty body");
-        }
-    }
-
-    private static string ProblemText(string body, HttpResponseMessage response)
-    {
-        try
-        {
-            var problem = JsonSerializer.Deserialize(body, ContractsJsonContext.Default.ProblemDetails);
-            return problem?.Detail ?? problem?.Title ?? $"HTTP {(int)response.StatusCode}";
-        }
-        catch (JsonException)
-        {
-            return $"HTTP {(int)response.StatusCode}";
         }
     }
 

@@ -8,7 +8,7 @@ namespace TrustLaunch.Hosting.Clients;
 
 /// <summary>
 /// The tenant API of the verifier (mTLS with a tenant certificate), as the CLI uses it. Error answers throw
-/// <see cref="ServiceResponseException"/> carrying the verifier's problem detail; "not found" lookups return null.
+/// <see cref="ServiceProblemException"/> carrying the verifier's problem detail; "not found" lookups return null.
 /// </summary>
 public sealed class VerifierClient(HttpClient http)
 {
@@ -53,7 +53,7 @@ public sealed class VerifierClient(HttpClient http)
         using var response = await http.GetAsync(uri, cancellationToken).ConfigureAwait(false);
         if (response.StatusCode == HttpStatusCode.NotFound)
             return null;
-        await ServiceResponseException.ThrowIfFailedAsync(response, "verifier", cancellationToken).ConfigureAwait(false);
+        await ServiceProblemException.EnsureSuccessAsync(response, "verifier", cancellationToken).ConfigureAwait(false);
         return await response.Content.ReadFromJsonAsync(type, cancellationToken).ConfigureAwait(false);
     }
 
@@ -61,15 +61,15 @@ public sealed class VerifierClient(HttpClient http)
     {
         using var request = new HttpRequestMessage(method, uri) { Content = content };
         using var response = await http.SendAsync(request, cancellationToken).ConfigureAwait(false);
-        await ServiceResponseException.ThrowIfFailedAsync(response, "verifier", cancellationToken).ConfigureAwait(false);
+        await ServiceProblemException.EnsureSuccessAsync(response, "verifier", cancellationToken).ConfigureAwait(false);
         return await response.Content.ReadFromJsonAsync(type, cancellationToken).ConfigureAwait(false)
-            ?? throw new ServiceResponseException(response.StatusCode, $"verifier answered an empty body to {method} {uri}");
+            ?? throw new ServiceProblemException($"verifier {method} {uri}", response.StatusCode, "empty body", null);
     }
 
     private async Task SendAsync(HttpMethod method, string uri, CancellationToken cancellationToken)
     {
         using var request = new HttpRequestMessage(method, uri);
         using var response = await http.SendAsync(request, cancellationToken).ConfigureAwait(false);
-        await ServiceResponseException.ThrowIfFailedAsync(response, "verifier", cancellationToken).ConfigureAwait(false);
+        await ServiceProblemException.EnsureSuccessAsync(response, "verifier", cancellationToken).ConfigureAwait(false);
     }
 }

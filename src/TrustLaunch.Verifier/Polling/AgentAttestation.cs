@@ -143,14 +143,14 @@ public sealed partial class AgentAttestation(
     private static bool IsFault(Exception e, CancellationToken cancellationToken) => e switch
     {
         OperationCanceledException => !cancellationToken.IsCancellationRequested,
-        HttpRequestException or ServiceResponseException or AgentNotRegisteredException or JsonException or ObjectDisposedException => true,
+        HttpRequestException or ServiceProblemException or AgentNotRegisteredException or JsonException or ObjectDisposedException => true,
         _ => false,
     };
 
     private static string FaultKind(Exception e) => e switch
     {
         AgentNotRegisteredException => "not_registered",
-        ServiceResponseException => "agent_error",
+        ServiceProblemException => "agent_error",
         OperationCanceledException => "timeout",
         _ => "network",
     };

@@ -37,7 +37,7 @@ public sealed class AgentConnections(ServiceHttpClientFactory clients, VerifierO
         using var response = await _registrar.GetAsync($"v1/agents/{Uri.EscapeDataString(agentId)}", cancellationToken).ConfigureAwait(false);
         if (response.StatusCode == System.Net.HttpStatusCode.NotFound)
             return null;
-        await ServiceResponseException.ThrowIfFailedAsync(response, "registrar", cancellationToken).ConfigureAwait(false);
+        await ServiceProblemException.EnsureSuccessAsync(response, "registrar", cancellationToken).ConfigureAwait(false);
         return await response.Content.ReadFromJsonAsync(ContractsJsonContext.Default.RegisteredAgent, cancellationToken).ConfigureAwait(false);
     }
 

@@ -34,10 +34,10 @@ public sealed class TenantApiTests : IAsyncLifetime
     [Fact]
     public async Task TenantApi_AgentCertificate_Forbidden()
     {
-        var e = await Assert.ThrowsAsync<ServiceResponseException>(() => _stack.Tenant(ServiceRoles.Agent).ListAgentsAsync());
+        var e = await Assert.ThrowsAsync<ServiceProblemException>(() => _stack.Tenant(ServiceRoles.Agent).ListAgentsAsync());
 
-        Assert.Equal(HttpStatusCode.Forbidden, e.StatusCode);
-        Assert.Equal("verifier answered 403: client certificate role 'agent' is not allowed here: needs tenant", e.Message);
+        Assert.Equal(HttpStatusCode.Forbidden, e.Status);
+        Assert.Equal("verifier: 403 role not allowed: client certificate role 'agent' is not allowed here: needs tenant", e.Message);
     }
 
     [Fact]
@@ -58,18 +58,18 @@ public sealed class TenantApiTests : IAsyncLifetime
     [Fact]
     public async Task AddPolicy_Invalid_BadRequestWithReason()
     {
-        var e = await Assert.ThrowsAsync<ServiceResponseException>(() => _stack.Tenant().AddPolicyAsync(TestPolicies.Document() with { LaunchPcr = 16 }));
+        var e = await Assert.ThrowsAsync<ServiceProblemException>(() => _stack.Tenant().AddPolicyAsync(TestPolicies.Document() with { LaunchPcr = 16 }));
 
-        Assert.Equal("verifier answered 400: launch_pcr 16 is not usable: 0-23, never 16 (debug) or 23 (application, resettable)", e.Message);
+        Assert.Equal("verifier: 400 invalid policy: launch_pcr 16 is not usable: 0-23, never 16 (debug) or 23 (application, resettable)", e.Message);
     }
 
     [Fact]
     public async Task AddAgent_UnknownPolicy_NotFound()
     {
-        var e = await Assert.ThrowsAsync<ServiceResponseException>(() => _stack.Tenant().AddAgentAsync(new AddAgentRequest("a1", "nope", null)));
+        var e = await Assert.ThrowsAsync<ServiceProblemException>(() => _stack.Tenant().AddAgentAsync(new AddAgentRequest("a1", "nope", null)));
 
-        Assert.Equal(HttpStatusCode.NotFound, e.StatusCode);
-        Assert.Equal("verifier answered 404: policy 'nope' does not exist", e.Message);
+        Assert.Equal(HttpStatusCode.NotFound, e.Status);
+        Assert.Equal("verifier: 404 no such policy: policy 'nope' does not exist", e.Message);
     }
 
     [Fact]
@@ -78,9 +78,9 @@ public sealed class TenantApiTests : IAsyncLifetime
         var tenant = _stack.Tenant();
         await tenant.AddPolicyAsync(TestPolicies.Document());
 
-        var e = await Assert.ThrowsAsync<ServiceResponseException>(() => tenant.AddAgentAsync(new AddAgentRequest("ghost", "prod", null)));
+        var e = await Assert.ThrowsAsync<ServiceProblemException>(() => tenant.AddAgentAsync(new AddAgentRequest("ghost", "prod", null)));
 
-        Assert.Equal("verifier answered 404: agent 'ghost' is not registered at the registrar", e.Message);
+        Assert.Equal("verifier: 404 no such agent: agent 'ghost' is not registered at the registrar", e.Message);
     }
 
     [Fact]

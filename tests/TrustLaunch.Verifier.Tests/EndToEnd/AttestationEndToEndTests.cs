@@ -158,7 +158,7 @@ public sealed class AttestationEndToEndTests : IAsyncLifetime
         using var document = JsonDocument.Parse(content);
         using var response = await http.PostAsync("v1/measure",
             JsonContent.Create(new MeasureRequest(operation, document.RootElement.Clone()), ContractsJsonContext.Default.MeasureRequest));
-        await ServiceResponseException.ThrowIfFailedAsync(response, "agent", CancellationToken.None);
+        await ServiceProblemException.EnsureSuccessAsync(response, "agent", CancellationToken.None);
         return (await response.Content.ReadFromJsonAsync(ContractsJsonContext.Default.MeasuredEvent))!;
     }
 

@@ -56,7 +56,7 @@ public sealed class TenantOptions
         {
             return await call(new VerifierClient(http)).ConfigureAwait(false);
         }
-        catch (ServiceResponseException e)
+        catch (ServiceProblemException e)
         {
             throw new CliFailureException(e.Message);
         }
