@@ -181,6 +181,14 @@ public sealed class RunCommandTests(ImageRegistryFixture registry, LaunchAgentFi
         Assert.Equal([LaunchEvents.ContainerDeleted], (await EventsSinceAsync(since)).Select(e => Parse(e).Operation));
     }
 
+    [Fact]
+    public async Task Rm_UnknownContainer_SaysSoEvenWithoutAnAgent()
+    {
+        var rm = await CliHarness.RunAsync("rm", "--data-dir", DataDir, "--agent-socket", _scratch["no-agent.sock"], "ghost");
+
+        Assert.Equal((1, "error: no container named 'ghost'\n"), (rm.ExitCode, rm.Stderr));
+    }
+
     private async Task AssertRejectedAsync(long since, string digest, string reason)
     {
         var events = (await EventsSinceAsync(since)).Select(Parse).ToList();

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using TrustLaunch.Agent.Launcher;
 
 namespace TrustLaunch.Cli.Commands.Containers;
 
@@ -12,6 +13,7 @@ public static class RmCommand
         var command = new Command("rm", "Remove a stopped container (measured as ContainerDeleted)") { name, force };
         command.SetAction(async (parse, ct) =>
         {
+            ContainerDirectory.Open(containers.DataDir(parse), parse.GetValue(name)!); // "no container named …" before "no agent"
             using var measurer = containers.OpenMeasurer(parse);
             await containers.OpenControl(parse).RemoveAsync(parse.GetValue(name)!, parse.GetValue(force), measurer, ct).ConfigureAwait(false);
             if (!parse.GetValue(options.Json))
