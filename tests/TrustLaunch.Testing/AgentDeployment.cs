@@ -72,6 +72,13 @@ public sealed class AgentDeployment : IAsyncLifetime
     /// <summary>The launcher's side: the agent's unix socket.</summary>
     public HttpClient LocalClient() => UnixSocketHttp.Create(SocketPath);
 
+    /// <summary>The launch log from record <paramref name="since"/>, read on the agent's socket.</summary>
+    public async Task<IReadOnlyList<TrustLaunch.Measurement.CelRecord>> ReadLogAsync(long since = 0)
+    {
+        using var local = LocalClient();
+        return (await local.GetFromJsonAsync($"/v1/log?since={since}", ContractsJsonContext.Default.IReadOnlyListCelRecord))!;
+    }
+
     public async Task<HttpResponseMessage> PostMeasureAsync(string operation, string contentJson)
     {
         using var local = LocalClient();

@@ -83,8 +83,11 @@ public sealed record ImageAttestationRequest(
     IReadOnlyList<string> LayerDigests,
     string? RootfsDigest);
 
-/// <summary>The verifier's answer; <c>Publisher</c> and <c>Golden</c> as in <c>ImageVerified</c> when allowed.</summary>
-public sealed record ImageAttestationDecision(bool Allow, string Reason, string? Publisher, string? Golden);
+/// <summary>
+/// The verifier's answer; when allowed, <c>Publisher</c> and <c>Golden</c> as in <c>ImageVerified</c>, and the golden
+/// value's rootfs tree digest, which the launcher's unpacked snapshot must have.
+/// </summary>
+public sealed record ImageAttestationDecision(bool Allow, string Reason, string? Publisher, string? Golden, string? RootfsDigest);
 
 /// <summary>The body of a revocation webhook POST; sent as a JWS (compact) signed by the verifier's key.</summary>
 public sealed record RevocationNotification(

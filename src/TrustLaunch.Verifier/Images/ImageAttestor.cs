@@ -56,7 +56,7 @@ public sealed class ImageAttestor(IVerifierStore store, PolicyCache policies, Re
         if (!policy.AllowsDigest(observed.ManifestDigest.ToString()) && !policy.AllowsPublisher(golden.PublisherKeyId))
             return Deny($"image {observed.ManifestDigest} (publisher {golden.PublisherKeyId}) is not allowed by {policy.Display}");
         return new ImageAttestationDecision(true, "verified", golden.PublisherKeyId,
-            Convert.ToHexStringLower(SHA256.HashData(Encoding.ASCII.GetBytes(jws))));
+            "sha256:" + Convert.ToHexStringLower(SHA256.HashData(Encoding.ASCII.GetBytes(jws))), golden.RootfsDigest.ToString());
     }
 
     private async Task<string> FetchGoldenJwsAsync(ImageReference reference, Digest manifestDigest, CancellationToken cancellationToken)
@@ -110,5 +110,5 @@ public sealed class ImageAttestor(IVerifierStore store, PolicyCache policies, Re
         return true;
     }
 
-    private static ImageAttestationDecision Deny(string reason) => new(false, reason, null, null);
+    private static ImageAttestationDecision Deny(string reason) => new(false, reason, null, null, null);
 }

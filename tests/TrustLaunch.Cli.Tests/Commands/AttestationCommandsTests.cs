@@ -61,6 +61,25 @@ public sealed class AttestationCommandsTests(ImageRegistryFixture registry, Atte
         var attested = await WaitForStatusAsync(s => s.GetProperty("events_verified").GetInt64() >= launched);
         Assert.Equal(AgentStates.Attested, attested.GetProperty("state").GetString());
 
+        // Remote mode: the verifier decides from the agent's policy; an image without a golden value is denied.
+        var remote = await CliHarness.RunAsync("run", "--data-dir", _scratch["data"], "--agent-socket", node.Deployment.SocketPath,
+            image.Reference, "--mode", "remote", "--verifier", node.AgentPortUrl, "--agent-id", node.Deployment.AgentId,
+            "--tls-dir", node.Deployment.TlsDirectory, "--name", "remote", "--attach", "--", "/bin/busybox", "cat", "/etc/hello.txt");
+        (await CliHarness.RunAsync("rm", "--data-dir", _scratch["data"], "--agent-socket", node.Deployment.SocketPath, "remote")).EnsureSuccess();
+        var unpublished = await registry.PushAsync(registry.LayoutB, "attest/unpublished", "v1");
+        var denied = await CliHarness.RunAsync("run", "--data-dir", _scratch["data"], "--agent-socket", node.Deployment.SocketPath,
+            unpublished.Reference, "--mode", "remote", "--verifier", node.AgentPortUrl, "--agent-id", node.Deployment.AgentId,
+            "--tls-dir", node.Deployment.TlsDirectory);
+        Assert.Equal((0, "hello from image A\n"), (remote.ExitCode, remote.Stdout));
+        Assert.Equal((3, $"NOT verified: the verifier denied it: no golden value for {unpublished.ManifestDigest} in {registry.Host}/attest/unpublished\n"),
+            (denied.ExitCode, denied.Stderr));
+        var remoteVerified = (await node.Deployment.ReadLogAsync()).Select(r => EventLine.Parse(r.Content))
+            .Last(e => e.Operation == LaunchEvents.ImageVerified);
+        Assert.Equal("remote", remoteVerified.Content.GetProperty("mode").GetString());
+        launched = (await node.Deployment.GetInfoAsync()).LogLength;
+        attested = await WaitForStatusAsync(s => s.GetProperty("events_verified").GetInt64() >= launched);
+        Assert.Equal(AgentStates.Attested, attested.GetProperty("state").GetString());
+
         var unknown = "sha256:" + new string('e', 64);
         var forged = await node.Deployment.MeasureAsync(LaunchEvents.ContainerCreated,
             $$"""{"config":"sha256:{{new string('c', 64)}}","container":"intruder","digest":"{{unknown}}","image":"evil:latest","namespace":"","pod":""}""");
@@ -85,6 +104,8 @@ public sealed class AttestedNodeFixture : IAsyncLifetime
     public AgentDeployment Deployment { get; } = new();
 
     public string TenantUrl => $"https://127.0.0.1:{_verifierPort + 1}";
+
+    public string AgentPortUrl => $"https://127.0.0.1:{_verifierPort}";
 
     public async Task InitializeAsync()
     {

@@ -1,6 +1,4 @@
-using System.Net.Http.Json;
 using System.Text.Json;
-using TrustLaunch.Hosting.Contracts;
 using TrustLaunch.Measurement;
 using TrustLaunch.Testing;
 
@@ -33,11 +31,7 @@ public sealed class RunCommandTests(ImageRegistryFixture registry, LaunchAgentFi
         return (image.Reference, image.ManifestDigest, pub);
     }
 
-    private async Task<IReadOnlyList<CelRecord>> EventsSinceAsync(long since)
-    {
-        using var client = agent.Deployment.LocalClient();
-        return (await client.GetFromJsonAsync($"/v1/log?since={since}", ContractsJsonContext.Default.IReadOnlyListCelRecord))!;
-    }
+    private Task<IReadOnlyList<CelRecord>> EventsSinceAsync(long since) => agent.Deployment.ReadLogAsync(since);
 
     private async Task<long> LogLengthAsync() => (await agent.Deployment.GetInfoAsync()).LogLength;
 

@@ -4,11 +4,13 @@ using TrustLaunch.Agent.Launcher;
 using TrustLaunch.Cli.Commands.Golden;
 using TrustLaunch.Cli.Commands.Image;
 using TrustLaunch.Cli.Output;
+using TrustLaunch.Hosting.Clients;
+using TrustLaunch.Hosting.Pki;
 
 namespace TrustLaunch.Cli.Commands.Containers;
 
 /// <summary>
-/// <c>trustlaunch run REF [--name N] [--pod ID] [--namespace NS] [--trust FILE|DIR] [--attach] [-- ARGS]</c>: a
+/// <c>trustlaunch run REF [--name N] [--pod ID] [--namespace NS] [--mode local|remote] [--trust FILE|DIR] [--attach] [-- ARGS]</c>: a
 /// measured launch of an image that matches a trusted golden value. Exit 3 with <c>NOT verified: REASON</c> (and an
 /// ImageRejected measurement) otherwise. Detached by default; <c>--attach</c> streams the output and returns the
 /// container's exit status.
@@ -17,6 +19,8 @@ public static class RunCommand
 {
     public const string TrustEnvironmentVariable = "TRUSTLAUNCH_TRUST";
     public const string DefaultTrust = "/etc/trustlaunch/trusted-publishers";
+    public const string VerifierEnvironmentVariable = "TRUSTLAUNCH_VERIFIER_AGENT_URL";
+    public const string AgentIdEnvironmentVariable = "TRUSTLAUNCH_AGENT_ID";
 
     public static Command Create(GlobalOptions options, ContainerOptions containers)
     {
@@ -30,24 +34,47 @@ public static class RunCommand
             Description = $"Trusted golden-value publisher keys, a PEM file or a directory of *.pem (default: ${TrustEnvironmentVariable}, else {DefaultTrust})",
             HelpName = "FILE|DIR",
         };
+        var mode = new Option<string>("--mode")
+        {
+            Description = "local: check the golden value here against --trust; remote: the verifier decides (--verifier, --agent-id, --tls-dir)",
+            DefaultValueFactory = _ => "local",
+        };
+        mode.AcceptOnlyFromAmong("local", "remote");
+        var verifier = new Option<string?>("--verifier")
+        {
+            Description = $"Remote mode: the verifier's agent port (default: ${VerifierEnvironmentVariable}, else https://127.0.0.1:8880)",
+            HelpName = "URL",
+        };
+        var agentId = new Option<string?>("--agent-id") { Description = $"Remote mode: this node's agent id (default: ${AgentIdEnvironmentVariable})", HelpName = "ID" };
+        var tlsDir = new Option<string>("--tls-dir")
+        {
+            Description = "Remote mode: directory with this node's agent certificate and the CA (from trustlaunch ca issue)",
+            HelpName = "DIR",
+            DefaultValueFactory = _ => Environment.GetEnvironmentVariable("TRUSTLAUNCH_TLS_DIR") ?? "/etc/trustlaunch/tls",
+        };
+        var tlsName = new Option<string>("--tls-name") { Description = "Remote mode: certificate name in --tls-dir", HelpName = "NAME", DefaultValueFactory = _ => "agent" };
         var attach = new Option<bool>("--attach", "-a") { Description = "Stream the container's output and exit with its exit status" };
         var platform = RegistryOptions.PlatformOption();
         var keys = RegistryOptions.DecryptionKeyOption();
         var command = new Command("run", "Launch a container from an image that matches its signed golden value, measuring every step")
         {
-            reference, args, name, pod, ns, trust, attach, platform, keys,
+            reference, args, name, pod, ns, mode, trust, verifier, agentId, tlsDir, tlsName, attach, platform, keys,
         };
         containers.AddTo(command);
         command.SetAction(async (parse, ct) =>
         {
             var r = RegistryOptions.ParseReference(parse.GetValue(reference)!);
             var containerName = parse.GetValue(name) ?? "tl-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4));
-            var trusted = SigningKeys.LoadTrusted(parse.GetValue(trust) ?? Environment.GetEnvironmentVariable(TrustEnvironmentVariable) ?? DefaultTrust);
             using var ring = RegistryOptions.LoadDecryptionKeys(parse.GetValue(keys));
             using var client = containers.Registry.CreateClient(parse, options.Input, r);
             using var measurer = containers.OpenMeasurer(parse);
-            var launcher = new TrustedLauncher(containers.DataDir(parse), containers.OpenStore(parse), new LocalImageJudge(trusted), measurer);
-            var request = new LaunchRequest(r, containerName, LaunchMode.Local, parse.GetValue(pod)!, parse.GetValue(ns)!,
+            using var verifierClient = parse.GetValue(mode) == "remote" ? VerifierAgentPort(parse, verifier, tlsDir, tlsName) : null;
+            IImageJudge judge = verifierClient is null
+                ? new LocalImageJudge(SigningKeys.LoadTrusted(parse.GetValue(trust) ?? Environment.GetEnvironmentVariable(TrustEnvironmentVariable) ?? DefaultTrust))
+                : new RemoteImageJudge(verifierClient, parse.GetValue(agentId) ?? Environment.GetEnvironmentVariable(AgentIdEnvironmentVariable)
+                    ?? throw new CliUsageException($"--mode remote needs --agent-id (or ${AgentIdEnvironmentVariable})"));
+            var launcher = new TrustedLauncher(containers.DataDir(parse), containers.OpenStore(parse), judge, measurer);
+            var request = new LaunchRequest(r, containerName, verifierClient is null ? LaunchMode.Local : LaunchMode.Remote, parse.GetValue(pod)!, parse.GetValue(ns)!,
                 RegistryOptions.ParsePlatform(parse.GetValue(platform)), parse.GetValue(args))
             { DecryptionKeys = ring };
 
@@ -78,5 +105,15 @@ public static class RunCommand
             return await output.WriteAsync(view, CliJsonContext.Output.ContainerView, (w, v) => w.WriteLine(v.Name)).ConfigureAwait(false);
         });
         return command;
+    }
+
+    /// <summary>The verifier's agent port over TLS, presenting this node's agent certificate.</summary>
+    private static HttpClient VerifierAgentPort(ParseResult parse, Option<string?> verifier, Option<string> tlsDir, Option<string> tlsName)
+    {
+        var url = parse.GetValue(verifier) ?? Environment.GetEnvironmentVariable(VerifierEnvironmentVariable) ?? "https://127.0.0.1:8880";
+        if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || uri.Scheme != Uri.UriSchemeHttps)
+            throw new CliUsageException($"--verifier '{url}' is not an https:// URL");
+        var identity = TlsIdentity.FromDirectory(parse.GetValue(tlsDir)!, parse.GetValue(tlsName)!);
+        return new ServiceHttpClientFactory(identity).Create(uri);
     }
 }
