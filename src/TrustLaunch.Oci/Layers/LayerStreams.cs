@@ -4,11 +4,9 @@ using TrustLaunch.Oci.Content;
 
 namespace TrustLaunch.Oci.Layers;
 
-/// <summary>Base for the read-only, forward-only wrappers below.</summary>
-internal abstract class ReadOnlyWrapperStream(Stream inner, bool leaveOpen) : Stream
+/// <summary>What every read-only, forward-only stream of the unpacker says about seeking and writing: no.</summary>
+internal abstract class ReadOnlyStream : Stream
 {
-    protected Stream Inner { get; } = inner;
-
     public override bool CanRead => true;
     public override bool CanSeek => false;
     public override bool CanWrite => false;
@@ -18,6 +16,12 @@ internal abstract class ReadOnlyWrapperStream(Stream inner, bool leaveOpen) : St
     public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
     public override void SetLength(long value) => throw new NotSupportedException();
     public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+}
+
+/// <summary>Base for the read-only, forward-only wrappers below.</summary>
+internal abstract class ReadOnlyWrapperStream(Stream inner, bool leaveOpen) : ReadOnlyStream
+{
+    protected Stream Inner { get; } = inner;
 
     public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
 

@@ -10,7 +10,7 @@ namespace TrustLaunch.Oci.Layers;
 /// memory stays bounded at about <see cref="Depth"/> + 2 chunks. The source is read to its end even if the reader
 /// stops early; <see cref="DrainAsync"/> waits for that. Failures of the source surface from the next read.
 /// </summary>
-internal sealed class ReadAheadStream : Stream
+internal sealed class ReadAheadStream : ReadOnlyStream
 {
     private const int ChunkSize = 1 << 20;
     private const int Depth = 4;
@@ -31,15 +31,6 @@ internal sealed class ReadAheadStream : Stream
         _producer = Task.Run(() => ProduceAsync(source, _stop.Token), CancellationToken.None);
     }
 
-    public override bool CanRead => true;
-    public override bool CanSeek => false;
-    public override bool CanWrite => false;
-    public override long Length => throw new NotSupportedException();
-    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-    public override void Flush() { }
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-    public override void SetLength(long value) => throw new NotSupportedException();
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
     public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
 

@@ -269,7 +269,7 @@ public sealed class LayerUnpackerTests : IDisposable
     /// A gzip stream of a tar holding one huge file of zeros, generated as it is read: a tar header member, then the
     /// same 1 MiB-of-zeros member repeated. Nothing of the expanded size is ever stored.
     /// </summary>
-    private sealed class GzipBombStream : Stream
+    private sealed class GzipBombStream : ReadOnlyStream
     {
         private readonly byte[] _header;
         private readonly byte[] _zeros;
@@ -313,15 +313,5 @@ public sealed class LayerUnpackerTests : IDisposable
             _offset += n;
             return n;
         }
-
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-        public override void Flush() { }
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 }
