@@ -47,6 +47,8 @@ public static class GoldenFetch
             // The subject is not checked here: it is not signed. The signed payload names the manifest, and the
             // verifier compares that with the image, so a golden value copied onto another image's tag says so.
             var layer = GoldenArtifact.ParseManifest(artifact.Bytes);
+            if (layer.Size > GoldenArtifact.MaxJwsSize)
+                throw new FormatException($"its JWS layer is {layer.Size} bytes, more than {GoldenArtifact.MaxJwsSize}");
             var blob = await ReadBlobAsync(client, tagReference, layer, ct).ConfigureAwait(false);
             return (tagReference, GoldenArtifact.ReadJws(layer, blob), false, null);
         }

@@ -1,4 +1,3 @@
-using System.Net;
 using System.Security.Cryptography;
 using System.Text;
 using TrustLaunch.Hosting.Contracts;
@@ -34,19 +33,12 @@ public sealed class ImageAttestor(IVerifierStore store, PolicyCache policies, Re
         if (!TryDigests(request, out var observed, out var digestError))
             return Deny(digestError);
 
-        string jws;
-        try
-        {
-            jws = await FetchGoldenJwsAsync(reference, observed.ManifestDigest, cancellationToken).ConfigureAwait(false);
-        }
-        catch (RegistryException e) when (e.StatusCode == HttpStatusCode.NotFound)
-        {
+        var (_, found, missing, malformed) = await GoldenFetch.FetchArtifactAsync(registry, reference, observed.ManifestDigest, cancellationToken).ConfigureAwait(false);
+        if (missing)
             return Deny($"no golden value for {observed.ManifestDigest} in {reference.Registry}/{reference.Repository}");
-        }
-        catch (FormatException e)
-        {
-            return Deny($"golden value for {observed.ManifestDigest} is malformed: {e.Message}");
-        }
+        if (malformed is not null)
+            return Deny($"golden value for {observed.ManifestDigest} is malformed: {malformed}");
+        var jws = found!;
         var verification = GoldenValueVerifier.Verify(jws, policy.TrustedKeys, observed.ManifestDigest, time.GetUtcNow());
         if (!verification.IsVerified)
             return Deny($"golden value NOT verified: {verification.Reason}");
@@ -57,19 +49,6 @@ public sealed class ImageAttestor(IVerifierStore store, PolicyCache policies, Re
             return Deny($"image {observed.ManifestDigest} (publisher {golden.PublisherKeyId}) is not allowed by {policy.Display}");
         return new ImageAttestationDecision(true, "verified", golden.PublisherKeyId,
             "sha256:" + Convert.ToHexStringLower(SHA256.HashData(Encoding.ASCII.GetBytes(jws))), golden.RootfsDigest.ToString());
-    }
-
-    private async Task<string> FetchGoldenJwsAsync(ImageReference reference, Digest manifestDigest, CancellationToken cancellationToken)
-    {
-        var tag = reference.WithTag(GoldenArtifact.TagFor(manifestDigest));
-        var artifact = await registry.GetManifestAsync(tag, cancellationToken).ConfigureAwait(false);
-        var layer = GoldenArtifact.ParseManifest(artifact.Bytes);
-        if (layer.Size > GoldenArtifact.MaxJwsSize)
-            throw new FormatException($"its JWS layer is {layer.Size} bytes, more than {GoldenArtifact.MaxJwsSize}");
-        await using var stream = await registry.OpenBlobAsync(tag, layer.Digest, layer.Size, cancellationToken).ConfigureAwait(false);
-        using var buffer = new MemoryStream();
-        await stream.CopyToAsync(buffer, cancellationToken).ConfigureAwait(false);
-        return GoldenArtifact.ReadJws(layer, buffer.ToArray());
     }
 
     private static bool TryDigests(ImageAttestationRequest request, out ObservedImage observed, out string error)
