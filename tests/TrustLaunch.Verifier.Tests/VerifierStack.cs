@@ -2,9 +2,7 @@ using System.Net;
 using Microsoft.AspNetCore.Builder;
 using TrustLaunch.Hosting.Clients;
 using TrustLaunch.Hosting.Pki;
-using TrustLaunch.Hosting.Web;
 using TrustLaunch.Registrar;
-using TrustLaunch.Testing;
 
 namespace TrustLaunch.Verifier.Tests;
 

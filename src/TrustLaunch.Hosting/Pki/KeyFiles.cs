@@ -3,7 +3,7 @@ using System.Text;
 namespace TrustLaunch.Hosting.Pki;
 
 /// <summary>Writes PEM files; private keys are created with mode 0600 from the start, never readable by others.</summary>
-internal static class KeyFiles
+public static class KeyFiles
 {
     private const UnixFileMode OwnerOnly = UnixFileMode.UserRead | UnixFileMode.UserWrite;
 

@@ -40,7 +40,7 @@ public static class GoldenArtifact
             Layers = [new OciDescriptor { MediaType = GoldenValue.JwsType, Digest = Digest.Sha256(layer), Size = layer.Length }],
             Subject = new OciDescriptor { MediaType = imageManifest.MediaType, Digest = imageManifest.Digest, Size = imageManifest.Size },
         };
-        var bytes = JsonSerializer.SerializeToUtf8Bytes(manifest, ReadableJson.OciManifest);
+        var bytes = JsonSerializer.SerializeToUtf8Bytes(manifest, OciJson.Readable.OciManifest);
         return new GoldenArtifactContent(bytes, Digest.Sha256(bytes), manifest, EmptyConfig, layer);
     }
 
@@ -78,12 +78,6 @@ public static class GoldenArtifact
             throw new FormatException($"golden value layer does not match its descriptor {layer.Digest}");
         return Encoding.ASCII.GetString(blob);
     }
-
-    // Media types keep their '+' instead of "\u002B" (the default encoder's choice): same JSON, readable bytes.
-    private static readonly OciJsonContext ReadableJson = new(new JsonSerializerOptions(OciJsonContext.Default.Options)
-    {
-        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
-    });
 
     /// <summary>Upper bound on a golden value JWS, checked before fetching it.</summary>
     public const long MaxJwsSize = 1 << 20;

@@ -79,3 +79,12 @@ public sealed record ImageRootFs
 [JsonSerializable(typeof(ImageConfig))]
 [JsonSerializable(typeof(OciDescriptor))]
 public sealed partial class OciJsonContext : JsonSerializerContext;
+
+/// <summary>For writing OCI documents: media types keep their '+' instead of "\u002B" (the default encoder's choice): same JSON, readable bytes.</summary>
+public static class OciJson
+{
+    public static OciJsonContext Readable { get; } = new(new System.Text.Json.JsonSerializerOptions(OciJsonContext.Default.Options)
+    {
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    });
+}

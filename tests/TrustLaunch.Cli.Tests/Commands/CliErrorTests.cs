@@ -1,5 +1,3 @@
-using TrustLaunch.Testing;
-
 namespace TrustLaunch.Cli.Tests.Commands;
 
 /// <summary>Failures that need no TPM, or an absent one: one line on stderr, the right exit code.</summary>

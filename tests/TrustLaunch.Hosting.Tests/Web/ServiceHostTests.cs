@@ -5,8 +5,6 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using TrustLaunch.Hosting.Clients;
 using TrustLaunch.Hosting.Pki;
-using TrustLaunch.Hosting.Web;
-using TrustLaunch.Testing;
 
 namespace TrustLaunch.Hosting.Tests.Web;
 

@@ -26,7 +26,7 @@ public sealed class TpmTransportsTests
     [Fact]
     public async Task Transmit_NothingListening_ClearTransportError()
     {
-        var port = TrustLaunch.Testing.FreePorts.FindPair();
+        var port = FreePorts.FindPair();
         using var device = TpmDevice.Open($"swtpm:host=127.0.0.1,port={port}");
         var e = await Assert.ThrowsAsync<TpmTransportException>(() => device.GetRandomAsync(8));
         Assert.StartsWith($"TPM at swtpm:host=127.0.0.1,port={port} is unreachable or dropped the connection: ", e.Message);

@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Security.Cryptography;
-using System.Text.Encodings.Web;
 using System.Text.Json;
 using TrustLaunch.Cli.Output;
 using TrustLaunch.Oci.Crypt;
@@ -17,12 +16,6 @@ namespace TrustLaunch.Cli.Commands.Image;
 public static class ImageEncryptCommand
 {
     private const string JwePrefix = "jwe:";
-
-    // Media types keep their '+' (the default encoder writes "\u002B"): same JSON, readable bytes.
-    private static readonly OciJsonContext ManifestJson = new(new JsonSerializerOptions(OciJsonContext.Default.Options)
-    {
-        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
-    });
 
     public static Command Create(GlobalOptions options, RegistryOptions registry)
     {
@@ -80,7 +73,7 @@ public static class ImageEncryptCommand
                 await using (var blob = store.OpenBlob(config.Digest))
                     await client.PushBlobAsync(dst, config.Digest, config.Size, blob, ct).ConfigureAwait(false);
                 var manifest = image.Manifest with { SchemaVersion = 2, MediaType = MediaTypes.OciManifest, Config = config, Layers = layers };
-                var bytes = JsonSerializer.SerializeToUtf8Bytes(manifest, ManifestJson.OciManifest);
+                var bytes = JsonSerializer.SerializeToUtf8Bytes(manifest, OciJson.Readable.OciManifest);
                 var digest = await client.PushManifestAsync(dst, bytes, MediaTypes.OciManifest, ct).ConfigureAwait(false);
 
                 var result = new EncryptResult(src.ToString(), dst.ToString(), digest.ToString(), recipients.Count, report);

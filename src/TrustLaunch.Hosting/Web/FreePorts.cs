@@ -1,7 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 
-namespace TrustLaunch.Testing;
+namespace TrustLaunch.Hosting.Web;
 
 /// <summary>Finds loopback TCP ports nobody listens on. A race with other processes stays possible, so starters retry.</summary>
 public static class FreePorts
