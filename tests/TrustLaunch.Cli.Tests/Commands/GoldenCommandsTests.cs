@@ -1,5 +1,3 @@
-using TrustLaunch.Oci.Manifests;
-using TrustLaunch.Oci.Registry;
 using TrustLaunch.Oci.Signing;
 using TrustLaunch.Testing;
 
@@ -90,12 +88,7 @@ public sealed class GoldenCommandsTests(ImageRegistryFixture registry) : IClassF
 
         var missing = await Golden("verify", a.Reference, "--trust", pub);
         // An attacker also copies A's golden value onto B's golden tag.
-        using (var client = new RegistryClient())
-        {
-            var repo = ImageReference.Parse(a.Reference);
-            var artifact = await client.GetManifestAsync(repo.WithTag($"sha256-{a.ManifestDigest[7..]}.golden"));
-            await client.PushManifestAsync(repo.WithTag($"sha256-{b.ManifestDigest[7..]}.golden"), artifact.Bytes, MediaTypes.OciManifest);
-        }
+        await ImageRegistryFixture.CopyGoldenValueAsync(a.Reference, a.ManifestDigest, b.ManifestDigest);
         var copied = await Golden("verify", a.Reference, "--trust", pub);
 
         Assert.Equal(3, missing.ExitCode);

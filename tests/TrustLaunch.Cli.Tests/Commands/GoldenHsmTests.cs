@@ -1,9 +1,5 @@
 using System.Security.Cryptography;
-using System.Text;
 using TrustLaunch.Hsm;
-using TrustLaunch.Oci.Golden;
-using TrustLaunch.Oci.Manifests;
-using TrustLaunch.Oci.Registry;
 using TrustLaunch.Testing;
 
 namespace TrustLaunch.Cli.Tests.Commands;
@@ -45,7 +41,7 @@ public sealed class GoldenHsmTests(ImageRegistryFixture registry, SoftHsmFixture
         Assert.Equal(0, verified.ExitCode);
         Assert.StartsWith("verified\n", verified.Stdout);
 
-        await TamperAsync(image, published.GetProperty("rootfs_digest").GetString()!);
+        await ImageRegistryFixture.RewriteGoldenPayloadAsync(image.Reference, image.ManifestDigest, published.GetProperty("rootfs_digest").GetString()!, "sha256:" + new string('0', 64));
         var tampered = await Golden("verify", image.Reference, "--trust", pub);
 
         Assert.Equal(3, tampered.ExitCode);
@@ -74,25 +70,5 @@ public sealed class GoldenHsmTests(ImageRegistryFixture registry, SoftHsmFixture
         Assert.Equal(1, result.ExitCode);
         Assert.Equal($"error: C_FindObjects failed: key not found: no private key matches {Pkcs11Uri.Parse(key)} on token '{hsm.TokenLabel}' " +
             "(logged in? private keys are only visible after login)\n", result.Stderr);
-    }
-
-    /// <summary>Rewrites the golden value's payload (its rootfs digest) and pushes it back, keeping the signature.</summary>
-    private static async Task TamperAsync(PushedImage image, string rootfsDigest)
-    {
-        using var client = new RegistryClient();
-        var repo = ImageReference.Parse(image.Reference);
-        var tag = repo.WithTag($"sha256-{image.ManifestDigest[7..]}.golden");
-        var layer = GoldenArtifact.ParseManifest((await client.GetManifestAsync(tag)).Bytes);
-        await using var blob = await client.OpenBlobAsync(tag, layer.Digest, layer.Size);
-        var parts = (await new StreamReader(blob).ReadToEndAsync()).Split('.');
-        var payload = Encoding.UTF8.GetString(System.Buffers.Text.Base64Url.DecodeFromChars(parts[1]));
-        Assert.Contains(rootfsDigest, payload);
-        parts[1] = System.Buffers.Text.Base64Url.EncodeToString(Encoding.UTF8.GetBytes(payload.Replace(rootfsDigest, "sha256:" + new string('0', 64))));
-
-        var subject = await client.GetManifestAsync(repo);
-        var artifact = GoldenArtifact.Build(string.Join('.', parts),
-            new OciDescriptor { MediaType = subject.MediaType, Digest = subject.Digest, Size = subject.Bytes.Length });
-        await client.PushBlobAsync(tag, artifact.Layer);
-        await client.PushManifestAsync(tag, artifact.ManifestBytes, MediaTypes.OciManifest);
     }
 }

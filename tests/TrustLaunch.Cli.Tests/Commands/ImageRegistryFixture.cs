@@ -2,7 +2,9 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using TrustLaunch.Oci.Content;
+using TrustLaunch.Oci.Golden;
 using TrustLaunch.Oci.Manifests;
+using TrustLaunch.Oci.Registry;
 using TrustLaunch.Testing;
 
 namespace TrustLaunch.Cli.Tests.Commands;
@@ -78,4 +80,37 @@ public sealed class ImageRegistryFixture : RegistryFixture
     }
 
     public static string Text(byte[] bytes) => Encoding.UTF8.GetString(bytes);
+
+    /// <summary>
+    /// Replaces <paramref name="oldText"/> by <paramref name="newText"/> in the payload of the golden value of
+    /// <paramref name="reference"/> (manifest <paramref name="manifestDigest"/>) and pushes it back under its tag,
+    /// keeping the signature: an attacker's edit that no longer verifies.
+    /// </summary>
+    public static async Task RewriteGoldenPayloadAsync(string reference, string manifestDigest, string oldText, string newText)
+    {
+        using var client = new RegistryClient();
+        var repo = ImageReference.Parse(reference);
+        var tag = repo.WithTag($"sha256-{manifestDigest[7..]}.golden");
+        var layer = GoldenArtifact.ParseManifest((await client.GetManifestAsync(tag)).Bytes);
+        await using var blob = await client.OpenBlobAsync(tag, layer.Digest, layer.Size);
+        var parts = (await new StreamReader(blob).ReadToEndAsync()).Split('.');
+        var payload = Encoding.UTF8.GetString(System.Buffers.Text.Base64Url.DecodeFromChars(parts[1]));
+        Assert.Contains(oldText, payload);
+        parts[1] = System.Buffers.Text.Base64Url.EncodeToString(Encoding.UTF8.GetBytes(payload.Replace(oldText, newText)));
+
+        var subject = await client.GetManifestAsync(repo.WithDigest(Digest.Parse(manifestDigest)));
+        var artifact = GoldenArtifact.Build(string.Join('.', parts),
+            new OciDescriptor { MediaType = subject.MediaType, Digest = subject.Digest, Size = subject.Bytes.Length });
+        await client.PushBlobAsync(tag, artifact.Layer);
+        await client.PushManifestAsync(tag, artifact.ManifestBytes, MediaTypes.OciManifest);
+    }
+
+    /// <summary>Copies the golden value of manifest <paramref name="from"/> onto the golden tag of <paramref name="to"/> in <paramref name="reference"/>'s repository.</summary>
+    public static async Task CopyGoldenValueAsync(string reference, string from, string to)
+    {
+        using var client = new RegistryClient();
+        var repo = ImageReference.Parse(reference);
+        var artifact = await client.GetManifestAsync(repo.WithTag($"sha256-{from[7..]}.golden"));
+        await client.PushManifestAsync(repo.WithTag($"sha256-{to[7..]}.golden"), artifact.Bytes, MediaTypes.OciManifest);
+    }
 }

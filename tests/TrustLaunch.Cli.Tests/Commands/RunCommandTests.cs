@@ -133,6 +133,35 @@ public sealed class RunCommandTests(ImageRegistryFixture registry, LaunchAgentFi
     }
 
     [Fact]
+    public async Task Run_GoldenValueRewritten_Exit3SignatureInvalid()
+    {
+        var (reference, digest, trusted) = await PublishAsync("run/rewritten");
+        await ImageRegistryFixture.RewriteGoldenPayloadAsync(reference, digest, "run/rewritten", "run/elsewhere");
+        var since = await LogLengthAsync();
+
+        var run = await Tl("run", reference, "--trust", trusted, "--name", "forged");
+
+        Assert.Equal((3, "NOT verified: signature invalid\n"), (run.ExitCode, run.Stderr));
+        await AssertRejectedAsync(since, digest, "signature invalid");
+        Assert.False(Directory.Exists(Path.Combine(DataDir, "containers", "forged")));
+    }
+
+    [Fact]
+    public async Task Run_AnotherImagesGoldenValueCopied_Exit3ManifestDigestMismatch()
+    {
+        var (reference, published, trusted) = await PublishAsync("run/copied");
+        var swapped = await registry.PushAsync(registry.LayoutB, "run/copied", "v1");
+        await ImageRegistryFixture.CopyGoldenValueAsync(reference, published, swapped.ManifestDigest);
+        var since = await LogLengthAsync();
+
+        var run = await Tl("run", reference, "--trust", trusted);
+
+        var reason = $"manifest digest mismatch: golden value is for {published}, image is {swapped.ManifestDigest}";
+        Assert.Equal((3, $"NOT verified: {reason}\n"), (run.ExitCode, run.Stderr));
+        await AssertRejectedAsync(since, swapped.ManifestDigest, reason);
+    }
+
+    [Fact]
     public async Task Run_TagMovedToAnotherImage_Exit3NoGoldenValueForTheNewDigest()
     {
         var (reference, _, trusted) = await PublishAsync("run/moved");
