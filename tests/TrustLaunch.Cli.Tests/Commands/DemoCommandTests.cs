@@ -12,7 +12,14 @@ public sealed class DemoCommandTests : IDisposable
     private static readonly TimeSpan DemoTimeout = TimeSpan.FromMinutes(5);
     private readonly ScratchDirectory _scratch = new();
 
-    public void Dispose() => _scratch.Dispose();
+    /// <summary>Stops what a failed <c>--keep</c> test left running before the scratch directory goes.</summary>
+    public void Dispose()
+    {
+        var kept = _scratch["demo"];
+        if (File.Exists(System.IO.Path.Combine(kept, "processes")))
+            TrustLaunchAsync("demo", "--clean", kept).GetAwaiter().GetResult();
+        _scratch.Dispose();
+    }
 
     private static async Task<ProcessResult> TrustLaunchAsync(params string[] arguments) =>
         await ProcessRunner.RunAsync(await PublishedCli.PathAsync(), arguments, timeout: DemoTimeout);
