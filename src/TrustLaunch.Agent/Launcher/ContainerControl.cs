@@ -10,7 +10,7 @@ public sealed record ContainerSummary(ContainerRecord Record, string Status, int
 /// <summary>
 /// <c>ps</c>, <c>stop</c> and <c>rm</c> over the launcher's containers. Stopping only signals: the container's monitor
 /// reaps it and measures <c>ContainerStopped</c>; removing deletes it from the runtime and measures
-/// <c>ContainerDeleted</c> before its files go.
+/// <c>ContainerDeleted</c> before its files go, once the container's monitor has exited (so after its <c>ContainerStopped</c>).
 /// </summary>
 public sealed class ContainerControl(string dataDir, OciRuntime runtime)
 {
@@ -61,6 +61,8 @@ public sealed class ContainerControl(string dataDir, OciRuntime runtime)
             }
             await StopAsync(name, TimeSpan.Zero, cancellationToken).ConfigureAwait(false);
         }
+        // A monitor still running has yet to measure ContainerStopped (or is retrying it): its lock goes when it is done.
+        using var monitorDone = await FileLock.AcquireAsync(container.MonitorLock, cancellationToken).ConfigureAwait(false);
         if (await runtime.StateAsync(name, cancellationToken).ConfigureAwait(false) is not null)
         {
             await runtime.DeleteAsync(name, force, cancellationToken).ConfigureAwait(false);

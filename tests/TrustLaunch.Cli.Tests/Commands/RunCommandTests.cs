@@ -176,6 +176,22 @@ public sealed class RunCommandTests(ImageRegistryFixture registry, LaunchAgentFi
     }
 
     [Fact]
+    public async Task Run_StandaloneOnTheAgentsLog_RefusedNothingMeasuredNothingLeft()
+    {
+        var (reference, _, trusted) = await PublishAsync("run/standalone");
+        var since = await LogLengthAsync();
+        var agentLog = Path.Combine(agent.Deployment.AgentDataDirectory, "log");
+
+        var run = await CliHarness.RunAsync("run", "--data-dir", DataDir, "--standalone", "--launch-log", agentLog, "--tpm", agent.Deployment.Swtpm.Tcti,
+            reference, "--trust", trusted, "--name", "stray");
+
+        Assert.Equal((1, $"error: the launch log in {agentLog} is held by a running agent: measure through its socket (--agent-socket), not --standalone\n"),
+            (run.ExitCode, run.Stderr));
+        Assert.Equal(since, await LogLengthAsync());
+        Assert.False(Directory.Exists(Path.Combine(DataDir, "containers", "stray")));
+    }
+
+    [Fact]
     public async Task Rm_UnknownContainer_SaysSoEvenWithoutAnAgent()
     {
         var rm = await CliHarness.RunAsync("rm", "--data-dir", DataDir, "--agent-socket", _scratch["no-agent.sock"], "ghost");

@@ -6,8 +6,11 @@ using TrustLaunch.Oci.Store;
 
 namespace TrustLaunch.Cli.Commands.Containers;
 
-/// <summary>Options of the container commands (run, ps, logs, stop, rm): data directory, runtime and agent.</summary>
-public sealed class ContainerOptions
+/// <summary>
+/// Options of the container commands (run, ps, logs, stop, rm): data directory, runtime, and where launches are
+/// measured — the agent's socket, or with <c>--standalone</c> (never as a fallback) a launch log of their own and the TPM.
+/// </summary>
+public sealed class ContainerOptions(GlobalOptions global)
 {
     public const string AgentSocketEnvironmentVariable = "TRUSTLAUNCH_AGENT_SOCKET";
     public const string DefaultAgentSocket = "/run/trustlaunch/agent.sock";
@@ -29,11 +32,26 @@ public sealed class ContainerOptions
         Recursive = true,
     };
 
+    public Option<bool> Standalone { get; } = new("--standalone")
+    {
+        Description = "No agent: measure into a launch log of this node's own (--launch-log) and the launch PCR of --tpm",
+        Recursive = true,
+    };
+
+    public Option<string?> LaunchLog { get; } = new("--launch-log")
+    {
+        Description = "With --standalone: the launch event log's directory (default DATA/launch-log)",
+        HelpName = "DIR",
+        Recursive = true,
+    };
+
     public void AddTo(Command command)
     {
         Registry.AddTo(command);
         command.Options.Add(Runtime);
         command.Options.Add(AgentSocket);
+        command.Options.Add(Standalone);
+        command.Options.Add(LaunchLog);
     }
 
     public string DataDir(ParseResult parse) => Registry.OpenStore(parse).Root;
@@ -44,12 +62,29 @@ public sealed class ContainerOptions
     public string AgentSocketPath(ParseResult parse) =>
         parse.GetValue(AgentSocket) ?? Environment.GetEnvironmentVariable(AgentSocketEnvironmentVariable) ?? DefaultAgentSocket;
 
-    /// <summary>The agent measures every launch step; without one nothing is launched.</summary>
-    public AgentSocketMeasurer OpenMeasurer(ParseResult parse)
+    public bool IsStandalone(ParseResult parse) => parse.GetValue(Standalone);
+
+    public string LaunchLogPath(ParseResult parse) => Path.GetFullPath(parse.GetValue(LaunchLog) ?? Path.Combine(DataDir(parse), "launch-log"));
+
+    public string TpmSpec(ParseResult parse) => parse.GetValue(global.Tpm)!;
+
+    /// <summary>
+    /// The agent measures every launch step; without one nothing is launched, unless <c>--standalone</c> asks for a
+    /// launch log of this node's own. Never both: a node with an agent must not get launches measured elsewhere.
+    /// </summary>
+    public IMeasurer OpenMeasurer(ParseResult parse)
     {
+        if (IsStandalone(parse))
+        {
+            if (parse.GetResult(AgentSocket) is { Implicit: false })
+                throw new CliUsageException("--standalone measures without an agent: drop --agent-socket, or --standalone to measure through the agent");
+            return new EmbeddedMeasurer(TpmSpec(parse), LaunchLogPath(parse));
+        }
+        if (parse.GetResult(LaunchLog) is { Implicit: false })
+            throw new CliUsageException("--launch-log is the standalone launch log: it needs --standalone");
         var socket = AgentSocketPath(parse);
         if (!File.Exists(socket))
-            throw new CliFailureException($"no agent socket at {socket}: start `trustlaunch serve agent` (launches are measured through it) or pass --agent-socket");
+            throw new CliFailureException($"no agent socket at {socket}: start `trustlaunch serve agent` (launches are measured through it), pass --agent-socket, or measure without an agent with --standalone");
         return new AgentSocketMeasurer(socket);
     }
 
