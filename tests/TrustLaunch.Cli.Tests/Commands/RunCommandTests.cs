@@ -192,6 +192,33 @@ public sealed class RunCommandTests(ImageRegistryFixture registry, LaunchAgentFi
     }
 
     [Fact]
+    public async Task ImageGc_SnapshotsOfRemovedImages_RemovedUnlessAContainerUsesThem()
+    {
+        var (kept, keptDigest, keptKey) = await PublishAsync("gc/kept");
+        var (gone, goneDigest, goneKey) = await PublishAsync("gc/gone", registry.LayoutB);
+        (await Tl("run", kept, "--trust", keptKey, "--name", "user", "--attach", "--", "/bin/busybox", "true")).EnsureSuccess();
+        (await Tl("run", gone, "--trust", goneKey, "--name", "once", "--attach", "--", "/bin/busybox", "true")).EnsureSuccess();
+        (await Tl("rm", "once")).EnsureSuccess();
+        foreach (var reference in new[] { kept, gone })
+            (await CliHarness.RunAsync("image", "rm", reference, "--data-dir", DataDir)).EnsureSuccess();
+        string Snapshot(string digest) => Path.Combine(DataDir, "snapshots", digest["sha256:".Length..]);
+
+        var first = (await CliHarness.RunAsync("image", "gc", "--data-dir", DataDir, "--json")).EnsureSuccess().Json;
+        var keptWhileUsed = Directory.Exists(Snapshot(keptDigest));
+        (await Tl("rm", "user")).EnsureSuccess();
+        var second = (await CliHarness.RunAsync("image", "gc", "--data-dir", DataDir)).EnsureSuccess();
+
+        var removed = Assert.Single(first.GetProperty("snapshots_removed").EnumerateArray());
+        Assert.Equal(goneDigest, removed.GetProperty("manifest_digest").GetString());
+        Assert.True(removed.GetProperty("bytes").GetInt64() > 1_000_000); // busybox-static
+        Assert.True(first.GetProperty("bytes_freed").GetInt64() > removed.GetProperty("bytes").GetInt64());
+        Assert.False(Directory.Exists(Snapshot(goneDigest)));
+        Assert.True(keptWhileUsed);
+        Assert.Matches($"^freed \\d+ bytes \\([^)]+\\): 0 blobs, 0 ingest leftovers, 1 snapshots\nsnapshot {keptDigest} \\([^)]+\\)\n$", second.Stdout);
+        Assert.False(Directory.Exists(Snapshot(keptDigest)));
+    }
+
+    [Fact]
     public async Task Rm_UnknownContainer_SaysSoEvenWithoutAnAgent()
     {
         var rm = await CliHarness.RunAsync("rm", "--data-dir", DataDir, "--agent-socket", _scratch["no-agent.sock"], "ghost");
