@@ -219,6 +219,42 @@ public sealed class RunCommandTests(ImageRegistryFixture registry, LaunchAgentFi
     }
 
     [Fact]
+    public async Task Run_RuncAttached_OutputAndExitCodeOfTheContainer()
+    {
+        var (reference, _, trusted) = await PublishAsync("run/runc-attached");
+        var since = await LogLengthAsync();
+
+        var run = await Tl("run", reference, "--runtime", "runc", "--trust", trusted, "--name", "by-runc", "--attach", "--",
+            "/bin/busybox", "sh", "-c", "cat /etc/hello.txt; exit 7");
+        var rm = await Tl("rm", "by-runc", "--runtime", "runc");
+
+        Assert.Equal((7, "hello from image A\n", ""), (run.ExitCode, run.Stdout, run.Stderr));
+        rm.EnsureSuccess();
+        var events = (await EventsSinceAsync(since)).Select(Parse).ToList();
+        Assert.Equal(
+            [LaunchEvents.ImagePulled, LaunchEvents.ImageVerified, LaunchEvents.ContainerCreated, LaunchEvents.ContainerStarted, LaunchEvents.ContainerStopped, LaunchEvents.ContainerDeleted],
+            events.Select(e => e.Operation));
+        Assert.Equal(7, events[4].Content.GetProperty("exit_code").GetInt32());
+    }
+
+    [Fact]
+    public async Task Run_RuncDetached_PsShowsRunningRmForceStopsAndDeletes()
+    {
+        var (reference, _, trusted) = await PublishAsync("run/runc-detached");
+
+        var run = await Tl("run", reference, "--runtime", "runc", "--trust", trusted, "--name", "runc-sleeper", "--", "/bin/busybox", "sleep", "60");
+        var running = (await Tl("ps", "--runtime", "runc", "--json")).EnsureSuccess().Json;
+        var rm = await Tl("rm", "runc-sleeper", "--runtime", "runc", "--force");
+        var after = (await Tl("ps", "--runtime", "runc", "--json")).EnsureSuccess().Json;
+
+        Assert.Equal((0, "runc-sleeper\n"), (run.ExitCode, run.Stdout));
+        Assert.Equal("running", running[0].GetProperty("status").GetString());
+        Assert.True(running[0].GetProperty("pid").GetInt32() > 0);
+        Assert.Equal((0, ""), (rm.ExitCode, rm.Stderr));
+        Assert.Equal(0, after.GetArrayLength());
+    }
+
+    [Fact]
     public async Task Rm_UnknownContainer_SaysSoEvenWithoutAnAgent()
     {
         var rm = await CliHarness.RunAsync("rm", "--data-dir", DataDir, "--agent-socket", _scratch["no-agent.sock"], "ghost");
