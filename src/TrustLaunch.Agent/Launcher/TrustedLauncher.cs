@@ -43,7 +43,7 @@ public sealed class TrustedLauncher(string dataDir, ContentStore store, IImageJu
             var options = new RuntimeBundleOptions { Command = request.Args is { Count: > 0 } args ? args : null, HostNetwork = true };
             var configDigest = RuntimeBundle.Write(container.Bundle, image.Config, options);
             container.WriteRecord(new ContainerRecord(request.Name, reference, image.ManifestDigest.ToString(), request.Pod, request.Namespace,
-                configDigest.ToString(), DateTimeOffset.UtcNow));
+                configDigest.ToString(), DateTimeOffset.UtcNow, request.Runtime));
             return container;
         }
         catch (ImageNotVerifiedException e)

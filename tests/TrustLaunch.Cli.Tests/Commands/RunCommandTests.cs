@@ -226,7 +226,7 @@ public sealed class RunCommandTests(ImageRegistryFixture registry, LaunchAgentFi
 
         var run = await Tl("run", reference, "--runtime", "runc", "--trust", trusted, "--name", "by-runc", "--attach", "--",
             "/bin/busybox", "sh", "-c", "cat /etc/hello.txt; exit 7");
-        var rm = await Tl("rm", "by-runc", "--runtime", "runc");
+        var rm = await Tl("rm", "by-runc");
 
         Assert.Equal((7, "hello from image A\n", ""), (run.ExitCode, run.Stdout, run.Stderr));
         rm.EnsureSuccess();
@@ -238,14 +238,15 @@ public sealed class RunCommandTests(ImageRegistryFixture registry, LaunchAgentFi
     }
 
     [Fact]
-    public async Task Run_RuncDetached_PsShowsRunningRmForceStopsAndDeletes()
+    public async Task Run_RuncDetached_PsAndRmUseTheRecordedRuntime()
     {
         var (reference, _, trusted) = await PublishAsync("run/runc-detached");
 
         var run = await Tl("run", reference, "--runtime", "runc", "--trust", trusted, "--name", "runc-sleeper", "--", "/bin/busybox", "sleep", "60");
-        var running = (await Tl("ps", "--runtime", "runc", "--json")).EnsureSuccess().Json;
-        var rm = await Tl("rm", "runc-sleeper", "--runtime", "runc", "--force");
-        var after = (await Tl("ps", "--runtime", "runc", "--json")).EnsureSuccess().Json;
+        // ps and rm use the runtime the container's record names, not their default (crun).
+        var running = (await Tl("ps", "--json")).EnsureSuccess().Json;
+        var rm = await Tl("rm", "runc-sleeper", "--force");
+        var after = (await Tl("ps", "--json")).EnsureSuccess().Json;
 
         Assert.Equal((0, "runc-sleeper\n"), (run.ExitCode, run.Stdout));
         Assert.Equal("running", running[0].GetProperty("status").GetString());

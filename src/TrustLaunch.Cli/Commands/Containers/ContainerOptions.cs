@@ -19,7 +19,7 @@ public sealed class ContainerOptions(GlobalOptions global)
 
     public Option<string> Runtime { get; } = new("--runtime")
     {
-        Description = "OCI runtime: crun, runc, or a path to one",
+        Description = "OCI runtime: crun, runc, or a path to one (ps, stop and rm use the one each container was run with)",
         HelpName = "RUNTIME",
         DefaultValueFactory = _ => "crun",
         Recursive = true,
@@ -56,8 +56,9 @@ public sealed class ContainerOptions(GlobalOptions global)
 
     public string DataDir(ParseResult parse) => Registry.OpenStore(parse).Root;
 
-    public OciRuntime OpenRuntime(ParseResult parse) =>
-        new(parse.GetValue(Runtime)!, Path.Combine(DataDir(parse), "runtime"));
+    public OciRuntime OpenRuntime(ParseResult parse) => new(parse.GetValue(Runtime)!, RuntimeStateRoot(parse));
+
+    private string RuntimeStateRoot(ParseResult parse) => Path.Combine(DataDir(parse), "runtime");
 
     public string AgentSocketPath(ParseResult parse) =>
         parse.GetValue(AgentSocket) ?? Environment.GetEnvironmentVariable(AgentSocketEnvironmentVariable) ?? DefaultAgentSocket;
@@ -88,7 +89,8 @@ public sealed class ContainerOptions(GlobalOptions global)
         return new AgentSocketMeasurer(socket);
     }
 
-    public ContainerControl OpenControl(ParseResult parse) => new(DataDir(parse), OpenRuntime(parse));
+    public ContainerControl OpenControl(ParseResult parse) =>
+        new(DataDir(parse), binary => new OciRuntime(binary ?? parse.GetValue(Runtime)!, RuntimeStateRoot(parse)));
 
     public ContentStore OpenStore(ParseResult parse) => Registry.OpenStore(parse);
 }
