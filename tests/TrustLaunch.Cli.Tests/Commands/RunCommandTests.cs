@@ -192,6 +192,18 @@ public sealed class RunCommandTests(ImageRegistryFixture registry, LaunchAgentFi
     }
 
     [Fact]
+    public async Task Run_StandaloneWhereTheAgentServes_Refused()
+    {
+        var (cli, prefix) = ServiceProcess.CliCommand();
+
+        var run = await ProcessRunner.RunAsync(cli, [.. prefix, "run", "--data-dir", DataDir, "--standalone", "--tpm", agent.Deployment.Swtpm.Tcti, "127.0.0.1:1/none:v1"],
+            new Dictionary<string, string> { [TrustLaunch.Cli.Commands.Containers.ContainerOptions.AgentSocketEnvironmentVariable] = agent.Deployment.SocketPath });
+
+        Assert.Equal((1, $"error: an agent serves at {agent.Deployment.SocketPath}: on its node launches are measured through it, not --standalone\n"),
+            (run.ExitCode, run.StandardError));
+    }
+
+    [Fact]
     public async Task ImageGc_SnapshotsOfRemovedImages_RemovedUnlessAContainerUsesThem()
     {
         var (kept, keptDigest, keptKey) = await PublishAsync("gc/kept");

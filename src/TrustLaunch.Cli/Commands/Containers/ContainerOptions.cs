@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Net.Sockets;
 using TrustLaunch.Agent.Launcher;
 using TrustLaunch.Agent.Runtime;
 using TrustLaunch.Cli.Commands.Image;
@@ -79,6 +80,8 @@ public sealed class ContainerOptions(GlobalOptions global)
         {
             if (parse.GetResult(AgentSocket) is { Implicit: false })
                 throw new CliUsageException("--standalone measures without an agent: drop --agent-socket, or --standalone to measure through the agent");
+            if (AgentServesAt(AgentSocketPath(parse)))
+                throw new CliFailureException($"an agent serves at {AgentSocketPath(parse)}: on its node launches are measured through it, not --standalone");
             return new EmbeddedMeasurer(TpmSpec(parse), LaunchLogPath(parse));
         }
         if (parse.GetResult(LaunchLog) is { Implicit: false })
@@ -87,6 +90,23 @@ public sealed class ContainerOptions(GlobalOptions global)
         if (!File.Exists(socket))
             throw new CliFailureException($"no agent socket at {socket}: start `trustlaunch serve agent` (launches are measured through it), pass --agent-socket, or measure without an agent with --standalone");
         return new AgentSocketMeasurer(socket);
+    }
+
+    /// <summary>Whether something accepts connections on the agent's socket (a socket file left by a crash does not).</summary>
+    private static bool AgentServesAt(string socket)
+    {
+        if (!File.Exists(socket))
+            return false;
+        using var probe = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        try
+        {
+            probe.Connect(new UnixDomainSocketEndPoint(socket));
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
     }
 
     public ContainerControl OpenControl(ParseResult parse) =>
