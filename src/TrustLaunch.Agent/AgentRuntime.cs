@@ -26,7 +26,7 @@ public sealed class AgentRuntime(AgentOptions options, ILogger<AgentRuntime> log
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         _tpm = await AgentTpm.OpenAsync(TpmDevice.Open(options.Tpm), options.DataDirectory, options.AkHandle, logger, cancellationToken).ConfigureAwait(false);
-        _log = await LaunchLog.OpenAsync(_tpm, options.LogDirectory, options.LaunchPcr, options.AgentId, logger, cancellationToken).ConfigureAwait(false);
+        _log = await LaunchLog.OpenAsync(_tpm.Device, options.LogDirectory, options.LaunchPcr, logger, cancellationToken).ConfigureAwait(false);
         logger.LogInformation("Agent {AgentId} ready on TPM {Tpm}: AK 0x{AkHandle:x8}, launch PCR {Pcr}",
             options.AgentId, _tpm.Device.Description, options.AkHandle, options.LaunchPcr);
     }

@@ -34,7 +34,7 @@ public static class CliApp
         root.Subcommands.Add(HsmCommand.Create(options));
         root.Subcommands.Add(CaCommand.Create(options));
         root.Subcommands.Add(ServeCommand.Create(options));
-        var containers = new ContainerOptions();
+        var containers = new ContainerOptions(options);
         root.Subcommands.Add(RunCommand.Create(options, containers));
         foreach (var command in new[] { PsCommand.Create(options, containers), LogsCommand.Create(containers), StopCommand.Create(options, containers), RmCommand.Create(options, containers), ContainerMonitorCommand.Create(containers) })
         {

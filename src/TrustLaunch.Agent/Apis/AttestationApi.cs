@@ -31,7 +31,7 @@ public static class AttestationApi
             return TypedResults.Problem(title: "bad quote request", detail: error, statusCode: StatusCodes.Status400BadRequest);
         try
         {
-            return TypedResults.Json(await agent.Log.QuoteAsync(query, cancellationToken).ConfigureAwait(false), ContractsJsonContext.Default.QuoteEvidence);
+            return TypedResults.Json(await agent.Log.QuoteAsync(agent.Tpm.Keys, agent.Options.AgentId, query, cancellationToken).ConfigureAwait(false), ContractsJsonContext.Default.QuoteEvidence);
         }
         catch (LaunchLogNotReadyException e)
         {

@@ -10,9 +10,10 @@ using TrustLaunch.Tpm.Structures;
 namespace TrustLaunch.Agent.Attestation;
 
 /// <summary>
-/// The launch event log bound to the TPM: one lock serialises appends (durable write, PCR extend, commit) and quotes
-/// (quote, PCR read, log read), so a quote's PCR values always match the events returned with it. When log and PCR
-/// disagree (at start, or found later) the agent keeps running but refuses to measure or quote, and says why.
+/// The launch event log bound to the TPM's launch PCR: one lock serialises appends (durable write, PCR extend, commit)
+/// and quotes (quote, PCR read, log read), so a quote's PCR values always match the events returned with it. When log
+/// and PCR disagree (at start, or found later) it refuses to measure or quote, and says why. The agent keeps one open
+/// for its lifetime; a standalone launcher (<see cref="Launcher.EmbeddedMeasurer"/>) opens one per measurement.
 /// </summary>
 public sealed class LaunchLog : IDisposable
 {
@@ -20,17 +21,15 @@ public sealed class LaunchLog : IDisposable
     private const int QuoteAttempts = 3;
 
     private readonly SemaphoreSlim _gate = new(1, 1);
-    private readonly AgentTpm _tpm;
+    private readonly TpmDevice _tpm;
     private readonly EventLog _log;
-    private readonly string _agentId;
     private readonly ILogger _logger;
     private volatile string? _notReadyReason;
 
-    private LaunchLog(AgentTpm tpm, EventLog log, string agentId, ILogger logger)
+    private LaunchLog(TpmDevice tpm, EventLog log, ILogger logger)
     {
         _tpm = tpm;
         _log = log;
-        _agentId = agentId;
         _logger = logger;
     }
 
@@ -44,18 +43,27 @@ public sealed class LaunchLog : IDisposable
     /// <summary>Runs between the durable log write and the PCR extend; only the test-only fault switch (<c>TRUSTLAUNCH_AGENT_FAULT</c>) sets it.</summary>
     internal Action? AfterDurableWrite { get; set; }
 
-    /// <summary>Opens the log and reconciles it with the launch PCR.</summary>
-    public static async Task<LaunchLog> OpenAsync(AgentTpm tpm, string directory, int pcr, string agentId, ILogger logger, CancellationToken cancellationToken)
+    /// <summary>Opens the log (taking its writer lock) and reconciles it with the launch PCR of <paramref name="tpm"/>, which it does not own.</summary>
+    /// <exception cref="EventLogException">Another process has the log open.</exception>
+    public static async Task<LaunchLog> OpenAsync(TpmDevice tpm, string directory, int pcr, ILogger logger, CancellationToken cancellationToken)
     {
         var log = EventLog.Open(directory, pcr);
-        var launchLog = new LaunchLog(tpm, log, agentId, logger);
-        await launchLog.ReconcileAsync(cancellationToken).ConfigureAwait(false);
-        return launchLog;
+        var launchLog = new LaunchLog(tpm, log, logger);
+        try
+        {
+            await launchLog.ReconcileAsync(cancellationToken).ConfigureAwait(false);
+            return launchLog;
+        }
+        catch
+        {
+            launchLog.Dispose();
+            throw;
+        }
     }
 
     private async Task ReconcileAsync(CancellationToken cancellationToken)
     {
-        var value = await _tpm.ReadPcrAsync(Pcr, cancellationToken).ConfigureAwait(false);
+        var value = await _tpm.ReadSha256PcrAsync(Pcr, cancellationToken).ConfigureAwait(false);
         var result = _log.Reconcile(value);
         _notReadyReason = result.Outcome == ReconcileOutcome.Unreconcilable ? result.Description : null;
         if (_notReadyReason is { } reason)
@@ -80,7 +88,7 @@ public sealed class LaunchLog : IDisposable
                 record = await _log.AppendAsync(operation, content, (digest, ct) =>
                 {
                     AfterDurableWrite?.Invoke();
-                    return _tpm.ExtendAsync(Pcr, digest, ct);
+                    return _tpm.ExtendSha256PcrAsync(Pcr, digest, ct);
                 }, cancellationToken).ConfigureAwait(false);
             }
             catch (Exception) when (_log.State == EventLogState.Unreconciled)
@@ -89,7 +97,7 @@ public sealed class LaunchLog : IDisposable
                 await ReconcileAsync(CancellationToken.None).ConfigureAwait(false);
                 throw;
             }
-            var value = await _tpm.ReadPcrAsync(Pcr, cancellationToken).ConfigureAwait(false);
+            var value = await _tpm.ReadSha256PcrAsync(Pcr, cancellationToken).ConfigureAwait(false);
             return new MeasuredEvent(record, Convert.ToHexStringLower(value));
         }
         finally
@@ -100,9 +108,9 @@ public sealed class LaunchLog : IDisposable
 
     public IReadOnlyList<CelRecord> ReadFrom(long since) => _log.ReadFrom(since);
 
-    /// <summary>Quotes the requested sha256 PCRs with the AK and returns the evidence a verifier checks.</summary>
+    /// <summary>Quotes the requested sha256 PCRs with the agent's AK (on this log's TPM) and returns the evidence a verifier checks.</summary>
     /// <exception cref="LaunchLogNotReadyException">Log and PCR are not reconciled, or the PCR moved behind the log's back.</exception>
-    public async Task<QuoteEvidence> QuoteAsync(QuoteQuery query, CancellationToken cancellationToken)
+    public async Task<QuoteEvidence> QuoteAsync(AgentKeys keys, string agentId, QuoteQuery query, CancellationToken cancellationToken)
     {
         var selection = new[] { new PcrSelection(TpmAlgId.Sha256, query.Pcrs) };
         await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -111,7 +119,7 @@ public sealed class LaunchLog : IDisposable
             ThrowIfNotReady();
             for (var attempt = 1; ; attempt++)
             {
-                var signed = await _tpm.QuoteAsync(query.Nonce, selection, cancellationToken).ConfigureAwait(false);
+                var signed = await _tpm.QuoteAsync(keys.AkHandle, query.Nonce, selection, cancellationToken).ConfigureAwait(false);
                 var values = await _tpm.ReadPcrsAsync(selection, cancellationToken).ConfigureAwait(false);
                 var attest = TpmAttest.Parse(signed.Attest);
                 if (!CryptographicOperations.FixedTimeEquals(values.ComputeDigest(TpmAlgId.Sha256), attest.PcrDigest))
@@ -123,7 +131,7 @@ public sealed class LaunchLog : IDisposable
                 }
                 await CheckLaunchPcrAsync(values, cancellationToken).ConfigureAwait(false);
                 var pcrs = values.Entries.Select(e => new PcrValue("sha256", e.Pcr, Convert.ToHexStringLower(values[e.Bank, e.Pcr]))).ToList();
-                return new QuoteEvidence(_agentId, signed.Attest, signed.Signature.ToBytes(), pcrs, Pcr, query.Since,
+                return new QuoteEvidence(agentId, signed.Attest, signed.Signature.ToBytes(), pcrs, Pcr, query.Since,
                     _log.ReadFrom(query.Since), _log.Count, attest.ClockInfo.ResetCount, attest.ClockInfo.RestartCount, _log.BootCount);
             }
         }
@@ -138,7 +146,7 @@ public sealed class LaunchLog : IDisposable
     {
         var actual = quoted.Selection[0].Pcrs.Contains(Pcr)
             ? quoted[TpmAlgId.Sha256, Pcr]
-            : await _tpm.ReadPcrAsync(Pcr, cancellationToken).ConfigureAwait(false);
+            : await _tpm.ReadSha256PcrAsync(Pcr, cancellationToken).ConfigureAwait(false);
         var expected = _log.PcrValue;
         if (CryptographicOperations.FixedTimeEquals(actual, expected))
             return;

@@ -9,7 +9,7 @@ namespace TrustLaunch.Agent.Launcher;
 /// Measures through the local agent's unix socket (<c>POST /v1/measure</c>), so the launch events land in the log
 /// and PCR the verifier checks. The socket is the agent's only local API and is mode 0600: root's launcher only.
 /// </summary>
-public sealed class AgentSocketMeasurer : IMeasurer, IDisposable
+public sealed class AgentSocketMeasurer : IMeasurer
 {
     private readonly HttpClient _client;
     private readonly string _socketPath;

@@ -10,9 +10,11 @@ public sealed record ContainerSummary(ContainerRecord Record, string Status, int
 /// <summary>
 /// <c>ps</c>, <c>stop</c> and <c>rm</c> over the launcher's containers. Stopping only signals: the container's monitor
 /// reaps it and measures <c>ContainerStopped</c>; removing deletes it from the runtime and measures
-/// <c>ContainerDeleted</c> before its files go.
+/// <c>ContainerDeleted</c> before its files go, once the container's monitor has exited (so after its <c>ContainerStopped</c>).
+/// Each container is driven by the runtime its record names; <paramref name="runtimeFor"/> opens one by name (null:
+/// the default, for records that name none).
 /// </summary>
-public sealed class ContainerControl(string dataDir, OciRuntime runtime)
+public sealed class ContainerControl(string dataDir, Func<string?, OciRuntime> runtimeFor)
 {
     public async Task<IReadOnlyList<ContainerSummary>> ListAsync(CancellationToken cancellationToken = default)
     {
@@ -53,6 +55,7 @@ public sealed class ContainerControl(string dataDir, OciRuntime runtime)
     public async Task RemoveAsync(string name, bool force, IMeasurer measurer, CancellationToken cancellationToken = default)
     {
         var container = ContainerDirectory.Open(dataDir, name);
+        var runtime = RuntimeOf(container);
         if (container.ReadExit() is null && await runtime.StateAsync(name, cancellationToken).ConfigureAwait(false) is { Status: not "stopped" } state)
         {
             if (!force)
@@ -61,6 +64,8 @@ public sealed class ContainerControl(string dataDir, OciRuntime runtime)
             }
             await StopAsync(name, TimeSpan.Zero, cancellationToken).ConfigureAwait(false);
         }
+        // A monitor still running has yet to measure ContainerStopped (or is retrying it): its lock goes when it is done.
+        using var monitorDone = await FileLock.AcquireAsync(container.MonitorLock, cancellationToken).ConfigureAwait(false);
         if (await runtime.StateAsync(name, cancellationToken).ConfigureAwait(false) is not null)
         {
             await runtime.DeleteAsync(name, force, cancellationToken).ConfigureAwait(false);
@@ -71,11 +76,13 @@ public sealed class ContainerControl(string dataDir, OciRuntime runtime)
         Directory.Delete(container.Path, recursive: true);
     }
 
+    private OciRuntime RuntimeOf(ContainerDirectory container) => runtimeFor(container.ReadRecord()?.Runtime);
+
     private async Task SignalAsync(ContainerDirectory container, string signal, CancellationToken cancellationToken)
     {
         try
         {
-            await runtime.KillAsync(container.Name, signal, cancellationToken).ConfigureAwait(false);
+            await RuntimeOf(container).KillAsync(container.Name, signal, cancellationToken).ConfigureAwait(false);
         }
         catch (RuntimeException) when (container.ReadExit() is not null)
         {
@@ -110,7 +117,7 @@ public sealed class ContainerControl(string dataDir, OciRuntime runtime)
         {
             return new ContainerSummary(record, "exited", 0, exit);
         }
-        var state = await runtime.StateAsync(container.Name, cancellationToken).ConfigureAwait(false);
+        var state = await runtimeFor(record.Runtime).StateAsync(container.Name, cancellationToken).ConfigureAwait(false);
         return state is null
             ? new ContainerSummary(record, "unknown", 0, null)
             : new ContainerSummary(record, state.Status, state.Pid, null);

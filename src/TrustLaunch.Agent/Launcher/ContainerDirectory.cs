@@ -7,7 +7,8 @@ namespace TrustLaunch.Agent.Launcher;
 /// <summary>
 /// One container's files under <c>DATA/containers/NAME/</c>: <c>container.json</c> (its record), <c>bundle/</c> (OCI
 /// runtime bundle), <c>stdio.log</c> (the container's stdout and stderr), <c>exit.json</c> (written by the monitor
-/// when the container ends) and <c>monitor.log</c> (the monitor's own messages).
+/// when the container ends), <c>monitor.log</c> (the monitor's own messages) and <c>monitor.lock</c> (flocked by the
+/// monitor for as long as it runs, so <c>rm</c> can wait for its last measurement).
 /// </summary>
 public sealed partial class ContainerDirectory
 {
@@ -24,6 +25,7 @@ public sealed partial class ContainerDirectory
     public string StdioLog => System.IO.Path.Combine(Path, "stdio.log");
     public string ExitFile => System.IO.Path.Combine(Path, "exit.json");
     public string MonitorLog => System.IO.Path.Combine(Path, "monitor.log");
+    public string MonitorLock => System.IO.Path.Combine(Path, "monitor.lock");
 
     public static string ContainersRoot(string dataDir) => System.IO.Path.Combine(dataDir, "containers");
 

@@ -10,7 +10,8 @@ namespace TrustLaunch.Agent.Launcher;
 /// <c>ContainerStarted</c>, reports readiness, then reaps the init, records its exit status and measures
 /// <c>ContainerStopped</c>. Run in a process of its own (<c>trustlaunch container-monitor</c>) for detached launches
 /// so the exit status survives the launcher; in the launcher's process for <c>--attach</c>.
-/// A measurement that fails before the start kills and deletes the container: nothing runs unmeasured.
+/// A measurement that fails before the start kills and deletes the container: nothing runs unmeasured. It holds the
+/// container's <c>monitor.lock</c> throughout, so <c>rm</c> measures <c>ContainerDeleted</c> only after <c>ContainerStopped</c>.
 /// </summary>
 public sealed class ContainerMonitor(OciRuntime runtime, IMeasurer measurer)
 {
@@ -22,6 +23,8 @@ public sealed class ContainerMonitor(OciRuntime runtime, IMeasurer measurer)
     public async Task<int> RunAsync(ContainerDirectory container, Action<int> started, CancellationToken cancellationToken = default)
     {
         var record = container.ReadRecord() ?? throw new InvalidOperationException($"container '{container.Name}' has no record");
+        using var supervising = FileLock.TryAcquire(container.MonitorLock)
+            ?? throw new LauncherException($"container '{container.Name}' already has a monitor");
         ChildReaper.BecomeSubreaper();
         var pid = await runtime.CreateAsync(container.Name, container.Bundle, container.StdioLog, cancellationToken).ConfigureAwait(false);
         var exited = ChildReaper.WaitAsync(pid);
@@ -46,6 +49,7 @@ public sealed class ContainerMonitor(OciRuntime runtime, IMeasurer measurer)
         var exitCode = await exited.ConfigureAwait(false);
         container.WriteExit(new ContainerExit(exitCode, DateTimeOffset.UtcNow));
         await MeasureStoppedAsync(container, exitCode).ConfigureAwait(false);
+        container.AppendMonitorLog($"container exited with {exitCode}");
         return exitCode;
     }
 

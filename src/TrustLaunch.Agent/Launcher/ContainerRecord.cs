@@ -4,7 +4,8 @@ namespace TrustLaunch.Agent.Launcher;
 
 /// <summary>
 /// What the launcher knows of a container, kept as <c>container.json</c> in its directory. The container id given to
-/// the runtime is <see cref="Name"/>.
+/// the runtime is <see cref="Name"/>; <see cref="Runtime"/> is the OCI runtime that runs it (null in records older
+/// than the field: the caller's default).
 /// </summary>
 public sealed record ContainerRecord(
     string Name,
@@ -13,7 +14,8 @@ public sealed record ContainerRecord(
     string Pod,
     string Namespace,
     string ConfigDigest,
-    DateTimeOffset Created);
+    DateTimeOffset Created,
+    string? Runtime = null);
 
 /// <summary>How a container ended, written by its monitor when it reaps the container's init.</summary>
 public sealed record ContainerExit(int ExitCode, DateTimeOffset Finished);

@@ -7,7 +7,7 @@ namespace TrustLaunch.Agent.Launcher;
 /// Where the launcher's measurements go: the local agent over its unix socket (so log and PCR are the ones the
 /// verifier checks), or, standalone, an event log and TPM of its own. A measurement that fails stops the launch.
 /// </summary>
-public interface IMeasurer
+public interface IMeasurer : IDisposable
 {
     /// <param name="operation">One of <see cref="TrustLaunch.Measurement.LaunchEvents"/>.</param>
     /// <param name="content">The event content, a JSON object.</param>

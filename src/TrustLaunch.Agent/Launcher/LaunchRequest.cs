@@ -24,6 +24,9 @@ public sealed record LaunchRequest(
     IReadOnlyList<string>? Args = null)
 {
     public IReadOnlyList<DecryptionKey> DecryptionKeys { get; init; } = [];
+
+    /// <summary>The OCI runtime (name or path) recorded for the container, so ps, stop and rm drive the same one.</summary>
+    public string? Runtime { get; init; }
 }
 
 /// <summary>The image did not match a valid golden value; the refusal was measured as <c>ImageRejected</c>.</summary>

@@ -18,8 +18,6 @@ namespace TrustLaunch.Agent.Launcher;
 /// </summary>
 public sealed class TrustedLauncher(string dataDir, ContentStore store, IImageJudge judge, IMeasurer measurer)
 {
-    public string SnapshotsRoot => Path.Combine(dataDir, "snapshots");
-
     public async Task<ContainerDirectory> PrepareAsync(RegistryClient client, LaunchRequest request, CancellationToken cancellationToken = default)
     {
         var container = ContainerDirectory.Create(dataDir, request.Name);
@@ -32,6 +30,8 @@ public sealed class TrustedLauncher(string dataDir, ContentStore store, IImageJu
             var measured = new ImageMeasurement(request.Reference, image.ManifestDigest, image.Manifest.Config.Digest,
                 image.Manifest.Layers.Select(l => l.Digest).ToList(), image.Config.RootFs.DiffIds);
             var approval = await judge.JudgeAsync(client, measured, cancellationToken).ConfigureAwait(false);
+            // Held until the record names the snapshot: parallel launches unpack once and image gc keeps it.
+            using var snapshotLock = await Snapshots.LockAsync(dataDir, image.ManifestDigest, cancellationToken).ConfigureAwait(false);
             var snapshot = await SnapshotAsync(image, request, approval, cancellationToken).ConfigureAwait(false);
 
             await MeasureAsync(LaunchEvents.ImagePulled, new ImagePulledEvent(reference, image.ManifestDigest.ToString()),
@@ -43,7 +43,7 @@ public sealed class TrustedLauncher(string dataDir, ContentStore store, IImageJu
             var options = new RuntimeBundleOptions { Command = request.Args is { Count: > 0 } args ? args : null, HostNetwork = true };
             var configDigest = RuntimeBundle.Write(container.Bundle, image.Config, options);
             container.WriteRecord(new ContainerRecord(request.Name, reference, image.ManifestDigest.ToString(), request.Pod, request.Namespace,
-                configDigest.ToString(), DateTimeOffset.UtcNow));
+                configDigest.ToString(), DateTimeOffset.UtcNow, request.Runtime));
             return container;
         }
         catch (ImageNotVerifiedException e)
@@ -60,10 +60,10 @@ public sealed class TrustedLauncher(string dataDir, ContentStore store, IImageJu
         }
     }
 
-    /// <summary>The image's unpacked tree, made once per manifest and checked against the approved digest every time.</summary>
+    /// <summary>The image's unpacked tree, made once per manifest (under its lock) and checked against the approved digest every time.</summary>
     private async Task<string> SnapshotAsync(LocalImage image, LaunchRequest request, ImageApproval approval, CancellationToken cancellationToken)
     {
-        var rootfs = Path.Combine(SnapshotsRoot, image.ManifestDigest.Hex, "rootfs");
+        var rootfs = Snapshots.Rootfs(dataDir, image.ManifestDigest);
         Digest actual;
         if (Directory.Exists(rootfs))
         {
@@ -72,15 +72,7 @@ public sealed class TrustedLauncher(string dataDir, ContentStore store, IImageJu
         else
         {
             Directory.CreateDirectory(Path.GetDirectoryName(rootfs)!);
-            try
-            {
-                actual = await LocalImages.UnpackAsync(store, image, request.DecryptionKeys, rootfs, cancellationToken).ConfigureAwait(false);
-            }
-            catch (IOException) when (Directory.Exists(rootfs))
-            {
-                // A parallel launch of the same image renamed its snapshot into place first.
-                actual = RootfsDigest.Compute(rootfs, cancellationToken);
-            }
+            actual = await LocalImages.UnpackAsync(store, image, request.DecryptionKeys, rootfs, cancellationToken).ConfigureAwait(false);
         }
         if (actual != approval.RootfsDigest)
         {

@@ -15,7 +15,8 @@ public sealed partial class OciRuntime
     /// <summary>
     /// crun 1.8 refuses to start on a hybrid cgroup host (v1 controllers plus a v2 hierarchy at
     /// /sys/fs/cgroup/unified): "cgroups in hybrid mode not supported". Running it in a private mount namespace
-    /// where the v2 mount is detached makes it use the v1 controllers, which is what runc does on such hosts.
+    /// where the v2 mount is detached makes it use the v1 controllers, which is what runc does on such hosts by itself
+    /// (runc needs no workaround).
     /// </summary>
     private const string HybridCgroupV2 = "/sys/fs/cgroup/unified";
 
@@ -126,7 +127,10 @@ public sealed partial class OciRuntime
             var errors = await stderr.ConfigureAwait(false);
             if (process.ExitCode != 0)
             {
-                throw new RuntimeException($"{Path.GetFileName(Binary)} {args[0]} failed: {RuntimeError(errorLog, errors, process.ExitCode)}");
+                var failed = $"{Path.GetFileName(Binary)} {args[0]} failed: ";
+                var error = RuntimeError(errorLog, errors, process.ExitCode);
+                // runc's own messages already start with "runc create failed: "; crun's do not.
+                throw new RuntimeException(error.StartsWith(failed, StringComparison.Ordinal) ? error : failed + error);
             }
             return output;
         }

@@ -1,14 +1,13 @@
 using System.Security.Cryptography;
 using Microsoft.Extensions.Logging;
 using TrustLaunch.Tpm;
-using TrustLaunch.Tpm.Commands;
 using TrustLaunch.Tpm.Structures;
 
 namespace TrustLaunch.Agent.Tpm;
 
 /// <summary>
-/// The agent's view of its TPM: finds or creates the EK and the persistent AK once at start, then quotes, reads and
-/// extends PCRs and answers the registrar's credential challenge.
+/// The agent's view of its TPM: finds or creates the EK and the persistent AK once at start and answers the
+/// registrar's credential challenge; its <see cref="Device"/> carries the launch log's PCR reads, extends and quotes.
 /// </summary>
 public sealed class AgentTpm : IDisposable
 {
@@ -113,21 +112,6 @@ public sealed class AgentTpm : IDisposable
             await Device.FlushContextAsync(ek.Handle, CancellationToken.None).ConfigureAwait(false);
         }
     }
-
-    public Task<SignedAttestation> QuoteAsync(byte[] nonce, IReadOnlyList<PcrSelection> selection, CancellationToken cancellationToken) =>
-        Device.QuoteAsync(Keys.AkHandle, nonce, selection, cancellationToken);
-
-    public Task<PcrValues> ReadPcrsAsync(IReadOnlyList<PcrSelection> selection, CancellationToken cancellationToken) =>
-        Device.ReadPcrsAsync(selection, cancellationToken);
-
-    public async Task<byte[]> ReadPcrAsync(int pcr, CancellationToken cancellationToken)
-    {
-        var values = await ReadPcrsAsync([new PcrSelection(TpmAlgId.Sha256, [pcr])], cancellationToken).ConfigureAwait(false);
-        return values[TpmAlgId.Sha256, pcr];
-    }
-
-    public Task ExtendAsync(int pcr, byte[] sha256Digest, CancellationToken cancellationToken) =>
-        Device.ExtendPcrAsync(pcr, [(TpmAlgId.Sha256, sha256Digest)], cancellationToken);
 
     public void Dispose() => Device.Dispose();
 }

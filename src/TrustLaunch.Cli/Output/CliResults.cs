@@ -77,7 +77,7 @@ public sealed record InspectResult(
 
 public sealed record RemoveResult(string Reference, string ManifestDigest);
 
-public sealed record GcResult(long BytesFreed, int BlobsRemoved, int IngestFilesRemoved);
+public sealed record GcResult(long BytesFreed, int BlobsRemoved, int IngestFilesRemoved, IReadOnlyList<TrustLaunch.Agent.Launcher.RemovedSnapshot> SnapshotsRemoved);
 
 public sealed record UnpackResult(string Reference, string ManifestDigest, string Bundle, string Rootfs, string RootfsDigest, string ConfigDigest);
 

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Microsoft.Extensions.Logging.Abstractions;
 using TrustLaunch.Agent.Attestation;
+using TrustLaunch.Agent.Tpm;
 using TrustLaunch.Measurement;
 using TrustLaunch.Tpm.Verification;
 
@@ -23,7 +24,7 @@ public sealed class LaunchLogTests(AgentTpmFixture agent) : IClassFixture<AgentT
         await log.MeasureAsync(LaunchEvents.ContainerStopped, Content("{\"exit_code\":0,\"container\":\"c1\"}"), CancellationToken.None);
         var nonce = "0123456789abcdef"u8.ToArray();
 
-        var evidence = await log.QuoteAsync(new QuoteQuery(nonce, [0, 8], 0), CancellationToken.None);
+        var evidence = await log.QuoteAsync(agent.Tpm.Keys, AgentId, new QuoteQuery(nonce, [0, 8], 0), CancellationToken.None);
 
         Assert.Equal(0, measured.Record.RecNum);
         Assert.Equal("trustlaunch ContainerStarted {\"container\":\"c1\"}", measured.Record.Content);
@@ -48,7 +49,7 @@ public sealed class LaunchLogTests(AgentTpmFixture agent) : IClassFixture<AgentT
         for (var i = 0; i < 3; i++)
             await log.MeasureAsync(LaunchEvents.ContainerDeleted, Content($"{{\"container\":\"c{i}\"}}"), CancellationToken.None);
 
-        var evidence = await log.QuoteAsync(new QuoteQuery([1], [9], 2), CancellationToken.None);
+        var evidence = await log.QuoteAsync(agent.Tpm.Keys, AgentId, new QuoteQuery([1], [9], 2), CancellationToken.None);
 
         Assert.Equal(2, evidence.EventsFrom);
         Assert.Equal(2, Assert.Single(evidence.Events).RecNum);
@@ -61,10 +62,10 @@ public sealed class LaunchLogTests(AgentTpmFixture agent) : IClassFixture<AgentT
         using var log = await OpenAsync(pcr: 10);
         await log.MeasureAsync(LaunchEvents.ContainerStarted, Content("{\"container\":\"c1\"}"), CancellationToken.None);
         var expected = Convert.ToHexStringLower(log.ReadFrom(0).Aggregate(new byte[32], (pcr, r) => EventLogReplay.Extend(pcr, Convert.FromHexString(r.Digests[0].Digest))));
-        await agent.Tpm.ExtendAsync(10, new byte[32], CancellationToken.None);
-        var actual = Convert.ToHexStringLower(await agent.Tpm.ReadPcrAsync(10, CancellationToken.None));
+        await agent.Tpm.Device.ExtendSha256PcrAsync(10, new byte[32], CancellationToken.None);
+        var actual = Convert.ToHexStringLower(await agent.Tpm.Device.ReadSha256PcrAsync(10, CancellationToken.None));
 
-        var e = await Assert.ThrowsAsync<LaunchLogNotReadyException>(() => log.QuoteAsync(new QuoteQuery([1], [10], 0), CancellationToken.None));
+        var e = await Assert.ThrowsAsync<LaunchLogNotReadyException>(() => log.QuoteAsync(agent.Tpm.Keys, AgentId, new QuoteQuery([1], [10], 0), CancellationToken.None));
 
         var reason = $"PCR 10 is {actual} but the log's 1 records replay to {expected}: the PCR was extended outside the agent";
         Assert.Equal(reason, e.Message);
@@ -78,13 +79,13 @@ public sealed class LaunchLogTests(AgentTpmFixture agent) : IClassFixture<AgentT
     {
         using (var log = await OpenAsync(pcr: 11))
             await log.MeasureAsync(LaunchEvents.ContainerStarted, Content("{\"container\":\"c1\"}"), CancellationToken.None);
-        await agent.Tpm.ExtendAsync(11, new byte[32], CancellationToken.None);
+        await agent.Tpm.Device.ExtendSha256PcrAsync(11, new byte[32], CancellationToken.None);
 
         using var reopened = await OpenAsync(pcr: 11);
 
         Assert.StartsWith("PCR 11 does not match the event log: expected ", reopened.NotReadyReason);
         Assert.EndsWith("; the PCR was extended outside the log or the log lost entries", reopened.NotReadyReason);
-        var e = await Assert.ThrowsAsync<LaunchLogNotReadyException>(() => reopened.QuoteAsync(new QuoteQuery([1], [11], 0), CancellationToken.None));
+        var e = await Assert.ThrowsAsync<LaunchLogNotReadyException>(() => reopened.QuoteAsync(agent.Tpm.Keys, AgentId, new QuoteQuery([1], [11], 0), CancellationToken.None));
         Assert.Equal(reopened.NotReadyReason, e.Message);
     }
 
@@ -95,7 +96,7 @@ public sealed class LaunchLogTests(AgentTpmFixture agent) : IClassFixture<AgentT
         using var ak = agent.Tpm.Keys.AkPublic.ToAsymmetricAlgorithm();
         var measures = Enumerable.Range(0, 12).Select(i =>
             log.MeasureAsync(LaunchEvents.ContainerStarted, Content($"{{\"container\":\"c{i}\"}}"), CancellationToken.None));
-        var quotes = Enumerable.Range(1, 6).Select(i => (Nonce: new[] { (byte)i }, Quote: log.QuoteAsync(new QuoteQuery([(byte)i], [12], 0), CancellationToken.None))).ToList();
+        var quotes = Enumerable.Range(1, 6).Select(i => (Nonce: new[] { (byte)i }, Quote: log.QuoteAsync(agent.Tpm.Keys, AgentId, new QuoteQuery([(byte)i], [12], 0), CancellationToken.None))).ToList();
 
         await Task.WhenAll(measures);
         foreach (var (nonce, quote) in quotes)
@@ -111,7 +112,7 @@ public sealed class LaunchLogTests(AgentTpmFixture agent) : IClassFixture<AgentT
     }
 
     private Task<LaunchLog> OpenAsync(int pcr) =>
-        LaunchLog.OpenAsync(agent.Tpm, _logDirectory, pcr, AgentId, NullLogger.Instance, CancellationToken.None);
+        LaunchLog.OpenAsync(agent.Tpm.Device, _logDirectory, pcr, NullLogger.Instance, CancellationToken.None);
 
     private static JsonElement Content(string json) => JsonDocument.Parse(json).RootElement.Clone();
 

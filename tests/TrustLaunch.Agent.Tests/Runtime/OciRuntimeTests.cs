@@ -4,67 +4,75 @@ using TrustLaunch.Oci.Manifests;
 
 namespace TrustLaunch.Agent.Tests.Runtime;
 
-/// <summary>Real crun containers from a busybox-static rootfs.</summary>
+/// <summary>Real crun and runc containers from a busybox-static rootfs.</summary>
 public sealed class OciRuntimeTests : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("trustlaunch-runtime-").FullName;
-    private readonly OciRuntime _runtime;
 
-    public OciRuntimeTests()
-    {
-        ChildReaper.BecomeSubreaper();
-        _runtime = new OciRuntime("crun", Path.Combine(_dir, "state"));
-    }
+    public OciRuntimeTests() => ChildReaper.BecomeSubreaper();
 
-    [Fact]
-    public async Task CreateStart_ShellExitsSeven_OutputLoggedAndExitStatusReaped()
+    private OciRuntime Runtime(string binary) => new(binary, Path.Combine(_dir, "state-" + binary));
+
+    [Theory]
+    [InlineData("crun")]
+    [InlineData("runc")]
+    public async Task CreateStart_ShellExitsSeven_OutputLoggedAndExitStatusReaped(string binary)
     {
+        var runtime = Runtime(binary);
         var bundle = Bundle("echo out; echo err >&2; exit 7");
         var log = Path.Combine(_dir, "c1.log");
 
-        var pid = await _runtime.CreateAsync("c1", bundle, log);
-        Assert.Equal("created", (await _runtime.StateAsync("c1"))!.Status);
+        var pid = await runtime.CreateAsync("c1", bundle, log);
+        Assert.Equal("created", (await runtime.StateAsync("c1"))!.Status);
         var exited = ChildReaper.WaitAsync(pid);
-        await _runtime.StartAsync("c1");
+        await runtime.StartAsync("c1");
 
         Assert.Equal(7, await exited.WaitAsync(TimeSpan.FromSeconds(30)));
-        Assert.Equal("stopped", (await _runtime.StateAsync("c1"))!.Status);
+        Assert.Equal("stopped", (await runtime.StateAsync("c1"))!.Status);
         Assert.Equal("out\nerr\n", await File.ReadAllTextAsync(log));
-        await _runtime.DeleteAsync("c1", force: false);
-        Assert.Null(await _runtime.StateAsync("c1"));
+        await runtime.DeleteAsync("c1", force: false);
+        Assert.Null(await runtime.StateAsync("c1"));
     }
 
-    [Fact]
-    public async Task Kill_RunningContainer_ExitStatusIs128PlusSignal()
+    [Theory]
+    [InlineData("crun")]
+    [InlineData("runc")]
+    public async Task Kill_RunningContainer_ExitStatusIs128PlusSignal(string binary)
     {
-        var pid = await _runtime.CreateAsync("c2", Bundle("sleep 60"), Path.Combine(_dir, "c2.log"));
+        var runtime = Runtime(binary);
+        var pid = await runtime.CreateAsync("c2", Bundle("sleep 60"), Path.Combine(_dir, "c2.log"));
         var exited = ChildReaper.WaitAsync(pid);
-        await _runtime.StartAsync("c2");
-        Assert.Equal("running", (await _runtime.StateAsync("c2"))!.Status);
+        await runtime.StartAsync("c2");
+        Assert.Equal("running", (await runtime.StateAsync("c2"))!.Status);
 
-        await _runtime.KillAsync("c2", "KILL");
+        await runtime.KillAsync("c2", "KILL");
 
         Assert.Equal(137, await exited.WaitAsync(TimeSpan.FromSeconds(30)));
-        await _runtime.DeleteAsync("c2", force: false);
+        await runtime.DeleteAsync("c2", force: false);
     }
 
-    [Fact]
-    public async Task Create_NameInUse_RefusedWithRuntimeMessage()
+    [Theory]
+    [InlineData("crun", "crun create failed: container `c3` already exists")]
+    [InlineData("runc", "runc create failed: container with given ID already exists")]
+    public async Task Create_NameInUse_RefusedWithRuntimeMessage(string binary, string message)
     {
+        var runtime = Runtime(binary);
         var bundle = Bundle("true");
-        var pid = await _runtime.CreateAsync("c3", bundle, Path.Combine(_dir, "c3.log"));
+        var pid = await runtime.CreateAsync("c3", bundle, Path.Combine(_dir, "c3.log"));
         var exited = ChildReaper.WaitAsync(pid);
 
-        var e = await Assert.ThrowsAsync<RuntimeException>(() => _runtime.CreateAsync("c3", bundle, Path.Combine(_dir, "c3.log")));
+        var e = await Assert.ThrowsAsync<RuntimeException>(() => runtime.CreateAsync("c3", bundle, Path.Combine(_dir, "c3.log")));
 
-        Assert.Equal("crun create failed: container `c3` already exists", e.Message);
-        await _runtime.DeleteAsync("c3", force: true);
+        Assert.Equal(message, e.Message);
+        await runtime.DeleteAsync("c3", force: true);
         Assert.Equal(137, await exited.WaitAsync(TimeSpan.FromSeconds(30)));
     }
 
-    [Fact]
-    public async Task State_UnknownContainer_IsNull() =>
-        Assert.Null(await _runtime.StateAsync("never-created"));
+    [Theory]
+    [InlineData("crun")]
+    [InlineData("runc")]
+    public async Task State_UnknownContainer_IsNull(string binary) =>
+        Assert.Null(await Runtime(binary).StateAsync("never-created"));
 
     [Theory]
     [InlineData("../escape")]
@@ -73,7 +81,7 @@ public sealed class OciRuntimeTests : IDisposable
     [InlineData("a b")]
     public async Task Create_InvalidName_Refused(string id)
     {
-        var e = await Assert.ThrowsAsync<ArgumentException>(() => _runtime.CreateAsync(id, Bundle("true"), Path.Combine(_dir, "x.log")));
+        var e = await Assert.ThrowsAsync<ArgumentException>(() => Runtime("crun").CreateAsync(id, Bundle("true"), Path.Combine(_dir, "x.log")));
         Assert.StartsWith($"invalid container name '{id}'", e.Message);
     }
 

@@ -205,6 +205,98 @@ public sealed class RunCommandTests(ImageRegistryFixture registry, LaunchAgentFi
     }
 
     [Fact]
+    public async Task Run_StandaloneOnTheAgentsLog_RefusedNothingMeasuredNothingLeft()
+    {
+        var (reference, _, trusted) = await PublishAsync("run/standalone");
+        var since = await LogLengthAsync();
+        var agentLog = Path.Combine(agent.Deployment.AgentDataDirectory, "log");
+
+        var run = await CliHarness.RunAsync("run", "--data-dir", DataDir, "--standalone", "--launch-log", agentLog, "--tpm", agent.Deployment.Swtpm.Tcti,
+            reference, "--trust", trusted, "--name", "stray");
+
+        Assert.Equal((1, $"error: the launch log in {agentLog} is held by a running agent: measure through its socket (--agent-socket), not --standalone\n"),
+            (run.ExitCode, run.Stderr));
+        Assert.Equal(since, await LogLengthAsync());
+        Assert.False(Directory.Exists(Path.Combine(DataDir, "containers", "stray")));
+    }
+
+    [Fact]
+    public async Task Run_StandaloneWhereTheAgentServes_Refused()
+    {
+        var (cli, prefix) = ServiceProcess.CliCommand();
+
+        var run = await ProcessRunner.RunAsync(cli, [.. prefix, "run", "--data-dir", DataDir, "--standalone", "--tpm", agent.Deployment.Swtpm.Tcti, "127.0.0.1:1/none:v1"],
+            new Dictionary<string, string> { [TrustLaunch.Cli.Commands.Containers.ContainerOptions.AgentSocketEnvironmentVariable] = agent.Deployment.SocketPath });
+
+        Assert.Equal((1, $"error: an agent serves at {agent.Deployment.SocketPath}: on its node launches are measured through it, not --standalone\n"),
+            (run.ExitCode, run.StandardError));
+    }
+
+    [Fact]
+    public async Task ImageGc_SnapshotsOfRemovedImages_RemovedUnlessAContainerUsesThem()
+    {
+        var (kept, keptDigest, keptKey) = await PublishAsync("gc/kept");
+        var (gone, goneDigest, goneKey) = await PublishAsync("gc/gone", registry.LayoutB);
+        (await Tl("run", kept, "--trust", keptKey, "--name", "user", "--attach", "--", "/bin/busybox", "true")).EnsureSuccess();
+        (await Tl("run", gone, "--trust", goneKey, "--name", "once", "--attach", "--", "/bin/busybox", "true")).EnsureSuccess();
+        (await Tl("rm", "once")).EnsureSuccess();
+        foreach (var reference in new[] { kept, gone })
+            (await CliHarness.RunAsync("image", "rm", reference, "--data-dir", DataDir)).EnsureSuccess();
+        string Snapshot(string digest) => Path.Combine(DataDir, "snapshots", digest["sha256:".Length..]);
+
+        var first = (await CliHarness.RunAsync("image", "gc", "--data-dir", DataDir, "--json")).EnsureSuccess().Json;
+        var keptWhileUsed = Directory.Exists(Snapshot(keptDigest));
+        (await Tl("rm", "user")).EnsureSuccess();
+        var second = (await CliHarness.RunAsync("image", "gc", "--data-dir", DataDir)).EnsureSuccess();
+
+        var removed = Assert.Single(first.GetProperty("snapshots_removed").EnumerateArray());
+        Assert.Equal(goneDigest, removed.GetProperty("manifest_digest").GetString());
+        Assert.True(removed.GetProperty("bytes").GetInt64() > 1_000_000); // busybox-static
+        Assert.True(first.GetProperty("bytes_freed").GetInt64() > removed.GetProperty("bytes").GetInt64());
+        Assert.False(Directory.Exists(Snapshot(goneDigest)));
+        Assert.True(keptWhileUsed);
+        Assert.Matches($"^freed \\d+ bytes \\([^)]+\\): 0 blobs, 0 ingest leftovers, 1 snapshots\nsnapshot {keptDigest} \\([^)]+\\)\n$", second.Stdout);
+        Assert.False(Directory.Exists(Snapshot(keptDigest)));
+    }
+
+    [Fact]
+    public async Task Run_RuncAttached_OutputAndExitCodeOfTheContainer()
+    {
+        var (reference, _, trusted) = await PublishAsync("run/runc-attached");
+        var since = await LogLengthAsync();
+
+        var run = await Tl("run", reference, "--runtime", "runc", "--trust", trusted, "--name", "by-runc", "--attach", "--",
+            "/bin/busybox", "sh", "-c", "cat /etc/hello.txt; exit 7");
+        var rm = await Tl("rm", "by-runc");
+
+        Assert.Equal((7, "hello from image A\n", ""), (run.ExitCode, run.Stdout, run.Stderr));
+        rm.EnsureSuccess();
+        var events = (await EventsSinceAsync(since)).Select(Parse).ToList();
+        Assert.Equal(
+            [LaunchEvents.ImagePulled, LaunchEvents.ImageVerified, LaunchEvents.ContainerCreated, LaunchEvents.ContainerStarted, LaunchEvents.ContainerStopped, LaunchEvents.ContainerDeleted],
+            events.Select(e => e.Operation));
+        Assert.Equal(7, events[4].Content.GetProperty("exit_code").GetInt32());
+    }
+
+    [Fact]
+    public async Task Run_RuncDetached_PsAndRmUseTheRecordedRuntime()
+    {
+        var (reference, _, trusted) = await PublishAsync("run/runc-detached");
+
+        var run = await Tl("run", reference, "--runtime", "runc", "--trust", trusted, "--name", "runc-sleeper", "--", "/bin/busybox", "sleep", "60");
+        // ps and rm use the runtime the container's record names, not their default (crun).
+        var running = (await Tl("ps", "--json")).EnsureSuccess().Json;
+        var rm = await Tl("rm", "runc-sleeper", "--force");
+        var after = (await Tl("ps", "--json")).EnsureSuccess().Json;
+
+        Assert.Equal((0, "runc-sleeper\n"), (run.ExitCode, run.Stdout));
+        Assert.Equal("running", running[0].GetProperty("status").GetString());
+        Assert.True(running[0].GetProperty("pid").GetInt32() > 0);
+        Assert.Equal((0, ""), (rm.ExitCode, rm.Stderr));
+        Assert.Equal(0, after.GetArrayLength());
+    }
+
+    [Fact]
     public async Task Rm_UnknownContainer_SaysSoEvenWithoutAnAgent()
     {
         var rm = await CliHarness.RunAsync("rm", "--data-dir", DataDir, "--agent-socket", _scratch["no-agent.sock"], "ghost");

@@ -28,13 +28,12 @@ public static class ContainerMonitorCommand
                 container = ContainerDirectory.Open(containers.DataDir(parse), parse.GetValue(name)!);
                 using var measurer = containers.OpenMeasurer(parse);
                 var monitor = new ContainerMonitor(containers.OpenRuntime(parse), measurer);
-                var exitCode = await monitor.RunAsync(container, pid =>
+                await monitor.RunAsync(container, pid =>
                 {
                     output.WriteLine($"started {pid}");
                     output.Flush();
                     ready = true;
                 }, ct).ConfigureAwait(false);
-                container.AppendMonitorLog($"container exited with {exitCode}");
                 return ExitCodes.Success;
             }
             catch (Exception e) when (!ready)
@@ -65,11 +64,11 @@ public static class ContainerMonitorCommand
         start.ArgumentList.Add(self);
         if (Path.GetFileNameWithoutExtension(self) == "dotnet")
             start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "trustlaunch.dll"));
-        foreach (var arg in new[]
-                 {
-                     Name, containerName, "--data-dir", containers.DataDir(parse), "--runtime", parse.GetValue(containers.Runtime)!,
-                     "--agent-socket", containers.AgentSocketPath(parse),
-                 })
+        // The monitor measures where its run does: the same agent, or the same standalone log and TPM.
+        string[] measurer = containers.IsStandalone(parse)
+            ? ["--standalone", "--launch-log", containers.LaunchLogPath(parse), "--tpm", containers.TpmSpec(parse)]
+            : ["--agent-socket", containers.AgentSocketPath(parse)];
+        foreach (var arg in new[] { Name, containerName, "--data-dir", containers.DataDir(parse), "--runtime", parse.GetValue(containers.Runtime)! }.Concat(measurer))
             start.ArgumentList.Add(arg);
 
         using var process = Process.Start(start) ?? throw new CliFailureException("cannot start the container monitor");

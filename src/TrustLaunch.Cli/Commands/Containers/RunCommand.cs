@@ -76,7 +76,7 @@ public static class RunCommand
             var launcher = new TrustedLauncher(containers.DataDir(parse), containers.OpenStore(parse), judge, measurer);
             var request = new LaunchRequest(r, containerName, verifierClient is null ? LaunchMode.Local : LaunchMode.Remote, parse.GetValue(pod)!, parse.GetValue(ns)!,
                 RegistryOptions.ParsePlatform(parse.GetValue(platform)), parse.GetValue(args))
-            { DecryptionKeys = ring };
+            { DecryptionKeys = ring, Runtime = parse.GetValue(containers.Runtime) };
 
             ContainerDirectory container;
             try
