@@ -54,22 +54,14 @@ public static class ContainerMonitorCommand
     /// <returns>The container's pid.</returns>
     public static async Task<int> StartAsync(ParseResult parse, ContainerOptions containers, string containerName, CancellationToken cancellationToken)
     {
-        var start = new ProcessStartInfo("setsid")
-        {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            UseShellExecute = false,
-        };
-        var self = Environment.ProcessPath ?? throw new InvalidOperationException("cannot tell which executable this is");
-        start.ArgumentList.Add(self);
-        if (Path.GetFileNameWithoutExtension(self) == "dotnet")
-            start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "trustlaunch.dll"));
         // The monitor measures where its run does: the same agent, or the same standalone log and TPM.
         string[] measurer = containers.IsStandalone(parse)
             ? ["--standalone", "--launch-log", containers.LaunchLogPath(parse), "--tpm", containers.TpmSpec(parse)]
             : ["--agent-socket", containers.AgentSocketPath(parse)];
-        foreach (var arg in new[] { Name, containerName, "--data-dir", containers.DataDir(parse), "--runtime", parse.GetValue(containers.Runtime)! }.Concat(measurer))
-            start.ArgumentList.Add(arg);
+        var start = SelfExecutable.StartInfo(
+            [Name, containerName, "--data-dir", containers.DataDir(parse), "--runtime", parse.GetValue(containers.Runtime)!, .. measurer], prefix: "setsid");
+        start.RedirectStandardInput = true;
+        start.RedirectStandardOutput = true;
 
         using var process = Process.Start(start) ?? throw new CliFailureException("cannot start the container monitor");
         process.StandardInput.Close();
