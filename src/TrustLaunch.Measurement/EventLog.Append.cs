@@ -8,8 +8,9 @@ public sealed partial class EventLog
     /// <summary>
     /// Appends the event line <c>trustlaunch OPERATION CONTENT</c>: writes the record durably as pending, calls
     /// <paramref name="extendPcr"/> with its SHA-256 digest (the caller extends the launch PCR's SHA-256 bank), then
-    /// durably commits it. Appends are serialised. If the extend or the commit fails the log goes back to
-    /// <see cref="EventLogState.Unreconciled"/>: whether the PCR moved is unknown until <see cref="Reconcile"/>.
+    /// commits it (durable with the next append; <see cref="Reconcile"/> restores a lost commit from the PCR). Appends
+    /// are serialised. If the extend or the commit fails the log goes back to <see cref="EventLogState.Unreconciled"/>:
+    /// whether the PCR moved is unknown until <see cref="Reconcile"/>.
     /// </summary>
     /// <exception cref="EventLogException">The log is not <see cref="EventLogState.Ready"/>, with <see cref="Problem"/>.</exception>
     public Task<CelRecord> AppendAsync(string operation, JsonElement content, Func<byte[], CancellationToken, Task> extendPcr, CancellationToken cancellationToken = default) =>
@@ -33,7 +34,7 @@ public sealed partial class EventLog
             try
             {
                 await extendPcr(digest, cancellationToken).ConfigureAwait(false);
-                WriteEntry(new EventLogEntry(null, record.RecNum));
+                WriteEntry(new EventLogEntry(null, record.RecNum), durable: false);
             }
             catch (Exception ex)
             {

@@ -9,7 +9,9 @@ namespace TrustLaunch.Measurement;
 /// directory is refused) and <c>segment-NNNNNN.jsonl</c>, one per boot segment (NNNNNN = <see cref="BootCount"/>;
 /// the highest is current, older ones are archived). A segment holds JSON lines, each either
 /// <c>{"record":CEL-RECORD}</c>, written and fsynced before the PCR is extended (the entry is then pending), or
-/// <c>{"commit":RECNUM}</c>, written and fsynced after the extend. Recnums start at 0 per segment; at most the last
+/// <c>{"commit":RECNUM}</c>, written after the extend and made durable by the next entry's fsync (one fsync per
+/// append: a commit marker lost to a crash is restored by <see cref="Reconcile"/>, which finds the pending record in the
+/// PCR, or the crash reset the TPM and a new boot segment begins). Recnums start at 0 per segment; at most the last
 /// record is pending. A trailing line without its LF is a write torn by a crash and is discarded on open.
 /// </para>
 /// <para>
@@ -212,12 +214,13 @@ public sealed partial class EventLog : IDisposable
         }
     }
 
-    private void WriteEntry(EventLogEntry entry)
+    private void WriteEntry(EventLogEntry entry, bool durable = true)
     {
         var bytes = JsonSerializer.SerializeToUtf8Bytes(entry, EventLogJsonContext.Default.EventLogEntry);
         _segment.Seek(0, SeekOrigin.End);
         _segment.Write([.. bytes, (byte)'\n']);
-        _segment.Flush(flushToDisk: true);
+        if (durable)
+            _segment.Flush(flushToDisk: true);
     }
 
     private sealed class Releaser(SemaphoreSlim semaphore) : IDisposable

@@ -29,10 +29,10 @@ public sealed class TrustedLauncher(string dataDir, ContentStore store, IImageJu
             manifestDigest = image.ManifestDigest;
             var measured = new ImageMeasurement(request.Reference, image.ManifestDigest, image.Manifest.Config.Digest,
                 image.Manifest.Layers.Select(l => l.Digest).ToList(), image.Config.RootFs.DiffIds);
-            var approval = await judge.JudgeAsync(client, measured, cancellationToken).ConfigureAwait(false);
             // Held until the record names the snapshot: parallel launches unpack once and image gc keeps it.
             using var snapshotLock = await Snapshots.LockAsync(dataDir, image.ManifestDigest, cancellationToken).ConfigureAwait(false);
-            var snapshot = await SnapshotAsync(image, request, approval, cancellationToken).ConfigureAwait(false);
+            var (approval, snapshotDigest) = await JudgeAsync(client, measured, Snapshots.Rootfs(dataDir, image.ManifestDigest), cancellationToken).ConfigureAwait(false);
+            var snapshot = await SnapshotAsync(image, request, approval, snapshotDigest, cancellationToken).ConfigureAwait(false);
 
             await MeasureAsync(LaunchEvents.ImagePulled, new ImagePulledEvent(reference, image.ManifestDigest.ToString()),
                 LaunchEventsJsonContext.Default.ImagePulledEvent, cancellationToken).ConfigureAwait(false);
@@ -60,12 +60,40 @@ public sealed class TrustedLauncher(string dataDir, ContentStore store, IImageJu
         }
     }
 
-    /// <summary>The image's unpacked tree, made once per manifest (under its lock) and checked against the approved digest every time.</summary>
-    private async Task<string> SnapshotAsync(LocalImage image, LaunchRequest request, ImageApproval approval, CancellationToken cancellationToken)
+    /// <summary>
+    /// Judges the image while the snapshot an earlier launch left is digested (both only read, and the digest is
+    /// compared only once the image is approved); the digest is null when there was no snapshot yet.
+    /// </summary>
+    private async Task<(ImageApproval Approval, Digest? SnapshotDigest)> JudgeAsync(RegistryClient client, ImageMeasurement measured, string rootfs,
+        CancellationToken cancellationToken)
+    {
+        using var digestCancellation = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var digest = Directory.Exists(rootfs) ? Task.Run(() => RootfsDigest.Compute(rootfs, digestCancellation.Token), digestCancellation.Token) : null;
+        try
+        {
+            var approval = await judge.JudgeAsync(client, measured, cancellationToken).ConfigureAwait(false);
+            return (approval, digest is null ? null : await digest.ConfigureAwait(false));
+        }
+        catch
+        {
+            await digestCancellation.CancelAsync().ConfigureAwait(false);
+            if (digest is not null)
+                await ((Task)digest).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            throw;
+        }
+    }
+
+    /// <summary>The image's unpacked tree, made once per manifest (under its lock) and checked against the approved digest every time
+    /// (<paramref name="existingDigest"/>: the digest <see cref="JudgeAsync"/> took of a snapshot already there).</summary>
+    private async Task<string> SnapshotAsync(LocalImage image, LaunchRequest request, ImageApproval approval, Digest? existingDigest, CancellationToken cancellationToken)
     {
         var rootfs = Snapshots.Rootfs(dataDir, image.ManifestDigest);
         Digest actual;
-        if (Directory.Exists(rootfs))
+        if (existingDigest is { } existing)
+        {
+            actual = existing;
+        }
+        else if (Directory.Exists(rootfs))
         {
             actual = RootfsDigest.Compute(rootfs, cancellationToken);
         }

@@ -16,7 +16,9 @@ public sealed partial class OciRuntime
     /// crun 1.8 refuses to start on a hybrid cgroup host (v1 controllers plus a v2 hierarchy at
     /// /sys/fs/cgroup/unified): "cgroups in hybrid mode not supported". Running it in a private mount namespace
     /// where the v2 mount is detached makes it use the v1 controllers, which is what runc does on such hosts by itself
-    /// (runc needs no workaround).
+    /// (runc needs no workaround). Only <c>create</c> refuses (it is what makes the cgroups); start, state, kill and
+    /// delete find the container's cgroups from its state and run as they are, sparing each call a namespace and two
+    /// more processes.
     /// </summary>
     private const string HybridCgroupV2 = "/sys/fs/cgroup/unified";
 
@@ -43,7 +45,7 @@ public sealed partial class OciRuntime
         ValidateId(id);
         var pidFile = Path.Combine(StateRoot, $"{id}.pid");
         File.Delete(pidFile);
-        await RunAsync(["create", "--bundle", Path.GetFullPath(bundle), "--pid-file", pidFile, id], Path.GetFullPath(logPath), cancellationToken).ConfigureAwait(false);
+        await RunAsync(["create", "--bundle", Path.GetFullPath(bundle), "--pid-file", pidFile, id], Path.GetFullPath(logPath), cancellationToken, _detachUnifiedCgroup).ConfigureAwait(false);
         var text = await File.ReadAllTextAsync(pidFile, cancellationToken).ConfigureAwait(false);
         File.Delete(pidFile);
         return int.TryParse(text.Trim(), out var pid) && pid > 0
@@ -83,7 +85,7 @@ public sealed partial class OciRuntime
         return id;
     }
 
-    private async Task<string> RunAsync(IReadOnlyList<string> args, string? stdioLog, CancellationToken cancellationToken)
+    private async Task<string> RunAsync(IReadOnlyList<string> args, string? stdioLog, CancellationToken cancellationToken, bool detachUnifiedCgroup = false)
     {
         var errorLog = Path.Combine(StateRoot, $".{Environment.ProcessId}.{Guid.NewGuid():N}.log");
         List<string> argv = Path.GetFileName(Binary) == "runc"
@@ -92,14 +94,14 @@ public sealed partial class OciRuntime
 
         // The shell only redirects and execs: no argument is ever interpreted by it ("$@" keeps them whole).
         var redirect = stdioLog is null ? "exec \"$@\" </dev/null" : "exec \"$@\" </dev/null >>\"$TRUSTLAUNCH_STDIO\" 2>&1";
-        var script = _detachUnifiedCgroup ? $"umount -l {HybridCgroupV2} && {redirect}" : redirect;
-        var start = new ProcessStartInfo(_detachUnifiedCgroup ? "unshare" : "/bin/sh")
+        var script = detachUnifiedCgroup ? $"umount -l {HybridCgroupV2} && {redirect}" : redirect;
+        var start = new ProcessStartInfo(detachUnifiedCgroup ? "unshare" : "/bin/sh")
         {
             RedirectStandardOutput = stdioLog is null,
             RedirectStandardError = stdioLog is null,
             UseShellExecute = false,
         };
-        if (_detachUnifiedCgroup)
+        if (detachUnifiedCgroup)
         {
             start.ArgumentList.Add("--mount");
             start.ArgumentList.Add("--");

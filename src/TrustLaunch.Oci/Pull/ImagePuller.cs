@@ -84,14 +84,18 @@ public sealed class ImagePuller(RegistryClient client, ContentStore store)
 
         var config = JsonSerializer.Deserialize(store.ReadBlob(manifest.Config.Digest), OciJsonContext.Default.ImageConfig)
                      ?? throw new InvalidDataException($"image {reference}: config {manifest.Config.Digest} is null");
-        store.RecordImage(new StoredImage
+        var record = new StoredImage
         {
             Reference = reference.ToString(),
             ManifestDigest = resolved.Manifest.Digest,
             MediaType = resolved.Manifest.MediaType,
             IndexDigest = resolved.Index?.Digest,
             Stored = DateTimeOffset.UtcNow,
-        });
+        };
+        // Pulling what the reference already records leaves the record (and when it was stored) alone: no write and
+        // fsync at every launch of a cached image.
+        if (store.Find(record.Reference) is not { } recorded || recorded with { Stored = record.Stored } != record)
+            store.RecordImage(record);
         return new PulledImage(reference, resolved.Manifest.Digest, manifest, config, manifestPath, store.BlobPath(manifest.Config.Digest),
             manifest.Layers.Select(l => store.BlobPath(l.Digest)).ToList(), resolved.Index?.Digest, downloaded, reused, reconnects);
     }

@@ -71,6 +71,25 @@ public sealed class OciRuntimeTests : IDisposable
     [Theory]
     [InlineData("crun")]
     [InlineData("runc")]
+    public async Task DeleteForce_RunningContainer_KilledAndItsCgroupsRemoved(string binary)
+    {
+        var runtime = Runtime(binary);
+        var pid = await runtime.CreateAsync("c4", Bundle("sleep 60"), Path.Combine(_dir, "c4.log"));
+        var exited = ChildReaper.WaitAsync(pid);
+        await runtime.StartAsync("c4");
+        var cgroups = CgroupDirectories(pid);
+        Assert.NotEmpty(cgroups);
+
+        await runtime.DeleteAsync("c4", force: true);
+
+        Assert.Equal(137, await exited.WaitAsync(TimeSpan.FromSeconds(30)));
+        Assert.DoesNotContain(cgroups, Directory.Exists);
+        Assert.Null(await runtime.StateAsync("c4"));
+    }
+
+    [Theory]
+    [InlineData("crun")]
+    [InlineData("runc")]
     public async Task State_UnknownContainer_IsNull(string binary) =>
         Assert.Null(await Runtime(binary).StateAsync("never-created"));
 
@@ -84,6 +103,12 @@ public sealed class OciRuntimeTests : IDisposable
         var e = await Assert.ThrowsAsync<ArgumentException>(() => Runtime("crun").CreateAsync(id, Bundle("true"), Path.Combine(_dir, "x.log")));
         Assert.StartsWith($"invalid container name '{id}'", e.Message);
     }
+
+    /// <summary>The directories of the non-root cgroups <paramref name="pid"/> is in, v1 controllers and v2 alike.</summary>
+    private static List<string> CgroupDirectories(int pid) =>
+        File.ReadAllLines($"/proc/{pid}/cgroup").Select(line => line.Split(':', 3)[2]).Where(path => path != "/").Distinct()
+            .SelectMany(path => Directory.EnumerateDirectories("/sys/fs/cgroup").Append("/sys/fs/cgroup").Select(root => root + path))
+            .Where(Directory.Exists).ToList();
 
     private string Bundle(string script)
     {

@@ -53,6 +53,19 @@ public sealed class ImagePullerTests(ImagesRegistryFixture registry) : IClassFix
     }
 
     [Fact]
+    public async Task PullAsync_SameImageAgain_RecordKeptAsItWas()
+    {
+        var store = _temp.Open();
+        var reference = ImageReference.Parse(registry.Oci.Reference);
+        await new ImagePuller(_client, store).PullAsync(reference);
+        var first = store.Find(reference.ToString())!;
+
+        await new ImagePuller(_client, store).PullAsync(reference);
+
+        Assert.Equal(first, store.Find(reference.ToString()));
+    }
+
+    [Fact]
     public async Task PullAsync_Index_StoresChosenPlatformAndIndex()
     {
         var store = _temp.Open();
