@@ -23,6 +23,8 @@ public static class ServeRegistrarCommand
         };
         var command = new Command("registrar", "Run the registrar: agent registration (EK, AK, credential activation)") { listen, management, ekCa, requireEkCert };
         serve.AddTo(command);
+        var store = new StoreOptions();
+        store.AddTo(command);
         command.SetAction(async (parse, ct) =>
         {
             var ekCaPath = parse.GetValue(ekCa)?.FullName;
@@ -32,7 +34,10 @@ public static class ServeRegistrarCommand
                 ServeOptions.Endpoint(parse, management, "management", mutualTls: true),
                 serve.LoadIdentity(parse),
                 ekCaPath is null ? null : CaBundle.Load(ekCaPath),
-                parse.GetValue(requireEkCert));
+                parse.GetValue(requireEkCert))
+            {
+                Store = store.Parse(parse),
+            };
             var app = await RegistrarApp.BuildAsync(registrar, ct).ConfigureAwait(false);
             return await ServeOptions.RunAsync(app, ct).ConfigureAwait(false);
         });

@@ -51,6 +51,8 @@ public static class ServeVerifierCommand
             listen, tenantListen, registrar, interval, concurrency, unreachableAfter, webhooks,
         };
         serve.AddTo(command);
+        var store = new StoreOptions();
+        store.AddTo(command);
         command.SetAction(async (parse, ct) =>
         {
             if (!Uri.TryCreate(parse.GetValue(registrar), UriKind.Absolute, out var registrarUrl) || registrarUrl.Scheme != Uri.UriSchemeHttps)
@@ -75,7 +77,10 @@ public static class ServeVerifierCommand
                 TimeSpan.FromSeconds(seconds),
                 parse.GetValue(concurrency),
                 parse.GetValue(unreachableAfter),
-                urls);
+                urls)
+            {
+                Store = store.Parse(parse),
+            };
             var app = await VerifierApp.BuildAsync(verifier, cancellationToken: ct).ConfigureAwait(false);
             return await ServeOptions.RunAsync(app, ct).ConfigureAwait(false);
         });
