@@ -10,7 +10,8 @@ namespace TrustLaunch.Hosting.Storage;
 /// its <c>search_path</c>). Npgsql's slim data source keeps the CLI Native AOT clean. Migrations run under a
 /// transaction-scoped advisory lock per schema, so instances starting at once migrate once. Writes are SERIALIZABLE
 /// and retried when PostgreSQL aborts them for a conflict with a concurrent writer (SQLSTATE 40001/40P01), which
-/// gives the stores the same one-writer-at-a-time semantics as SQLite.
+/// gives the stores the same one-writer-at-a-time semantics as SQLite. A connection the server dropped (restart) is
+/// replaced once, for reads, and for writes that did not reach commit.
 /// </summary>
 public sealed partial class PostgresDatabase : StoreDatabase
 {
@@ -67,8 +68,18 @@ public sealed partial class PostgresDatabase : StoreDatabase
     public override async Task<T> ReadAsync<T>(Func<DbConnection, Task<T>> read, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(read);
-        await using var connection = await OpenAsync(_dataSource, Location, cancellationToken).ConfigureAwait(false);
-        return await read(connection).ConfigureAwait(false);
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await using var connection = await OpenAsync(_dataSource, Location, cancellationToken).ConfigureAwait(false);
+                return await read(connection).ConfigureAwait(false);
+            }
+            catch (NpgsqlException e) when (IsBrokenConnection(e) && attempt == 1)
+            {
+                _dataSource.Clear();
+            }
+        }
     }
 
     public override async Task<T> WriteAsync<T>(Func<DbConnection, DbTransaction, Task<T>> write, CancellationToken cancellationToken = default)
@@ -76,11 +87,13 @@ public sealed partial class PostgresDatabase : StoreDatabase
         ArgumentNullException.ThrowIfNull(write);
         for (var attempt = 1; ; attempt++)
         {
-            await using var connection = await OpenAsync(_dataSource, Location, cancellationToken).ConfigureAwait(false);
-            await using var transaction = await connection.BeginTransactionAsync(IsolationLevel.Serializable, cancellationToken).ConfigureAwait(false);
+            var committing = false;
             try
             {
+                await using var connection = await OpenAsync(_dataSource, Location, cancellationToken).ConfigureAwait(false);
+                await using var transaction = await connection.BeginTransactionAsync(IsolationLevel.Serializable, cancellationToken).ConfigureAwait(false);
                 var result = await write(connection, transaction).ConfigureAwait(false);
+                committing = true;
                 await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
                 return result;
             }
@@ -89,6 +102,11 @@ public sealed partial class PostgresDatabase : StoreDatabase
             {
                 // Lost a conflict with a concurrent transaction: run it again on the state that won.
                 await Task.Delay(Random.Shared.Next(1, 5 * attempt), cancellationToken).ConfigureAwait(false);
+            }
+            catch (NpgsqlException e) when (IsBrokenConnection(e) && !committing && attempt == 1)
+            {
+                // Nothing was committed: the transaction died with its connection.
+                _dataSource.Clear();
             }
         }
     }
@@ -114,6 +132,14 @@ public sealed partial class PostgresDatabase : StoreDatabase
             throw new StoreUnavailableException($"cannot connect to the PostgreSQL store {location}: {e.Message}", e);
         }
     }
+
+    /// <summary>
+    /// A pooled connection the server dropped (restart, failover, idle timeout): Npgsql finds out on first use. The
+    /// pool is cleared and the operation tried once more on a new connection.
+    /// </summary>
+    private static bool IsBrokenConnection(NpgsqlException e) => e is PostgresException p
+        ? p.SqlState is PostgresErrorCodes.AdminShutdown or PostgresErrorCodes.CrashShutdown
+        : e.IsTransient;
 
     /// <summary>A transaction holding the schema's migration lock until it ends (commit, rollback or disconnect).</summary>
     private static async Task<DbTransaction> BeginMigrationAsync(DbConnection connection, string schema, CancellationToken cancellationToken)
