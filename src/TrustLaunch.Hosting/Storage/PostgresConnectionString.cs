@@ -64,7 +64,7 @@ public static class PostgresConnectionString
     private static void ParseUrl(string value, NpgsqlConnectionStringBuilder builder)
     {
         if (!Uri.TryCreate(value, UriKind.Absolute, out var url) || url.Scheme is not ("postgres" or "postgresql"))
-            throw new FormatException("is not a postgres://user:password@host:port/database URL");
+            throw new FormatException("not a postgres://user:password@host:port/database URL");
         if (url.UserInfo.Length > 0)
         {
             var colon = url.UserInfo.IndexOf(':', StringComparison.Ordinal);

@@ -33,12 +33,12 @@ public sealed class StoreLocation
                 : throw new FormatException("a password file is for PostgreSQL: the SQLite store has no password");
         }
         if (!PostgresConnectionString.IsPostgres(value))
-            throw new FormatException("is neither 'sqlite' nor a PostgreSQL URL (postgres://user@host:port/database) or key=value string");
+            throw new FormatException("neither 'sqlite' nor a PostgreSQL URL (postgres://user@host:port/database) or key=value string");
         var settings = PostgresConnectionString.Parse(value);
         if (passwordFileContent is not null)
         {
             if (settings.Password is not null)
-                throw new FormatException("has a password and the password file gives one too: give it once");
+                throw new FormatException("the password is given twice, in the URL and in the password file: give it once");
             settings.Password = passwordFileContent.EndsWith('\n') ? passwordFileContent[..^1].TrimEnd('\r') : passwordFileContent;
         }
         else if (settings.Password is null && !string.IsNullOrEmpty(environmentPassword))

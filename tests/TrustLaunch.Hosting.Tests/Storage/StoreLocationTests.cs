@@ -52,13 +52,13 @@ public sealed class StoreLocationTests
     public void Parse_PasswordInUrlAndFile_Refused()
     {
         var e = Assert.Throws<FormatException>(() => StoreLocation.Parse("postgres://u:secret@h/db", "other"));
-        Assert.Equal("has a password and the password file gives one too: give it once", e.Message);
+        Assert.Equal("the password is given twice, in the URL and in the password file: give it once", e.Message);
     }
 
     [Theory]
-    [InlineData("mysql://u:secret@h/db", "is neither 'sqlite' nor a PostgreSQL URL (postgres://user@host:port/database) or key=value string")]
-    [InlineData("/var/lib/x.db", "is neither 'sqlite' nor a PostgreSQL URL (postgres://user@host:port/database) or key=value string")]
-    [InlineData("postgres://u:secret@h:99999/db", "is not a postgres://user:password@host:port/database URL")]
+    [InlineData("mysql://u:secret@h/db", "neither 'sqlite' nor a PostgreSQL URL (postgres://user@host:port/database) or key=value string")]
+    [InlineData("/var/lib/x.db", "neither 'sqlite' nor a PostgreSQL URL (postgres://user@host:port/database) or key=value string")]
+    [InlineData("postgres://u:secret@h:99999/db", "not a postgres://user:password@host:port/database URL")]
     [InlineData("host=h password=secret options=-c", "unknown PostgreSQL parameter 'options' (known: host, port, dbname, user, password, sslmode, sslrootcert, connect_timeout, application_name)")]
     [InlineData("host=h password='secret", "the quoted value of 'password' has no closing quote")]
     [InlineData("postgres://u:secret@h/db?sslmode=sometimes", "sslmode 'sometimes' is not disable, allow, prefer, require, verify-ca or verify-full")]

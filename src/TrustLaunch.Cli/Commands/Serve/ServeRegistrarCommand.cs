@@ -27,6 +27,7 @@ public static class ServeRegistrarCommand
         store.AddTo(command);
         command.SetAction(async (parse, ct) =>
         {
+            var storeLocation = store.Parse(parse);
             var ekCaPath = parse.GetValue(ekCa)?.FullName;
             var registrar = new RegistrarOptions(
                 serve.DataDirectoryPath(parse),
@@ -36,7 +37,7 @@ public static class ServeRegistrarCommand
                 ekCaPath is null ? null : CaBundle.Load(ekCaPath),
                 parse.GetValue(requireEkCert))
             {
-                Store = store.Parse(parse),
+                Store = storeLocation,
             };
             var app = await RegistrarApp.BuildAsync(registrar, ct).ConfigureAwait(false);
             return await ServeOptions.RunAsync(app, ct).ConfigureAwait(false);

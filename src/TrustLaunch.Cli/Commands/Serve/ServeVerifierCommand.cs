@@ -55,6 +55,7 @@ public static class ServeVerifierCommand
         store.AddTo(command);
         command.SetAction(async (parse, ct) =>
         {
+            var storeLocation = store.Parse(parse);
             if (!Uri.TryCreate(parse.GetValue(registrar), UriKind.Absolute, out var registrarUrl) || registrarUrl.Scheme != Uri.UriSchemeHttps)
                 throw new CliUsageException($"--registrar '{parse.GetValue(registrar)}' is not an https:// URL");
             var seconds = parse.GetValue(interval);
@@ -79,7 +80,7 @@ public static class ServeVerifierCommand
                 parse.GetValue(unreachableAfter),
                 urls)
             {
-                Store = store.Parse(parse),
+                Store = storeLocation,
             };
             var app = await VerifierApp.BuildAsync(verifier, cancellationToken: ct).ConfigureAwait(false);
             return await ServeOptions.RunAsync(app, ct).ConfigureAwait(false);

@@ -53,7 +53,7 @@ public sealed class StoreOptions
         }
         catch (FormatException e)
         {
-            throw new CliUsageException($"--store {e.Message}");
+            throw new CliUsageException($"--store: {e.Message}");
         }
     }
 }
