@@ -85,6 +85,8 @@ public static class CliApp
         FileNotFoundException or DirectoryNotFoundException => ExitCodes.Usage,
         FormatException or ArgumentException => ExitCodes.Usage,
         IOException or UnauthorizedAccessException or CryptographicException => ExitCodes.Failure,
+        // The store: unreachable, refused the login, or failed a migration (messages carry no password).
+        System.Data.Common.DbException => ExitCodes.Failure,
         _ => null,
     };
 

@@ -16,11 +16,12 @@ public static class RegistrarApp
         ArgumentNullException.ThrowIfNull(options);
         if (options.RequireEkCertificate && options.EkCa is null)
             throw new ArgumentException("EK certificates are required but no EK CA bundle was given (--ek-ca FILE, or --require-ek-cert false)");
-        var store = await SqliteRegistrarStore.OpenAsync(options.DataDirectory, cancellationToken).ConfigureAwait(false);
+        var store = await RegistrarStore.OpenAsync(options.Store, options.DataDirectory, cancellationToken).ConfigureAwait(false);
         var builder = ServiceHost.CreateBuilder(new ServiceHostSettings(ServiceRoles.Registrar, options.Tls,
             [options.AgentEndpoint, options.ManagementEndpoint], [RegistrarMetrics.MeterName]));
         builder.Services.AddSingleton(options);
-        builder.Services.AddSingleton<IRegistrarStore>(store);
+        // Created by the container, so disposed with it (closing PostgreSQL connections).
+        builder.Services.AddSingleton<IRegistrarStore>(_ => store);
         builder.Services.AddSingleton<IReadinessCheck>(store.Database);
         builder.Services.AddSingleton<RegistrarMetrics>();
         builder.Services.AddSingleton<RegistrationService>();

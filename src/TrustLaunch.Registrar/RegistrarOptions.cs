@@ -1,10 +1,11 @@
 using TrustLaunch.Hosting.Pki;
+using TrustLaunch.Hosting.Storage;
 using TrustLaunch.Hosting.Web;
 
 namespace TrustLaunch.Registrar;
 
 /// <summary>
-/// How a registrar runs: its data directory (<c>registrar.db</c>), the agent-facing TLS listener, the management
+/// How a registrar runs: its data directory (<c>registrar.db</c> unless <see cref="Store"/> is PostgreSQL), the agent-facing TLS listener, the management
 /// mTLS listener, its TLS identity, and the EK certificate policy (<paramref name="EkCa"/> may be null only when EK
 /// certificates are not required; then presented certificates are stored unchecked).
 /// </summary>
@@ -18,4 +19,7 @@ public sealed record RegistrarOptions(
 {
     public const int DefaultAgentPort = 8890;
     public const int DefaultManagementPort = 8891;
+
+    /// <summary>Where registrations are kept: SQLite in <see cref="DataDirectory"/> (default) or PostgreSQL.</summary>
+    public StoreLocation Store { get; init; } = StoreLocation.Sqlite;
 }

@@ -19,12 +19,13 @@ public static class VerifierApp
     public static async Task<WebApplication> BuildAsync(VerifierOptions options, RegistryClientOptions? registry = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(options);
-        var store = await SqliteVerifierStore.OpenAsync(options.DataDirectory, cancellationToken).ConfigureAwait(false);
+        var store = await VerifierStore.OpenAsync(options.Store, options.DataDirectory, cancellationToken).ConfigureAwait(false);
         var builder = ServiceHost.CreateBuilder(new ServiceHostSettings(ServiceRoles.Verifier, options.Tls,
             [options.AgentEndpoint, options.TenantEndpoint], [VerifierMetrics.MeterName]));
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(TimeProvider.System);
-        builder.Services.AddSingleton<IVerifierStore>(store);
+        // Created by the container, so disposed with it (closing PostgreSQL connections).
+        builder.Services.AddSingleton<IVerifierStore>(_ => store);
         builder.Services.AddSingleton<IReadinessCheck>(store.Database);
         builder.Services.AddSingleton(VerifierSigningKey.LoadOrCreate(options.DataDirectory));
         builder.Services.AddSingleton<VerifierMetrics>();

@@ -1,10 +1,11 @@
 using TrustLaunch.Hosting.Pki;
+using TrustLaunch.Hosting.Storage;
 using TrustLaunch.Hosting.Web;
 
 namespace TrustLaunch.Verifier;
 
 /// <summary>
-/// How a verifier runs: data directory (<c>verifier.db</c>, signing key), the agent-facing TLS listener (image
+/// How a verifier runs: data directory (signing key; <c>verifier.db</c> unless <see cref="Store"/> is PostgreSQL), the agent-facing TLS listener (image
 /// attestation, public key), the tenant mTLS listener, its TLS identity (also its client identity towards the
 /// registrar and agents), the registrar's management URL, the polling cadence and limits, and webhook URLs that
 /// receive revocation notifications.
@@ -25,6 +26,9 @@ public sealed record VerifierOptions(
     public static readonly TimeSpan DefaultQuoteInterval = TimeSpan.FromSeconds(2);
     public const int DefaultMaxConcurrency = 16;
     public const int DefaultUnreachableAfter = 3;
+
+    /// <summary>Where policies, agents and results are kept: SQLite in <see cref="DataDirectory"/> (default) or PostgreSQL.</summary>
+    public StoreLocation Store { get; init; } = StoreLocation.Sqlite;
 
     /// <summary>How long one agent call may take before it counts as a network fault.</summary>
     public TimeSpan AgentTimeout { get; init; } = TimeSpan.FromSeconds(10);

@@ -27,6 +27,9 @@ public sealed class AgentDeployment : IAsyncLifetime
     public int RegistrarPort { get; private set; }
     public int AgentPort { get; private set; }
 
+    /// <summary>More arguments for <c>serve registrar</c> (e.g. <c>--store postgres://…</c>).</summary>
+    public IReadOnlyList<string> RegistrarArguments { get; init; } = [];
+
     public async Task InitializeAsync()
     {
         await Swtpm.InitializeAsync();
@@ -42,7 +45,7 @@ public sealed class AgentDeployment : IAsyncLifetime
         Registrar = await ServiceProcess.StartAsync("registrar",
         [
             "--data-dir", Path.Combine(Directory, "registrar"), "--tls-dir", TlsDirectory, "--ek-ca", ekCa,
-            "--listen", $"127.0.0.1:{RegistrarPort}", "--management-listen", $"127.0.0.1:{RegistrarPort + 1}",
+            "--listen", $"127.0.0.1:{RegistrarPort}", "--management-listen", $"127.0.0.1:{RegistrarPort + 1}", .. RegistrarArguments,
         ], new Uri($"https://127.0.0.1:{RegistrarPort}/readyz"), Client(ServiceRoles.Agent, RegistrarPort), Path.Combine(Directory, "registrar.log"));
         AgentPort = FreePorts.FindPair();
     }

@@ -19,8 +19,11 @@ public sealed class ServiceProcess : IAsyncDisposable
     private Process? _process;
     private StreamWriter? _log;
 
-    private ServiceProcess(string role, IReadOnlyList<string> arguments, Uri readyUrl, HttpClient probe, string logFile)
+    private readonly string? _executable;
+
+    private ServiceProcess(string role, IReadOnlyList<string> arguments, Uri readyUrl, HttpClient probe, string logFile, string? executable)
     {
+        _executable = executable;
         Role = role;
         Arguments = arguments;
         _readyUrl = readyUrl;
@@ -34,10 +37,12 @@ public sealed class ServiceProcess : IAsyncDisposable
     public int? ProcessId => _process?.Id;
 
     /// <summary>Starts <c>trustlaunch serve ROLE ARGUMENTS</c> and waits until <paramref name="readyUrl"/> (fetched with
-    /// <paramref name="probe"/>, which must trust the service's certificate) answers 200.</summary>
-    public static async Task<ServiceProcess> StartAsync(string role, IEnumerable<string> arguments, Uri readyUrl, HttpClient probe, string logFile)
+    /// <paramref name="probe"/>, which must trust the service's certificate) answers 200. <paramref name="executable"/>
+    /// runs instead of the CLI <see cref="CliCommand"/> finds (e.g. a Native AOT <c>trustlaunch</c>).</summary>
+    public static async Task<ServiceProcess> StartAsync(string role, IEnumerable<string> arguments, Uri readyUrl, HttpClient probe, string logFile,
+        string? executable = null)
     {
-        var service = new ServiceProcess(role, [.. arguments], readyUrl, probe, logFile);
+        var service = new ServiceProcess(role, [.. arguments], readyUrl, probe, logFile, executable);
         await service.StartAsync();
         return service;
     }
@@ -47,7 +52,7 @@ public sealed class ServiceProcess : IAsyncDisposable
     {
         if (_process is not null)
             throw new InvalidOperationException($"{Role} is already running (pid {_process.Id})");
-        var (fileName, prefix) = CliCommand();
+        var (fileName, prefix) = _executable is null ? CliCommand() : (_executable, []);
         var info = new ProcessStartInfo(fileName)
         {
             UseShellExecute = false,

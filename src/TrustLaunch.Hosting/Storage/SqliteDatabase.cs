@@ -1,29 +1,27 @@
+using System.Data.Common;
+using System.Globalization;
 using Microsoft.Data.Sqlite;
-using TrustLaunch.Hosting.Web;
 
 namespace TrustLaunch.Hosting.Storage;
 
 /// <summary>
 /// A service's SQLite database file: WAL journal, <c>synchronous=FULL</c> (a committed transaction survives kill -9
-/// and power loss), a busy timeout for concurrent writers, foreign keys on; migrated on open. Writes go through
-/// <see cref="WriteAsync{T}"/> (one <c>BEGIN IMMEDIATE</c> transaction, committed or rolled back whole).
-/// Also the <c>store</c> readiness check.
+/// and power loss), a busy timeout for concurrent writers, foreign keys on; migrated on open. Writes run in one
+/// <c>BEGIN IMMEDIATE</c> transaction, so writers take turns.
 /// </summary>
-public sealed class SqliteDatabase : IReadinessCheck
+public sealed class SqliteDatabase : StoreDatabase
 {
     public const int BusyTimeoutMilliseconds = 5000;
     private readonly string _connectionString;
 
-    private SqliteDatabase(string path, int schemaVersion)
+    private SqliteDatabase(string path, int schemaVersion) : base(schemaVersion)
     {
         Path = path;
-        SchemaVersion = schemaVersion;
         _connectionString = new SqliteConnectionStringBuilder { DataSource = path, Mode = SqliteOpenMode.ReadWriteCreate, Pooling = true }.ToString();
     }
 
     public string Path { get; }
-    public int SchemaVersion { get; }
-    public string Name => "store";
+    public override string Location => Path;
 
     /// <summary>Opens (creating if needed) <paramref name="path"/> and applies <paramref name="migrations"/>.</summary>
     public static async Task<SqliteDatabase> OpenAsync(string path, IReadOnlyList<Migration> migrations, CancellationToken cancellationToken = default)
@@ -36,14 +34,10 @@ public sealed class SqliteDatabase : IReadinessCheck
         Directory.CreateDirectory(directory);
         var probe = new SqliteDatabase(path, 0);
         await using var connection = await probe.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        using (var wal = connection.CreateCommand())
-        {
-            wal.CommandText = "PRAGMA journal_mode=WAL";
-            var mode = (string?)await wal.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
-            if (!string.Equals(mode, "wal", StringComparison.OrdinalIgnoreCase))
-                throw new InvalidOperationException($"{path}: SQLite refused WAL journal mode (got '{mode}')");
-        }
-        var version = await MigrationRunner.ApplyAsync(connection, migrations, cancellationToken).ConfigureAwait(false);
+        var mode = (string?)await connection.ScalarAsync(null, "PRAGMA journal_mode=WAL", cancellationToken).ConfigureAwait(false);
+        if (!string.Equals(mode, "wal", StringComparison.OrdinalIgnoreCase))
+            throw new InvalidOperationException($"{path}: SQLite refused WAL journal mode (got '{mode}')");
+        var version = await MigrationRunner.ApplyAsync(connection, migrations, BeginImmediateAsync, cancellationToken).ConfigureAwait(false);
         return new SqliteDatabase(path, version);
     }
 
@@ -54,9 +48,8 @@ public sealed class SqliteDatabase : IReadinessCheck
         try
         {
             await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
-            using var pragmas = connection.CreateCommand();
-            pragmas.CommandText = $"PRAGMA synchronous=FULL; PRAGMA busy_timeout={BusyTimeoutMilliseconds}; PRAGMA foreign_keys=ON";
-            await pragmas.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            await connection.ExecuteAsync(null, $"PRAGMA synchronous=FULL; PRAGMA busy_timeout={BusyTimeoutMilliseconds}; PRAGMA foreign_keys=ON",
+                cancellationToken).ConfigureAwait(false);
             return connection;
         }
         catch
@@ -66,43 +59,26 @@ public sealed class SqliteDatabase : IReadinessCheck
         }
     }
 
-    /// <summary>Runs <paramref name="read"/> on its own connection (WAL readers see the last committed state).</summary>
-    public async Task<T> ReadAsync<T>(Func<SqliteConnection, Task<T>> read, CancellationToken cancellationToken = default)
+    public override async Task<T> ReadAsync<T>(Func<DbConnection, Task<T>> read, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(read);
         await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         return await read(connection).ConfigureAwait(false);
     }
 
-    /// <summary>
-    /// Runs <paramref name="write"/> in one <c>BEGIN IMMEDIATE</c> transaction and commits it; any exception rolls
-    /// everything back. Commands must set <c>Transaction</c> to the one given.
-    /// </summary>
-    public async Task<T> WriteAsync<T>(Func<SqliteConnection, SqliteTransaction, Task<T>> write, CancellationToken cancellationToken = default)
+    public override async Task<T> WriteAsync<T>(Func<DbConnection, DbTransaction, Task<T>> write, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(write);
         await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        await using var transaction = connection.BeginTransaction(deferred: false);
+        await using var transaction = await BeginImmediateAsync(connection, cancellationToken).ConfigureAwait(false);
         var result = await write(connection, transaction).ConfigureAwait(false);
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
         return result;
     }
 
-    public async Task<string?> CheckAsync(CancellationToken cancellationToken)
-    {
-        try
-        {
-            return await ReadAsync(async connection =>
-            {
-                using var command = connection.CreateCommand();
-                command.CommandText = "SELECT 1";
-                await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
-                return (string?)null;
-            }, cancellationToken).ConfigureAwait(false);
-        }
-        catch (SqliteException e)
-        {
-            return $"{Path}: {e.Message}";
-        }
-    }
+    /// <summary>ISO 8601 UTC text, fixed width, so text order is time order.</summary>
+    public override object Timestamp(DateTimeOffset value) => value.ToUniversalTime().ToString("O", CultureInfo.InvariantCulture);
+
+    private static Task<DbTransaction> BeginImmediateAsync(DbConnection connection, CancellationToken cancellationToken) =>
+        Task.FromResult<DbTransaction>(((SqliteConnection)connection).BeginTransaction(deferred: false));
 }

@@ -17,7 +17,7 @@ public enum RegisterOutcome
 
 /// <summary>
 /// The registrar's state. Every method is one transaction: a kill -9 leaves each registration whole, before or
-/// after. SQLite today (<see cref="SqliteRegistrarStore"/>); PostgreSQL behind the same interface later.
+/// after. <see cref="RegistrarStore"/> keeps it in SQLite or PostgreSQL.
 /// </summary>
 public interface IRegistrarStore
 {

@@ -2,10 +2,13 @@ using TrustLaunch.Hosting.Storage;
 
 namespace TrustLaunch.Verifier.Storage;
 
-/// <summary>The verifier's schema, one migration per version.</summary>
+/// <summary>
+/// The verifier's schema, one migration per version and backend (the same version number means the same change on
+/// both); never edit a released one, add the next.
+/// </summary>
 internal static class VerifierMigrations
 {
-    public static IReadOnlyList<Migration> All { get; } =
+    public static StoreSchema Schema { get; } = new("verifier",
     [
         new(1, "policies, agents, results, webhook outbox", """
             CREATE TABLE policies (
@@ -54,5 +57,54 @@ internal static class VerifierMigrations
                 next_attempt TEXT NOT NULL,
                 last_error TEXT);
             """),
-    ];
+    ],
+    [
+        new(1, "policies, agents, results, webhook outbox", """
+            CREATE TABLE policies (
+                name text NOT NULL,
+                version integer NOT NULL,
+                document text NOT NULL,
+                created_at timestamptz NOT NULL,
+                PRIMARY KEY (name, version));
+            CREATE TABLE agents (
+                agent_id text PRIMARY KEY,
+                address text NOT NULL,
+                policy_name text NOT NULL,
+                policy_version integer NOT NULL,
+                state text NOT NULL,
+                paused boolean NOT NULL,
+                pcr_value bytea NOT NULL,
+                next_recnum bigint NOT NULL,
+                clock bigint,
+                reset_count bigint,
+                restart_count bigint,
+                boot_count bigint NOT NULL,
+                verified_images text NOT NULL,
+                last_attestation timestamptz,
+                last_success timestamptz,
+                failure_reason text,
+                failed_event_index bigint,
+                events_verified bigint NOT NULL,
+                attestations bigint NOT NULL,
+                consecutive_faults integer NOT NULL);
+            CREATE TABLE results (
+                id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                agent_id text NOT NULL,
+                at timestamptz NOT NULL,
+                status text NOT NULL,
+                reason text,
+                event_index bigint,
+                log_length bigint NOT NULL,
+                policy_id text NOT NULL,
+                token text NOT NULL);
+            CREATE INDEX results_by_agent ON results (agent_id, id);
+            CREATE TABLE webhook_outbox (
+                id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                url text NOT NULL,
+                body text NOT NULL,
+                attempts integer NOT NULL,
+                next_attempt timestamptz NOT NULL,
+                last_error text);
+            """),
+    ]);
 }

@@ -23,8 +23,11 @@ public static class ServeRegistrarCommand
         };
         var command = new Command("registrar", "Run the registrar: agent registration (EK, AK, credential activation)") { listen, management, ekCa, requireEkCert };
         serve.AddTo(command);
+        var store = new StoreOptions();
+        store.AddTo(command);
         command.SetAction(async (parse, ct) =>
         {
+            var storeLocation = store.Parse(parse);
             var ekCaPath = parse.GetValue(ekCa)?.FullName;
             var registrar = new RegistrarOptions(
                 serve.DataDirectoryPath(parse),
@@ -32,7 +35,10 @@ public static class ServeRegistrarCommand
                 ServeOptions.Endpoint(parse, management, "management", mutualTls: true),
                 serve.LoadIdentity(parse),
                 ekCaPath is null ? null : CaBundle.Load(ekCaPath),
-                parse.GetValue(requireEkCert));
+                parse.GetValue(requireEkCert))
+            {
+                Store = storeLocation,
+            };
             var app = await RegistrarApp.BuildAsync(registrar, ct).ConfigureAwait(false);
             return await ServeOptions.RunAsync(app, ct).ConfigureAwait(false);
         });

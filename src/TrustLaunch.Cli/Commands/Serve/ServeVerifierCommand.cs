@@ -51,8 +51,11 @@ public static class ServeVerifierCommand
             listen, tenantListen, registrar, interval, concurrency, unreachableAfter, webhooks,
         };
         serve.AddTo(command);
+        var store = new StoreOptions();
+        store.AddTo(command);
         command.SetAction(async (parse, ct) =>
         {
+            var storeLocation = store.Parse(parse);
             if (!Uri.TryCreate(parse.GetValue(registrar), UriKind.Absolute, out var registrarUrl) || registrarUrl.Scheme != Uri.UriSchemeHttps)
                 throw new CliUsageException($"--registrar '{parse.GetValue(registrar)}' is not an https:// URL");
             var seconds = parse.GetValue(interval);
@@ -75,7 +78,10 @@ public static class ServeVerifierCommand
                 TimeSpan.FromSeconds(seconds),
                 parse.GetValue(concurrency),
                 parse.GetValue(unreachableAfter),
-                urls);
+                urls)
+            {
+                Store = storeLocation,
+            };
             var app = await VerifierApp.BuildAsync(verifier, cancellationToken: ct).ConfigureAwait(false);
             return await ServeOptions.RunAsync(app, ct).ConfigureAwait(false);
         });

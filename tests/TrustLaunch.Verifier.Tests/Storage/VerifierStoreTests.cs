@@ -1,22 +1,66 @@
 using TrustLaunch.Hosting.Contracts;
+using TrustLaunch.Hosting.Storage;
+using TrustLaunch.Testing;
 using TrustLaunch.Verifier.Appraisal;
 using TrustLaunch.Verifier.Storage;
 
 namespace TrustLaunch.Verifier.Tests.Storage;
 
-public sealed class SqliteVerifierStoreTests : IAsyncLifetime
+/// <summary>The verifier store's behaviour, the same on every backend: run on SQLite and PostgreSQL below.</summary>
+public abstract class VerifierStoreTests : IAsyncLifetime
 {
     private readonly string _dataDirectory = Directory.CreateTempSubdirectory("trustlaunch-verifier-store-").FullName;
     private static readonly DateTimeOffset Now = DateTimeOffset.Parse("2026-11-26T08:00:00Z", System.Globalization.CultureInfo.InvariantCulture);
-    private SqliteVerifierStore _store = null!;
+    private VerifierStore _store = null!;
 
-    public async Task InitializeAsync() => _store = await SqliteVerifierStore.OpenAsync(_dataDirectory);
+    /// <summary>A new empty store location for one test.</summary>
+    protected abstract Task<StoreLocation> CreateLocationAsync();
 
-    public Task DisposeAsync()
+    public async Task InitializeAsync() => _store = await VerifierStore.OpenAsync(await CreateLocationAsync(), _dataDirectory);
+
+    public async Task DisposeAsync()
     {
+        await _store.DisposeAsync();
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
         Directory.Delete(_dataDirectory, recursive: true);
-        return Task.CompletedTask;
+    }
+
+    [Fact]
+    public async Task ListAgents_SeveralWithNullableColumnsSet_RoundTripInIdOrder()
+    {
+        var b = AgentRecord.New("b", "127.0.0.1:9003", "prod", 2) with
+        {
+            Paused = true,
+            LastAttestation = Now,
+            LastSuccess = Now.AddSeconds(-1),
+            EventsVerified = long.MaxValue,
+            ConsecutiveFaults = 2,
+        };
+        await _store.AddAgentAsync(b);
+        await _store.AddAgentAsync(AgentRecord.New("a", "127.0.0.1:9002", "prod", 1));
+
+        var agents = await _store.ListAgentsAsync();
+
+        Assert.Equal(["a", "b"], agents.Select(a => a.AgentId));
+        var reloaded = agents[1];
+        Assert.Equal((true, Now, Now.AddSeconds(-1), long.MaxValue, 2, 2), (reloaded.Paused, reloaded.LastAttestation, reloaded.LastSuccess,
+            reloaded.EventsVerified, reloaded.ConsecutiveFaults, reloaded.PolicyVersion));
+        Assert.Null(agents[0].Appraisal.LastClock);
+        Assert.Empty(agents[0].Appraisal.VerifiedImages);
+    }
+
+    [Fact]
+    public async Task RecordFault_FailedAgent_StateKept()
+    {
+        await _store.AddAgentAsync(AgentRecord.New("a1", "127.0.0.1:9002", "prod", 1) with { State = AgentStates.Failed });
+        await _store.AddAgentAsync(AgentRecord.New("a2", "127.0.0.1:9003", "prod", 1));
+
+        await _store.RecordFaultAsync("a1", 3, AgentStates.Unreachable, "refused", Now);
+        await _store.RecordFaultAsync("a2", 3, AgentStates.Unreachable, "refused", Now);
+
+        Assert.Equal(AgentStates.Failed, (await _store.GetAgentAsync("a1"))!.State);
+        var a2 = (await _store.GetAgentAsync("a2"))!;
+        Assert.Equal((AgentStates.Unreachable, "refused", 3, Now), (a2.State, a2.FailureReason, a2.ConsecutiveFaults, a2.LastAttestation));
     }
 
     [Fact]
@@ -29,6 +73,15 @@ public sealed class SqliteVerifierStoreTests : IAsyncLifetime
         Assert.Equal(1, (await _store.GetPolicyAsync("prod", 1))!.Version);
         Assert.Equal([QuotingDigest], (await _store.GetPolicyAsync("prod"))!.Policy.AllowedImageDigests);
         Assert.Equal(2, Assert.Single(await _store.ListPoliciesAsync()).Version);
+    }
+
+    [Fact]
+    public async Task AddPolicy_EightAtOnce_VersionsOneToEight()
+    {
+        var saved = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => _store.AddPolicyAsync(TestPolicies.Document(), Now)));
+
+        Assert.Equal(Enumerable.Range(1, 8), saved.Select(p => p.Version).Order());
+        Assert.Equal(8, (await _store.GetPolicyAsync("prod"))!.Version);
     }
 
     [Fact]
@@ -134,4 +187,16 @@ public sealed class SqliteVerifierStoreTests : IAsyncLifetime
     }
 
     private static readonly string QuotingDigest = "sha256:" + new string('d', 64);
+}
+
+public sealed class SqliteVerifierStoreTests : VerifierStoreTests
+{
+    protected override Task<StoreLocation> CreateLocationAsync() => Task.FromResult(StoreLocation.Sqlite);
+}
+
+/// <summary>A private PostgreSQL server for the class, a new database per test.</summary>
+[Trait("Category", "Slow")]
+public sealed class PostgresVerifierStoreTests(PostgresFixture postgres) : VerifierStoreTests, IClassFixture<PostgresFixture>
+{
+    protected override async Task<StoreLocation> CreateLocationAsync() => StoreLocation.Parse(postgres.Url(await postgres.CreateDatabaseAsync()));
 }

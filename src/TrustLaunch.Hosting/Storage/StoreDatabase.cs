@@ -1,0 +1,62 @@
+using System.Data.Common;
+using TrustLaunch.Hosting.Web;
+
+namespace TrustLaunch.Hosting.Storage;
+
+/// <summary>
+/// A service's relational store, SQLite (<see cref="SqliteDatabase"/>) or PostgreSQL (<see cref="PostgresDatabase"/>),
+/// migrated on open. Stores write their SQL once for both: <c>@name</c> parameters, <c>TRUE</c>/<c>FALSE</c>,
+/// upserts with <c>ON CONFLICT</c>, <c>RETURNING</c>; the one value that differs per backend goes through
+/// <see cref="Timestamp(DateTimeOffset)"/>. Every write is one transaction, committed whole or not at all.
+/// Also the <c>store</c> readiness check.
+/// </summary>
+public abstract class StoreDatabase(int schemaVersion) : IReadinessCheck, IAsyncDisposable
+{
+    public int SchemaVersion { get; } = schemaVersion;
+    public string Name => "store";
+
+    /// <summary>Where the store is, for messages: a file path, or <c>postgres://user@host:port/db</c> (never a password).</summary>
+    public abstract string Location { get; }
+
+    /// <summary>Runs <paramref name="read"/> on its own connection; it sees committed state only.</summary>
+    public abstract Task<T> ReadAsync<T>(Func<DbConnection, Task<T>> read, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Runs <paramref name="write"/> in one transaction isolated as if writes ran one at a time, and commits it; an
+    /// exception rolls everything back. Commands must set <c>Transaction</c> to the one given. The delegate may run
+    /// more than once (PostgreSQL retries a transaction that lost a serialization conflict), so it must only touch
+    /// the database.
+    /// </summary>
+    public abstract Task<T> WriteAsync<T>(Func<DbConnection, DbTransaction, Task<T>> write, CancellationToken cancellationToken = default);
+
+    /// <summary>A timestamp as this backend stores it (SQLite: ISO 8601 UTC text; PostgreSQL: timestamptz).</summary>
+    public abstract object Timestamp(DateTimeOffset value);
+
+    public object Timestamp(DateTimeOffset? value) => value is { } v ? Timestamp(v) : DBNull.Value;
+
+    public async Task<string?> CheckAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await ReadAsync(async connection =>
+            {
+                await connection.ScalarAsync(null, "SELECT 1", cancellationToken).ConfigureAwait(false);
+                return (string?)null;
+            }, cancellationToken).ConfigureAwait(false);
+        }
+        catch (StoreUnavailableException e)
+        {
+            return e.Message;
+        }
+        catch (DbException e)
+        {
+            return $"{Location}: {e.Message}";
+        }
+    }
+
+    public virtual ValueTask DisposeAsync()
+    {
+        GC.SuppressFinalize(this);
+        return ValueTask.CompletedTask;
+    }
+}

@@ -1,0 +1,129 @@
+using System.Data.Common;
+using TrustLaunch.Hosting.Contracts;
+using TrustLaunch.Hosting.Storage;
+using TrustLaunch.Tpm.Structures;
+using TrustLaunch.Verifier.Appraisal;
+
+namespace TrustLaunch.Verifier.Storage;
+
+public sealed partial class VerifierStore
+{
+    private const string AgentColumns = """
+        agent_id, address, policy_name, policy_version, state, paused, pcr_value, next_recnum, clock, reset_count,
+        restart_count, boot_count, verified_images, last_attestation, last_success, failure_reason, failed_event_index,
+        events_verified, attestations, consecutive_faults
+        """;
+
+    public Task<bool> AddAgentAsync(AgentRecord agent, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(agent);
+        return Database.WriteAsync(async (connection, transaction) =>
+        {
+            if (await connection.ScalarAsync(transaction, "SELECT 1 FROM agents WHERE agent_id = @id", cancellationToken, ("@id", agent.AgentId)).ConfigureAwait(false) is not null)
+                return false;
+            await connection.ExecuteAsync(transaction, $"""
+                INSERT INTO agents ({AgentColumns}) VALUES (@id, @address, @policy, @policy_version, @state, @paused, @pcr,
+                @next, @clock, @reset, @restart, @boot, @images, @last, @success, @reason, @event, @verified, @attestations, @faults)
+                """, cancellationToken, AgentParameters(agent)).ConfigureAwait(false);
+            return true;
+        }, cancellationToken);
+    }
+
+    public Task<AgentRecord?> GetAgentAsync(string agentId, CancellationToken cancellationToken = default) =>
+        Database.ReadAsync(connection => connection.QuerySingleAsync(null, $"SELECT {AgentColumns} FROM agents WHERE agent_id = @id",
+            ReadAgent, cancellationToken, ("@id", agentId)), cancellationToken);
+
+    public Task<IReadOnlyList<AgentRecord>> ListAgentsAsync(CancellationToken cancellationToken = default) =>
+        Database.ReadAsync<IReadOnlyList<AgentRecord>>(async connection => await connection.QueryAsync(null,
+            $"SELECT {AgentColumns} FROM agents ORDER BY agent_id", ReadAgent, cancellationToken).ConfigureAwait(false), cancellationToken);
+
+    public Task<bool> RemoveAgentAsync(string agentId, CancellationToken cancellationToken = default) =>
+        Database.WriteAsync(async (connection, transaction) =>
+            await connection.ExecuteAsync(transaction, "DELETE FROM agents WHERE agent_id = @id", cancellationToken, ("@id", agentId)).ConfigureAwait(false) > 0,
+            cancellationToken);
+
+    public async Task<AgentRecord?> SetPausedAsync(string agentId, bool paused, CancellationToken cancellationToken = default)
+    {
+        // Resuming takes a Failed or Unreachable agent back to Attesting: the next quote is appraised from its last
+        // good state against the current policy version.
+        var changed = await Database.WriteAsync(async (connection, transaction) =>
+            await connection.ExecuteAsync(transaction, paused
+                ? "UPDATE agents SET paused = TRUE WHERE agent_id = @id"
+                : """
+                  UPDATE agents SET paused = FALSE, consecutive_faults = 0,
+                      state = CASE WHEN state IN ('Failed', 'Unreachable') THEN 'Attesting' ELSE state END,
+                      failure_reason = CASE WHEN state IN ('Failed', 'Unreachable') THEN NULL ELSE failure_reason END,
+                      failed_event_index = CASE WHEN state IN ('Failed', 'Unreachable') THEN NULL ELSE failed_event_index END
+                  WHERE agent_id = @id
+                  """, cancellationToken, ("@id", agentId)).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+        return changed > 0 ? await GetAgentAsync(agentId, cancellationToken).ConfigureAwait(false) : null;
+    }
+
+    public Task<AttestationResultRecord?> RecordAttestationAsync(AgentRecord agent, AttestationResultRecord result,
+        string? notification, IReadOnlyList<string> webhookUrls, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(agent);
+        ArgumentNullException.ThrowIfNull(result);
+        ArgumentNullException.ThrowIfNull(webhookUrls);
+        return Database.WriteAsync<AttestationResultRecord?>(async (connection, transaction) =>
+        {
+            var updated = await connection.ExecuteAsync(transaction, """
+                UPDATE agents SET policy_version = @policy_version, state = @state, pcr_value = @pcr, next_recnum = @next,
+                    clock = @clock, reset_count = @reset, restart_count = @restart, boot_count = @boot, verified_images = @images,
+                    last_attestation = @last, last_success = @success, failure_reason = @reason, failed_event_index = @event,
+                    events_verified = @verified, attestations = @attestations, consecutive_faults = @faults
+                WHERE agent_id = @id
+                """, cancellationToken, AgentParameters(agent)).ConfigureAwait(false);
+            if (updated == 0)
+                return null;
+            var id = (long)(await connection.ScalarAsync(transaction, """
+                INSERT INTO results (agent_id, at, status, reason, event_index, log_length, policy_id, token)
+                VALUES (@agent, @at, @status, @reason, @event, @length, @policy, @token) RETURNING id
+                """, cancellationToken, ("@agent", result.AgentId), ("@at", Database.Timestamp(result.At)), ("@status", result.Status),
+                ("@reason", result.Reason), ("@event", result.EventIndex), ("@length", result.LogLength), ("@policy", result.PolicyId),
+                ("@token", result.Token)).ConfigureAwait(false))!;
+            if (notification is not null)
+            {
+                foreach (var url in webhookUrls)
+                {
+                    await connection.ExecuteAsync(transaction,
+                        "INSERT INTO webhook_outbox (url, body, attempts, next_attempt) VALUES (@url, @body, 0, @at)", cancellationToken,
+                        ("@url", url), ("@body", notification), ("@at", Database.Timestamp(result.At))).ConfigureAwait(false);
+                }
+            }
+            return result with { Id = id };
+        }, cancellationToken);
+    }
+
+    public Task RecordFaultAsync(string agentId, int consecutiveFaults, string state, string? reason, DateTimeOffset at, CancellationToken cancellationToken = default) =>
+        Database.WriteAsync(async (connection, transaction) =>
+            await connection.ExecuteAsync(transaction, """
+                UPDATE agents SET consecutive_faults = @faults, state = @state, failure_reason = @reason, last_attestation = @at
+                WHERE agent_id = @id AND state <> 'Failed'
+                """, cancellationToken, ("@id", agentId), ("@faults", consecutiveFaults), ("@state", state), ("@reason", reason),
+                ("@at", Database.Timestamp(at))).ConfigureAwait(false), cancellationToken);
+
+    private (string, object?)[] AgentParameters(AgentRecord a) =>
+    [
+        ("@id", a.AgentId), ("@address", a.Address), ("@policy", a.PolicyName), ("@policy_version", a.PolicyVersion),
+        ("@state", a.State), ("@paused", a.Paused), ("@pcr", a.Appraisal.LaunchPcrValue), ("@next", a.Appraisal.NextRecNum),
+        ("@clock", a.Appraisal.LastClock is { } c ? (long)c.Clock : null), ("@reset", (long?)a.Appraisal.LastClock?.ResetCount),
+        ("@restart", (long?)a.Appraisal.LastClock?.RestartCount), ("@boot", a.Appraisal.BootCount),
+        ("@images", string.Join('\n', a.Appraisal.VerifiedImages.Order(StringComparer.Ordinal))),
+        ("@last", Database.Timestamp(a.LastAttestation)), ("@success", Database.Timestamp(a.LastSuccess)),
+        ("@reason", a.FailureReason), ("@event", a.FailedEventIndex), ("@verified", a.EventsVerified),
+        ("@attestations", a.Attestations), ("@faults", a.ConsecutiveFaults),
+    ];
+
+    private static AgentRecord ReadAgent(DbDataReader r)
+    {
+        TpmClockInfo? clock = r.IsDBNull(8) ? null
+            : new TpmClockInfo((ulong)r.GetInt64(8), (uint)r.GetInt64(9), (uint)r.GetInt64(10), Safe: true);
+        var images = r.GetString(12);
+        var appraisal = new AppraisalState(r.GetBlob(6), r.GetInt64(7), clock, r.GetInt64(11),
+            new HashSet<string>(images.Length == 0 ? [] : images.Split('\n'), StringComparer.Ordinal));
+        return new AgentRecord(r.GetString(0), r.GetString(1), r.GetString(2), r.GetInt32(3), r.GetString(4), r.GetBoolean(5),
+            appraisal, r.GetNullableTimestamp(13), r.GetNullableTimestamp(14), r.GetNullableString(15),
+            r.GetNullableInt64(16), r.GetInt64(17), r.GetInt64(18), r.GetInt32(19));
+    }
+}

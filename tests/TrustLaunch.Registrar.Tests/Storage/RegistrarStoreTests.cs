@@ -1,0 +1,108 @@
+using TrustLaunch.Hosting.Contracts;
+using TrustLaunch.Hosting.Storage;
+using TrustLaunch.Registrar.Storage;
+using TrustLaunch.Testing;
+
+namespace TrustLaunch.Registrar.Tests.Storage;
+
+/// <summary>The registrar store's behaviour, the same on every backend: run on SQLite and PostgreSQL below.</summary>
+public abstract class RegistrarStoreTests : IAsyncLifetime
+{
+    private static readonly DateTimeOffset Now = new(2026, 11, 26, 8, 0, 0, TimeSpan.Zero);
+    private readonly string _dataDirectory = Directory.CreateTempSubdirectory("trustlaunch-registrar-store-").FullName;
+    private RegistrarStore _store = null!;
+
+    /// <summary>A new empty store location for one test.</summary>
+    protected abstract Task<StoreLocation> CreateLocationAsync();
+
+    public async Task InitializeAsync() => _store = await RegistrarStore.OpenAsync(await CreateLocationAsync(), _dataDirectory);
+
+    public async Task DisposeAsync()
+    {
+        await _store.DisposeAsync();
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        Directory.Delete(_dataDirectory, recursive: true);
+    }
+
+    private static RegisteredAgent Agent(string id, byte ek = 1, byte ak = 2, byte[]? ekCertificate = null) =>
+        new(id, [ek, 0, ek], ekCertificate, [ak, 0, ak], "-----BEGIN CERTIFICATE-----", "10.0.0.1:9002", Active: false, Now, ActivatedAt: null);
+
+    [Fact]
+    public async Task Register_New_CreatedPendingWithCredential()
+    {
+        Assert.Equal(RegisterOutcome.Created, await _store.RegisterAsync(Agent("a1", ekCertificate: [9, 9]), [7, 7]));
+
+        var record = (await _store.GetAsync("a1"))!;
+        var a = record.Agent;
+        Assert.Equal(("a1", "-----BEGIN CERTIFICATE-----", "10.0.0.1:9002", false, Now, (DateTimeOffset?)null),
+            (a.AgentId, a.TlsCertificate, a.Address, a.Active, a.RegisteredAt, a.ActivatedAt));
+        Assert.Equal(new byte[] { 1, 0, 1 }, a.EkPublic);
+        Assert.Equal(new byte[] { 9, 9 }, a.EkCertificate);
+        Assert.Equal(new byte[] { 2, 0, 2 }, a.AkPublic);
+        Assert.Equal(new byte[] { 7, 7 }, record.PendingCredential);
+    }
+
+    [Fact]
+    public async Task Activate_PendingCredential_ActiveAndCredentialForgotten()
+    {
+        await _store.RegisterAsync(Agent("a1"), [7, 7]);
+
+        Assert.False(await _store.ActivateAsync("a1", [6, 6], Now));
+        Assert.True(await _store.ActivateAsync("a1", [7, 7], Now.AddSeconds(1)));
+
+        var record = (await _store.GetAsync("a1"))!;
+        Assert.Equal((true, Now.AddSeconds(1)), (record.Agent.Active, record.Agent.ActivatedAt));
+        Assert.Null(record.PendingCredential);
+        Assert.False(await _store.ActivateAsync("a1", [7, 7], Now));
+    }
+
+    [Fact]
+    public async Task Register_SameKeysAfterActivation_RenewedInactiveWithNewCredential()
+    {
+        await _store.RegisterAsync(Agent("a1"), [7, 7]);
+        await _store.ActivateAsync("a1", [7, 7], Now);
+
+        Assert.Equal(RegisterOutcome.Renewed, await _store.RegisterAsync(Agent("a1") with { Address = "10.0.0.2:9002" }, [8, 8]));
+
+        var record = (await _store.GetAsync("a1"))!;
+        Assert.Equal((false, (DateTimeOffset?)null, "10.0.0.2:9002"), (record.Agent.Active, record.Agent.ActivatedAt, record.Agent.Address));
+        Assert.Equal(new byte[] { 8, 8 }, record.PendingCredential);
+    }
+
+    [Fact]
+    public async Task Register_DifferentAk_KeysDifferNothingChanged()
+    {
+        await _store.RegisterAsync(Agent("a1"), [7, 7]);
+
+        Assert.Equal(RegisterOutcome.KeysDiffer, await _store.RegisterAsync(Agent("a1", ak: 3), [8, 8]));
+
+        var record = (await _store.GetAsync("a1"))!;
+        Assert.Equal(new byte[] { 2, 0, 2 }, record.Agent.AkPublic);
+        Assert.Equal(new byte[] { 7, 7 }, record.PendingCredential);
+    }
+
+    [Fact]
+    public async Task ListAndDelete_SeveralAgents_ByIdThenGone()
+    {
+        await _store.RegisterAsync(Agent("b"), [1]);
+        await _store.RegisterAsync(Agent("a"), [1]);
+
+        Assert.Equal(["a", "b"], (await _store.ListAsync()).Select(a => a.AgentId));
+        Assert.True(await _store.DeleteAsync("a"));
+        Assert.False(await _store.DeleteAsync("a"));
+        Assert.Null(await _store.GetAsync("a"));
+        Assert.Equal(["b"], (await _store.ListAsync()).Select(a => a.AgentId));
+    }
+}
+
+public sealed class SqliteRegistrarStoreTests : RegistrarStoreTests
+{
+    protected override Task<StoreLocation> CreateLocationAsync() => Task.FromResult(StoreLocation.Sqlite);
+}
+
+/// <summary>A private PostgreSQL server for the class, a new database per test.</summary>
+[Trait("Category", "Slow")]
+public sealed class PostgresRegistrarStoreTests(PostgresFixture postgres) : RegistrarStoreTests, IClassFixture<PostgresFixture>
+{
+    protected override async Task<StoreLocation> CreateLocationAsync() => StoreLocation.Parse(postgres.Url(await postgres.CreateDatabaseAsync()));
+}
