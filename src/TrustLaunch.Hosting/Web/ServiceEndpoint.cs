@@ -4,7 +4,8 @@ namespace TrustLaunch.Hosting.Web;
 
 /// <summary>
 /// One HTTPS listener of a service. <c>RequireClientCertificate</c>: mutual TLS, the handshake fails without a
-/// client certificate chaining to our CA; otherwise server-authenticated TLS only (ports agents call).
+/// client certificate chaining to our CA; otherwise a client certificate is optional (ports agents call, and public
+/// ones like the verifier's key), but one that is presented must chain to our CA, so a handler can rely on it.
 /// </summary>
 public sealed record ServiceEndpoint(string Name, IPEndPoint Address, bool RequireClientCertificate)
 {

@@ -47,9 +47,8 @@ public static class ServiceHost
                 {
                     https.ServerCertificate = settings.Tls.Certificate;
                     https.SslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13;
-                    https.ClientCertificateMode = endpoint.RequireClientCertificate ? ClientCertificateMode.RequireCertificate : ClientCertificateMode.NoCertificate;
-                    if (endpoint.RequireClientCertificate)
-                        https.ClientCertificateValidation = validator.Validate;
+                    https.ClientCertificateMode = endpoint.RequireClientCertificate ? ClientCertificateMode.RequireCertificate : ClientCertificateMode.AllowCertificate;
+                    https.ClientCertificateValidation = validator.Validate;
                 }));
             }
         });

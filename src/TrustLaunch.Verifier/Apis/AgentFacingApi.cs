@@ -17,8 +17,8 @@ public static class AgentFacingApi
     public static void MapAgentFacingApi(this IEndpointRouteBuilder app, ServiceEndpoint endpoint)
     {
         var v1 = app.MapGroup("/v1").OnEndpoint(endpoint);
-        v1.MapPost("/images/attest", async (ImageAttestationRequest request, ImageAttestor attestor, CancellationToken ct) =>
-            TypedResults.Ok(await attestor.DecideAsync(request, ct).ConfigureAwait(false)));
+        v1.MapPost("/images/attest", async (ImageAttestationRequest request, HttpContext context, ImageAttestor attestor, CancellationToken ct) =>
+            TypedResults.Ok(await attestor.DecideAsync(request, context.Connection.ClientCertificate, ct).ConfigureAwait(false)));
         v1.MapGet("/keys", (HttpContext context, VerifierSigningKey key) =>
         {
             context.Response.Headers["X-Key-Id"] = key.KeyId;

@@ -1,10 +1,12 @@
 using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using TrustLaunch.Hosting.Contracts;
 using TrustLaunch.Oci.Content;
 using TrustLaunch.Oci.Golden;
 using TrustLaunch.Oci.Registry;
 using TrustLaunch.Verifier.Policies;
+using TrustLaunch.Verifier.Polling;
 using TrustLaunch.Verifier.Storage;
 
 namespace TrustLaunch.Verifier.Images;
@@ -14,11 +16,15 @@ namespace TrustLaunch.Verifier.Images;
 /// from the registry itself (tag <c>sha256-HEX.golden</c>), checks it against the trusted publishers of the agent's
 /// policy, compares it with the report, and allows the image only when the policy allows its digest or its publisher.
 /// </summary>
-public sealed class ImageAttestor(IVerifierStore store, PolicyCache policies, RegistryClient registry, TimeProvider time)
+public sealed class ImageAttestor(IVerifierStore store, PolicyCache policies, RegistryClient registry, AgentConnections connections, TimeProvider time)
 {
-    public async Task<ImageAttestationDecision> DecideAsync(ImageAttestationRequest request, CancellationToken cancellationToken)
+    /// <param name="caller">The client certificate of the request: it must be the TLS certificate the agent registered,
+    /// so a node can ask only about itself.</param>
+    public async Task<ImageAttestationDecision> DecideAsync(ImageAttestationRequest request, X509Certificate2? caller, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
+        if (!await connections.IsRegisteredCertificateAsync(request.AgentId, caller, cancellationToken).ConfigureAwait(false))
+            return Deny($"the caller's TLS certificate is not the one agent '{request.AgentId}' registered");
         var agent = await store.GetAgentAsync(request.AgentId, cancellationToken).ConfigureAwait(false);
         if (agent is null)
             return Deny($"agent '{request.AgentId}' is not under attestation");

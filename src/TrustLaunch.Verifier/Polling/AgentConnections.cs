@@ -10,10 +10,19 @@ namespace TrustLaunch.Verifier.Polling;
 
 /// <summary>What the verifier needs to talk to one agent: its AK (from the registrar) and a client pinned to the TLS
 /// certificate the agent registered.</summary>
-public sealed class AgentConnection(AsymmetricAlgorithm akPublicKey, AgentClient client, HttpClient http) : IDisposable
+public sealed class AgentConnection(AsymmetricAlgorithm akPublicKey, X509Certificate2 tlsCertificate, AgentClient client, HttpClient http) : IDisposable
 {
+    private readonly X509Certificate2 _tlsCertificate = tlsCertificate;
+
     public AsymmetricAlgorithm AkPublicKey { get; } = akPublicKey;
     public AgentClient Client { get; } = client;
+
+    /// <summary>Whether <paramref name="certificate"/> is the TLS certificate this agent registered.</summary>
+    public bool IsRegisteredCertificate(X509Certificate2 certificate) => SameCertificate(_tlsCertificate, certificate);
+
+    /// <summary>Byte-for-byte the same certificate, compared in constant time.</summary>
+    public static bool SameCertificate(X509Certificate2 a, X509Certificate2 b) =>
+        CryptographicOperations.FixedTimeEquals(SHA256.HashData(a.RawData), SHA256.HashData(b.RawData));
 
     public void Dispose()
     {
@@ -41,6 +50,22 @@ public sealed class AgentConnections(ServiceHttpClientFactory clients, VerifierO
         return await response.Content.ReadFromJsonAsync(ContractsJsonContext.Default.RegisteredAgent, cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// Whether <paramref name="certificate"/> is the TLS certificate <paramref name="agentId"/> registered (from the
+    /// cached connection, else the registrar), compared in constant time.
+    /// </summary>
+    public async Task<bool> IsRegisteredCertificateAsync(string agentId, X509Certificate2? certificate, CancellationToken cancellationToken)
+    {
+        if (certificate is null)
+            return false;
+        if (_byAgent.TryGetValue(agentId, out var cached))
+            return cached.Connection.IsRegisteredCertificate(certificate);
+        if (await LookupAsync(agentId, cancellationToken).ConfigureAwait(false) is not { Active: true } registration)
+            return false;
+        using var registered = X509Certificate2.CreateFromPem(registration.TlsCertificate);
+        return AgentConnection.SameCertificate(registered, certificate);
+    }
+
     /// <exception cref="AgentNotRegisteredException">The registrar does not hold an active registration.</exception>
     public async Task<AgentConnection> GetAsync(string agentId, string address, CancellationToken cancellationToken)
     {
@@ -52,7 +77,7 @@ public sealed class AgentConnections(ServiceHttpClientFactory clients, VerifierO
             throw new AgentNotRegisteredException($"agent '{agentId}' has not completed credential activation at the registrar");
         var pinned = X509Certificate2.CreateFromPem(registration.TlsCertificate);
         var http = clients.Create(new Uri($"https://{address}/"), pinned, options.AgentTimeout);
-        var connection = new AgentConnection(AkPublicKeys.Load(registration.AkPublic), new AgentClient(http), http);
+        var connection = new AgentConnection(AkPublicKeys.Load(registration.AkPublic), pinned, new AgentClient(http), http);
         if (_byAgent.TryRemove(agentId, out var previous))
             previous.Connection.Dispose();
         _byAgent[agentId] = (address, connection);

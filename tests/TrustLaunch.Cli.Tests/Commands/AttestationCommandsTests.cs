@@ -93,6 +93,21 @@ public sealed class AttestationCommandsTests(ImageRegistryFixture registry, Atte
         Assert.Contains(node.Deployment.AgentId, list.Stdout);
         Assert.Contains(AgentStates.Failed, list.Stdout);
     }
+
+    [Fact]
+    public async Task RemoteRun_WithAnotherNodesCertificate_DeniedBeforeTheImageIsLookedAt()
+    {
+        var image = await registry.PushAsync(registry.LayoutA, "attest/impostor", "v1");
+        using (var ca = CertificateAuthority.Open(node.Deployment.TlsDirectory))
+            ca.Issue(ServiceRoles.Agent, "impostor");
+
+        var run = await CliHarness.RunAsync("run", "--data-dir", _scratch["data"], "--agent-socket", node.Deployment.SocketPath,
+            image.Reference, "--mode", "remote", "--verifier", node.AgentPortUrl, "--agent-id", node.Deployment.AgentId,
+            "--tls-dir", node.Deployment.TlsDirectory, "--tls-name", "impostor");
+
+        Assert.Equal((3, $"NOT verified: the verifier denied it: the caller's TLS certificate is not the one agent '{node.Deployment.AgentId}' registered\n"),
+            (run.ExitCode, run.Stderr));
+    }
 }
 
 /// <summary>A registrar, a registered agent (own swtpm) and a verifier polling every 0.3 s, as real processes.</summary>
