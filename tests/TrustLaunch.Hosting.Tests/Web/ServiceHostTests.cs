@@ -2,6 +2,7 @@ using System.Net;
 using System.Security.Cryptography.X509Certificates;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using TrustLaunch.Hosting.Clients;
 using TrustLaunch.Hosting.Pki;
@@ -31,6 +32,7 @@ public sealed class ServiceHostTests : IAsyncLifetime
             app.MapOperations();
             app.MapGroup("/v1/admin").OnEndpoint(_mtls).RequireClientRole(ServiceRoles.Tenant).MapGet("/", () => "admin\n");
             app.MapGet("/v1/open", () => "open\n").OnEndpoint(_tls);
+            app.MapGet("/v1/caller", (HttpContext context) => context.Connection.ClientCertificate?.Subject ?? "anonymous").OnEndpoint(_tls);
             try
             {
                 await app.StartAsync();
@@ -85,8 +87,10 @@ public sealed class ServiceHostTests : IAsyncLifetime
         await Assert.ThrowsAsync<HttpRequestException>(() => client.GetAsync("/healthz"));
     }
 
-    [Fact]
-    public async Task MutualTlsPort_CertificateOfAnotherCa_RefusedInHandshake()
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task AnyPort_CertificateOfAnotherCa_RefusedInHandshake(bool mutualTls)
     {
         var otherDir = Path.Combine(_pki.Directory, "other");
         using (var other = CertificateAuthority.Init(otherDir))
@@ -94,8 +98,18 @@ public sealed class ServiceHostTests : IAsyncLifetime
         // Our CA for the server, the foreign certificate as client certificate.
         File.Copy(_pki["ca.crt"], Path.Combine(otherDir, "ours.crt"));
         using var identity = TlsIdentity.Load(Path.Combine(otherDir, "tenant.crt"), Path.Combine(otherDir, "tenant.key"), Path.Combine(otherDir, "ours.crt"));
-        using var client = new ServiceHttpClientFactory(identity).Create(new Uri($"https://127.0.0.1:{_mtls.Address.Port}/"));
+        using var client = new ServiceHttpClientFactory(identity).Create(new Uri($"https://127.0.0.1:{(mutualTls ? _mtls : _tls).Address.Port}/"));
         await Assert.ThrowsAsync<HttpRequestException>(() => client.GetAsync("/healthz"));
+    }
+
+    [Fact]
+    public async Task TlsPort_ClientCertificateOptional_HandlerSeesOursOrNone()
+    {
+        using var agent = Client(ServiceRoles.Agent, _tls);
+        using var anonymous = AnonymousClient(_tls);
+
+        Assert.Contains("CN=agent", await agent.GetStringAsync("/v1/caller"));
+        Assert.Equal("anonymous", await anonymous.GetStringAsync("/v1/caller"));
     }
 
     [Fact]
