@@ -14,10 +14,7 @@ internal static class DemoCleanup
         var containers = Path.Combine(stack.NodeDataDirectory, "containers");
         foreach (var container in Directory.Exists(containers) ? Directory.GetDirectories(containers) : [])
         {
-            var start = SelfExecutable.StartInfo(["rm", "--force", Path.GetFileName(container)]);
-            foreach (var (key, value) in stack.Environment)
-                start.Environment[key] = value;
-            var outcome = await DemoTools.RunAsync(start, CancellationToken.None).ConfigureAwait(false);
+            var outcome = await DemoTools.RunAsync(stack.TrustLaunch(["rm", "--force", Path.GetFileName(container)]), CancellationToken.None).ConfigureAwait(false);
             if (outcome.ExitCode != 0)
                 await output.WriteLineAsync($"cleanup: rm {Path.GetFileName(container)}: {CliApp.OneLine(outcome.Stderr.Trim())}").ConfigureAwait(false);
             OverlayRootfs.Unmount(Path.Combine(container, "bundle", "rootfs"));

@@ -11,10 +11,7 @@ internal sealed class DemoShell(DemoStack stack, TextWriter output, IReadOnlyLis
     {
         IReadOnlyList<string> all = arguments[0] == "run" ? [arguments[0], .. extraRunArguments, .. arguments.Skip(1)] : arguments;
         await output.WriteLineAsync("  $ trustlaunch " + string.Join(' ', all.Select(Display))).ConfigureAwait(false);
-        var start = SelfExecutable.StartInfo(all);
-        foreach (var (key, value) in stack.Environment)
-            start.Environment[key] = value;
-        return await DemoTools.RunAsync(start, cancellationToken).ConfigureAwait(false);
+        return await DemoTools.RunAsync(stack.TrustLaunch(all), cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Runs a command that must succeed; its stdout.</summary>

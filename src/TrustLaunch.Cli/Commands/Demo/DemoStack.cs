@@ -122,6 +122,15 @@ internal sealed class DemoStack(string directory) : IDisposable
 
     public HttpClient TenantClient() => Client(ServiceRoles.Tenant, VerifierPort + 1);
 
+    /// <summary><c>trustlaunch ARGUMENTS</c> with <see cref="Environment"/> set, as a user who sourced DEMO/env runs it.</summary>
+    public ProcessStartInfo TrustLaunch(IEnumerable<string> arguments)
+    {
+        var start = SelfExecutable.StartInfo(arguments);
+        foreach (var (key, value) in Environment)
+            start.Environment[key] = value;
+        return start;
+    }
+
     /// <summary>Finds a free pair of loopback ports and starts the child there (retrying if someone took them meanwhile).</summary>
     private async Task<int> StartOnFreePortsAsync(string name, Func<int, ProcessStartInfo> command, Func<int, Task<bool>> ready, CancellationToken cancellationToken)
     {

@@ -62,7 +62,7 @@ internal sealed class DemoStory(DemoStack stack, DemoShell shell, TextWriter out
     private async Task<Digest> PublishAsync(CancellationToken cancellationToken)
     {
         await StepAsync("Publish an image and its golden value, signed by a key that never leaves the HSM").ConfigureAwait(false);
-        var digest = await PushAsync(Image, "the demo's image", cancellationToken).ConfigureAwait(false);
+        var digest = await PushAsync(Image, "the demo's image", "This image matches its golden value.\n", cancellationToken).ConfigureAwait(false);
         await shell.RunCheckedAsync(["hsm", "keygen", "--token", DemoStack.TokenLabel, "--pin-file", stack.UserPinFile, "--type", "ec:p256",
             "--label", DemoStack.PublisherKeyLabel], cancellationToken).ConfigureAwait(false);
         var publicKey = await shell.RunCheckedAsync(["hsm", "export", "--token", DemoStack.TokenLabel, "--pin-file", stack.UserPinFile,
@@ -120,7 +120,7 @@ internal sealed class DemoStory(DemoStack stack, DemoShell shell, TextWriter out
     private async Task RefuseWithoutGoldenValueAsync(CancellationToken cancellationToken)
     {
         await StepAsync("Refused: an image nobody published a golden value for").ConfigureAwait(false);
-        var digest = await PushAsync(UnsignedImage, "same busybox, another /etc/motd", cancellationToken).ConfigureAwait(false);
+        var digest = await PushAsync(UnsignedImage, "same busybox, another /etc/motd", "Nobody vouches for this image.\n", cancellationToken).ConfigureAwait(false);
         var since = await LogLengthAsync(cancellationToken).ConfigureAwait(false);
         var run = await shell.RunAsync(["run", UnsignedImage, "--name", "unsigned"], cancellationToken).ConfigureAwait(false);
         var reason = $"no golden value for {UnsignedImage} (tag {Oci.Golden.GoldenArtifact.TagFor(digest)} not found)";
@@ -178,10 +178,9 @@ internal sealed class DemoStory(DemoStack stack, DemoShell shell, TextWriter out
         await ResultAsync($"exit 3, nothing started; the refusal is measured too (ImageRejected, record {rejected.Record.RecNum}); node still {status.State}").ConfigureAwait(false);
     }
 
-    private async Task<Digest> PushAsync(string reference, string what, CancellationToken cancellationToken)
+    private async Task<Digest> PushAsync(string reference, string what, string motd, CancellationToken cancellationToken)
     {
         using var client = new RegistryClient();
-        var motd = reference == Image ? "This image matches its golden value.\n" : "Nobody vouches for this image.\n";
         var digest = await DemoImages.PushAsync(client, ImageReference.Parse(reference), new Dictionary<string, string> { ["/etc/motd"] = motd }, cancellationToken)
             .ConfigureAwait(false);
         await DoneAsync($"pushed {reference} ({what})", digest.ToString()[..19] + "…").ConfigureAwait(false);
