@@ -26,11 +26,11 @@ public static class ResultsCommand
                     w.WriteLine("no results yet");
                     return;
                 }
-                const string format = "{0,-8} {1,-20} {2,-16} {3,-14} {4,-8} {5}";
-                w.WriteLine(string.Format(CultureInfo.InvariantCulture, format, "ID", "AT", "STATUS", "POLICY", "LOG", "REASON"));
+                const string format = "{0,-8} {1,-20} {2,-16} {3,-14} {4,-8} {5,-22} {6}";
+                w.WriteLine(string.Format(CultureInfo.InvariantCulture, format, "ID", "AT", "STATUS", "POLICY", "LOG", "INSTANCE", "REASON"));
                 foreach (var r in list)
                 {
-                    w.WriteLine(string.Format(CultureInfo.InvariantCulture, format, r.Id, AgentCommands.Time(r.At), r.Status, r.PolicyId, r.LogLength,
+                    w.WriteLine(string.Format(CultureInfo.InvariantCulture, format, r.Id, AgentCommands.Time(r.At), r.Status, r.PolicyId, r.LogLength, r.InstanceId ?? "-",
                         r.Reason is null ? "" : r.EventIndex is { } i ? string.Create(CultureInfo.InvariantCulture, $"{r.Reason} (event {i})") : r.Reason));
                 }
             }).ConfigureAwait(false);
