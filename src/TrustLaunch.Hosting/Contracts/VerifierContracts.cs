@@ -76,10 +76,8 @@ public sealed record AttestationResultRecord(
     long? EventIndex,
     long LogLength,
     string PolicyId,
-    string Token)
-{
-    public string? InstanceId { get; init; }
-}
+    string Token,
+    string? InstanceId = null);
 
 /// <summary>
 /// A verifier instance on the shared store: alive while it renews its heartbeat (<c>ExpiresAt</c> in the future),

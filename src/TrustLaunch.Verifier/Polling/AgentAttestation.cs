@@ -108,7 +108,7 @@ public sealed partial class AgentAttestation(
         var token = EarToken.Create(key.Signer, options.VerifierId, agent.AgentId, policyId, outcome.Reason,
             outcome.Failure == AppraisalFailure.Policy, outcome.EventIndex, now);
         var result = new AttestationResultRecord(0, agent.AgentId, now, attested ? EarToken.Affirming : EarToken.Contraindicated,
-            outcome.Reason, outcome.EventIndex, logLength, policyId, token) { InstanceId = options.InstanceId };
+            outcome.Reason, outcome.EventIndex, logLength, policyId, token, options.InstanceId);
         var notification = attested ? null : SignNotification(new RevocationNotification(agent.AgentId, AgentStates.Failed, outcome.Reason!, outcome.EventIndex, now));
         var saved = await store.RecordAttestationAsync(updated, result, notification, options.WebhookUrls, options.InstanceId, cancellationToken).ConfigureAwait(false);
         if (saved is null)

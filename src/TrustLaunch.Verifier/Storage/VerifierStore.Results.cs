@@ -30,5 +30,5 @@ public sealed partial class VerifierStore
 
     private static AttestationResultRecord ReadResult(DbDataReader r) => new(
         r.GetInt64(0), r.GetString(1), r.GetTimestamp(2), r.GetString(3), r.GetNullableString(4),
-        r.GetNullableInt64(5), r.GetInt64(6), r.GetString(7), r.GetString(8)) { InstanceId = r.GetNullableString(9) };
+        r.GetNullableInt64(5), r.GetInt64(6), r.GetString(7), r.GetString(8), r.GetNullableString(9));
 }

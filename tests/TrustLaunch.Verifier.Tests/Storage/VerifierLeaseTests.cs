@@ -143,7 +143,7 @@ public abstract class VerifierLeaseTests : IAsyncLifetime
     private static VerifierInstance Instance(string id) => new(id, "trustlaunch-verifier/" + id, "kid-" + id, "PEM " + id, Now);
 
     private static AttestationResultRecord Result(string instance) =>
-        new(0, "agent-0", Now.AddSeconds(17), "affirming", null, null, 0, "prod:v1", "t") { InstanceId = instance };
+        new(0, "agent-0", Now.AddSeconds(17), "affirming", null, null, 0, "prod:v1", "t", instance);
 
     /// <summary>Each instance maintains its leases in turn, <paramref name="rounds"/> times; what each holds after the last.</summary>
     private async Task<SortedDictionary<string, IReadOnlyList<string>>> RoundsAsync(DateTimeOffset at, int rounds, params string[] instances)
