@@ -99,6 +99,9 @@ public sealed class MultiInstanceEndToEndTests(PostgresFixture postgres, ITestOu
         Assert.Equal(2, byKid.Count);
         foreach (var key in byKid.Values)
             key.Dispose();
+        // `trustlaunch results` checks every token against the key its kid names, whichever instance signed it.
+        foreach (var agent in agents)
+            await CliAsync(_second, "results", agent, "--last", "1000", "--json");
     }
 
     /// <summary>Newest first: each result at least one interval after the one before it, whichever instance made them.</summary>
@@ -123,12 +126,15 @@ public sealed class MultiInstanceEndToEndTests(PostgresFixture postgres, ITestOu
     }
 
     /// <summary><c>trustlaunch verifier instances --json</c> against <paramref name="verifier"/>.</summary>
-    private async Task<IReadOnlyList<VerifierInstanceStatus>> InstancesCliAsync(FleetVerifier verifier)
+    private async Task<IReadOnlyList<VerifierInstanceStatus>> InstancesCliAsync(FleetVerifier verifier) =>
+        JsonSerializer.Deserialize(await CliAsync(verifier, "verifier", "instances", "--json"), ContractsJsonContext.Default.IReadOnlyListVerifierInstanceStatus)!;
+
+    /// <summary>Runs a tenant command of the CLI against <paramref name="verifier"/>; its standard output.</summary>
+    private async Task<string> CliAsync(FleetVerifier verifier, params string[] arguments)
     {
         var (fileName, prefix) = ServiceProcess.CliCommand();
-        var result = (await ProcessRunner.RunAsync(fileName, [.. prefix, "verifier", "instances", "--json", .. _fleet.TenantArguments(verifier)]))
-            .EnsureSuccess("trustlaunch verifier instances");
-        return JsonSerializer.Deserialize(result.StandardOutput, ContractsJsonContext.Default.IReadOnlyListVerifierInstanceStatus)!;
+        var result = await ProcessRunner.RunAsync(fileName, [.. prefix, .. arguments, .. _fleet.TenantArguments(verifier)]);
+        return result.EnsureSuccess("trustlaunch " + string.Join(' ', arguments)).StandardOutput;
     }
 
     private static string Seconds(TimeSpan t) => t.TotalSeconds.ToString(CultureInfo.InvariantCulture);

@@ -8,7 +8,8 @@ namespace TrustLaunch.Verifier.Tests.Storage;
 
 /// <summary>
 /// Agent leases between verifier instances on one store, the same on every backend: the even split, a joining
-/// instance, a dead one's agents taken over, in-flight agents kept, and writes fenced by the lease.
+/// instance, a dead one's agents taken over, in-flight agents kept, and writes fenced by the lease. Instance b works
+/// through a store opened separately on the same location, as another process would.
 /// </summary>
 public abstract class VerifierLeaseTests : IAsyncLifetime
 {
@@ -17,12 +18,15 @@ public abstract class VerifierLeaseTests : IAsyncLifetime
     private static readonly HashSet<string> NoneInFlight = [];
     private readonly string _dataDirectory = Directory.CreateTempSubdirectory("trustlaunch-verifier-leases-").FullName;
     private VerifierStore _store = null!;
+    private VerifierStore _other = null!;
 
     protected abstract Task<StoreLocation> CreateLocationAsync();
 
     public async Task InitializeAsync()
     {
-        _store = await VerifierStore.OpenAsync(await CreateLocationAsync(), _dataDirectory);
+        var location = await CreateLocationAsync();
+        _store = await VerifierStore.OpenAsync(location, _dataDirectory);
+        _other = await VerifierStore.OpenAsync(location, _dataDirectory);
         for (var i = 0; i < 10; i++)
             await _store.AddAgentAsync(AgentRecord.New($"agent-{i}", "127.0.0.1:9002", "prod", 1));
     }
@@ -30,6 +34,7 @@ public abstract class VerifierLeaseTests : IAsyncLifetime
     public async Task DisposeAsync()
     {
         await _store.DisposeAsync();
+        await _other.DisposeAsync();
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
         Directory.Delete(_dataDirectory, recursive: true);
     }
@@ -78,11 +83,11 @@ public abstract class VerifierLeaseTests : IAsyncLifetime
     public async Task MaintainLeases_ExcessAgentsInFlight_KeptUntilDone()
     {
         var alone = (await _store.MaintainLeasesAsync(Instance("a"), NoneInFlight, Now, Lease)).Select(h => h.AgentId).ToList();
-        await _store.MaintainLeasesAsync(Instance("b"), NoneInFlight, Now, Lease);
+        await _other.MaintainLeasesAsync(Instance("b"), NoneInFlight, Now, Lease);
         var inFlight = alone.Take(7).ToHashSet();
 
         var held = await _store.MaintainLeasesAsync(Instance("a"), inFlight, Now.AddSeconds(1), Lease);
-        var taken = await _store.MaintainLeasesAsync(Instance("b"), NoneInFlight, Now.AddSeconds(1), Lease);
+        var taken = await _other.MaintainLeasesAsync(Instance("b"), NoneInFlight, Now.AddSeconds(1), Lease);
         var done = await _store.MaintainLeasesAsync(Instance("a"), NoneInFlight, Now.AddSeconds(2), Lease);
 
         Assert.Equal(10, alone.Count);
@@ -97,12 +102,12 @@ public abstract class VerifierLeaseTests : IAsyncLifetime
         await _store.MaintainLeasesAsync(Instance("a"), NoneInFlight, Now, Lease);
         var agent = (await _store.GetAgentAsync("agent-0"))!;
         // a stops renewing; b takes everything once a's lease has run out.
-        var taken = await _store.MaintainLeasesAsync(Instance("b"), NoneInFlight, Now.AddSeconds(16), Lease);
+        var taken = await _other.MaintainLeasesAsync(Instance("b"), NoneInFlight, Now.AddSeconds(16), Lease);
         var attested = agent with { State = AgentStates.Attested, LastAttestation = Now.AddSeconds(17), Attestations = 1 };
 
         var late = await _store.RecordAttestationAsync(attested, Result("a"), "jws", ["http://x/"], "a");
         var faulted = await _store.RecordFaultAsync("agent-0", 1, AgentStates.Attesting, "refused", Now.AddSeconds(17), "a");
-        var holder = await _store.RecordAttestationAsync(attested, Result("b"), null, [], "b");
+        var holder = await _other.RecordAttestationAsync(attested, Result("b"), null, [], "b");
 
         Assert.Equal(10, taken.Count);
         Assert.Null(late);
@@ -131,7 +136,7 @@ public abstract class VerifierLeaseTests : IAsyncLifetime
         await RoundsAsync(Now, 2, "a", "b");
 
         await _store.LeaveAsync("a", Now.AddSeconds(1));
-        var b = await _store.MaintainLeasesAsync(Instance("b"), NoneInFlight, Now.AddSeconds(1), Lease);
+        var b = await _other.MaintainLeasesAsync(Instance("b"), NoneInFlight, Now.AddSeconds(1), Lease);
         Assert.True(await _store.RemoveAgentAsync("agent-9"));
 
         Assert.Equal(10, b.Count);
@@ -152,7 +157,7 @@ public abstract class VerifierLeaseTests : IAsyncLifetime
         for (var round = 0; round < rounds; round++)
         {
             foreach (var id in instances)
-                held[id] = [.. (await _store.MaintainLeasesAsync(Instance(id), NoneInFlight, at, Lease)).Select(h => h.AgentId)];
+                held[id] = [.. (await (id == "b" ? _other : _store).MaintainLeasesAsync(Instance(id), NoneInFlight, at, Lease)).Select(h => h.AgentId)];
         }
         return held;
     }
