@@ -66,7 +66,7 @@ public sealed partial class AttestationPoller(
     }
 
     /// <summary>Renews, evens out and takes leases; schedules newly held agents from their last recorded attestation.</summary>
-    public async Task MaintainLeasesAsync(CancellationToken cancellationToken)
+    private async Task MaintainLeasesAsync(CancellationToken cancellationToken)
     {
         var started = time.GetUtcNow();
         IReadOnlyList<HeldAgent> held;
