@@ -26,6 +26,7 @@ public sealed record VerifierOptions(
     public static readonly TimeSpan DefaultQuoteInterval = TimeSpan.FromSeconds(2);
     public const int DefaultMaxConcurrency = 16;
     public const int DefaultUnreachableAfter = 3;
+    public static readonly TimeSpan DefaultLease = TimeSpan.FromSeconds(15);
 
     /// <summary>Where policies, agents and results are kept: SQLite in <see cref="DataDirectory"/> (default) or PostgreSQL.</summary>
     public StoreLocation Store { get; init; } = StoreLocation.Sqlite;
@@ -35,6 +36,19 @@ public sealed record VerifierOptions(
 
     /// <summary>The longest per-agent back-off after repeated network faults.</summary>
     public TimeSpan MaxBackoff { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>
+    /// This instance among the verifiers sharing the store. Stable across restarts by default (host name and agent
+    /// port), so a restarted instance takes its unexpired leases straight back.
+    /// </summary>
+    public string InstanceId { get; init; } = $"{Environment.MachineName}:{AgentEndpoint.Address.Port}";
+
+    /// <summary>
+    /// How long an agent stays leased to this instance without renewal (renewed every third of it): an instance
+    /// that dies loses its agents to the others within this time and one renewal period. Default 15 s, or two quote
+    /// intervals when that is longer.
+    /// </summary>
+    public TimeSpan Lease { get; init; } = QuoteInterval * 2 > DefaultLease ? QuoteInterval * 2 : DefaultLease;
 
     /// <summary>The verifier id in EAR results: its certificate's name.</summary>
     public string VerifierId => Tls.Identity is { } id ? $"trustlaunch-verifier/{id.Name}" : "trustlaunch-verifier";

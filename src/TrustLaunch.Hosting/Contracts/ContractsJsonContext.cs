@@ -26,6 +26,7 @@ namespace TrustLaunch.Hosting.Contracts;
 [JsonSerializable(typeof(IReadOnlyList<StoredPolicy>))]
 [JsonSerializable(typeof(AttestationResultRecord))]
 [JsonSerializable(typeof(IReadOnlyList<AttestationResultRecord>))]
+[JsonSerializable(typeof(IReadOnlyList<VerifierInstanceStatus>))]
 [JsonSerializable(typeof(ImageAttestationRequest))]
 [JsonSerializable(typeof(ImageAttestationDecision))]
 [JsonSerializable(typeof(RevocationNotification))]

@@ -11,8 +11,11 @@ namespace TrustLaunch.Hosting.Contracts;
 //   GET    /v1/policies                -> StoredPolicy[] (latest versions)
 //   GET    /v1/policies/{name}[?version=V] -> StoredPolicy
 //   DELETE /v1/policies/{name}         -> 204 | 409 still used by agents
+//   GET    /v1/instances               -> VerifierInstanceStatus[] (verifier instances sharing the store)
 // Agent-facing port (8880):
 //   POST   /v1/images/attest           ImageAttestationRequest -> ImageAttestationDecision   (remote-mode launches)
+//   GET    /v1/keys                    -> this instance's public key (PEM, X-Key-Id)
+//   GET    /v1/keys/{kid}              -> any instance's public key by key id (PEM) | 404
 
 /// <summary>Put an agent under attestation. <c>Address</c> (host:port) defaults to the one it registered.</summary>
 public sealed record AddAgentRequest(string AgentId, string Policy, string? Address);
@@ -61,7 +64,8 @@ public sealed record StoredPolicy(PolicyDocument Policy, int Version, DateTimeOf
 
 /// <summary>
 /// One attestation outcome. <c>Status</c> is the EAR status (<c>affirming</c>, <c>warning</c>,
-/// <c>contraindicated</c>); <c>Token</c> is the signed EAR JWT a relying party can check offline.
+/// <c>contraindicated</c>); <c>Token</c> is the signed EAR JWT a relying party can check offline (its <c>kid</c>
+/// names the key, served by <c>GET /v1/keys/{kid}</c>). <c>InstanceId</c> is the verifier instance that produced it.
 /// </summary>
 public sealed record AttestationResultRecord(
     long Id,
@@ -72,7 +76,22 @@ public sealed record AttestationResultRecord(
     long? EventIndex,
     long LogLength,
     string PolicyId,
-    string Token);
+    string Token,
+    string? InstanceId = null);
+
+/// <summary>
+/// A verifier instance on the shared store: alive while it renews its heartbeat (<c>ExpiresAt</c> in the future),
+/// how many agents it holds leases on, and the key id its results are signed with.
+/// </summary>
+public sealed record VerifierInstanceStatus(
+    string InstanceId,
+    string VerifierId,
+    string KeyId,
+    DateTimeOffset StartedAt,
+    DateTimeOffset HeartbeatAt,
+    DateTimeOffset ExpiresAt,
+    bool Alive,
+    int Agents);
 
 /// <summary>A remote-mode launch asks the verifier whether an image may run on the calling agent.</summary>
 public sealed record ImageAttestationRequest(

@@ -1,16 +1,20 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
 using TrustLaunch.Hosting.Contracts;
 using TrustLaunch.Hosting.Web;
 using TrustLaunch.Verifier.Images;
 using TrustLaunch.Verifier.Signing;
+using TrustLaunch.Verifier.Storage;
 
 namespace TrustLaunch.Verifier.Apis;
 
 /// <summary>
 /// The agent-facing port (TLS): image attestation for remote-mode launches, and the verifier's public key
-/// (<c>GET /v1/keys</c>: PEM, with the key id in <c>X-Key-Id</c>) for checking results and notifications.
+/// (<c>GET /v1/keys</c>: PEM, with the key id in <c>X-Key-Id</c>) for checking results and notifications. Several
+/// instances share one store, each with its own key: <c>GET /v1/keys/{kid}</c> serves any of their keys by the
+/// <c>kid</c> a token names, so a result signed by one instance checks out at any other.
 /// </summary>
 public static class AgentFacingApi
 {
@@ -24,5 +28,20 @@ public static class AgentFacingApi
             context.Response.Headers["X-Key-Id"] = key.KeyId;
             return TypedResults.Text(key.PublicKeyPem, "application/x-pem-file");
         });
+        v1.MapGet("/keys/{kid}", GetKeyAsync);
+    }
+
+    /// <summary>This instance's key, or one another instance published on the store.</summary>
+    public static async Task<Results<ContentHttpResult, ProblemHttpResult>> GetKeyAsync(string kid, HttpContext context, VerifierSigningKey key,
+        IVerifierStore store, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(key);
+        ArgumentNullException.ThrowIfNull(store);
+        var pem = kid == key.KeyId ? key.PublicKeyPem : await store.GetPublicKeyAsync(kid, ct).ConfigureAwait(false);
+        if (pem is null)
+            return TypedResults.Problem(title: "no such key", detail: $"no verifier instance published key '{kid}'", statusCode: StatusCodes.Status404NotFound);
+        context.Response.Headers["X-Key-Id"] = kid;
+        return TypedResults.Text(pem, "application/x-pem-file");
     }
 }

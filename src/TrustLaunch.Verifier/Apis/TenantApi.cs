@@ -11,7 +11,10 @@ using TrustLaunch.Verifier.Storage;
 
 namespace TrustLaunch.Verifier.Apis;
 
-/// <summary>The tenant API (mutual TLS, tenant certificates only): agents under attestation, policies, results.</summary>
+/// <summary>
+/// The tenant API (mutual TLS, tenant certificates only): agents under attestation, policies, results, the verifier
+/// instances sharing the store, and their public keys by key id (as on the agent-facing port).
+/// </summary>
 public static class TenantApi
 {
     public const int DefaultResults = 20;
@@ -45,6 +48,10 @@ public static class TenantApi
                 return NoSuchAgent(id);
             return TypedResults.Ok(await store.GetResultsAsync(id, last ?? DefaultResults, ct).ConfigureAwait(false));
         });
+
+        v1.MapGet("/instances", async (IVerifierStore store, TimeProvider time, CancellationToken ct) =>
+            TypedResults.Ok(await store.ListInstancesAsync(time.GetUtcNow(), ct).ConfigureAwait(false)));
+        v1.MapGet("/keys/{kid}", AgentFacingApi.GetKeyAsync);
 
         v1.MapPost("/policies", async Task<Results<Created<StoredPolicy>, ProblemHttpResult>> (PolicyDocument policy, IVerifierStore store,
             TimeProvider time, CancellationToken ct) =>

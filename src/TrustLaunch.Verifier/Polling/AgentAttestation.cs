@@ -15,7 +15,8 @@ namespace TrustLaunch.Verifier.Polling;
 /// <summary>
 /// One attestation round for one agent: fresh nonce, quote and new log records from the agent, appraisal, then the
 /// new state, the signed result and (on failure) the signed revocation notification committed together. Network
-/// faults count towards Unreachable; they never fail an agent.
+/// faults count towards Unreachable; they never fail an agent. Everything is written only while this instance
+/// (<see cref="VerifierOptions.InstanceId"/>) still holds the agent's lease; a late outcome is dropped and logged.
 /// </summary>
 public sealed partial class AgentAttestation(
     IVerifierStore store,
@@ -36,7 +37,9 @@ public sealed partial class AgentAttestation(
         using var scope = logger.BeginScope(new Dictionary<string, object> { ["AgentId"] = agent.AgentId });
         if (agent.State == AgentStates.Registered)
         {
-            await store.RecordFaultAsync(agent.AgentId, agent.ConsecutiveFaults, AgentStates.Attesting, null, time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
+            if (!await store.RecordFaultAsync(agent.AgentId, agent.ConsecutiveFaults, AgentStates.Attesting, null, time.GetUtcNow(), options.InstanceId,
+                    cancellationToken).ConfigureAwait(false))
+                return Dropped(agent);
             agent = agent with { State = AgentStates.Attesting };
         }
         StoredPolicy? stored;
@@ -105,11 +108,11 @@ public sealed partial class AgentAttestation(
         var token = EarToken.Create(key.Signer, options.VerifierId, agent.AgentId, policyId, outcome.Reason,
             outcome.Failure == AppraisalFailure.Policy, outcome.EventIndex, now);
         var result = new AttestationResultRecord(0, agent.AgentId, now, attested ? EarToken.Affirming : EarToken.Contraindicated,
-            outcome.Reason, outcome.EventIndex, logLength, policyId, token);
+            outcome.Reason, outcome.EventIndex, logLength, policyId, token, options.InstanceId);
         var notification = attested ? null : SignNotification(new RevocationNotification(agent.AgentId, AgentStates.Failed, outcome.Reason!, outcome.EventIndex, now));
-        var saved = await store.RecordAttestationAsync(updated, result, notification, options.WebhookUrls, cancellationToken).ConfigureAwait(false);
+        var saved = await store.RecordAttestationAsync(updated, result, notification, options.WebhookUrls, options.InstanceId, cancellationToken).ConfigureAwait(false);
         if (saved is null)
-            return updated.State;
+            return Dropped(agent);
         metrics.SetState(agent.AgentId, updated.State);
         if (attested)
         {
@@ -133,11 +136,19 @@ public sealed partial class AgentAttestation(
     {
         var faults = agent.ConsecutiveFaults + 1;
         var state = faults >= options.UnreachableAfter ? AgentStates.Unreachable : agent.State;
-        await store.RecordFaultAsync(agent.AgentId, faults, state, reason, time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
+        if (!await store.RecordFaultAsync(agent.AgentId, faults, state, reason, time.GetUtcNow(), options.InstanceId, cancellationToken).ConfigureAwait(false))
+            return Dropped(agent);
         metrics.Fault(kind);
         metrics.SetState(agent.AgentId, state);
         LogFault(logger, agent.AgentId, faults, reason);
         return state;
+    }
+
+    /// <summary>Nothing was written: the agent was removed, failed meanwhile, or its lease moved to another instance.</summary>
+    private string Dropped(AgentRecord agent)
+    {
+        LogDropped(logger, agent.AgentId, options.InstanceId);
+        return agent.State;
     }
 
     private static bool IsFault(Exception e, CancellationToken cancellationToken) => e switch
@@ -167,6 +178,9 @@ public sealed partial class AgentAttestation(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "agent {AgentId} failed attestation: {Reason}")]
     private static partial void LogFailed(ILogger logger, string agentId, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "agent {AgentId}: outcome dropped, the agent was removed, is Failed, or is no longer leased to {InstanceId}")]
+    private static partial void LogDropped(ILogger logger, string agentId, string instanceId);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "agent {AgentId} fault {Faults}: {Reason}")]
     private static partial void LogFault(ILogger logger, string agentId, int faults, string reason);

@@ -41,3 +41,9 @@ public enum PolicyRemoval
 
 /// <summary>A signed revocation notification waiting for delivery to one webhook URL.</summary>
 public sealed record OutboxEntry(long Id, string Url, string Body, int Attempts);
+
+/// <summary>A verifier instance as it announces itself on the store: id, EAR verifier id, and its signing key.</summary>
+public sealed record VerifierInstance(string InstanceId, string VerifierId, string KeyId, string PublicKeyPem, DateTimeOffset StartedAt);
+
+/// <summary>An agent leased to this instance, with what scheduling its next attestation needs.</summary>
+public sealed record HeldAgent(string AgentId, DateTimeOffset? LastAttestation, int ConsecutiveFaults);

@@ -57,6 +57,26 @@ internal static class VerifierMigrations
                 next_attempt TEXT NOT NULL,
                 last_error TEXT);
             """),
+        new(2, "verifier instances, their keys, agent leases, result instance", """
+            CREATE TABLE verifier_instances (
+                instance_id TEXT PRIMARY KEY,
+                verifier_id TEXT NOT NULL,
+                key_id TEXT NOT NULL,
+                started_at TEXT NOT NULL,
+                heartbeat_at TEXT NOT NULL,
+                expires_at TEXT NOT NULL);
+            CREATE TABLE verifier_keys (
+                key_id TEXT PRIMARY KEY,
+                public_key TEXT NOT NULL,
+                instance_id TEXT NOT NULL,
+                published_at TEXT NOT NULL);
+            CREATE TABLE agent_leases (
+                agent_id TEXT PRIMARY KEY REFERENCES agents (agent_id) ON DELETE CASCADE,
+                instance_id TEXT NOT NULL,
+                expires_at TEXT NOT NULL);
+            CREATE INDEX agent_leases_by_instance ON agent_leases (instance_id);
+            ALTER TABLE results ADD COLUMN instance_id TEXT;
+            """),
     ],
     [
         new(1, "policies, agents, results, webhook outbox", """
@@ -105,6 +125,26 @@ internal static class VerifierMigrations
                 attempts integer NOT NULL,
                 next_attempt timestamptz NOT NULL,
                 last_error text);
+            """),
+        new(2, "verifier instances, their keys, agent leases, result instance", """
+            CREATE TABLE verifier_instances (
+                instance_id text PRIMARY KEY,
+                verifier_id text NOT NULL,
+                key_id text NOT NULL,
+                started_at timestamptz NOT NULL,
+                heartbeat_at timestamptz NOT NULL,
+                expires_at timestamptz NOT NULL);
+            CREATE TABLE verifier_keys (
+                key_id text PRIMARY KEY,
+                public_key text NOT NULL,
+                instance_id text NOT NULL,
+                published_at timestamptz NOT NULL);
+            CREATE TABLE agent_leases (
+                agent_id text PRIMARY KEY REFERENCES agents (agent_id) ON DELETE CASCADE,
+                instance_id text NOT NULL,
+                expires_at timestamptz NOT NULL);
+            CREATE INDEX agent_leases_by_instance ON agent_leases (instance_id);
+            ALTER TABLE results ADD COLUMN instance_id text;
             """),
     ]);
 }

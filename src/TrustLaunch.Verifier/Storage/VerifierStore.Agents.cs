@@ -60,28 +60,28 @@ public sealed partial class VerifierStore
     }
 
     public Task<AttestationResultRecord?> RecordAttestationAsync(AgentRecord agent, AttestationResultRecord result,
-        string? notification, IReadOnlyList<string> webhookUrls, CancellationToken cancellationToken = default)
+        string? notification, IReadOnlyList<string> webhookUrls, string? leaseHolder, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(agent);
         ArgumentNullException.ThrowIfNull(result);
         ArgumentNullException.ThrowIfNull(webhookUrls);
         return Database.WriteAsync<AttestationResultRecord?>(async (connection, transaction) =>
         {
-            var updated = await connection.ExecuteAsync(transaction, """
+            var updated = await connection.ExecuteAsync(transaction, $"""
                 UPDATE agents SET policy_version = @policy_version, state = @state, pcr_value = @pcr, next_recnum = @next,
                     clock = @clock, reset_count = @reset, restart_count = @restart, boot_count = @boot, verified_images = @images,
                     last_attestation = @last, last_success = @success, failure_reason = @reason, failed_event_index = @event,
                     events_verified = @verified, attestations = @attestations, consecutive_faults = @faults
-                WHERE agent_id = @id
-                """, cancellationToken, AgentParameters(agent)).ConfigureAwait(false);
+                WHERE agent_id = @id{LeaseFence(leaseHolder)}
+                """, cancellationToken, [.. AgentParameters(agent), .. FenceParameters(leaseHolder)]).ConfigureAwait(false);
             if (updated == 0)
                 return null;
             var id = (long)(await connection.ScalarAsync(transaction, """
-                INSERT INTO results (agent_id, at, status, reason, event_index, log_length, policy_id, token)
-                VALUES (@agent, @at, @status, @reason, @event, @length, @policy, @token) RETURNING id
+                INSERT INTO results (agent_id, at, status, reason, event_index, log_length, policy_id, token, instance_id)
+                VALUES (@agent, @at, @status, @reason, @event, @length, @policy, @token, @instance) RETURNING id
                 """, cancellationToken, ("@agent", result.AgentId), ("@at", Database.Timestamp(result.At)), ("@status", result.Status),
                 ("@reason", result.Reason), ("@event", result.EventIndex), ("@length", result.LogLength), ("@policy", result.PolicyId),
-                ("@token", result.Token)).ConfigureAwait(false))!;
+                ("@token", result.Token), ("@instance", result.InstanceId)).ConfigureAwait(false))!;
             if (notification is not null)
             {
                 foreach (var url in webhookUrls)
@@ -95,13 +95,23 @@ public sealed partial class VerifierStore
         }, cancellationToken);
     }
 
-    public Task RecordFaultAsync(string agentId, int consecutiveFaults, string state, string? reason, DateTimeOffset at, CancellationToken cancellationToken = default) =>
+    public Task<bool> RecordFaultAsync(string agentId, int consecutiveFaults, string state, string? reason, DateTimeOffset at, string? leaseHolder,
+        CancellationToken cancellationToken = default) =>
         Database.WriteAsync(async (connection, transaction) =>
-            await connection.ExecuteAsync(transaction, """
+            await connection.ExecuteAsync(transaction, $"""
                 UPDATE agents SET consecutive_faults = @faults, state = @state, failure_reason = @reason, last_attestation = @at
-                WHERE agent_id = @id AND state <> 'Failed'
-                """, cancellationToken, ("@id", agentId), ("@faults", consecutiveFaults), ("@state", state), ("@reason", reason),
-                ("@at", Database.Timestamp(at))).ConfigureAwait(false), cancellationToken);
+                WHERE agent_id = @id AND state <> 'Failed'{LeaseFence(leaseHolder)}
+                """, cancellationToken, [("@id", agentId), ("@faults", consecutiveFaults), ("@state", state), ("@reason", reason),
+                ("@at", Database.Timestamp(at)), .. FenceParameters(leaseHolder)]).ConfigureAwait(false) > 0, cancellationToken);
+
+    /// <summary>
+    /// The write goes through only while <c>@holder</c> holds the agent's lease. Not an <c>@holder IS NULL OR …</c>
+    /// test: PostgreSQL cannot type a parameter that is only ever NULL.
+    /// </summary>
+    private static string LeaseFence(string? leaseHolder) => leaseHolder is null ? ""
+        : " AND EXISTS (SELECT 1 FROM agent_leases l WHERE l.agent_id = agents.agent_id AND l.instance_id = @holder)";
+
+    private static (string, object?)[] FenceParameters(string? leaseHolder) => leaseHolder is null ? [] : [("@holder", leaseHolder)];
 
     private (string, object?)[] AgentParameters(AgentRecord a) =>
     [
