@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using TrustLaunch.Hosting.Contracts;
+using TrustLaunch.Verifier.Push;
 using TrustLaunch.Verifier.Storage;
 
 namespace TrustLaunch.Verifier.Polling;
@@ -9,11 +10,13 @@ namespace TrustLaunch.Verifier.Polling;
 /// <summary>
 /// Polls every agent each <see cref="VerifierOptions.QuoteInterval"/>, at most <see cref="VerifierOptions.MaxConcurrency"/>
 /// at once. Paused and Failed agents are skipped (Failed stays Failed until resumed or re-added); an agent with
-/// network faults waits an exponential back-off (interval × 2^faults, capped) before its next try.
+/// network faults waits an exponential back-off (interval × 2^faults, capped) before its next try. Push-mode agents are
+/// never polled: each round only checks their deadlines.
 /// </summary>
 public sealed partial class AttestationPoller(
     IVerifierStore store,
     AgentAttestation attestation,
+    PushDeadlines deadlines,
     VerifierMetrics metrics,
     VerifierOptions options,
     TimeProvider time,
@@ -47,7 +50,8 @@ public sealed partial class AttestationPoller(
         var now = time.GetUtcNow();
         foreach (var agent in agents)
             metrics.SetState(agent.AgentId, agent.State);
-        var due = agents.Where(a => !a.Paused && a.State != AgentStates.Failed
+        await deadlines.CheckAsync(agents, cancellationToken).ConfigureAwait(false);
+        var due = agents.Where(a => !a.IsPush && !a.Paused && a.State != AgentStates.Failed
             && (!_notBefore.TryGetValue(a.AgentId, out var notBefore) || notBefore <= now)).ToList();
         await Parallel.ForEachAsync(due, new ParallelOptions { MaxDegreeOfParallelism = options.MaxConcurrency, CancellationToken = cancellationToken },
             async (agent, ct) =>
