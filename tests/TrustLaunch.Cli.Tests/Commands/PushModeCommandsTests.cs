@@ -1,3 +1,4 @@
+using System.Text.Json;
 using TrustLaunch.Hosting.Contracts;
 using TrustLaunch.Hosting.Pki;
 using TrustLaunch.Measurement;
@@ -38,10 +39,8 @@ public sealed class PushModeCommandsTests : IAsyncLifetime
     public async Task AgentAddPush_ServeAgentPush_AttestedAndShownAsPush()
     {
         var policy = Path.Combine(_deployment.Directory, "prod.json");
-        await File.WriteAllTextAsync(policy, $$"""
-            {"name":"prod","trusted_publishers":{},"allowed_image_digests":[],"allowed_publishers":[],"allowed_namespaces":[],
-             "launch_pcr":{{LaunchPcr.Default}},"expected_pcrs":{}}
-            """);
+        await File.WriteAllTextAsync(policy, JsonSerializer.Serialize(new PolicyDocument("prod", new Dictionary<string, string>(), [], [], [],
+            LaunchPcr.Default, new Dictionary<int, string>()), ContractsJsonContext.Default.PolicyDocument));
         (await Tenant("policy", "add", policy)).EnsureSuccess();
 
         var added = (await Tenant("agent", "add", _deployment.AgentId, "--policy", "prod", "--push")).EnsureSuccess();
