@@ -4,6 +4,7 @@ using System.Net.Security;
 using System.Security.Cryptography;
 using TrustLaunch.Hosting.Clients;
 using TrustLaunch.Hosting.Contracts;
+using TrustLaunch.Measurement;
 using TrustLaunch.Verifier.Signing;
 
 namespace TrustLaunch.Verifier.Tests.Apis;
@@ -173,6 +174,31 @@ public sealed class PushApiTests(PushVerifierFixture fixture) : IClassFixture<Pu
         Assert.Equal((AgentStates.Failed, "quote nonce does not match"), (status.State, status.FailureReason));
         Assert.Equal((HttpStatusCode.Conflict, $"agent '{AgentId}' failed attestation (quote nonce does not match) and waits to be resumed"),
             (next.Status, next.Detail));
+    }
+
+    [Fact]
+    public async Task Evidence_AfterTpmReset_RetryThenChallengeFromRecordZeroAffirming()
+    {
+        var push = fixture.Push();
+        await fixture.Deployment.MeasureAsync(LaunchEvents.ContainerCreated,
+            $$"""{"config":"{{new string('c', 64)}}","container":"c1","digest":"{{PushVerifierFixture.AllowedImage}}","image":"registry/app:1","namespace":"","pod":""}""");
+        var before = await push.RequestChallengeAsync(AgentId);
+        Assert.Equal(PushAttestationResult.Affirming, (await push.PostEvidenceAsync(AgentId, before.ChallengeId, await fixture.QuoteAsync(before.Nonce, before))).Status);
+
+        // The node reboots: the TPM is reset and the agent starts a new boot segment of its log.
+        await fixture.Deployment.Agent!.StopAsync();
+        await fixture.Deployment.Swtpm.RestartAsync();
+        await fixture.Deployment.StartAgentAsync();
+        var incremental = await push.RequestChallengeAsync(AgentId);
+        var retry = await push.PostEvidenceAsync(AgentId, incremental.ChallengeId, await fixture.QuoteAsync(incremental.Nonce, incremental));
+        var full = await push.RequestChallengeAsync(AgentId);
+        var result = await push.PostEvidenceAsync(AgentId, full.ChallengeId, await fixture.QuoteAsync(full.Nonce, full));
+
+        Assert.True(incremental.Since > 0);
+        Assert.Equal((PushAttestationResult.Retry, "the TPM was reset: the log must be read from record 0"), (retry.Status, retry.Reason));
+        Assert.Equal(0, full.Since);
+        Assert.Equal(PushAttestationResult.Affirming, result.Status);
+        Assert.Equal(AgentStates.Attested, (await fixture.Tenant().GetAgentAsync(AgentId))!.State);
     }
 
     [Fact]

@@ -16,6 +16,7 @@ namespace TrustLaunch.Verifier.Tests.Apis;
 public sealed class PushVerifierFixture : IAsyncLifetime
 {
     public const string OtherAgent = "other-agent";
+    public static readonly string AllowedImage = "sha256:" + new string('a', 64);
     public static readonly TimeSpan ChallengeLifetime = TimeSpan.FromSeconds(4);
 
     private readonly List<TlsIdentity> _identities = [];
@@ -53,7 +54,7 @@ public sealed class PushVerifierFixture : IAsyncLifetime
             }
         }
         var tenant = Tenant();
-        await tenant.AddPolicyAsync(TestPolicies.Document() with { LaunchPcr = LaunchPcr.Default });
+        await tenant.AddPolicyAsync(TestPolicies.Document(digests: [AllowedImage]) with { LaunchPcr = LaunchPcr.Default });
         await WaitAsync(async () => (await Deployment.RegistrarManagement().GetAsync(AgentId))?.Active == true);
         await tenant.AddAgentAsync(new AddAgentRequest(AgentId, "prod", null, AttestationModes.Push));
     }
