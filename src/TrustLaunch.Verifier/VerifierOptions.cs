@@ -6,7 +6,7 @@ namespace TrustLaunch.Verifier;
 
 /// <summary>
 /// How a verifier runs: data directory (signing key; <c>verifier.db</c> unless <see cref="Store"/> is PostgreSQL), the agent-facing TLS listener (image
-/// attestation, public key), the tenant mTLS listener, its TLS identity (also its client identity towards the
+/// attestation, public key, push-mode challenges and evidence), the tenant mTLS listener, its TLS identity (also its client identity towards the
 /// registrar and agents), the registrar's management URL, the polling cadence and limits, and webhook URLs that
 /// receive revocation notifications.
 /// </summary>
@@ -33,6 +33,16 @@ public sealed record VerifierOptions(
 
     /// <summary>How long one agent call may take before it counts as a network fault.</summary>
     public TimeSpan AgentTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// How late a push-mode agent's evidence may be before it is Unreachable: one quote interval, and at least as long as
+    /// a challenge lives (<see cref="AgentTimeout"/>, as long as a pull-mode quote may take), so a slow quote that still
+    /// makes its challenge never counts as missed.
+    /// </summary>
+    public TimeSpan PushGrace => QuoteInterval > AgentTimeout ? QuoteInterval : AgentTimeout;
+
+    /// <summary>The first deadline of a push-mode agent added (or resumed) now: one interval and the grace.</summary>
+    public DateTimeOffset FirstPushDeadline(DateTimeOffset now) => now + QuoteInterval + PushGrace;
 
     /// <summary>The longest per-agent back-off after repeated network faults.</summary>
     public TimeSpan MaxBackoff { get; init; } = TimeSpan.FromSeconds(60);

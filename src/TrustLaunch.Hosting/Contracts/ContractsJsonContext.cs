@@ -30,5 +30,7 @@ namespace TrustLaunch.Hosting.Contracts;
 [JsonSerializable(typeof(ImageAttestationRequest))]
 [JsonSerializable(typeof(ImageAttestationDecision))]
 [JsonSerializable(typeof(RevocationNotification))]
+[JsonSerializable(typeof(AttestationChallenge))]
+[JsonSerializable(typeof(PushAttestationResult))]
 [JsonSerializable(typeof(Microsoft.AspNetCore.Mvc.ProblemDetails))]
 public sealed partial class ContractsJsonContext : JsonSerializerContext;

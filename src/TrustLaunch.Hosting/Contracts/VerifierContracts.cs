@@ -16,9 +16,23 @@ namespace TrustLaunch.Hosting.Contracts;
 //   POST   /v1/images/attest           ImageAttestationRequest -> ImageAttestationDecision   (remote-mode launches)
 //   GET    /v1/keys                    -> this instance's public key (PEM, X-Key-Id)
 //   GET    /v1/keys/{kid}              -> any instance's public key by key id (PEM) | 404
+//   POST   /v1/agents/{id}/attestations   (empty) -> 201 AttestationChallenge              (push mode)
+//   POST   /v1/agents/{id}/attestations/{challenge_id}  QuoteEvidence -> PushAttestationResult
+//          403 not the agent's registered TLS certificate | 404 not under attestation or not in push mode
+//          | 409 paused, failed, unknown or used challenge | 410 expired challenge
 
-/// <summary>Put an agent under attestation. <c>Address</c> (host:port) defaults to the one it registered.</summary>
-public sealed record AddAgentRequest(string AgentId, string Policy, string? Address);
+/// <summary>
+/// Put an agent under attestation. <c>Mode</c> is <c>pull</c> (default: the verifier polls <c>Address</c>, which
+/// defaults to the one it registered) or <c>push</c> (the agent asks for challenges and posts evidence; no address).
+/// </summary>
+public sealed record AddAgentRequest(string AgentId, string Policy, string? Address, string? Mode = null);
+
+/// <summary>How an agent's evidence reaches the verifier.</summary>
+public static class AttestationModes
+{
+    public const string Pull = "pull";
+    public const string Push = "push";
+}
 
 /// <summary>Agent states as the verifier reports them.</summary>
 public static class AgentStates
@@ -30,7 +44,10 @@ public static class AgentStates
     public const string Unreachable = "Unreachable";
 }
 
-/// <summary>An agent's attestation state; <c>FailedEventIndex</c> is the recnum of the event that broke policy.</summary>
+/// <summary>
+/// An agent's attestation state; <c>FailedEventIndex</c> is the recnum of the event that broke policy. A push-mode
+/// agent whose evidence has not arrived by <c>PushDeadline</c> becomes Unreachable.
+/// </summary>
 public sealed record AgentStatus(
     string AgentId,
     string Address,
@@ -43,7 +60,26 @@ public sealed record AgentStatus(
     string? FailureReason,
     long? FailedEventIndex,
     long EventsVerified,
-    long Attestations);
+    long Attestations,
+    string Mode = AttestationModes.Pull,
+    DateTimeOffset? PushDeadline = null);
+
+/// <summary>
+/// A push-mode challenge: quote <c>Pcrs</c> (sha256 bank) over <c>Nonce</c> with the log records from <c>Since</c>
+/// and post the evidence to <c>/v1/agents/{id}/attestations/{ChallengeId}</c> before <c>ExpiresAt</c>.
+/// </summary>
+public sealed record AttestationChallenge(string ChallengeId, byte[] Nonce, IReadOnlyList<int> Pcrs, long Since, DateTimeOffset ExpiresAt);
+
+/// <summary>
+/// The verifier's answer to push-mode evidence: the EAR status, or <c>retry</c> when it needs the log from record 0
+/// (ask for a new challenge now); the agent asks again at <c>NextAttestationAt</c>.
+/// </summary>
+public sealed record PushAttestationResult(string Status, string? Reason, long? EventIndex, DateTimeOffset NextAttestationAt)
+{
+    public const string Affirming = "affirming";
+    public const string Contraindicated = "contraindicated";
+    public const string Retry = "retry";
+}
 
 /// <summary>
 /// An attestation policy: which golden-value publishers are trusted (PEM public keys, by key id), which images may

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using TrustLaunch.Hosting.Contracts;
 using TrustLaunch.Verifier.Signing;
+using TrustLaunch.Verifier.Push;
 using TrustLaunch.Verifier.Storage;
 
 namespace TrustLaunch.Verifier.Polling;
@@ -14,13 +15,14 @@ namespace TrustLaunch.Verifier.Polling;
 /// <see cref="IVerifierStore.MaintainLeasesAsync"/> every third of the lease (or every interval when shorter); when
 /// that has not succeeded for a whole lease the instance stops attesting, since others may hold its agents by now.
 /// Paused and Failed agents are skipped (Failed stays Failed until resumed or re-added); an agent with network
-/// faults waits an exponential back-off (interval × 2^faults, capped) before its next try. Leases are given up on
-/// shutdown.
+/// faults waits an exponential back-off (interval × 2^faults, capped) before its next try. Push-mode agents are never
+/// polled: their holder only checks their deadlines, once an interval. Leases are given up on shutdown.
 /// </summary>
 public sealed partial class AttestationPoller(
     IVerifierStore store,
     AgentAttestation attestation,
     VerifierSigningKey key,
+    PushDeadlines deadlines,
     VerifierMetrics metrics,
     VerifierOptions options,
     TimeProvider time,
@@ -126,7 +128,11 @@ public sealed partial class AttestationPoller(
             if (agent is null)
                 return;
             metrics.SetState(agentId, agent.State);
-            if (!agent.Paused && agent.State != AgentStates.Failed)
+            if (agent.IsPush)
+            {
+                await deadlines.CheckAsync([agent], cancellationToken).ConfigureAwait(false);
+            }
+            else if (!agent.Paused && agent.State != AgentStates.Failed)
             {
                 await attestation.AttestAsync(agent, cancellationToken).ConfigureAwait(false);
                 var after = await store.GetAgentAsync(agentId, cancellationToken).ConfigureAwait(false);

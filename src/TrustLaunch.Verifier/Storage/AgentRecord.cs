@@ -6,7 +6,8 @@ namespace TrustLaunch.Verifier.Storage;
 /// <summary>
 /// An agent under attestation as the verifier stores it: where to reach it, which policy, its state, and the running
 /// appraisal state (last good launch-PCR value, next record, clock) that the next quote continues from.
-/// <see cref="ConsecutiveFaults"/> counts network faults since the last answer.
+/// <see cref="ConsecutiveFaults"/> counts network faults since the last answer. A push-mode agent (<see cref="Mode"/>)
+/// is never polled: it must post evidence before <see cref="PushDeadline"/>.
 /// </summary>
 public sealed record AgentRecord(
     string AgentId,
@@ -24,11 +25,15 @@ public sealed record AgentRecord(
     long Attestations,
     int ConsecutiveFaults)
 {
+    public string Mode { get; init; } = AttestationModes.Pull;
+    public DateTimeOffset? PushDeadline { get; init; }
+    public bool IsPush => Mode == AttestationModes.Push;
+
     public static AgentRecord New(string agentId, string address, string policy, int policyVersion) =>
         new(agentId, address, policy, policyVersion, AgentStates.Registered, false, AppraisalState.Initial, null, null, null, null, 0, 0, 0);
 
     public AgentStatus ToStatus() => new(AgentId, Address, PolicyName, PolicyVersion, State, Paused, LastAttestation, LastSuccess,
-        FailureReason, FailedEventIndex, EventsVerified, Attestations);
+        FailureReason, FailedEventIndex, EventsVerified, Attestations, Mode, PushDeadline);
 }
 
 /// <summary>What removing a policy did.</summary>

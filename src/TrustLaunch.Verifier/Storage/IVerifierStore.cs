@@ -48,6 +48,34 @@ public interface IVerifierStore
     Task<bool> RecordFaultAsync(string agentId, int consecutiveFaults, string state, string? reason, DateTimeOffset at, string? leaseHolder,
         CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Replaces a push-mode agent's outstanding challenge; <c>Since</c> becomes 0 when the last evidence needed the full
+    /// log. A Registered agent becomes Attesting. Null, writing nothing, when no push-mode agent has that id.
+    /// </summary>
+    Task<StoredChallenge?> IssueChallengeAsync(StoredChallenge challenge, CancellationToken cancellationToken = default);
+
+    Task<StoredChallenge?> GetChallengeAsync(string agentId, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// <see cref="RecordAttestationAsync"/> for push-mode evidence: in the same transaction consumes the challenge and
+    /// moves the agent's deadline. Returns null, writing nothing, when the challenge was used or replaced meanwhile.
+    /// </summary>
+    Task<AttestationResultRecord?> RecordPushAttestationAsync(AgentRecord agent, AttestationResultRecord result, string? notification,
+        IReadOnlyList<string> webhookUrls, string challengeId, DateTimeOffset pushDeadline, CancellationToken cancellationToken = default);
+
+    /// <summary>Consumes the challenge without a result and makes the next one ask for the log from record 0; false when it was used or replaced.</summary>
+    Task<bool> RequestFullLogAsync(string agentId, string challengeId, CancellationToken cancellationToken = default);
+
+    /// <summary>Sets a push-mode agent's deadline (when added or resumed); false when there is no such push-mode agent.</summary>
+    Task<bool> SetPushDeadlineAsync(string agentId, DateTimeOffset deadline, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Makes a push-mode agent Unreachable with <paramref name="reason"/> when its deadline is before
+    /// <paramref name="now"/> and it is neither paused, Failed nor Unreachable already; false otherwise (evidence that
+    /// moved the deadline meanwhile wins).
+    /// </summary>
+    Task<bool> MarkDeadlineMissedAsync(string agentId, string reason, DateTimeOffset now, CancellationToken cancellationToken = default);
+
     /// <summary>Newest first.</summary>
     Task<IReadOnlyList<AttestationResultRecord>> GetResultsAsync(string agentId, int last, CancellationToken cancellationToken = default);
 

@@ -77,6 +77,20 @@ internal static class VerifierMigrations
             CREATE INDEX agent_leases_by_instance ON agent_leases (instance_id);
             ALTER TABLE results ADD COLUMN instance_id TEXT;
             """),
+        new(3, "push mode: agent mode and deadline, one outstanding challenge per agent", """
+            ALTER TABLE agents ADD COLUMN mode TEXT NOT NULL DEFAULT 'pull';
+            ALTER TABLE agents ADD COLUMN push_deadline TEXT;
+            CREATE TABLE challenges (
+                agent_id TEXT PRIMARY KEY,
+                challenge_id TEXT NOT NULL,
+                nonce BLOB NOT NULL,
+                pcrs TEXT NOT NULL,
+                since INTEGER NOT NULL,
+                issued_at TEXT NOT NULL,
+                expires_at TEXT NOT NULL,
+                consumed INTEGER NOT NULL,
+                full_log INTEGER NOT NULL);
+            """),
     ],
     [
         new(1, "policies, agents, results, webhook outbox", """
@@ -145,6 +159,20 @@ internal static class VerifierMigrations
                 expires_at timestamptz NOT NULL);
             CREATE INDEX agent_leases_by_instance ON agent_leases (instance_id);
             ALTER TABLE results ADD COLUMN instance_id text;
+            """),
+        new(3, "push mode: agent mode and deadline, one outstanding challenge per agent", """
+            ALTER TABLE agents ADD COLUMN mode text NOT NULL DEFAULT 'pull';
+            ALTER TABLE agents ADD COLUMN push_deadline timestamptz;
+            CREATE TABLE challenges (
+                agent_id text PRIMARY KEY,
+                challenge_id text NOT NULL,
+                nonce bytea NOT NULL,
+                pcrs text NOT NULL,
+                since bigint NOT NULL,
+                issued_at timestamptz NOT NULL,
+                expires_at timestamptz NOT NULL,
+                consumed boolean NOT NULL,
+                full_log boolean NOT NULL);
             """),
     ]);
 }

@@ -7,7 +7,7 @@ using TrustLaunch.Verifier.Storage;
 namespace TrustLaunch.Verifier.Tests.Storage;
 
 /// <summary>The verifier store's behaviour, the same on every backend: run on SQLite and PostgreSQL below.</summary>
-public abstract class VerifierStoreTests : IAsyncLifetime
+public abstract partial class VerifierStoreTests : IAsyncLifetime
 {
     private readonly string _dataDirectory = Directory.CreateTempSubdirectory("trustlaunch-verifier-store-").FullName;
     private static readonly DateTimeOffset Now = DateTimeOffset.Parse("2026-11-26T08:00:00Z", System.Globalization.CultureInfo.InvariantCulture);
