@@ -2,8 +2,8 @@ using System.Collections.Concurrent;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using TrustLaunch.Hosting.Contracts;
-using TrustLaunch.Verifier.Signing;
 using TrustLaunch.Verifier.Push;
+using TrustLaunch.Verifier.Signing;
 using TrustLaunch.Verifier.Storage;
 
 namespace TrustLaunch.Verifier.Polling;
