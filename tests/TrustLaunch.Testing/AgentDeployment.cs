@@ -33,6 +33,9 @@ public sealed class AgentDeployment : IAsyncLifetime
     /// <summary>More arguments for <c>serve agent</c> (e.g. <c>--push https://…</c>).</summary>
     public IReadOnlyList<string> AgentArguments { get; init; } = [];
 
+    /// <summary>More EK CA certificates (PEM) the registrar trusts besides swtpm's, e.g. a load simulator's.</summary>
+    public string ExtraEkCaPem { get; init; } = "";
+
     public async Task InitializeAsync()
     {
         await Swtpm.InitializeAsync();
@@ -43,7 +46,7 @@ public sealed class AgentDeployment : IAsyncLifetime
         }
         var ekCa = Path.Combine(Directory, "ek-ca.pem");
         await File.WriteAllTextAsync(ekCa, await File.ReadAllTextAsync(Path.Combine(SwtpmLocalCa, "issuercert.pem"))
-            + await File.ReadAllTextAsync(Path.Combine(SwtpmLocalCa, "swtpm-localca-rootca-cert.pem")));
+            + await File.ReadAllTextAsync(Path.Combine(SwtpmLocalCa, "swtpm-localca-rootca-cert.pem")) + ExtraEkCaPem);
         RegistrarPort = FreePorts.FindPair();
         Registrar = await ServiceProcess.StartAsync("registrar",
         [

@@ -11,12 +11,12 @@ namespace TrustLaunch.Testing;
 /// started with <see cref="StartVerifierAsync"/> on the store given. Extra nodes (e.g. simulated agents) register
 /// at <see cref="Deployment"/>'s registrar with certificates from <see cref="IssueAgentCertificate"/>.
 /// </summary>
-public sealed class VerifierFleet(int nodeCount) : IAsyncLifetime
+public sealed class VerifierFleet(int nodeCount, AgentDeployment? deployment = null) : IAsyncLifetime
 {
     private readonly List<FleetNode> _nodes = [];
     private readonly List<FleetVerifier> _verifiers = [];
 
-    public AgentDeployment Deployment { get; } = new();
+    public AgentDeployment Deployment { get; } = deployment ?? new();
     public int NodeCount { get; } = nodeCount;
     public IReadOnlyList<FleetNode> Nodes => _nodes;
     public IReadOnlyList<FleetVerifier> Verifiers => _verifiers;
