@@ -19,9 +19,12 @@ public static class LoadSimCommand
         usage: loadsim ek-ca --work DIR
                loadsim run --agents N --pki DIR --tenant NAME --work DIR --registrar URL --verifier URL --port PORT
                            [--first-address 127.1.0.1] [--launch-pcr 13] [--event-every 10] [--policy loadsim] [--parallel 16]
+                           [--push URL]
           --pki       the deployment CA directory (ca.crt, ca.key, NAME.crt/.key of the tenant)
           --registrar the registrar's agent port, e.g. https://127.0.0.1:8890
           --verifier  the verifier's tenant port, e.g. https://127.0.0.1:8881
+          --push      push mode: agents post evidence to this verifier agent port (e.g. https://127.0.0.1:8880)
+                      instead of serving quotes
         """;
 
     public static async Task<int> RunAsync(string[] args)
@@ -89,15 +92,24 @@ public static class LoadSimCommand
         Log($"{fleet.Agents.Count} agents added to the verifier in {clock.Elapsed.TotalSeconds:F1} s");
         Console.WriteLine("ready");
 
+        var push = options.TryGetValue("push", out var pushUrl)
+            ? fleet.Agents.Select(a => new PushClient(a, new Uri(pushUrl), trust)).ToList()
+            : [];
         try
         {
-            await Task.Delay(Timeout.Infinite, stop.Token).ConfigureAwait(false);
+            // Each pushing agent starts at a random point of the first interval, as a fleet booted over time would.
+            var interval = TimeSpan.FromSeconds(2);
+            await Task.WhenAll(push.Select(p => p.RunAsync(interval * Random.Shared.NextDouble(), stop.Token))
+                .Append(Task.Delay(Timeout.Infinite, stop.Token))).ConfigureAwait(false);
         }
         catch (OperationCanceledException)
         {
-            // SIGTERM or SIGINT: stop serving.
+            // SIGTERM or SIGINT: stop serving and pushing.
         }
-        Log($"served {fleet.Agents.Sum(a => (long)a.QuotesServed)} quotes");
+        Log($"served {fleet.Agents.Sum(a => (long)a.QuotesServed)} quotes" + (push.Count == 0 ? ""
+            : $"; pushed {push.Sum(p => p.Affirmed)} affirming, {push.Sum(p => p.Refused)} contraindicated, {push.Sum(p => p.Faults)} faults"));
+        foreach (var client in push)
+            client.Dispose();
         return 0;
     }
 

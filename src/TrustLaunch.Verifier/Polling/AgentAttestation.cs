@@ -39,6 +39,7 @@ public sealed partial class AgentAttestation(
             await store.RecordFaultAsync(agent.AgentId, agent.ConsecutiveFaults, AgentStates.Attesting, null, time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
             agent = agent with { State = AgentStates.Attesting };
         }
+        var started = Stopwatch.GetTimestamp();
         StoredPolicy? stored;
         AppraisalOutcome outcome;
         long logLength;
@@ -59,7 +60,7 @@ public sealed partial class AgentAttestation(
             connections.Forget(agent.AgentId);
             return await FaultAsync(agent, FaultKind(e), FaultReason(e), cancellationToken).ConfigureAwait(false);
         }
-        return await RecordAsync(agent, stored, outcome, logLength, elapsed, cancellationToken).ConfigureAwait(false);
+        return await RecordAsync(agent, stored, outcome, logLength, elapsed, started, cancellationToken).ConfigureAwait(false);
     }
 
     private async Task<(AppraisalOutcome Outcome, long LogLength, TimeSpan Elapsed)> QuoteAndAppraiseAsync(
@@ -73,7 +74,7 @@ public sealed partial class AgentAttestation(
     }
 
     private async Task<string> RecordAsync(AgentRecord agent, StoredPolicy stored, AppraisalOutcome outcome, long logLength, TimeSpan elapsed,
-        CancellationToken cancellationToken)
+        long started, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
         var policyId = $"{stored.Policy.Name}:v{stored.Version}";
@@ -110,6 +111,7 @@ public sealed partial class AgentAttestation(
         var saved = await store.RecordAttestationAsync(updated, result, notification, options.WebhookUrls, cancellationToken).ConfigureAwait(false);
         if (saved is null)
             return updated.State;
+        metrics.AttestationCommitted(Stopwatch.GetElapsedTime(started));
         metrics.SetState(agent.AgentId, updated.State);
         if (attested)
         {
