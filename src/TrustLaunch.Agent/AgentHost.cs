@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using TrustLaunch.Agent.Apis;
 using TrustLaunch.Agent.Configuration;
+using TrustLaunch.Agent.Push;
 using TrustLaunch.Agent.Registration;
 using TrustLaunch.Hosting.Clients;
 using TrustLaunch.Hosting.Pki;
@@ -13,7 +14,8 @@ namespace TrustLaunch.Agent;
 
 /// <summary>
 /// Builds and starts <c>trustlaunch serve agent</c>: the mTLS attestation listener, the launcher's unix socket
-/// (mode 0600), the TPM and launch log opened and reconciled before either accepts a request, and registration.
+/// (mode 0600), the TPM and launch log opened and reconciled before either accepts a request, registration, and in
+/// push mode the loop that posts evidence to the verifier.
 /// </summary>
 public static class AgentHost
 {
@@ -47,6 +49,12 @@ public static class AgentHost
             services.GetRequiredService<ServiceHttpClientFactory>().Create(new Uri(options.Registrar))));
         builder.Services.AddSingleton<RegistrationService>();
         builder.Services.AddHostedService(services => services.GetRequiredService<RegistrationService>());
+        if (options.PushVerifier is { } pushVerifier)
+        {
+            builder.Services.AddSingleton(services => new PushAttestationClient(
+                services.GetRequiredService<ServiceHttpClientFactory>().Create(new Uri(pushVerifier))));
+            builder.Services.AddHostedService<PushAttestationService>();
+        }
 
         var app = builder.Build();
         try

@@ -8,6 +8,7 @@ using TrustLaunch.Verifier.Images;
 using TrustLaunch.Verifier.Notifications;
 using TrustLaunch.Verifier.Policies;
 using TrustLaunch.Verifier.Polling;
+using TrustLaunch.Verifier.Push;
 using TrustLaunch.Verifier.Signing;
 using TrustLaunch.Verifier.Storage;
 
@@ -31,7 +32,10 @@ public static class VerifierApp
         builder.Services.AddSingleton<VerifierMetrics>();
         builder.Services.AddSingleton<PolicyCache>();
         builder.Services.AddSingleton<AgentConnections>();
+        builder.Services.AddSingleton<EvidenceRecorder>();
         builder.Services.AddSingleton<AgentAttestation>();
+        builder.Services.AddSingleton<PushAttestation>();
+        builder.Services.AddSingleton<PushDeadlines>();
         builder.Services.AddSingleton(new RegistryClient(registry));
         builder.Services.AddSingleton<ImageAttestor>();
         builder.Services.AddHostedService<AttestationPoller>();

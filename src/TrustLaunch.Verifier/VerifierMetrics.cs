@@ -6,7 +6,7 @@ namespace TrustLaunch.Verifier;
 
 /// <summary>
 /// The verifier's instruments (meter <c>TrustLaunch.Verifier</c>, exported on <c>/metrics</c>): attestations by
-/// outcome, failures by kind, appraisal latency, and agents by state.
+/// outcome, failures by kind, appraisal latency, and the agents this instance holds leases on, in all and by state.
 /// </summary>
 public sealed class VerifierMetrics : IDisposable
 {
@@ -26,6 +26,7 @@ public sealed class VerifierMetrics : IDisposable
     private readonly Histogram<double> _latency;
     private readonly Histogram<double> _attestation;
     private readonly ConcurrentDictionary<string, string> _stateByAgent = new(StringComparer.Ordinal);
+    private int _leased;
 
     public VerifierMetrics()
     {
@@ -36,7 +37,9 @@ public sealed class VerifierMetrics : IDisposable
         _attestation = _meter.CreateHistogram("trustlaunch_verifier_attestation_seconds", unit: "s",
             description: "One attestation of one agent, from the quote request to the committed result",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = AttestationBuckets });
-        _meter.CreateObservableGauge("trustlaunch_verifier_agents", ObserveStates, description: "Agents under attestation by state");
+        _meter.CreateObservableGauge("trustlaunch_verifier_agents", ObserveStates, description: "Agents leased to this instance by state");
+        _meter.CreateObservableGauge("trustlaunch_verifier_leased_agents", () => Volatile.Read(ref _leased),
+            description: "Agents leased to this instance");
     }
 
     public void Attested(TimeSpan appraisal)
@@ -58,6 +61,8 @@ public sealed class VerifierMetrics : IDisposable
     public void Fault(string reasonKind) => _failures.Add(1, new KeyValuePair<string, object?>("reason", reasonKind));
 
     public void SetState(string agentId, string state) => _stateByAgent[agentId] = state;
+
+    public void SetLeased(int agents) => Volatile.Write(ref _leased, agents);
 
     public void Forget(string agentId) => _stateByAgent.TryRemove(agentId, out _);
 

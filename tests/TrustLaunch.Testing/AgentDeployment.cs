@@ -30,6 +30,9 @@ public sealed class AgentDeployment : IAsyncLifetime
     /// <summary>More arguments for <c>serve registrar</c> (e.g. <c>--store postgres://…</c>).</summary>
     public IReadOnlyList<string> RegistrarArguments { get; init; } = [];
 
+    /// <summary>More arguments for <c>serve agent</c> (e.g. <c>--push https://…</c>).</summary>
+    public IReadOnlyList<string> AgentArguments { get; init; } = [];
+
     public async Task InitializeAsync()
     {
         await Swtpm.InitializeAsync();
@@ -61,7 +64,7 @@ public sealed class AgentDeployment : IAsyncLifetime
         Agent = await ServiceProcess.StartAsync("agent",
         [
             "--agent-id", AgentId, "--data-dir", AgentDataDirectory, "--tpm", Swtpm.Tcti, "--tls-dir", TlsDirectory,
-            "--registrar", $"https://127.0.0.1:{RegistrarPort}", "--listen", $"127.0.0.1:{AgentPort}",
+            "--registrar", $"https://127.0.0.1:{RegistrarPort}", "--listen", $"127.0.0.1:{AgentPort}", .. AgentArguments,
         ], new Uri($"https://127.0.0.1:{AgentPort}/readyz"), Client(ServiceRoles.Verifier, AgentPort), Path.Combine(Directory, "agent.log"));
         return Agent;
     }

@@ -33,6 +33,12 @@ public sealed class AgentOptions
     /// <summary>host:port the verifier should use to reach this agent; defaults to <see cref="Listen"/>.</summary>
     public string? AdvertisedAddress { get; set; }
 
+    /// <summary>
+    /// Push mode: base URL of the verifier's agent-facing port (e.g. <c>https://verifier:8880</c>) the agent posts its
+    /// evidence to; null when the verifier polls the agent.
+    /// </summary>
+    public string? PushVerifier { get; set; }
+
     /// <summary>The local measure API's unix socket; defaults to <c>DATA/agent.sock</c>.</summary>
     public string? SocketPath { get; set; }
 
@@ -54,6 +60,8 @@ public sealed class AgentOptions
             errors.Add($"AK handle 0x{AkHandle:x8} is not an owner persistent handle (0x81000000-0x817fffff)");
         if (!Uri.TryCreate(Registrar, UriKind.Absolute, out var registrar) || registrar.Scheme != Uri.UriSchemeHttps)
             errors.Add($"registrar '{Registrar}' is not an https:// URL");
+        if (PushVerifier is not null && (!Uri.TryCreate(PushVerifier, UriKind.Absolute, out var push) || push.Scheme != Uri.UriSchemeHttps))
+            errors.Add($"push verifier '{PushVerifier}' is not an https:// URL");
         if (!IPEndPoint.TryParse(Listen, out var listen) || listen.Port == 0)
             errors.Add($"listen address '{Listen}' is not IP:PORT");
         return errors;

@@ -48,6 +48,19 @@ public sealed class VerifierClient(HttpClient http)
     public Task RemovePolicyAsync(string name, CancellationToken cancellationToken = default) =>
         SendAsync(HttpMethod.Delete, $"v1/policies/{Uri.EscapeDataString(name)}", cancellationToken);
 
+    public Task<IReadOnlyList<VerifierInstanceStatus>> ListInstancesAsync(CancellationToken cancellationToken = default) =>
+        SendAsync(HttpMethod.Get, "v1/instances", null, ContractsJsonContext.Default.IReadOnlyListVerifierInstanceStatus, cancellationToken);
+
+    /// <summary>The PEM public key of whichever verifier instance signs with <paramref name="keyId"/>, or null.</summary>
+    public async Task<string?> GetPublicKeyAsync(string keyId, CancellationToken cancellationToken = default)
+    {
+        using var response = await http.GetAsync($"v1/keys/{Uri.EscapeDataString(keyId)}", cancellationToken).ConfigureAwait(false);
+        if (response.StatusCode == HttpStatusCode.NotFound)
+            return null;
+        await ServiceProblemException.EnsureSuccessAsync(response, "verifier", cancellationToken).ConfigureAwait(false);
+        return await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
+    }
+
     private async Task<T?> FindAsync<T>(string uri, JsonTypeInfo<T> type, CancellationToken cancellationToken) where T : class
     {
         using var response = await http.GetAsync(uri, cancellationToken).ConfigureAwait(false);

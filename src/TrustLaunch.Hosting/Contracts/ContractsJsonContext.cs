@@ -26,8 +26,11 @@ namespace TrustLaunch.Hosting.Contracts;
 [JsonSerializable(typeof(IReadOnlyList<StoredPolicy>))]
 [JsonSerializable(typeof(AttestationResultRecord))]
 [JsonSerializable(typeof(IReadOnlyList<AttestationResultRecord>))]
+[JsonSerializable(typeof(IReadOnlyList<VerifierInstanceStatus>))]
 [JsonSerializable(typeof(ImageAttestationRequest))]
 [JsonSerializable(typeof(ImageAttestationDecision))]
 [JsonSerializable(typeof(RevocationNotification))]
+[JsonSerializable(typeof(AttestationChallenge))]
+[JsonSerializable(typeof(PushAttestationResult))]
 [JsonSerializable(typeof(Microsoft.AspNetCore.Mvc.ProblemDetails))]
 public sealed partial class ContractsJsonContext : JsonSerializerContext;

@@ -11,11 +11,28 @@ namespace TrustLaunch.Hosting.Contracts;
 //   GET    /v1/policies                -> StoredPolicy[] (latest versions)
 //   GET    /v1/policies/{name}[?version=V] -> StoredPolicy
 //   DELETE /v1/policies/{name}         -> 204 | 409 still used by agents
+//   GET    /v1/instances               -> VerifierInstanceStatus[] (verifier instances sharing the store)
 // Agent-facing port (8880):
 //   POST   /v1/images/attest           ImageAttestationRequest -> ImageAttestationDecision   (remote-mode launches)
+//   GET    /v1/keys                    -> this instance's public key (PEM, X-Key-Id)
+//   GET    /v1/keys/{kid}              -> any instance's public key by key id (PEM) | 404
+//   POST   /v1/agents/{id}/attestations   (empty) -> 201 AttestationChallenge              (push mode)
+//   POST   /v1/agents/{id}/attestations/{challenge_id}  QuoteEvidence -> PushAttestationResult
+//          403 not the agent's registered TLS certificate | 404 not under attestation or not in push mode
+//          | 409 paused, failed, unknown or used challenge | 410 expired challenge
 
-/// <summary>Put an agent under attestation. <c>Address</c> (host:port) defaults to the one it registered.</summary>
-public sealed record AddAgentRequest(string AgentId, string Policy, string? Address);
+/// <summary>
+/// Put an agent under attestation. <c>Mode</c> is <c>pull</c> (default: the verifier polls <c>Address</c>, which
+/// defaults to the one it registered) or <c>push</c> (the agent asks for challenges and posts evidence; no address).
+/// </summary>
+public sealed record AddAgentRequest(string AgentId, string Policy, string? Address, string? Mode = null);
+
+/// <summary>How an agent's evidence reaches the verifier.</summary>
+public static class AttestationModes
+{
+    public const string Pull = "pull";
+    public const string Push = "push";
+}
 
 /// <summary>Agent states as the verifier reports them.</summary>
 public static class AgentStates
@@ -27,7 +44,10 @@ public static class AgentStates
     public const string Unreachable = "Unreachable";
 }
 
-/// <summary>An agent's attestation state; <c>FailedEventIndex</c> is the recnum of the event that broke policy.</summary>
+/// <summary>
+/// An agent's attestation state; <c>FailedEventIndex</c> is the recnum of the event that broke policy. A push-mode
+/// agent whose evidence has not arrived by <c>PushDeadline</c> becomes Unreachable.
+/// </summary>
 public sealed record AgentStatus(
     string AgentId,
     string Address,
@@ -40,7 +60,26 @@ public sealed record AgentStatus(
     string? FailureReason,
     long? FailedEventIndex,
     long EventsVerified,
-    long Attestations);
+    long Attestations,
+    string Mode = AttestationModes.Pull,
+    DateTimeOffset? PushDeadline = null);
+
+/// <summary>
+/// A push-mode challenge: quote <c>Pcrs</c> (sha256 bank) over <c>Nonce</c> with the log records from <c>Since</c>
+/// and post the evidence to <c>/v1/agents/{id}/attestations/{ChallengeId}</c> before <c>ExpiresAt</c>.
+/// </summary>
+public sealed record AttestationChallenge(string ChallengeId, byte[] Nonce, IReadOnlyList<int> Pcrs, long Since, DateTimeOffset ExpiresAt);
+
+/// <summary>
+/// The verifier's answer to push-mode evidence: the EAR status, or <c>retry</c> when it needs the log from record 0
+/// (ask for a new challenge now); the agent asks again at <c>NextAttestationAt</c>.
+/// </summary>
+public sealed record PushAttestationResult(string Status, string? Reason, long? EventIndex, DateTimeOffset NextAttestationAt)
+{
+    public const string Affirming = "affirming";
+    public const string Contraindicated = "contraindicated";
+    public const string Retry = "retry";
+}
 
 /// <summary>
 /// An attestation policy: which golden-value publishers are trusted (PEM public keys, by key id), which images may
@@ -61,7 +100,8 @@ public sealed record StoredPolicy(PolicyDocument Policy, int Version, DateTimeOf
 
 /// <summary>
 /// One attestation outcome. <c>Status</c> is the EAR status (<c>affirming</c>, <c>warning</c>,
-/// <c>contraindicated</c>); <c>Token</c> is the signed EAR JWT a relying party can check offline.
+/// <c>contraindicated</c>); <c>Token</c> is the signed EAR JWT a relying party can check offline (its <c>kid</c>
+/// names the key, served by <c>GET /v1/keys/{kid}</c>). <c>InstanceId</c> is the verifier instance that produced it.
 /// </summary>
 public sealed record AttestationResultRecord(
     long Id,
@@ -72,7 +112,22 @@ public sealed record AttestationResultRecord(
     long? EventIndex,
     long LogLength,
     string PolicyId,
-    string Token);
+    string Token,
+    string? InstanceId = null);
+
+/// <summary>
+/// A verifier instance on the shared store: alive while it renews its heartbeat (<c>ExpiresAt</c> in the future),
+/// how many agents it holds leases on, and the key id its results are signed with.
+/// </summary>
+public sealed record VerifierInstanceStatus(
+    string InstanceId,
+    string VerifierId,
+    string KeyId,
+    DateTimeOffset StartedAt,
+    DateTimeOffset HeartbeatAt,
+    DateTimeOffset ExpiresAt,
+    bool Alive,
+    int Agents);
 
 /// <summary>A remote-mode launch asks the verifier whether an image may run on the calling agent.</summary>
 public sealed record ImageAttestationRequest(

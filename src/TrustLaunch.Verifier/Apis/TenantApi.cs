@@ -11,7 +11,10 @@ using TrustLaunch.Verifier.Storage;
 
 namespace TrustLaunch.Verifier.Apis;
 
-/// <summary>The tenant API (mutual TLS, tenant certificates only): agents under attestation, policies, results.</summary>
+/// <summary>
+/// The tenant API (mutual TLS, tenant certificates only): agents under attestation, policies, results, the verifier
+/// instances sharing the store, and their public keys by key id (as on the agent-facing port).
+/// </summary>
 public static class TenantApi
 {
     public const int DefaultResults = 20;
@@ -35,7 +38,12 @@ public static class TenantApi
             return TypedResults.NoContent();
         });
         v1.MapPost("/agents/{id}/pause", (string id, IVerifierStore store, CancellationToken ct) => PauseAsync(id, true, store, ct));
-        v1.MapPost("/agents/{id}/resume", (string id, IVerifierStore store, CancellationToken ct) => PauseAsync(id, false, store, ct));
+        v1.MapPost("/agents/{id}/resume", async (string id, IVerifierStore store, VerifierOptions options, TimeProvider time, CancellationToken ct) =>
+        {
+            // A resumed push-mode agent gets a fresh deadline first, so an old one cannot make it Unreachable at once.
+            await store.SetPushDeadlineAsync(id, options.FirstPushDeadline(time.GetUtcNow()), ct).ConfigureAwait(false);
+            return await PauseAsync(id, false, store, ct).ConfigureAwait(false);
+        });
         v1.MapGet("/agents/{id}/results", async Task<Results<Ok<IReadOnlyList<AttestationResultRecord>>, ProblemHttpResult>> (
             string id, int? last, IVerifierStore store, CancellationToken ct) =>
         {
@@ -45,6 +53,10 @@ public static class TenantApi
                 return NoSuchAgent(id);
             return TypedResults.Ok(await store.GetResultsAsync(id, last ?? DefaultResults, ct).ConfigureAwait(false));
         });
+
+        v1.MapGet("/instances", async (IVerifierStore store, TimeProvider time, CancellationToken ct) =>
+            TypedResults.Ok(await store.ListInstancesAsync(time.GetUtcNow(), ct).ConfigureAwait(false)));
+        v1.MapGet("/keys/{kid}", AgentFacingApi.GetKeyAsync);
 
         v1.MapPost("/policies", async Task<Results<Created<StoredPolicy>, ProblemHttpResult>> (PolicyDocument policy, IVerifierStore store,
             TimeProvider time, CancellationToken ct) =>
@@ -70,10 +82,18 @@ public static class TenantApi
     }
 
     private static async Task<Results<Created<AgentStatus>, ProblemHttpResult>> AddAgentAsync(AddAgentRequest request, IVerifierStore store,
-        AgentConnections connections, CancellationToken ct)
+        AgentConnections connections, VerifierOptions options, TimeProvider time, CancellationToken ct)
     {
         if (string.IsNullOrWhiteSpace(request.AgentId) || string.IsNullOrWhiteSpace(request.Policy))
             return TypedResults.Problem(detail: "agent_id and policy are required", statusCode: StatusCodes.Status400BadRequest);
+        if (request.Mode is not (null or AttestationModes.Pull or AttestationModes.Push))
+        {
+            return TypedResults.Problem(detail: $"mode must be '{AttestationModes.Pull}' or '{AttestationModes.Push}', not '{request.Mode}'",
+                statusCode: StatusCodes.Status400BadRequest);
+        }
+        var push = request.Mode == AttestationModes.Push;
+        if (push && request.Address is not null)
+            return TypedResults.Problem(detail: "a push-mode agent has no address: it calls the verifier", statusCode: StatusCodes.Status400BadRequest);
         var policy = await store.GetPolicyAsync(request.Policy, null, ct).ConfigureAwait(false);
         if (policy is null)
             return TypedResults.Problem(title: "no such policy", detail: $"policy '{request.Policy}' does not exist", statusCode: StatusCodes.Status404NotFound);
@@ -88,10 +108,14 @@ public static class TenantApi
         }
         if (registration is null)
             return TypedResults.Problem(title: "no such agent", detail: $"agent '{request.AgentId}' is not registered at the registrar", statusCode: StatusCodes.Status404NotFound);
-        var address = request.Address ?? registration.Address;
-        if (string.IsNullOrEmpty(address))
+        var address = push ? "" : request.Address ?? registration.Address;
+        if (!push && string.IsNullOrEmpty(address))
             return TypedResults.Problem(detail: $"agent '{request.AgentId}' registered no address: give one", statusCode: StatusCodes.Status400BadRequest);
-        var agent = AgentRecord.New(request.AgentId, address, policy.Policy.Name, policy.Version);
+        var agent = AgentRecord.New(request.AgentId, address!, policy.Policy.Name, policy.Version) with
+        {
+            Mode = push ? AttestationModes.Push : AttestationModes.Pull,
+            PushDeadline = push ? options.FirstPushDeadline(time.GetUtcNow()) : null,
+        };
         if (!await store.AddAgentAsync(agent, ct).ConfigureAwait(false))
             return TypedResults.Problem(title: "agent exists", detail: $"agent '{request.AgentId}' is already under attestation", statusCode: StatusCodes.Status409Conflict);
         return TypedResults.Created($"/v1/agents/{Uri.EscapeDataString(agent.AgentId)}", agent.ToStatus());

@@ -31,14 +31,30 @@ public sealed class AgentConnection(AsymmetricAlgorithm akPublicKey, X509Certifi
     }
 }
 
+/// <summary>The AK and TLS certificate a push-mode agent registered: all the verifier needs, as the agent calls it.</summary>
+public sealed class RegisteredKeys(AsymmetricAlgorithm akPublicKey, X509Certificate2 tlsCertificate) : IDisposable
+{
+    public AsymmetricAlgorithm AkPublicKey { get; } = akPublicKey;
+
+    public bool IsRegisteredCertificate(X509Certificate2 certificate) => AgentConnection.SameCertificate(tlsCertificate, certificate);
+
+    public void Dispose()
+    {
+        AkPublicKey.Dispose();
+        tlsCertificate.Dispose();
+    }
+}
+
 /// <summary>
 /// Looks agents up at the registrar's management API (mTLS, the verifier's certificate) and keeps one connection per
-/// agent and address. A registration that is missing or not activated is refused with the reason.
+/// pull-mode agent and address, and the registered keys of push-mode agents. A registration that is missing or not
+/// activated is refused with the reason.
 /// </summary>
 public sealed class AgentConnections(ServiceHttpClientFactory clients, VerifierOptions options) : IDisposable
 {
     private readonly HttpClient _registrar = clients.Create(options.RegistrarUrl);
     private readonly ConcurrentDictionary<string, (string Address, AgentConnection Connection)> _byAgent = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, RegisteredKeys> _keysByAgent = new(StringComparer.Ordinal);
 
     /// <summary>The agent's registration, or null when the registrar does not know it.</summary>
     public async Task<RegisteredAgent?> LookupAsync(string agentId, CancellationToken cancellationToken)
@@ -52,7 +68,7 @@ public sealed class AgentConnections(ServiceHttpClientFactory clients, VerifierO
 
     /// <summary>
     /// Whether <paramref name="certificate"/> is the TLS certificate <paramref name="agentId"/> registered (from the
-    /// cached connection, else the registrar), compared in constant time.
+    /// cached connection or keys, else the registrar), compared in constant time.
     /// </summary>
     public async Task<bool> IsRegisteredCertificateAsync(string agentId, X509Certificate2? certificate, CancellationToken cancellationToken)
     {
@@ -60,10 +76,17 @@ public sealed class AgentConnections(ServiceHttpClientFactory clients, VerifierO
             return false;
         if (_byAgent.TryGetValue(agentId, out var cached))
             return cached.Connection.IsRegisteredCertificate(certificate);
+        if (_keysByAgent.TryGetValue(agentId, out var keys) && keys.IsRegisteredCertificate(certificate))
+            return true;
         if (await LookupAsync(agentId, cancellationToken).ConfigureAwait(false) is not { Active: true } registration)
             return false;
         using var registered = X509Certificate2.CreateFromPem(registration.TlsCertificate);
-        return AgentConnection.SameCertificate(registered, certificate);
+        if (!AgentConnection.SameCertificate(registered, certificate))
+            return false;
+        // The agent registered again (new certificate, maybe a new AK): the cached keys are stale.
+        if (keys is not null)
+            Forget(agentId);
+        return true;
     }
 
     /// <exception cref="AgentNotRegisteredException">The registrar does not hold an active registration.</exception>
@@ -84,11 +107,29 @@ public sealed class AgentConnections(ServiceHttpClientFactory clients, VerifierO
         return connection;
     }
 
-    /// <summary>Drops the cached connection (agent removed, or its registration may have changed).</summary>
+    /// <summary>A push-mode agent's registered keys, cached until <see cref="Forget"/>.</summary>
+    /// <exception cref="AgentNotRegisteredException">The registrar does not hold an active registration.</exception>
+    public async Task<RegisteredKeys> GetKeysAsync(string agentId, CancellationToken cancellationToken)
+    {
+        if (_keysByAgent.TryGetValue(agentId, out var cached))
+            return cached;
+        var registration = await LookupAsync(agentId, cancellationToken).ConfigureAwait(false);
+        if (registration is not { Active: true })
+            throw new AgentNotRegisteredException($"agent '{agentId}' has no active registration at the registrar");
+        var keys = new RegisteredKeys(AkPublicKeys.Load(registration.AkPublic), X509Certificate2.CreateFromPem(registration.TlsCertificate));
+        if (_keysByAgent.TryAdd(agentId, keys))
+            return keys;
+        keys.Dispose();
+        return _keysByAgent[agentId];
+    }
+
+    /// <summary>Drops the cached connection and keys (agent removed, or its registration may have changed).</summary>
     public void Forget(string agentId)
     {
         if (_byAgent.TryRemove(agentId, out var previous))
             previous.Connection.Dispose();
+        if (_keysByAgent.TryRemove(agentId, out var keys))
+            keys.Dispose();
     }
 
     public void Dispose()
@@ -97,6 +138,9 @@ public sealed class AgentConnections(ServiceHttpClientFactory clients, VerifierO
         foreach (var (_, connection) in _byAgent.Values)
             connection.Dispose();
         _byAgent.Clear();
+        foreach (var keys in _keysByAgent.Values)
+            keys.Dispose();
+        _keysByAgent.Clear();
     }
 }
 

@@ -2,64 +2,181 @@ using System.Collections.Concurrent;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using TrustLaunch.Hosting.Contracts;
+using TrustLaunch.Verifier.Push;
+using TrustLaunch.Verifier.Signing;
 using TrustLaunch.Verifier.Storage;
 
 namespace TrustLaunch.Verifier.Polling;
 
 /// <summary>
-/// Polls every agent each <see cref="VerifierOptions.QuoteInterval"/>, at most <see cref="VerifierOptions.MaxConcurrency"/>
-/// at once. Paused and Failed agents are skipped (Failed stays Failed until resumed or re-added); an agent with
-/// network faults waits an exponential back-off (interval × 2^faults, capped) before its next try.
+/// Attests the agents leased to this instance, each once per <see cref="VerifierOptions.QuoteInterval"/> after its
+/// last recorded attestation (whichever instance made it, so an agent handed over is not attested twice in one
+/// interval), at most <see cref="VerifierOptions.MaxConcurrency"/> at once. Leases are kept by
+/// <see cref="IVerifierStore.MaintainLeasesAsync"/> every third of the lease (or every interval when shorter); when
+/// that has not succeeded for a whole lease the instance stops attesting, since others may hold its agents by now.
+/// Paused and Failed agents are skipped (Failed stays Failed until resumed or re-added); an agent with network
+/// faults waits an exponential back-off (interval × 2^faults, capped) before its next try. Push-mode agents are never
+/// polled: their holder only checks their deadlines, once an interval. Leases are given up on shutdown.
 /// </summary>
 public sealed partial class AttestationPoller(
     IVerifierStore store,
     AgentAttestation attestation,
+    VerifierSigningKey key,
+    PushDeadlines deadlines,
     VerifierMetrics metrics,
     VerifierOptions options,
     TimeProvider time,
     ILogger<AttestationPoller> logger) : BackgroundService
 {
-    private readonly ConcurrentDictionary<string, DateTimeOffset> _notBefore = new(StringComparer.Ordinal);
+    private static readonly TimeSpan LeaveTimeout = TimeSpan.FromSeconds(5);
+
+    private readonly ConcurrentDictionary<string, DateTimeOffset> _due = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Task> _inFlight = new(StringComparer.Ordinal);
+    private readonly DateTimeOffset _startedAt = time.GetUtcNow();
+    private DateTimeOffset _leasedUntil = DateTimeOffset.MinValue;
+
+    private TimeSpan MaintenancePeriod => options.Lease / 3 < options.QuoteInterval ? options.Lease / 3 : options.QuoteInterval;
+
+    /// <summary>How often due agents are looked for: a tenth of the shorter period, 10 ms to 250 ms.</summary>
+    private TimeSpan Tick => TimeSpan.FromMilliseconds(Math.Clamp(MaintenancePeriod.TotalMilliseconds / 10, 10, 250));
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        using var timer = new PeriodicTimer(options.QuoteInterval, time);
-        do
+        var nextMaintenance = DateTimeOffset.MinValue;
+        using var timer = new PeriodicTimer(Tick, time);
+        try
         {
-            try
+            do
             {
-                await PollOnceAsync(stoppingToken).ConfigureAwait(false);
+                var now = time.GetUtcNow();
+                if (now >= nextMaintenance)
+                {
+                    await MaintainLeasesAsync(stoppingToken).ConfigureAwait(false);
+                    nextMaintenance = now + MaintenancePeriod;
+                }
+                Dispatch(stoppingToken);
             }
-            catch (Exception e) when (e is not OperationCanceledException)
-            {
-                // The store itself failed: say so and try again next round rather than stop attesting for good.
-                LogRoundFailed(logger, e);
-                metrics.Fault("store");
-            }
+            while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false));
         }
-        while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false));
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+        finally
+        {
+            await LeaveAsync().ConfigureAwait(false);
+        }
     }
 
-    /// <summary>One round over every due agent.</summary>
-    public async Task PollOnceAsync(CancellationToken cancellationToken)
+    /// <summary>Renews, evens out and takes leases; schedules newly held agents from their last recorded attestation.</summary>
+    private async Task MaintainLeasesAsync(CancellationToken cancellationToken)
     {
-        var agents = await store.ListAgentsAsync(cancellationToken).ConfigureAwait(false);
-        var now = time.GetUtcNow();
-        foreach (var agent in agents)
-            metrics.SetState(agent.AgentId, agent.State);
-        var due = agents.Where(a => !a.Paused && a.State != AgentStates.Failed
-            && (!_notBefore.TryGetValue(a.AgentId, out var notBefore) || notBefore <= now)).ToList();
-        await Parallel.ForEachAsync(due, new ParallelOptions { MaxDegreeOfParallelism = options.MaxConcurrency, CancellationToken = cancellationToken },
-            async (agent, ct) =>
-            {
-                await attestation.AttestAsync(agent, ct).ConfigureAwait(false);
-                var after = await store.GetAgentAsync(agent.AgentId, ct).ConfigureAwait(false);
-                if (after is { ConsecutiveFaults: > 0 } faulty)
-                    _notBefore[agent.AgentId] = time.GetUtcNow() + Backoff(faulty.ConsecutiveFaults);
-                else
-                    _notBefore.TryRemove(agent.AgentId, out _);
-            }).ConfigureAwait(false);
+        var started = time.GetUtcNow();
+        IReadOnlyList<HeldAgent> held;
+        try
+        {
+            var self = new VerifierInstance(options.InstanceId, options.VerifierId, key.KeyId, key.PublicKeyPem, _startedAt);
+            held = await store.MaintainLeasesAsync(self, _inFlight.Keys.ToHashSet(StringComparer.Ordinal), started, options.Lease, cancellationToken)
+                .ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // The store failed: say so and keep attesting until the leases run out; renewal is tried again next period.
+            LogMaintenanceFailed(logger, e);
+            metrics.Fault("store");
+            return;
+        }
+        _leasedUntil = started + options.Lease;
+        var ids = held.Select(h => h.AgentId).ToHashSet(StringComparer.Ordinal);
+        foreach (var agentId in _due.Keys.Where(id => !ids.Contains(id)))
+        {
+            _due.TryRemove(agentId, out _);
+            metrics.Forget(agentId);
+        }
+        foreach (var agent in held)
+        {
+            if (!_due.ContainsKey(agent.AgentId))
+                _due[agent.AgentId] = Later(started, NextAfter(agent.LastAttestation, agent.ConsecutiveFaults));
+        }
+        metrics.SetLeased(held.Count);
     }
+
+    /// <summary>Starts an attestation for every held agent that is due and not in flight, up to the concurrency limit.</summary>
+    private void Dispatch(CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        if (now >= _leasedUntil)
+            return;
+        foreach (var (agentId, due) in _due.OrderBy(d => d.Value))
+        {
+            if (due > now || _inFlight.Count >= options.MaxConcurrency)
+                break;
+            if (_inFlight.ContainsKey(agentId))
+                continue;
+            var run = new TaskCompletionSource();
+            _inFlight[agentId] = run.Task;
+            _ = AttestOneAsync(agentId, run, cancellationToken);
+        }
+    }
+
+    private async Task AttestOneAsync(string agentId, TaskCompletionSource done, CancellationToken cancellationToken)
+    {
+        await Task.Yield();
+        var next = time.GetUtcNow() + options.QuoteInterval;
+        try
+        {
+            var agent = await store.GetAgentAsync(agentId, cancellationToken).ConfigureAwait(false);
+            if (agent is null)
+                return;
+            metrics.SetState(agentId, agent.State);
+            if (agent.IsPush)
+            {
+                await deadlines.CheckAsync([agent], cancellationToken).ConfigureAwait(false);
+            }
+            else if (!agent.Paused && agent.State != AgentStates.Failed)
+            {
+                await attestation.AttestAsync(agent, cancellationToken).ConfigureAwait(false);
+                var after = await store.GetAgentAsync(agentId, cancellationToken).ConfigureAwait(false);
+                next = NextAfter(time.GetUtcNow(), after?.ConsecutiveFaults ?? 0);
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+        }
+        catch (Exception e)
+        {
+            LogAttestationFailed(logger, agentId, e);
+            metrics.Fault("store");
+        }
+        finally
+        {
+            // Rescheduled only while still held: maintenance may have dropped it (lease lost) meanwhile.
+            if (_due.TryGetValue(agentId, out var old))
+                _due.TryUpdate(agentId, next, old);
+            _inFlight.TryRemove(agentId, out _);
+            done.SetResult();
+        }
+    }
+
+    /// <summary>Waits for attestations in flight, then gives up this instance's leases so the others take over at once.</summary>
+    private async Task LeaveAsync()
+    {
+        await Task.WhenAll(_inFlight.Values).ConfigureAwait(false);
+        using var timeout = new CancellationTokenSource(LeaveTimeout);
+        try
+        {
+            await store.LeaveAsync(options.InstanceId, time.GetUtcNow(), timeout.Token).ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            // The leases then simply expire.
+            LogLeaveFailed(logger, e);
+        }
+    }
+
+    private DateTimeOffset NextAfter(DateTimeOffset? last, int faults) =>
+        last is { } at ? at + (faults > 0 ? Backoff(faults) : options.QuoteInterval) : DateTimeOffset.MinValue;
+
+    private static DateTimeOffset Later(DateTimeOffset a, DateTimeOffset b) => a > b ? a : b;
 
     private TimeSpan Backoff(int faults)
     {
@@ -68,6 +185,12 @@ public sealed partial class AttestationPoller(
         return delay < options.MaxBackoff ? delay : options.MaxBackoff;
     }
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "attestation round failed")]
-    private static partial void LogRoundFailed(ILogger logger, Exception exception);
+    [LoggerMessage(Level = LogLevel.Error, Message = "lease maintenance failed")]
+    private static partial void LogMaintenanceFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "attestation of agent {AgentId} failed")]
+    private static partial void LogAttestationFailed(ILogger logger, string agentId, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "could not give up the leases on shutdown; they expire instead")]
+    private static partial void LogLeaveFailed(ILogger logger, Exception exception);
 }

@@ -6,7 +6,8 @@ namespace TrustLaunch.Verifier.Storage;
 /// <summary>
 /// An agent under attestation as the verifier stores it: where to reach it, which policy, its state, and the running
 /// appraisal state (last good launch-PCR value, next record, clock) that the next quote continues from.
-/// <see cref="ConsecutiveFaults"/> counts network faults since the last answer.
+/// <see cref="ConsecutiveFaults"/> counts network faults since the last answer. A push-mode agent (<see cref="Mode"/>)
+/// is never polled: it must post evidence before <see cref="PushDeadline"/>.
 /// </summary>
 public sealed record AgentRecord(
     string AgentId,
@@ -24,11 +25,15 @@ public sealed record AgentRecord(
     long Attestations,
     int ConsecutiveFaults)
 {
+    public string Mode { get; init; } = AttestationModes.Pull;
+    public DateTimeOffset? PushDeadline { get; init; }
+    public bool IsPush => Mode == AttestationModes.Push;
+
     public static AgentRecord New(string agentId, string address, string policy, int policyVersion) =>
         new(agentId, address, policy, policyVersion, AgentStates.Registered, false, AppraisalState.Initial, null, null, null, null, 0, 0, 0);
 
     public AgentStatus ToStatus() => new(AgentId, Address, PolicyName, PolicyVersion, State, Paused, LastAttestation, LastSuccess,
-        FailureReason, FailedEventIndex, EventsVerified, Attestations);
+        FailureReason, FailedEventIndex, EventsVerified, Attestations, Mode, PushDeadline);
 }
 
 /// <summary>What removing a policy did.</summary>
@@ -41,3 +46,9 @@ public enum PolicyRemoval
 
 /// <summary>A signed revocation notification waiting for delivery to one webhook URL.</summary>
 public sealed record OutboxEntry(long Id, string Url, string Body, int Attempts);
+
+/// <summary>A verifier instance as it announces itself on the store: id, EAR verifier id, and its signing key.</summary>
+public sealed record VerifierInstance(string InstanceId, string VerifierId, string KeyId, string PublicKeyPem, DateTimeOffset StartedAt);
+
+/// <summary>An agent leased to this instance, with what scheduling its next attestation needs.</summary>
+public sealed record HeldAgent(string AgentId, DateTimeOffset? LastAttestation, int ConsecutiveFaults);

@@ -35,13 +35,46 @@ public interface IVerifierStore
     /// <summary>
     /// Saves the agent's new state (appraisal columns only: a concurrent pause or policy change stands), appends the
     /// result and queues <paramref name="notification"/> for every URL, in one transaction. Returns null, writing
-    /// nothing, when the agent was removed meanwhile.
+    /// nothing, when the agent was removed meanwhile, or when <paramref name="leaseHolder"/> (an instance id; null =
+    /// no lease check) no longer holds the agent's lease: a late result never overwrites the new holder's state.
     /// </summary>
     Task<AttestationResultRecord?> RecordAttestationAsync(AgentRecord agent, AttestationResultRecord result,
-        string? notification, IReadOnlyList<string> webhookUrls, CancellationToken cancellationToken = default);
+        string? notification, IReadOnlyList<string> webhookUrls, string? leaseHolder, CancellationToken cancellationToken = default);
 
-    /// <summary>Saves a network fault: the fault count, and the state when it changes (e.g. to Unreachable).</summary>
-    Task RecordFaultAsync(string agentId, int consecutiveFaults, string state, string? reason, DateTimeOffset at, CancellationToken cancellationToken = default);
+    /// <summary>
+    /// Saves a network fault: the fault count, and the state when it changes (e.g. to Unreachable). False, writing
+    /// nothing, when the agent is gone, Failed, or no longer leased to <paramref name="leaseHolder"/> (null = no check).
+    /// </summary>
+    Task<bool> RecordFaultAsync(string agentId, int consecutiveFaults, string state, string? reason, DateTimeOffset at, string? leaseHolder,
+        CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Replaces a push-mode agent's outstanding challenge; <c>Since</c> becomes 0 when the last evidence needed the full
+    /// log. A Registered agent becomes Attesting. Null, writing nothing, when no push-mode agent has that id.
+    /// </summary>
+    Task<StoredChallenge?> IssueChallengeAsync(StoredChallenge challenge, CancellationToken cancellationToken = default);
+
+    Task<StoredChallenge?> GetChallengeAsync(string agentId, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// <see cref="RecordAttestationAsync"/> for push-mode evidence: in the same transaction consumes the challenge and
+    /// moves the agent's deadline. Returns null, writing nothing, when the challenge was used or replaced meanwhile.
+    /// </summary>
+    Task<AttestationResultRecord?> RecordPushAttestationAsync(AgentRecord agent, AttestationResultRecord result, string? notification,
+        IReadOnlyList<string> webhookUrls, string challengeId, DateTimeOffset pushDeadline, CancellationToken cancellationToken = default);
+
+    /// <summary>Consumes the challenge without a result and makes the next one ask for the log from record 0; false when it was used or replaced.</summary>
+    Task<bool> RequestFullLogAsync(string agentId, string challengeId, CancellationToken cancellationToken = default);
+
+    /// <summary>Sets a push-mode agent's deadline (when added or resumed); false when there is no such push-mode agent.</summary>
+    Task<bool> SetPushDeadlineAsync(string agentId, DateTimeOffset deadline, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Makes a push-mode agent Unreachable with <paramref name="reason"/> when its deadline is before
+    /// <paramref name="now"/> and it is neither paused, Failed nor Unreachable already; false otherwise (evidence that
+    /// moved the deadline meanwhile wins).
+    /// </summary>
+    Task<bool> MarkDeadlineMissedAsync(string agentId, string reason, DateTimeOffset now, CancellationToken cancellationToken = default);
 
     /// <summary>Newest first.</summary>
     Task<IReadOnlyList<AttestationResultRecord>> GetResultsAsync(string agentId, int last, CancellationToken cancellationToken = default);
@@ -51,4 +84,22 @@ public interface IVerifierStore
     Task MarkDeliveredAsync(long id, CancellationToken cancellationToken = default);
 
     Task MarkAttemptFailedAsync(long id, DateTimeOffset nextAttempt, string error, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// One lease round for <paramref name="instance"/>, in one transaction: heartbeat (alive until now + lease, its
+    /// key published), renew its leases, then even out: with N agents and L live instances, the instance ranked r
+    /// by id holds N / L, one more when r &lt; N mod L. It releases its excess (never an agent in
+    /// <paramref name="inFlight"/>) and takes unleased or expired agents up to its share. Returns what it holds.
+    /// </summary>
+    Task<IReadOnlyList<HeldAgent>> MaintainLeasesAsync(VerifierInstance instance, IReadOnlySet<string> inFlight, DateTimeOffset now, TimeSpan lease,
+        CancellationToken cancellationToken = default);
+
+    /// <summary>An instance leaving: drops its leases and its heartbeat, so the others take its agents at once.</summary>
+    Task LeaveAsync(string instanceId, DateTimeOffset now, CancellationToken cancellationToken = default);
+
+    /// <summary>Every instance that ever ran on this store, by id, with the agents it holds unexpired leases on.</summary>
+    Task<IReadOnlyList<VerifierInstanceStatus>> ListInstancesAsync(DateTimeOffset now, CancellationToken cancellationToken = default);
+
+    /// <summary>The PEM public key an instance published under <paramref name="keyId"/>, or null.</summary>
+    Task<string?> GetPublicKeyAsync(string keyId, CancellationToken cancellationToken = default);
 }

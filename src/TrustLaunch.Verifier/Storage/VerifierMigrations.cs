@@ -57,6 +57,40 @@ internal static class VerifierMigrations
                 next_attempt TEXT NOT NULL,
                 last_error TEXT);
             """),
+        new(2, "verifier instances, their keys, agent leases, result instance", """
+            CREATE TABLE verifier_instances (
+                instance_id TEXT PRIMARY KEY,
+                verifier_id TEXT NOT NULL,
+                key_id TEXT NOT NULL,
+                started_at TEXT NOT NULL,
+                heartbeat_at TEXT NOT NULL,
+                expires_at TEXT NOT NULL);
+            CREATE TABLE verifier_keys (
+                key_id TEXT PRIMARY KEY,
+                public_key TEXT NOT NULL,
+                instance_id TEXT NOT NULL,
+                published_at TEXT NOT NULL);
+            CREATE TABLE agent_leases (
+                agent_id TEXT PRIMARY KEY REFERENCES agents (agent_id) ON DELETE CASCADE,
+                instance_id TEXT NOT NULL,
+                expires_at TEXT NOT NULL);
+            CREATE INDEX agent_leases_by_instance ON agent_leases (instance_id);
+            ALTER TABLE results ADD COLUMN instance_id TEXT;
+            """),
+        new(3, "push mode: agent mode and deadline, one outstanding challenge per agent", """
+            ALTER TABLE agents ADD COLUMN mode TEXT NOT NULL DEFAULT 'pull';
+            ALTER TABLE agents ADD COLUMN push_deadline TEXT;
+            CREATE TABLE challenges (
+                agent_id TEXT PRIMARY KEY,
+                challenge_id TEXT NOT NULL,
+                nonce BLOB NOT NULL,
+                pcrs TEXT NOT NULL,
+                since INTEGER NOT NULL,
+                issued_at TEXT NOT NULL,
+                expires_at TEXT NOT NULL,
+                consumed INTEGER NOT NULL,
+                full_log INTEGER NOT NULL);
+            """),
     ],
     [
         new(1, "policies, agents, results, webhook outbox", """
@@ -105,6 +139,40 @@ internal static class VerifierMigrations
                 attempts integer NOT NULL,
                 next_attempt timestamptz NOT NULL,
                 last_error text);
+            """),
+        new(2, "verifier instances, their keys, agent leases, result instance", """
+            CREATE TABLE verifier_instances (
+                instance_id text PRIMARY KEY,
+                verifier_id text NOT NULL,
+                key_id text NOT NULL,
+                started_at timestamptz NOT NULL,
+                heartbeat_at timestamptz NOT NULL,
+                expires_at timestamptz NOT NULL);
+            CREATE TABLE verifier_keys (
+                key_id text PRIMARY KEY,
+                public_key text NOT NULL,
+                instance_id text NOT NULL,
+                published_at timestamptz NOT NULL);
+            CREATE TABLE agent_leases (
+                agent_id text PRIMARY KEY REFERENCES agents (agent_id) ON DELETE CASCADE,
+                instance_id text NOT NULL,
+                expires_at timestamptz NOT NULL);
+            CREATE INDEX agent_leases_by_instance ON agent_leases (instance_id);
+            ALTER TABLE results ADD COLUMN instance_id text;
+            """),
+        new(3, "push mode: agent mode and deadline, one outstanding challenge per agent", """
+            ALTER TABLE agents ADD COLUMN mode text NOT NULL DEFAULT 'pull';
+            ALTER TABLE agents ADD COLUMN push_deadline timestamptz;
+            CREATE TABLE challenges (
+                agent_id text PRIMARY KEY,
+                challenge_id text NOT NULL,
+                nonce bytea NOT NULL,
+                pcrs text NOT NULL,
+                since bigint NOT NULL,
+                issued_at timestamptz NOT NULL,
+                expires_at timestamptz NOT NULL,
+                consumed boolean NOT NULL,
+                full_log boolean NOT NULL);
             """),
     ]);
 }

@@ -11,7 +11,7 @@ public sealed partial class VerifierStore
     private const string AgentColumns = """
         agent_id, address, policy_name, policy_version, state, paused, pcr_value, next_recnum, clock, reset_count,
         restart_count, boot_count, verified_images, last_attestation, last_success, failure_reason, failed_event_index,
-        events_verified, attestations, consecutive_faults
+        events_verified, attestations, consecutive_faults, mode, push_deadline
         """;
 
     public Task<bool> AddAgentAsync(AgentRecord agent, CancellationToken cancellationToken = default)
@@ -23,7 +23,7 @@ public sealed partial class VerifierStore
                 return false;
             await connection.ExecuteAsync(transaction, $"""
                 INSERT INTO agents ({AgentColumns}) VALUES (@id, @address, @policy, @policy_version, @state, @paused, @pcr,
-                @next, @clock, @reset, @restart, @boot, @images, @last, @success, @reason, @event, @verified, @attestations, @faults)
+                @next, @clock, @reset, @restart, @boot, @images, @last, @success, @reason, @event, @verified, @attestations, @faults, @mode, @deadline)
                 """, cancellationToken, AgentParameters(agent)).ConfigureAwait(false);
             return true;
         }, cancellationToken);
@@ -39,8 +39,10 @@ public sealed partial class VerifierStore
 
     public Task<bool> RemoveAgentAsync(string agentId, CancellationToken cancellationToken = default) =>
         Database.WriteAsync(async (connection, transaction) =>
-            await connection.ExecuteAsync(transaction, "DELETE FROM agents WHERE agent_id = @id", cancellationToken, ("@id", agentId)).ConfigureAwait(false) > 0,
-            cancellationToken);
+        {
+            await connection.ExecuteAsync(transaction, "DELETE FROM challenges WHERE agent_id = @id", cancellationToken, ("@id", agentId)).ConfigureAwait(false);
+            return await connection.ExecuteAsync(transaction, "DELETE FROM agents WHERE agent_id = @id", cancellationToken, ("@id", agentId)).ConfigureAwait(false) > 0;
+        }, cancellationToken);
 
     public async Task<AgentRecord?> SetPausedAsync(string agentId, bool paused, CancellationToken cancellationToken = default)
     {
@@ -60,48 +62,63 @@ public sealed partial class VerifierStore
     }
 
     public Task<AttestationResultRecord?> RecordAttestationAsync(AgentRecord agent, AttestationResultRecord result,
-        string? notification, IReadOnlyList<string> webhookUrls, CancellationToken cancellationToken = default)
+        string? notification, IReadOnlyList<string> webhookUrls, string? leaseHolder, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(agent);
         ArgumentNullException.ThrowIfNull(result);
         ArgumentNullException.ThrowIfNull(webhookUrls);
-        return Database.WriteAsync<AttestationResultRecord?>(async (connection, transaction) =>
-        {
-            var updated = await connection.ExecuteAsync(transaction, """
-                UPDATE agents SET policy_version = @policy_version, state = @state, pcr_value = @pcr, next_recnum = @next,
-                    clock = @clock, reset_count = @reset, restart_count = @restart, boot_count = @boot, verified_images = @images,
-                    last_attestation = @last, last_success = @success, failure_reason = @reason, failed_event_index = @event,
-                    events_verified = @verified, attestations = @attestations, consecutive_faults = @faults
-                WHERE agent_id = @id
-                """, cancellationToken, AgentParameters(agent)).ConfigureAwait(false);
-            if (updated == 0)
-                return null;
-            var id = (long)(await connection.ScalarAsync(transaction, """
-                INSERT INTO results (agent_id, at, status, reason, event_index, log_length, policy_id, token)
-                VALUES (@agent, @at, @status, @reason, @event, @length, @policy, @token) RETURNING id
-                """, cancellationToken, ("@agent", result.AgentId), ("@at", Database.Timestamp(result.At)), ("@status", result.Status),
-                ("@reason", result.Reason), ("@event", result.EventIndex), ("@length", result.LogLength), ("@policy", result.PolicyId),
-                ("@token", result.Token)).ConfigureAwait(false))!;
-            if (notification is not null)
-            {
-                foreach (var url in webhookUrls)
-                {
-                    await connection.ExecuteAsync(transaction,
-                        "INSERT INTO webhook_outbox (url, body, attempts, next_attempt) VALUES (@url, @body, 0, @at)", cancellationToken,
-                        ("@url", url), ("@body", notification), ("@at", Database.Timestamp(result.At))).ConfigureAwait(false);
-                }
-            }
-            return result with { Id = id };
-        }, cancellationToken);
+        return Database.WriteAsync((connection, transaction) =>
+            WriteAttestationAsync(connection, transaction, agent, result, notification, webhookUrls, leaseHolder, cancellationToken), cancellationToken);
     }
 
-    public Task RecordFaultAsync(string agentId, int consecutiveFaults, string state, string? reason, DateTimeOffset at, CancellationToken cancellationToken = default) =>
+    /// <summary>The writes of <see cref="RecordAttestationAsync"/>, inside the caller's transaction.</summary>
+    private async Task<AttestationResultRecord?> WriteAttestationAsync(DbConnection connection, DbTransaction transaction, AgentRecord agent,
+        AttestationResultRecord result, string? notification, IReadOnlyList<string> webhookUrls, string? leaseHolder, CancellationToken cancellationToken)
+    {
+        var updated = await connection.ExecuteAsync(transaction, $"""
+            UPDATE agents SET policy_version = @policy_version, state = @state, pcr_value = @pcr, next_recnum = @next,
+                clock = @clock, reset_count = @reset, restart_count = @restart, boot_count = @boot, verified_images = @images,
+                last_attestation = @last, last_success = @success, failure_reason = @reason, failed_event_index = @event,
+                events_verified = @verified, attestations = @attestations, consecutive_faults = @faults
+            WHERE agent_id = @id{LeaseFence(leaseHolder)}
+            """, cancellationToken, [.. AgentParameters(agent), .. FenceParameters(leaseHolder)]).ConfigureAwait(false);
+        if (updated == 0)
+            return null;
+        var id = (long)(await connection.ScalarAsync(transaction, """
+            INSERT INTO results (agent_id, at, status, reason, event_index, log_length, policy_id, token, instance_id)
+            VALUES (@agent, @at, @status, @reason, @event, @length, @policy, @token, @instance) RETURNING id
+            """, cancellationToken, ("@agent", result.AgentId), ("@at", Database.Timestamp(result.At)), ("@status", result.Status),
+            ("@reason", result.Reason), ("@event", result.EventIndex), ("@length", result.LogLength), ("@policy", result.PolicyId),
+            ("@token", result.Token), ("@instance", result.InstanceId)).ConfigureAwait(false))!;
+        if (notification is not null)
+        {
+            foreach (var url in webhookUrls)
+            {
+                await connection.ExecuteAsync(transaction,
+                    "INSERT INTO webhook_outbox (url, body, attempts, next_attempt) VALUES (@url, @body, 0, @at)", cancellationToken,
+                    ("@url", url), ("@body", notification), ("@at", Database.Timestamp(result.At))).ConfigureAwait(false);
+            }
+        }
+        return result with { Id = id };
+    }
+
+    public Task<bool> RecordFaultAsync(string agentId, int consecutiveFaults, string state, string? reason, DateTimeOffset at, string? leaseHolder,
+        CancellationToken cancellationToken = default) =>
         Database.WriteAsync(async (connection, transaction) =>
-            await connection.ExecuteAsync(transaction, """
+            await connection.ExecuteAsync(transaction, $"""
                 UPDATE agents SET consecutive_faults = @faults, state = @state, failure_reason = @reason, last_attestation = @at
-                WHERE agent_id = @id AND state <> 'Failed'
-                """, cancellationToken, ("@id", agentId), ("@faults", consecutiveFaults), ("@state", state), ("@reason", reason),
-                ("@at", Database.Timestamp(at))).ConfigureAwait(false), cancellationToken);
+                WHERE agent_id = @id AND state <> 'Failed'{LeaseFence(leaseHolder)}
+                """, cancellationToken, [("@id", agentId), ("@faults", consecutiveFaults), ("@state", state), ("@reason", reason),
+                ("@at", Database.Timestamp(at)), .. FenceParameters(leaseHolder)]).ConfigureAwait(false) > 0, cancellationToken);
+
+    /// <summary>
+    /// The write goes through only while <c>@holder</c> holds the agent's lease. Not an <c>@holder IS NULL OR …</c>
+    /// test: PostgreSQL cannot type a parameter that is only ever NULL.
+    /// </summary>
+    private static string LeaseFence(string? leaseHolder) => leaseHolder is null ? ""
+        : " AND EXISTS (SELECT 1 FROM agent_leases l WHERE l.agent_id = agents.agent_id AND l.instance_id = @holder)";
+
+    private static (string, object?)[] FenceParameters(string? leaseHolder) => leaseHolder is null ? [] : [("@holder", leaseHolder)];
 
     private (string, object?)[] AgentParameters(AgentRecord a) =>
     [
@@ -112,7 +129,7 @@ public sealed partial class VerifierStore
         ("@images", string.Join('\n', a.Appraisal.VerifiedImages.Order(StringComparer.Ordinal))),
         ("@last", Database.Timestamp(a.LastAttestation)), ("@success", Database.Timestamp(a.LastSuccess)),
         ("@reason", a.FailureReason), ("@event", a.FailedEventIndex), ("@verified", a.EventsVerified),
-        ("@attestations", a.Attestations), ("@faults", a.ConsecutiveFaults),
+        ("@attestations", a.Attestations), ("@faults", a.ConsecutiveFaults), ("@mode", a.Mode), ("@deadline", Database.Timestamp(a.PushDeadline)),
     ];
 
     private static AgentRecord ReadAgent(DbDataReader r)
@@ -124,6 +141,10 @@ public sealed partial class VerifierStore
             new HashSet<string>(images.Length == 0 ? [] : images.Split('\n'), StringComparer.Ordinal));
         return new AgentRecord(r.GetString(0), r.GetString(1), r.GetString(2), r.GetInt32(3), r.GetString(4), r.GetBoolean(5),
             appraisal, r.GetNullableTimestamp(13), r.GetNullableTimestamp(14), r.GetNullableString(15),
-            r.GetNullableInt64(16), r.GetInt64(17), r.GetInt64(18), r.GetInt32(19));
+            r.GetNullableInt64(16), r.GetInt64(17), r.GetInt64(18), r.GetInt32(19))
+        {
+            Mode = r.GetString(20),
+            PushDeadline = r.GetNullableTimestamp(21),
+        };
     }
 }

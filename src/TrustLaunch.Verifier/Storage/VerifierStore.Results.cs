@@ -8,7 +8,7 @@ public sealed partial class VerifierStore
 {
     public Task<IReadOnlyList<AttestationResultRecord>> GetResultsAsync(string agentId, int last, CancellationToken cancellationToken = default) =>
         Database.ReadAsync<IReadOnlyList<AttestationResultRecord>>(async connection => await connection.QueryAsync(null, """
-                SELECT id, agent_id, at, status, reason, event_index, log_length, policy_id, token FROM results
+                SELECT id, agent_id, at, status, reason, event_index, log_length, policy_id, token, instance_id FROM results
                 WHERE agent_id = @id ORDER BY id DESC LIMIT @last
                 """, ReadResult, cancellationToken, ("@id", agentId), ("@last", last)).ConfigureAwait(false), cancellationToken);
 
@@ -30,5 +30,5 @@ public sealed partial class VerifierStore
 
     private static AttestationResultRecord ReadResult(DbDataReader r) => new(
         r.GetInt64(0), r.GetString(1), r.GetTimestamp(2), r.GetString(3), r.GetNullableString(4),
-        r.GetNullableInt64(5), r.GetInt64(6), r.GetString(7), r.GetString(8));
+        r.GetNullableInt64(5), r.GetInt64(6), r.GetString(7), r.GetString(8), r.GetNullableString(9));
 }

@@ -33,6 +33,17 @@ public sealed class AgentOptionsTests
         Assert.Equal([expected], options.Validate());
     }
 
+    [Theory]
+    [InlineData("http://verifier:8880")]
+    [InlineData("verifier:8880")]
+    public void Validate_PushVerifierNotHttps_Refused(string url)
+    {
+        var options = Valid();
+        options.PushVerifier = url;
+
+        Assert.Equal([$"push verifier '{url}' is not an https:// URL"], options.Validate());
+    }
+
     [Fact]
     public void Validate_EverythingWrong_ListsEveryProblem()
     {

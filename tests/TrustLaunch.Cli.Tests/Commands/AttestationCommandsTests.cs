@@ -86,12 +86,19 @@ public sealed class AttestationCommandsTests(ImageRegistryFixture registry, Atte
         var failed = await WaitForStatusAsync(s => s.GetProperty("state").GetString() == AgentStates.Failed);
         var results = (await Tenant("results", node.Deployment.AgentId, "--last", "1", "--json")).EnsureSuccess().Json;
         var list = (await Tenant("agent", "list")).EnsureSuccess();
+        var instances = (await Tenant("verifier", "instances")).EnsureSuccess().Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
 
         Assert.Equal($"event {forged.Record.RecNum} (ContainerCreated): image {unknown} is not allowed by policy 'prod' v1", failed.GetProperty("failure_reason").GetString());
         Assert.Equal(forged.Record.RecNum, failed.GetProperty("failed_event_index").GetInt64());
         Assert.Equal("contraindicated", results[0].GetProperty("status").GetString());
         Assert.Contains(node.Deployment.AgentId, list.Stdout);
         Assert.Contains(AgentStates.Failed, list.Stdout);
+        // One instance, by default named after the host and its agent port, holds the one agent and made the results.
+        var instance = $"{Environment.MachineName}:{new Uri(node.AgentPortUrl).Port}";
+        Assert.Equal(instance, results[0].GetProperty("instance_id").GetString());
+        Assert.Equal(2, instances.Length);
+        Assert.Equal("INSTANCE                         AGENTS  LAST SEEN            STATUS", instances[0]);
+        Assert.Matches($@"^{System.Text.RegularExpressions.Regex.Escape(instance)} +1 +\d{{4}}-\d\d-\d\d \d\d:\d\d:\d\dZ +alive$", instances[1]);
     }
 
     [Fact]

@@ -72,6 +72,16 @@ public sealed class TenantApiTests : IAsyncLifetime
         Assert.Equal("verifier: 404 no such policy: policy 'nope' does not exist", e.Message);
     }
 
+    [Theory]
+    [InlineData("poll", null, "mode must be 'pull' or 'push', not 'poll'")]
+    [InlineData("push", "127.0.0.1:9002", "a push-mode agent has no address: it calls the verifier")]
+    public async Task AddAgent_BadModeOrPushWithAddress_BadRequest(string mode, string? address, string expected)
+    {
+        var e = await Assert.ThrowsAsync<ServiceProblemException>(() => _stack.Tenant().AddAgentAsync(new AddAgentRequest("a1", "prod", address, mode)));
+
+        Assert.Equal((HttpStatusCode.BadRequest, expected), (e.Status, e.Detail));
+    }
+
     [Fact]
     public async Task AddAgent_NotRegistered_NotFound()
     {

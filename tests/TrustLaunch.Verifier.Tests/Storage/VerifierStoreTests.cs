@@ -7,7 +7,7 @@ using TrustLaunch.Verifier.Storage;
 namespace TrustLaunch.Verifier.Tests.Storage;
 
 /// <summary>The verifier store's behaviour, the same on every backend: run on SQLite and PostgreSQL below.</summary>
-public abstract class VerifierStoreTests : IAsyncLifetime
+public abstract partial class VerifierStoreTests : IAsyncLifetime
 {
     private readonly string _dataDirectory = Directory.CreateTempSubdirectory("trustlaunch-verifier-store-").FullName;
     private static readonly DateTimeOffset Now = DateTimeOffset.Parse("2026-11-26T08:00:00Z", System.Globalization.CultureInfo.InvariantCulture);
@@ -55,8 +55,8 @@ public abstract class VerifierStoreTests : IAsyncLifetime
         await _store.AddAgentAsync(AgentRecord.New("a1", "127.0.0.1:9002", "prod", 1) with { State = AgentStates.Failed });
         await _store.AddAgentAsync(AgentRecord.New("a2", "127.0.0.1:9003", "prod", 1));
 
-        await _store.RecordFaultAsync("a1", 3, AgentStates.Unreachable, "refused", Now);
-        await _store.RecordFaultAsync("a2", 3, AgentStates.Unreachable, "refused", Now);
+        await _store.RecordFaultAsync("a1", 3, AgentStates.Unreachable, "refused", Now, null);
+        await _store.RecordFaultAsync("a2", 3, AgentStates.Unreachable, "refused", Now, null);
 
         Assert.Equal(AgentStates.Failed, (await _store.GetAgentAsync("a1"))!.State);
         var a2 = (await _store.GetAgentAsync("a2"))!;
@@ -119,7 +119,7 @@ public abstract class VerifierStoreTests : IAsyncLifetime
         };
         var result = new AttestationResultRecord(0, "a1", Now, "contraindicated", agent.FailureReason, 6, 8, "prod:v1", "token");
 
-        var saved = await _store.RecordAttestationAsync(agent, result, "jws", ["http://127.0.0.1:1/hook", "http://127.0.0.1:2/hook"]);
+        var saved = await _store.RecordAttestationAsync(agent, result, "jws", ["http://127.0.0.1:1/hook", "http://127.0.0.1:2/hook"], null);
 
         Assert.True(saved!.Id > 0);
         var reloaded = (await _store.GetAgentAsync("a1"))!;
@@ -138,7 +138,7 @@ public abstract class VerifierStoreTests : IAsyncLifetime
         var agent = (await _store.GetAgentAsync("a1"))!;
         await _store.RemoveAgentAsync("a1");
 
-        var saved = await _store.RecordAttestationAsync(agent, new AttestationResultRecord(0, "a1", Now, "affirming", null, null, 0, "prod:v1", "t"), "jws", ["http://x/"]);
+        var saved = await _store.RecordAttestationAsync(agent, new AttestationResultRecord(0, "a1", Now, "affirming", null, null, 0, "prod:v1", "t"), "jws", ["http://x/"], null);
 
         Assert.Null(saved);
         Assert.Empty(await _store.GetResultsAsync("a1", 10));
@@ -164,7 +164,7 @@ public abstract class VerifierStoreTests : IAsyncLifetime
         await _store.AddAgentAsync(AgentRecord.New("a1", "127.0.0.1:9002", "prod", 1));
         var agent = (await _store.GetAgentAsync("a1"))!;
         for (var i = 0; i < 5; i++)
-            await _store.RecordAttestationAsync(agent, new AttestationResultRecord(0, "a1", Now.AddSeconds(i), "affirming", null, null, i, "prod:v1", "t"), null, []);
+            await _store.RecordAttestationAsync(agent, new AttestationResultRecord(0, "a1", Now.AddSeconds(i), "affirming", null, null, i, "prod:v1", "t"), null, [], null);
 
         var last = await _store.GetResultsAsync("a1", 2);
 
@@ -175,7 +175,7 @@ public abstract class VerifierStoreTests : IAsyncLifetime
     public async Task MarkAttemptFailed_NotDueUntilNextAttempt()
     {
         await _store.AddAgentAsync(AgentRecord.New("a1", "127.0.0.1:9002", "prod", 1));
-        await _store.RecordAttestationAsync((await _store.GetAgentAsync("a1"))!, new AttestationResultRecord(0, "a1", Now, "contraindicated", "x", null, 0, "p:v1", "t"), "jws", ["http://x/"]);
+        await _store.RecordAttestationAsync((await _store.GetAgentAsync("a1"))!, new AttestationResultRecord(0, "a1", Now, "contraindicated", "x", null, 0, "p:v1", "t"), "jws", ["http://x/"], null);
         var entry = Assert.Single(await _store.GetDueNotificationsAsync(Now, 10));
 
         await _store.MarkAttemptFailedAsync(entry.Id, Now.AddSeconds(2), "answered 500");

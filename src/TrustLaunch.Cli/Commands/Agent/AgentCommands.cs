@@ -26,13 +26,16 @@ public static class AgentCommands
         var id = AgentId();
         var policy = new Option<string>("--policy") { Description = "Policy name", HelpName = "NAME", Required = true };
         var address = new Option<string?>("--address") { Description = "Agent HOST:PORT (default: the address it registered)", HelpName = "H:P" };
-        var command = new Command("add", "Start attesting an agent against a policy") { id, policy, address };
+        var push = new Option<bool>("--push") { Description = "Push mode: the agent (serve agent --push) posts its evidence; it is not polled" };
+        var command = new Command("add", "Start attesting an agent against a policy") { id, policy, address, push };
         command.SetAction(async (parse, ct) =>
         {
-            var status = await tenant.CallAsync(parse, c => c.AddAgentAsync(
-                new AddAgentRequest(parse.GetValue(id)!, parse.GetValue(policy)!, parse.GetValue(address)), ct)).ConfigureAwait(false);
+            if (parse.GetValue(push) && parse.GetValue(address) is not null)
+                throw new CliUsageException("--address and --push exclude each other: a push-mode agent calls the verifier");
+            var status = await tenant.CallAsync(parse, c => c.AddAgentAsync(new AddAgentRequest(parse.GetValue(id)!, parse.GetValue(policy)!,
+                parse.GetValue(address), parse.GetValue(push) ? AttestationModes.Push : null), ct)).ConfigureAwait(false);
             return await CliOutput.For(parse, options).WriteAsync(status, ContractsJsonContext.Default.AgentStatus,
-                (w, s) => w.WriteLine($"agent {s.AgentId} added ({s.Address}, policy {s.Policy} v{s.PolicyVersion}): {s.State}")).ConfigureAwait(false);
+                (w, s) => w.WriteLine($"agent {s.AgentId} added ({Where(s)}, policy {s.Policy} v{s.PolicyVersion}): {s.State}")).ConfigureAwait(false);
         });
         return command;
     }
@@ -106,7 +109,7 @@ public static class AgentCommands
         w.WriteLine(string.Format(CultureInfo.InvariantCulture, format, "AGENT", "ADDRESS", "POLICY", "STATE", "LAST ATTESTATION", "REASON"));
         foreach (var a in agents)
         {
-            w.WriteLine(string.Format(CultureInfo.InvariantCulture, format, a.AgentId, a.Address, $"{a.Policy} v{a.PolicyVersion}",
+            w.WriteLine(string.Format(CultureInfo.InvariantCulture, format, a.AgentId, Where(a), $"{a.Policy} v{a.PolicyVersion}",
                 a.Paused ? a.State + "*" : a.State, Time(a.LastAttestation), a.FailureReason ?? ""));
         }
         if (agents.Any(a => a.Paused))
@@ -116,7 +119,11 @@ public static class AgentCommands
     private static void WriteStatus(TextWriter w, AgentStatus s)
     {
         w.WriteLine($"agent:            {s.AgentId}");
-        w.WriteLine($"address:          {s.Address}");
+        w.WriteLine($"mode:             {s.Mode}");
+        if (s.Mode == AttestationModes.Push)
+            w.WriteLine($"evidence due by:  {Time(s.PushDeadline)}");
+        else
+            w.WriteLine($"address:          {s.Address}");
         w.WriteLine($"policy:           {s.Policy} v{s.PolicyVersion}");
         w.WriteLine($"state:            {s.State}{(s.Paused ? " (paused)" : "")}");
         w.WriteLine($"last attestation: {Time(s.LastAttestation)}");
@@ -125,6 +132,9 @@ public static class AgentCommands
         if (s.FailureReason is { } reason)
             w.WriteLine($"reason:           {reason}{(s.FailedEventIndex is { } i ? string.Create(CultureInfo.InvariantCulture, $" (event {i})") : "")}");
     }
+
+    /// <summary>The address a pull-mode agent is polled at, or <c>push</c>.</summary>
+    private static string Where(AgentStatus s) => s.Mode == AttestationModes.Push ? "push" : s.Address;
 
     internal static string Time(DateTimeOffset? t) => t?.ToUniversalTime().ToString("yyyy-MM-dd HH:mm:ss'Z'", CultureInfo.InvariantCulture) ?? "-";
 }

@@ -8,7 +8,8 @@ namespace TrustLaunch.Cli.Commands.Serve;
 
 /// <summary>
 /// <c>trustlaunch serve agent --agent-id UUID --registrar URL</c>: TPM quotes over mutual TLS on <c>--listen</c>,
-/// the launcher's measure API on the unix socket <c>--socket</c>, registration with the registrar at start.
+/// the launcher's measure API on the unix socket <c>--socket</c>, registration with the registrar at start, and with
+/// <c>--push URL</c> evidence posted to the verifier (nodes behind NAT).
 /// </summary>
 public static class ServeAgentCommand
 {
@@ -24,6 +25,11 @@ public static class ServeAgentCommand
         };
         var listen = ServeOptions.Listen("--listen", "Attestation API (mutual TLS)", 9002);
         var advertise = new Option<string?>("--advertise") { Description = "host:port the verifier reaches this agent at (default: --listen)", HelpName = "ADDRESS" };
+        var push = new Option<string?>("--push")
+        {
+            Description = "Push mode: post evidence to this verifier agent-facing URL (e.g. https://verifier:8880) instead of waiting to be polled",
+            HelpName = "VERIFIER_URL",
+        };
         var socket = new Option<string?>("--socket") { Description = "Unix socket of the local measure API (default DATA/agent.sock)", HelpName = "PATH" };
         var launchPcr = new Option<int>("--launch-pcr")
         {
@@ -34,7 +40,7 @@ public static class ServeAgentCommand
         var akHandle = CliParsers.HandleOption("--ak-handle", $"Persistent handle of the agent's AK (default {CliParsers.FormatHandle(AgentOptions.DefaultAkHandle)})", AgentOptions.DefaultAkHandle);
         var command = new Command("agent", "Run the node agent: TPM quotes, launch event log, registration")
         {
-            agentId, registrar, listen, advertise, socket, launchPcr, akHandle,
+            agentId, registrar, listen, advertise, push, socket, launchPcr, akHandle,
         };
         serve.AddTo(command);
         command.SetAction(async (parse, ct) =>
@@ -49,6 +55,7 @@ public static class ServeAgentCommand
                 Registrar = parse.GetValue(registrar)!,
                 Listen = parse.GetValue(listen)!,
                 AdvertisedAddress = parse.GetValue(advertise),
+                PushVerifier = parse.GetValue(push),
                 SocketPath = parse.GetValue(socket),
             };
             if (agentOptions.Validate() is { Count: > 0 } errors)

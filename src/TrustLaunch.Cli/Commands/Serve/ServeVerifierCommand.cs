@@ -8,6 +8,7 @@ namespace TrustLaunch.Cli.Commands.Serve;
 /// <summary>
 /// <c>trustlaunch serve verifier</c>: continuous attestation of the agents tenants add; the agent-facing TLS listener
 /// (<c>--listen</c>: image attestation, public key) and the tenant mutual-TLS listener (<c>--tenant-listen</c>).
+/// Several instances on one store (<c>--instance-id</c>, <c>--lease</c>) split the agents between them.
 /// </summary>
 public static class ServeVerifierCommand
 {
@@ -46,9 +47,20 @@ public static class ServeVerifierCommand
             HelpName = "URL",
             AllowMultipleArgumentsPerToken = false,
         };
+        var instanceId = new Option<string?>("--instance-id")
+        {
+            Description = "This instance among verifiers sharing one store (default HOSTNAME:PORT of --listen; keep it across restarts)",
+            HelpName = "NAME",
+        };
+        var lease = new Option<double?>("--lease")
+        {
+            Description = "Seconds an agent stays leased to this instance without renewal; must exceed --quote-interval "
+                + "(default 15, or two intervals if longer)",
+            HelpName = "SECONDS",
+        };
         var command = new Command("verifier", "Run the verifier: continuous attestation, policies, results, image attestation")
         {
-            listen, tenantListen, registrar, interval, concurrency, unreachableAfter, webhooks,
+            listen, tenantListen, registrar, interval, concurrency, unreachableAfter, webhooks, instanceId, lease,
         };
         serve.AddTo(command);
         var store = new StoreOptions();
@@ -69,6 +81,11 @@ public static class ServeVerifierCommand
                 if (!Uri.TryCreate(url, UriKind.Absolute, out var u) || (u.Scheme != Uri.UriSchemeHttps && u.Scheme != Uri.UriSchemeHttp))
                     throw new CliUsageException($"--webhook '{url}' is not an http(s):// URL");
             }
+            if (parse.GetValue(instanceId) is { } name && (name.Length is 0 or > 200 || name.Any(char.IsControl)))
+                throw new CliUsageException("--instance-id must be 1 to 200 printable characters");
+            if (parse.GetValue(lease) is { } leaseSeconds && (leaseSeconds <= seconds || leaseSeconds > 86_400))
+                throw new CliUsageException(string.Create(CultureInfo.InvariantCulture,
+                    $"--lease {leaseSeconds} must be longer than --quote-interval ({seconds}) and at most 86400 seconds"));
             var verifier = new VerifierOptions(
                 serve.DataDirectoryPath(parse),
                 ServeOptions.Endpoint(parse, listen, "agents", mutualTls: false),
@@ -82,6 +99,10 @@ public static class ServeVerifierCommand
             {
                 Store = storeLocation,
             };
+            if (parse.GetValue(instanceId) is { } id)
+                verifier = verifier with { InstanceId = id };
+            if (parse.GetValue(lease) is { } l)
+                verifier = verifier with { Lease = TimeSpan.FromSeconds(l) };
             var app = await VerifierApp.BuildAsync(verifier, cancellationToken: ct).ConfigureAwait(false);
             return await ServeOptions.RunAsync(app, ct).ConfigureAwait(false);
         });

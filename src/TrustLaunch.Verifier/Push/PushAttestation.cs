@@ -1,0 +1,111 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using Microsoft.AspNetCore.Http;
+using TrustLaunch.Hosting.Contracts;
+using TrustLaunch.Verifier.Appraisal;
+using TrustLaunch.Verifier.Policies;
+using TrustLaunch.Verifier.Polling;
+using TrustLaunch.Verifier.Storage;
+
+namespace TrustLaunch.Verifier.Push;
+
+/// <summary>
+/// Push mode, for agents the verifier cannot reach: the agent asks for a challenge (nonce, PCR selection, first log
+/// record wanted, expiry; one outstanding per agent, kept in the store so any instance can take the evidence) and
+/// posts its evidence, which is appraised and recorded exactly as in pull mode by <see cref="EvidenceRecorder"/>; the
+/// challenge is consumed in the transaction that records the result. Both calls must come with the TLS certificate the
+/// agent registered.
+/// </summary>
+public sealed class PushAttestation(
+    IVerifierStore store,
+    AgentConnections connections,
+    PolicyCache policies,
+    EvidenceRecorder recorder,
+    VerifierOptions options,
+    TimeProvider time)
+{
+    private const int ChallengeIdBytes = 16;
+
+    public async Task<(AttestationChallenge? Challenge, PushRefusal? Refusal)> ChallengeAsync(string agentId, X509Certificate2? caller,
+        CancellationToken cancellationToken)
+    {
+        var (agent, refusal) = await AuthorizeAsync(agentId, caller, cancellationToken).ConfigureAwait(false);
+        if (agent is null)
+            return (null, refusal);
+        if (agent.Paused)
+            return (null, PushRefusal.Conflict("agent paused", $"agent '{agentId}' is paused at the verifier"));
+        if (agent.State == AgentStates.Failed)
+            return (null, PushRefusal.Conflict("agent failed", $"agent '{agentId}' failed attestation ({agent.FailureReason}) and waits to be resumed"));
+        if (await store.GetPolicyAsync(agent.PolicyName, null, cancellationToken).ConfigureAwait(false) is not { } stored)
+            return (null, NoPolicy(agent));
+        var now = time.GetUtcNow();
+        var challenge = new StoredChallenge(agentId, Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(ChallengeIdBytes)), EvidenceRecorder.NewNonce(),
+            Appraiser.SelectionFor(policies.Get(stored)), agent.Appraisal.NextRecNum, now, now + options.AgentTimeout, Consumed: false);
+        var issued = await store.IssueChallengeAsync(challenge, cancellationToken).ConfigureAwait(false);
+        return issued is null ? (null, NotUnderAttestation(agentId)) : (issued.ToContract(), null);
+    }
+
+    public async Task<(PushAttestationResult? Result, PushRefusal? Refusal)> AttestAsync(string agentId, string challengeId, QuoteEvidence evidence,
+        X509Certificate2? caller, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(evidence);
+        var (agent, refusal) = await AuthorizeAsync(agentId, caller, cancellationToken).ConfigureAwait(false);
+        if (agent is null)
+            return (null, refusal);
+        var challenge = await store.GetChallengeAsync(agentId, cancellationToken).ConfigureAwait(false);
+        if (challenge is null || challenge.ChallengeId != challengeId)
+            return (null, PushRefusal.Conflict("unknown challenge", $"challenge '{challengeId}' is not the outstanding challenge of agent '{agentId}'"));
+        if (challenge.Consumed)
+            return (null, Used(challengeId));
+        var now = time.GetUtcNow();
+        if (now >= challenge.ExpiresAt)
+        {
+            return (null, new PushRefusal(StatusCodes.Status410Gone, "challenge expired",
+                string.Create(CultureInfo.InvariantCulture, $"challenge '{challengeId}' expired at {challenge.ExpiresAt.UtcDateTime:yyyy-MM-ddTHH:mm:ss.fffZ}")));
+        }
+        if (await store.GetPolicyAsync(agent.PolicyName, null, cancellationToken).ConfigureAwait(false) is not { } stored)
+            return (null, NoPolicy(agent));
+        RegisteredKeys keys;
+        try
+        {
+            keys = await connections.GetKeysAsync(agentId, cancellationToken).ConfigureAwait(false);
+        }
+        catch (AgentNotRegisteredException e)
+        {
+            return (null, PushRefusal.Forbidden(e.Message));
+        }
+
+        var appraised = EvidenceRecorder.Appraise(agent, keys.AkPublicKey, challenge.Nonce, policies.Get(stored), evidence);
+        if (appraised.Outcome.NeedsFullLog)
+        {
+            return await store.RequestFullLogAsync(agentId, challengeId, cancellationToken).ConfigureAwait(false)
+                ? (new PushAttestationResult(PushAttestationResult.Retry, appraised.Outcome.Reason, null, now), null)
+                : (null, Used(challengeId));
+        }
+        var next = now + options.QuoteInterval;
+        var saved = await recorder.RecordAsync(agent, stored, appraised, new PushReceipt(challengeId, next + options.PushGrace), cancellationToken).ConfigureAwait(false);
+        return saved is null ? (null, Used(challengeId)) : (new PushAttestationResult(saved.Status, saved.Reason, saved.EventIndex, next), null);
+    }
+
+    /// <summary>The caller must be the agent (its registered TLS certificate), and the agent under attestation in push mode.</summary>
+    private async Task<(AgentRecord? Agent, PushRefusal? Refusal)> AuthorizeAsync(string agentId, X509Certificate2? caller, CancellationToken cancellationToken)
+    {
+        if (caller is null)
+            return (null, PushRefusal.Forbidden($"no client certificate: agent '{agentId}' must present the TLS certificate it registered"));
+        if (!await connections.IsRegisteredCertificateAsync(agentId, caller, cancellationToken).ConfigureAwait(false))
+            return (null, PushRefusal.Forbidden($"the caller's TLS certificate is not the one agent '{agentId}' registered"));
+        var agent = await store.GetAgentAsync(agentId, cancellationToken).ConfigureAwait(false);
+        if (agent is null)
+            return (null, NotUnderAttestation(agentId));
+        if (!agent.IsPush)
+            return (null, PushRefusal.NotFound($"agent '{agentId}' is attested in pull mode: the verifier polls it"));
+        return (agent, null);
+    }
+
+    private static PushRefusal NotUnderAttestation(string agentId) => PushRefusal.NotFound($"agent '{agentId}' is not under attestation");
+
+    private static PushRefusal Used(string challengeId) => PushRefusal.Conflict("challenge used", $"challenge '{challengeId}' was already used");
+
+    private static PushRefusal NoPolicy(AgentRecord agent) => PushRefusal.Conflict("no such policy", $"policy '{agent.PolicyName}' no longer exists");
+}

@@ -1,0 +1,162 @@
+using System.Globalization;
+using System.Net.Http.Json;
+using System.Text.Json;
+using TrustLaunch.Hosting.Clients;
+using TrustLaunch.Hosting.Contracts;
+using TrustLaunch.Hosting.Pki;
+using TrustLaunch.Measurement;
+using TrustLaunch.Testing;
+
+namespace TrustLaunch.Verifier.Tests.EndToEnd;
+
+/// <summary>
+/// Real processes on loopback: a registrar, a verifier, a pull-mode agent and a push-mode agent
+/// (<c>serve agent --push</c>), each agent on its own swtpm. Both are attested side by side; the push agent misses its
+/// deadline while killed and is attested again once restarted; a launch event for an unknown image fails either agent
+/// at that event, with the same reason.
+/// </summary>
+[Trait("Category", "Slow")]
+public sealed class PushEndToEndTests : IAsyncLifetime
+{
+    private const int LaunchPcr = 11;
+    private const int Pull = 0;
+    private const int Push = 1;
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(40);
+    private static readonly string AllowedImage = "sha256:" + new string('a', 64);
+    private static readonly string UnknownImage = "sha256:" + new string('b', 64);
+
+    private readonly string _directory = Directory.CreateTempSubdirectory("trustlaunch-push-e2e-").FullName;
+    private readonly SwtpmFixture[] _tpms = [new(), new()];
+    private readonly string[] _agentIds = [Guid.NewGuid().ToString(), Guid.NewGuid().ToString()];
+    private readonly List<ServiceProcess> _processes = [];
+    private readonly List<TlsIdentity> _identities = [];
+    private ServiceProcess[] _agents = null!;
+    private int _verifierPort;
+
+    private string Pki => Path.Combine(_directory, "pki");
+
+    public async Task InitializeAsync()
+    {
+        foreach (var tpm in _tpms)
+            await tpm.InitializeAsync();
+        using (var ca = CertificateAuthority.Init(Pki))
+        {
+            foreach (var role in new[] { ServiceRoles.Registrar, ServiceRoles.Verifier, ServiceRoles.Tenant })
+                ca.Issue(role, role);
+            for (var i = 0; i < _agentIds.Length; i++)
+                ca.Issue(ServiceRoles.Agent, $"agent-{i}");
+        }
+        var registrarPort = FreePorts.FindPair();
+        await StartAsync(ServiceRoles.Registrar, registrarPort, ServiceRoles.Registrar,
+            "--listen", $"127.0.0.1:{registrarPort}", "--management-listen", $"127.0.0.1:{registrarPort + 1}", "--require-ek-cert", "false");
+        _verifierPort = FreePorts.FindPair();
+        await StartAsync(ServiceRoles.Verifier, _verifierPort, ServiceRoles.Verifier,
+            "--listen", $"127.0.0.1:{_verifierPort}", "--tenant-listen", $"127.0.0.1:{_verifierPort + 1}",
+            "--registrar", $"https://127.0.0.1:{registrarPort + 1}", "--quote-interval", "0.3", "--unreachable-after", "2");
+        _agents = new ServiceProcess[_agentIds.Length];
+        for (var i = 0; i < _agentIds.Length; i++)
+        {
+            var port = FreePorts.FindPair();
+            string[] push = i == Push ? ["--push", $"https://127.0.0.1:{_verifierPort}"] : [];
+            _agents[i] = await StartAsync(ServiceRoles.Agent, port, $"agent-{i}", [
+                "--agent-id", _agentIds[i], "--registrar", $"https://127.0.0.1:{registrarPort}", "--listen", $"127.0.0.1:{port}",
+                "--launch-pcr", LaunchPcr.ToString(CultureInfo.InvariantCulture), "--tpm", _tpms[i].Tcti, .. push]);
+        }
+    }
+
+    [Fact]
+    public async Task PushAgent_NextToPullAgent_AttestedMissesDeadlineRecoversAndFailsLikePull()
+    {
+        var tenant = Tenant();
+        await tenant.AddPolicyAsync(TestPolicies.Document(digests: [AllowedImage]));
+        await tenant.AddAgentAsync(new AddAgentRequest(_agentIds[Pull], "prod", null));
+        var added = await tenant.AddAgentAsync(new AddAgentRequest(_agentIds[Push], "prod", null, AttestationModes.Push));
+        Assert.Equal((AttestationModes.Push, ""), (added.Mode, added.Address));
+
+        foreach (var id in _agentIds)
+            await WaitForStateAsync(tenant, id, AgentStates.Attested);
+        foreach (var id in _agentIds)
+            Assert.Equal("affirming", (await tenant.GetResultsAsync(id, 1))[0].Status);
+        await MeasureAsync(Push, LaunchEvents.ContainerCreated, ContainerCreated("c1", AllowedImage));
+        var attested = await WaitAsync(async () => await tenant.GetAgentAsync(_agentIds[Push]) is { EventsVerified: > 0 } s ? s : null,
+            () => "the push agent's launch event was never verified");
+        Assert.Equal(AgentStates.Attested, attested.State);
+
+        // Killed, the push agent misses its deadline; restarted, it is attested again.
+        await _agents[Push].KillAsync();
+        var unreachable = await WaitForStateAsync(tenant, _agentIds[Push], AgentStates.Unreachable);
+        Assert.StartsWith("no evidence arrived by its deadline ", unreachable.FailureReason, StringComparison.Ordinal);
+        await _agents[Push].StartAsync();
+        await WaitForStateAsync(tenant, _agentIds[Push], AgentStates.Attested);
+
+        // The same forged launch event fails either agent at that event, with the same reason.
+        foreach (var agent in new[] { Pull, Push })
+        {
+            var bad = await MeasureAsync(agent, LaunchEvents.ContainerCreated, ContainerCreated("c2", UnknownImage));
+            var failed = await WaitForStateAsync(tenant, _agentIds[agent], AgentStates.Failed);
+            Assert.Equal($"event {bad.Record.RecNum} (ContainerCreated): image {UnknownImage} is not allowed by policy 'prod' v1", failed.FailureReason);
+            Assert.Equal(bad.Record.RecNum, failed.FailedEventIndex);
+            var newest = (await tenant.GetResultsAsync(_agentIds[agent], 1))[0];
+            Assert.Equal(("contraindicated", bad.Record.RecNum), (newest.Status, newest.EventIndex));
+        }
+    }
+
+    private async Task<ServiceProcess> StartAsync(string role, int port, string tlsName, params string[] arguments)
+    {
+        var process = await ServiceProcess.StartAsync(role,
+            [.. arguments, "--data-dir", Path.Combine(_directory, tlsName), "--tls-dir", Pki, "--tls-name", tlsName],
+            new Uri($"https://127.0.0.1:{port}/healthz"), Client(ServiceRoles.Tenant, port), Path.Combine(_directory, tlsName + ".log"));
+        _processes.Add(process);
+        return process;
+    }
+
+    private HttpClient Client(string certificate, int port)
+    {
+        var identity = TlsIdentity.FromDirectory(Pki, certificate);
+        _identities.Add(identity);
+        return new ServiceHttpClientFactory(identity).Create(new Uri($"https://127.0.0.1:{port}/"));
+    }
+
+    private VerifierClient Tenant() => new(Client(ServiceRoles.Tenant, _verifierPort + 1));
+
+    private async Task<MeasuredEvent> MeasureAsync(int agent, string operation, string content)
+    {
+        using var local = UnixSocketHttp.Create(Path.Combine(_directory, $"agent-{agent}", "agent.sock"));
+        using var document = JsonDocument.Parse(content);
+        using var response = await local.PostAsJsonAsync("v1/measure", new MeasureRequest(operation, document.RootElement.Clone()),
+            ContractsJsonContext.Default.MeasureRequest);
+        await ServiceProblemException.EnsureSuccessAsync(response, "agent", CancellationToken.None);
+        return (await response.Content.ReadFromJsonAsync(ContractsJsonContext.Default.MeasuredEvent))!;
+    }
+
+    private static string ContainerCreated(string container, string digest) =>
+        $$"""{"config":"{{new string('c', 64)}}","container":"{{container}}","digest":"{{digest}}","image":"registry/app:1","namespace":"","pod":""}""";
+
+    private static Task<AgentStatus> WaitForStateAsync(VerifierClient tenant, string agentId, string state) =>
+        WaitAsync(async () => await tenant.GetAgentAsync(agentId) is { } s && s.State == state ? s : null,
+            () => $"agent {agentId} never reached {state}");
+
+    private static async Task<T> WaitAsync<T>(Func<Task<T?>> probe, Func<string> what) where T : class
+    {
+        var deadline = DateTime.UtcNow + Patience;
+        while (true)
+        {
+            if (await probe() is { } value)
+                return value;
+            if (DateTime.UtcNow > deadline)
+                throw new TimeoutException(what());
+            await Task.Delay(100);
+        }
+    }
+
+    public async Task DisposeAsync()
+    {
+        foreach (var process in _processes)
+            await process.DisposeAsync();
+        foreach (var identity in _identities)
+            identity.Dispose();
+        foreach (var tpm in _tpms)
+            await tpm.DisposeAsync();
+        Directory.Delete(_directory, recursive: true);
+    }
+}
