@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Net;
 using System.Runtime.InteropServices;
 using TrustLaunch.Hosting.Clients;
+using TrustLaunch.Hosting.Contracts;
 using TrustLaunch.Hosting.Pki;
 using TrustLaunch.LoadSim.Simulation;
 
@@ -88,11 +89,13 @@ public static class LoadSimCommand
         var verifier = new VerifierClient(verifierHttp);
         await verifier.AddPolicyAsync(fleet.Policy(policy), stop.Token).ConfigureAwait(false);
         clock.Restart();
-        await fleet.AddToVerifierAsync(verifier, policy, parallel, stop.Token).ConfigureAwait(false);
+        var pushUrl = options.GetValueOrDefault("push");
+        await fleet.AddToVerifierAsync(verifier, policy, pushUrl is null ? AttestationModes.Pull : AttestationModes.Push, parallel, stop.Token)
+            .ConfigureAwait(false);
         Log($"{fleet.Agents.Count} agents added to the verifier in {clock.Elapsed.TotalSeconds:F1} s");
         Console.WriteLine("ready");
 
-        var push = options.TryGetValue("push", out var pushUrl)
+        var push = pushUrl is not null
             ? fleet.Agents.Select(a => new PushClient(a, new Uri(pushUrl), trust)).ToList()
             : [];
         try
@@ -107,7 +110,7 @@ public static class LoadSimCommand
             // SIGTERM or SIGINT: stop serving and pushing.
         }
         Log($"served {fleet.Agents.Sum(a => (long)a.QuotesServed)} quotes" + (push.Count == 0 ? ""
-            : $"; pushed {push.Sum(p => p.Affirmed)} affirming, {push.Sum(p => p.Refused)} contraindicated, {push.Sum(p => p.Faults)} faults"));
+            : $"; pushed {push.Sum(p => p.Affirmed)} affirming, {push.Sum(p => p.Contraindicated)} contraindicated, {push.Sum(p => p.Faults)} faults"));
         foreach (var client in push)
             client.Dispose();
         return 0;

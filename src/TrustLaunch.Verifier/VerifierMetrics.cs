@@ -35,7 +35,7 @@ public sealed class VerifierMetrics : IDisposable
         _latency = _meter.CreateHistogram<double>("trustlaunch_verifier_verification_seconds", unit: "s",
             description: "Time to appraise one piece of evidence (quote, log replay, policy)");
         _attestation = _meter.CreateHistogram("trustlaunch_verifier_attestation_seconds", unit: "s",
-            description: "One attestation of one agent, from the quote request to the committed result",
+            description: "One attestation of one agent, from the quote request (pull) or the challenge (push) to the committed result",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = AttestationBuckets });
         _meter.CreateObservableGauge("trustlaunch_verifier_agents", ObserveStates, description: "Agents leased to this instance by state");
         _meter.CreateObservableGauge("trustlaunch_verifier_leased_agents", () => Volatile.Read(ref _leased),
@@ -55,7 +55,7 @@ public sealed class VerifierMetrics : IDisposable
         _latency.Record(appraisal.TotalSeconds);
     }
 
-    /// <summary>An attestation whose result was committed, timed from its quote request.</summary>
+    /// <summary>An attestation whose result was committed, timed from its quote request (pull) or its challenge (push).</summary>
     public void AttestationCommitted(TimeSpan duration) => _attestation.Record(duration.TotalSeconds);
 
     public void Fault(string reasonKind) => _failures.Add(1, new KeyValuePair<string, object?>("reason", reasonKind));

@@ -1,4 +1,3 @@
-using System.Net.Http.Json;
 using System.Net.Security;
 using System.Security.Cryptography.X509Certificates;
 using TrustLaunch.Agent.Attestation;
@@ -9,9 +8,9 @@ using TrustLaunch.Hosting.Pki;
 namespace TrustLaunch.LoadSim.Simulation;
 
 /// <summary>
-/// Push mode for one simulated agent: ask the verifier's agent port for a challenge, quote for it, post the evidence,
-/// sleep until <c>next_attestation_at</c>, repeat; <c>retry</c> asks again at once (the verifier wants the full log).
-/// The TLS client certificate is the one the agent registered, as the verifier requires.
+/// Push mode for one simulated agent, as the real agent's PushAttestationService: ask the verifier's agent port for a
+/// challenge, quote for it, post the evidence, sleep until <c>next_attestation_at</c>, repeat; <c>retry</c> asks again
+/// at once (the verifier wants the full log). The TLS client certificate is the one the agent registered.
 /// </summary>
 public sealed class PushClient : IDisposable
 {
@@ -19,8 +18,9 @@ public sealed class PushClient : IDisposable
 
     private readonly SimulatedAgent _agent;
     private readonly HttpClient _http;
+    private readonly PushAttestationClient _verifier;
     private long _affirmed;
-    private long _refused;
+    private long _contraindicated;
     private long _faults;
 
     public PushClient(SimulatedAgent agent, Uri verifierAgentPort, CaBundle trust)
@@ -41,57 +41,56 @@ public sealed class PushClient : IDisposable
             },
         };
         _http = new HttpClient(handler, disposeHandler: true) { BaseAddress = verifierAgentPort, Timeout = TimeSpan.FromSeconds(30) };
+        _verifier = new PushAttestationClient(_http);
     }
 
     public long Affirmed => Interlocked.Read(ref _affirmed);
-    public long Refused => Interlocked.Read(ref _refused);
+    public long Contraindicated => Interlocked.Read(ref _contraindicated);
     public long Faults => Interlocked.Read(ref _faults);
 
-    /// <summary>Attests until cancelled, starting after <paramref name="firstDelay"/> (to spread a fleet's first round).</summary>
+    /// <summary>
+    /// Attests until <paramref name="cancellationToken"/> is cancelled, then returns; starts after
+    /// <paramref name="firstDelay"/> (to spread a fleet's first round).
+    /// </summary>
     public async Task RunAsync(TimeSpan firstDelay, CancellationToken cancellationToken)
     {
-        await Task.Delay(firstDelay, cancellationToken).ConfigureAwait(false);
-        while (!cancellationToken.IsCancellationRequested)
+        try
         {
-            TimeSpan wait;
-            try
-            {
-                var result = await AttestOnceAsync(cancellationToken).ConfigureAwait(false);
-                if (result.Status == PushAttestationResult.Retry)
-                    continue;
-                if (result.Status == PushAttestationResult.Affirming)
-                    Interlocked.Increment(ref _affirmed);
-                else
-                    Interlocked.Increment(ref _refused);
-                wait = result.NextAttestationAt - DateTimeOffset.UtcNow;
-            }
-            catch (Exception e) when (e is HttpRequestException or ServiceProblemException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
-            {
-                Interlocked.Increment(ref _faults);
-                wait = FaultDelay;
-            }
-            if (wait > TimeSpan.Zero)
-                await Task.Delay(wait, cancellationToken).ConfigureAwait(false);
+            await Task.Delay(firstDelay, cancellationToken).ConfigureAwait(false);
+            while (true)
+                await Task.Delay(await AttestAndWaitAsync(cancellationToken).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // Stopped.
+        }
+    }
+
+    /// <summary>One attestation; returns how long to wait before the next.</summary>
+    private async Task<TimeSpan> AttestAndWaitAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            var result = await AttestOnceAsync(cancellationToken).ConfigureAwait(false);
+            if (result.Status == PushAttestationResult.Retry)
+                return TimeSpan.Zero;
+            Interlocked.Increment(ref result.Status == PushAttestationResult.Affirming ? ref _affirmed : ref _contraindicated);
+            var wait = result.NextAttestationAt - DateTimeOffset.UtcNow;
+            return wait > TimeSpan.Zero ? wait : TimeSpan.Zero;
+        }
+        catch (Exception e) when (e is HttpRequestException or ServiceProblemException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
+        {
+            Interlocked.Increment(ref _faults);
+            return FaultDelay;
         }
     }
 
     /// <summary>One challenge and its evidence.</summary>
     public async Task<PushAttestationResult> AttestOnceAsync(CancellationToken cancellationToken)
     {
-        var path = $"v1/agents/{Uri.EscapeDataString(_agent.AgentId)}/attestations";
-        AttestationChallenge challenge;
-        using (var response = await _http.PostAsync(path, content: null, cancellationToken).ConfigureAwait(false))
-        {
-            await ServiceProblemException.EnsureSuccessAsync(response, "push challenge", cancellationToken).ConfigureAwait(false);
-            challenge = await response.Content.ReadFromJsonAsync(PushJsonContext.Default.AttestationChallenge, cancellationToken).ConfigureAwait(false)
-                ?? throw new ServiceProblemException("push challenge", response.StatusCode, "empty body", null);
-        }
+        var challenge = await _verifier.RequestChallengeAsync(_agent.AgentId, cancellationToken).ConfigureAwait(false);
         var evidence = _agent.Quote(new QuoteQuery(challenge.Nonce, challenge.Pcrs, challenge.Since));
-        using var posted = await _http.PostAsJsonAsync($"{path}/{challenge.ChallengeId}", evidence, ContractsJsonContext.Default.QuoteEvidence, cancellationToken)
-            .ConfigureAwait(false);
-        await ServiceProblemException.EnsureSuccessAsync(posted, "push evidence", cancellationToken).ConfigureAwait(false);
-        return await posted.Content.ReadFromJsonAsync(PushJsonContext.Default.PushAttestationResult, cancellationToken).ConfigureAwait(false)
-            ?? throw new ServiceProblemException("push evidence", posted.StatusCode, "empty body", null);
+        return await _verifier.PostEvidenceAsync(_agent.AgentId, challenge.ChallengeId, evidence, cancellationToken).ConfigureAwait(false);
     }
 
     public void Dispose() => _http.Dispose();

@@ -73,10 +73,13 @@ public sealed class SimulatedFleet : IDisposable
         Parallel.ForEachAsync(Agents, new ParallelOptions { MaxDegreeOfParallelism = parallelism, CancellationToken = cancellationToken },
             (agent, ct) => new ValueTask(agent.RegisterAsync(registrar, ct)));
 
-    /// <summary>Puts every agent under attestation with <paramref name="policy"/> (address from the registrar).</summary>
-    public Task AddToVerifierAsync(VerifierClient tenant, string policy, int parallelism, CancellationToken cancellationToken) =>
+    /// <summary>
+    /// Puts every agent under attestation with <paramref name="policy"/>, in <paramref name="mode"/>
+    /// (<see cref="AttestationModes"/>; pull agents are reached at the address they registered).
+    /// </summary>
+    public Task AddToVerifierAsync(VerifierClient tenant, string policy, string mode, int parallelism, CancellationToken cancellationToken) =>
         Parallel.ForEachAsync(Agents, new ParallelOptions { MaxDegreeOfParallelism = parallelism, CancellationToken = cancellationToken },
-            async (agent, ct) => await tenant.AddAgentAsync(new AddAgentRequest(agent.AgentId, policy, null), ct).ConfigureAwait(false));
+            async (agent, ct) => await tenant.AddAgentAsync(new AddAgentRequest(agent.AgentId, policy, null, mode), ct).ConfigureAwait(false));
 
     /// <summary>The policy the simulated logs satisfy: the one image digest, any namespace, the launch PCR.</summary>
     public PolicyDocument Policy(string name) =>

@@ -32,8 +32,10 @@ public sealed class LoadSimulatorTests : IAsyncLifetime
         await _stack.StartVerifierAsync();
     }
 
-    [Fact]
-    public async Task PullMode_TenAgentsAndOneTamperedLog_TenAttestedWithIncrementalReplayAndTheTamperedOneFailed()
+    [Theory]
+    [InlineData(AttestationModes.Pull)]
+    [InlineData(AttestationModes.Push)]
+    public async Task Mode_TenAgentsAndOneTamperedLog_TenAttestedWithIncrementalReplayAndTheTamperedOneFailed(string mode)
     {
         using var fleet = SimulatedFleet.Create(new FleetOptions(11, _stack.PkiDirectory, _work, FreePorts.FindPair(), FleetOptions.DefaultFirstAddress, EventEvery: 2));
         var tampered = fleet.Agents[10];
@@ -44,7 +46,12 @@ public sealed class LoadSimulatorTests : IAsyncLifetime
         await fleet.RegisterAsync(new RegistrarClient(_stack.Client(ServiceRoles.Agent, _stack.RegistrarAgents)), 4, CancellationToken.None);
         var tenant = _stack.Tenant();
         await tenant.AddPolicyAsync(fleet.Policy("loadsim"));
-        await fleet.AddToVerifierAsync(tenant, "loadsim", 4, CancellationToken.None);
+        await fleet.AddToVerifierAsync(tenant, "loadsim", mode, 4, CancellationToken.None);
+        using var stop = new CancellationTokenSource();
+        var pushers = mode == AttestationModes.Push
+            ? fleet.Agents.Select(a => new PushClient(a, new Uri($"https://127.0.0.1:{_stack.VerifierAgents.Address.Port}/"), trust)).ToList()
+            : [];
+        var pushing = Task.WhenAll(pushers.Select(p => p.RunAsync(TimeSpan.Zero, stop.Token)));
 
         // Four launch events at start, one more every second quote: more than four verified means incremental replay.
         var honest = fleet.Agents.Take(10).Select(a => a.AgentId).ToHashSet();
@@ -54,6 +61,11 @@ public sealed class LoadSimulatorTests : IAsyncLifetime
             return all.Count(s => honest.Contains(s.AgentId) && s is { State: AgentStates.Attested, EventsVerified: > 4 }) == 10
                 && all.Any(s => s.AgentId == tampered.AgentId && s.State == AgentStates.Failed) ? all : null;
         });
+        await stop.CancelAsync();
+        await pushing;
+        foreach (var pusher in pushers)
+            pusher.Dispose();
+
         var failed = statuses.Single(s => s.AgentId == tampered.AgentId);
         Assert.Equal("broken evidence chain: record 0: digest does not match its content", failed.FailureReason);
         Assert.Equal(0, failed.FailedEventIndex);
