@@ -22,6 +22,7 @@ public sealed class PushAttestation(
     AgentConnections connections,
     PolicyCache policies,
     EvidenceRecorder recorder,
+    VerifierMetrics metrics,
     VerifierOptions options,
     TimeProvider time)
 {
@@ -85,7 +86,10 @@ public sealed class PushAttestation(
         }
         var next = now + options.QuoteInterval;
         var saved = await recorder.RecordAsync(agent, stored, appraised, new PushReceipt(challengeId, next + options.PushGrace), cancellationToken).ConfigureAwait(false);
-        return saved is null ? (null, Used(challengeId)) : (new PushAttestationResult(saved.Status, saved.Reason, saved.EventIndex, next), null);
+        if (saved is null)
+            return (null, Used(challengeId));
+        metrics.AttestationCommitted(time.GetUtcNow() - challenge.IssuedAt);
+        return (new PushAttestationResult(saved.Status, saved.Reason, saved.EventIndex, next), null);
     }
 
     /// <summary>The caller must be the agent (its registered TLS certificate), and the agent under attestation in push mode.</summary>
