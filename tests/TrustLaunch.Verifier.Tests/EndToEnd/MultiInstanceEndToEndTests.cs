@@ -1,10 +1,10 @@
 using System.Globalization;
 using System.Text.Json;
-using TrustLaunch.Hosting.Clients;
 using TrustLaunch.Hosting.Contracts;
 using TrustLaunch.Measurement;
 using TrustLaunch.Oci.Signing;
 using TrustLaunch.Testing;
+using TrustLaunch.Verifier.Tests.Fleet;
 using Xunit.Abstractions;
 
 namespace TrustLaunch.Verifier.Tests.EndToEnd;
@@ -18,7 +18,6 @@ namespace TrustLaunch.Verifier.Tests.EndToEnd;
 [Trait("Category", "Slow")]
 public sealed class MultiInstanceEndToEndTests(PostgresFixture postgres, ITestOutputHelper output) : IClassFixture<PostgresFixture>, IAsyncLifetime
 {
-    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
     private static readonly TimeSpan Interval = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan Lease = TimeSpan.FromSeconds(3);
     private readonly VerifierFleet _fleet = new(3);
@@ -42,11 +41,11 @@ public sealed class MultiInstanceEndToEndTests(PostgresFixture postgres, ITestOu
         var tenant = _fleet.Tenant(_first);
         await tenant.AddPolicyAsync(TestPolicies.Document() with { LaunchPcr = LaunchPcr.Default });
         // Both instances are alive before any agent exists, so the agents are split without handing any over.
-        await WaitAsync(async () => (await tenant.ListInstancesAsync()).Count(i => i.Alive) == 2 ? true : (bool?)null, "both instances alive");
+        await FleetChecks.WaitAsync(async () => (await tenant.ListInstancesAsync()).Count(i => i.Alive) == 2 ? true : (bool?)null, "both instances alive");
         foreach (var node in _fleet.Nodes)
             await tenant.AddAgentAsync(new AddAgentRequest(node.AgentId, "prod", null));
         var agents = _fleet.Nodes.Select(n => n.AgentId).ToList();
-        await WaitAsync(async () => await EveryAgentHasAsync(tenant, agents, r => r.Count >= 3), "three results per agent");
+        await FleetChecks.WaitAsync(async () => await FleetChecks.EveryAgentHasAsync(tenant, agents, r => r.Count >= 3), "three results per agent");
 
         // `trustlaunch verifier instances` shows both holding agents: 2 (first by id) and 1.
         var listed = await InstancesCliAsync(_second);
@@ -68,7 +67,7 @@ public sealed class MultiInstanceEndToEndTests(PostgresFixture postgres, ITestOu
         var survivor = _fleet.Tenant(_second);
         await _first.Process.KillAsync();
         var killed = DateTimeOffset.UtcNow;
-        await WaitAsync(async () => await EveryAgentHasAsync(survivor, agents, r => r.Count > 0 && r[0].InstanceId == "verifier-b" && r[0].At > killed),
+        await FleetChecks.WaitAsync(async () => await FleetChecks.EveryAgentHasAsync(survivor, agents, r => r.Count > 0 && r[0].InstanceId == "verifier-b" && r[0].At > killed),
             "every agent attested by the survivor");
         var takeover = TimeSpan.Zero;
         var all = new List<AttestationResultRecord>();
@@ -76,7 +75,7 @@ public sealed class MultiInstanceEndToEndTests(PostgresFixture postgres, ITestOu
         {
             var results = await survivor.GetResultsAsync(agent, 1000);
             Assert.Superset(before[agent].Select(r => r.Id).ToHashSet(), results.Select(r => r.Id).ToHashSet());
-            AssertAtLeastOneIntervalApart(results);
+            FleetChecks.AssertAtLeastOneIntervalApart(results, Interval);
             var firstAfter = results.Where(r => r.At > killed).Min(r => r.At);
             takeover = firstAfter - killed > takeover ? firstAfter - killed : takeover;
             all.AddRange(results);
@@ -104,27 +103,6 @@ public sealed class MultiInstanceEndToEndTests(PostgresFixture postgres, ITestOu
             await CliAsync(_second, "results", agent, "--last", "1000", "--json");
     }
 
-    /// <summary>Newest first: each result at least one interval after the one before it, whichever instance made them.</summary>
-    private static void AssertAtLeastOneIntervalApart(IReadOnlyList<AttestationResultRecord> newestFirst)
-    {
-        for (var i = 1; i < newestFirst.Count; i++)
-        {
-            var gap = newestFirst[i - 1].At - newestFirst[i].At;
-            Assert.True(gap >= Interval, $"results {newestFirst[i].Id} ({newestFirst[i].InstanceId}) and {newestFirst[i - 1].Id} "
-                + $"({newestFirst[i - 1].InstanceId}) of agent {newestFirst[i].AgentId} are only {gap.TotalMilliseconds} ms apart");
-        }
-    }
-
-    private static async Task<bool?> EveryAgentHasAsync(VerifierClient tenant, IEnumerable<string> agents, Func<IReadOnlyList<AttestationResultRecord>, bool> condition)
-    {
-        foreach (var agent in agents)
-        {
-            if (!condition(await tenant.GetResultsAsync(agent, 1000)))
-                return null;
-        }
-        return true;
-    }
-
     /// <summary><c>trustlaunch verifier instances --json</c> against <paramref name="verifier"/>.</summary>
     private async Task<IReadOnlyList<VerifierInstanceStatus>> InstancesCliAsync(FleetVerifier verifier) =>
         JsonSerializer.Deserialize(await CliAsync(verifier, "verifier", "instances", "--json"), ContractsJsonContext.Default.IReadOnlyListVerifierInstanceStatus)!;
@@ -138,17 +116,4 @@ public sealed class MultiInstanceEndToEndTests(PostgresFixture postgres, ITestOu
     }
 
     private static string Seconds(TimeSpan t) => t.TotalSeconds.ToString(CultureInfo.InvariantCulture);
-
-    private static async Task<T> WaitAsync<T>(Func<Task<T?>> probe, string what) where T : struct
-    {
-        var deadline = DateTime.UtcNow + Patience;
-        while (true)
-        {
-            if (await probe() is { } value)
-                return value;
-            if (DateTime.UtcNow > deadline)
-                throw new TimeoutException($"{what}: not reached in time");
-            await Task.Delay(200);
-        }
-    }
 }
