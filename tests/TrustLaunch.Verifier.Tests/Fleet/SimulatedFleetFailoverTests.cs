@@ -90,12 +90,10 @@ public sealed class SimulatedFleetFailoverTests(PostgresFixture postgres, ITestO
                 Assert.All(results, r => Assert.Equal("affirming", r.Status));
                 before[agent] = results;
             }
-            // A polled agent's results come from the one instance that holds it, an interval apart.
+            // A polled agent is attested by one instance at a time: its results are an interval apart even when a
+            // rebalance handed it over meanwhile.
             foreach (var agent in pulled)
-            {
-                Assert.Single(before[agent].Select(r => r.InstanceId).Distinct());
                 FleetChecks.AssertAtLeastOneIntervalApart(before[agent], Interval);
-            }
             Assert.Equal(2, pulled.Select(a => before[a][0].InstanceId).Distinct().Count());
 
             // Kill -9 the first instance: the survivor attests every polled agent again within two lease periods.
