@@ -26,6 +26,9 @@ public sealed class VerifierStack : IAsyncLifetime
     public ServiceEndpoint VerifierTenants { get; private set; } = null!;
     public List<string> WebhookUrls { get; } = [];
 
+    /// <summary>When set before <see cref="InitializeAsync"/>, the registrar requires EK certificates chaining to this bundle.</summary>
+    public CaBundle? EkCa { get; init; }
+
     public async Task InitializeAsync()
     {
         using (var ca = CertificateAuthority.Init(PkiDirectory))
@@ -36,7 +39,7 @@ public sealed class VerifierStack : IAsyncLifetime
         RegistrarAgents = await StartAsync("agents", false, "management", async (a, b) =>
         {
             RegistrarManagement = b;
-            _registrar = await RegistrarApp.BuildAsync(new RegistrarOptions(Path.Combine(Directory, "registrar"), a, b, Identity(ServiceRoles.Registrar), null, false));
+            _registrar = await RegistrarApp.BuildAsync(new RegistrarOptions(Path.Combine(Directory, "registrar"), a, b, Identity(ServiceRoles.Registrar), EkCa, EkCa is not null));
             return _registrar;
         });
     }

@@ -26,6 +26,48 @@ public sealed record TpmAttest(
     private const int MaxNameSize = 2 + TpmHash.MaxDigestSize;
     private const int MaxDataSize = 2 + TpmHash.MaxDigestSize;
 
+    /// <summary>
+    /// A quote's TPMS_ATTEST as a TPM builds it for TPM2_Quote (<see cref="Raw"/> holds the encoding): signer name,
+    /// qualifying data (the nonce), clock info, firmware version, the PCR selection and the digest of its values.
+    /// </summary>
+    public static TpmAttest Quote(byte[] qualifiedSigner, byte[] extraData, TpmClockInfo clockInfo, ulong firmwareVersion,
+        IReadOnlyList<PcrSelection> pcrSelections, byte[] pcrDigest)
+    {
+        var attest = new TpmAttest(TpmSt.AttestQuote, qualifiedSigner, extraData, clockInfo, firmwareVersion, pcrSelections, pcrDigest, [], [], []);
+        return attest with { Raw = attest.ToBytes() };
+    }
+
+    /// <summary>Encodes the fields (not <see cref="Raw"/>) as TPMS_ATTEST: what <see cref="Parse"/> reads.</summary>
+    public byte[] ToBytes()
+    {
+        var w = new TpmWriter();
+        Write(w);
+        return w.ToArray();
+    }
+
+    public void Write(TpmWriter w)
+    {
+        ArgumentNullException.ThrowIfNull(w);
+        w.WriteUInt32(Magic).WriteUInt16((ushort)Type).WriteSized(QualifiedSigner).WriteSized(ExtraData)
+            .WriteUInt64(ClockInfo.Clock).WriteUInt32(ClockInfo.ResetCount).WriteUInt32(ClockInfo.RestartCount)
+            .WriteByte(ClockInfo.Safe ? (byte)1 : (byte)0).WriteUInt64(FirmwareVersion);
+        switch (Type)
+        {
+            case TpmSt.AttestQuote:
+                PcrSelection.WriteList(w, PcrSelections);
+                w.WriteSized(PcrDigest);
+                break;
+            case TpmSt.AttestCertify:
+                w.WriteSized(CertifiedName).WriteSized(CertifiedQualifiedName);
+                break;
+            case TpmSt.AttestCreation:
+                w.WriteSized(CertifiedName).WriteSized(PcrDigest);
+                break;
+            default:
+                throw new NotSupportedException($"TPMS_ATTEST type 0x{(ushort)Type:X4} is not quote, certify or creation");
+        }
+    }
+
     /// <summary>Parses a whole TPMS_ATTEST as <c>tpm2_quote -m</c> writes it.</summary>
     public static TpmAttest Parse(ReadOnlySpan<byte> bytes)
     {

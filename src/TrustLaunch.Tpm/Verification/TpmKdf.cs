@@ -9,7 +9,7 @@ namespace TrustLaunch.Tpm.Verification;
 /// The two key derivation functions of TPM 2.0 Part 1, section 11.4.10: KDFa (SP800-108 counter mode with HMAC) and
 /// KDFe (SP800-56A concatenation KDF). Labels are ASCII and get their terminating zero octet here.
 /// </summary>
-internal static class TpmKdf
+public static class TpmKdf
 {
     private const int MaxLabelBytes = 64;
     private const int MaxBits = 8 * 1024;

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using TrustLaunch.Hosting.Clients;
@@ -37,6 +38,7 @@ public sealed partial class AgentAttestation(
                 return Dropped(agent);
             agent = agent with { State = AgentStates.Attesting };
         }
+        var started = Stopwatch.GetTimestamp();
         StoredPolicy? stored;
         AppraisedEvidence appraised;
         try
@@ -56,7 +58,10 @@ public sealed partial class AgentAttestation(
             return await FaultAsync(agent, FaultKind(e), FaultReason(e), cancellationToken).ConfigureAwait(false);
         }
         var saved = await recorder.RecordAsync(agent, stored, appraised, null, cancellationToken).ConfigureAwait(false);
-        return saved is null ? Dropped(agent) : saved.Status == EarToken.Affirming ? AgentStates.Attested : AgentStates.Failed;
+        if (saved is null)
+            return Dropped(agent);
+        metrics.AttestationCommitted(Stopwatch.GetElapsedTime(started));
+        return saved.Status == EarToken.Affirming ? AgentStates.Attested : AgentStates.Failed;
     }
 
     private static async Task<AppraisedEvidence> QuoteAndAppraiseAsync(AgentRecord agent, AttestationPolicy policy, AgentConnection connection, long since,

@@ -1,0 +1,3 @@
+using TrustLaunch.LoadSim;
+
+return await LoadSimCommand.RunAsync(args).ConfigureAwait(false);

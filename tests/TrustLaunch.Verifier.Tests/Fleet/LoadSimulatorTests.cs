@@ -1,0 +1,80 @@
+using TrustLaunch.Hosting.Clients;
+using TrustLaunch.Hosting.Contracts;
+using TrustLaunch.Hosting.Pki;
+using TrustLaunch.LoadSim.Simulation;
+
+namespace TrustLaunch.Verifier.Tests.Fleet;
+
+/// <summary>
+/// The load simulator against a real registrar (EK certificates required, from the simulator's EK CA) and verifier,
+/// in process over loopback TLS: simulated agents register through the registrar's agent port with software
+/// ActivateCredential and are attested through the verifier's normal pull path.
+/// </summary>
+[Trait("Category", "Slow")]
+public sealed class LoadSimulatorTests : IAsyncLifetime
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
+
+    private readonly string _work = Directory.CreateTempSubdirectory("trustlaunch-loadsim-").FullName;
+    private readonly VerifierStack _stack;
+    private readonly CaBundle _ekCa;
+
+    public LoadSimulatorTests()
+    {
+        using (EkAuthority.OpenOrCreate(Path.Combine(_work, "ek-ca")))
+            _ekCa = CaBundle.Load(Path.Combine(_work, "ek-ca", EkAuthority.CertificateFile));
+        _stack = new VerifierStack { EkCa = _ekCa };
+    }
+
+    public async Task InitializeAsync()
+    {
+        await _stack.InitializeAsync();
+        await _stack.StartVerifierAsync();
+    }
+
+    [Fact]
+    public async Task PullMode_TenAgentsAndOneTamperedLog_TenAttestedWithIncrementalReplayAndTheTamperedOneFailed()
+    {
+        using var fleet = SimulatedFleet.Create(new FleetOptions(11, _stack.PkiDirectory, _work, FreePorts.FindPair(), FleetOptions.DefaultFirstAddress, EventEvery: 2));
+        var tampered = fleet.Agents[10];
+        tampered.TamperLog = true;
+        using var trust = CaBundle.Load(Path.Combine(_stack.PkiDirectory, CertificateAuthority.CertificateFile));
+        await using var server = await PullServer.StartAsync(fleet, trust, CancellationToken.None);
+
+        await fleet.RegisterAsync(new RegistrarClient(_stack.Client(ServiceRoles.Agent, _stack.RegistrarAgents)), 4, CancellationToken.None);
+        var tenant = _stack.Tenant();
+        await tenant.AddPolicyAsync(fleet.Policy("loadsim"));
+        await fleet.AddToVerifierAsync(tenant, "loadsim", 4, CancellationToken.None);
+
+        // Four launch events at start, one more every second quote: more than four verified means incremental replay.
+        var honest = fleet.Agents.Take(10).Select(a => a.AgentId).ToHashSet();
+        var statuses = await WaitAsync(async () =>
+        {
+            var all = await tenant.ListAgentsAsync();
+            return all.Count(s => honest.Contains(s.AgentId) && s is { State: AgentStates.Attested, EventsVerified: > 4 }) == 10
+                && all.Any(s => s.AgentId == tampered.AgentId && s.State == AgentStates.Failed) ? all : null;
+        });
+        var failed = statuses.Single(s => s.AgentId == tampered.AgentId);
+        Assert.Equal("broken evidence chain: record 0: digest does not match its content", failed.FailureReason);
+        Assert.Equal(0, failed.FailedEventIndex);
+        Assert.All(statuses.Where(s => honest.Contains(s.AgentId)), s => Assert.Null(s.FailureReason));
+    }
+
+    private static async Task<T> WaitAsync<T>(Func<Task<T?>> probe) where T : class
+    {
+        using var timeout = new CancellationTokenSource(Patience);
+        while (true)
+        {
+            if (await probe() is { } result)
+                return result;
+            await Task.Delay(200, timeout.Token);
+        }
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _stack.DisposeAsync();
+        _ekCa.Dispose();
+        Directory.Delete(_work, recursive: true);
+    }
+}
