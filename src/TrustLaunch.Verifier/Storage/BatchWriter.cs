@@ -7,9 +7,10 @@ namespace TrustLaunch.Verifier.Storage;
 /// <summary>
 /// Group commit: writes queued while a transaction commits go together into the next one, so concurrent attestations
 /// share a commit (one fsync on SQLite, one round trip on PostgreSQL) instead of taking turns. Each write runs in that
-/// transaction with its own checks and its own answer, handed back only after the commit. When a batch's transaction
-/// fails, each of its writes is run again alone, so a bad write fails only its own caller. A caller cancelled before
-/// its write was taken into a batch is never written.
+/// transaction with its own checks and its own answer, handed back only after the commit. When a write fails, the
+/// batch rolls back and each of its writes is run again alone, so a bad write fails only its own caller; a failed
+/// commit fails every caller in it, as it would have alone. A caller cancelled before its write was taken into a batch
+/// is never written.
 /// </summary>
 public sealed class BatchWriter<T> : IAsyncDisposable
 {
@@ -61,22 +62,30 @@ public sealed class BatchWriter<T> : IAsyncDisposable
     private async Task CommitAsync(List<Pending> batch)
     {
         T[] results;
+        var allWritten = false;
         try
         {
             results = await _database.WriteAsync(async (connection, transaction) =>
             {
+                allWritten = false;
                 var answers = new T[batch.Count];
                 for (var i = 0; i < batch.Count; i++)
                     answers[i] = await batch[i].Write(connection, transaction).ConfigureAwait(false);
+                allWritten = true;
                 return answers;
             }).ConfigureAwait(false);
         }
-        catch (Exception e)
+        catch (Exception e) when (allWritten || batch.Count == 1)
         {
-            if (batch.Count == 1)
-                batch[0].Done.SetException(e);
-            else
-                await CommitAloneAsync(batch).ConfigureAwait(false);
+            // Failed at the commit (whether it took is unknown, so nothing is run again) or a batch of one: as if alone.
+            foreach (var pending in batch)
+                pending.Done.SetException(e);
+            return;
+        }
+        catch (Exception)
+        {
+            // One write failed: the others must not fail with it.
+            await CommitAloneAsync(batch).ConfigureAwait(false);
             return;
         }
         for (var i = 0; i < batch.Count; i++)
