@@ -24,7 +24,7 @@ public sealed record VerifierOptions(
     public const int DefaultAgentPort = 8880;
     public const int DefaultTenantPort = 8881;
     public static readonly TimeSpan DefaultQuoteInterval = TimeSpan.FromSeconds(2);
-    public const int DefaultMaxConcurrency = 16;
+    public const int DefaultMaxConcurrency = 64;
     public const int DefaultUnreachableAfter = 3;
     public static readonly TimeSpan DefaultLease = TimeSpan.FromSeconds(15);
 

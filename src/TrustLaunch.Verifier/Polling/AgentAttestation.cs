@@ -10,6 +10,9 @@ using TrustLaunch.Verifier.Storage;
 
 namespace TrustLaunch.Verifier.Polling;
 
+/// <summary>An agent's state and consecutive network faults after one attestation round.</summary>
+public readonly record struct AttestationRound(string State, int ConsecutiveFaults);
+
 /// <summary>
 /// One pull-mode attestation round for one agent: fresh nonce, quote and new log records asked from the agent, then
 /// appraised and recorded by <see cref="EvidenceRecorder"/>. Network faults count towards Unreachable; they never fail
@@ -26,8 +29,8 @@ public sealed partial class AgentAttestation(
     TimeProvider time,
     ILogger<AgentAttestation> logger)
 {
-    /// <summary>Attests <paramref name="agent"/> once; returns the state it is in afterwards.</summary>
-    public async Task<string> AttestAsync(AgentRecord agent, CancellationToken cancellationToken)
+    /// <summary>Attests <paramref name="agent"/> once; returns the state and fault count it has afterwards.</summary>
+    public async Task<AttestationRound> AttestAsync(AgentRecord agent, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(agent);
         using var scope = logger.BeginScope(new Dictionary<string, object> { ["AgentId"] = agent.AgentId });
@@ -43,7 +46,7 @@ public sealed partial class AgentAttestation(
         AppraisedEvidence appraised;
         try
         {
-            stored = await store.GetPolicyAsync(agent.PolicyName, null, cancellationToken).ConfigureAwait(false);
+            stored = await policies.GetLatestAsync(agent.PolicyName, cancellationToken).ConfigureAwait(false);
             if (stored is null)
                 return await FaultAsync(agent, "policy", $"policy '{agent.PolicyName}' no longer exists", cancellationToken).ConfigureAwait(false);
             var policy = policies.Get(stored);
@@ -61,7 +64,7 @@ public sealed partial class AgentAttestation(
         if (saved is null)
             return Dropped(agent);
         metrics.AttestationCommitted(Stopwatch.GetElapsedTime(started));
-        return saved.Status == EarToken.Affirming ? AgentStates.Attested : AgentStates.Failed;
+        return new(saved.Status == EarToken.Affirming ? AgentStates.Attested : AgentStates.Failed, 0);
     }
 
     private static async Task<AppraisedEvidence> QuoteAndAppraiseAsync(AgentRecord agent, AttestationPolicy policy, AgentConnection connection, long since,
@@ -72,7 +75,7 @@ public sealed partial class AgentAttestation(
         return EvidenceRecorder.Appraise(agent, connection.AkPublicKey, nonce, policy, evidence);
     }
 
-    private async Task<string> FaultAsync(AgentRecord agent, string kind, string reason, CancellationToken cancellationToken)
+    private async Task<AttestationRound> FaultAsync(AgentRecord agent, string kind, string reason, CancellationToken cancellationToken)
     {
         var faults = agent.ConsecutiveFaults + 1;
         var state = faults >= options.UnreachableAfter ? AgentStates.Unreachable : agent.State;
@@ -81,14 +84,14 @@ public sealed partial class AgentAttestation(
         metrics.Fault(kind);
         metrics.SetState(agent.AgentId, state);
         LogFault(logger, agent.AgentId, faults, reason);
-        return state;
+        return new(state, faults);
     }
 
     /// <summary>Nothing was written: the agent was removed, failed meanwhile, or its lease moved to another instance.</summary>
-    private string Dropped(AgentRecord agent)
+    private AttestationRound Dropped(AgentRecord agent)
     {
         LogDropped(logger, agent.AgentId, options.InstanceId);
-        return agent.State;
+        return new(agent.State, agent.ConsecutiveFaults);
     }
 
     private static bool IsFault(Exception e, CancellationToken cancellationToken) => e switch

@@ -37,16 +37,19 @@ public sealed partial class AttestationPoller(
 
     private TimeSpan MaintenancePeriod => options.Lease / 3 < options.QuoteInterval ? options.Lease / 3 : options.QuoteInterval;
 
-    /// <summary>How often due agents are looked for: a tenth of the shorter period, 10 ms to 250 ms.</summary>
-    private TimeSpan Tick => TimeSpan.FromMilliseconds(Math.Clamp(MaintenancePeriod.TotalMilliseconds / 10, 10, 250));
+    /// <summary>How often due agents are looked for: a hundredth of the interval, 10 ms to 250 ms.</summary>
+    private TimeSpan Tick => TimeSpan.FromMilliseconds(Math.Clamp(options.QuoteInterval.TotalMilliseconds / 100, 10, 250));
+
+    /// <summary>Released when an attestation ends while due agents wait for a free slot, so the slot is refilled at once.</summary>
+    private readonly SemaphoreSlim _slotFreed = new(0, 1);
+    private volatile bool _saturated;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var nextMaintenance = DateTimeOffset.MinValue;
-        using var timer = new PeriodicTimer(Tick, time);
         try
         {
-            do
+            while (true)
             {
                 var now = time.GetUtcNow();
                 if (now >= nextMaintenance)
@@ -55,8 +58,8 @@ public sealed partial class AttestationPoller(
                     nextMaintenance = now + MaintenancePeriod;
                 }
                 Dispatch(stoppingToken);
+                await _slotFreed.WaitAsync(Tick, stoppingToken).ConfigureAwait(false);
             }
-            while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false));
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
@@ -100,18 +103,17 @@ public sealed partial class AttestationPoller(
         metrics.SetLeased(held.Count);
     }
 
-    /// <summary>Starts an attestation for every held agent that is due and not in flight, up to the concurrency limit.</summary>
+    /// <summary>Starts an attestation for the held agents due longest and not in flight, up to the concurrency limit.</summary>
     private void Dispatch(CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
         if (now >= _leasedUntil)
             return;
-        foreach (var (agentId, due) in _due.OrderBy(d => d.Value))
+        var free = options.MaxConcurrency - _inFlight.Count;
+        var due = _due.Where(d => d.Value <= now && !_inFlight.ContainsKey(d.Key)).OrderBy(d => d.Value).Take(free + 1).ToList();
+        _saturated = due.Count > free;
+        foreach (var (agentId, _) in due.Take(free))
         {
-            if (due > now || _inFlight.Count >= options.MaxConcurrency)
-                break;
-            if (_inFlight.ContainsKey(agentId))
-                continue;
             var run = new TaskCompletionSource();
             _inFlight[agentId] = run.Task;
             _ = AttestOneAsync(agentId, run, cancellationToken);
@@ -134,9 +136,8 @@ public sealed partial class AttestationPoller(
             }
             else if (!agent.Paused && agent.State != AgentStates.Failed)
             {
-                await attestation.AttestAsync(agent, cancellationToken).ConfigureAwait(false);
-                var after = await store.GetAgentAsync(agentId, cancellationToken).ConfigureAwait(false);
-                next = NextAfter(time.GetUtcNow(), after?.ConsecutiveFaults ?? 0);
+                var round = await attestation.AttestAsync(agent, cancellationToken).ConfigureAwait(false);
+                next = NextAfter(time.GetUtcNow(), round.ConsecutiveFaults);
             }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -154,6 +155,17 @@ public sealed partial class AttestationPoller(
                 _due.TryUpdate(agentId, next, old);
             _inFlight.TryRemove(agentId, out _);
             done.SetResult();
+            if (_saturated && _slotFreed.CurrentCount == 0)
+            {
+                try
+                {
+                    _slotFreed.Release();
+                }
+                catch (SemaphoreFullException)
+                {
+                    // Another attestation ending woke the dispatcher already.
+                }
+            }
         }
     }
 

@@ -38,7 +38,7 @@ public sealed class PushAttestation(
             return (null, PushRefusal.Conflict("agent paused", $"agent '{agentId}' is paused at the verifier"));
         if (agent.State == AgentStates.Failed)
             return (null, PushRefusal.Conflict("agent failed", $"agent '{agentId}' failed attestation ({agent.FailureReason}) and waits to be resumed"));
-        if (await store.GetPolicyAsync(agent.PolicyName, null, cancellationToken).ConfigureAwait(false) is not { } stored)
+        if (await policies.GetLatestAsync(agent.PolicyName, cancellationToken).ConfigureAwait(false) is not { } stored)
             return (null, NoPolicy(agent));
         var now = time.GetUtcNow();
         var challenge = new StoredChallenge(agentId, Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(ChallengeIdBytes)), EvidenceRecorder.NewNonce(),
@@ -65,7 +65,7 @@ public sealed class PushAttestation(
             return (null, new PushRefusal(StatusCodes.Status410Gone, "challenge expired",
                 string.Create(CultureInfo.InvariantCulture, $"challenge '{challengeId}' expired at {challenge.ExpiresAt.UtcDateTime:yyyy-MM-ddTHH:mm:ss.fffZ}")));
         }
-        if (await store.GetPolicyAsync(agent.PolicyName, null, cancellationToken).ConfigureAwait(false) is not { } stored)
+        if (await policies.GetLatestAsync(agent.PolicyName, cancellationToken).ConfigureAwait(false) is not { } stored)
             return (null, NoPolicy(agent));
         RegisteredKeys keys;
         try

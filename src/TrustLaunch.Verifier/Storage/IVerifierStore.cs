@@ -34,9 +34,10 @@ public interface IVerifierStore
 
     /// <summary>
     /// Saves the agent's new state (appraisal columns only: a concurrent pause or policy change stands), appends the
-    /// result and queues <paramref name="notification"/> for every URL, in one transaction. Returns null, writing
-    /// nothing, when the agent was removed meanwhile, or when <paramref name="leaseHolder"/> (an instance id; null =
-    /// no lease check) no longer holds the agent's lease: a late result never overwrites the new holder's state.
+    /// result and queues <paramref name="notification"/> for every URL, in one transaction (shared with results recorded
+    /// at the same time, each keeping its own checks and answer). Returns null, writing nothing, when the agent was
+    /// removed meanwhile, or when <paramref name="leaseHolder"/> (an instance id; null = no lease check) no longer holds
+    /// the agent's lease: a late result never overwrites the new holder's state.
     /// </summary>
     Task<AttestationResultRecord?> RecordAttestationAsync(AgentRecord agent, AttestationResultRecord result,
         string? notification, IReadOnlyList<string> webhookUrls, string? leaseHolder, CancellationToken cancellationToken = default);

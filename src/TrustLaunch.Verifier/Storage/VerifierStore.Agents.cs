@@ -67,7 +67,7 @@ public sealed partial class VerifierStore
         ArgumentNullException.ThrowIfNull(agent);
         ArgumentNullException.ThrowIfNull(result);
         ArgumentNullException.ThrowIfNull(webhookUrls);
-        return Database.WriteAsync((connection, transaction) =>
+        return _results.WriteAsync((connection, transaction) =>
             WriteAttestationAsync(connection, transaction, agent, result, notification, webhookUrls, leaseHolder, cancellationToken), cancellationToken);
     }
 

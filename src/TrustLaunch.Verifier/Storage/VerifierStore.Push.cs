@@ -45,7 +45,7 @@ public sealed partial class VerifierStore
         ArgumentNullException.ThrowIfNull(agent);
         ArgumentNullException.ThrowIfNull(result);
         ArgumentNullException.ThrowIfNull(webhookUrls);
-        return Database.WriteAsync<AttestationResultRecord?>(async (connection, transaction) =>
+        return _results.WriteAsync(async (connection, transaction) =>
         {
             if (!await ConsumeAsync(connection, transaction, agent.AgentId, challengeId, fullLog: false, cancellationToken).ConfigureAwait(false))
                 return null;

@@ -12,7 +12,15 @@ namespace TrustLaunch.Verifier.Storage;
 /// </summary>
 public sealed partial class VerifierStore(StoreDatabase database) : IVerifierStore, IAsyncDisposable
 {
+    /// <summary>Attestation results committed at once: enough to share a commit under load, few enough to keep it short.</summary>
+    public const int MaxResultBatch = 128;
+
+    private readonly BatchWriter<AttestationResultRecord?> _results = new(database, MaxResultBatch);
+
     public StoreDatabase Database { get; } = database;
+
+    /// <summary>The group-commit queue every attestation result goes through (tests hold it to form a batch).</summary>
+    internal BatchWriter<AttestationResultRecord?> ResultWriter => _results;
 
     public static async Task<VerifierStore> OpenAsync(StoreLocation location, string dataDirectory, CancellationToken cancellationToken = default)
     {
@@ -20,7 +28,11 @@ public sealed partial class VerifierStore(StoreDatabase database) : IVerifierSto
         return new(await location.OpenAsync(dataDirectory, VerifierMigrations.Schema, cancellationToken).ConfigureAwait(false));
     }
 
-    public ValueTask DisposeAsync() => Database.DisposeAsync();
+    public async ValueTask DisposeAsync()
+    {
+        await _results.DisposeAsync().ConfigureAwait(false);
+        await Database.DisposeAsync().ConfigureAwait(false);
+    }
 
     public Task<StoredPolicy> AddPolicyAsync(PolicyDocument policy, DateTimeOffset now, CancellationToken cancellationToken = default) =>
         Database.WriteAsync(async (connection, transaction) =>
