@@ -13,6 +13,9 @@ namespace TrustLaunch.Hosting.Storage;
 public abstract class StoreDatabase(int schemaVersion) : IReadinessCheck, IAsyncDisposable
 {
     public int SchemaVersion { get; } = schemaVersion;
+
+    /// <summary>How many write transactions are worth running at once: SQLite has one writer, PostgreSQL several.</summary>
+    public virtual int ConcurrentWriters => 1;
     public string Name => "store";
 
     /// <summary>Where the store is, for messages: a file path, or <c>postgres://user@host:port/db</c> (never a password).</summary>

@@ -10,12 +10,16 @@ namespace TrustLaunch.Verifier.Storage;
 /// <see cref="IVerifierStore"/> on a <see cref="StoreDatabase"/>: <c>verifier.db</c> in the data directory (WAL,
 /// synchronous=FULL), or the <c>verifier</c> schema of a PostgreSQL database. The same SQL on both.
 /// </summary>
-public sealed partial class VerifierStore(StoreDatabase database) : IVerifierStore, IAsyncDisposable
+public sealed partial class VerifierStore(StoreDatabase database, int resultWriters) : IVerifierStore, IAsyncDisposable
 {
     /// <summary>Attestation results committed at once: enough to share a commit under load, few enough to keep it short.</summary>
     public const int MaxResultBatch = 128;
 
-    private readonly BatchWriter<AttestationResultRecord?> _results = new(database, MaxResultBatch);
+    private readonly BatchWriter<AttestationResultRecord?> _results = new(database, MaxResultBatch, resultWriters);
+
+    public VerifierStore(StoreDatabase database) : this(database, database.ConcurrentWriters)
+    {
+    }
 
     public StoreDatabase Database { get; } = database;
 
@@ -26,6 +30,13 @@ public sealed partial class VerifierStore(StoreDatabase database) : IVerifierSto
     {
         ArgumentNullException.ThrowIfNull(location);
         return new(await location.OpenAsync(dataDirectory, VerifierMigrations.Schema, cancellationToken).ConfigureAwait(false));
+    }
+
+    /// <summary>As <see cref="OpenAsync(StoreLocation, string, CancellationToken)"/>, results committed by <paramref name="resultWriters"/> batches at a time.</summary>
+    internal static async Task<VerifierStore> OpenAsync(StoreLocation location, string dataDirectory, int resultWriters)
+    {
+        ArgumentNullException.ThrowIfNull(location);
+        return new(await location.OpenAsync(dataDirectory, VerifierMigrations.Schema).ConfigureAwait(false), resultWriters);
     }
 
     public async ValueTask DisposeAsync()

@@ -10,7 +10,7 @@ namespace TrustLaunch.Verifier.Tests.Storage;
 /// <summary>
 /// Group commit of attestation results, the same on every backend. A first write holds the writer inside its
 /// transaction while the others queue, so they all go into the next transaction together; probes at both ends of the
-/// queue see which transaction that was.
+/// queue see which transaction that was. One writer, so the held transaction is the only one.
 /// </summary>
 public abstract class VerifierBatchTests : IAsyncLifetime
 {
@@ -20,6 +20,7 @@ public abstract class VerifierBatchTests : IAsyncLifetime
     private readonly string _dataDirectory = Directory.CreateTempSubdirectory("trustlaunch-verifier-batch-").FullName;
     private readonly TaskCompletionSource _holding = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _release = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private StoreLocation _location = null!;
     private VerifierStore _store = null!;
     private VerifierStore _other = null!;
     private DbTransaction? _first;
@@ -29,9 +30,9 @@ public abstract class VerifierBatchTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        var location = await CreateLocationAsync();
-        _store = await VerifierStore.OpenAsync(location, _dataDirectory);
-        _other = await VerifierStore.OpenAsync(location, _dataDirectory);
+        _location = await CreateLocationAsync();
+        _store = await VerifierStore.OpenAsync(_location, _dataDirectory, resultWriters: 1);
+        _other = await VerifierStore.OpenAsync(_location, _dataDirectory, resultWriters: 1);
         for (var i = 0; i < 4; i++)
             await _store.AddAgentAsync(AgentRecord.New($"agent-{i}", "127.0.0.1:9002", "prod", 1));
     }
@@ -113,6 +114,26 @@ public abstract class VerifierBatchTests : IAsyncLifetime
         Assert.NotNull(await other);
         Assert.Equal((await answered)!.Id, Assert.Single(await _store.GetResultsAsync("p1", 10)).Id);
         Assert.Single(await _store.GetResultsAsync("p2", 10));
+    }
+
+    [Fact]
+    public async Task RecordAttestation_ManyAtOnceOnTheBackendsWriters_EachCommittedOnceWithItsResult()
+    {
+        await using var store = await VerifierStore.OpenAsync(_location, _dataDirectory);
+        var ids = Enumerable.Range(4, 60).Select(i => $"agent-{i}").ToList();
+        foreach (var id in ids)
+            await store.AddAgentAsync(AgentRecord.New(id, "127.0.0.1:9002", "prod", 1));
+        await store.MaintainLeasesAsync(Instance("a"), NoneInFlight, Now, Lease);
+
+        var saved = await Task.WhenAll(ids.Select(id => Task.Run(() => store.RecordAttestationAsync(Attested(id), Result(id, "a"), null, [], "a"))));
+
+        Assert.Equal(ids.Count, saved.Select(r => r!.Id).Distinct().Count());
+        foreach (var (id, result) in ids.Zip(saved))
+        {
+            var stored = Assert.Single(await store.GetResultsAsync(id, 10));
+            Assert.Equal((result!.Id, id), (stored.Id, stored.AgentId));
+            Assert.Equal(1L, (await store.GetAgentAsync(id))!.Attestations);
+        }
     }
 
     [Fact]
