@@ -20,6 +20,10 @@ public sealed class HsmModule
     private static readonly ConcurrentDictionary<string, Lazy<HsmModule>> Loaded = new(StringComparer.Ordinal);
     private static int _resolverInstalled;
 
+    // SoftHSM's slot enumeration is not safe to run at once: a C_GetTokenInfo racing another thread's C_GetSlotList
+    // has answered CKR_GENERAL_ERROR (16 concurrent signers, full suite). It is rare, so one caller at a time.
+    private readonly Lock _slotDiscovery = new();
+
     private HsmModule(string path, string? spyLog, IPkcs11Library library)
     {
         ModulePath = path;
@@ -117,9 +121,14 @@ public sealed class HsmModule
         return new ModuleInfo(ModulePath, info.ManufacturerId.Trim(), info.LibraryDescription.Trim(), info.LibraryVersion, info.CryptokiVersion);
     }
 
-    public IReadOnlyList<SlotDescription> GetSlots(bool tokenPresent = true) => Pkcs11Call.Run(() =>
-        Library.GetSlotList(tokenPresent ? SlotsType.WithTokenPresent : SlotsType.WithOrWithoutTokenPresent)
-            .Select(Describe).ToList());
+    public IReadOnlyList<SlotDescription> GetSlots(bool tokenPresent = true)
+    {
+        lock (_slotDiscovery)
+        {
+            return Pkcs11Call.Run(() => Library.GetSlotList(tokenPresent ? SlotsType.WithTokenPresent : SlotsType.WithOrWithoutTokenPresent)
+                .Select(Describe).ToList());
+        }
+    }
 
     private static SlotDescription Describe(ISlot slot)
     {
@@ -138,6 +147,12 @@ public sealed class HsmModule
     /// <summary>The slot whose token has <paramref name="label"/> (SoftHSM gives tokens random slot ids).</summary>
     internal ISlot FindSlot(string label)
     {
+        lock (_slotDiscovery)
+            return FindSlotLocked(label);
+    }
+
+    private ISlot FindSlotLocked(string label)
+    {
         var slots = Pkcs11Call.Run(() => Library.GetSlotList(SlotsType.WithTokenPresent));
         var matches = slots.Where(s => Pkcs11Call.Run(s.GetTokenInfo).Label.Trim() == label).ToList();
         return matches.Count switch
@@ -152,9 +167,12 @@ public sealed class HsmModule
     /// <summary>The first slot without an initialised token (SoftHSM always offers one).</summary>
     internal ISlot FindFreeSlot()
     {
-        var slots = Pkcs11Call.Run(() => Library.GetSlotList(SlotsType.WithTokenPresent));
-        return slots.FirstOrDefault(s => !s.GetTokenInfo().TokenFlags.TokenInitialized)
-            ?? throw new HsmException("C_GetSlotList", "no free slot", $"{ModulePath} offers no slot with an uninitialised token");
+        lock (_slotDiscovery)
+        {
+            var slots = Pkcs11Call.Run(() => Library.GetSlotList(SlotsType.WithTokenPresent));
+            return slots.FirstOrDefault(s => !s.GetTokenInfo().TokenFlags.TokenInitialized)
+                ?? throw new HsmException("C_GetSlotList", "no free slot", $"{ModulePath} offers no slot with an uninitialised token");
+        }
     }
 
     /// <summary>Opens a read-write session on the token labelled <paramref name="tokenLabel"/>, logged in when a PIN
