@@ -1,9 +1,9 @@
 using System.Data.Common;
-using System.Globalization;
 using TrustLaunch.Hosting.Contracts;
 using TrustLaunch.Hosting.Storage;
 using TrustLaunch.Testing;
 using TrustLaunch.Verifier.Storage;
+using static TrustLaunch.Verifier.Tests.Storage.LeaseTestData;
 
 namespace TrustLaunch.Verifier.Tests.Storage;
 
@@ -14,9 +14,6 @@ namespace TrustLaunch.Verifier.Tests.Storage;
 /// </summary>
 public abstract class VerifierBatchTests : IAsyncLifetime
 {
-    private static readonly DateTimeOffset Now = DateTimeOffset.Parse("2026-11-26T08:00:00Z", CultureInfo.InvariantCulture);
-    private static readonly TimeSpan Lease = TimeSpan.FromSeconds(15);
-    private static readonly HashSet<string> NoneInFlight = [];
     private readonly string _dataDirectory = Directory.CreateTempSubdirectory("trustlaunch-verifier-batch-").FullName;
     private readonly TaskCompletionSource _holding = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _release = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -192,8 +189,6 @@ public abstract class VerifierBatchTests : IAsyncLifetime
 
     private static AttestationResultRecord Result(string agentId, string? instance) =>
         new(0, agentId, Now, "affirming", null, null, 0, "prod:v1", "t", instance);
-
-    private static VerifierInstance Instance(string id) => new(id, "trustlaunch-verifier/" + id, "kid-" + id, "PEM " + id, Now);
 
     private static AgentRecord PushAgent(string id) =>
         AgentRecord.New(id, "", "prod", 1) with { Mode = AttestationModes.Push, PushDeadline = Now.AddSeconds(5) };

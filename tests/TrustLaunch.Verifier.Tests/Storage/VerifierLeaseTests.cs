@@ -1,8 +1,8 @@
-using System.Globalization;
 using TrustLaunch.Hosting.Contracts;
 using TrustLaunch.Hosting.Storage;
 using TrustLaunch.Testing;
 using TrustLaunch.Verifier.Storage;
+using static TrustLaunch.Verifier.Tests.Storage.LeaseTestData;
 
 namespace TrustLaunch.Verifier.Tests.Storage;
 
@@ -13,9 +13,6 @@ namespace TrustLaunch.Verifier.Tests.Storage;
 /// </summary>
 public abstract class VerifierLeaseTests : IAsyncLifetime
 {
-    private static readonly DateTimeOffset Now = DateTimeOffset.Parse("2026-11-26T08:00:00Z", CultureInfo.InvariantCulture);
-    private static readonly TimeSpan Lease = TimeSpan.FromSeconds(15);
-    private static readonly HashSet<string> NoneInFlight = [];
     private readonly string _dataDirectory = Directory.CreateTempSubdirectory("trustlaunch-verifier-leases-").FullName;
     private VerifierStore _store = null!;
     private VerifierStore _other = null!;
@@ -144,8 +141,6 @@ public abstract class VerifierLeaseTests : IAsyncLifetime
         Assert.Equal("PEM a", await _store.GetPublicKeyAsync("kid-a"));
         Assert.Null(await _store.GetPublicKeyAsync("kid-z"));
     }
-
-    private static VerifierInstance Instance(string id) => new(id, "trustlaunch-verifier/" + id, "kid-" + id, "PEM " + id, Now);
 
     private static AttestationResultRecord Result(string instance) =>
         new(0, "agent-0", Now.AddSeconds(17), "affirming", null, null, 0, "prod:v1", "t", instance);
