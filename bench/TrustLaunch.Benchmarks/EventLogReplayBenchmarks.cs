@@ -20,7 +20,7 @@ public class EventLogReplayBenchmarks
     public void Setup()
     {
         _event = new ContainerCreatedEvent("3f0c2a9d1e7b", "pod-7d9c", "default", "registry.example/app:1.4",
-            "sha256:" + new string('a', 64), "sha256:" + new string('b', 64));
+            "sha256:" + new string('a', 64), "sha256:" + new string('b', 64), ContainerIsolation.NetworkPod, ContainerIsolation.SeccompDefault);
         _line = LaunchEventLines.ContainerCreated(_event);
         _log = Enumerable.Range(0, Entries)
             .Select(i => EventLogReplay.CreateRecord(i, LaunchPcr.Default, LaunchEventLines.ContainerCreated(_event with { Container = $"container-{i}" })))

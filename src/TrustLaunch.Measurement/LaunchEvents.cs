@@ -54,6 +54,9 @@ public sealed record ImageRejectedEvent(
 /// <summary>
 /// <c>ContainerCreated</c>: <c>pod</c> is the pod id (empty outside Kubernetes), <c>namespace</c> the pod's
 /// namespace (empty outside Kubernetes), <c>config</c> the SHA-256 of the runtime bundle's config.json.
+/// <c>network</c> is <see cref="ContainerIsolation.NetworkPod"/> (a network namespace of its own) or
+/// <see cref="ContainerIsolation.NetworkHost"/>; <c>seccomp</c> is <see cref="ContainerIsolation.SeccompDefault"/>
+/// or <see cref="ContainerIsolation.SeccompUnconfined"/>: anything looser than a pod's defaults is measured here.
 /// </summary>
 public sealed record ContainerCreatedEvent(
     [property: JsonPropertyName("container")] string Container,
@@ -61,16 +64,31 @@ public sealed record ContainerCreatedEvent(
     [property: JsonPropertyName("namespace")] string Namespace,
     [property: JsonPropertyName("image")] string Image,
     [property: JsonPropertyName("digest")] string Digest,
-    [property: JsonPropertyName("config")] string Config);
+    [property: JsonPropertyName("config")] string Config,
+    [property: JsonPropertyName("network")] string Network,
+    [property: JsonPropertyName("seccomp")] string Seccomp);
+
+/// <summary>The values <see cref="ContainerCreatedEvent"/> measures for a container's isolation.</summary>
+public static class ContainerIsolation
+{
+    public const string NetworkPod = "pod";
+    public const string NetworkHost = "host";
+    public const string SeccompDefault = "default";
+    public const string SeccompUnconfined = "unconfined";
+}
 
 /// <summary><c>ContainerStarted</c>, <c>ContainerDeleted</c>: the container id.</summary>
 public sealed record ContainerEvent(
     [property: JsonPropertyName("container")] string Container);
 
-/// <summary><c>ContainerStopped</c>: the container id and its exit status (128 + signal when killed).</summary>
+/// <summary>
+/// <c>ContainerStopped</c>: the container id and its exit status (128 + signal when killed). <c>exit_code</c> is null
+/// when the status is unknown (its monitor died before reaping it); <c>reason</c> then says why, and is absent otherwise.
+/// </summary>
 public sealed record ContainerStoppedEvent(
     [property: JsonPropertyName("container")] string Container,
-    [property: JsonPropertyName("exit_code")] int ExitCode);
+    [property: JsonPropertyName("exit_code")] int? ExitCode,
+    [property: JsonPropertyName("reason"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Reason = null);
 
 /// <summary><c>ContainerExec</c>: the container id and the command executed in it.</summary>
 public sealed record ContainerExecEvent(

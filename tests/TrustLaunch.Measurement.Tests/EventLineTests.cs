@@ -83,7 +83,7 @@ public class EventLineTests
             LaunchEventLines.ImagePulled(new("i", "d")),
             LaunchEventLines.ImageVerified(new("i", "d", "local", "kid", "g", "r")),
             LaunchEventLines.ImageRejected(new("i", "", "why")),
-            LaunchEventLines.ContainerCreated(new("c", "p", "ns", "i", "d", "cfg")),
+            LaunchEventLines.ContainerCreated(new("c", "p", "ns", "i", "d", "cfg", ContainerIsolation.NetworkPod, ContainerIsolation.SeccompDefault)),
             LaunchEventLines.ContainerStarted(new("c")),
             LaunchEventLines.ContainerStopped(new("c", 137)),
             LaunchEventLines.ContainerDeleted(new("c")),
@@ -92,7 +92,7 @@ public class EventLineTests
         Assert.Equal(LaunchEvents.Operations.Order(), lines.Select(l => EventLine.Parse(l).Operation).Order());
         Assert.Equal("trustlaunch ContainerStopped {\"container\":\"c\",\"exit_code\":137}", lines[5]);
         Assert.Equal(
-            "trustlaunch ContainerCreated {\"config\":\"cfg\",\"container\":\"c\",\"digest\":\"d\",\"image\":\"i\",\"namespace\":\"ns\",\"pod\":\"p\"}",
+            "trustlaunch ContainerCreated {\"config\":\"cfg\",\"container\":\"c\",\"digest\":\"d\",\"image\":\"i\",\"namespace\":\"ns\",\"network\":\"pod\",\"pod\":\"p\",\"seccomp\":\"default\"}",
             lines[3]);
     }
 }

@@ -103,7 +103,8 @@ public sealed class SimulatedLaunchLog
     }
 
     private static ContainerCreatedEvent Created(string id) =>
-        new(id, Pod: "", Namespace: "", ImageReference, ImageDigest, Config: new string('c', 64));
+        new(id, Pod: "", Namespace: "", ImageReference, ImageDigest, Config: new string('c', 64),
+            ContainerIsolation.NetworkPod, ContainerIsolation.SeccompDefault);
 
     private static string ContainerId(int n) => string.Create(CultureInfo.InvariantCulture, $"loadsim-{n}");
 

@@ -31,7 +31,9 @@ public sealed class ContainerMonitor(OciRuntime runtime, IMeasurer measurer)
         try
         {
             await MeasureAsync(LaunchEvents.ContainerCreated, JsonSerializer.SerializeToElement(
-                new ContainerCreatedEvent(record.Name, record.Pod, record.Namespace, record.Image, record.ImageDigest, record.ConfigDigest),
+                // Until isolation lands (issue 15) every container shares the host's network and runs without seccomp: measured as such.
+                new ContainerCreatedEvent(record.Name, record.Pod, record.Namespace, record.Image, record.ImageDigest, record.ConfigDigest,
+                    ContainerIsolation.NetworkHost, ContainerIsolation.SeccompUnconfined),
                 LaunchEventsJsonContext.Default.ContainerCreatedEvent), cancellationToken).ConfigureAwait(false);
             await runtime.StartAsync(container.Name, cancellationToken).ConfigureAwait(false);
             await MeasureAsync(LaunchEvents.ContainerStarted, JsonSerializer.SerializeToElement(

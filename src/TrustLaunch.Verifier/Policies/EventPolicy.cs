@@ -37,7 +37,7 @@ public static class EventPolicy
                 LaunchEvents.ContainerCreated => ContainerCreated(policy, root, verifiedImages),
                 LaunchEvents.ImagePulled => Require(root, "image", "digest"),
                 LaunchEvents.ImageRejected => Require(root, "image", "digest", "reason"),
-                LaunchEvents.ContainerStopped => Require(root, "container") ?? RequireNumber(root, "exit_code"),
+                LaunchEvents.ContainerStopped => Require(root, "container") ?? RequireNumberOrNull(root, "exit_code"),
                 _ => Require(root, "container"),
             } is { } problem ? $"event {recnum} ({operation}): {problem}" : null;
         }
@@ -82,6 +82,7 @@ public static class EventPolicy
         return null;
     }
 
-    private static string? RequireNumber(JsonElement content, string member) =>
-        content.TryGetProperty(member, out var value) && value.ValueKind == JsonValueKind.Number ? null : $"content has no number '{member}'";
+    // exit_code is null when the container's monitor died before it could reap the container.
+    private static string? RequireNumberOrNull(JsonElement content, string member) =>
+        content.TryGetProperty(member, out var value) && value.ValueKind is JsonValueKind.Number or JsonValueKind.Null ? null : $"content has no number or null '{member}'";
 }

@@ -146,7 +146,8 @@ internal sealed class DemoStory(DemoStack stack, DemoShell shell, TextWriter out
         MeasuredEvent forged;
         using (var measurer = new AgentSocketMeasurer(stack.AgentSocket))
         {
-            var content = JsonSerializer.SerializeToElement(new ContainerCreatedEvent("intruder", "", "", "evil:latest", intruder, "sha256:" + new string('c', 64)),
+            var content = JsonSerializer.SerializeToElement(new ContainerCreatedEvent("intruder", "", "", "evil:latest", intruder, "sha256:" + new string('c', 64),
+                ContainerIsolation.NetworkPod, ContainerIsolation.SeccompDefault),
                 LaunchEventsJsonContext.Default.ContainerCreatedEvent);
             forged = await measurer.MeasureAsync(LaunchEvents.ContainerCreated, content, cancellationToken).ConfigureAwait(false);
         }
