@@ -32,6 +32,7 @@ public static class VerifierApp
         builder.Services.AddSingleton<VerifierMetrics>();
         builder.Services.AddSingleton<PolicyCache>();
         builder.Services.AddSingleton<AgentConnections>();
+        builder.Services.AddSingleton<RevocationNotices>();
         builder.Services.AddSingleton<EvidenceRecorder>();
         builder.Services.AddSingleton<AgentAttestation>();
         builder.Services.AddSingleton<PushAttestation>();

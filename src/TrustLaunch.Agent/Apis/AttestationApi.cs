@@ -35,7 +35,8 @@ public static class AttestationApi
         }
         catch (LaunchLogNotReadyException e)
         {
-            return TypedResults.Problem(title: "launch log and PCR not reconciled", detail: e.Message, statusCode: StatusCodes.Status503ServiceUnavailable);
+            return TypedResults.Problem(title: "launch log and PCR not reconciled", detail: e.Message, statusCode: StatusCodes.Status503ServiceUnavailable,
+                type: ProblemTypes.LogPcrDisagree);
         }
     }
 

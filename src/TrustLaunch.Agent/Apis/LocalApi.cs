@@ -40,7 +40,8 @@ public static class LocalApi
         }
         catch (LaunchLogNotReadyException e)
         {
-            return TypedResults.Problem(title: "launch log and PCR not reconciled", detail: e.Message, statusCode: StatusCodes.Status503ServiceUnavailable);
+            return TypedResults.Problem(title: "launch log and PCR not reconciled", detail: e.Message, statusCode: StatusCodes.Status503ServiceUnavailable,
+                type: ProblemTypes.LogPcrDisagree);
         }
     }
 

@@ -3,11 +3,21 @@ using TrustLaunch.Measurement;
 namespace TrustLaunch.Hosting.Contracts;
 
 // Agent wire format. Attestation port (9002, mTLS):
-//   GET /v1/quote?nonce=HEX&pcrs=10,11&since=N -> QuoteEvidence | 503 problem (log and PCR not reconciled: why)
+//   GET /v1/quote?nonce=HEX&pcrs=10,11&since=N -> QuoteEvidence | 503 problem of type ProblemTypes.LogPcrDisagree (why)
 //   GET /v1/info                               -> AgentInfo
 // Local unix socket (the launcher; file mode 0600):
 //   POST /v1/measure   MeasureRequest -> MeasuredEvent
 //   GET  /v1/log?since=N              -> CelRecord[]
+
+/// <summary>Problem types (RFC 7807 <c>type</c>) that tell a client more than the status does.</summary>
+public static class ProblemTypes
+{
+    /// <summary>
+    /// An agent's launch log and launch PCR disagree (the PCR was extended outside the log, or the log lost records):
+    /// answered with 503 like an outage, but it is a verdict, not a passing fault.
+    /// </summary>
+    public const string LogPcrDisagree = "urn:trustlaunch:problem:log-pcr-disagree";
+}
 
 /// <summary>One PCR value of a quote, in selection order: bank (<c>sha256</c>), index and lowercase hex value.</summary>
 public sealed record PcrValue(string Bank, int Index, string Value);

@@ -3,11 +3,16 @@ using TrustLaunch.Measurement;
 
 namespace TrustLaunch.Hosting.Contracts;
 
-/// <summary>Source-generated JSON for every wire contract (snake_case members, AOT-safe).</summary>
+/// <summary>
+/// Source-generated JSON for every wire contract (snake_case members, AOT-safe), read strictly: a null for a
+/// non-nullable member, or a missing constructor parameter without a default, is refused naming the member.
+/// </summary>
 [JsonSourceGenerationOptions(
     PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower,
     DefaultIgnoreCondition = JsonIgnoreCondition.Never,
-    UseStringEnumConverter = true)]
+    UseStringEnumConverter = true,
+    RespectNullableAnnotations = true,
+    RespectRequiredConstructorParameters = true)]
 [JsonSerializable(typeof(AgentRegistration))]
 [JsonSerializable(typeof(CredentialChallenge))]
 [JsonSerializable(typeof(ActivationProof))]
@@ -32,5 +37,6 @@ namespace TrustLaunch.Hosting.Contracts;
 [JsonSerializable(typeof(RevocationNotification))]
 [JsonSerializable(typeof(AttestationChallenge))]
 [JsonSerializable(typeof(PushAttestationResult))]
+[JsonSerializable(typeof(AgentProblem))]
 [JsonSerializable(typeof(Microsoft.AspNetCore.Mvc.ProblemDetails))]
 public sealed partial class ContractsJsonContext : JsonSerializerContext;

@@ -20,6 +20,8 @@ namespace TrustLaunch.Hosting.Contracts;
 //   POST   /v1/agents/{id}/attestations/{challenge_id}  QuoteEvidence -> PushAttestationResult
 //          403 not the agent's registered TLS certificate | 404 not under attestation or not in push mode
 //          | 409 paused, failed, unknown or used challenge | 410 expired challenge
+//          (evidence that does not read as QuoteEvidence fails the agent: 200 contraindicated, "malformed evidence: …")
+//   POST   /v1/agents/{id}/attestations/{challenge_id}/problem  AgentProblem -> PushAttestationResult  (instead of evidence)
 
 /// <summary>
 /// Put an agent under attestation. <c>Mode</c> is <c>pull</c> (default: the verifier polls <c>Address</c>, which
@@ -69,6 +71,12 @@ public sealed record AgentStatus(
 /// and post the evidence to <c>/v1/agents/{id}/attestations/{ChallengeId}</c> before <c>ExpiresAt</c>.
 /// </summary>
 public sealed record AttestationChallenge(string ChallengeId, byte[] Nonce, IReadOnlyList<int> Pcrs, long Since, DateTimeOffset ExpiresAt);
+
+/// <summary>
+/// A push-mode agent's answer to a challenge when it cannot give evidence: <c>Type</c> is one of
+/// <see cref="ProblemTypes"/> (today only <see cref="ProblemTypes.LogPcrDisagree"/>), <c>Detail</c> says why.
+/// </summary>
+public sealed record AgentProblem(string Type, string Detail);
 
 /// <summary>
 /// The verifier's answer to push-mode evidence: the EAR status, or <c>retry</c> when it needs the log from record 0

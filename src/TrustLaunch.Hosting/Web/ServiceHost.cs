@@ -58,9 +58,14 @@ public static class ServiceHost
             // match ContractsJsonContext's snake_case so requests bind and responses read the same on both sides.
             o.SerializerOptions.PropertyNamingPolicy = ContractsJsonContext.Default.Options.PropertyNamingPolicy;
             o.SerializerOptions.DefaultIgnoreCondition = ContractsJsonContext.Default.Options.DefaultIgnoreCondition;
+            o.SerializerOptions.RespectNullableAnnotations = ContractsJsonContext.Default.Options.RespectNullableAnnotations;
+            o.SerializerOptions.RespectRequiredConstructorParameters = ContractsJsonContext.Default.Options.RespectRequiredConstructorParameters;
             o.SerializerOptions.TypeInfoResolverChain.Insert(0, ContractsJsonContext.Default);
         });
         builder.Services.AddProblemDetails();
+        // Binding failures throw, so BadRequestProblemHandler can say exactly what was wrong with the request.
+        builder.Services.Configure<Microsoft.AspNetCore.Routing.RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
+        builder.Services.AddExceptionHandler<BadRequestProblemHandler>();
         builder.Services.AddSingleton(settings);
         builder.Services.AddSingleton(settings.Tls);
         builder.Services.AddSingleton(new ServiceHttpClientFactory(settings.Tls));

@@ -32,10 +32,17 @@ public static class AgentFacingApi
                 ? Problem(refusal!)
                 : TypedResults.Created($"/v1/agents/{Uri.EscapeDataString(id)}/attestations/{challenge.ChallengeId}", challenge);
         });
+        // The evidence is read by PushAttestation once caller and challenge check out: malformed evidence fails the agent.
         v1.MapPost("/agents/{id}/attestations/{challengeId}", async Task<Results<Ok<PushAttestationResult>, ProblemHttpResult>> (string id,
-            string challengeId, QuoteEvidence evidence, HttpContext context, PushAttestation push, CancellationToken ct) =>
+            string challengeId, HttpContext context, PushAttestation push, CancellationToken ct) =>
         {
-            var (result, refusal) = await push.AttestAsync(id, challengeId, evidence, context.Connection.ClientCertificate, ct).ConfigureAwait(false);
+            var (result, refusal) = await push.AttestAsync(id, challengeId, context.Request.Body, context.Connection.ClientCertificate, ct).ConfigureAwait(false);
+            return result is null ? Problem(refusal!) : TypedResults.Ok(result);
+        }).Accepts<QuoteEvidence>("application/json");
+        v1.MapPost("/agents/{id}/attestations/{challengeId}/problem", async Task<Results<Ok<PushAttestationResult>, ProblemHttpResult>> (string id,
+            string challengeId, AgentProblem problem, HttpContext context, PushAttestation push, CancellationToken ct) =>
+        {
+            var (result, refusal) = await push.ReportProblemAsync(id, challengeId, problem, context.Connection.ClientCertificate, ct).ConfigureAwait(false);
             return result is null ? Problem(refusal!) : TypedResults.Ok(result);
         });
         v1.MapGet("/keys", (HttpContext context, VerifierSigningKey key) =>

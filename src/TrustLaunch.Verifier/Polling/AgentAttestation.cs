@@ -1,9 +1,9 @@
 using System.Diagnostics;
-using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using TrustLaunch.Hosting.Clients;
 using TrustLaunch.Hosting.Contracts;
 using TrustLaunch.Verifier.Appraisal;
+using TrustLaunch.Verifier.Notifications;
 using TrustLaunch.Verifier.Policies;
 using TrustLaunch.Verifier.Signing;
 using TrustLaunch.Verifier.Storage;
@@ -16,7 +16,8 @@ public readonly record struct AttestationRound(string State, int ConsecutiveFaul
 /// <summary>
 /// One pull-mode attestation round for one agent: fresh nonce, quote and new log records asked from the agent, then
 /// appraised and recorded by <see cref="EvidenceRecorder"/>. Network faults count towards Unreachable; they never fail
-/// an agent. Everything is written only while this instance (<see cref="VerifierOptions.InstanceId"/>) still holds
+/// an agent. Evidence that cannot be read or appraised, and an agent reporting that its log and PCR disagree, fail it;
+/// a store fault records nothing and is retried by the poller. Everything is written only while this instance (<see cref="VerifierOptions.InstanceId"/>) still holds
 /// the agent's lease; a late outcome is dropped and logged.
 /// </summary>
 public sealed partial class AgentAttestation(
@@ -24,6 +25,7 @@ public sealed partial class AgentAttestation(
     AgentConnections connections,
     PolicyCache policies,
     EvidenceRecorder recorder,
+    RevocationNotices notices,
     VerifierMetrics metrics,
     VerifierOptions options,
     TimeProvider time,
@@ -37,28 +39,39 @@ public sealed partial class AgentAttestation(
         if (agent.State == AgentStates.Registered)
         {
             if (!await store.RecordFaultAsync(agent.AgentId, agent.ConsecutiveFaults, AgentStates.Attesting, null, time.GetUtcNow(), options.InstanceId,
-                    cancellationToken).ConfigureAwait(false))
+                    cancellationToken: cancellationToken).ConfigureAwait(false))
                 return Dropped(agent);
             agent = agent with { State = AgentStates.Attesting };
         }
         var started = Stopwatch.GetTimestamp();
-        StoredPolicy? stored;
+        // A store fault (the policy cannot be read, nothing recorded) propagates: the poller counts it and tries again.
+        var stored = await policies.GetLatestAsync(agent.PolicyName, cancellationToken).ConfigureAwait(false);
+        if (stored is null)
+            return await FaultAsync(agent, "policy", $"policy '{agent.PolicyName}' no longer exists", cancellationToken).ConfigureAwait(false);
+        var policy = policies.Get(stored);
         AppraisedEvidence appraised;
         try
         {
-            stored = await policies.GetLatestAsync(agent.PolicyName, cancellationToken).ConfigureAwait(false);
-            if (stored is null)
-                return await FaultAsync(agent, "policy", $"policy '{agent.PolicyName}' no longer exists", cancellationToken).ConfigureAwait(false);
-            var policy = policies.Get(stored);
             var connection = await connections.GetAsync(agent.AgentId, agent.Address, cancellationToken).ConfigureAwait(false);
             appraised = await QuoteAndAppraiseAsync(agent, policy, connection, agent.Appraisal.NextRecNum, cancellationToken).ConfigureAwait(false);
             if (appraised.Outcome.NeedsFullLog)
                 appraised = await QuoteAndAppraiseAsync(agent, policy, connection, 0, cancellationToken).ConfigureAwait(false);
         }
+        catch (ServiceProblemException e) when (LogAndPcrDisagree(e))
+        {
+            appraised = EvidenceRecorder.Disagreement(agent, e.Detail);
+        }
         catch (Exception e) when (IsFault(e, cancellationToken))
         {
             connections.Forget(agent.AgentId);
             return await FaultAsync(agent, FaultKind(e), FaultReason(e), cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // Anything else the agent or its registration gave (evidence that does not parse, an AK or address that
+            // cannot be used) fails the agent: retrying would keep its last verdict standing.
+            connections.Forget(agent.AgentId);
+            appraised = EvidenceRecorder.Malformed(agent, e);
         }
         var saved = await recorder.RecordAsync(agent, stored, appraised, null, cancellationToken).ConfigureAwait(false);
         if (saved is null)
@@ -66,6 +79,9 @@ public sealed partial class AgentAttestation(
         metrics.AttestationCommitted(Stopwatch.GetElapsedTime(started));
         return new(saved.Status == EarToken.Affirming ? AgentStates.Attested : AgentStates.Failed, 0);
     }
+
+    private static bool LogAndPcrDisagree(ServiceProblemException e) =>
+        e.Status == System.Net.HttpStatusCode.ServiceUnavailable && e.Type == ProblemTypes.LogPcrDisagree;
 
     private static async Task<AppraisedEvidence> QuoteAndAppraiseAsync(AgentRecord agent, AttestationPolicy policy, AgentConnection connection, long since,
         CancellationToken cancellationToken)
@@ -79,7 +95,10 @@ public sealed partial class AgentAttestation(
     {
         var faults = agent.ConsecutiveFaults + 1;
         var state = faults >= options.UnreachableAfter ? AgentStates.Unreachable : agent.State;
-        if (!await store.RecordFaultAsync(agent.AgentId, faults, state, reason, time.GetUtcNow(), options.InstanceId, cancellationToken).ConfigureAwait(false))
+        var now = time.GetUtcNow();
+        var notification = notices.For(agent.AgentId, agent.State, state, reason, null, now);
+        if (!await store.RecordFaultAsync(agent.AgentId, faults, state, reason, now, options.InstanceId, notification, options.WebhookUrls,
+                cancellationToken).ConfigureAwait(false))
             return Dropped(agent);
         metrics.Fault(kind);
         metrics.SetState(agent.AgentId, state);
@@ -97,7 +116,7 @@ public sealed partial class AgentAttestation(
     private static bool IsFault(Exception e, CancellationToken cancellationToken) => e switch
     {
         OperationCanceledException => !cancellationToken.IsCancellationRequested,
-        HttpRequestException or ServiceProblemException or AgentNotRegisteredException or JsonException or ObjectDisposedException => true,
+        HttpRequestException or ServiceProblemException or AgentNotRegisteredException or ObjectDisposedException => true,
         _ => false,
     };
 

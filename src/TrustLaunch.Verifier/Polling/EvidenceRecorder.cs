@@ -1,10 +1,9 @@
 using System.Diagnostics;
 using System.Security.Cryptography;
-using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using TrustLaunch.Hosting.Contracts;
-using TrustLaunch.Oci.Signing;
 using TrustLaunch.Verifier.Appraisal;
+using TrustLaunch.Verifier.Notifications;
 using TrustLaunch.Verifier.Policies;
 using TrustLaunch.Verifier.Signing;
 using TrustLaunch.Verifier.Storage;
@@ -25,6 +24,7 @@ public sealed record AppraisedEvidence(AppraisalOutcome Outcome, long LogLength,
 public sealed partial class EvidenceRecorder(
     IVerifierStore store,
     VerifierSigningKey key,
+    RevocationNotices notices,
     VerifierMetrics metrics,
     VerifierOptions options,
     TimeProvider time,
@@ -34,14 +34,44 @@ public sealed partial class EvidenceRecorder(
 
     public static byte[] NewNonce() => RandomNumberGenerator.GetBytes(NonceSize);
 
+    /// <summary>
+    /// Appraises <paramref name="evidence"/>. Evidence the appraisal cannot get through (a null or malformed member, a
+    /// key it cannot use) fails the agent as <see cref="Malformed"/> says: it never keeps an old verdict.
+    /// </summary>
     public static AppraisedEvidence Appraise(AgentRecord agent, AsymmetricAlgorithm akPublicKey, byte[] nonce, AttestationPolicy policy, QuoteEvidence evidence)
     {
         ArgumentNullException.ThrowIfNull(agent);
         ArgumentNullException.ThrowIfNull(evidence);
         var started = Stopwatch.GetTimestamp();
-        var outcome = Appraiser.Appraise(new AppraisalInput(agent.AgentId, akPublicKey, nonce, policy, agent.Appraisal, evidence));
+        AppraisalOutcome outcome;
+        try
+        {
+            outcome = Appraiser.Appraise(new AppraisalInput(agent.AgentId, akPublicKey, nonce, policy, agent.Appraisal, evidence));
+        }
+        catch (Exception e)
+        {
+            return Malformed(agent, e);
+        }
         return new AppraisedEvidence(outcome, evidence.LogLength, Stopwatch.GetElapsedTime(started));
     }
+
+    /// <summary>Evidence that could not be read or appraised: Failed, <c>malformed evidence: WHY</c>.</summary>
+    public static AppraisedEvidence Malformed(AgentRecord agent, Exception problem)
+    {
+        ArgumentNullException.ThrowIfNull(agent);
+        ArgumentNullException.ThrowIfNull(problem);
+        return new AppraisedEvidence(AppraisalOutcome.Failed(AppraisalFailure.Evidence, MalformedReason(problem)), agent.Appraisal.NextRecNum, TimeSpan.Zero);
+    }
+
+    /// <summary>The agent says its launch log and PCR disagree (the PCR was extended behind the log): Failed.</summary>
+    public static AppraisedEvidence Disagreement(AgentRecord agent, string? detail)
+    {
+        ArgumentNullException.ThrowIfNull(agent);
+        return new AppraisedEvidence(AppraisalOutcome.Failed(AppraisalFailure.LogChain, "log and PCR disagree: " + (detail ?? "the agent gave no detail")),
+            agent.Appraisal.NextRecNum, TimeSpan.Zero);
+    }
+
+    public static string MalformedReason(Exception problem) => "malformed evidence: " + (problem ?? throw new ArgumentNullException(nameof(problem))).Message;
 
     /// <summary>
     /// Records an attested or failed outcome (not one that needs the full log). Pull-mode outcomes are written only
@@ -87,7 +117,7 @@ public sealed partial class EvidenceRecorder(
             outcome.Failure == AppraisalFailure.Policy, outcome.EventIndex, now);
         var result = new AttestationResultRecord(0, agent.AgentId, now, attested ? EarToken.Affirming : EarToken.Contraindicated,
             outcome.Reason, outcome.EventIndex, appraised.LogLength, policyId, token, options.InstanceId);
-        var notification = attested ? null : SignNotification(new RevocationNotification(agent.AgentId, AgentStates.Failed, outcome.Reason!, outcome.EventIndex, now));
+        var notification = attested ? null : notices.For(agent.AgentId, agent.State, AgentStates.Failed, outcome.Reason!, outcome.EventIndex, now);
         var saved = push is null
             ? await store.RecordAttestationAsync(updated, result, notification, options.WebhookUrls, options.InstanceId, cancellationToken).ConfigureAwait(false)
             : await store.RecordPushAttestationAsync(updated, result, notification, options.WebhookUrls, push.ChallengeId, push.Deadline, cancellationToken).ConfigureAwait(false);
@@ -107,10 +137,6 @@ public sealed partial class EvidenceRecorder(
         }
         return saved;
     }
-
-    /// <summary>The notification as a compact JWS (typ <c>revocation+jws</c>) by the verifier key.</summary>
-    public string SignNotification(RevocationNotification notification) =>
-        Jws.SignCompact(JsonSerializer.SerializeToUtf8Bytes(notification, ContractsJsonContext.Default.RevocationNotification), key.Signer, "revocation+jws");
 
     [LoggerMessage(Level = LogLevel.Information, Message = "agent {AgentId} attested ({Events} new events, rebooted: {Rebooted})")]
     private static partial void LogAttested(ILogger logger, string agentId, int events, bool rebooted);

@@ -1,7 +1,9 @@
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
+using System.Text.Json;
 using Microsoft.AspNetCore.Http;
+using TrustLaunch.Hosting.Clients;
 using TrustLaunch.Hosting.Contracts;
 using TrustLaunch.Verifier.Appraisal;
 using TrustLaunch.Verifier.Policies;
@@ -47,26 +49,28 @@ public sealed class PushAttestation(
         return issued is null ? (null, NotUnderAttestation(agentId)) : (issued.ToContract(), null);
     }
 
-    public async Task<(PushAttestationResult? Result, PushRefusal? Refusal)> AttestAsync(string agentId, string challengeId, QuoteEvidence evidence,
+    /// <summary>
+    /// Appraises and records the evidence posted for <paramref name="challengeId"/>. The body is read only once the
+    /// caller is known to be the agent and the challenge is live: evidence that does not read as
+    /// <see cref="QuoteEvidence"/> (a null or missing member) fails the agent like evidence that does not appraise.
+    /// </summary>
+    public async Task<(PushAttestationResult? Result, PushRefusal? Refusal)> AttestAsync(string agentId, string challengeId, Stream body,
         X509Certificate2? caller, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(evidence);
-        var (agent, refusal) = await AuthorizeAsync(agentId, caller, cancellationToken).ConfigureAwait(false);
+        ArgumentNullException.ThrowIfNull(body);
+        var (agent, challenge, stored, refusal) = await OpenChallengeAsync(agentId, challengeId, caller, cancellationToken).ConfigureAwait(false);
         if (agent is null)
             return (null, refusal);
-        var challenge = await store.GetChallengeAsync(agentId, cancellationToken).ConfigureAwait(false);
-        if (challenge is null || challenge.ChallengeId != challengeId)
-            return (null, PushRefusal.Conflict("unknown challenge", $"challenge '{challengeId}' is not the outstanding challenge of agent '{agentId}'"));
-        if (challenge.Consumed)
-            return (null, Used(challengeId));
-        var now = time.GetUtcNow();
-        if (now >= challenge.ExpiresAt)
+        QuoteEvidence evidence;
+        try
         {
-            return (null, new PushRefusal(StatusCodes.Status410Gone, "challenge expired",
-                string.Create(CultureInfo.InvariantCulture, $"challenge '{challengeId}' expired at {challenge.ExpiresAt.UtcDateTime:yyyy-MM-ddTHH:mm:ss.fffZ}")));
+            evidence = await JsonSerializer.DeserializeAsync(body, ContractsJsonContext.Default.QuoteEvidence, cancellationToken).ConfigureAwait(false)
+                ?? throw new JsonException("the evidence is null");
         }
-        if (await policies.GetLatestAsync(agent.PolicyName, cancellationToken).ConfigureAwait(false) is not { } stored)
-            return (null, NoPolicy(agent));
+        catch (JsonException e)
+        {
+            return await RecordAsync(agent, challenge!, stored!, EvidenceRecorder.Malformed(agent, e), cancellationToken).ConfigureAwait(false);
+        }
         RegisteredKeys keys;
         try
         {
@@ -76,20 +80,70 @@ public sealed class PushAttestation(
         {
             return (null, PushRefusal.Forbidden(e.Message));
         }
+        catch (Exception e) when (e is not OperationCanceledException and not HttpRequestException and not ServiceProblemException)
+        {
+            // The registered AK or certificate cannot be used: no evidence from this agent can be trusted.
+            return await RecordAsync(agent, challenge!, stored!, EvidenceRecorder.Malformed(agent, e), cancellationToken).ConfigureAwait(false);
+        }
 
-        var appraised = EvidenceRecorder.Appraise(agent, keys.AkPublicKey, challenge.Nonce, policies.Get(stored), evidence);
+        var appraised = EvidenceRecorder.Appraise(agent, keys.AkPublicKey, challenge!.Nonce, policies.Get(stored!), evidence);
         if (appraised.Outcome.NeedsFullLog)
         {
             return await store.RequestFullLogAsync(agentId, challengeId, cancellationToken).ConfigureAwait(false)
-                ? (new PushAttestationResult(PushAttestationResult.Retry, appraised.Outcome.Reason, null, now), null)
+                ? (new PushAttestationResult(PushAttestationResult.Retry, appraised.Outcome.Reason, null, time.GetUtcNow()), null)
                 : (null, Used(challengeId));
         }
-        var next = now + options.QuoteInterval;
-        var saved = await recorder.RecordAsync(agent, stored, appraised, new PushReceipt(challengeId, next + options.PushGrace), cancellationToken).ConfigureAwait(false);
+        return await RecordAsync(agent, challenge, stored!, appraised, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The agent answers its challenge with a problem instead of evidence: its launch log and PCR disagree (it cannot
+    /// quote a log that replays). Recorded as in pull mode: Failed, <c>log and PCR disagree: DETAIL</c>.
+    /// </summary>
+    public async Task<(PushAttestationResult? Result, PushRefusal? Refusal)> ReportProblemAsync(string agentId, string challengeId, AgentProblem problem,
+        X509Certificate2? caller, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(problem);
+        var (agent, challenge, stored, refusal) = await OpenChallengeAsync(agentId, challengeId, caller, cancellationToken).ConfigureAwait(false);
+        if (agent is null)
+            return (null, refusal);
+        if (problem.Type != ProblemTypes.LogPcrDisagree)
+            return (null, new PushRefusal(StatusCodes.Status400BadRequest, "unknown problem type", $"problem type '{problem.Type}' is not one an agent reports"));
+        return await RecordAsync(agent, challenge!, stored!, EvidenceRecorder.Disagreement(agent, problem.Detail), cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<(PushAttestationResult? Result, PushRefusal? Refusal)> RecordAsync(AgentRecord agent, StoredChallenge challenge, StoredPolicy stored,
+        AppraisedEvidence appraised, CancellationToken cancellationToken)
+    {
+        var next = time.GetUtcNow() + options.QuoteInterval;
+        var saved = await recorder.RecordAsync(agent, stored, appraised, new PushReceipt(challenge.ChallengeId, next + options.PushGrace), cancellationToken)
+            .ConfigureAwait(false);
         if (saved is null)
-            return (null, Used(challengeId));
+            return (null, Used(challenge.ChallengeId));
         metrics.AttestationCommitted(time.GetUtcNow() - challenge.IssuedAt);
         return (new PushAttestationResult(saved.Status, saved.Reason, saved.EventIndex, next), null);
+    }
+
+    /// <summary>The caller is the agent, <paramref name="challengeId"/> its outstanding, unused, unexpired challenge, and its policy exists.</summary>
+    private async Task<(AgentRecord? Agent, StoredChallenge? Challenge, StoredPolicy? Policy, PushRefusal? Refusal)> OpenChallengeAsync(string agentId,
+        string challengeId, X509Certificate2? caller, CancellationToken cancellationToken)
+    {
+        var (agent, refusal) = await AuthorizeAsync(agentId, caller, cancellationToken).ConfigureAwait(false);
+        if (agent is null)
+            return (null, null, null, refusal);
+        var challenge = await store.GetChallengeAsync(agentId, cancellationToken).ConfigureAwait(false);
+        if (challenge is null || challenge.ChallengeId != challengeId)
+            return (null, null, null, PushRefusal.Conflict("unknown challenge", $"challenge '{challengeId}' is not the outstanding challenge of agent '{agentId}'"));
+        if (challenge.Consumed)
+            return (null, null, null, Used(challengeId));
+        if (time.GetUtcNow() >= challenge.ExpiresAt)
+        {
+            return (null, null, null, new PushRefusal(StatusCodes.Status410Gone, "challenge expired",
+                string.Create(CultureInfo.InvariantCulture, $"challenge '{challengeId}' expired at {challenge.ExpiresAt.UtcDateTime:yyyy-MM-ddTHH:mm:ss.fffZ}")));
+        }
+        if (await policies.GetLatestAsync(agent.PolicyName, cancellationToken).ConfigureAwait(false) is not { } stored)
+            return (null, null, null, NoPolicy(agent));
+        return (agent, challenge, stored, null);
     }
 
     /// <summary>The caller must be the agent (its registered TLS certificate), and the agent under attestation in push mode.</summary>

@@ -43,11 +43,12 @@ public interface IVerifierStore
         string? notification, IReadOnlyList<string> webhookUrls, string? leaseHolder, CancellationToken cancellationToken = default);
 
     /// <summary>
-    /// Saves a network fault: the fault count, and the state when it changes (e.g. to Unreachable). False, writing
-    /// nothing, when the agent is gone, Failed, or no longer leased to <paramref name="leaseHolder"/> (null = no check).
+    /// Saves a network fault: the fault count, and the state when it changes (e.g. to Unreachable), queueing
+    /// <paramref name="notification"/> (when not null) for every URL in the same transaction. False, writing nothing,
+    /// when the agent is gone, Failed, or no longer leased to <paramref name="leaseHolder"/> (null = no check).
     /// </summary>
     Task<bool> RecordFaultAsync(string agentId, int consecutiveFaults, string state, string? reason, DateTimeOffset at, string? leaseHolder,
-        CancellationToken cancellationToken = default);
+        string? notification = null, IReadOnlyList<string>? webhookUrls = null, CancellationToken cancellationToken = default);
 
     /// <summary>
     /// Replaces a push-mode agent's outstanding challenge; <c>Since</c> becomes 0 when the last evidence needed the full
@@ -73,9 +74,10 @@ public interface IVerifierStore
     /// <summary>
     /// Makes a push-mode agent Unreachable with <paramref name="reason"/> when its deadline is before
     /// <paramref name="now"/> and it is neither paused, Failed nor Unreachable already; false otherwise (evidence that
-    /// moved the deadline meanwhile wins).
+    /// moved the deadline meanwhile wins). Queues <paramref name="notification"/> for every URL when it does.
     /// </summary>
-    Task<bool> MarkDeadlineMissedAsync(string agentId, string reason, DateTimeOffset now, CancellationToken cancellationToken = default);
+    Task<bool> MarkDeadlineMissedAsync(string agentId, string reason, DateTimeOffset now, string? notification = null,
+        IReadOnlyList<string>? webhookUrls = null, CancellationToken cancellationToken = default);
 
     /// <summary>Newest first.</summary>
     Task<IReadOnlyList<AttestationResultRecord>> GetResultsAsync(string agentId, int last, CancellationToken cancellationToken = default);

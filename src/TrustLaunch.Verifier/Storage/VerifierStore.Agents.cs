@@ -90,26 +90,37 @@ public sealed partial class VerifierStore
             """, cancellationToken, ("@agent", result.AgentId), ("@at", Database.Timestamp(result.At)), ("@status", result.Status),
             ("@reason", result.Reason), ("@event", result.EventIndex), ("@length", result.LogLength), ("@policy", result.PolicyId),
             ("@token", result.Token), ("@instance", result.InstanceId)).ConfigureAwait(false))!;
-        if (notification is not null)
-        {
-            foreach (var url in webhookUrls)
-            {
-                await connection.ExecuteAsync(transaction,
-                    "INSERT INTO webhook_outbox (url, body, attempts, next_attempt) VALUES (@url, @body, 0, @at)", cancellationToken,
-                    ("@url", url), ("@body", notification), ("@at", Database.Timestamp(result.At))).ConfigureAwait(false);
-            }
-        }
+        await EnqueueAsync(connection, transaction, notification, webhookUrls, result.At, cancellationToken).ConfigureAwait(false);
         return result with { Id = id };
     }
 
+    /// <summary>Queues <paramref name="notification"/> (when there is one) for every URL, inside the caller's transaction.</summary>
+    private async Task EnqueueAsync(DbConnection connection, DbTransaction transaction, string? notification, IReadOnlyList<string>? webhookUrls,
+        DateTimeOffset at, CancellationToken cancellationToken)
+    {
+        if (notification is null || webhookUrls is null)
+            return;
+        foreach (var url in webhookUrls)
+        {
+            await connection.ExecuteAsync(transaction,
+                "INSERT INTO webhook_outbox (url, body, attempts, next_attempt) VALUES (@url, @body, 0, @at)", cancellationToken,
+                ("@url", url), ("@body", notification), ("@at", Database.Timestamp(at))).ConfigureAwait(false);
+        }
+    }
+
     public Task<bool> RecordFaultAsync(string agentId, int consecutiveFaults, string state, string? reason, DateTimeOffset at, string? leaseHolder,
-        CancellationToken cancellationToken = default) =>
+        string? notification = null, IReadOnlyList<string>? webhookUrls = null, CancellationToken cancellationToken = default) =>
         Database.WriteAsync(async (connection, transaction) =>
-            await connection.ExecuteAsync(transaction, $"""
-                UPDATE agents SET consecutive_faults = @faults, state = @state, failure_reason = @reason, last_attestation = @at
-                WHERE agent_id = @id AND state <> 'Failed'{LeaseFence(leaseHolder)}
-                """, cancellationToken, [("@id", agentId), ("@faults", consecutiveFaults), ("@state", state), ("@reason", reason),
-                ("@at", Database.Timestamp(at)), .. FenceParameters(leaseHolder)]).ConfigureAwait(false) > 0, cancellationToken);
+        {
+            if (await connection.ExecuteAsync(transaction, $"""
+                    UPDATE agents SET consecutive_faults = @faults, state = @state, failure_reason = @reason, last_attestation = @at
+                    WHERE agent_id = @id AND state <> 'Failed'{LeaseFence(leaseHolder)}
+                    """, cancellationToken, [("@id", agentId), ("@faults", consecutiveFaults), ("@state", state), ("@reason", reason),
+                    ("@at", Database.Timestamp(at)), .. FenceParameters(leaseHolder)]).ConfigureAwait(false) == 0)
+                return false;
+            await EnqueueAsync(connection, transaction, notification, webhookUrls, at, cancellationToken).ConfigureAwait(false);
+            return true;
+        }, cancellationToken);
 
     /// <summary>
     /// The write goes through only while <c>@holder</c> holds the agent's lease. Not an <c>@holder IS NULL OR …</c>

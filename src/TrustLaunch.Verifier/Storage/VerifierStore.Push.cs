@@ -64,12 +64,18 @@ public sealed partial class VerifierStore
             "UPDATE agents SET push_deadline = @deadline WHERE agent_id = @id AND mode = 'push'", cancellationToken,
             ("@id", agentId), ("@deadline", Database.Timestamp(deadline))).ConfigureAwait(false) > 0, cancellationToken);
 
-    public Task<bool> MarkDeadlineMissedAsync(string agentId, string reason, DateTimeOffset now, CancellationToken cancellationToken = default) =>
-        Database.WriteAsync(async (connection, transaction) => await connection.ExecuteAsync(transaction, """
-            UPDATE agents SET state = 'Unreachable', failure_reason = @reason, consecutive_faults = consecutive_faults + 1
-            WHERE agent_id = @id AND mode = 'push' AND paused = FALSE AND state NOT IN ('Failed', 'Unreachable') AND push_deadline < @now
-            """, cancellationToken, ("@id", agentId), ("@reason", reason), ("@now", Database.Timestamp(now))).ConfigureAwait(false) > 0,
-            cancellationToken);
+    public Task<bool> MarkDeadlineMissedAsync(string agentId, string reason, DateTimeOffset now, string? notification = null,
+        IReadOnlyList<string>? webhookUrls = null, CancellationToken cancellationToken = default) =>
+        Database.WriteAsync(async (connection, transaction) =>
+        {
+            if (await connection.ExecuteAsync(transaction, """
+                    UPDATE agents SET state = 'Unreachable', failure_reason = @reason, consecutive_faults = consecutive_faults + 1
+                    WHERE agent_id = @id AND mode = 'push' AND paused = FALSE AND state NOT IN ('Failed', 'Unreachable') AND push_deadline < @now
+                    """, cancellationToken, ("@id", agentId), ("@reason", reason), ("@now", Database.Timestamp(now))).ConfigureAwait(false) == 0)
+                return false;
+            await EnqueueAsync(connection, transaction, notification, webhookUrls, now, cancellationToken).ConfigureAwait(false);
+            return true;
+        }, cancellationToken);
 
     /// <summary>Marks the challenge used (once: false when it was used or replaced already).</summary>
     private static async Task<bool> ConsumeAsync(DbConnection connection, DbTransaction transaction, string agentId, string challengeId, bool fullLog,
