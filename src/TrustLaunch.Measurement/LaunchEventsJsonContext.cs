@@ -2,7 +2,11 @@ using System.Text.Json.Serialization;
 
 namespace TrustLaunch.Measurement;
 
-/// <summary>Source-generated contracts of the launch event contents (read them back with these too).</summary>
+/// <summary>
+/// Source-generated contracts of the launch event contents (read them back with these too: strictly, a null or
+/// missing required member is refused).
+/// </summary>
+[JsonSourceGenerationOptions(RespectNullableAnnotations = true, RespectRequiredConstructorParameters = true)]
 [JsonSerializable(typeof(ImagePulledEvent))]
 [JsonSerializable(typeof(ImageVerifiedEvent))]
 [JsonSerializable(typeof(ImageRejectedEvent))]

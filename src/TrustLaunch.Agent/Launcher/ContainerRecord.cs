@@ -20,7 +20,8 @@ public sealed record ContainerRecord(
 /// <summary>How a container ended, written by its monitor when it reaps the container's init.</summary>
 public sealed record ContainerExit(int ExitCode, DateTimeOffset Finished);
 
-[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, WriteIndented = true)]
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, WriteIndented = true,
+    RespectNullableAnnotations = true, RespectRequiredConstructorParameters = true)]
 [JsonSerializable(typeof(ContainerRecord))]
 [JsonSerializable(typeof(ContainerExit))]
 internal sealed partial class LauncherJsonContext : JsonSerializerContext;

@@ -11,7 +11,7 @@ namespace TrustLaunch.Agent.Push;
 /// <summary>
 /// Push mode (<c>serve agent --push URL</c>), for nodes the verifier cannot reach: once the registrar has activated
 /// the agent, it asks the verifier for a challenge, answers it with a quote and the log records it asks for, and waits
-/// until the next attestation is due. Network faults and 5xx answers retry with capped back-off; refusals (4xx, e.g.
+/// until the next attestation is due; when its launch log and PCR disagree it reports that instead of evidence. Network faults and 5xx answers retry with capped back-off; refusals (4xx, e.g.
 /// 404 until a tenant adds the agent) retry slowly. Each problem is logged once, when it changes. The pull API keeps
 /// working alongside.
 /// </summary>
@@ -69,8 +69,18 @@ public sealed partial class PushAttestationService(
     {
         var agentId = agent.Options.AgentId;
         var challenge = await verifier.RequestChallengeAsync(agentId, cancellationToken).ConfigureAwait(false);
-        var evidence = await agent.Log.QuoteAsync(agent.Tpm.Keys, agentId, new QuoteQuery(challenge.Nonce, challenge.Pcrs, challenge.Since),
-            cancellationToken).ConfigureAwait(false);
+        QuoteEvidence evidence;
+        try
+        {
+            evidence = await agent.Log.QuoteAsync(agent.Tpm.Keys, agentId, new QuoteQuery(challenge.Nonce, challenge.Pcrs, challenge.Since),
+                cancellationToken).ConfigureAwait(false);
+        }
+        catch (LaunchLogNotReadyException e)
+        {
+            // What a pull-mode verifier learns from the 503 of /v1/quote: the node cannot be attested.
+            return await verifier.ReportProblemAsync(agentId, challenge.ChallengeId, new AgentProblem(ProblemTypes.LogPcrDisagree, e.Message),
+                cancellationToken).ConfigureAwait(false);
+        }
         return await verifier.PostEvidenceAsync(agentId, challenge.ChallengeId, evidence, cancellationToken).ConfigureAwait(false);
     }
 

@@ -12,6 +12,7 @@ public sealed record ContainerState(
     [property: JsonPropertyName("pid")] int Pid,
     [property: JsonPropertyName("bundle")] string Bundle);
 
+[JsonSourceGenerationOptions(RespectNullableAnnotations = true, RespectRequiredConstructorParameters = true)]
 [JsonSerializable(typeof(ContainerState))]
 [JsonSerializable(typeof(string))]
 internal sealed partial class RuntimeJsonContext : JsonSerializerContext;

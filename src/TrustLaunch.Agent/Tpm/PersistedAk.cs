@@ -36,5 +36,6 @@ internal sealed record PersistedAk(
     }
 }
 
+[JsonSourceGenerationOptions(RespectNullableAnnotations = true, RespectRequiredConstructorParameters = true)]
 [JsonSerializable(typeof(PersistedAk))]
 internal sealed partial class AgentStateJsonContext : JsonSerializerContext;

@@ -29,5 +29,15 @@ public sealed class PushAttestationClient(HttpClient http)
             ?? throw new ServiceProblemException("verifier evidence", response.StatusCode, "empty body", null);
     }
 
+    /// <summary><c>POST /v1/agents/{id}/attestations/{challenge_id}/problem</c>: why the agent cannot answer with evidence.</summary>
+    public async Task<PushAttestationResult> ReportProblemAsync(string agentId, string challengeId, AgentProblem problem, CancellationToken cancellationToken = default)
+    {
+        using var response = await http.PostAsJsonAsync($"{AttestationsPath(agentId)}/{Uri.EscapeDataString(challengeId)}/problem", problem,
+            ContractsJsonContext.Default.AgentProblem, cancellationToken).ConfigureAwait(false);
+        await ServiceProblemException.EnsureSuccessAsync(response, "verifier problem report", cancellationToken).ConfigureAwait(false);
+        return await response.Content.ReadFromJsonAsync(ContractsJsonContext.Default.PushAttestationResult, cancellationToken).ConfigureAwait(false)
+            ?? throw new ServiceProblemException("verifier problem report", response.StatusCode, "empty body", null);
+    }
+
     private static string AttestationsPath(string agentId) => $"v1/agents/{Uri.EscapeDataString(agentId)}/attestations";
 }
