@@ -30,8 +30,17 @@ public sealed record EventLine(string Domain, string Operation, JsonElement Cont
 
     /// <summary>Parses a line strictly: the content must already be in canonical form, byte for byte.</summary>
     /// <exception cref="FormatException">Naming what is wrong, e.g. "event line has no operation".</exception>
-    public static EventLine Parse(string line)
+    public static EventLine Parse(string line) => Parse(line, EventLineCheck.Canonical);
+
+    /// <summary>
+    /// Parses a line: domain, operation and JSON content always; with <see cref="EventLineCheck.Canonical"/> also that
+    /// the content is in canonical form byte for byte, with <see cref="EventLineCheck.Verbatim"/> only that it holds no
+    /// duplicate member (what canonical form would have ruled out that changes what the content says).
+    /// </summary>
+    /// <exception cref="FormatException">Naming what is wrong, e.g. "event line has no operation".</exception>
+    public static EventLine Parse(string line, EventLineCheck check)
     {
+        ArgumentNullException.ThrowIfNull(line);
         var breakAt = line.AsSpan().IndexOfAny('\n', '\r');
         if (breakAt >= 0)
             throw new FormatException($"event line holds a line break at offset {breakAt}");
@@ -53,13 +62,13 @@ public sealed record EventLine(string Domain, string Operation, JsonElement Cont
         JsonElement element;
         try
         {
-            element = JsonElement.Parse(content);
+            element = JsonElement.Parse(content, new JsonDocumentOptions { AllowDuplicateProperties = false });
         }
         catch (JsonException ex)
         {
             throw new FormatException($"event line content is not JSON: {ex.Message}", ex);
         }
-        if (CanonicalJson.SerializeToString(element) != content)
+        if (check == EventLineCheck.Canonical && CanonicalJson.SerializeToString(element) != content)
             throw new FormatException("event line content is not in RFC 8785 canonical form");
         return new EventLine(domain, operation, element);
     }
@@ -89,4 +98,17 @@ public sealed record EventLine(string Domain, string Operation, JsonElement Cont
         if (token.Any(char.IsWhiteSpace))
             throw new ArgumentException($"the event line {name} '{token}' holds whitespace", name);
     }
+}
+
+/// <summary>How much of an event line <see cref="EventLine.Parse(string, EventLineCheck)"/> checks.</summary>
+public enum EventLineCheck
+{
+    /// <summary>Well-formed, and the content canonical byte for byte (what the agent writes).</summary>
+    Canonical,
+
+    /// <summary>
+    /// Well-formed JSON content without duplicate members, not re-canonicalised: the verifier's hot path, where the
+    /// record digest already binds the exact bytes that are evaluated.
+    /// </summary>
+    Verbatim,
 }

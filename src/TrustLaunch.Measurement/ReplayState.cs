@@ -5,16 +5,35 @@ namespace TrustLaunch.Measurement;
 
 /// <summary>
 /// Incremental replay of one boot segment of a launch event log: the running PCR value (SHA-256 bank) and the next
-/// recnum. A verifier keeps one per agent, applies the records new since the last poll together with the quoted PCR
-/// value, and starts a fresh one when the TPM was reset. Not thread-safe.
+/// recnum. A verifier restores one per agent from what it stored after the last good quote (<see cref="Restore"/>),
+/// applies the records new since then together with the quoted PCR value, and starts a fresh one when the TPM was
+/// reset. Not thread-safe.
 /// </summary>
 public sealed class ReplayState
 {
     private readonly byte[] _pcrValue = new byte[EventLine.DigestSize];
 
-    public ReplayState(int pcr) => Pcr = LaunchPcr.Validate(pcr);
+    /// <summary>A replay from zeros and record 0; every line is checked canonical (<see cref="EventLineCheck.Canonical"/>).</summary>
+    public ReplayState(int pcr, EventLineCheck lines = EventLineCheck.Canonical)
+    {
+        Pcr = LaunchPcr.Validate(pcr);
+        Lines = lines;
+    }
+
+    /// <summary>Continues a replay that had reached <paramref name="pcrValue"/> with <paramref name="nextRecNum"/> as the next record.</summary>
+    /// <exception cref="ArgumentException">The value is not a SHA-256 PCR value, or the record number is negative.</exception>
+    public static ReplayState Restore(int pcr, ReadOnlySpan<byte> pcrValue, long nextRecNum, EventLineCheck lines = EventLineCheck.Canonical)
+    {
+        if (pcrValue.Length != EventLine.DigestSize)
+            throw new ArgumentException($"the SHA-256 PCR value is {EventLine.DigestSize} bytes, not {pcrValue.Length}", nameof(pcrValue));
+        ArgumentOutOfRangeException.ThrowIfNegative(nextRecNum);
+        var state = new ReplayState(pcr, lines) { NextRecNum = nextRecNum };
+        pcrValue.CopyTo(state._pcrValue);
+        return state;
+    }
 
     public int Pcr { get; }
+    public EventLineCheck Lines { get; }
     public long NextRecNum { get; private set; }
     public ReadOnlySpan<byte> PcrValue => _pcrValue;
 
@@ -31,7 +50,8 @@ public sealed class ReplayState
             result = result with
             {
                 Failure = new ReplayFailure(ReplayFailureKind.FinalValueMismatch, null,
-                    $"final value mismatch for PCR {Pcr} after recnum {result.NextRecNum - 1}: expected {Convert.ToHexStringLower(quotedPcrValue)} (quoted), " +
+                    $"final value mismatch for PCR {Pcr} {(result.NextRecNum == 0 ? "with no records" : $"after recnum {result.NextRecNum - 1}")}: " +
+                    $"expected {Convert.ToHexStringLower(quotedPcrValue)} (quoted), " +
                     $"found {Convert.ToHexStringLower(result.PcrValue)} (replayed)"),
             };
         }
@@ -79,7 +99,7 @@ public sealed class ReplayState
             {
                 try
                 {
-                    line = EventLine.Parse(record.Content);
+                    line = EventLine.Parse(record.Content, Lines);
                 }
                 catch (FormatException ex)
                 {
@@ -104,13 +124,15 @@ public sealed class ReplayState
                 $"wrong content type at recnum {record.RecNum}: expected '{CelRecord.EventLineContentType}', found '{record.ContentType}'");
         if (record.Pcr != Pcr)
             return new ReplayFailure(ReplayFailureKind.WrongPcr, record.RecNum, $"wrong PCR at recnum {record.RecNum}: expected {Pcr}, found {record.Pcr}");
-        if (record.Digests is not [{ HashAlg: "sha256" } digest]
-            || Convert.FromHexString(digest.Digest, recorded, out _, out var written) != OperationStatus.Done
+        if (record.Digests is not [{ HashAlg: "sha256", Digest: { } digest }]
+            || Convert.FromHexString(digest, recorded, out _, out var written) != OperationStatus.Done
             || written != EventLine.DigestSize)
         {
             return new ReplayFailure(ReplayFailureKind.MalformedDigest, record.RecNum,
                 $"malformed digests at recnum {record.RecNum}: expected exactly one sha256 digest of 64 hex digits");
         }
+        if (record.Content is null)
+            return new ReplayFailure(ReplayFailureKind.MalformedLine, record.RecNum, $"malformed event line at recnum {record.RecNum}: the record has no content");
         EventLine.ComputeDigest(record.Content, computed);
         if (!CryptographicOperations.FixedTimeEquals(recorded, computed))
             return new ReplayFailure(ReplayFailureKind.DigestMismatch, record.RecNum, $"digest mismatch at recnum {record.RecNum}: the sha256 digest is not SHA-256 of the content");

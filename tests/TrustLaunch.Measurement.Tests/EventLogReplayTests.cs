@@ -159,6 +159,48 @@ public class EventLogReplayTests
         Assert.True(state.Apply([], Expected(log)).IsValid);
     }
 
+    [Fact]
+    public void Restore_FromStoredValueAndRecNum_ContinuesLikeTheFullReplay()
+    {
+        var log = SampleLog(10);
+
+        var state = ReplayState.Restore(Pcr, Expected(log[..6]), 6, EventLineCheck.Verbatim);
+        var result = state.Apply(log[6..], Expected(log));
+
+        Assert.True(result.IsValid);
+        Assert.Equal((10L, Expected(log)), (state.NextRecNum, state.PcrValue.ToArray()));
+        Assert.Equal("gap or re-order: expected recnum 6, found 5",
+            ReplayState.Restore(Pcr, Expected(log[..6]), 6).Apply(log[5..], Expected(log)).Failure!.Reason);
+    }
+
+    [Fact]
+    public void Apply_VerbatimLines_NonCanonicalAcceptedDuplicateMemberRefused()
+    {
+        var reordered = new List<CelRecord> { EventLogReplay.CreateRecord(0, Pcr, "trustlaunch ContainerStarted {\"b\":1,\"a\":2}") };
+        var duplicate = new List<CelRecord> { EventLogReplay.CreateRecord(0, Pcr, "trustlaunch ContainerStarted {\"container\":\"a\",\"container\":\"b\"}") };
+
+        Assert.True(new ReplayState(Pcr, EventLineCheck.Verbatim).Apply(reordered, Expected(reordered)).IsValid);
+        var failure = new ReplayState(Pcr, EventLineCheck.Verbatim).Apply(duplicate, Expected(duplicate)).Failure!;
+        Assert.Equal(ReplayFailureKind.MalformedLine, failure.Kind);
+        Assert.StartsWith("malformed event line at recnum 0: event line content is not JSON: ", failure.Reason);
+    }
+
+    [Fact]
+    public void Apply_NullContentOrDigest_MalformedRecord()
+    {
+        var good = SampleLog(1)[0];
+
+        var noContent = new ReplayState(Pcr).Apply([good with { Content = null! }], Expected([good])).Failure!;
+        var noDigest = new ReplayState(Pcr).Apply([good with { Digests = [new CelDigest("sha256", null!)] }], Expected([good])).Failure!;
+
+        Assert.Equal(new ReplayFailure(ReplayFailureKind.MalformedLine, 0, "malformed event line at recnum 0: the record has no content"), noContent);
+        Assert.Equal(ReplayFailureKind.MalformedDigest, noDigest.Kind);
+    }
+
+    [Fact]
+    public void Restore_NotAPcrValue_Refused() =>
+        Assert.Throws<ArgumentException>(() => ReplayState.Restore(Pcr, new byte[20], 0));
+
     [Theory]
     [InlineData(16)]
     [InlineData(23)]

@@ -67,7 +67,7 @@ public sealed class AgentCrashTests : IAsyncLifetime
         var info = await _node.GetInfoAsync();
 
         var problem = await Problems.ExpectAsync(response, HttpStatusCode.ServiceUnavailable);
-        Assert.Equal("launch log and PCR not reconciled", problem.Title);
+        Assert.Equal(("launch log and PCR not reconciled", ProblemTypes.LogPcrDisagree), (problem.Title, problem.Type));
         Assert.StartsWith($"PCR {LaunchPcr.Default} does not match the event log: expected ", problem.Detail);
         Assert.EndsWith("; the PCR was extended outside the log or the log lost entries", problem.Detail);
         Assert.False(info.Ready);

@@ -201,6 +201,33 @@ public sealed class PushApiTests(PushVerifierFixture fixture) : IClassFixture<Pu
         Assert.Equal(AgentStates.Attested, (await fixture.Tenant().GetAgentAsync(AgentId))!.State);
     }
 
+    [Theory]
+    [InlineData("content", "The constructor parameter 'Content' on type 'TrustLaunch.Measurement.CelRecord' doesn't allow null values.")]
+    [InlineData("digest", "The constructor parameter 'Digest' on type 'TrustLaunch.Measurement.CelDigest' doesn't allow null values.")]
+    public async Task Evidence_NullMemberInARecord_FailedAsMalformedEvidence(string member, string expected)
+    {
+        await fixture.Deployment.MeasureAsync(LaunchEvents.ContainerStarted, """{"container":"c-null"}""");
+        var push = fixture.Push();
+        var challenge = await push.RequestChallengeAsync(AgentId);
+        var evidence = System.Text.Json.Nodes.JsonNode.Parse(
+            System.Text.Json.JsonSerializer.Serialize(await fixture.QuoteAsync(challenge.Nonce, challenge), ContractsJsonContext.Default.QuoteEvidence))!;
+        var record = evidence["events"]![0]!;
+        (member == "digest" ? record["digests"]![0]! : record)[member] = null;
+
+        using var http = fixture.PushHttp();
+        using var response = await http.PostAsync($"v1/agents/{AgentId}/attestations/{challenge.ChallengeId}",
+            new StringContent(evidence.ToJsonString(), System.Text.Encoding.UTF8, "application/json"));
+        var result = (await response.Content.ReadFromJsonAsync(ContractsJsonContext.Default.PushAttestationResult))!;
+
+        var path = member == "digest" ? "$.events[0].digests[0].digest" : "$.events[0].content";
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(PushAttestationResult.Contraindicated, result.Status);
+        Assert.StartsWith($"malformed evidence: {expected}", result.Reason);
+        Assert.Contains($"Path: {path}", result.Reason, StringComparison.Ordinal);
+        var status = (await fixture.Tenant().GetAgentAsync(AgentId))!;
+        Assert.Equal((AgentStates.Failed, result.Reason), (status.State, status.FailureReason));
+    }
+
     [Fact]
     public async Task Evidence_PlainJsonOnTheWire_SnakeCaseContract()
     {

@@ -63,6 +63,23 @@ public sealed class TenantApiTests : IAsyncLifetime
         Assert.Equal("verifier: 400 invalid policy: launch_pcr 16 is not usable: 0-23, never 16 (debug) or 23 (application, resettable)", e.Message);
     }
 
+    [Theory]
+    [InlineData("""{"name":"prod","trusted_publishers":{},"allowed_image_digests":null,"allowed_publishers":[],"allowed_namespaces":[],"launch_pcr":13,"expected_pcrs":{}}""",
+        "request body: The constructor parameter 'AllowedImageDigests' on type 'TrustLaunch.Hosting.Contracts.PolicyDocument' doesn't allow null values.")]
+    [InlineData("""{"name":"prod","trusted_publishers":{},"allowed_image_digests":[],"allowed_publishers":[],"allowed_namespaces":[],"launch_pcr":13}""",
+        "request body: JSON deserialization for type 'TrustLaunch.Hosting.Contracts.PolicyDocument' was missing required properties including: 'expected_pcrs'.")]
+    public async Task AddPolicy_NullOrMissingMember_BadRequestNamingIt(string body, string expected)
+    {
+        using var http = _stack.Client(ServiceRoles.Tenant, _stack.VerifierTenants);
+
+        using var response = await http.PostAsync("v1/policies", new StringContent(body, System.Text.Encoding.UTF8, "application/json"));
+
+        var e = await Assert.ThrowsAsync<ServiceProblemException>(() => ServiceProblemException.EnsureSuccessAsync(response, "verifier", CancellationToken.None));
+        Assert.Equal((HttpStatusCode.BadRequest, "bad request"), (e.Status, e.Title));
+        Assert.StartsWith(expected, e.Detail, StringComparison.Ordinal);
+        Assert.Empty(await _stack.Tenant().ListPoliciesAsync());
+    }
+
     [Fact]
     public async Task AddAgent_UnknownPolicy_NotFound()
     {

@@ -122,7 +122,7 @@ public sealed class AppraiserTests(SwtpmFixture tpm) : IClassFixture<SwtpmFixtur
         var outcome = Appraise(node, nonce, evidence with { Events = [.. evidence.Events.Select(e => e.RecNum == 2 ? edited : e)] });
 
         Assert.Equal(AppraisalFailure.LogChain, outcome.Failure);
-        Assert.Equal("broken evidence chain: record 2: digest does not match its content", outcome.Reason);
+        Assert.Equal("broken evidence chain: digest mismatch at recnum 2: the sha256 digest is not SHA-256 of the content", outcome.Reason);
         Assert.Equal(2, outcome.EventIndex);
     }
 
@@ -142,7 +142,7 @@ public sealed class AppraiserTests(SwtpmFixture tpm) : IClassFixture<SwtpmFixtur
 
         var outcome = Appraise(node, nonce, evidence with { Events = [.. evidence.Events.Select(e => e.RecNum == 2 ? forged : e)] });
 
-        Assert.StartsWith("broken evidence chain: log does not replay to PCR 11: expected ", outcome.Reason);
+        Assert.StartsWith("broken evidence chain: final value mismatch for PCR 11 ", outcome.Reason);
     }
 
     [Fact]
@@ -155,7 +155,7 @@ public sealed class AppraiserTests(SwtpmFixture tpm) : IClassFixture<SwtpmFixtur
 
         var outcome = Appraise(node, nonce, evidence with { Events = [.. evidence.Events.Where(e => e.RecNum != 1)], LogLength = 3 });
 
-        Assert.Equal("broken evidence chain: record 2 found where record 1 was expected", outcome.Reason);
+        Assert.Equal("broken evidence chain: gap or re-order: expected recnum 1, found 2", outcome.Reason);
         Assert.Equal(1, outcome.EventIndex);
     }
 
@@ -172,7 +172,7 @@ public sealed class AppraiserTests(SwtpmFixture tpm) : IClassFixture<SwtpmFixtur
 
         var outcome = Appraise(node, nonce, evidence with { Events = reordered });
 
-        Assert.StartsWith("broken evidence chain: log does not replay to PCR 11: expected ", outcome.Reason);
+        Assert.StartsWith("broken evidence chain: final value mismatch for PCR 11 ", outcome.Reason);
     }
 
     [Fact]
@@ -186,7 +186,7 @@ public sealed class AppraiserTests(SwtpmFixture tpm) : IClassFixture<SwtpmFixtur
         var outcome = Appraise(node, nonce, evidence with { Events = [.. evidence.Events.Take(3)], LogLength = 3 });
 
         Assert.Equal(AppraisalFailure.LogChain, outcome.Failure);
-        Assert.StartsWith("broken evidence chain: log does not replay to PCR 11: expected ", outcome.Reason);
+        Assert.StartsWith("broken evidence chain: final value mismatch for PCR 11 ", outcome.Reason);
         Assert.Null(outcome.EventIndex);
     }
 

@@ -5,6 +5,7 @@ using TrustLaunch.Hosting.Clients;
 using TrustLaunch.Hosting.Contracts;
 using TrustLaunch.Hosting.Pki;
 using TrustLaunch.Measurement;
+using TrustLaunch.Oci.Signing;
 using TrustLaunch.Testing;
 
 namespace TrustLaunch.Verifier.Tests.EndToEnd;
@@ -13,7 +14,8 @@ namespace TrustLaunch.Verifier.Tests.EndToEnd;
 /// Real processes on loopback: a registrar, a verifier, a pull-mode agent and a push-mode agent
 /// (<c>serve agent --push</c>), each agent on its own swtpm. Both are attested side by side; the push agent misses its
 /// deadline while killed and is attested again once restarted; a launch event for an unknown image fails either agent
-/// at that event, with the same reason.
+/// at that event, with the same reason; a launch PCR extended behind the log fails either agent, and every change to
+/// Unreachable or Failed reaches the webhook, signed, with the state.
 /// </summary>
 [Trait("Category", "Slow")]
 public sealed class PushEndToEndTests : IAsyncLifetime
@@ -31,6 +33,7 @@ public sealed class PushEndToEndTests : IAsyncLifetime
     private readonly List<ServiceProcess> _processes = [];
     private readonly List<TlsIdentity> _identities = [];
     private ServiceProcess[] _agents = null!;
+    private WebhookReceiver _webhook = null!;
     private int _verifierPort;
 
     private string Pki => Path.Combine(_directory, "pki");
@@ -46,13 +49,15 @@ public sealed class PushEndToEndTests : IAsyncLifetime
             for (var i = 0; i < _agentIds.Length; i++)
                 ca.Issue(ServiceRoles.Agent, $"agent-{i}");
         }
+        _webhook = new WebhookReceiver(FreePorts.FindPair());
         var registrarPort = FreePorts.FindPair();
         await StartAsync(ServiceRoles.Registrar, registrarPort, ServiceRoles.Registrar,
             "--listen", $"127.0.0.1:{registrarPort}", "--management-listen", $"127.0.0.1:{registrarPort + 1}", "--require-ek-cert", "false");
         _verifierPort = FreePorts.FindPair();
         await StartAsync(ServiceRoles.Verifier, _verifierPort, ServiceRoles.Verifier,
             "--listen", $"127.0.0.1:{_verifierPort}", "--tenant-listen", $"127.0.0.1:{_verifierPort + 1}",
-            "--registrar", $"https://127.0.0.1:{registrarPort + 1}", "--quote-interval", "0.3", "--unreachable-after", "2");
+            "--registrar", $"https://127.0.0.1:{registrarPort + 1}", "--quote-interval", "0.3", "--unreachable-after", "2",
+            "--webhook", _webhook.Url);
         _agents = new ServiceProcess[_agentIds.Length];
         for (var i = 0; i < _agentIds.Length; i++)
         {
@@ -99,6 +104,52 @@ public sealed class PushEndToEndTests : IAsyncLifetime
             var newest = (await tenant.GetResultsAsync(_agentIds[agent], 1))[0];
             Assert.Equal(("contraindicated", bad.Record.RecNum), (newest.Status, newest.EventIndex));
         }
+    }
+
+    [Fact]
+    public async Task BothModes_PcrExtendedBehindTheLog_FailedAndEveryRevocationAnnouncedWithItsState()
+    {
+        var tenant = Tenant();
+        await tenant.AddPolicyAsync(TestPolicies.Document(digests: [AllowedImage]));
+        await tenant.AddAgentAsync(new AddAgentRequest(_agentIds[Pull], "prod", null));
+        await tenant.AddAgentAsync(new AddAgentRequest(_agentIds[Push], "prod", null, AttestationModes.Push));
+        foreach (var id in _agentIds)
+            await WaitForStateAsync(tenant, id, AgentStates.Attested);
+
+        var reasons = new Dictionary<int, string>();
+        foreach (var agent in new[] { Pull, Push })
+        {
+            // Stopped, the agent becomes Unreachable; meanwhile its launch PCR is extended outside the agent.
+            await _agents[agent].StopAsync();
+            await WaitForStateAsync(tenant, _agentIds[agent], AgentStates.Unreachable);
+            using (var tpm = _tpms[agent].OpenDevice())
+                await tpm.ExtendPcrAsync(LaunchPcr, [(TrustLaunch.Tpm.TpmAlgId.Sha256, new byte[32])]);
+            await _agents[agent].StartAsync();
+
+            var failed = await WaitForStateAsync(tenant, _agentIds[agent], AgentStates.Failed);
+            Assert.StartsWith($"log and PCR disagree: PCR {LaunchPcr} does not match the event log: expected ", failed.FailureReason, StringComparison.Ordinal);
+            Assert.EndsWith("; the PCR was extended outside the log or the log lost entries", failed.FailureReason, StringComparison.Ordinal);
+            Assert.Equal("contraindicated", (await tenant.GetResultsAsync(_agentIds[agent], 1))[0].Status);
+            reasons[agent] = failed.FailureReason!;
+        }
+
+        using var key = PemPayloadVerifier.FromPem(await Client(ServiceRoles.Tenant, _verifierPort).GetStringAsync("v1/keys"));
+        var notifications = await WaitAsync(() => Task.FromResult(_webhook.Bodies.Count >= 4 ? _webhook.Bodies.ToList() : null),
+            () => $"{_webhook.Bodies.Count} webhook notifications arrived, expected 4");
+        var received = notifications.Select(body =>
+        {
+            var jws = Jws.Parse(body);
+            Assert.True(key.Verify(jws.Algorithm, jws.SigningInput, jws.Signature));
+            return JsonSerializer.Deserialize(jws.Payload, ContractsJsonContext.Default.RevocationNotification)!;
+        }).ToList();
+        foreach (var agent in new[] { Pull, Push })
+        {
+            var mine = received.Where(n => n.AgentId == _agentIds[agent]).ToList();
+            Assert.Equal([AgentStates.Unreachable, AgentStates.Failed], mine.Select(n => n.State));
+            Assert.Equal(reasons[agent], mine[1].Reason);
+        }
+        Assert.StartsWith("no evidence arrived by its deadline ", received.Single(n => n.AgentId == _agentIds[Push] && n.State == AgentStates.Unreachable).Reason,
+            StringComparison.Ordinal);
     }
 
     private async Task<ServiceProcess> StartAsync(string role, int port, string tlsName, params string[] arguments)
@@ -155,6 +206,7 @@ public sealed class PushEndToEndTests : IAsyncLifetime
             await process.DisposeAsync();
         foreach (var identity in _identities)
             identity.Dispose();
+        _webhook?.Dispose();
         foreach (var tpm in _tpms)
             await tpm.DisposeAsync();
         Directory.Delete(_directory, recursive: true);

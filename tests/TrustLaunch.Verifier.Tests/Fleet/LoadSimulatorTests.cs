@@ -67,7 +67,7 @@ public sealed class LoadSimulatorTests : IAsyncLifetime
             pusher.Dispose();
 
         var failed = statuses.Single(s => s.AgentId == tampered.AgentId);
-        Assert.Equal("broken evidence chain: record 0: digest does not match its content", failed.FailureReason);
+        Assert.Equal("broken evidence chain: digest mismatch at recnum 0: the sha256 digest is not SHA-256 of the content", failed.FailureReason);
         Assert.Equal(0, failed.FailedEventIndex);
         Assert.All(statuses.Where(s => honest.Contains(s.AgentId)), s => Assert.Null(s.FailureReason));
     }
