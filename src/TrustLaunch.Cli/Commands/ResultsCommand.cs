@@ -4,13 +4,16 @@ using TrustLaunch.Cli.Commands.Agent;
 using TrustLaunch.Cli.Output;
 using TrustLaunch.Hosting.Contracts;
 using TrustLaunch.Oci.Signing;
+using TrustLaunch.Verifier.Signing;
 
 namespace TrustLaunch.Cli.Commands;
 
 /// <summary>
-/// <c>trustlaunch results ID [--last N]</c>: an agent's attestation results, newest first, with their EAR tokens in
-/// JSON. Each token's signature is checked first, with the key its <c>kid</c> names (any verifier instance's, from
-/// <c>GET /v1/keys/{kid}</c>): a result that does not check out fails the command.
+/// <c>trustlaunch results ID [--last N]</c>: an agent's attestation results, newest first, as their signed EAR tokens
+/// say: status, policy, reason and event come from the token's claims, never from the store's unsigned columns. Each
+/// token's signature is checked with the key its <c>kid</c> names (any verifier instance's, from
+/// <c>GET /v1/keys/{kid}</c>); a result that does not check out is shown marked <c>INVALID</c> with why, and the
+/// command then exits 1.
 /// </summary>
 public static class ResultsCommand
 {
@@ -23,44 +26,57 @@ public static class ResultsCommand
         tenant.AddTo(command);
         command.SetAction(async (parse, ct) =>
         {
-            var results = await tenant.CallAsync(parse, c => c.GetResultsAsync(parse.GetValue(id)!, parse.GetValue(last), ct)).ConfigureAwait(false);
-            await CheckSignaturesAsync(results, kid => tenant.CallAsync(parse, c => c.GetPublicKeyAsync(kid, ct))).ConfigureAwait(false);
-            return await CliOutput.For(parse, options).WriteAsync(results, ContractsJsonContext.Default.IReadOnlyListAttestationResultRecord, (w, list) =>
+            var agentId = parse.GetValue(id)!;
+            var results = await tenant.CallAsync(parse, c => c.GetResultsAsync(agentId, parse.GetValue(last), ct)).ConfigureAwait(false);
+            var views = await ViewAsync(agentId, results, kid => tenant.CallAsync(parse, c => c.GetPublicKeyAsync(kid, ct))).ConfigureAwait(false);
+            var written = await CliOutput.For(parse, options).WriteAsync(views, CliJsonContext.Output.IReadOnlyListResultView, (w, list) =>
             {
                 if (list.Count == 0)
                 {
                     w.WriteLine("no results yet");
                     return;
                 }
-                const string format = "{0,-8} {1,-20} {2,-16} {3,-14} {4,-8} {5,-22} {6}";
-                w.WriteLine(string.Format(CultureInfo.InvariantCulture, format, "ID", "AT", "STATUS", "POLICY", "LOG", "INSTANCE", "REASON"));
+                const string format = "{0,-8} {1,-20} {2,-16} {3,-14} {4,-8} {5,-22} {6,-10} {7}";
+                w.WriteLine(string.Format(CultureInfo.InvariantCulture, format, "ID", "AT", "STATUS", "POLICY", "LOG", "INSTANCE", "SIGNATURE", "REASON"));
                 foreach (var r in list)
                 {
-                    w.WriteLine(string.Format(CultureInfo.InvariantCulture, format, r.Id, AgentCommands.Time(r.At), r.Status, r.PolicyId, r.LogLength, r.InstanceId ?? "-",
-                        r.Reason is null ? "" : r.EventIndex is { } i ? string.Create(CultureInfo.InvariantCulture, $"{r.Reason} (event {i})") : r.Reason));
+                    var reason = r.Reason is null ? "" : r.EventIndex is { } i ? string.Create(CultureInfo.InvariantCulture, $"{r.Reason} (event {i})") : r.Reason;
+                    w.WriteLine(string.Format(CultureInfo.InvariantCulture, format, r.Id, AgentCommands.Time(r.At), r.Status ?? "-", r.PolicyId ?? "-",
+                        r.LogLength, r.InstanceId ?? "-", r.Signature == ResultView.Valid ? ResultView.Valid : "INVALID", reason));
+                    if (r.Signature != ResultView.Valid)
+                        w.WriteLine($"         {r.Signature}");
                 }
             }).ConfigureAwait(false);
+            return views.All(v => v.Signature == ResultView.Valid) ? written : ExitCodes.Failure;
         });
         return command;
     }
 
-    private static async Task CheckSignaturesAsync(IReadOnlyList<AttestationResultRecord> results, Func<string, Task<string?>> publicKey)
+    /// <summary>Each result as its token's claims, after checking the token's signature and that it is about <paramref name="agentId"/>.</summary>
+    private static async Task<IReadOnlyList<ResultView>> ViewAsync(string agentId, IReadOnlyList<AttestationResultRecord> results,
+        Func<string, Task<string?>> publicKey)
     {
         var keys = new Dictionary<string, PemPayloadVerifier>(StringComparer.Ordinal);
+        var views = new List<ResultView>(results.Count);
         try
         {
             foreach (var result in results)
             {
-                var token = Jws.Parse(result.Token);
-                var kid = token.KeyId ?? throw new CliFailureException(string.Create(CultureInfo.InvariantCulture, $"result {result.Id}: its token names no key"));
-                if (!keys.TryGetValue(kid, out var key))
+                EarClaims? claims = null;
+                string signature;
+                try
                 {
-                    var pem = await publicKey(kid).ConfigureAwait(false) ?? throw new CliFailureException(
-                        string.Create(CultureInfo.InvariantCulture, $"result {result.Id}: no verifier instance published its key '{kid}'"));
-                    keys[kid] = key = PemPayloadVerifier.FromPem(pem, $"verifier key '{kid}'");
+                    var token = Jws.Parse(result.Token);
+                    claims = EarClaims.Read(token.Payload);
+                    signature = await CheckAsync(token, keys, publicKey).ConfigureAwait(false)
+                        ?? (claims.AgentId == agentId ? ResultView.Valid : $"INVALID: the token is about agent '{claims.AgentId}'");
                 }
-                if (!key.Verify(token.Algorithm, token.SigningInput, token.Signature))
-                    throw new CliFailureException(string.Create(CultureInfo.InvariantCulture, $"result {result.Id}: its token's signature does not verify with key '{kid}'"));
+                catch (FormatException e)
+                {
+                    signature = $"INVALID: {e.Message}";
+                }
+                views.Add(new ResultView(result.Id, claims?.IssuedAt ?? result.At, signature, claims?.Status, claims?.PolicyId, claims?.Reason,
+                    claims?.EventIndex, result.LogLength, result.InstanceId, result.Token));
             }
         }
         finally
@@ -68,5 +84,20 @@ public static class ResultsCommand
             foreach (var key in keys.Values)
                 key.Dispose();
         }
+        return views;
+    }
+
+    /// <summary>Null when the token's signature verifies with the key its <c>kid</c> names; else <c>INVALID: why</c>.</summary>
+    private static async Task<string?> CheckAsync(JwsParts token, Dictionary<string, PemPayloadVerifier> keys, Func<string, Task<string?>> publicKey)
+    {
+        if (token.KeyId is not { } kid)
+            return "INVALID: the token names no key";
+        if (!keys.TryGetValue(kid, out var key))
+        {
+            if (await publicKey(kid).ConfigureAwait(false) is not { } pem)
+                return $"INVALID: no verifier instance published its key '{kid}'";
+            keys[kid] = key = PemPayloadVerifier.FromPem(pem, $"verifier key '{kid}'");
+        }
+        return key.Verify(token.Algorithm, token.SigningInput, token.Signature) ? null : $"INVALID: the signature does not verify with key '{kid}'";
     }
 }

@@ -155,6 +155,17 @@ public sealed record HsmBenchmarkRowResult(string Operation, int Iterations, dou
 
 public sealed record HsmBenchmarkResult(IReadOnlyList<HsmBenchmarkRowResult> Sign, long? AnalyzeBytes, long? AnalyzeCalls, double? AnalyzeMegabytesPerSecond);
 
+/// <summary>
+/// One attestation result as <c>trustlaunch results</c> shows it: what its signed token claims (status, policy, reason,
+/// event), never the store's unsigned columns, and whether the token's signature verifies (<c>signature</c> is
+/// <c>valid</c>, or <c>INVALID: why</c>).
+/// </summary>
+public sealed record ResultView(long Id, DateTimeOffset At, string Signature, string? Status, string? PolicyId, string? Reason, long? EventIndex,
+    long LogLength, string? InstanceId, string Token)
+{
+    public const string Valid = "valid";
+}
+
 [JsonSourceGenerationOptions(
     PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower,
     WriteIndented = true,
@@ -195,6 +206,7 @@ public sealed record HsmBenchmarkResult(IReadOnlyList<HsmBenchmarkRowResult> Sig
 [JsonSerializable(typeof(HsmBenchmarkResult))]
 [JsonSerializable(typeof(TrustLaunch.Cli.Commands.Containers.ContainerView))]
 [JsonSerializable(typeof(List<TrustLaunch.Cli.Commands.Containers.ContainerView>))]
+[JsonSerializable(typeof(IReadOnlyList<ResultView>))]
 public sealed partial class CliJsonContext : JsonSerializerContext
 {
     /// <summary>The options above, but without escaping '+' and other HTML-sensitive characters: the output is for

@@ -156,7 +156,7 @@ public sealed class AppraiserTests(SwtpmFixture tpm) : IClassFixture<SwtpmFixtur
         var outcome = Appraise(node, nonce, evidence with { Events = [.. evidence.Events.Where(e => e.RecNum != 1)], LogLength = 3 });
 
         Assert.Equal("broken evidence chain: gap or re-order: expected recnum 1, found 2", outcome.Reason);
-        Assert.Equal(1, outcome.EventIndex);
+        Assert.Equal(2, outcome.EventIndex);
     }
 
     [Fact]

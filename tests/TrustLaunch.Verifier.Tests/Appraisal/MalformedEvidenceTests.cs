@@ -1,5 +1,4 @@
 using System.Security.Cryptography;
-using TrustLaunch.Hosting.Contracts;
 using TrustLaunch.Testing;
 using TrustLaunch.Tpm.Verification;
 using TrustLaunch.Verifier.Appraisal;
