@@ -16,7 +16,7 @@ public sealed record AgentRegistration(
     byte[]? EkCertificate,
     byte[] AkPublic,
     string TlsCertificate,
-    string? Address);
+    string? Address = null);
 
 /// <summary>MakeCredential output bound to the AK name: the bodies (without their u16 size) of TPM2B_ID_OBJECT and
 /// TPM2B_ENCRYPTED_SECRET, as <c>TpmDevice.ActivateCredentialAsync</c> takes them.</summary>

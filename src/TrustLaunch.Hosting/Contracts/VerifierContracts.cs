@@ -27,7 +27,7 @@ namespace TrustLaunch.Hosting.Contracts;
 /// Put an agent under attestation. <c>Mode</c> is <c>pull</c> (default: the verifier polls <c>Address</c>, which
 /// defaults to the one it registered) or <c>push</c> (the agent asks for challenges and posts evidence; no address).
 /// </summary>
-public sealed record AddAgentRequest(string AgentId, string Policy, string? Address, string? Mode = null);
+public sealed record AddAgentRequest(string AgentId, string Policy, string? Address = null, string? Mode = null);
 
 /// <summary>How an agent's evidence reaches the verifier.</summary>
 public static class AttestationModes
@@ -144,7 +144,7 @@ public sealed record ImageAttestationRequest(
     string ManifestDigest,
     string ConfigDigest,
     IReadOnlyList<string> LayerDigests,
-    string? RootfsDigest);
+    string? RootfsDigest = null);
 
 /// <summary>
 /// The verifier's answer; when allowed, <c>Publisher</c> and <c>Golden</c> as in <c>ImageVerified</c>, and the golden
