@@ -49,6 +49,7 @@ public static class AgentHost
             services.GetRequiredService<ServiceHttpClientFactory>().Create(new Uri(options.Registrar))));
         builder.Services.AddSingleton<RegistrationService>();
         builder.Services.AddHostedService(services => services.GetRequiredService<RegistrationService>());
+        builder.Services.AddSingleton<IReadinessCheck>(services => services.GetRequiredService<RegistrationService>());
         if (options.PushVerifier is { } pushVerifier)
         {
             builder.Services.AddSingleton(services => new PushAttestationClient(
