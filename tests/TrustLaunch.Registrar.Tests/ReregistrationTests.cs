@@ -81,7 +81,8 @@ public sealed class ReregistrationTests(RegistrarFixture fixture) : IClassFixtur
 
         var challenge = await fixture.Agents().RegisterAsync(id, second.Registration(AgentTls));
         var pending = (await fixture.Management().GetAsync(id))!;
-        Assert.Equal((true, before.AkPublic), (pending.Active, pending.AkPublic));
+        Assert.True(pending.Active);
+        Assert.Equal(before.AkPublic, pending.AkPublic);
 
         var proof = RegistrarClient.ComputeProof(await second.ActivateAsync(challenge), id, AgentTls);
         await fixture.Agents().ActivateAsync(id, new ActivationProof(proof));
@@ -114,7 +115,9 @@ public sealed class ReregistrationTests(RegistrarFixture fixture) : IClassFixtur
         Assert.Equal(HttpStatusCode.Conflict, e.Status);
         Assert.Equal($"agent {id} is registered with a different EK; delete its registration first", e.Detail);
         var kept = (await fixture.Management().GetAsync(id))!;
-        Assert.Equal((true, before.EkPublic, before.AkPublic), (kept.Active, kept.EkPublic, kept.AkPublic));
+        Assert.True(kept.Active);
+        Assert.Equal(before.EkPublic, kept.EkPublic);
+        Assert.Equal(before.AkPublic, kept.AkPublic);
     }
 
     [Fact]
