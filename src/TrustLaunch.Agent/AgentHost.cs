@@ -8,6 +8,7 @@ using TrustLaunch.Agent.Push;
 using TrustLaunch.Agent.Registration;
 using TrustLaunch.Hosting.Clients;
 using TrustLaunch.Hosting.Pki;
+using TrustLaunch.Hosting.Storage;
 using TrustLaunch.Hosting.Web;
 
 namespace TrustLaunch.Agent;
@@ -36,7 +37,7 @@ public static class AgentHost
             throw new PlatformNotSupportedException("the agent needs unix sockets and a Linux TPM device");
         if (options.Validate() is { Count: > 0 } errors)
             throw new ArgumentException(string.Join("; ", errors));
-        Directory.CreateDirectory(options.DataDirectory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        PrivateFiles.CreateDirectory(options.DataDirectory);
         var socketPath = options.EffectiveSocketPath;
         File.Delete(socketPath);
 
@@ -49,6 +50,7 @@ public static class AgentHost
             services.GetRequiredService<ServiceHttpClientFactory>().Create(new Uri(options.Registrar))));
         builder.Services.AddSingleton<RegistrationService>();
         builder.Services.AddHostedService(services => services.GetRequiredService<RegistrationService>());
+        builder.Services.AddSingleton<IReadinessCheck>(services => services.GetRequiredService<RegistrationService>());
         if (options.PushVerifier is { } pushVerifier)
         {
             builder.Services.AddSingleton(services => new PushAttestationClient(

@@ -57,6 +57,7 @@ public enum TpmCc : uint
     Load = 0x0000_0157,
     Quote = 0x0000_0158,
     FlushContext = 0x0000_0165,
+    LoadExternal = 0x0000_0167,
     NvReadPublic = 0x0000_0169,
     ReadPublic = 0x0000_0173,
     StartAuthSession = 0x0000_0176,

@@ -7,12 +7,15 @@ namespace TrustLaunch.Registrar.Tests;
 
 /// <summary>
 /// A real registrar process (<c>trustlaunch serve registrar</c>) with its own CA, data dir and loopback ports, EK
-/// certificates checked against swtpm's local CA (root + issuer, as swtpm_setup provisioned them), and a private swtpm.
+/// certificates checked against swtpm's local CA (its issuer and root certificate files given as two <c>--ek-ca</c>,
+/// as the README says), and a private swtpm. Besides one certificate per role, a second agent certificate
+/// (<see cref="IntruderAgent"/>) for another node.
 /// </summary>
 public sealed class RegistrarFixture : IAsyncLifetime
 {
     /// <summary>swtpm_setup's default swtpm-localca state (/etc/swtpm-localca.conf).</summary>
-    private const string SwtpmLocalCa = "/var/lib/swtpm-localca";
+    public const string SwtpmLocalCa = "/var/lib/swtpm-localca";
+    public const string IntruderAgent = "intruder";
 
     public SwtpmFixture Swtpm { get; } = new();
     public string Directory { get; } = System.IO.Directory.CreateTempSubdirectory("trustlaunch-registrar-").FullName;
@@ -20,6 +23,7 @@ public sealed class RegistrarFixture : IAsyncLifetime
     public int AgentPort { get; private set; }
     public int ManagementPort => AgentPort + 1;
     public string TlsDirectory => Path.Combine(Directory, "tls");
+    public string DataDirectory => Path.Combine(Directory, "data");
 
     public async Task InitializeAsync()
     {
@@ -28,10 +32,8 @@ public sealed class RegistrarFixture : IAsyncLifetime
         {
             foreach (var role in ServiceRoles.All)
                 ca.Issue(role, role);
+            ca.Issue(ServiceRoles.Agent, IntruderAgent);
         }
-        var ekCa = Path.Combine(Directory, "ek-ca.pem");
-        await File.WriteAllTextAsync(ekCa, await File.ReadAllTextAsync(Path.Combine(SwtpmLocalCa, "issuercert.pem"))
-            + await File.ReadAllTextAsync(Path.Combine(SwtpmLocalCa, "swtpm-localca-rootca-cert.pem")));
         for (var attempt = 0; ; attempt++)
         {
             AgentPort = FreePorts.FindPair();
@@ -39,7 +41,8 @@ public sealed class RegistrarFixture : IAsyncLifetime
             {
                 Registrar = await ServiceProcess.StartAsync("registrar",
                 [
-                    "--data-dir", Path.Combine(Directory, "data"), "--tls-dir", TlsDirectory, "--ek-ca", ekCa,
+                    "--data-dir", DataDirectory, "--tls-dir", TlsDirectory,
+                    "--ek-ca", Path.Combine(SwtpmLocalCa, "issuercert.pem"), "--ek-ca", Path.Combine(SwtpmLocalCa, "swtpm-localca-rootca-cert.pem"),
                     "--listen", $"127.0.0.1:{AgentPort}", "--management-listen", $"127.0.0.1:{ManagementPort}",
                 ], new Uri($"https://127.0.0.1:{AgentPort}/readyz"), AgentClient(), Path.Combine(Directory, "registrar.log"));
                 return;

@@ -46,18 +46,18 @@ public sealed class SimulatedAgent : IDisposable
 
     public int QuotesServed => Volatile.Read(ref _quotes);
 
-    /// <summary>Registration and activation: proof = HMAC-SHA256(credential, UTF-8 agent id).</summary>
+    /// <summary>Registration and activation: proof = <see cref="RegistrarClient.ComputeProof"/>.</summary>
     public async Task RegisterAsync(RegistrarClient registrar, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(registrar);
-        var registration = new AgentRegistration(Tpm.EkPublic.ToTpm2bPublic(), EkCertificate, Tpm.AkPublic.ToTpm2bPublic(),
-            TlsCertificate.ExportCertificatePem(), Address.ToString());
+        var tlsPem = TlsCertificate.ExportCertificatePem();
+        var registration = new AgentRegistration(Tpm.EkPublic.ToTpm2bPublic(), EkCertificate, Tpm.AkPublic.ToTpm2bPublic(), tlsPem, Address.ToString());
         var challenge = await registrar.RegisterAsync(AgentId, registration, cancellationToken).ConfigureAwait(false);
         var credential = Tpm.ActivateCredential(challenge.CredentialBlob, challenge.EncryptedSecret);
         byte[] proof;
         try
         {
-            proof = RegistrarClient.ComputeProof(credential, AgentId);
+            proof = RegistrarClient.ComputeProof(credential, AgentId, tlsPem);
         }
         finally
         {

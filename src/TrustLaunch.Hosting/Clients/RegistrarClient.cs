@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using TrustLaunch.Hosting.Contracts;
 
@@ -14,9 +15,21 @@ namespace TrustLaunch.Hosting.Clients;
 /// </summary>
 public sealed class RegistrarClient(HttpClient http)
 {
-    /// <summary>The activation proof: HMAC-SHA256 keyed with the activated credential over the UTF-8 agent id.</summary>
-    public static byte[] ComputeProof(ReadOnlySpan<byte> credential, string agentId) =>
-        HMACSHA256.HashData(credential, Encoding.UTF8.GetBytes(agentId));
+    /// <summary>
+    /// The activation proof: HMAC-SHA256 keyed with the activated credential over the UTF-8 agent id, a zero byte and
+    /// SHA-256 of the DER of the TLS certificate registered (<paramref name="tlsCertificatePem"/>), so the proof the
+    /// TPM's holder gives vouches for that certificate and no other.
+    /// </summary>
+    public static byte[] ComputeProof(ReadOnlySpan<byte> credential, string agentId, string tlsCertificatePem)
+    {
+        ArgumentNullException.ThrowIfNull(agentId);
+        using var certificate = X509Certificate2.CreateFromPem(tlsCertificatePem);
+        var id = Encoding.UTF8.GetBytes(agentId);
+        var message = new byte[id.Length + 1 + SHA256.HashSizeInBytes];
+        id.CopyTo(message, 0);
+        SHA256.HashData(certificate.RawData, message.AsSpan(id.Length + 1));
+        return HMACSHA256.HashData(credential, message);
+    }
 
     public async Task<CredentialChallenge> RegisterAsync(string agentId, AgentRegistration registration, CancellationToken cancellationToken = default)
     {

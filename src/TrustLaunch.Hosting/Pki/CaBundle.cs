@@ -25,19 +25,27 @@ public sealed class CaBundle : IDisposable
     }
 
     /// <summary>Every certificate of a PEM bundle file.</summary>
-    public static CaBundle Load(string path)
+    public static CaBundle Load(string path) => Load([path]);
+
+    /// <summary>Every certificate of several PEM files (each may hold several: roots and intermediates alike).</summary>
+    public static CaBundle Load(IReadOnlyList<string> paths)
     {
+        ArgumentNullException.ThrowIfNull(paths);
         var certificates = new X509Certificate2Collection();
-        try
+        foreach (var path in paths)
         {
-            certificates.ImportFromPemFile(path);
+            var before = certificates.Count;
+            try
+            {
+                certificates.ImportFromPemFile(path);
+            }
+            catch (CryptographicException e)
+            {
+                throw new CryptographicException($"{path}: not a PEM certificate bundle: {e.Message}", e);
+            }
+            if (certificates.Count == before)
+                throw new CryptographicException($"{path}: no certificate in the CA bundle");
         }
-        catch (CryptographicException e)
-        {
-            throw new CryptographicException($"{path}: not a PEM certificate bundle: {e.Message}", e);
-        }
-        if (certificates.Count == 0)
-            throw new CryptographicException($"{path}: no certificate in the CA bundle");
         return new CaBundle(certificates);
     }
 

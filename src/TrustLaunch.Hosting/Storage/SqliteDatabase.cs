@@ -5,7 +5,7 @@ using Microsoft.Data.Sqlite;
 namespace TrustLaunch.Hosting.Storage;
 
 /// <summary>
-/// A service's SQLite database file: WAL journal, <c>synchronous=FULL</c> (a committed transaction survives kill -9
+/// A service's SQLite database file (0600, with its -wal and -shm, in a 0700 directory): WAL journal, <c>synchronous=FULL</c> (a committed transaction survives kill -9
 /// and power loss), a busy timeout for concurrent writers, foreign keys on; migrated on open. Writes run in one
 /// <c>BEGIN IMMEDIATE</c> transaction, so writers take turns.
 /// </summary>
@@ -28,10 +28,11 @@ public sealed class SqliteDatabase : StoreDatabase
     {
         ArgumentNullException.ThrowIfNull(path);
         SQLitePCL.Batteries_V2.Init();
-        var directory = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path))!;
-        if (!Directory.Exists(directory) && !OperatingSystem.IsWindows())
-            Directory.CreateDirectory(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-        Directory.CreateDirectory(directory);
+        PrivateFiles.CreateDirectory(System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path))!);
+        // SQLite gives the -wal and -shm files it creates the database file's mode: 0600 from the start.
+        PrivateFiles.CreateFile(path);
+        PrivateFiles.Narrow(path + "-wal");
+        PrivateFiles.Narrow(path + "-shm");
         var probe = new SqliteDatabase(path, 0);
         await using var connection = await probe.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         var mode = (string?)await connection.ScalarAsync(null, "PRAGMA journal_mode=WAL", cancellationToken).ConfigureAwait(false);

@@ -15,6 +15,7 @@ internal static class RegistrationChecks
     public const TpmaObject AkRequired = TpmaObject.FixedTpm | TpmaObject.FixedParent | TpmaObject.SensitiveDataOrigin
         | TpmaObject.UserWithAuth | TpmaObject.Restricted | TpmaObject.Sign;
 
+    public const string AkWithPolicy = "the AK has adminWithPolicy or an authPolicy: its admin role (ActivateCredential) must need its authValue";
     public const string EkCertificateRefused = "EK certificate refused";
     public const string MissingEkCertificate = "no EK certificate: this registrar requires one (--require-ek-cert)";
     public const string EkCertificateKeyMismatch = "the EK certificate's public key is not the EK public key";
@@ -40,6 +41,11 @@ internal static class RegistrationChecks
         if (ak.Type is not (TpmAlgId.Rsa or TpmAlgId.Ecc) || (ak.Attributes & AkRequired) != AkRequired || (ak.Attributes & TpmaObject.Decrypt) != 0)
             throw BadRequest("invalid AK",
                 $"the AK is not a restricted signing key: type {ak.Type}, attributes 0x{(uint)ak.Attributes:X8}; need RSA or ECC with fixedTPM|fixedParent|sensitiveDataOrigin|userWithAuth|restricted|sign (0x{(uint)AkRequired:X8}) and no decrypt");
+        // ActivateCredential needs the AK's admin role. With adminWithPolicy clear and no policy, only the authValue
+        // grants it, and a TPM has none for a key loaded public-only (TPM2_LoadExternal): a software key claiming
+        // fixedTPM cannot answer the challenge, whatever policy a TPM would accept for such an object.
+        if ((ak.Attributes & TpmaObject.AdminWithPolicy) != 0 || ak.AuthPolicy.Length != 0)
+            throw BadRequest("invalid AK", AkWithPolicy);
         return ak;
     }
 

@@ -1,7 +1,7 @@
 using System.Security.Cryptography;
-using System.Text;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
+using TrustLaunch.Hosting.Clients;
 using TrustLaunch.Hosting.Contracts;
 using TrustLaunch.Registrar.Storage;
 using TrustLaunch.Tpm.Verification;
@@ -11,7 +11,9 @@ namespace TrustLaunch.Registrar.Registration;
 /// <summary>
 /// Registration and activation: checks what an agent presents, seals a fresh 32-byte credential to its EK bound to
 /// its AK name (MakeCredential), and activates it when the agent proves it could unseal it:
-/// proof = HMAC-SHA256(credential, UTF-8 agent id), compared in constant time.
+/// proof = <see cref="RegistrarClient.ComputeProof"/> (HMAC-SHA256 under the credential over the agent id and the
+/// TLS certificate's hash). Only SHA-256 of the expected proof is stored; the credential is wiped once sealed.
+/// A re-registration waits beside the active record until proven, then replaces it.
 /// </summary>
 public sealed partial class RegistrationService(IRegistrarStore store, RegistrarOptions options, RegistrarMetrics metrics, ILogger<RegistrationService> logger)
 {
@@ -43,10 +45,11 @@ public sealed partial class RegistrationService(IRegistrarStore store, Registrar
                 }
                 var agent = new RegisteredAgent(agentId, registration.EkPublic, registration.EkCertificate, registration.AkPublic,
                     registration.TlsCertificate, registration.Address, Active: false, DateTimeOffset.UtcNow, ActivatedAt: null);
-                var outcome = await store.RegisterAsync(agent, credential, cancellationToken).ConfigureAwait(false);
+                var proofDigest = SHA256.HashData(RegistrarClient.ComputeProof(credential, agentId, registration.TlsCertificate));
+                var outcome = await store.RegisterAsync(agent, proofDigest, cancellationToken).ConfigureAwait(false);
                 if (outcome == RegisterOutcome.KeysDiffer)
-                    throw new RegistrationRefusedException(StatusCodes.Status409Conflict, "agent registered with different keys",
-                        $"agent {agentId} is already registered with a different EK or AK; delete its registration first");
+                    throw new RegistrationRefusedException(StatusCodes.Status409Conflict, "agent registered with a different EK",
+                        $"agent {agentId} is registered with a different EK; delete its registration first");
                 metrics.Registered(outcome);
                 LogRegistered(logger, agentId, outcome);
                 return new CredentialChallenge(made.CredentialBlob, made.EncryptedSecret);
@@ -71,13 +74,13 @@ public sealed partial class RegistrationService(IRegistrarStore store, Registrar
             ArgumentNullException.ThrowIfNull(proof);
             var record = await store.GetAsync(agentId, cancellationToken).ConfigureAwait(false)
                 ?? throw new RegistrationRefusedException(StatusCodes.Status404NotFound, "unknown agent", $"agent {agentId} is not registered");
-            if (record.PendingCredential is not { } credential)
+            if (record.Pending is not { } pending)
                 throw new RegistrationRefusedException(StatusCodes.Status409Conflict, "no pending challenge",
                     $"agent {agentId} has no pending credential challenge (already active): register again for a new one");
-            var expected = HMACSHA256.HashData(credential, Encoding.UTF8.GetBytes(agentId));
-            if (proof.Proof is null || !CryptographicOperations.FixedTimeEquals(expected, proof.Proof))
+            var digest = SHA256.HashData(proof.Proof ?? []);
+            if (!CryptographicOperations.FixedTimeEquals(digest, pending.ProofDigest))
                 throw new RegistrationRefusedException(StatusCodes.Status403Forbidden, "activation refused", WrongProof);
-            if (!await store.ActivateAsync(agentId, credential, DateTimeOffset.UtcNow, cancellationToken).ConfigureAwait(false))
+            if (!await store.ActivateAsync(agentId, digest, DateTimeOffset.UtcNow, cancellationToken).ConfigureAwait(false))
                 throw new RegistrationRefusedException(StatusCodes.Status409Conflict, "no pending challenge",
                     $"agent {agentId} registered again while activating: answer the new challenge");
             metrics.Activated();

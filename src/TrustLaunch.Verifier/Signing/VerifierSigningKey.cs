@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using TrustLaunch.Hosting.Storage;
 using TrustLaunch.Oci.Signing;
 
 namespace TrustLaunch.Verifier.Signing;
@@ -27,9 +28,9 @@ public sealed class VerifierSigningKey : IDisposable
     public static VerifierSigningKey LoadOrCreate(string dataDirectory)
     {
         var path = Path.Combine(dataDirectory, FileName);
+        PrivateFiles.CreateDirectory(dataDirectory);
         if (!File.Exists(path))
         {
-            Directory.CreateDirectory(dataDirectory);
             using var created = ECDsa.Create(ECCurve.NamedCurves.nistP256);
             var temporary = path + ".tmp";
             var options = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write };

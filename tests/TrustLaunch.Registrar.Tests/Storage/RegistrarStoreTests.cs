@@ -1,3 +1,4 @@
+using System.Data.Common;
 using TrustLaunch.Hosting.Contracts;
 using TrustLaunch.Hosting.Storage;
 using TrustLaunch.Registrar.Storage;
@@ -28,22 +29,23 @@ public abstract class RegistrarStoreTests : IAsyncLifetime
         new(id, [ek, 0, ek], ekCertificate, [ak, 0, ak], "-----BEGIN CERTIFICATE-----", "10.0.0.1:9002", Active: false, Now, ActivatedAt: null);
 
     [Fact]
-    public async Task Register_New_CreatedPendingWithCredential()
+    public async Task Register_New_PendingWithProofDigestNoActive()
     {
         Assert.Equal(RegisterOutcome.Created, await _store.RegisterAsync(Agent("a1", ekCertificate: [9, 9]), [7, 7]));
 
         var record = (await _store.GetAsync("a1"))!;
+        Assert.Null(record.Active);
         var a = record.Agent;
         Assert.Equal(("a1", "-----BEGIN CERTIFICATE-----", "10.0.0.1:9002", false, Now, (DateTimeOffset?)null),
             (a.AgentId, a.TlsCertificate, a.Address, a.Active, a.RegisteredAt, a.ActivatedAt));
         Assert.Equal(new byte[] { 1, 0, 1 }, a.EkPublic);
         Assert.Equal(new byte[] { 9, 9 }, a.EkCertificate);
         Assert.Equal(new byte[] { 2, 0, 2 }, a.AkPublic);
-        Assert.Equal(new byte[] { 7, 7 }, record.PendingCredential);
+        Assert.Equal(new byte[] { 7, 7 }, record.Pending!.ProofDigest);
     }
 
     [Fact]
-    public async Task Activate_PendingCredential_ActiveAndCredentialForgotten()
+    public async Task Activate_PendingProof_ActiveAndPendingGone()
     {
         await _store.RegisterAsync(Agent("a1"), [7, 7]);
 
@@ -52,33 +54,75 @@ public abstract class RegistrarStoreTests : IAsyncLifetime
 
         var record = (await _store.GetAsync("a1"))!;
         Assert.Equal((true, Now.AddSeconds(1)), (record.Agent.Active, record.Agent.ActivatedAt));
-        Assert.Null(record.PendingCredential);
+        Assert.Null(record.Pending);
         Assert.False(await _store.ActivateAsync("a1", [7, 7], Now));
     }
 
     [Fact]
-    public async Task Register_SameKeysAfterActivation_RenewedInactiveWithNewCredential()
+    public async Task Register_SameEkAfterActivation_ActiveUntouchedUntilProvenThenReplaced()
     {
         await _store.RegisterAsync(Agent("a1"), [7, 7]);
         await _store.ActivateAsync("a1", [7, 7], Now);
 
-        Assert.Equal(RegisterOutcome.Renewed, await _store.RegisterAsync(Agent("a1") with { Address = "10.0.0.2:9002" }, [8, 8]));
+        Assert.Equal(RegisterOutcome.Renewed, await _store.RegisterAsync(Agent("a1", ak: 3) with { Address = "10.0.0.2:9002", TlsCertificate = "other" }, [8, 8]));
 
         var record = (await _store.GetAsync("a1"))!;
-        Assert.Equal((false, (DateTimeOffset?)null, "10.0.0.2:9002"), (record.Agent.Active, record.Agent.ActivatedAt, record.Agent.Address));
-        Assert.Equal(new byte[] { 8, 8 }, record.PendingCredential);
+        Assert.Equal((true, (DateTimeOffset?)Now, "10.0.0.1:9002", "-----BEGIN CERTIFICATE-----"),
+            (record.Agent.Active, record.Agent.ActivatedAt, record.Agent.Address, record.Agent.TlsCertificate));
+        Assert.Equal(new byte[] { 2, 0, 2 }, record.Agent.AkPublic);
+        Assert.Equal([true], (await _store.ListAsync()).Select(a => a.Active));
+
+        Assert.True(await _store.ActivateAsync("a1", [8, 8], Now.AddSeconds(5)));
+        var replaced = (await _store.GetAsync("a1"))!;
+        Assert.Null(replaced.Pending);
+        Assert.Equal((true, (DateTimeOffset?)Now.AddSeconds(5), "10.0.0.2:9002", "other"),
+            (replaced.Agent.Active, replaced.Agent.ActivatedAt, replaced.Agent.Address, replaced.Agent.TlsCertificate));
+        Assert.Equal(new byte[] { 3, 0, 3 }, replaced.Agent.AkPublic);
     }
 
     [Fact]
-    public async Task Register_DifferentAk_KeysDifferNothingChanged()
+    public async Task Register_DifferentEkOfActive_KeysDifferNothingChanged()
     {
         await _store.RegisterAsync(Agent("a1"), [7, 7]);
+        await _store.ActivateAsync("a1", [7, 7], Now);
 
-        Assert.Equal(RegisterOutcome.KeysDiffer, await _store.RegisterAsync(Agent("a1", ak: 3), [8, 8]));
+        Assert.Equal(RegisterOutcome.KeysDiffer, await _store.RegisterAsync(Agent("a1", ek: 4), [8, 8]));
 
         var record = (await _store.GetAsync("a1"))!;
-        Assert.Equal(new byte[] { 2, 0, 2 }, record.Agent.AkPublic);
-        Assert.Equal(new byte[] { 7, 7 }, record.PendingCredential);
+        Assert.Equal(new byte[] { 1, 0, 1 }, record.Agent.EkPublic);
+        Assert.Null(record.Pending);
+    }
+
+    [Fact]
+    public async Task Migration_Version1Rows_ActiveKeptPendingCredentialsDropped()
+    {
+        var location = await CreateLocationAsync();
+        var directory = Path.Combine(_dataDirectory, "v1");
+        var version1 = new StoreSchema("registrar", [RegistrarMigrations.Schema.Sqlite[0]], [RegistrarMigrations.Schema.Postgres[0]]);
+        await using (var v1 = await location.OpenAsync(directory, version1))
+        {
+            await v1.WriteAsync(async (connection, transaction) =>
+            {
+                foreach (var (id, active, credential) in new[] { ("active", true, (byte[]?)null), ("pending", false, new byte[] { 5, 5, 5 }) })
+                {
+                    await connection.ExecuteAsync(transaction, """
+                        INSERT INTO agents (agent_id, ek_public, ek_certificate, ak_public, tls_certificate, address, pending_credential, active, registered_at, activated_at)
+                        VALUES (@id, @ek, NULL, @ak, 'pem', NULL, @cred, @active, @at, @activated)
+                        """, CancellationToken.None, ("@id", id), ("@ek", new byte[] { 1 }), ("@ak", new byte[] { 2 }), ("@cred", credential),
+                        ("@active", active), ("@at", v1.Timestamp(Now)), ("@activated", active ? v1.Timestamp(Now) : null));
+                }
+                return 0;
+            });
+        }
+
+        await using var migrated = await RegistrarStore.OpenAsync(location, directory);
+
+        var kept = (await migrated.GetAsync("active"))!;
+        Assert.Equal((true, (DateTimeOffset?)Now, "pem"), (kept.Agent.Active, kept.Agent.ActivatedAt, kept.Agent.TlsCertificate));
+        Assert.Null(await migrated.GetAsync("pending"));
+        var column = await Assert.ThrowsAnyAsync<DbException>(() => migrated.Database.ReadAsync(connection =>
+            connection.ScalarAsync(null, "SELECT pending_credential FROM agents", CancellationToken.None)));
+        Assert.Contains("pending_credential", column.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -15,7 +15,12 @@ public static class ServeRegistrarCommand
         var serve = new ServeOptions(ServiceRoles.Registrar, "/var/lib/trustlaunch/registrar");
         var listen = ServeOptions.Listen("--listen", "Agent-facing TLS listener", RegistrarOptions.DefaultAgentPort);
         var management = ServeOptions.Listen("--management-listen", "Management mutual-TLS listener", RegistrarOptions.DefaultManagementPort);
-        var ekCa = new Option<FileInfo?>("--ek-ca") { Description = "CA bundle (PEM) EK certificates must chain to (TPM manufacturers' CAs; swtpm-localca in tests)", HelpName = "FILE" };
+        var ekCa = new Option<FileInfo[]>("--ek-ca")
+        {
+            Description = "PEM file(s) of the CAs EK certificates must chain to: roots and the intermediates that issue EK certificates "
+                + "(one bundle or several --ek-ca; TPM manufacturers' CAs, or swtpm-localca's issuercert.pem and root)",
+            HelpName = "FILE",
+        };
         var requireEkCert = new Option<bool>("--require-ek-cert")
         {
             Description = "Refuse agents whose TPM presents no EK certificate (default true)",
@@ -28,13 +33,13 @@ public static class ServeRegistrarCommand
         command.SetAction(async (parse, ct) =>
         {
             var storeLocation = store.Parse(parse);
-            var ekCaPath = parse.GetValue(ekCa)?.FullName;
+            var ekCaPaths = (parse.GetValue(ekCa) ?? []).Select(f => f.FullName).ToList();
             var registrar = new RegistrarOptions(
                 serve.DataDirectoryPath(parse),
                 ServeOptions.Endpoint(parse, listen, "agents", mutualTls: false),
                 ServeOptions.Endpoint(parse, management, "management", mutualTls: true),
                 serve.LoadIdentity(parse),
-                ekCaPath is null ? null : CaBundle.Load(ekCaPath),
+                ekCaPaths.Count == 0 ? null : CaBundle.Load(ekCaPaths),
                 parse.GetValue(requireEkCert))
             {
                 Store = storeLocation,
