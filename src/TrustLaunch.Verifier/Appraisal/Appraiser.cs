@@ -1,7 +1,6 @@
 using System.Security.Cryptography;
 using TrustLaunch.Hosting.Contracts;
 using TrustLaunch.Tpm;
-using TrustLaunch.Tpm.Structures;
 using TrustLaunch.Tpm.Verification;
 using TrustLaunch.Verifier.Policies;
 
