@@ -50,6 +50,9 @@ public sealed record HsmKeyOptions
     public byte[]? Id { get; init; }
     public bool Extractable { get; init; }
     public bool Sensitive { get; init; } = true;
+
+    /// <summary>What the key is for; null: <see cref="HsmKeyUsages.Default"/> of its kind.</summary>
+    public HsmKeyUsage? Usage { get; init; }
 }
 
 /// <summary>One object on a token, as <c>hsm keys</c> lists it.</summary>

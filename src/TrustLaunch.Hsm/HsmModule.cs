@@ -15,7 +15,6 @@ public sealed class HsmModule
     public const string DefaultModulePath = "/usr/lib/softhsm/libsofthsm2.so";
     public const string SpyModulePath = "/usr/lib/x86_64-linux-gnu/pkcs11-spy.so";
     public const string ModuleEnvironmentVariable = "TRUSTLAUNCH_HSM_MODULE";
-    public const string SpyEnvironmentVariable = "TRUSTLAUNCH_HSM_SPY";
 
     private static readonly ConcurrentDictionary<string, Lazy<HsmModule>> Loaded = new(StringComparer.Ordinal);
     private static int _resolverInstalled;
@@ -47,12 +46,12 @@ public sealed class HsmModule
         : Environment.GetEnvironmentVariable(ModuleEnvironmentVariable) is { Length: > 0 } env ? env
         : DefaultModulePath;
 
-    /// <summary>Loads (once per process) the module at <paramref name="path"/>; with <paramref name="spyLog"/> the calls
-    /// go through OpenSC's pkcs11-spy, which appends every call to that file.</summary>
+    /// <summary>Loads (once per process) the module at <paramref name="path"/>; with <paramref name="spyLog"/> (and only
+    /// then: no environment variable turns it on) the calls go through OpenSC's pkcs11-spy, which appends every call,
+    /// PINs included, to that file, created 0600 before the module starts.</summary>
     public static HsmModule Load(string? path = null, string? spyLog = null)
     {
         var modulePath = ResolveModulePath(path);
-        spyLog = string.IsNullOrEmpty(spyLog) ? Environment.GetEnvironmentVariable(SpyEnvironmentVariable) : spyLog;
         if (string.IsNullOrEmpty(spyLog))
             spyLog = null;
         var key = spyLog is null ? modulePath : $"{modulePath}\n{spyLog}";
@@ -80,8 +79,10 @@ public sealed class HsmModule
         {
             if (!File.Exists(SpyModulePath))
                 throw new HsmException("module", "not found", $"no pkcs11-spy at {SpyModulePath}; install it with `apt-get install opensc-pkcs11`");
+            var log = Path.GetFullPath(spyLog);
+            CreatePrivateLog(log);
             NativeEnvironment.Set("PKCS11SPY", modulePath);
-            NativeEnvironment.Set("PKCS11SPY_OUTPUT", Path.GetFullPath(spyLog));
+            NativeEnvironment.Set("PKCS11SPY_OUTPUT", log);
             load = SpyModulePath;
         }
         var factories = new Pkcs11InteropFactories();
@@ -97,6 +98,26 @@ public sealed class HsmModule
         catch (UnmanagedException e)
         {
             throw new HsmException("module", "load failed", $"could not load {load}: {e.Message}", e);
+        }
+    }
+
+    /// <summary>The spy logs PINs: its file is made (or tightened to) owner read/write before the spy opens it for
+    /// appending, whatever the umask.</summary>
+    private static void CreatePrivateLog(string path)
+    {
+        const UnixFileMode OwnerOnly = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        if (OperatingSystem.IsWindows())
+            throw new HsmException("module", "spy unsupported", "pkcs11-spy logs are supported on Linux only");
+        try
+        {
+            using (new FileStream(path, new FileStreamOptions { Mode = FileMode.Append, Access = FileAccess.Write, UnixCreateMode = OwnerOnly }))
+            {
+            }
+            File.SetUnixFileMode(path, OwnerOnly);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new HsmException("module", "spy log refused", $"cannot create the pkcs11-spy log {path} with mode 0600: {e.Message}", e);
         }
     }
 

@@ -33,7 +33,7 @@ public sealed class HsmPayloadSigner : IPayloadSigner, IDisposable
     /// <summary>Opens a signer for the private key <paramref name="uri"/> names (its token= picks the token).</summary>
     public static HsmPayloadSigner Open(HsmModule module, Pkcs11Uri uri, ReadOnlySpan<byte> pin, string? algorithm = null)
     {
-        var token = uri.Token ?? throw new FormatException($"PKCS#11 URI '{uri}' names no token: add token=LABEL");
+        var token = uri.Token ?? throw new FormatException($"PKCS#11 URI '{uri.ToDisplayString()}' names no token: add token=LABEL");
         var session = module.OpenSession(token, pin);
         try
         {

@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 using System.Text;
 
 namespace TrustLaunch.Hsm;
@@ -10,13 +11,17 @@ public static class PinSource
 {
     public const string EnvironmentVariable = "TRUSTLAUNCH_HSM_PIN";
 
-    /// <summary>The PIN from <paramref name="file"/> (<c>-</c> = stdin), else the environment; null when neither.</summary>
-    public static byte[]? Read(string? file, TextReader? stdin = null, string environmentVariable = EnvironmentVariable)
+    /// <summary>Longer than any token's PIN (SoftHSM: 255 bytes); a longer first line is not a PIN.</summary>
+    public const int MaxPinBytes = 1024;
+
+    /// <summary>The PIN from <paramref name="file"/> (<c>-</c> = <paramref name="stdin"/>, else standard input), else
+    /// the environment; null when neither.</summary>
+    public static byte[]? Read(string? file, Stream? stdin = null, string environmentVariable = EnvironmentVariable)
     {
         if (!string.IsNullOrEmpty(file))
         {
             if (file == "-")
-                return FirstLine(Encoding.UTF8.GetBytes((stdin ?? Console.In).ReadLine() ?? ""));
+                return ReadFirstLine(stdin ?? Console.OpenStandardInput(), new byte[MaxPinBytes]);
             var raw = File.ReadAllBytes(file);
             try
             {
@@ -31,11 +36,34 @@ public static class PinSource
         return string.IsNullOrEmpty(env) ? null : Encoding.UTF8.GetBytes(env);
     }
 
-    private static byte[] FirstLine(byte[] raw)
+    /// <summary>
+    /// The first line of <paramref name="input"/>, read a byte at a time (nothing after the newline is consumed, and
+    /// no string or reader buffer ever holds the PIN); <paramref name="scratch"/> is wiped before this returns.
+    /// </summary>
+    internal static byte[] ReadFirstLine(Stream input, byte[] scratch)
     {
-        var end = Array.IndexOf(raw, (byte)'\n');
+        try
+        {
+            var length = 0;
+            for (var b = input.ReadByte(); b is >= 0 and not '\n'; b = input.ReadByte())
+            {
+                if (length == scratch.Length)
+                    throw new InvalidDataException($"the PIN on standard input is longer than {scratch.Length} bytes");
+                scratch[length++] = (byte)b;
+            }
+            return FirstLine(scratch.AsSpan(0, length));
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(scratch);
+        }
+    }
+
+    private static byte[] FirstLine(ReadOnlySpan<byte> raw)
+    {
+        var end = raw.IndexOf((byte)'\n');
         if (end < 0) end = raw.Length;
         if (end > 0 && raw[end - 1] == '\r') end--;
-        return raw[..end];
+        return raw[..end].ToArray();
     }
 }

@@ -37,7 +37,7 @@ public sealed record Pkcs11Uri
     {
         ArgumentNullException.ThrowIfNull(text);
         if (!LooksLikeUri(text))
-            throw new FormatException($"'{text}' is not a PKCS#11 URI: it must start with '{Scheme}'");
+            throw new FormatException($"'{Redact(text)}' is not a PKCS#11 URI: it must start with '{Scheme}'");
         var rest = text[Scheme.Length..];
         var q = rest.IndexOf('?', StringComparison.Ordinal);
         var path = q < 0 ? rest : rest[..q];
@@ -47,7 +47,7 @@ public sealed record Pkcs11Uri
         foreach (var (name, value) in Attributes(text, path, ';'))
         {
             if (!seen.Add(name))
-                throw new FormatException($"PKCS#11 URI '{text}': attribute '{name}' appears twice");
+                throw new FormatException($"PKCS#11 URI '{Redact(text)}': attribute '{name}' appears twice");
             uri = name switch
             {
                 "token" => uri with { Token = Decode(text, name, value) },
@@ -57,7 +57,7 @@ public sealed record Pkcs11Uri
                 "serial" => uri with { Serial = Decode(text, name, value) },
                 "id" => uri with { Id = DecodeBytes(text, name, value) },
                 "type" => uri with { Type = ParseType(text, Decode(text, name, value)) },
-                _ => throw new FormatException($"PKCS#11 URI '{text}': unknown path attribute '{name}' (known: token, object, type, id, manufacturer, model, serial)"),
+                _ => throw new FormatException($"PKCS#11 URI '{Redact(text)}': unknown path attribute '{name}' (known: token, object, type, id, manufacturer, model, serial)"),
             };
         }
         if (query is not null)
@@ -65,13 +65,13 @@ public sealed record Pkcs11Uri
             foreach (var (name, value) in Attributes(text, query, '&'))
             {
                 if (!seen.Add(name))
-                    throw new FormatException($"PKCS#11 URI '{text}': attribute '{name}' appears twice");
+                    throw new FormatException($"PKCS#11 URI '{Redact(text)}': attribute '{name}' appears twice");
                 uri = name switch
                 {
                     "module-path" => uri with { ModulePath = Decode(text, name, value) },
                     "pin-source" => uri with { PinSource = Decode(text, name, value) },
-                    "pin-value" => throw new FormatException($"PKCS#11 URI '{text}': pin-value is refused (a PIN in a URI ends up in logs and shell history); use pin-source or TRUSTLAUNCH_HSM_PIN"),
-                    _ => throw new FormatException($"PKCS#11 URI '{text}': unknown query attribute '{name}' (known: module-path, pin-source)"),
+                    "pin-value" => throw new FormatException($"PKCS#11 URI '{Redact(text)}': pin-value is refused (a PIN in a URI ends up in logs and shell history); use pin-source or TRUSTLAUNCH_HSM_PIN"),
+                    _ => throw new FormatException($"PKCS#11 URI '{Redact(text)}': unknown query attribute '{name}' (known: module-path, pin-source)"),
                 };
             }
         }
@@ -86,7 +86,7 @@ public sealed record Pkcs11Uri
         {
             var eq = attribute.IndexOf('=', StringComparison.Ordinal);
             if (eq <= 0)
-                throw new FormatException($"PKCS#11 URI '{text}': '{attribute}' is not name=value");
+                throw new FormatException($"PKCS#11 URI '{Redact(text)}': '{attribute}' is not name=value");
             yield return (attribute[..eq], attribute[(eq + 1)..]);
         }
     }
@@ -98,7 +98,7 @@ public sealed record Pkcs11Uri
         "secret-key" => HsmObjectType.SecretKey,
         "cert" => HsmObjectType.Cert,
         "data" => HsmObjectType.Data,
-        _ => throw new FormatException($"PKCS#11 URI '{text}': type '{value}' is not one of public, private, secret-key, cert, data"),
+        _ => throw new FormatException($"PKCS#11 URI '{Redact(text)}': type '{value}' is not one of public, private, secret-key, cert, data"),
     };
 
     private static string Decode(string text, string name, string value)
@@ -110,7 +110,7 @@ public sealed record Pkcs11Uri
         }
         catch (DecoderFallbackException)
         {
-            throw new FormatException($"PKCS#11 URI '{text}': attribute '{name}' is not UTF-8 after percent-decoding");
+            throw new FormatException($"PKCS#11 URI '{Redact(text)}': attribute '{name}' is not UTF-8 after percent-decoding");
         }
     }
 
@@ -123,13 +123,13 @@ public sealed record Pkcs11Uri
             if (c == '%')
             {
                 if (i + 2 >= value.Length || !Uri.IsHexDigit(value[i + 1]) || !Uri.IsHexDigit(value[i + 2]))
-                    throw new FormatException($"PKCS#11 URI '{text}': attribute '{name}' has a bad percent-escape at '{value[i..]}'");
+                    throw new FormatException($"PKCS#11 URI '{Redact(text)}': attribute '{name}' has a bad percent-escape{(IsSecret(name) ? "" : $" at '{value[i..]}'")}");
                 bytes.Add(Convert.ToByte(value.Substring(i + 1, 2), 16));
                 i += 2;
             }
             else if (c is ';' or '?' or '&' or '#' or '/' && name is not "module-path" and not "pin-source" || c > 0x7e || c < 0x21)
             {
-                throw new FormatException($"PKCS#11 URI '{text}': attribute '{name}' contains '{c}', which must be percent-encoded");
+                throw new FormatException($"PKCS#11 URI '{Redact(text)}': attribute '{name}' contains {(IsSecret(name) ? "a character" : $"'{c}'")}, which must be percent-encoded");
             }
             else
             {
@@ -139,7 +139,13 @@ public sealed record Pkcs11Uri
         return [.. bytes];
     }
 
-    public override string ToString()
+    /// <summary>The URI, pin-source included: to hand to another program, never for a message (see <see cref="ToDisplayString"/>).</summary>
+    public override string ToString() => Format(redact: false);
+
+    /// <summary>The URI with the pin-source value replaced, fit for a message or a log.</summary>
+    public string ToDisplayString() => Format(redact: true);
+
+    private string Format(bool redact)
     {
         var parts = new List<string>();
         if (Token is not null) parts.Add($"token={Encode(Encoding.UTF8.GetBytes(Token))}");
@@ -152,9 +158,43 @@ public sealed record Pkcs11Uri
         var s = Scheme + string.Join(';', parts);
         var query = new List<string>();
         if (ModulePath is not null) query.Add($"module-path={Encode(Encoding.UTF8.GetBytes(ModulePath), keepSlash: true)}");
-        if (PinSource is not null) query.Add($"pin-source={Encode(Encoding.UTF8.GetBytes(PinSource), keepSlash: true)}");
+        if (PinSource is not null) query.Add($"pin-source={(redact ? RedactedValue : Encode(Encoding.UTF8.GetBytes(PinSource), keepSlash: true))}");
         return query.Count == 0 ? s : s + "?" + string.Join('&', query);
     }
+
+    /// <summary>
+    /// URI text fit for a message: the values of pin-value and pin-source (names in any case, also percent-encoded)
+    /// are replaced by <see cref="RedactedValue"/>. Works on any text, parsable or not.
+    /// </summary>
+    public static string Redact(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        var result = new StringBuilder(text.Length);
+        var start = 0;
+        while (start <= text.Length)
+        {
+            var end = text.IndexOfAny([';', '?', '&'], start);
+            if (end < 0)
+                end = text.Length;
+            var attribute = text[start..end];
+            var prefix = attribute.StartsWith(Scheme, StringComparison.OrdinalIgnoreCase) ? attribute[..Scheme.Length] : "";
+            var eq = attribute.IndexOf('=', StringComparison.Ordinal);
+            var name = eq < 0 ? "" : attribute[prefix.Length..eq];
+            result.Append(eq >= 0 && EndsWithSecretName(Uri.UnescapeDataString(name)) ? attribute[..(eq + 1)] + RedactedValue : attribute);
+            if (end < text.Length)
+                result.Append(text[end]);
+            start = end + 1;
+        }
+        return result.ToString();
+    }
+
+    public const string RedactedValue = "REDACTED";
+
+    private static bool IsSecret(string name) => name is "pin-value" or "pin-source";
+
+    // Ends with, not equals: text that is no URI at all ("x pin-value=1") must not show the value either.
+    private static bool EndsWithSecretName(string name) =>
+        name.EndsWith("pin-value", StringComparison.OrdinalIgnoreCase) || name.EndsWith("pin-source", StringComparison.OrdinalIgnoreCase);
 
     public static string TypeName(HsmObjectType type) => type switch
     {

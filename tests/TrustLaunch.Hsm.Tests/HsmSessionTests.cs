@@ -95,7 +95,7 @@ public sealed class HsmSessionTests(SoftHsmFixture hsm) : IClassFixture<SoftHsmF
     public void EncryptDecrypt_AesGcmAndRsaOaep_RoundTrip()
     {
         using var session = hsm.OpenSession();
-        var aes = session.GenerateKey(HsmKeySpec.Parse("aes:256"), new HsmKeyOptions { Label = NewLabel("aes") });
+        var aes = session.GenerateKey(HsmKeySpec.Parse("aes:256"), new HsmKeyOptions { Label = NewLabel("aes"), Usage = HsmKeyUsage.Encrypt });
         var ct = session.Encrypt(aes, Data);
         Assert.Equal(12 + Data.Length + 16, ct.Length);
         Assert.Equal(Data, session.Decrypt(aes, ct));
@@ -103,7 +103,7 @@ public sealed class HsmSessionTests(SoftHsmFixture hsm) : IClassFixture<SoftHsmF
         Assert.Throws<HsmException>(() => session.Decrypt(aes, ct));
 
         var label = NewLabel("oaep");
-        var priv = session.GenerateKey(HsmKeySpec.Parse("rsa:2048"), new HsmKeyOptions { Label = label });
+        var priv = session.GenerateKey(HsmKeySpec.Parse("rsa:2048"), new HsmKeyOptions { Label = label, Usage = HsmKeyUsage.Encrypt });
         var pub = session.FindKey($"pkcs11:object={label};type=public");
         var rsaCt = session.Encrypt(pub, Data);
         Assert.Equal(Data, session.Decrypt(priv, rsaCt));
@@ -116,18 +116,18 @@ public sealed class HsmSessionTests(SoftHsmFixture hsm) : IClassFixture<SoftHsmF
     {
         using var session = hsm.OpenSession();
         var kek = session.GenerateKey(HsmKeySpec.Parse("aes:256"), new HsmKeyOptions { Label = NewLabel("kek") });
-        var dek = session.GenerateKey(HsmKeySpec.Parse("aes:256"), new HsmKeyOptions { Label = NewLabel("dek"), Extractable = true });
+        var dek = session.GenerateKey(HsmKeySpec.Parse("aes:256"), new HsmKeyOptions { Label = NewLabel("dek"), Extractable = true, Usage = HsmKeyUsage.Encrypt });
         var ct = session.Encrypt(dek, Data);
 
         var wrapped = session.Wrap(kek, dek);
-        var copy = session.Unwrap(kek, wrapped, HsmKeySpec.Parse("aes:256"), new HsmKeyOptions { Label = NewLabel("dek2") });
+        var copy = session.Unwrap(kek, wrapped, HsmKeySpec.Parse("aes:256"), new HsmKeyOptions { Label = NewLabel("dek2"), Usage = HsmKeyUsage.Encrypt });
         Assert.Equal(Data, session.Decrypt(copy, ct));
 
         var rsaLabel = NewLabel("rsawrap");
-        var rsa = session.GenerateKey(HsmKeySpec.Parse("rsa:2048"), new HsmKeyOptions { Label = rsaLabel });
+        var rsa = session.GenerateKey(HsmKeySpec.Parse("rsa:2048"), new HsmKeyOptions { Label = rsaLabel, Usage = HsmKeyUsage.Wrap });
         var rsaPub = session.FindKey($"pkcs11:object={rsaLabel};type=public");
         var wrapped2 = session.Wrap(rsaPub, dek);
-        var copy2 = session.Unwrap(rsa, wrapped2, HsmKeySpec.Parse("aes:256"), new HsmKeyOptions { Label = NewLabel("dek3") });
+        var copy2 = session.Unwrap(rsa, wrapped2, HsmKeySpec.Parse("aes:256"), new HsmKeyOptions { Label = NewLabel("dek3"), Usage = HsmKeyUsage.Encrypt });
         Assert.Equal(Data, session.Decrypt(copy2, ct));
     }
 

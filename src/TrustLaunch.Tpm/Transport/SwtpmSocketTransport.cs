@@ -10,7 +10,7 @@ namespace TrustLaunch.Tpm.Transport;
 /// </summary>
 public sealed class SwtpmSocketTransport(string host, int port, TimeSpan? commandTimeout = null) : ITpmTransport
 {
-    private readonly TimeSpan _timeout = commandTimeout ?? TimeSpan.FromMinutes(2);
+    private readonly TimeSpan _timeout = commandTimeout ?? TpmTransports.DefaultCommandTimeout;
 
     public string Host { get; } = host;
     public int Port { get; } = port;

@@ -11,6 +11,9 @@ public static class TpmTransports
     public const string EnvironmentVariable = "TRUSTLAUNCH_TPM";
     public const string DefaultDevice = "device:/dev/tpmrm0";
 
+    /// <summary>How long one command may take: longer than a TPM needs to create an RSA primary key.</summary>
+    public static readonly TimeSpan DefaultCommandTimeout = TimeSpan.FromMinutes(2);
+
     public static string DefaultSpec =>
         Environment.GetEnvironmentVariable(EnvironmentVariable) is { Length: > 0 } spec ? spec : DefaultDevice;
 

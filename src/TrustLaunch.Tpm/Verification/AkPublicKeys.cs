@@ -40,6 +40,44 @@ public static class AkPublicKeys
         }
     }
 
+    /// <summary>The attributes a TPM2B_PUBLIC must carry to be an AK: a restricted signing key that cannot leave its TPM.</summary>
+    public const TpmaObject AttestationKeyAttributes = TpmaObject.FixedTpm | TpmaObject.FixedParent | TpmaObject.Restricted | TpmaObject.Sign;
+
+    /// <summary>
+    /// <see cref="Load"/> for an attestation key: a TPM2B_PUBLIC must also be a restricted signing key with fixedTPM
+    /// and fixedParent, and no decrypt (a PEM file carries no attributes to check).
+    /// </summary>
+    /// <exception cref="TpmFormatException">As <see cref="Load"/>, or the TPM2B_PUBLIC is not such a key.</exception>
+    public static AsymmetricAlgorithm LoadAttestationKey(ReadOnlySpan<byte> fileContents)
+    {
+        if (!LooksLikePem(fileContents) && !fileContents.IsEmpty && AttestationKeyProblem(TpmPublic.ParseTpm2b(fileContents)) is { } problem)
+            throw new TpmFormatException("TPM2B_PUBLIC: " + problem);
+        return Load(fileContents);
+    }
+
+    /// <summary>Why <paramref name="key"/> cannot be an AK, or null when its attributes make it one.</summary>
+    public static string? AttestationKeyProblem(TpmPublic key)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        var missing = AttestationKeyAttributes & ~key.Attributes;
+        var decrypt = (key.Attributes & TpmaObject.Decrypt) != 0;
+        if (missing == TpmaObject.None && !decrypt)
+            return null;
+        var wrong = new List<string>();
+        if (missing != TpmaObject.None)
+            wrong.Add("missing " + AttributeNames(missing));
+        if (decrypt)
+            wrong.Add("has decrypt");
+        return $"not a restricted signing key bound to its TPM: {string.Join(", ", wrong)} (attributes 0x{(uint)key.Attributes:X8}; an AK needs {AttributeNames(AttestationKeyAttributes)} and no decrypt)";
+    }
+
+    private static string AttributeNames(TpmaObject attributes)
+    {
+        (TpmaObject Flag, string Name)[] names =
+            [(TpmaObject.FixedTpm, "fixedTPM"), (TpmaObject.FixedParent, "fixedParent"), (TpmaObject.Restricted, "restricted"), (TpmaObject.Sign, "sign")];
+        return string.Join('|', names.Where(n => (attributes & n.Flag) != 0).Select(n => n.Name));
+    }
+
     private static bool LooksLikePem(ReadOnlySpan<byte> contents)
     {
         ReadOnlySpan<byte> byteOrderMark = [0xEF, 0xBB, 0xBF];

@@ -1,7 +1,6 @@
 using System.Security.Cryptography;
 using TrustLaunch.Hosting.Contracts;
 using TrustLaunch.Tpm;
-using TrustLaunch.Tpm.Structures;
 using TrustLaunch.Tpm.Verification;
 using TrustLaunch.Verifier.Policies;
 
@@ -25,6 +24,11 @@ public static partial class Appraiser
 {
     public const string Sha256Bank = "sha256";
 
+    /// <summary>After an unorderly shutdown a TPM reports safe = 0 until its clock passes the last saved value; the
+    /// nonce already proves freshness, so such a quote is accepted, its clock still checked against the last one.
+    /// SHA-1 stays refused.</summary>
+    public static QuoteVerificationOptions QuoteOptions { get; } = new() { AllowUnsafeClock = true };
+
     /// <summary>The sha256 PCRs a policy needs quoted: the launch PCR and every PCR with an expected value, ascending.</summary>
     public static IReadOnlyList<int> SelectionFor(AttestationPolicy policy)
     {
@@ -47,12 +51,8 @@ public static partial class Appraiser
         if (ReadPcrValues(evidence.Pcrs, selection, out var pcrBytes) is { } pcrProblem)
             return AppraisalOutcome.Failed(AppraisalFailure.Evidence, pcrProblem);
 
-        var quote = QuoteVerifier.Verify(input.AkPublicKey, evidence.Quoted, evidence.Signature, pcrBytes, input.Nonce, input.Previous.LastClock);
-        // After an unorderly shutdown a TPM reports safe = 0 until its clock passes the last saved value. Every other
-        // check had passed by then (the verifier checks safe last but for monotonicity), and the nonce already proves
-        // freshness, so such a quote is accepted with the reset and restart counts still checked.
-        if (quote.Failure == QuoteFailure.ClockNotSafe)
-            quote = CountsWentBack(input.Previous.LastClock, quote.Attest!.ClockInfo) ?? quote with { Failure = QuoteFailure.None };
+        var quote = QuoteVerifier.Verify(input.AkPublicKey, evidence.Quoted, evidence.Signature, pcrBytes, input.Nonce,
+            input.Previous.LastClock, QuoteOptions);
         if (!quote.IsValid)
             return QuoteRefused(quote);
         var attest = quote.Attest!;
@@ -97,21 +97,10 @@ public static partial class Appraiser
         QuoteFailure.NonceMismatch => AppraisalOutcome.Failed(AppraisalFailure.Nonce, "quote nonce does not match"),
         QuoteFailure.SignatureInvalid or QuoteFailure.KeyMismatch =>
             AppraisalOutcome.Failed(AppraisalFailure.Quote, $"quote is not signed by the registered AK: {quote.Reason}"),
-        QuoteFailure.ResetCountDecreased or QuoteFailure.RestartCountDecreased or QuoteFailure.ClockWentBackwards or QuoteFailure.ClockNotSafe =>
+        QuoteFailure.ResetCountDecreased or QuoteFailure.RestartCountDecreased or QuoteFailure.ClockWentBackwards =>
             AppraisalOutcome.Failed(AppraisalFailure.Freshness, $"quote is not fresh: {quote.Reason}"),
         _ => AppraisalOutcome.Failed(AppraisalFailure.Quote, $"quote refused: {quote.Reason}"),
     };
-
-    private static QuoteVerificationResult? CountsWentBack(TpmClockInfo? previous, TpmClockInfo current)
-    {
-        if (previous is null || current.ResetCount > previous.ResetCount)
-            return null;
-        if (current.ResetCount < previous.ResetCount)
-            return new QuoteVerificationResult(QuoteFailure.ResetCountDecreased, "reset count decreased", null);
-        return current.RestartCount < previous.RestartCount
-            ? new QuoteVerificationResult(QuoteFailure.RestartCountDecreased, "restart count decreased", null)
-            : null;
-    }
 
     /// <summary>The quoted values must be exactly the sha256 selection, in order, 32 bytes each.</summary>
     private static string? ReadPcrValues(IReadOnlyList<PcrValue> pcrs, IReadOnlyList<int> selection, out byte[] bytes)

@@ -9,11 +9,11 @@ public sealed class TpmVerifyCommandsTests(SwtpmFixture tpm) : IClassFixture<Swt
     private Task<CliResult> RunAsync(params string[] args) => CliHarness.RunAsync([.. args, "--tpm", tpm.Tcti]);
 
     /// <summary>An AK at <paramref name="handle"/> and a quote over sha256:0,1,15 in dir: ak.pem, msg, sig, pcrs.</summary>
-    private async Task<string> QuoteAsync(ScratchDirectory dir, string handle, string alg = "ecc")
+    private async Task<string> QuoteAsync(ScratchDirectory dir, string handle, string alg = "ecc", string format = "pem", string pcrs = "sha256:0,1,15")
     {
-        (await RunAsync("tpm", "ak", "create", "--out-public", dir["ak.pem"], "--persist", handle, "--alg", alg, "--force")).EnsureSuccess();
+        (await RunAsync("tpm", "ak", "create", "--out-public", dir["ak.pem"], "--persist", handle, "--alg", alg, "--format", format, "--force")).EnsureSuccess();
         var nonce = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(20));
-        (await RunAsync("tpm", "quote", "--ak", handle, "--nonce", nonce, "--pcrs", "sha256:0,1,15",
+        (await RunAsync("tpm", "quote", "--ak", handle, "--nonce", nonce, "--pcrs", pcrs,
             "--message", dir["msg"], "--signature", dir["sig"], "--pcr-values", dir["pcrs"])).EnsureSuccess();
         return nonce;
     }
@@ -114,6 +114,53 @@ public sealed class TpmVerifyCommandsTests(SwtpmFixture tpm) : IClassFixture<Swt
 
         Assert.Equal(2, result.ExitCode);
         Assert.Equal($"error: {dir["junk.pem"]}: AK public key PEM: label 'CERTIFICATE' is not PUBLIC KEY or RSA PUBLIC KEY\n", result.Stderr);
+    }
+
+    [Fact]
+    public async Task VerifyQuote_NonceShorterThan16Bytes_ExitsOneWithTheReason()
+    {
+        using var dir = new ScratchDirectory();
+        await QuoteAsync(dir, "0x81010027");
+
+        Assert.Equal((1, "nonce is 15 bytes, at least 16 are required\n"), Verdict(await VerifyAsync(dir, new string('a', 30))));
+    }
+
+    [Fact]
+    public async Task VerifyQuote_Sha1Bank_RefusedUnlessAllowSha1()
+    {
+        using var dir = new ScratchDirectory();
+        var nonce = await QuoteAsync(dir, "0x81010028", pcrs: "sha1:0+sha256:0");
+
+        Assert.Equal((1, "the quote selects sha1:0: SHA-1 is refused unless explicitly allowed\n"), Verdict(await VerifyAsync(dir, nonce)));
+        Assert.Equal((0, "valid\n"), Verdict(await VerifyAsync(dir, nonce, "ak.pem", "--allow-sha1")));
+    }
+
+    [Fact]
+    public async Task VerifyQuote_Tpm2bAk_ValidWhenRestrictedAndFixed()
+    {
+        using var dir = new ScratchDirectory();
+        var nonce = await QuoteAsync(dir, "0x81010029", format: "tpm2b");
+
+        Assert.Equal((0, "valid\n"), Verdict(await VerifyAsync(dir, nonce)));
+    }
+
+    [Fact]
+    public async Task VerifyQuote_Tpm2bAkNotFixedTpmNorRestricted_ExitsTwoWithTheReason()
+    {
+        using var dir = new ScratchDirectory();
+        var nonce = await QuoteAsync(dir, "0x8101002A", format: "tpm2b");
+        // Same key, so the signature still verifies: only the attributes say it is no AK (size 2, type 2, nameAlg 2, attributes 4).
+        var tpm2b = await File.ReadAllBytesAsync(dir["ak.pem"]);
+        Assert.Equal(0x00050072u, System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(tpm2b.AsSpan(6)));
+        tpm2b[7] &= 0xFE;
+        tpm2b[9] &= 0xFD;
+        await File.WriteAllBytesAsync(dir["soft.pub"], tpm2b);
+
+        var result = await VerifyAsync(dir, nonce, "soft.pub");
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Equal($"error: {dir["soft.pub"]}: TPM2B_PUBLIC: not a restricted signing key bound to its TPM: missing fixedTPM|restricted " +
+            "(attributes 0x00040070; an AK needs fixedTPM|fixedParent|restricted|sign and no decrypt)\n", result.Stderr);
     }
 
     [Theory]

@@ -21,7 +21,7 @@ public sealed class ParserPropertyTests : IDisposable
 
     public ParserPropertyTests()
     {
-        _eccQuote = SoftwareSigner.Quote(_ecc, new AttestBuilder { Selection = PcrSelection.ParseList("sha1:2+sha256:0,1,15") });
+        _eccQuote = SoftwareSigner.Quote(_ecc, new AttestBuilder { Selection = PcrSelection.ParseList("sha384:2+sha256:0,1,15") });
         _rsaQuote = SoftwareSigner.Quote(_rsa);
     }
 

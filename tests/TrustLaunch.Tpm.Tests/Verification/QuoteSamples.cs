@@ -8,8 +8,8 @@ namespace TrustLaunch.Tpm.Tests.Verification;
 /// <summary>A quote as a verifier receives it: the AK, the three files of <c>tpm2_quote</c>, and the nonce.</summary>
 public sealed record QuoteSample(AsymmetricAlgorithm Key, byte[] Attest, byte[] Signature, byte[] PcrValues, byte[] Nonce)
 {
-    public QuoteVerificationResult Verify(TpmClockInfo? previous = null) =>
-        QuoteVerifier.Verify(Key, Attest, Signature, PcrValues, Nonce, previous);
+    public QuoteVerificationResult Verify(TpmClockInfo? previous = null, QuoteVerificationOptions? options = null) =>
+        QuoteVerifier.Verify(Key, Attest, Signature, PcrValues, Nonce, previous, options);
 }
 
 /// <summary>Builds TPMS_ATTEST bytes field by field, so tests can sign exactly what they mean in software.</summary>
@@ -18,7 +18,7 @@ public sealed record AttestBuilder
     public uint Magic { get; init; } = TpmAttest.Magic;
     public ushort Type { get; init; } = (ushort)TpmSt.AttestQuote;
     public byte[] QualifiedSigner { get; init; } = [0x00, 0x0B, .. new byte[32]];
-    public byte[] ExtraData { get; init; } = [1, 2, 3, 4, 5, 6, 7, 8];
+    public byte[] ExtraData { get; init; } = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16];
     public ulong Clock { get; init; } = 1000;
     public uint ResetCount { get; init; } = 3;
     public uint RestartCount { get; init; } = 2;

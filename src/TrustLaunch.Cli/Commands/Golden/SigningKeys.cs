@@ -42,12 +42,12 @@ public static class SigningKeys
             throw new CliUsageException($"--key {e.Message}");
         }
         if (uri.Token is null)
-            throw new CliUsageException($"--key {keyRef}: the URI names no token; add token=LABEL");
+            throw new CliUsageException($"--key {Pkcs11Uri.Redact(keyRef)}: the URI names no token; add token=LABEL");
         var pinFile = uri.PinSource is { } source && source.StartsWith(FileScheme, StringComparison.OrdinalIgnoreCase) ? source[FileScheme.Length..] : uri.PinSource;
         if (pinFile is not null && pinFile != "-" && !File.Exists(pinFile))
-            throw new CliUsageException($"--key {keyRef}: pin-source {pinFile}: no such file");
+            throw new CliUsageException($"--key {Pkcs11Uri.Redact(keyRef)}: the pin-source file does not exist");
         var pin = PinSource.Read(pinFile)
-            ?? throw new CliUsageException($"--key {keyRef}: no PIN; add pin-source=FILE to the URI or set {PinSource.EnvironmentVariable}");
+            ?? throw new CliUsageException($"--key {Pkcs11Uri.Redact(keyRef)}: no PIN; add pin-source=FILE to the URI or set {PinSource.EnvironmentVariable}");
         try
         {
             return HsmPayloadSigner.Open(HsmModule.Load(uri.ModulePath), uri, pin);

@@ -11,7 +11,7 @@ public static class HsmInitCommands
     private static Option<string?> SoPinFile() => new("--so-pin-file") { Description = $"Read the SO PIN from FILE (default ${HsmOptions.SoPinEnvironmentVariable})", HelpName = "FILE" };
 
     private static byte[] SoPin(ParseResult parse, Option<string?> option) =>
-        PinSource.Read(parse.GetValue(option), Console.In, HsmOptions.SoPinEnvironmentVariable)
+        PinSource.Read(parse.GetValue(option), environmentVariable: HsmOptions.SoPinEnvironmentVariable)
         ?? throw new CliUsageException($"no SO PIN: set {HsmOptions.SoPinEnvironmentVariable} or pass --so-pin-file FILE");
 
     public static Command CreateInitToken(GlobalOptions options, HsmOptions hsm)

@@ -15,24 +15,17 @@ public static class HsmKeygenCommand
         var label = new Option<string>("--label") { Description = "Label (CKA_LABEL), the object= of the key's URI", HelpName = "LABEL", Required = true };
         var id = new Option<string?>("--id") { Description = "CKA_ID in hex (default: 8 random bytes)", HelpName = "HEX" };
         var extractable = new Option<bool>("--extractable") { Description = "Allow the private/secret key to leave the HSM wrapped (default: never)" };
+        var usage = HsmIo.Usage();
         var command = new Command("keygen", "Generate a key (pair) on the token; private keys are sensitive and non-extractable")
         {
-            type, label, id, extractable,
+            type, label, id, extractable, usage,
         };
         command.SetAction((parse, ct) => HsmOptions.Run(async () =>
         {
-            HsmKeySpec spec;
-            try
-            {
-                spec = HsmKeySpec.Parse(parse.GetValue(type)!);
-            }
-            catch (FormatException e)
-            {
-                throw new CliUsageException(e.Message);
-            }
+            var (spec, keyUsage) = HsmIo.KeySpec(parse.GetValue(type)!, parse.GetValue(usage));
             var idBytes = parse.GetValue(id) is { } hex ? CliParsers.ParseHex(hex, "--id") : null;
             using var session = hsm.Open(parse);
-            var key = session.GenerateKey(spec, new HsmKeyOptions { Label = parse.GetValue(label)!, Id = idBytes, Extractable = parse.GetValue(extractable) });
+            var key = session.GenerateKey(spec, new HsmKeyOptions { Label = parse.GetValue(label)!, Id = idBytes, Extractable = parse.GetValue(extractable), Usage = keyUsage });
             string? pem = null, keyId = null;
             if (spec.Kind != HsmKeyKind.Aes)
             {

@@ -24,7 +24,7 @@ public sealed class HsmOptions
 
     public Option<string?> Spy { get; } = new("--spy")
     {
-        Description = $"Route every PKCS#11 call through OpenSC's pkcs11-spy, appending to FILE (default: ${HsmModule.SpyEnvironmentVariable})",
+        Description = "Route every PKCS#11 call through OpenSC's pkcs11-spy, appending to FILE (created 0600: it logs PINs)",
         HelpName = "FILE",
         Recursive = true,
     };
@@ -58,7 +58,7 @@ public sealed class HsmOptions
     /// <summary>The user PIN, or null when none is configured and <paramref name="required"/> is false.</summary>
     public byte[]? Pin(ParseResult parse, bool required)
     {
-        var pin = PinSource.Read(parse.GetValue(PinFile), Console.In);
+        var pin = PinSource.Read(parse.GetValue(PinFile));
         if (pin is null && required)
             throw new CliUsageException($"no PIN: set {PinSource.EnvironmentVariable} or pass --pin-file FILE (- reads stdin)");
         return pin;

@@ -39,23 +39,16 @@ public static class HsmWrapCommands
         var type = new Option<string>("--type") { Description = "What the wrapped key is: aes:128|aes:192|aes:256 (AES unwrap also rsa:N, ec:pN)", HelpName = "TYPE", Required = true };
         var label = new Option<string>("--label") { Description = "Label for the new key", HelpName = "LABEL", Required = true };
         var extractable = new Option<bool>("--extractable") { Description = "Let the new key be wrapped again" };
-        var command = new Command("unwrap", "Import a wrapped key as a new token key") { unwrapping, input, type, label, extractable };
+        var usage = HsmIo.Usage();
+        var command = new Command("unwrap", "Import a wrapped key as a new token key") { unwrapping, input, type, label, extractable, usage };
         command.SetAction((parse, ct) => HsmOptions.Run(async () =>
         {
             var uri = HsmOptions.KeyUri(parse.GetValue(unwrapping)!);
-            HsmKeySpec spec;
-            try
-            {
-                spec = HsmKeySpec.Parse(parse.GetValue(type)!);
-            }
-            catch (FormatException e)
-            {
-                throw new CliUsageException(e.Message);
-            }
+            var (spec, keyUsage) = HsmIo.KeySpec(parse.GetValue(type)!, parse.GetValue(usage));
             var wrapped = HsmIo.Read(parse.GetValue(input)!);
             using var session = hsm.Open(parse, uri);
             var kek = FindEither(session, uri, HsmObjectType.Private);
-            var key = session.Unwrap(kek, wrapped, spec, new HsmKeyOptions { Label = parse.GetValue(label)!, Extractable = parse.GetValue(extractable) });
+            var key = session.Unwrap(kek, wrapped, spec, new HsmKeyOptions { Label = parse.GetValue(label)!, Extractable = parse.GetValue(extractable), Usage = keyUsage });
             var result = new HsmKeygenResult(new Pkcs11Uri { Token = session.TokenLabel, Object = key.Label, Type = key.Type }.ToString(), spec.ToString(),
                 key.Label, Convert.ToHexStringLower(key.Id), parse.GetValue(extractable), null, null);
             return await CliOutput.For(parse, options).WriteAsync(result, CliJsonContext.Output.HsmKeygenResult,

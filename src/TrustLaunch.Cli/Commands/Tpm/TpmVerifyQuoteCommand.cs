@@ -9,7 +9,8 @@ namespace TrustLaunch.Cli.Commands.Tpm;
 
 /// <summary>
 /// <c>trustlaunch tpm verify-quote</c>: checks a quote in the files <c>tpm2_quote -m -s -o -F values</c> writes against
-/// an AK public key and the nonce the verifier chose. Needs no TPM. Prints <c>valid</c> (exit 0) or the one reason
+/// an AK public key (a TPM2B_PUBLIC must be a restricted signing key with fixedTPM and fixedParent) and the nonce the
+/// verifier chose (16 bytes or more). SHA-1 is refused unless <c>--allow-sha1</c>. Needs no TPM. Prints <c>valid</c> (exit 0) or the one reason
 /// it is not (exit 1).
 /// </summary>
 public static class TpmVerifyQuoteCommand
@@ -21,9 +22,13 @@ public static class TpmVerifyQuoteCommand
         var signature = InputFile("--signature", "The signature: TPMT_SIGNATURE bytes (tpm2_quote -s)");
         var pcrValues = InputFile("--pcr-values", "PCR values concatenated in the quote's selection order (tpm2_quote -o F -F values)");
         var nonce = CliParsers.HexOption("--nonce", "nonce", "The nonce the quote must carry, in hex", TpmQuoteCommand.MaxNonceBytes);
+        var allowSha1 = new Option<bool>("--allow-sha1")
+        {
+            Description = "Accept SHA-1 as the signature hash, PCR bank and PCR digest (refused by default)",
+        };
         var command = new Command("verify-quote", "Verify a quote's signature, nonce and PCR digest (no TPM needed)")
         {
-            ak, message, signature, pcrValues, nonce,
+            ak, message, signature, pcrValues, nonce, allowSha1,
         };
         command.SetAction(async (parse, ct) =>
         {
@@ -33,7 +38,8 @@ public static class TpmVerifyQuoteCommand
             var sig = await File.ReadAllBytesAsync(parse.GetValue(signature)!.FullName, ct).ConfigureAwait(false);
             var values = await File.ReadAllBytesAsync(parse.GetValue(pcrValues)!.FullName, ct).ConfigureAwait(false);
 
-            var verdict = QuoteVerifier.Verify(key, attest, sig, values, parse.GetValue(nonce)!);
+            var verification = new QuoteVerificationOptions { AllowSha1 = parse.GetValue(allowSha1) };
+            var verdict = QuoteVerifier.Verify(key, attest, sig, values, parse.GetValue(nonce)!, options: verification);
             var clock = verdict.Attest?.ClockInfo;
             var result = new VerifyQuoteResult(
                 verdict.IsValid,
@@ -53,7 +59,7 @@ public static class TpmVerifyQuoteCommand
     {
         try
         {
-            return AkPublicKeys.Load(contents);
+            return AkPublicKeys.LoadAttestationKey(contents);
         }
         catch (TpmFormatException e)
         {
