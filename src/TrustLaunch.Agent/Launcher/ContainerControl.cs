@@ -1,6 +1,4 @@
-using System.Text.Json;
 using TrustLaunch.Agent.Runtime;
-using TrustLaunch.Measurement;
 
 namespace TrustLaunch.Agent.Launcher;
 
@@ -12,15 +10,26 @@ public sealed record ContainerSummary(ContainerRecord Record, string Status, int
 /// reaps it and measures <c>ContainerStopped</c>; removing deletes it from the runtime and measures
 /// <c>ContainerDeleted</c> before its files go, once the container's monitor has exited (so after its <c>ContainerStopped</c>).
 /// Each container is driven by the runtime its record names; <paramref name="runtimeFor"/> opens one by name (null:
-/// the default, for records that name none).
+/// the default, for records that name none). Every command first recovers the containers whose monitor died
+/// (<see cref="ContainerRecovery"/>), measuring through <paramref name="openMeasurer"/>.
 /// </summary>
-public sealed class ContainerControl(string dataDir, Func<string?, OciRuntime> runtimeFor)
+public sealed class ContainerControl(string dataDir, Func<string?, OciRuntime> runtimeFor, Func<IMeasurer> openMeasurer)
 {
+    private readonly ContainerRecovery _recovery = new(runtimeFor, openMeasurer);
+
+    /// <summary>Measures the missing <c>ContainerStopped</c> of every ended container whose monitor died.</summary>
+    public async Task RecoverAsync(CancellationToken cancellationToken = default)
+    {
+        foreach (var container in ContainerDirectory.List(dataDir))
+            await _recovery.RecoverAsync(container, kill: false, cancellationToken).ConfigureAwait(false);
+    }
+
     public async Task<IReadOnlyList<ContainerSummary>> ListAsync(CancellationToken cancellationToken = default)
     {
         var list = new List<ContainerSummary>();
         foreach (var container in ContainerDirectory.List(dataDir))
         {
+            await _recovery.RecoverAsync(container, kill: false, cancellationToken).ConfigureAwait(false);
             if (await SummarizeAsync(container, cancellationToken).ConfigureAwait(false) is { } summary)
             {
                 list.Add(summary);
@@ -29,9 +38,13 @@ public sealed class ContainerControl(string dataDir, Func<string?, OciRuntime> r
         return list;
     }
 
-    public async Task<ContainerSummary> GetAsync(string name, CancellationToken cancellationToken = default) =>
-        await SummarizeAsync(ContainerDirectory.Open(dataDir, name), cancellationToken).ConfigureAwait(false)
-        ?? throw new LauncherException($"no container named '{name}'");
+    public async Task<ContainerSummary> GetAsync(string name, CancellationToken cancellationToken = default)
+    {
+        var container = ContainerDirectory.Open(dataDir, name);
+        await _recovery.RecoverAsync(container, kill: false, cancellationToken).ConfigureAwait(false);
+        return await SummarizeAsync(container, cancellationToken).ConfigureAwait(false)
+            ?? throw new LauncherException($"no container named '{name}'");
+    }
 
     /// <summary>SIGTERM, then SIGKILL after <paramref name="timeout"/>; returns the exit status the monitor recorded.</summary>
     public async Task<ContainerExit> StopAsync(string name, TimeSpan timeout, CancellationToken cancellationToken = default)
@@ -40,6 +53,11 @@ public sealed class ContainerControl(string dataDir, Func<string?, OciRuntime> r
         if (container.ReadExit() is { } done)
         {
             return done;
+        }
+        // No monitor would record the exit: it is killed and recorded here.
+        if (await _recovery.RecoverAsync(container, kill: true, cancellationToken).ConfigureAwait(false) is { } unsupervised)
+        {
+            return unsupervised;
         }
         await SignalAsync(container, "TERM", cancellationToken).ConfigureAwait(false);
         if (await WaitForExitAsync(container, timeout, cancellationToken).ConfigureAwait(false) is { } exit)
@@ -51,7 +69,11 @@ public sealed class ContainerControl(string dataDir, Func<string?, OciRuntime> r
             ?? throw new RuntimeException($"container '{name}' did not exit after SIGKILL (its monitor records the exit: see {container.MonitorLog})");
     }
 
-    /// <summary>Deletes a stopped container (with <paramref name="force"/>, stops it first) and measures the deletion.</summary>
+    /// <summary>
+    /// Deletes a stopped container (with <paramref name="force"/>, stops it first) and measures the deletion — after
+    /// its stop, which is measured here if its monitor died first; a container whose creation was never measured
+    /// leaves no deletion in the log either.
+    /// </summary>
     public async Task RemoveAsync(string name, bool force, IMeasurer measurer, CancellationToken cancellationToken = default)
     {
         var container = ContainerDirectory.Open(dataDir, name);
@@ -66,14 +88,27 @@ public sealed class ContainerControl(string dataDir, Func<string?, OciRuntime> r
         }
         // A monitor still running has yet to measure ContainerStopped (or is retrying it): its lock goes when it is done.
         using var monitorDone = await FileLock.AcquireAsync(container.MonitorLock, cancellationToken).ConfigureAwait(false);
+        // A monitor that gave up measuring ContainerStopped (the agent was away too long) left it to us.
+        await _recovery.RecoverUnsupervisedAsync(container, kill: force, cancellationToken).ConfigureAwait(false);
         if (await runtime.StateAsync(name, cancellationToken).ConfigureAwait(false) is not null)
         {
             await runtime.DeleteAsync(name, force, cancellationToken).ConfigureAwait(false);
         }
-        await measurer.MeasureAsync(LaunchEvents.ContainerDeleted,
-            JsonSerializer.SerializeToElement(new ContainerEvent(name), LaunchEventsJsonContext.Default.ContainerEvent), cancellationToken).ConfigureAwait(false);
-        OverlayRootfs.Unmount(Path.Combine(container.Bundle, "rootfs"));
-        Directory.Delete(container.Path, recursive: true);
+        if (container.WasCreated)
+        {
+            await ContainerMeasurements.MeasureDeletedAsync(measurer, container, cancellationToken).ConfigureAwait(false);
+        }
+        container.Discard();
+    }
+
+    /// <summary>Removes what a launch left if it failed before <c>ContainerCreated</c> was measured (nothing of it is in the log).</summary>
+    public static void DiscardUnstarted(ContainerDirectory container)
+    {
+        if (!Directory.Exists(container.Path) || container.WasCreated)
+            return;
+        using var noMonitor = FileLock.TryAcquire(container.MonitorLock);
+        if (noMonitor is not null && !container.WasCreated)
+            container.Discard();
     }
 
     private OciRuntime RuntimeOf(ContainerDirectory container) => runtimeFor(container.ReadRecord()?.Runtime);

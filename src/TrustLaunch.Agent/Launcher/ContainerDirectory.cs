@@ -1,14 +1,17 @@
 using System.Runtime.InteropServices;
 using System.Text.Json;
 using TrustLaunch.Agent.Runtime;
+using TrustLaunch.Oci.Store;
 
 namespace TrustLaunch.Agent.Launcher;
 
 /// <summary>
-/// One container's files under <c>DATA/containers/NAME/</c>: <c>container.json</c> (its record), <c>bundle/</c> (OCI
-/// runtime bundle), <c>stdio.log</c> (the container's stdout and stderr), <c>exit.json</c> (written by the monitor
-/// when the container ends), <c>monitor.log</c> (the monitor's own messages) and <c>monitor.lock</c> (flocked by the
-/// monitor for as long as it runs, so <c>rm</c> can wait for its last measurement).
+/// One container's files under <c>DATA/containers/NAME/</c> (mode 0700): <c>container.json</c> (its record),
+/// <c>bundle/</c> (OCI runtime bundle), <c>stdio.log</c> and <c>stdio.log.1</c> (the container's stdout and stderr,
+/// rotated; written through the FIFO <c>stdio.pipe</c>), <c>created</c> and <c>stopped</c> (written once
+/// <c>ContainerCreated</c>, <c>ContainerStopped</c> are measured), <c>exit.json</c> (written when the
+/// container ends), <c>monitor.log</c> (the monitor's own messages) and <c>monitor.lock</c> (flocked by the monitor
+/// for as long as it runs, so <c>rm</c> can wait for its last measurement and a dead monitor can be told from a live one).
 /// </summary>
 public sealed partial class ContainerDirectory
 {
@@ -23,6 +26,9 @@ public sealed partial class ContainerDirectory
     public string RecordFile => System.IO.Path.Combine(Path, "container.json");
     public string Bundle => System.IO.Path.Combine(Path, "bundle");
     public string StdioLog => System.IO.Path.Combine(Path, "stdio.log");
+    public string StdioPipe => System.IO.Path.Combine(Path, "stdio.pipe");
+    public string CreatedMarker => System.IO.Path.Combine(Path, "created");
+    public string StoppedMarker => System.IO.Path.Combine(Path, "stopped");
     public string ExitFile => System.IO.Path.Combine(Path, "exit.json");
     public string MonitorLog => System.IO.Path.Combine(Path, "monitor.log");
     public string MonitorLock => System.IO.Path.Combine(Path, "monitor.lock");
@@ -33,7 +39,7 @@ public sealed partial class ContainerDirectory
     public static ContainerDirectory Create(string dataDir, string name)
     {
         OciRuntime.ValidateId(name);
-        var root = Directory.CreateDirectory(ContainersRoot(dataDir)).FullName;
+        var root = PrivateDirectory.Ensure(ContainersRoot(dataDir));
         var path = System.IO.Path.Combine(root, name);
         if (!TryMakeDirectory(path))
         {
@@ -65,6 +71,23 @@ public sealed partial class ContainerDirectory
 
     public void WriteExit(ContainerExit exit) => WriteJson(ExitFile, JsonSerializer.SerializeToUtf8Bytes(exit, LauncherJsonContext.Default.ContainerExit));
 
+    /// <summary>Whether <c>ContainerCreated</c> was measured: only then do its stop and deletion belong in the log.</summary>
+    public bool WasCreated => File.Exists(CreatedMarker);
+
+    public void MarkCreated() => WriteJson(CreatedMarker, []);
+
+    /// <summary>Whether <c>ContainerStopped</c> was measured.</summary>
+    public bool StopMeasured => File.Exists(StoppedMarker);
+
+    public void MarkStopMeasured() => WriteJson(StoppedMarker, []);
+
+    /// <summary>Removes the container's files, after detaching its root filesystem.</summary>
+    public void Discard()
+    {
+        OverlayRootfs.Unmount(System.IO.Path.Combine(Bundle, "rootfs"));
+        Directory.Delete(Path, recursive: true);
+    }
+
     public void AppendMonitorLog(string message) =>
         File.AppendAllText(MonitorLog, $"{DateTimeOffset.UtcNow:O} {message}\n");
 
@@ -86,15 +109,27 @@ public sealed partial class ContainerDirectory
     /// <summary>mkdir(2): unlike Directory.CreateDirectory it fails when the directory already exists.</summary>
     private static bool TryMakeDirectory(string path)
     {
-        if (mkdir(path, 0b111_101_101) == 0)
+        if (mkdir(path, (uint)PrivateDirectory.Mode) == 0)
         {
+            PrivateDirectory.Ensure(path); // the umask may have taken bits from it
             return true;
         }
         var errno = Marshal.GetLastPInvokeError();
         return errno == EEXIST ? false : throw new IOException($"cannot create container directory '{path}': errno {errno}");
     }
 
+    /// <summary>(Re)creates <see cref="StdioPipe"/>, a FIFO only we may open.</summary>
+    public void CreateStdioPipe()
+    {
+        File.Delete(StdioPipe);
+        if (mkfifo(StdioPipe, 0b110_000_000) != 0)
+            throw new IOException($"cannot create the output pipe '{StdioPipe}': {Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError())}");
+    }
+
     private const int EEXIST = 17;
+
+    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int mkfifo(string path, uint mode);
 
     [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static partial int mkdir(string path, uint mode);

@@ -7,11 +7,13 @@ namespace TrustLaunch.Agent.Launcher;
 /// <summary>
 /// Supervises one container for its whole life, like conmon: as a child subreaper it creates the container (so the
 /// container's init becomes its child), measures <c>ContainerCreated</c>, starts it, measures
-/// <c>ContainerStarted</c>, reports readiness, then reaps the init, records its exit status and measures
-/// <c>ContainerStopped</c>. Run in a process of its own (<c>trustlaunch container-monitor</c>) for detached launches
-/// so the exit status survives the launcher; in the launcher's process for <c>--attach</c>.
-/// A measurement that fails before the start kills and deletes the container: nothing runs unmeasured. It holds the
-/// container's <c>monitor.lock</c> throughout, so <c>rm</c> measures <c>ContainerDeleted</c> only after <c>ContainerStopped</c>.
+/// <c>ContainerStarted</c>, reports readiness, then copies its output into the capped <see cref="StdioLog"/>, reaps
+/// the init, records its exit status and measures <c>ContainerStopped</c>. Run in a process of its own
+/// (<c>trustlaunch container-monitor</c>) for detached launches so the exit status survives the launcher; in the
+/// launcher's process for <c>--attach</c>. A launch that fails before the start is undone: the container is killed
+/// and deleted, its stop and deletion measured if its creation was, and its directory and mount removed. It holds the
+/// container's <c>monitor.lock</c> throughout, so <c>rm</c> measures <c>ContainerDeleted</c> only after
+/// <c>ContainerStopped</c>, and a monitor that died is told apart (<see cref="ContainerRecovery"/>).
 /// </summary>
 public sealed class ContainerMonitor(OciRuntime runtime, IMeasurer measurer)
 {
@@ -23,47 +25,85 @@ public sealed class ContainerMonitor(OciRuntime runtime, IMeasurer measurer)
     public async Task<int> RunAsync(ContainerDirectory container, Action<int> started, CancellationToken cancellationToken = default)
     {
         var record = container.ReadRecord() ?? throw new InvalidOperationException($"container '{container.Name}' has no record");
+        if (record is not { Network: { } network, Seccomp: { } seccomp })
+            throw new LauncherException($"container '{container.Name}' has a record without its isolation (network, seccomp): not started");
         using var supervising = FileLock.TryAcquire(container.MonitorLock)
             ?? throw new LauncherException($"container '{container.Name}' already has a monitor");
         ChildReaper.BecomeSubreaper();
-        var pid = await runtime.CreateAsync(container.Name, container.Bundle, container.StdioLog, cancellationToken).ConfigureAwait(false);
-        var exited = ChildReaper.WaitAsync(pid);
+        int pid;
+        Task<int> exited;
+        using var output = StdioLog.Start(container);
+        try
+        {
+            pid = await runtime.CreateAsync(container.Name, container.Bundle, container.StdioPipe, cancellationToken).ConfigureAwait(false);
+            exited = ChildReaper.WaitAsync(pid);
+        }
+        catch
+        {
+            output.Dispose();
+            container.Discard();
+            throw;
+        }
         try
         {
             await MeasureAsync(LaunchEvents.ContainerCreated, JsonSerializer.SerializeToElement(
-                // Until isolation lands (issue 15) every container shares the host's network and runs without seccomp: measured as such.
-                new ContainerCreatedEvent(record.Name, record.Pod, record.Namespace, record.Image, record.ImageDigest, record.ConfigDigest,
-                    ContainerIsolation.NetworkHost, ContainerIsolation.SeccompUnconfined),
+                new ContainerCreatedEvent(record.Name, record.Pod, record.Namespace, record.Image, record.ImageDigest, record.ConfigDigest, network, seccomp),
                 LaunchEventsJsonContext.Default.ContainerCreatedEvent), cancellationToken).ConfigureAwait(false);
+            container.MarkCreated();
             await runtime.StartAsync(container.Name, cancellationToken).ConfigureAwait(false);
             await MeasureAsync(LaunchEvents.ContainerStarted, JsonSerializer.SerializeToElement(
                 new ContainerEvent(record.Name), LaunchEventsJsonContext.Default.ContainerEvent), cancellationToken).ConfigureAwait(false);
         }
         catch (Exception e)
         {
-            container.AppendMonitorLog($"launch aborted: {e.Message}");
             await runtime.DeleteAsync(container.Name, force: true, CancellationToken.None).ConfigureAwait(false);
-            container.WriteExit(new ContainerExit(await exited.ConfigureAwait(false), DateTimeOffset.UtcNow));
+            var status = await exited.ConfigureAwait(false);
+            output.Dispose();
+            await UndoAsync(container, new ContainerExit(status, DateTimeOffset.UtcNow, $"the launch failed before the container started: {e.Message}")).ConfigureAwait(false);
             throw;
         }
 
         started(pid);
         var exitCode = await exited.ConfigureAwait(false);
-        container.WriteExit(new ContainerExit(exitCode, DateTimeOffset.UtcNow));
-        await MeasureStoppedAsync(container, exitCode).ConfigureAwait(false);
+        // The last of its output arrives when the pipe closes, normally with the init's exit.
+        await output.Completion.WaitAsync(TimeSpan.FromSeconds(5), CancellationToken.None).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        var exit = new ContainerExit(exitCode, DateTimeOffset.UtcNow);
+        container.WriteExit(exit);
+        await MeasureStoppedAsync(container, exit).ConfigureAwait(false);
         container.AppendMonitorLog($"container exited with {exitCode}");
         return exitCode;
     }
 
-    private async Task MeasureStoppedAsync(ContainerDirectory container, int exitCode)
+    /// <summary>
+    /// A container that never ran leaves nothing behind; one whose creation was measured gets its stop and deletion
+    /// measured first. If that fails its directory stays, and the next command's recovery measures what is missing.
+    /// </summary>
+    private async Task UndoAsync(ContainerDirectory container, ContainerExit exit)
     {
-        var content = JsonSerializer.SerializeToElement(new ContainerStoppedEvent(container.Name, exitCode), LaunchEventsJsonContext.Default.ContainerStoppedEvent);
+        try
+        {
+            if (container.WasCreated)
+            {
+                container.WriteExit(exit);
+                await ContainerMeasurements.MeasureStoppedAsync(measurer, container, exit, CancellationToken.None).ConfigureAwait(false);
+                await ContainerMeasurements.MeasureDeletedAsync(measurer, container, CancellationToken.None).ConfigureAwait(false);
+            }
+            container.Discard();
+        }
+        catch (Exception e)
+        {
+            container.AppendMonitorLog($"{exit.Reason}; undoing the launch failed: {e.Message}");
+        }
+    }
+
+    private async Task MeasureStoppedAsync(ContainerDirectory container, ContainerExit exit)
+    {
         var deadline = DateTimeOffset.UtcNow + StopMeasurementRetry;
         for (var delay = TimeSpan.FromMilliseconds(100); ; delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(5).Ticks)))
         {
             try
             {
-                await MeasureAsync(LaunchEvents.ContainerStopped, content, CancellationToken.None).ConfigureAwait(false);
+                await ContainerMeasurements.MeasureStoppedAsync(measurer, container, exit, CancellationToken.None).ConfigureAwait(false);
                 return;
             }
             catch (Exception e) when (DateTimeOffset.UtcNow + delay < deadline && e is not OperationCanceledException)
@@ -75,5 +115,5 @@ public sealed class ContainerMonitor(OciRuntime runtime, IMeasurer measurer)
     }
 
     private async Task MeasureAsync(string operation, JsonElement content, CancellationToken cancellationToken) =>
-        await measurer.MeasureAsync(operation, content, cancellationToken).ConfigureAwait(false);
+        await measurer.MeasureAsync(operation, content, cancellationToken: cancellationToken).ConfigureAwait(false);
 }

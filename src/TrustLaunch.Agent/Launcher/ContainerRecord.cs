@@ -5,7 +5,9 @@ namespace TrustLaunch.Agent.Launcher;
 /// <summary>
 /// What the launcher knows of a container, kept as <c>container.json</c> in its directory. The container id given to
 /// the runtime is <see cref="Name"/>; <see cref="Runtime"/> is the OCI runtime that runs it (null in records older
-/// than the field: the caller's default).
+/// than the field: the caller's default). <see cref="Network"/> and <see cref="Seccomp"/> are what its
+/// <c>ContainerCreated</c> measures (<see cref="TrustLaunch.Measurement.ContainerIsolation"/>); a record without them
+/// is not started.
 /// </summary>
 public sealed record ContainerRecord(
     string Name,
@@ -15,10 +17,15 @@ public sealed record ContainerRecord(
     string Namespace,
     string ConfigDigest,
     DateTimeOffset Created,
-    string? Runtime = null);
+    string? Runtime = null,
+    string? Network = null,
+    string? Seccomp = null);
 
-/// <summary>How a container ended, written by its monitor when it reaps the container's init.</summary>
-public sealed record ContainerExit(int ExitCode, DateTimeOffset Finished);
+/// <summary>
+/// How a container ended, written by its monitor when it reaps the container's init. <see cref="ExitCode"/> is null
+/// when the status was lost (its monitor died first); <see cref="Reason"/> then says so.
+/// </summary>
+public sealed record ContainerExit(int? ExitCode, DateTimeOffset Finished, string? Reason = null);
 
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, WriteIndented = true,
     RespectNullableAnnotations = true, RespectRequiredConstructorParameters = true)]

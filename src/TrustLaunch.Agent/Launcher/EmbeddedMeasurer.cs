@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using TrustLaunch.Agent.Attestation;
 using TrustLaunch.Hosting.Contracts;
 using TrustLaunch.Measurement;
+using TrustLaunch.Oci.Store;
 using TrustLaunch.Tpm;
 
 namespace TrustLaunch.Agent.Launcher;
@@ -24,7 +25,7 @@ public sealed class EmbeddedMeasurer(string? tpm, string logDirectory, int pcr =
     {
         if (MeasureRequestCheck.Validate(new MeasureRequest(operation, content)) is { } problem)
             throw new ArgumentException(problem, nameof(operation));
-        Directory.CreateDirectory(LogDirectory);
+        PrivateDirectory.Ensure(LogDirectory);
         using var turn = await FileLock.AcquireAsync(Path.Combine(LogDirectory, TurnLockFileName), cancellationToken).ConfigureAwait(false);
         using var device = TpmDevice.Open(tpm);
         await device.StartupAsync(cancellationToken: cancellationToken).ConfigureAwait(false);

@@ -1,3 +1,5 @@
+using TrustLaunch.Measurement;
+using TrustLaunch.Oci.Bundles;
 using TrustLaunch.Oci.Crypt;
 using TrustLaunch.Oci.Registry;
 
@@ -27,6 +29,26 @@ public sealed record LaunchRequest(
 
     /// <summary>The OCI runtime (name or path) recorded for the container, so ps, stop and rm drive the same one.</summary>
     public string? Runtime { get; init; }
+
+    /// <summary>Share the host's network namespace (<c>--net host</c>): only when asked, and measured.</summary>
+    public bool HostNetwork { get; init; }
+
+    /// <summary>Run without the default seccomp profile (<c>--seccomp unconfined</c>): only when asked, and measured.</summary>
+    public bool SeccompUnconfined { get; init; }
+
+    public long PidsLimit { get; init; } = RuntimeBundle.DefaultPidsLimit;
+
+    public string Network => HostNetwork ? ContainerIsolation.NetworkHost : ContainerIsolation.NetworkPod;
+
+    public string Seccomp => SeccompUnconfined ? ContainerIsolation.SeccompUnconfined : ContainerIsolation.SeccompDefault;
+
+    public RuntimeBundleOptions BundleOptions() => new()
+    {
+        Command = Args is { Count: > 0 } args ? args : null,
+        HostNetwork = HostNetwork,
+        SeccompUnconfined = SeccompUnconfined,
+        PidsLimit = PidsLimit,
+    };
 }
 
 /// <summary>The image did not match a valid golden value; the refusal was measured as <c>ImageRejected</c>.</summary>

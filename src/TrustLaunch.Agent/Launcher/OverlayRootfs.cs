@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using TrustLaunch.Oci.Store;
 
 namespace TrustLaunch.Agent.Launcher;
 
@@ -15,8 +16,12 @@ public static partial class OverlayRootfs
     /// <summary>Mounts <paramref name="snapshot"/> + <c>DIR/upper</c> at <paramref name="target"/>.</summary>
     public static void Mount(string snapshot, string containerDirectory, string target)
     {
+        if (!OperatingSystem.IsLinux())
+            throw new PlatformNotSupportedException("overlay root filesystems need Linux");
         var upper = Directory.CreateDirectory(Path.Combine(containerDirectory, "upper")).FullName;
-        var work = Directory.CreateDirectory(Path.Combine(containerDirectory, "work")).FullName;
+        // The upper directory is the container's "/": its mode, not the umask's, must be the image's.
+        File.SetUnixFileMode(upper, File.GetUnixFileMode(snapshot));
+        var work = Directory.CreateDirectory(Path.Combine(containerDirectory, "work"), PrivateDirectory.Mode).FullName;
         Directory.CreateDirectory(target);
         foreach (var path in new[] { snapshot, upper, work })
         {

@@ -1,4 +1,5 @@
 using TrustLaunch.Oci.Content;
+using TrustLaunch.Oci.Store;
 
 namespace TrustLaunch.Agent.Launcher;
 
@@ -19,7 +20,7 @@ public static class Snapshots
 
     public static Task<FileLock> LockAsync(string dataDir, Digest manifest, CancellationToken cancellationToken)
     {
-        Directory.CreateDirectory(Root(dataDir));
+        PrivateDirectory.Ensure(Root(dataDir));
         return FileLock.AcquireAsync(LockPath(dataDir, manifest.Hex), cancellationToken);
     }
 

@@ -40,22 +40,21 @@ public sealed class TrustedLauncher(string dataDir, ContentStore store, IImageJu
                 approval.Publisher, approval.Golden, approval.RootfsDigest.ToString()), LaunchEventsJsonContext.Default.ImageVerifiedEvent, cancellationToken).ConfigureAwait(false);
 
             OverlayRootfs.Mount(snapshot, container.Path, Path.Combine(container.Bundle, "rootfs"));
-            var options = new RuntimeBundleOptions { Command = request.Args is { Count: > 0 } args ? args : null, HostNetwork = true };
-            var configDigest = RuntimeBundle.Write(container.Bundle, image.Config, options);
+            var configDigest = RuntimeBundle.Write(container.Bundle, image.Config, request.BundleOptions());
             container.WriteRecord(new ContainerRecord(request.Name, reference, image.ManifestDigest.ToString(), request.Pod, request.Namespace,
-                configDigest.ToString(), DateTimeOffset.UtcNow, request.Runtime));
+                configDigest.ToString(), DateTimeOffset.UtcNow, request.Runtime, request.Network, request.Seccomp));
             return container;
         }
         catch (ImageNotVerifiedException e)
         {
-            Discard(container);
+            container.Discard();
             await MeasureAsync(LaunchEvents.ImageRejected, new ImageRejectedEvent(reference, manifestDigest?.ToString() ?? "", e.Reason),
                 LaunchEventsJsonContext.Default.ImageRejectedEvent, cancellationToken).ConfigureAwait(false);
             throw;
         }
         catch
         {
-            Discard(container);
+            container.Discard();
             throw;
         }
     }
@@ -99,7 +98,7 @@ public sealed class TrustedLauncher(string dataDir, ContentStore store, IImageJu
         }
         else
         {
-            Directory.CreateDirectory(Path.GetDirectoryName(rootfs)!);
+            PrivateDirectory.Ensure(Path.GetDirectoryName(rootfs)!);
             actual = await LocalImages.UnpackAsync(store, image, request.DecryptionKeys, rootfs, cancellationToken).ConfigureAwait(false);
         }
         if (actual != approval.RootfsDigest)
@@ -111,10 +110,4 @@ public sealed class TrustedLauncher(string dataDir, ContentStore store, IImageJu
 
     private Task MeasureAsync<T>(string operation, T content, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> type, CancellationToken cancellationToken) =>
         measurer.MeasureAsync(operation, JsonSerializer.SerializeToElement(content, type), cancellationToken);
-
-    private static void Discard(ContainerDirectory container)
-    {
-        OverlayRootfs.Unmount(Path.Combine(container.Bundle, "rootfs"));
-        Directory.Delete(container.Path, recursive: true);
-    }
 }

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using TrustLaunch.Oci.Store;
 
 namespace TrustLaunch.Agent.Runtime;
 
@@ -27,8 +28,7 @@ public sealed partial class OciRuntime
     public OciRuntime(string binary, string stateRoot)
     {
         Binary = binary;
-        StateRoot = Path.GetFullPath(stateRoot);
-        Directory.CreateDirectory(StateRoot);
+        StateRoot = PrivateDirectory.Ensure(stateRoot);
         _detachUnifiedCgroup = Path.GetFileName(binary) == "crun" && IsHybridCgroupHost();
     }
 

@@ -19,8 +19,15 @@ public sealed record RuntimeBundleOptions
 
     public string Hostname { get; init; } = "trustlaunch";
 
-    /// <summary>Share the host's network namespace instead of creating a new (empty) one.</summary>
+    /// <summary>Share the host's network namespace instead of creating a new one (loopback only); the host's /sys is
+    /// then bound read-only (recursively), as a sysfs of its own would show the host's devices anyway.</summary>
     public bool HostNetwork { get; init; }
+
+    /// <summary>Run without the default seccomp profile.</summary>
+    public bool SeccompUnconfined { get; init; }
+
+    /// <summary>The most processes and threads the container may have at once (its pids cgroup).</summary>
+    public long PidsLimit { get; init; } = RuntimeBundle.DefaultPidsLimit;
 
     /// <summary>Mount the rootfs read-only.</summary>
     public bool ReadOnlyRootfs { get; init; }
@@ -31,13 +38,21 @@ public sealed record ContainerUser(uint Uid, uint Gid, IReadOnlyList<uint> Addit
 
 /// <summary>
 /// Writes <c>DIR/config.json</c> (OCI runtime spec 1.0.2) for an unpacked <c>DIR/rootfs</c>, from the image config,
-/// with the defaults containerd and runc use: containerd's default capabilities, no new privileges, RLIMIT_NOFILE
-/// 1024, runc's masked and read-only paths, new pid/ipc/uts/mount (and, unless host networking, network) namespaces.
+/// with what containerd and runc give a Kubernetes pod: containerd's default capabilities, its default seccomp
+/// profile, no new privileges, RLIMIT_NOFILE 1024, its masked and read-only paths, /proc nosuid,noexec,nodev, a
+/// read-only sysfs and cgroupfs, new pid/ipc/uts/mount/cgroup (and, unless host networking, network) namespaces,
+/// and a pids limit.
 /// </summary>
-public static class RuntimeBundle
+public static partial class RuntimeBundle
 {
     public const string OciVersion = "1.0.2";
     public const string DefaultPath = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+    /// <summary>
+    /// Stops a fork bomb while leaving room for thread-hungry runtimes (a JVM or .NET server counts each thread):
+    /// twice podman's 2048, since containerd itself sets none.
+    /// </summary>
+    public const long DefaultPidsLimit = 4096;
 
     /// <summary>containerd's default capability set (oci.defaultUnixCaps).</summary>
     public static IReadOnlyList<string> DefaultCapabilities { get; } =
@@ -46,12 +61,14 @@ public static class RuntimeBundle
         "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE",
     ];
 
+    /// <summary>containerd's default masked paths (oci.populateDefaultUnixSpec).</summary>
     public static IReadOnlyList<string> MaskedPaths { get; } =
     [
         "/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/timer_list",
-        "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi", "/sys/firmware",
+        "/proc/timer_stats", "/proc/sched_debug", "/sys/firmware", "/sys/devices/virtual/powercap", "/proc/scsi",
     ];
 
+    /// <summary>containerd's default read-only paths.</summary>
     public static IReadOnlyList<string> ReadonlyPaths { get; } =
         ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"];
 
@@ -125,38 +142,8 @@ public static class RuntimeBundle
             w.WriteEndObject();
             w.WriteString("hostname", options.Hostname);
 
-            w.WriteStartArray("mounts");
-            Mount(w, "/proc", "proc", "proc", []);
-            Mount(w, "/dev", "tmpfs", "tmpfs", ["nosuid", "strictatime", "mode=755", "size=65536k"]);
-            Mount(w, "/dev/pts", "devpts", "devpts", ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"]);
-            Mount(w, "/dev/shm", "tmpfs", "shm", ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"]);
-            Mount(w, "/dev/mqueue", "mqueue", "mqueue", ["nosuid", "noexec", "nodev"]);
-            if (options.HostNetwork)
-                Mount(w, "/sys", "none", "/sys", ["rbind", "nosuid", "noexec", "nodev", "ro"]);
-            else
-                Mount(w, "/sys", "sysfs", "sysfs", ["nosuid", "noexec", "nodev", "ro"]);
-            w.WriteEndArray();
-
-            w.WriteStartObject("linux");
-            w.WriteStartArray("namespaces");
-            foreach (var ns in new[] { "pid", "ipc", "uts", "mount" }.Concat(options.HostNetwork ? [] : ["network"]))
-            {
-                w.WriteStartObject();
-                w.WriteString("type", ns);
-                w.WriteEndObject();
-            }
-            w.WriteEndArray();
-            w.WriteStartObject("resources");
-            w.WriteStartArray("devices");
-            w.WriteStartObject();
-            w.WriteBoolean("allow", false);
-            w.WriteString("access", "rwm");
-            w.WriteEndObject();
-            w.WriteEndArray();
-            w.WriteEndObject();
-            WriteStrings(w, "maskedPaths", MaskedPaths);
-            WriteStrings(w, "readonlyPaths", ReadonlyPaths);
-            w.WriteEndObject();
+            WriteMounts(w, options);
+            WriteLinux(w, options);
 
             w.WriteEndObject();
         }
@@ -236,17 +223,6 @@ public static class RuntimeBundle
         if (!result.Any(e => e.StartsWith("PATH=", StringComparison.Ordinal)))
             result.Insert(0, DefaultPath);
         return result;
-    }
-
-    private static void Mount(Utf8JsonWriter w, string destination, string type, string source, IReadOnlyList<string> options)
-    {
-        w.WriteStartObject();
-        w.WriteString("destination", destination);
-        w.WriteString("type", type);
-        w.WriteString("source", source);
-        if (options.Count > 0)
-            WriteStrings(w, "options", options);
-        w.WriteEndObject();
     }
 
     private static void WriteStrings(Utf8JsonWriter w, string name, IEnumerable<string> values)

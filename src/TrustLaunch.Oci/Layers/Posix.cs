@@ -55,6 +55,8 @@ internal static unsafe partial class Posix
 
     public static bool IsRoot => geteuid() == 0;
 
+    public static uint EffectiveUid => geteuid();
+
     /// <summary>lstat: false when the path does not exist (ENOENT or ENOTDIR), throws on other errors.</summary>
     public static bool TryLstat(string path, out FileStatus status)
     {

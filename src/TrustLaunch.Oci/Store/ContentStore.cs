@@ -20,10 +20,11 @@ public sealed class ContentStore
 
     public ContentStore(string? root = null)
     {
-        Root = Path.GetFullPath(root ?? Environment.GetEnvironmentVariable(RootEnvironmentVariable) ?? DefaultRoot);
-        Directory.CreateDirectory(Path.Combine(BlobsDirectory, "sha256"));
-        Directory.CreateDirectory(IngestDirectory);
-        Directory.CreateDirectory(RefsDirectory);
+        Root = PrivateDirectory.Ensure(root ?? Environment.GetEnvironmentVariable(RootEnvironmentVariable) ?? DefaultRoot);
+        PrivateDirectory.Ensure(BlobsDirectory);
+        PrivateDirectory.Ensure(Path.Combine(BlobsDirectory, "sha256"));
+        PrivateDirectory.Ensure(IngestDirectory);
+        PrivateDirectory.Ensure(RefsDirectory);
         if (!File.Exists(LockPath))
             File.WriteAllBytes(LockPath, []);
     }

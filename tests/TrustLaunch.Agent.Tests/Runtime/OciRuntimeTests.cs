@@ -1,6 +1,4 @@
 using TrustLaunch.Agent.Runtime;
-using TrustLaunch.Oci.Bundles;
-using TrustLaunch.Oci.Manifests;
 
 namespace TrustLaunch.Agent.Tests.Runtime;
 
@@ -110,18 +108,7 @@ public sealed class OciRuntimeTests : IDisposable
             .SelectMany(path => Directory.EnumerateDirectories("/sys/fs/cgroup").Append("/sys/fs/cgroup").Select(root => root + path))
             .Where(Directory.Exists).ToList();
 
-    private string Bundle(string script)
-    {
-        var bundle = Path.Combine(_dir, "bundle-" + Guid.NewGuid().ToString("N")[..8]);
-        var bin = Directory.CreateDirectory(Path.Combine(bundle, "rootfs", "bin")).FullName;
-        File.Copy("/bin/busybox", Path.Combine(bin, "busybox"));
-        File.CreateSymbolicLink(Path.Combine(bin, "sh"), "busybox");
-        File.CreateSymbolicLink(Path.Combine(bin, "sleep"), "busybox");
-        File.CreateSymbolicLink(Path.Combine(bin, "true"), "busybox");
-        var image = new ImageConfig { RootFs = new ImageRootFs { DiffIds = [] } };
-        RuntimeBundle.Write(bundle, image, new RuntimeBundleOptions { Command = ["/bin/sh", "-c", script], HostNetwork = true });
-        return bundle;
-    }
+    private string Bundle(string script) => BusyboxBundle.Create(_dir, script);
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 }

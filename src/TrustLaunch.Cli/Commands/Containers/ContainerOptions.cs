@@ -110,7 +110,7 @@ public sealed class ContainerOptions(GlobalOptions global)
     }
 
     public ContainerControl OpenControl(ParseResult parse) =>
-        new(DataDir(parse), binary => new OciRuntime(binary ?? parse.GetValue(Runtime)!, RuntimeStateRoot(parse)));
+        new(DataDir(parse), binary => new OciRuntime(binary ?? parse.GetValue(Runtime)!, RuntimeStateRoot(parse)), () => OpenMeasurer(parse));
 
     public ContentStore OpenStore(ParseResult parse) => Registry.OpenStore(parse);
 }

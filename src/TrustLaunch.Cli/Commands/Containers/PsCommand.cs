@@ -27,13 +27,14 @@ public static class PsCommand
     private static string Trim(string s, int width) => s.Length <= width ? s : s[..(width - 1)] + "…";
 }
 
-/// <summary>A container as <c>ps</c> and <c>run --json</c> print it.</summary>
+/// <summary>A container as <c>ps</c> and <c>run --json</c> print it; <see cref="ExitReason"/> says why an exit status is missing.</summary>
 public sealed record ContainerView(string Name, string Image, string ImageDigest, string Pod, string Namespace, string ConfigDigest,
-    DateTimeOffset Created, string Status, int Pid, int? ExitCode, DateTimeOffset? Finished)
+    DateTimeOffset Created, string Status, int Pid, int? ExitCode, DateTimeOffset? Finished, string? Network = null, string? Seccomp = null,
+    string? ExitReason = null)
 {
     public string StatusText => ExitCode is { } code ? $"exited({code})" : Status;
 
     public static ContainerView From(ContainerSummary s) =>
         new(s.Record.Name, s.Record.Image, s.Record.ImageDigest, s.Record.Pod, s.Record.Namespace, s.Record.ConfigDigest, s.Record.Created,
-            s.Status, s.Pid, s.Exit?.ExitCode, s.Exit?.Finished);
+            s.Status, s.Pid, s.Exit?.ExitCode, s.Exit?.Finished, s.Record.Network, s.Record.Seccomp, s.Exit?.Reason);
 }

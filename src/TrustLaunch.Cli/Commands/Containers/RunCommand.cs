@@ -6,14 +6,17 @@ using TrustLaunch.Cli.Commands.Image;
 using TrustLaunch.Cli.Output;
 using TrustLaunch.Hosting.Clients;
 using TrustLaunch.Hosting.Pki;
+using TrustLaunch.Measurement;
+using TrustLaunch.Oci.Bundles;
 
 namespace TrustLaunch.Cli.Commands.Containers;
 
 /// <summary>
-/// <c>trustlaunch run REF [--name N] [--pod ID] [--namespace NS] [--mode local|remote] [--trust FILE|DIR] [--attach] [-- ARGS]</c>: a
-/// measured launch of an image that matches a trusted golden value. Exit 3 with <c>NOT verified: REASON</c> (and an
-/// ImageRejected measurement) otherwise. Detached by default; <c>--attach</c> streams the output and returns the
-/// container's exit status.
+/// <c>trustlaunch run REF [--name N] [--pod ID] [--namespace NS] [--mode local|remote] [--trust FILE|DIR] [--attach]
+/// [--net pod|host] [--seccomp default|unconfined] [--pids-limit N] [-- ARGS]</c>: a measured launch of an image that
+/// matches a trusted golden value, isolated as a Kubernetes pod is by default (anything looser only when asked, and
+/// measured in ContainerCreated). Exit 3 with <c>NOT verified: REASON</c> (and an ImageRejected measurement)
+/// otherwise. Detached by default; <c>--attach</c> streams the output and returns the container's exit status.
 /// </summary>
 public static class RunCommand
 {
@@ -54,15 +57,34 @@ public static class RunCommand
         };
         var tlsName = new Option<string>("--tls-name") { Description = "Remote mode: certificate name in --tls-dir", HelpName = "NAME", DefaultValueFactory = _ => "agent" };
         var attach = new Option<bool>("--attach", "-a") { Description = "Stream the container's output and exit with its exit status" };
+        var network = new Option<string>("--net")
+        {
+            Description = "pod: a network namespace of its own (loopback only); host: the host's network (measured as such)",
+            DefaultValueFactory = _ => "pod",
+        };
+        network.AcceptOnlyFromAmong(ContainerIsolation.NetworkPod, ContainerIsolation.NetworkHost);
+        var seccomp = new Option<string>("--seccomp")
+        {
+            Description = "default: containerd's default seccomp profile; unconfined: none (measured as such)",
+            DefaultValueFactory = _ => ContainerIsolation.SeccompDefault,
+        };
+        seccomp.AcceptOnlyFromAmong(ContainerIsolation.SeccompDefault, ContainerIsolation.SeccompUnconfined);
+        var pidsLimit = new Option<long>("--pids-limit")
+        {
+            Description = "The most processes and threads the container may have at once",
+            DefaultValueFactory = _ => RuntimeBundle.DefaultPidsLimit,
+        };
         var platform = RegistryOptions.PlatformOption();
         var keys = RegistryOptions.DecryptionKeyOption();
         var command = new Command("run", "Launch a container from an image that matches its signed golden value, measuring every step")
         {
-            reference, args, name, pod, ns, mode, trust, verifier, agentId, tlsDir, tlsName, attach, platform, keys,
+            reference, args, name, pod, ns, mode, trust, verifier, agentId, tlsDir, tlsName, attach, network, seccomp, pidsLimit, platform, keys,
         };
         containers.AddTo(command);
         command.SetAction(async (parse, ct) =>
         {
+            if (parse.GetValue(pidsLimit) <= 0)
+                throw new CliUsageException("--pids-limit must be a positive number of processes");
             var r = RegistryOptions.ParseReference(parse.GetValue(reference)!);
             var containerName = parse.GetValue(name) ?? "tl-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4));
             using var ring = RegistryOptions.LoadDecryptionKeys(parse.GetValue(keys));
@@ -76,8 +98,16 @@ public static class RunCommand
             var launcher = new TrustedLauncher(containers.DataDir(parse), containers.OpenStore(parse), judge, measurer);
             var request = new LaunchRequest(r, containerName, verifierClient is null ? LaunchMode.Local : LaunchMode.Remote, parse.GetValue(pod)!, parse.GetValue(ns)!,
                 RegistryOptions.ParsePlatform(parse.GetValue(platform)), parse.GetValue(args))
-            { DecryptionKeys = ring, Runtime = parse.GetValue(containers.Runtime) };
+            {
+                DecryptionKeys = ring,
+                Runtime = parse.GetValue(containers.Runtime),
+                HostNetwork = parse.GetValue(network) == ContainerIsolation.NetworkHost,
+                SeccompUnconfined = parse.GetValue(seccomp) == ContainerIsolation.SeccompUnconfined,
+                PidsLimit = parse.GetValue(pidsLimit),
+            };
 
+            // Containers whose monitor died get their ContainerStopped measured before anything new is.
+            await containers.OpenControl(parse).RecoverAsync(ct).ConfigureAwait(false);
             ContainerDirectory container;
             try
             {
@@ -94,13 +124,33 @@ public static class RunCommand
             {
                 var monitor = new ContainerMonitor(containers.OpenRuntime(parse), measurer);
                 var running = monitor.RunAsync(container, _ => { }, ct);
-                var copy = ContainerOutput.CopyAsync(container, output.Writer, follow: true, CancellationToken.None);
-                var exitCode = await running.ConfigureAwait(false);
+                using var copying = new CancellationTokenSource();
+                var copy = ContainerOutput.CopyAsync(container, output.Writer, follow: true, copying.Token);
+                int exitCode;
+                try
+                {
+                    exitCode = await running.ConfigureAwait(false);
+                }
+                catch
+                {
+                    await copying.CancelAsync().ConfigureAwait(false);
+                    await copy.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+                    ContainerControl.DiscardUnstarted(container);
+                    throw;
+                }
                 await copy.ConfigureAwait(false);
                 return exitCode;
             }
 
-            await ContainerMonitorCommand.StartAsync(parse, containers, containerName, ct).ConfigureAwait(false);
+            try
+            {
+                await ContainerMonitorCommand.StartAsync(parse, containers, containerName, ct).ConfigureAwait(false);
+            }
+            catch
+            {
+                ContainerControl.DiscardUnstarted(container);
+                throw;
+            }
             var view = ContainerView.From(await containers.OpenControl(parse).GetAsync(containerName, ct).ConfigureAwait(false));
             return await output.WriteAsync(view, CliJsonContext.Output.ContainerView, (w, v) => w.WriteLine(v.Name)).ConfigureAwait(false);
         });

@@ -19,7 +19,7 @@ public static class StopCommand
             var exit = await containers.OpenControl(parse).StopAsync(parse.GetValue(name)!, TimeSpan.FromSeconds(seconds), ct).ConfigureAwait(false);
             var view = ContainerView.From(await containers.OpenControl(parse).GetAsync(parse.GetValue(name)!, ct).ConfigureAwait(false));
             return await CliOutput.For(parse, options).WriteAsync(view, CliJsonContext.Output.ContainerView,
-                (w, v) => w.WriteLine($"{v.Name} exited with {exit.ExitCode}")).ConfigureAwait(false);
+                (w, v) => w.WriteLine(exit.ExitCode is { } code ? $"{v.Name} exited with {code}" : $"{v.Name} exited: {exit.Reason}")).ConfigureAwait(false);
         });
         return command;
     }
