@@ -34,12 +34,14 @@ public sealed partial class EvidenceRecorder(
 
     public static byte[] NewNonce() => RandomNumberGenerator.GetBytes(NonceSize);
 
-    public static AppraisedEvidence Appraise(AgentRecord agent, AsymmetricAlgorithm akPublicKey, byte[] nonce, AttestationPolicy policy, QuoteEvidence evidence)
+    /// <param name="receivedAt">When the evidence arrived: the time of its new records.</param>
+    public static AppraisedEvidence Appraise(AgentRecord agent, AsymmetricAlgorithm akPublicKey, byte[] nonce, AttestationPolicy policy, QuoteEvidence evidence,
+        DateTimeOffset receivedAt)
     {
         ArgumentNullException.ThrowIfNull(agent);
         ArgumentNullException.ThrowIfNull(evidence);
         var started = Stopwatch.GetTimestamp();
-        var outcome = Appraiser.Appraise(new AppraisalInput(agent.AgentId, akPublicKey, nonce, policy, agent.Appraisal, evidence));
+        var outcome = Appraiser.Appraise(new AppraisalInput(agent.AgentId, akPublicKey, nonce, policy, agent.Appraisal, evidence, receivedAt));
         return new AppraisedEvidence(outcome, evidence.LogLength, Stopwatch.GetElapsedTime(started));
     }
 

@@ -77,7 +77,7 @@ public sealed class PushAttestation(
             return (null, PushRefusal.Forbidden(e.Message));
         }
 
-        var appraised = EvidenceRecorder.Appraise(agent, keys.AkPublicKey, challenge.Nonce, policies.Get(stored), evidence);
+        var appraised = EvidenceRecorder.Appraise(agent, keys.AkPublicKey, challenge.Nonce, policies.Get(stored), evidence, now);
         if (appraised.Outcome.NeedsFullLog)
         {
             return await store.RequestFullLogAsync(agentId, challengeId, cancellationToken).ConfigureAwait(false)
