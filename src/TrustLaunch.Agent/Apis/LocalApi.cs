@@ -32,7 +32,7 @@ public static class LocalApi
             return TypedResults.Problem(title: "bad measure request", detail: error, statusCode: StatusCodes.Status400BadRequest);
         try
         {
-            return TypedResults.Json(await agent.Log.MeasureAsync(request!.Operation, request.Content, cancellationToken).ConfigureAwait(false), ContractsJsonContext.Default.MeasuredEvent);
+            return TypedResults.Json(await agent.Log.MeasureAsync(request!.Operation, request.Content, request.GoldenValue, cancellationToken).ConfigureAwait(false), ContractsJsonContext.Default.MeasuredEvent);
         }
         catch (FormatException e)
         {

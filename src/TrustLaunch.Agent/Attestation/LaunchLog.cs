@@ -24,14 +24,19 @@ public sealed class LaunchLog : IDisposable
     private readonly TpmDevice _tpm;
     private readonly EventLog _log;
     private readonly ILogger _logger;
+    private readonly GoldenValueStore _goldenValues;
     private volatile string? _notReadyReason;
 
-    private LaunchLog(TpmDevice tpm, EventLog log, ILogger logger)
+    private LaunchLog(TpmDevice tpm, EventLog log, ILogger logger, GoldenValueStore goldenValues)
     {
         _tpm = tpm;
         _log = log;
         _logger = logger;
+        _goldenValues = goldenValues;
     }
+
+    /// <summary>The name of the directory, inside the log's, that keeps the golden values of <c>ImageVerified</c> events.</summary>
+    public const string GoldenDirectoryName = "golden";
 
     public int Pcr => _log.Pcr;
 
@@ -48,7 +53,7 @@ public sealed class LaunchLog : IDisposable
     public static async Task<LaunchLog> OpenAsync(TpmDevice tpm, string directory, int pcr, ILogger logger, CancellationToken cancellationToken)
     {
         var log = EventLog.Open(directory, pcr);
-        var launchLog = new LaunchLog(tpm, log, logger);
+        var launchLog = new LaunchLog(tpm, log, logger, new GoldenValueStore(Path.Combine(directory, GoldenDirectoryName)));
         try
         {
             await launchLog.ReconcileAsync(cancellationToken).ConfigureAwait(false);
@@ -73,15 +78,22 @@ public sealed class LaunchLog : IDisposable
                 Pcr, result.Outcome, result.Description, _log.Count, _log.BootCount);
     }
 
-    /// <summary>Appends and extends one event.</summary>
+    /// <summary>Appends and extends one event that carries no golden value.</summary>
+    public Task<MeasuredEvent> MeasureAsync(string operation, JsonElement content, CancellationToken cancellationToken) =>
+        MeasureAsync(operation, content, null, cancellationToken);
+
+    /// <summary>Appends and extends one event; an <c>ImageVerified</c>'s golden value (checked by
+    /// <see cref="MeasureRequestCheck"/>) is kept, durably, before the event is written.</summary>
     /// <exception cref="LaunchLogNotReadyException">Log and PCR are not reconciled.</exception>
     /// <exception cref="FormatException">The content is not I-JSON.</exception>
-    public async Task<MeasuredEvent> MeasureAsync(string operation, JsonElement content, CancellationToken cancellationToken)
+    public async Task<MeasuredEvent> MeasureAsync(string operation, JsonElement content, string? goldenValue, CancellationToken cancellationToken)
     {
         await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             ThrowIfNotReady();
+            if (goldenValue is not null)
+                _goldenValues.Put(goldenValue);
             CelRecord record;
             try
             {
@@ -131,8 +143,9 @@ public sealed class LaunchLog : IDisposable
                 }
                 await CheckLaunchPcrAsync(values, cancellationToken).ConfigureAwait(false);
                 var pcrs = values.Entries.Select(e => new PcrValue("sha256", e.Pcr, Convert.ToHexStringLower(values[e.Bank, e.Pcr]))).ToList();
+                var events = _log.ReadFrom(query.Since);
                 return new QuoteEvidence(agentId, signed.Attest, signed.Signature.ToBytes(), pcrs, Pcr, query.Since,
-                    _log.ReadFrom(query.Since), _log.Count, attest.ClockInfo.ResetCount, attest.ClockInfo.RestartCount, _log.BootCount);
+                    events, _log.Count, attest.ClockInfo.ResetCount, attest.ClockInfo.RestartCount, _log.BootCount, _goldenValues.For(events));
             }
         }
         finally

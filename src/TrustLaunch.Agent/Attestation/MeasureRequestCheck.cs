@@ -1,12 +1,19 @@
 using System.Text.Json;
 using TrustLaunch.Hosting.Contracts;
 using TrustLaunch.Measurement;
+using TrustLaunch.Oci.Golden;
 
 namespace TrustLaunch.Agent.Attestation;
 
-/// <summary>What the local measure API accepts: a known launch operation and a JSON object as its content.</summary>
+/// <summary>
+/// What the local measure API accepts: a known launch operation and a JSON object as its content; an
+/// <c>ImageVerified</c> also the golden value (compact JWS) whose SHA-256 its content names as <c>golden</c>.
+/// </summary>
 public static class MeasureRequestCheck
 {
+    /// <summary>A golden value is a few kilobytes; anything near this is not one.</summary>
+    public const int MaxGoldenValueLength = 64 * 1024;
+
     /// <summary>Null when the request can be measured, else why not (for a 400 problem).</summary>
     public static string? Validate(MeasureRequest? request)
     {
@@ -16,6 +23,22 @@ public static class MeasureRequestCheck
             return $"unknown operation '{request.Operation}': expected one of {string.Join(", ", LaunchEvents.Operations.Order(StringComparer.Ordinal))}";
         if (request.Content.ValueKind != JsonValueKind.Object)
             return $"content must be a JSON object, not {request.Content.ValueKind}";
-        return null;
+        if (request.Operation == LaunchEvents.ImageVerified)
+            return CheckGoldenValue(request.Content, request.GoldenValue);
+        return request.GoldenValue is null ? null : $"golden_value belongs to {LaunchEvents.ImageVerified} only, not {request.Operation}";
+    }
+
+    private static string? CheckGoldenValue(JsonElement content, string? jws)
+    {
+        if (string.IsNullOrEmpty(jws))
+            return $"{LaunchEvents.ImageVerified} needs golden_value: the compact JWS of the golden value the image was checked against";
+        if (jws.Length > MaxGoldenValueLength)
+            return $"golden_value is {jws.Length} characters, more than {MaxGoldenValueLength}";
+        if (jws.AsSpan().IndexOfAnyExcept("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.") >= 0)
+            return "golden_value is not a compact JWS (base64url parts joined by '.')";
+        if (!content.TryGetProperty("golden", out var golden) || golden.ValueKind != JsonValueKind.String)
+            return $"{LaunchEvents.ImageVerified} content has no string 'golden'";
+        var actual = GoldenValue.JwsDigest(jws);
+        return actual == golden.GetString() ? null : $"golden_value hashes to {actual}, but the event's golden is {golden.GetString()}";
     }
 }

@@ -21,12 +21,12 @@ public sealed class AgentSocketMeasurer : IMeasurer
         _client.Timeout = TimeSpan.FromSeconds(30);
     }
 
-    public async Task<MeasuredEvent> MeasureAsync(string operation, JsonElement content, CancellationToken cancellationToken = default)
+    public async Task<MeasuredEvent> MeasureAsync(string operation, JsonElement content, string? goldenValue, CancellationToken cancellationToken = default)
     {
         HttpResponseMessage response;
         try
         {
-            response = await _client.PostAsJsonAsync("/v1/measure", new MeasureRequest(operation, content),
+            response = await _client.PostAsJsonAsync("/v1/measure", new MeasureRequest(operation, content, goldenValue),
                 ContractsJsonContext.Default.MeasureRequest, cancellationToken).ConfigureAwait(false);
         }
         catch (HttpRequestException e)

@@ -21,9 +21,9 @@ public sealed class EmbeddedMeasurer(string? tpm, string logDirectory, int pcr =
 
     public string LogDirectory { get; } = Path.GetFullPath(logDirectory);
 
-    public async Task<MeasuredEvent> MeasureAsync(string operation, JsonElement content, CancellationToken cancellationToken = default)
+    public async Task<MeasuredEvent> MeasureAsync(string operation, JsonElement content, string? goldenValue, CancellationToken cancellationToken = default)
     {
-        if (MeasureRequestCheck.Validate(new MeasureRequest(operation, content)) is { } problem)
+        if (MeasureRequestCheck.Validate(new MeasureRequest(operation, content, goldenValue)) is { } problem)
             throw new ArgumentException(problem, nameof(operation));
         PrivateDirectory.Ensure(LogDirectory);
         using var turn = await FileLock.AcquireAsync(Path.Combine(LogDirectory, TurnLockFileName), cancellationToken).ConfigureAwait(false);
@@ -42,7 +42,7 @@ public sealed class EmbeddedMeasurer(string? tpm, string logDirectory, int pcr =
         {
             try
             {
-                return await log.MeasureAsync(operation, content, cancellationToken).ConfigureAwait(false);
+                return await log.MeasureAsync(operation, content, goldenValue, cancellationToken).ConfigureAwait(false);
             }
             catch (LaunchLogNotReadyException e)
             {

@@ -13,9 +13,10 @@ public sealed record ImageMeasurement(
 
 /// <summary>
 /// Allowed, with what <c>ImageVerified</c> records: the publisher key id, the SHA-256 of the golden value JWS and
-/// the rootfs tree digest the unpacked snapshot must have.
+/// the rootfs tree digest the unpacked snapshot must have; and the golden value JWS itself, measured with it so the
+/// verifier can check it again.
 /// </summary>
-public sealed record ImageApproval(string Publisher, string Golden, Digest RootfsDigest);
+public sealed record ImageApproval(string Publisher, string Golden, Digest RootfsDigest, string GoldenValue);
 
 /// <summary>Decides whether a pulled image may run: locally from golden values, or by asking the verifier.</summary>
 public interface IImageJudge

@@ -11,5 +11,10 @@ public interface IMeasurer : IDisposable
 {
     /// <param name="operation">One of <see cref="TrustLaunch.Measurement.LaunchEvents"/>.</param>
     /// <param name="content">The event content, a JSON object.</param>
-    Task<MeasuredEvent> MeasureAsync(string operation, JsonElement content, CancellationToken cancellationToken = default);
+    /// <param name="goldenValue">For <c>ImageVerified</c> (and only then): the golden value JWS the image was judged by.</param>
+    Task<MeasuredEvent> MeasureAsync(string operation, JsonElement content, string? goldenValue, CancellationToken cancellationToken = default);
+
+    /// <summary>Measures an event that carries no golden value.</summary>
+    Task<MeasuredEvent> MeasureAsync(string operation, JsonElement content, CancellationToken cancellationToken = default) =>
+        MeasureAsync(operation, content, null, cancellationToken);
 }

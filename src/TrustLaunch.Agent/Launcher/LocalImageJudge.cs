@@ -1,5 +1,3 @@
-using System.Security.Cryptography;
-using System.Text;
 using TrustLaunch.Oci.Golden;
 using TrustLaunch.Oci.Registry;
 using TrustLaunch.Oci.Signing;
@@ -28,7 +26,6 @@ public sealed class LocalImageJudge(TrustedKeys trustedPublishers, TimeProvider?
         var value = verdict.Value!;
         if (value.FindMismatch(new ObservedImage(image.ManifestDigest, image.ConfigDigest, image.LayerDigests, image.DiffIds)) is { } mismatch)
             throw new ImageNotVerifiedException(mismatch);
-        var golden = "sha256:" + Convert.ToHexStringLower(SHA256.HashData(Encoding.ASCII.GetBytes(jws!)));
-        return new ImageApproval(value.PublisherKeyId, golden, value.RootfsDigest);
+        return new ImageApproval(value.PublisherKeyId, GoldenValue.JwsDigest(jws!), value.RootfsDigest, jws!);
     }
 }

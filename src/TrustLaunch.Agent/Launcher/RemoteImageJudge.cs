@@ -2,6 +2,7 @@ using System.Net.Http.Json;
 using TrustLaunch.Hosting.Clients;
 using TrustLaunch.Hosting.Contracts;
 using TrustLaunch.Oci.Content;
+using TrustLaunch.Oci.Golden;
 using TrustLaunch.Oci.Registry;
 
 namespace TrustLaunch.Agent.Launcher;
@@ -25,8 +26,10 @@ public sealed class RemoteImageJudge(HttpClient verifier, string agentId) : IIma
             ?? throw new IOException("the verifier answered the image attestation with an empty body");
         if (!decision.Allow)
             throw new ImageNotVerifiedException($"the verifier denied it: {decision.Reason}");
-        if (decision is not { Publisher: { } publisher, Golden: { } golden } || !Digest.TryParse(decision.RootfsDigest, out var rootfs, out _))
-            throw new IOException("the verifier allowed the image but did not say which golden value (publisher, golden, rootfs_digest)");
-        return new ImageApproval(publisher, golden, rootfs);
+        if (decision is not { Publisher: { } publisher, Golden: { } golden, GoldenValue: { } jws } || !Digest.TryParse(decision.RootfsDigest, out var rootfs, out _))
+            throw new IOException("the verifier allowed the image but did not say which golden value (publisher, golden, rootfs_digest, golden_value)");
+        if (GoldenValue.JwsDigest(jws) != golden)
+            throw new IOException($"the verifier allowed the image by golden value {golden}, but the golden_value it sent hashes to {GoldenValue.JwsDigest(jws)}");
+        return new ImageApproval(publisher, golden, rootfs, jws);
     }
 }

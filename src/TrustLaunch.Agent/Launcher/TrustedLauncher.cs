@@ -36,8 +36,9 @@ public sealed class TrustedLauncher(string dataDir, ContentStore store, IImageJu
 
             await MeasureAsync(LaunchEvents.ImagePulled, new ImagePulledEvent(reference, image.ManifestDigest.ToString()),
                 LaunchEventsJsonContext.Default.ImagePulledEvent, cancellationToken).ConfigureAwait(false);
-            await MeasureAsync(LaunchEvents.ImageVerified, new ImageVerifiedEvent(reference, image.ManifestDigest.ToString(), judge.Mode,
-                approval.Publisher, approval.Golden, approval.RootfsDigest.ToString()), LaunchEventsJsonContext.Default.ImageVerifiedEvent, cancellationToken).ConfigureAwait(false);
+            await measurer.MeasureAsync(LaunchEvents.ImageVerified, JsonSerializer.SerializeToElement(new ImageVerifiedEvent(reference, image.ManifestDigest.ToString(),
+                judge.Mode, approval.Publisher, approval.Golden, approval.RootfsDigest.ToString()), LaunchEventsJsonContext.Default.ImageVerifiedEvent),
+                approval.GoldenValue, cancellationToken).ConfigureAwait(false);
 
             OverlayRootfs.Mount(snapshot, container.Path, Path.Combine(container.Bundle, "rootfs"));
             var configDigest = RuntimeBundle.Write(container.Bundle, image.Config, request.BundleOptions());

@@ -26,6 +26,8 @@ public sealed record PcrValue(string Bank, int Index, string Value);
 /// A quote and the log entries since <c>EventsFrom</c>. Only <c>Quoted</c> and <c>Signature</c> are signed: the
 /// verifier recomputes the PCR digest from <c>Pcrs</c> and replays <c>Events</c>; <c>ResetCount</c>,
 /// <c>RestartCount</c> and <c>BootCount</c> are conveniences to be checked against the signed TPMS_ATTEST.
+/// <c>GoldenValues</c> holds, by their <c>golden</c> digest, the golden value JWS of every <c>ImageVerified</c> among
+/// <c>Events</c>, for the verifier to check itself.
 /// </summary>
 public sealed record QuoteEvidence(
     string AgentId,
@@ -38,7 +40,8 @@ public sealed record QuoteEvidence(
     long LogLength,
     uint ResetCount,
     uint RestartCount,
-    long BootCount);
+    long BootCount,
+    IReadOnlyDictionary<string, string>? GoldenValues = null);
 
 /// <summary>What an agent says about itself.</summary>
 public sealed record AgentInfo(
@@ -51,8 +54,12 @@ public sealed record AgentInfo(
     string? NotReadyReason,
     string Version);
 
-/// <summary>An event to measure: the operation (<see cref="LaunchEvents"/>) and its content as a JSON object.</summary>
-public sealed record MeasureRequest(string Operation, System.Text.Json.JsonElement Content);
+/// <summary>
+/// An event to measure: the operation (<see cref="LaunchEvents"/>) and its content as a JSON object. An
+/// <c>ImageVerified</c> carries the golden value it was checked against (<c>GoldenValue</c>, compact JWS), whose
+/// SHA-256 its content names as <c>golden</c>; the agent keeps it and hands it to verifiers with the event.
+/// </summary>
+public sealed record MeasureRequest(string Operation, System.Text.Json.JsonElement Content, string? GoldenValue = null);
 
 /// <summary>The committed record and the PCR value after the extend (lowercase hex).</summary>
 public sealed record MeasuredEvent(CelRecord Record, string PcrValue);

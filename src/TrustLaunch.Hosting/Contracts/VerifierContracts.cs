@@ -93,6 +93,8 @@ public sealed record PushAttestationResult(string Status, string? Reason, long? 
 /// An attestation policy: which golden-value publishers are trusted (PEM public keys, by key id), which images may
 /// run (manifest digests, or any image whose golden value a listed publisher signed), which pod namespaces may be
 /// used (empty = any), the launch PCR, and expected values of other PCRs (index → lowercase hex, sha256 bank).
+/// <c>Exec</c> judges <c>ContainerExec</c> commands (default: allow, still measured); <c>AllowHostNetwork</c> and
+/// <c>AllowUnconfinedSeccomp</c> let containers run in the host's network namespace or without seccomp (default: no).
 /// </summary>
 public sealed record PolicyDocument(
     string Name,
@@ -101,7 +103,10 @@ public sealed record PolicyDocument(
     IReadOnlyList<string> AllowedPublishers,
     IReadOnlyList<string> AllowedNamespaces,
     int LaunchPcr,
-    IReadOnlyDictionary<int, string> ExpectedPcrs);
+    IReadOnlyDictionary<int, string> ExpectedPcrs,
+    ExecPolicy? Exec = null,
+    bool AllowHostNetwork = false,
+    bool AllowUnconfinedSeccomp = false);
 
 /// <summary>A stored policy version.</summary>
 public sealed record StoredPolicy(PolicyDocument Policy, int Version, DateTimeOffset CreatedAt);
@@ -147,10 +152,11 @@ public sealed record ImageAttestationRequest(
     string? RootfsDigest = null);
 
 /// <summary>
-/// The verifier's answer; when allowed, <c>Publisher</c> and <c>Golden</c> as in <c>ImageVerified</c>, and the golden
-/// value's rootfs tree digest, which the launcher's unpacked snapshot must have.
+/// The verifier's answer; when allowed, <c>Publisher</c> and <c>Golden</c> as in <c>ImageVerified</c>, the golden
+/// value's rootfs tree digest, which the launcher's unpacked snapshot must have, and the golden value itself (compact
+/// JWS, whose SHA-256 is <c>Golden</c>), which the launcher measures with <c>ImageVerified</c>.
 /// </summary>
-public sealed record ImageAttestationDecision(bool Allow, string Reason, string? Publisher, string? Golden, string? RootfsDigest);
+public sealed record ImageAttestationDecision(bool Allow, string Reason, string? Publisher, string? Golden, string? RootfsDigest, string? GoldenValue = null);
 
 /// <summary>The body of a revocation webhook POST; sent as a JWS (compact) signed by the verifier's key.</summary>
 public sealed record RevocationNotification(

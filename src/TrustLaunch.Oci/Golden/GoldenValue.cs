@@ -55,6 +55,14 @@ public sealed record GoldenValue
         return Jws.SignCompact(value.ToCanonicalJson(), signer, JwsType);
     }
 
+    /// <summary>What <c>ImageVerified</c>'s <c>golden</c> names a golden value by: <c>sha256:</c> and the lowercase hex
+    /// SHA-256 of its compact JWS (ASCII).</summary>
+    public static string JwsDigest(string jws)
+    {
+        ArgumentNullException.ThrowIfNull(jws);
+        return "sha256:" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.ASCII.GetBytes(jws)));
+    }
+
     /// <summary>Parses a canonical JSON payload strictly: every member present with the right type, no unknown
     /// member, and the bytes exactly the canonical form (so one golden value has one signed encoding).</summary>
     /// <exception cref="FormatException">With the reason, e.g. "member 'layers' is missing".</exception>

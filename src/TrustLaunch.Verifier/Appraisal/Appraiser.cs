@@ -6,14 +6,18 @@ using TrustLaunch.Verifier.Policies;
 
 namespace TrustLaunch.Verifier.Appraisal;
 
-/// <summary>What one appraisal looks at: who, the registered AK, the nonce handed out, the policy and the last state.</summary>
+/// <summary>
+/// What one appraisal looks at: who, the registered AK, the nonce handed out, the policy, the last state, and when the
+/// evidence arrived (the time of its new records, which the log does not record, for golden-value validity).
+/// </summary>
 public sealed record AppraisalInput(
     string AgentId,
     AsymmetricAlgorithm AkPublicKey,
     byte[] Nonce,
     AttestationPolicy Policy,
     AppraisalState Previous,
-    QuoteEvidence Evidence);
+    QuoteEvidence Evidence,
+    DateTimeOffset ReceivedAt);
 
 /// <summary>
 /// Appraises one piece of evidence, pure and without I/O: the quote (AK signature, nonce, PCR digest over the returned
@@ -78,17 +82,18 @@ public static partial class Appraiser
         if (replay is not null)
             return replay;
 
-        var verifiedImages = new HashSet<string>(previous.VerifiedImages, StringComparer.Ordinal);
+        var context = new EventContext(previous.VerifiedImages, previous.CreatedContainers, evidence.GoldenValues, input.ReceivedAt);
         foreach (var record in evidence.Events)
         {
-            if (EventPolicy.Evaluate(policy, record.RecNum, record.Content, verifiedImages) is { } reason)
+            if (EventPolicy.Evaluate(policy, record.RecNum, record.Content, context) is { } reason)
                 return AppraisalOutcome.Failed(AppraisalFailure.Policy, reason, record.RecNum);
         }
 
         if (ExpectedPcrMismatch(policy, selection, pcrBytes) is { } mismatch)
             return AppraisalOutcome.Failed(AppraisalFailure.PcrMismatch, mismatch);
 
-        var next = new AppraisalState(running, previous.NextRecNum + evidence.Events.Count, clock, evidence.BootCount, verifiedImages);
+        var next = new AppraisalState(running, previous.NextRecNum + evidence.Events.Count, clock, evidence.BootCount,
+            context.VerifiedImages, context.CreatedContainers);
         return AppraisalOutcome.Attested(next, evidence.Events.Count, rebooted);
     }
 

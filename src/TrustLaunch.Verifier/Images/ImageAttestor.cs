@@ -1,6 +1,4 @@
-using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
-using System.Text;
 using TrustLaunch.Hosting.Contracts;
 using TrustLaunch.Oci.Content;
 using TrustLaunch.Oci.Golden;
@@ -53,8 +51,7 @@ public sealed class ImageAttestor(IVerifierStore store, PolicyCache policies, Re
             return Deny($"image does not match its golden value: {mismatch}");
         if (!policy.AllowsDigest(observed.ManifestDigest.ToString()) && !policy.AllowsPublisher(golden.PublisherKeyId))
             return Deny($"image {observed.ManifestDigest} (publisher {golden.PublisherKeyId}) is not allowed by {policy.Display}");
-        return new ImageAttestationDecision(true, "verified", golden.PublisherKeyId,
-            "sha256:" + Convert.ToHexStringLower(SHA256.HashData(Encoding.ASCII.GetBytes(jws))), golden.RootfsDigest.ToString());
+        return new ImageAttestationDecision(true, "verified", golden.PublisherKeyId, GoldenValue.JwsDigest(jws), golden.RootfsDigest.ToString(), jws);
     }
 
     private static bool TryDigests(ImageAttestationRequest request, out ObservedImage observed, out string error)

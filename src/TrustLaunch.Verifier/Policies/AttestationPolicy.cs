@@ -13,6 +13,7 @@ public sealed class AttestationPolicy
     private readonly HashSet<string> _allowedDigests;
     private readonly HashSet<string> _trustedAllowedPublishers;
     private readonly HashSet<string> _namespaces;
+    private readonly HashSet<string> _execCommands;
 
     public AttestationPolicy(StoredPolicy stored)
     {
@@ -29,6 +30,10 @@ public sealed class AttestationPolicy
         _namespaces = new HashSet<string>(doc.AllowedNamespaces, StringComparer.Ordinal);
         ExpectedPcrs = doc.ExpectedPcrs.ToDictionary(p => p.Key, p => Convert.FromHexString(p.Value));
         TrustedKeys = new TrustedKeys(doc.TrustedPublishers.Select(p => PemPayloadVerifier.FromPem(p.Value, $"publisher '{p.Key}'")));
+        Exec = doc.Exec ?? ExecPolicy.Allow;
+        _execCommands = new HashSet<string>(Exec.Commands, StringComparer.Ordinal);
+        AllowsHostNetwork = doc.AllowHostNetwork;
+        AllowsUnconfinedSeccomp = doc.AllowUnconfinedSeccomp;
     }
 
     public string Name { get; }
@@ -36,8 +41,14 @@ public sealed class AttestationPolicy
     public int LaunchPcr { get; }
     public IReadOnlyDictionary<int, byte[]> ExpectedPcrs { get; }
 
-    /// <summary>The policy's publisher keys, for golden-value checks of remote-mode launches.</summary>
+    /// <summary>The policy's publisher keys, for golden-value checks (remote-mode launches and every <c>ImageVerified</c>).</summary>
     public TrustedKeys TrustedKeys { get; }
+
+    /// <summary>How <c>ContainerExec</c> is judged (allow when the document does not say).</summary>
+    public ExecPolicy Exec { get; }
+
+    public bool AllowsHostNetwork { get; }
+    public bool AllowsUnconfinedSeccomp { get; }
 
     public string Id => $"{Name}:v{Version}";
     public string Display => $"policy '{Name}' v{Version}";
@@ -45,6 +56,14 @@ public sealed class AttestationPolicy
     public bool AllowsDigest(string digest) => _allowedDigests.Contains(digest);
 
     public bool AllowsPublisher(string keyId) => _trustedAllowedPublishers.Contains(keyId);
+
+    /// <summary>Whether a command whose argv[0] is <paramref name="command"/> may be executed in a container.</summary>
+    public bool AllowsExec(string command) => Exec.Kind switch
+    {
+        ExecPolicyKind.Allow => true,
+        ExecPolicyKind.List => _execCommands.Contains(command),
+        _ => false,
+    };
 
     /// <summary>An empty list allows every namespace; otherwise the namespace must be listed (the empty namespace of a
     /// launch outside Kubernetes too).</summary>

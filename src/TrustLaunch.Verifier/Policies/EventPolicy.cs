@@ -4,17 +4,22 @@ using TrustLaunch.Measurement;
 namespace TrustLaunch.Verifier.Policies;
 
 /// <summary>
-/// Judges one replayed launch event against a policy. Images must be allowed by digest, or vouched for by an allowed
-/// publisher in an earlier <c>ImageVerified</c> of the same boot; pods must use allowed namespaces; any other domain
-/// or operation, or content that is not the operation's JSON object, is out of policy.
+/// Judges one replayed launch event against a policy, believing none of the node's conclusions. An
+/// <c>ImageVerified</c> counts only when the verifier verifies its golden value itself; images must be allowed by
+/// digest, or vouched for by an allowed publisher in an earlier <c>ImageVerified</c> of the same boot; containers must
+/// keep to the policy's namespaces, network and seccomp rules; every later container event must name a container
+/// created earlier in the boot, and execs must be allowed. Any other domain or operation, or content that is not the
+/// operation's JSON object, is out of policy.
 /// </summary>
-public static class EventPolicy
+public static partial class EventPolicy
 {
     /// <summary>Null when the event is within policy, else the reason (starting <c>event N (OPERATION): </c>).</summary>
-    /// <param name="verifiedImages">Digests allowed through their publisher so far this boot; an allowed
-    /// <c>ImageVerified</c> adds to it.</param>
-    public static string? Evaluate(AttestationPolicy policy, long recnum, string line, ISet<string> verifiedImages)
+    /// <param name="context">What earlier events of the boot established; an event within policy updates it.</param>
+    public static string? Evaluate(AttestationPolicy policy, long recnum, string line, EventContext context)
     {
+        ArgumentNullException.ThrowIfNull(policy);
+        ArgumentNullException.ThrowIfNull(line);
+        ArgumentNullException.ThrowIfNull(context);
         var firstSpace = line.IndexOf(' ', StringComparison.Ordinal);
         var secondSpace = firstSpace < 0 ? -1 : line.IndexOf(' ', firstSpace + 1);
         if (secondSpace < 0)
@@ -33,43 +38,21 @@ public static class EventPolicy
                 return $"event {recnum} ({operation}): content is not a JSON object";
             return operation switch
             {
-                LaunchEvents.ImageVerified => ImageVerified(policy, root, verifiedImages),
-                LaunchEvents.ContainerCreated => ContainerCreated(policy, root, verifiedImages),
+                LaunchEvents.ImageVerified => ImageVerified(policy, root, context),
+                LaunchEvents.ContainerCreated => ContainerCreated(policy, root, context),
                 LaunchEvents.ImagePulled => Require(root, "image", "digest"),
                 LaunchEvents.ImageRejected => Require(root, "image", "digest", "reason"),
-                LaunchEvents.ContainerStopped => Require(root, "container") ?? RequireNumberOrNull(root, "exit_code"),
-                _ => Require(root, "container"),
+                LaunchEvents.ContainerStarted => CreatedContainer(root, context, out _),
+                LaunchEvents.ContainerStopped => CreatedContainer(root, context, out _) ?? RequireNumberOrNull(root, "exit_code"),
+                LaunchEvents.ContainerDeleted => ContainerDeleted(root, context),
+                LaunchEvents.ContainerExec => ContainerExec(policy, root, context),
+                _ => $"operation '{operation}' has no rule in the verifier",
             } is { } problem ? $"event {recnum} ({operation}): {problem}" : null;
         }
         catch (JsonException)
         {
             return $"event {recnum} ({operation}): content is not JSON";
         }
-    }
-
-    private static string? ImageVerified(AttestationPolicy policy, JsonElement content, ISet<string> verifiedImages)
-    {
-        if (Require(content, "digest", "publisher") is { } missing)
-            return missing;
-        var digest = content.GetProperty("digest").GetString()!;
-        if (policy.AllowsDigest(digest))
-            return null;
-        var publisher = content.GetProperty("publisher").GetString()!;
-        if (!policy.AllowsPublisher(publisher))
-            return $"image {digest} (publisher {publisher}) is not allowed by {policy.Display}";
-        verifiedImages.Add(digest);
-        return null;
-    }
-
-    private static string? ContainerCreated(AttestationPolicy policy, JsonElement content, ISet<string> verifiedImages)
-    {
-        if (Require(content, "container", "namespace", "digest") is { } missing)
-            return missing;
-        var digest = content.GetProperty("digest").GetString()!;
-        if (!policy.AllowsDigest(digest) && !verifiedImages.Contains(digest))
-            return $"image {digest} is not allowed by {policy.Display}";
-        var ns = content.GetProperty("namespace").GetString()!;
-        return policy.AllowsNamespace(ns) ? null : $"namespace '{ns}' is not allowed by {policy.Display}";
     }
 
     private static string? Require(JsonElement content, params ReadOnlySpan<string> members)

@@ -39,6 +39,13 @@ public static class PolicyValidation
                 return $"trusted publisher '{keyId}': {e.Message}";
             }
         }
+        if (policy.Exec is { Kind: ExecPolicyKind.List } exec)
+        {
+            if (exec.Commands.Count == 0)
+                return "exec lists no command: say \"deny\" to refuse every exec";
+            if (exec.Commands.Any(string.IsNullOrEmpty))
+                return "exec lists an empty command";
+        }
         foreach (var (pcr, value) in policy.ExpectedPcrs)
         {
             if (pcr is < 0 or > 23)

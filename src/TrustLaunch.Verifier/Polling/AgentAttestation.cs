@@ -83,12 +83,12 @@ public sealed partial class AgentAttestation(
     private static bool LogAndPcrDisagree(ServiceProblemException e) =>
         e.Status == System.Net.HttpStatusCode.ServiceUnavailable && e.Type == ProblemTypes.LogPcrDisagree;
 
-    private static async Task<AppraisedEvidence> QuoteAndAppraiseAsync(AgentRecord agent, AttestationPolicy policy, AgentConnection connection, long since,
+    private async Task<AppraisedEvidence> QuoteAndAppraiseAsync(AgentRecord agent, AttestationPolicy policy, AgentConnection connection, long since,
         CancellationToken cancellationToken)
     {
         var nonce = EvidenceRecorder.NewNonce();
         var evidence = await connection.Client.GetQuoteAsync(nonce, Appraiser.SelectionFor(policy), since, cancellationToken).ConfigureAwait(false);
-        return EvidenceRecorder.Appraise(agent, connection.AkPublicKey, nonce, policy, evidence);
+        return EvidenceRecorder.Appraise(agent, connection.AkPublicKey, nonce, policy, evidence, time.GetUtcNow());
     }
 
     private async Task<AttestationRound> FaultAsync(AgentRecord agent, string kind, string reason, CancellationToken cancellationToken)

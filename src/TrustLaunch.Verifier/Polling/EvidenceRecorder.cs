@@ -38,7 +38,9 @@ public sealed partial class EvidenceRecorder(
     /// Appraises <paramref name="evidence"/>. Evidence the appraisal cannot get through (a null or malformed member, a
     /// key it cannot use) fails the agent as <see cref="Malformed"/> says: it never keeps an old verdict.
     /// </summary>
-    public static AppraisedEvidence Appraise(AgentRecord agent, AsymmetricAlgorithm akPublicKey, byte[] nonce, AttestationPolicy policy, QuoteEvidence evidence)
+    /// <param name="receivedAt">When the evidence arrived: the time of its new records.</param>
+    public static AppraisedEvidence Appraise(AgentRecord agent, AsymmetricAlgorithm akPublicKey, byte[] nonce, AttestationPolicy policy, QuoteEvidence evidence,
+        DateTimeOffset receivedAt)
     {
         ArgumentNullException.ThrowIfNull(agent);
         ArgumentNullException.ThrowIfNull(evidence);
@@ -46,7 +48,7 @@ public sealed partial class EvidenceRecorder(
         AppraisalOutcome outcome;
         try
         {
-            outcome = Appraiser.Appraise(new AppraisalInput(agent.AgentId, akPublicKey, nonce, policy, agent.Appraisal, evidence));
+            outcome = Appraiser.Appraise(new AppraisalInput(agent.AgentId, akPublicKey, nonce, policy, agent.Appraisal, evidence, receivedAt));
         }
         catch (Exception e)
         {

@@ -86,7 +86,7 @@ public sealed class PushAttestation(
             return await RecordAsync(agent, challenge!, stored!, EvidenceRecorder.Malformed(agent, e), cancellationToken).ConfigureAwait(false);
         }
 
-        var appraised = EvidenceRecorder.Appraise(agent, keys.AkPublicKey, challenge!.Nonce, policies.Get(stored!), evidence);
+        var appraised = EvidenceRecorder.Appraise(agent, keys.AkPublicKey, challenge!.Nonce, policies.Get(stored!), evidence, time.GetUtcNow());
         if (appraised.Outcome.NeedsFullLog)
         {
             return await store.RequestFullLogAsync(agentId, challengeId, cancellationToken).ConfigureAwait(false)

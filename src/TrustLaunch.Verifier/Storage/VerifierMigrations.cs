@@ -91,6 +91,9 @@ internal static class VerifierMigrations
                 consumed INTEGER NOT NULL,
                 full_log INTEGER NOT NULL);
             """),
+        new(4, "containers created in the agent's current boot", """
+            ALTER TABLE agents ADD COLUMN created_containers TEXT NOT NULL DEFAULT '';
+            """),
     ],
     [
         new(1, "policies, agents, results, webhook outbox", """
@@ -173,6 +176,9 @@ internal static class VerifierMigrations
                 expires_at timestamptz NOT NULL,
                 consumed boolean NOT NULL,
                 full_log boolean NOT NULL);
+            """),
+        new(4, "containers created in the agent's current boot", """
+            ALTER TABLE agents ADD COLUMN created_containers text NOT NULL DEFAULT '';
             """),
     ]);
 }

@@ -11,7 +11,7 @@ public sealed partial class VerifierStore
     private const string AgentColumns = """
         agent_id, address, policy_name, policy_version, state, paused, pcr_value, next_recnum, clock, reset_count,
         restart_count, boot_count, verified_images, last_attestation, last_success, failure_reason, failed_event_index,
-        events_verified, attestations, consecutive_faults, mode, push_deadline
+        events_verified, attestations, consecutive_faults, mode, push_deadline, created_containers
         """;
 
     public Task<bool> AddAgentAsync(AgentRecord agent, CancellationToken cancellationToken = default)
@@ -23,7 +23,7 @@ public sealed partial class VerifierStore
                 return false;
             await connection.ExecuteAsync(transaction, $"""
                 INSERT INTO agents ({AgentColumns}) VALUES (@id, @address, @policy, @policy_version, @state, @paused, @pcr,
-                @next, @clock, @reset, @restart, @boot, @images, @last, @success, @reason, @event, @verified, @attestations, @faults, @mode, @deadline)
+                @next, @clock, @reset, @restart, @boot, @images, @last, @success, @reason, @event, @verified, @attestations, @faults, @mode, @deadline, @containers)
                 """, cancellationToken, AgentParameters(agent)).ConfigureAwait(false);
             return true;
         }, cancellationToken);
@@ -78,6 +78,7 @@ public sealed partial class VerifierStore
         var updated = await connection.ExecuteAsync(transaction, $"""
             UPDATE agents SET policy_version = @policy_version, state = @state, pcr_value = @pcr, next_recnum = @next,
                 clock = @clock, reset_count = @reset, restart_count = @restart, boot_count = @boot, verified_images = @images,
+                created_containers = @containers,
                 last_attestation = @last, last_success = @success, failure_reason = @reason, failed_event_index = @event,
                 events_verified = @verified, attestations = @attestations, consecutive_faults = @faults
             WHERE agent_id = @id{LeaseFence(leaseHolder)}
@@ -137,7 +138,7 @@ public sealed partial class VerifierStore
         ("@state", a.State), ("@paused", a.Paused), ("@pcr", a.Appraisal.LaunchPcrValue), ("@next", a.Appraisal.NextRecNum),
         ("@clock", a.Appraisal.LastClock is { } c ? (long)c.Clock : null), ("@reset", (long?)a.Appraisal.LastClock?.ResetCount),
         ("@restart", (long?)a.Appraisal.LastClock?.RestartCount), ("@boot", a.Appraisal.BootCount),
-        ("@images", string.Join('\n', a.Appraisal.VerifiedImages.Order(StringComparer.Ordinal))),
+        ("@images", JoinLines(a.Appraisal.VerifiedImages)), ("@containers", JoinLines(a.Appraisal.CreatedContainers)),
         ("@last", Database.Timestamp(a.LastAttestation)), ("@success", Database.Timestamp(a.LastSuccess)),
         ("@reason", a.FailureReason), ("@event", a.FailedEventIndex), ("@verified", a.EventsVerified),
         ("@attestations", a.Attestations), ("@faults", a.ConsecutiveFaults), ("@mode", a.Mode), ("@deadline", Database.Timestamp(a.PushDeadline)),
@@ -147,9 +148,7 @@ public sealed partial class VerifierStore
     {
         TpmClockInfo? clock = r.IsDBNull(8) ? null
             : new TpmClockInfo((ulong)r.GetInt64(8), (uint)r.GetInt64(9), (uint)r.GetInt64(10), Safe: true);
-        var images = r.GetString(12);
-        var appraisal = new AppraisalState(r.GetBlob(6), r.GetInt64(7), clock, r.GetInt64(11),
-            new HashSet<string>(images.Length == 0 ? [] : images.Split('\n'), StringComparer.Ordinal));
+        var appraisal = new AppraisalState(r.GetBlob(6), r.GetInt64(7), clock, r.GetInt64(11), SplitLines(r.GetString(12)), SplitLines(r.GetString(22)));
         return new AgentRecord(r.GetString(0), r.GetString(1), r.GetString(2), r.GetInt32(3), r.GetString(4), r.GetBoolean(5),
             appraisal, r.GetNullableTimestamp(13), r.GetNullableTimestamp(14), r.GetNullableString(15),
             r.GetNullableInt64(16), r.GetInt64(17), r.GetInt64(18), r.GetInt32(19))
@@ -158,4 +157,9 @@ public sealed partial class VerifierStore
             PushDeadline = r.GetNullableTimestamp(21),
         };
     }
+
+    // Digests and container ids never hold a line break (EventPolicy refuses such ids), so one per line is unambiguous.
+    private static string JoinLines(IReadOnlySet<string> values) => string.Join('\n', values.Order(StringComparer.Ordinal));
+
+    private static HashSet<string> SplitLines(string text) => new(text.Length == 0 ? [] : text.Split('\n'), StringComparer.Ordinal);
 }

@@ -54,8 +54,9 @@ public sealed class DemoCommandTests : IDisposable
         Assert.Contains(lines, l => l.StartsWith("    NOT verified: no golden value for 127.0.0.1:", StringComparison.Ordinal));
         Assert.Contains(lines, l => l.StartsWith("    NOT verified: rootfs digest mismatch: golden value has sha256:", StringComparison.Ordinal));
         Assert.Equal(2, lines.Count(l => l.StartsWith("  → exit 3, nothing started; the refusal is measured too (ImageRejected, record ", StringComparison.Ordinal)));
-        Assert.Contains(lines, l => l.StartsWith("  → verifier: Failed: event 8 (ContainerCreated): image sha256:eeee", StringComparison.Ordinal));
-        Assert.Contains("demo passed: 1 verified launch attested; 2 launches refused (no golden value, tampered snapshot); 1 forged event caught (node Failed)", lines);
+        Assert.Contains(lines, l => l.StartsWith("  → verifier: Failed: event 8 (ImageVerified): golden value NOT verified: manifest digest mismatch: golden value is for sha256:", StringComparison.Ordinal)
+            && l.EndsWith(", image is sha256:" + new string('e', 64), StringComparison.Ordinal));
+        Assert.Contains("demo passed: 1 verified launch attested; 2 launches refused (no golden value, tampered snapshot); 1 forged ImageVerified caught (node Failed)", lines);
         Assert.Equal("", demo.StandardError);
 
         // --keep: the services still answer, with the environment the demo wrote.

@@ -180,8 +180,7 @@ public sealed class PushApiTests(PushVerifierFixture fixture) : IClassFixture<Pu
     public async Task Evidence_AfterTpmReset_RetryThenChallengeFromRecordZeroAffirming()
     {
         var push = fixture.Push();
-        await fixture.Deployment.MeasureAsync(LaunchEvents.ContainerCreated,
-            $$"""{"config":"{{new string('c', 64)}}","container":"c1","digest":"{{PushVerifierFixture.AllowedImage}}","image":"registry/app:1","namespace":"","pod":""}""");
+        await fixture.Deployment.MeasureAsync(LaunchEvents.ContainerCreated, TestEvents.ContainerCreated("c1", PushVerifierFixture.AllowedImage));
         var before = await push.RequestChallengeAsync(AgentId);
         Assert.Equal(PushAttestationResult.Affirming, (await push.PostEvidenceAsync(AgentId, before.ChallengeId, await fixture.QuoteAsync(before.Nonce, before))).Status);
 

@@ -38,8 +38,9 @@ public sealed class AppraiserTests(SwtpmFixture tpm) : IClassFixture<SwtpmFixtur
         await LaunchAsync(node, AllowedImage, "c1");
         var first = await AppraiseAsync(node, AppraisalState.Initial);
 
-        await node.MeasureAsync(LaunchEvents.ImageVerified, QuotingNode.ImageVerified(PublishedImage, TestPolicies.PublisherKeyId));
-        await node.MeasureAsync(LaunchEvents.ContainerCreated, QuotingNode.ContainerCreated("c2", PublishedImage));
+        var golden = TestEvents.SignGolden(PublishedImage);
+        await node.MeasureAsync(LaunchEvents.ImageVerified, TestEvents.ImageVerified(PublishedImage, golden), golden);
+        await node.MeasureAsync(LaunchEvents.ContainerCreated, TestEvents.ContainerCreated("c2", PublishedImage));
         await node.MeasureAsync(LaunchEvents.ContainerStopped, """{"container":"c1","exit_code":0}""");
         var second = await AppraiseAsync(node, first.State!);
 
@@ -54,7 +55,7 @@ public sealed class AppraiserTests(SwtpmFixture tpm) : IClassFixture<SwtpmFixtur
     {
         using var node = await QuotingNode.StartAsync(tpm);
         await LaunchAsync(node, AllowedImage, "c1");
-        await node.MeasureAsync(LaunchEvents.ContainerCreated, QuotingNode.ContainerCreated("c2", UnknownImage));
+        await node.MeasureAsync(LaunchEvents.ContainerCreated, TestEvents.ContainerCreated("c2", UnknownImage));
 
         var outcome = await AppraiseAsync(node, AppraisalState.Initial);
 
@@ -63,23 +64,78 @@ public sealed class AppraiserTests(SwtpmFixture tpm) : IClassFixture<SwtpmFixtur
         Assert.Equal(4, outcome.EventIndex);
     }
 
+    // The event's publisher member used to be believed; now the golden value's signature decides.
     [Fact]
     public async Task Appraise_ImageFromUntrustedPublisher_FailedWithEventIndex()
     {
         using var node = await QuotingNode.StartAsync(tpm);
-        await node.MeasureAsync(LaunchEvents.ImageVerified, QuotingNode.ImageVerified(UnknownImage, "someone-else"));
+        using var someoneElse = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var golden = TestEvents.SignGolden(UnknownImage, someoneElse);
+        await node.MeasureAsync(LaunchEvents.ImageVerified, TestEvents.ImageVerified(UnknownImage, golden, publisher: TestPolicies.PublisherKeyId), golden);
 
         var outcome = await AppraiseAsync(node, AppraisalState.Initial);
 
-        Assert.Equal($"event 0 (ImageVerified): image {UnknownImage} (publisher someone-else) is not allowed by policy 'prod' v2", outcome.Reason);
+        Assert.Equal($"event 0 (ImageVerified): golden value NOT verified: untrusted publisher key {Oci.Signing.PemKeys.JwkThumbprint(someoneElse)}", outcome.Reason);
         Assert.Equal(0, outcome.EventIndex);
+    }
+
+    [Fact]
+    public async Task Appraise_GoldenValueExpiredWhenTheRecordArrived_Failed()
+    {
+        using var node = await QuotingNode.StartAsync(tpm);
+        var expires = new DateTimeOffset(2026, 6, 1, 12, 0, 0, TimeSpan.Zero);
+        var golden = TestEvents.SignGolden(PublishedImage, created: expires.AddDays(-30), expires: expires);
+        await node.MeasureAsync(LaunchEvents.ImageVerified, TestEvents.ImageVerified(PublishedImage, golden), golden);
+        var nonce = RandomNumberGenerator.GetBytes(32);
+        var evidence = await node.QuoteAsync(nonce, Appraiser.SelectionFor(_policy), 0);
+
+        var before = Appraise(node, nonce, evidence, receivedAt: expires.AddSeconds(-1));
+        var after = Appraise(node, nonce, evidence, receivedAt: expires.AddSeconds(1));
+
+        Assert.True(before.IsAttested, before.Reason);
+        Assert.Equal("event 0 (ImageVerified): golden value NOT verified: expired at 2026-06-01T12:00:00Z", after.Reason);
+    }
+
+    [Fact]
+    public async Task Appraise_ContainersTrackedAcrossIncrementalReplays_UnknownContainerFailed()
+    {
+        using var node = await QuotingNode.StartAsync(tpm);
+        await LaunchAsync(node, AllowedImage, "c1");
+        var first = await AppraiseAsync(node, AppraisalState.Initial);
+        await node.MeasureAsync(LaunchEvents.ContainerStopped, """{"container":"c1","exit_code":0}""");
+        await node.MeasureAsync(LaunchEvents.ContainerDeleted, TestEvents.Container("c1"));
+        var second = await AppraiseAsync(node, first.State!);
+        var started = await node.MeasureAsync(LaunchEvents.ContainerStarted, TestEvents.Container("c1"));
+
+        var third = await AppraiseAsync(node, second.State!);
+
+        Assert.Equal(["c1"], first.State!.CreatedContainers);
+        Assert.True(second.IsAttested, second.Reason);
+        Assert.Empty(second.State!.CreatedContainers);
+        Assert.Equal("event 6 (ContainerStarted): container 'c1' was not created earlier in this boot's log", third.Reason);
+        Assert.Equal(started.RecNum, third.EventIndex);
+    }
+
+    [Fact]
+    public async Task Appraise_TpmReset_ContainersOfTheOldBootForgotten()
+    {
+        using var node = await QuotingNode.StartAsync(tpm);
+        await LaunchAsync(node, AllowedImage, "c1");
+        var before = await AppraiseAsync(node, AppraisalState.Initial);
+
+        await node.RebootAsync();
+        await node.MeasureAsync(LaunchEvents.ContainerStopped, """{"container":"c1","exit_code":0}""");
+        var after = await AppraiseAsync(node, before.State!, since: 0);
+
+        Assert.Equal(["c1"], before.State!.CreatedContainers);
+        Assert.Equal("event 0 (ContainerStopped): container 'c1' was not created earlier in this boot's log", after.Reason);
     }
 
     [Fact]
     public async Task Appraise_UnknownOperation_FailedOutOfPolicy()
     {
         using var node = await QuotingNode.StartAsync(tpm);
-        await node.MeasureAsync("ContainerTeleported", QuotingNode.Container("c1"));
+        await node.MeasureAsync("ContainerTeleported", TestEvents.Container("c1"));
 
         var outcome = await AppraiseAsync(node, AppraisalState.Initial);
 
@@ -90,7 +146,7 @@ public sealed class AppraiserTests(SwtpmFixture tpm) : IClassFixture<SwtpmFixtur
     public async Task Appraise_NamespaceNotAllowed_Failed()
     {
         using var node = await QuotingNode.StartAsync(tpm);
-        await node.MeasureAsync(LaunchEvents.ContainerCreated, QuotingNode.ContainerCreated("c1", AllowedImage, "kube-system"));
+        await node.MeasureAsync(LaunchEvents.ContainerCreated, TestEvents.ContainerCreated("c1", AllowedImage, "kube-system"));
         var policy = TestPolicies.Compile(TestPolicies.Document(digests: [AllowedImage], namespaces: ["apps"]));
 
         var outcome = await AppraiseAsync(node, AppraisalState.Initial, policy);
@@ -213,7 +269,7 @@ public sealed class AppraiserTests(SwtpmFixture tpm) : IClassFixture<SwtpmFixtur
         var other = await node.CreateOtherAkAsync();
         using var otherKey = AkPublicKeys.Load(other.Public.ToTpm2bPublic());
 
-        var outcome = Appraiser.Appraise(new AppraisalInput("node-1", otherKey, nonce, _policy, AppraisalState.Initial, evidence));
+        var outcome = Appraiser.Appraise(new AppraisalInput("node-1", otherKey, nonce, _policy, AppraisalState.Initial, evidence, DateTimeOffset.UtcNow));
 
         Assert.Equal(AppraisalFailure.Quote, outcome.Failure);
         Assert.Equal("quote is not signed by the registered AK: signature invalid", outcome.Reason);
@@ -259,9 +315,10 @@ public sealed class AppraiserTests(SwtpmFixture tpm) : IClassFixture<SwtpmFixtur
     private static async Task LaunchAsync(QuotingNode node, string digest, string container)
     {
         await node.MeasureAsync(LaunchEvents.ImagePulled, $$"""{"digest":"{{digest}}","image":"registry/app:1"}""");
-        await node.MeasureAsync(LaunchEvents.ImageVerified, QuotingNode.ImageVerified(digest, TestPolicies.PublisherKeyId));
-        await node.MeasureAsync(LaunchEvents.ContainerCreated, QuotingNode.ContainerCreated(container, digest));
-        await node.MeasureAsync(LaunchEvents.ContainerStarted, QuotingNode.Container(container));
+        var golden = TestEvents.SignGolden(digest);
+        await node.MeasureAsync(LaunchEvents.ImageVerified, TestEvents.ImageVerified(digest, golden), golden);
+        await node.MeasureAsync(LaunchEvents.ContainerCreated, TestEvents.ContainerCreated(container, digest));
+        await node.MeasureAsync(LaunchEvents.ContainerStarted, TestEvents.Container(container));
     }
 
     private async Task<AppraisalOutcome> AppraiseAsync(QuotingNode node, AppraisalState state, AttestationPolicy? policy = null, long? since = null)
@@ -272,9 +329,10 @@ public sealed class AppraiserTests(SwtpmFixture tpm) : IClassFixture<SwtpmFixtur
         return Appraise(node, nonce, evidence, state, policy);
     }
 
-    private AppraisalOutcome Appraise(QuotingNode node, byte[] nonce, QuoteEvidence evidence, AppraisalState? state = null, AttestationPolicy? policy = null)
+    private AppraisalOutcome Appraise(QuotingNode node, byte[] nonce, QuoteEvidence evidence, AppraisalState? state = null, AttestationPolicy? policy = null,
+        DateTimeOffset? receivedAt = null)
     {
         using var ak = AkPublicKeys.Load(node.AkPublic);
-        return Appraiser.Appraise(new AppraisalInput("node-1", ak, nonce, policy ?? _policy, state ?? AppraisalState.Initial, evidence));
+        return Appraiser.Appraise(new AppraisalInput("node-1", ak, nonce, policy ?? _policy, state ?? AppraisalState.Initial, evidence, receivedAt ?? DateTimeOffset.UtcNow));
     }
 }

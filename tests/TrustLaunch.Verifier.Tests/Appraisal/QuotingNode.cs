@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using TrustLaunch.Hosting.Contracts;
@@ -31,6 +30,9 @@ internal sealed class QuotingNode : IDisposable
 
     public LoadedObject Ak { get; }
     public List<CelRecord> Log { get; } = [];
+
+    /// <summary>The golden values measured with <c>ImageVerified</c>, by digest, as the agent keeps them.</summary>
+    public Dictionary<string, string> GoldenValues { get; } = new(StringComparer.Ordinal);
     public long BootCount { get; private set; } = 1;
 
     public static async Task<QuotingNode> StartAsync(SwtpmFixture tpm)
@@ -53,9 +55,12 @@ internal sealed class QuotingNode : IDisposable
 
     public byte[] AkPublic => Ak.Public.ToTpm2bPublic();
 
-    /// <summary>Appends <c>trustlaunch OPERATION CONTENT</c> to the log and extends the launch PCR with its digest.</summary>
-    public async Task<CelRecord> MeasureAsync(string operation, string canonicalContent)
+    /// <summary>Appends <c>trustlaunch OPERATION CONTENT</c> to the log and extends the launch PCR with its digest; keeps
+    /// <paramref name="goldenValue"/> (an <c>ImageVerified</c>'s) to hand out with quotes.</summary>
+    public async Task<CelRecord> MeasureAsync(string operation, string canonicalContent, string? goldenValue = null)
     {
+        if (goldenValue is not null)
+            GoldenValues[TrustLaunch.Oci.Golden.GoldenValue.JwsDigest(goldenValue)] = goldenValue;
         var line = $"{LaunchEvents.Domain} {operation} {canonicalContent}";
         var digest = SHA256.HashData(Encoding.UTF8.GetBytes(line));
         var record = new CelRecord(Log.Count, LaunchPcr, [new CelDigest("sha256", Convert.ToHexStringLower(digest))],
@@ -75,7 +80,8 @@ internal sealed class QuotingNode : IDisposable
         var events = Log.Skip((int)since).ToList();
         return new QuoteEvidence("node-1", signed.Attest, signed.Signature.ToBytes(),
             [.. pcrs.Select(p => new PcrValue("sha256", p, Convert.ToHexStringLower(values[TpmAlgId.Sha256, p])))],
-            LaunchPcr, since, events, Log.Count, attest.ClockInfo.ResetCount, attest.ClockInfo.RestartCount, BootCount);
+            LaunchPcr, since, events, Log.Count, attest.ClockInfo.ResetCount, attest.ClockInfo.RestartCount, BootCount,
+            new Dictionary<string, string>(GoldenValues, StringComparer.Ordinal));
     }
 
     /// <summary>A power cycle through swtpm's control channel: PCRs and the log start over, the AK stays.</summary>
@@ -100,14 +106,6 @@ internal sealed class QuotingNode : IDisposable
     public Task<LoadedObject> CreateOtherAkAsync() => _device.CreateAkAsync(TpmAlgId.Ecc);
 
     public static string ImageDigest(int n) => "sha256:" + Convert.ToHexStringLower(SHA256.HashData(BitConverter.GetBytes(n)));
-
-    public static string ImageVerified(string digest, string publisher) => string.Create(CultureInfo.InvariantCulture,
-        $$"""{"digest":"{{digest}}","golden":"{{new string('a', 64)}}","image":"registry/app:1","mode":"local","publisher":"{{publisher}}","rootfs":"sha256:{{new string('b', 64)}}"}""");
-
-    public static string ContainerCreated(string container, string digest, string ns = "") => string.Create(CultureInfo.InvariantCulture,
-        $$"""{"config":"{{new string('c', 64)}}","container":"{{container}}","digest":"{{digest}}","image":"registry/app:1","namespace":"{{ns}}","pod":""}""");
-
-    public static string Container(string container) => $$"""{"container":"{{container}}"}""";
 
     public void Dispose() => _device.Dispose();
 }

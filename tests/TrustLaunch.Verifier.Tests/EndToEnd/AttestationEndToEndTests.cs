@@ -78,9 +78,9 @@ public sealed class AttestationEndToEndTests : IAsyncLifetime
             await WaitForStateAsync(tenant, id, AgentStates.Attested);
 
         // Launch events within policy keep the agent Attested; an unknown image fails it at that event.
-        await MeasureAsync(0, LaunchEvents.ContainerCreated, ContainerCreated("c1", AllowedImage));
+        await MeasureAsync(0, LaunchEvents.ContainerCreated, TestEvents.ContainerCreated("c1", AllowedImage));
         await MeasureAsync(0, LaunchEvents.ContainerStarted, """{"container":"c1"}""");
-        var bad = await MeasureAsync(0, LaunchEvents.ContainerCreated, ContainerCreated("c2", UnknownImage));
+        var bad = await MeasureAsync(0, LaunchEvents.ContainerCreated, TestEvents.ContainerCreated("c2", UnknownImage));
         var failed = await WaitForStateAsync(tenant, _agentIds[0], AgentStates.Failed);
         Assert.Equal($"event {bad.Record.RecNum} (ContainerCreated): image {UnknownImage} is not allowed by policy 'prod' v1", failed.FailureReason);
         Assert.Equal(bad.Record.RecNum, failed.FailedEventIndex);
@@ -161,9 +161,6 @@ public sealed class AttestationEndToEndTests : IAsyncLifetime
         await ServiceProblemException.EnsureSuccessAsync(response, "agent", CancellationToken.None);
         return (await response.Content.ReadFromJsonAsync(ContractsJsonContext.Default.MeasuredEvent))!;
     }
-
-    private static string ContainerCreated(string container, string digest) =>
-        $$"""{"config":"{{new string('c', 64)}}","container":"{{container}}","digest":"{{digest}}","image":"registry/app:1","namespace":"","pod":""}""";
 
     private static Task<AgentStatus> WaitForStateAsync(VerifierClient tenant, string agentId, string state) =>
         WaitAsync(async () => await tenant.GetAgentAsync(agentId) is { } s && s.State == state ? s : null,

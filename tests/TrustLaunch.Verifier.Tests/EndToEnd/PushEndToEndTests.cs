@@ -26,6 +26,7 @@ public sealed class PushEndToEndTests : IAsyncLifetime
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(40);
     private static readonly string AllowedImage = "sha256:" + new string('a', 64);
     private static readonly string UnknownImage = "sha256:" + new string('b', 64);
+    private static readonly string PublishedImage = "sha256:" + new string('f', 64);
 
     private readonly string _directory = Directory.CreateTempSubdirectory("trustlaunch-push-e2e-").FullName;
     private readonly SwtpmFixture[] _tpms = [new(), new()];
@@ -82,10 +83,13 @@ public sealed class PushEndToEndTests : IAsyncLifetime
             await WaitForStateAsync(tenant, id, AgentStates.Attested);
         foreach (var id in _agentIds)
             Assert.Equal("affirming", (await tenant.GetResultsAsync(id, 1))[0].Status);
-        await MeasureAsync(Push, LaunchEvents.ContainerCreated, ContainerCreated("c1", AllowedImage));
-        var attested = await WaitAsync(async () => await tenant.GetAgentAsync(_agentIds[Push]) is { EventsVerified: > 0 } s ? s : null,
-            () => "the push agent's launch event was never verified");
-        Assert.Equal(AgentStates.Attested, attested.State);
+        // The golden value an ImageVerified names travels with the pushed evidence, and the verifier checks it.
+        var golden = TestEvents.SignGolden(PublishedImage);
+        await MeasureAsync(Push, LaunchEvents.ImageVerified, TestEvents.ImageVerified(PublishedImage, golden), golden);
+        await MeasureAsync(Push, LaunchEvents.ContainerCreated, TestEvents.ContainerCreated("c1", PublishedImage));
+        var attested = await WaitAsync(async () => await tenant.GetAgentAsync(_agentIds[Push]) is { } s && (s.EventsVerified > 1 || s.State == AgentStates.Failed) ? s : null,
+            () => "the push agent's launch events were never verified");
+        Assert.Equal((AgentStates.Attested, null), (attested.State, attested.FailureReason));
 
         // Killed, the push agent misses its deadline; restarted, it is attested again.
         await _agents[Push].KillAsync();
@@ -97,7 +101,7 @@ public sealed class PushEndToEndTests : IAsyncLifetime
         // The same forged launch event fails either agent at that event, with the same reason.
         foreach (var agent in new[] { Pull, Push })
         {
-            var bad = await MeasureAsync(agent, LaunchEvents.ContainerCreated, ContainerCreated("c2", UnknownImage));
+            var bad = await MeasureAsync(agent, LaunchEvents.ContainerCreated, TestEvents.ContainerCreated("c2", UnknownImage));
             var failed = await WaitForStateAsync(tenant, _agentIds[agent], AgentStates.Failed);
             Assert.Equal($"event {bad.Record.RecNum} (ContainerCreated): image {UnknownImage} is not allowed by policy 'prod' v1", failed.FailureReason);
             Assert.Equal(bad.Record.RecNum, failed.FailedEventIndex);
@@ -170,18 +174,15 @@ public sealed class PushEndToEndTests : IAsyncLifetime
 
     private VerifierClient Tenant() => new(Client(ServiceRoles.Tenant, _verifierPort + 1));
 
-    private async Task<MeasuredEvent> MeasureAsync(int agent, string operation, string content)
+    private async Task<MeasuredEvent> MeasureAsync(int agent, string operation, string content, string? goldenValue = null)
     {
         using var local = UnixSocketHttp.Create(Path.Combine(_directory, $"agent-{agent}", "agent.sock"));
         using var document = JsonDocument.Parse(content);
-        using var response = await local.PostAsJsonAsync("v1/measure", new MeasureRequest(operation, document.RootElement.Clone()),
+        using var response = await local.PostAsJsonAsync("v1/measure", new MeasureRequest(operation, document.RootElement.Clone(), goldenValue),
             ContractsJsonContext.Default.MeasureRequest);
         await ServiceProblemException.EnsureSuccessAsync(response, "agent", CancellationToken.None);
         return (await response.Content.ReadFromJsonAsync(ContractsJsonContext.Default.MeasuredEvent))!;
     }
-
-    private static string ContainerCreated(string container, string digest) =>
-        $$"""{"config":"{{new string('c', 64)}}","container":"{{container}}","digest":"{{digest}}","image":"registry/app:1","namespace":"","pod":""}""";
 
     private static Task<AgentStatus> WaitForStateAsync(VerifierClient tenant, string agentId, string state) =>
         WaitAsync(async () => await tenant.GetAgentAsync(agentId) is { } s && s.State == state ? s : null,

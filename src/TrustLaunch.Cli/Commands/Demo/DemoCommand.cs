@@ -41,7 +41,7 @@ public static class DemoCommand
             try
             {
                 await story.RunAsync(ct).ConfigureAwait(false);
-                await output.WriteLineAsync("\ndemo passed: 1 verified launch attested; 2 launches refused (no golden value, tampered snapshot); 1 forged event caught (node Failed)")
+                await output.WriteLineAsync("\ndemo passed: 1 verified launch attested; 2 launches refused (no golden value, tampered snapshot); 1 forged ImageVerified caught (node Failed)")
                     .ConfigureAwait(false);
             }
             catch (Exception e) when (e is DemoFailedException or CliFailureException)

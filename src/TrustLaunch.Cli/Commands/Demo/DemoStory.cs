@@ -34,7 +34,7 @@ internal sealed class DemoStory(DemoStack stack, DemoShell shell, TextWriter out
         await LaunchVerifiedAsync(cancellationToken).ConfigureAwait(false);
         await RefuseWithoutGoldenValueAsync(cancellationToken).ConfigureAwait(false);
         await RefuseTamperedSnapshotAsync(manifest, cancellationToken).ConfigureAwait(false);
-        await CatchForgedEventAsync(cancellationToken).ConfigureAwait(false);
+        await CatchForgedEventAsync(manifest, cancellationToken).ConfigureAwait(false);
     }
 
     private async Task StartPiecesAsync(CancellationToken cancellationToken)
@@ -83,7 +83,7 @@ internal sealed class DemoStory(DemoStack stack, DemoShell shell, TextWriter out
             keyId = verifier.KeyId;
         var policyFile = Path.Combine(stack.Directory, "policy.json");
         var policy = new PolicyDocument(PolicyName, new Dictionary<string, string> { [keyId] = await File.ReadAllTextAsync(stack.PublisherPublicKey, cancellationToken).ConfigureAwait(false) },
-            [], [keyId], [], LaunchPcr.Default, new Dictionary<int, string>());
+            [], [keyId], [], LaunchPcr.Default, new Dictionary<int, string>(), AllowHostNetwork: true, AllowUnconfinedSeccomp: true);
         await File.WriteAllTextAsync(policyFile, JsonSerializer.Serialize(policy, ContractsJsonContext.Default.PolicyDocument), cancellationToken).ConfigureAwait(false);
         await shell.RunCheckedAsync(["policy", "add", policyFile], cancellationToken).ConfigureAwait(false);
         await shell.RunCheckedAsync(["agent", "add", stack.AgentId, "--policy", PolicyName], cancellationToken).ConfigureAwait(false);
@@ -139,25 +139,38 @@ internal sealed class DemoStory(DemoStack stack, DemoShell shell, TextWriter out
         await ExpectRefusalAsync(run, prefix, since, cancellationToken).ConfigureAwait(false);
     }
 
-    private async Task CatchForgedEventAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Root on the node posts a forged <c>ImageVerified</c> for an image nobody vouched for, naming the trusted
+    /// publisher and carrying the real golden value of the demo's image, and a <c>ContainerCreated</c> of it: the agent
+    /// measures both, and the verifier, which checks the golden value itself, finds it is for another image.
+    /// </summary>
+    private async Task CatchForgedEventAsync(Digest manifest, CancellationToken cancellationToken)
     {
-        await StepAsync("Caught: an out-of-policy event forced into the log behind the launcher's back").ConfigureAwait(false);
+        await StepAsync("Caught: a forged ImageVerified and ContainerCreated forced into the log behind the launcher's back").ConfigureAwait(false);
         var intruder = "sha256:" + new string('e', 64);
-        MeasuredEvent forged;
-        using (var measurer = new AgentSocketMeasurer(stack.AgentSocket))
+        string jws;
+        using (var client = new RegistryClient())
         {
-            var content = JsonSerializer.SerializeToElement(new ContainerCreatedEvent("intruder", "", "", "evil:latest", intruder, "sha256:" + new string('c', 64),
-                ContainerIsolation.NetworkPod, ContainerIsolation.SeccompDefault),
-                LaunchEventsJsonContext.Default.ContainerCreatedEvent);
-            forged = await measurer.MeasureAsync(LaunchEvents.ContainerCreated, content, cancellationToken).ConfigureAwait(false);
+            var (_, found, _, _) = await Oci.Golden.GoldenFetch.FetchArtifactAsync(client, ImageReference.Parse(Image), manifest, cancellationToken).ConfigureAwait(false);
+            jws = found ?? throw new DemoFailedException($"the golden value of {Image} is gone from the registry");
         }
-        await output.WriteLineAsync($"  (POST /v1/measure on the agent's socket: ContainerCreated of evil:latest {intruder[..19]}…, record {forged.Record.RecNum})")
-            .ConfigureAwait(false);
-        var status = await WaitForAgentAsync(s => s.State == AgentStates.Failed, cancellationToken).ConfigureAwait(false);
-        var expected = $"event {forged.Record.RecNum} (ContainerCreated): image {intruder} is not allowed by policy '{PolicyName}' v1";
-        if (status.FailureReason != expected)
-            throw new DemoFailedException($"the verifier should fail the node with '{expected}'; it says '{status.FailureReason}'");
-        await ResultAsync($"verifier: {status.State}: {status.FailureReason}").ConfigureAwait(false);
+        using (var verifier = PemPayloadVerifier.FromFile(stack.PublisherPublicKey))
+        {
+            var verified = JsonSerializer.SerializeToElement(new ImageVerifiedEvent("evil:latest", intruder, "local", verifier.KeyId, Oci.Golden.GoldenValue.JwsDigest(jws),
+                "sha256:" + new string('f', 64)), LaunchEventsJsonContext.Default.ImageVerifiedEvent);
+            var created = JsonSerializer.SerializeToElement(new ContainerCreatedEvent("intruder", "", "", "evil:latest", intruder, "sha256:" + new string('c', 64),
+                ContainerIsolation.NetworkPod, ContainerIsolation.SeccompDefault), LaunchEventsJsonContext.Default.ContainerCreatedEvent);
+            using var measurer = new AgentSocketMeasurer(stack.AgentSocket);
+            var forged = await measurer.MeasureAsync(LaunchEvents.ImageVerified, verified, jws, cancellationToken).ConfigureAwait(false);
+            await measurer.MeasureAsync(LaunchEvents.ContainerCreated, created, null, cancellationToken).ConfigureAwait(false);
+            await output.WriteLineAsync($"  (POST /v1/measure on the agent's socket: ImageVerified of evil:latest {intruder[..19]}… by publisher {verifier.KeyId[..8]}… " +
+                $"with the demo image's golden value, record {forged.Record.RecNum}; then its ContainerCreated)").ConfigureAwait(false);
+            var status = await WaitForAgentAsync(s => s.State == AgentStates.Failed, cancellationToken).ConfigureAwait(false);
+            var expected = $"event {forged.Record.RecNum} (ImageVerified): golden value NOT verified: manifest digest mismatch: golden value is for {manifest}, image is {intruder}";
+            if (status.FailureReason != expected)
+                throw new DemoFailedException($"the verifier should fail the node with '{expected}'; it says '{status.FailureReason}'");
+            await ResultAsync($"verifier: {status.State}: {status.FailureReason}").ConfigureAwait(false);
+        }
         var results = await shell.RunCheckedAsync(["results", stack.AgentId, "--last", "1"], cancellationToken).ConfigureAwait(false);
         await EvidenceAsync(results).ConfigureAwait(false);
     }

@@ -4,8 +4,9 @@ using TrustLaunch.Hosting.Contracts;
 namespace TrustLaunch.Cli.Commands.Policy;
 
 /// <summary>
-/// Reads a policy file: JSON in the wire form (snake_case). A <c>trusted_publishers</c> value that is not a PEM block
-/// is a path to a PEM file, relative to the policy file.
+/// Reads a policy file: JSON in the wire form (snake_case; <c>exec</c> is <c>"allow"</c>, <c>"deny"</c> or a list of
+/// argv[0] values, <c>allow_host_network</c> and <c>allow_unconfined_seccomp</c> booleans, all optional). A
+/// <c>trusted_publishers</c> value that is not a PEM block is a path to a PEM file, relative to the policy file.
 /// </summary>
 public static class PolicyFile
 {

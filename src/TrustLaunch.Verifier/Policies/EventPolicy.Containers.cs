@@ -1,0 +1,46 @@
+using System.Text.Json;
+
+namespace TrustLaunch.Verifier.Policies;
+
+public static partial class EventPolicy
+{
+    /// <summary>The event's container must have been created earlier in this boot and not deleted since.</summary>
+    private static string? CreatedContainer(JsonElement content, EventContext context, out string container)
+    {
+        container = "";
+        if (Require(content, "container") is { } missing)
+            return missing;
+        container = content.GetProperty("container").GetString()!;
+        if (ContainerIdProblem(container) is { } badId)
+            return badId;
+        return context.CreatedContainers.Contains(container) ? null : $"container '{container}' was not created earlier in this boot's log";
+    }
+
+    private static string? ContainerDeleted(JsonElement content, EventContext context)
+    {
+        if (CreatedContainer(content, context, out var container) is { } problem)
+            return problem;
+        context.CreatedContainers.Remove(container);
+        return null;
+    }
+
+    /// <summary>Every exec is measured; the policy's <c>exec</c> decides by the command's argv[0].</summary>
+    private static string? ContainerExec(AttestationPolicy policy, JsonElement content, EventContext context)
+    {
+        if (CreatedContainer(content, context, out var container) is { } problem)
+            return problem;
+        if (!content.TryGetProperty("command", out var command) || command.ValueKind != JsonValueKind.Array || command.GetArrayLength() == 0
+            || command.EnumerateArray().Any(a => a.ValueKind != JsonValueKind.String))
+            return "content has no 'command' (a non-empty list of strings)";
+        var executable = command[0].GetString()!;
+        if (policy.AllowsExec(executable))
+            return null;
+        return policy.Exec.Kind == Hosting.Contracts.ExecPolicyKind.Deny
+            ? $"exec of '{executable}' in container '{container}': {policy.Display} denies every exec"
+            : $"exec of '{executable}' in container '{container}' is not allowed by {policy.Display} (exec: {policy.Exec})";
+    }
+
+    /// <summary>Ids are kept one per line in the stored appraisal state: none may be empty or hold a control character.</summary>
+    private static string? ContainerIdProblem(string container) =>
+        container.Length == 0 || container.Any(char.IsControl) ? "container id is empty or holds a control character" : null;
+}

@@ -1,0 +1,76 @@
+using System.Text.Json;
+using TrustLaunch.Measurement;
+using TrustLaunch.Oci.Content;
+using TrustLaunch.Oci.Golden;
+
+namespace TrustLaunch.Verifier.Policies;
+
+public static partial class EventPolicy
+{
+    /// <summary>
+    /// The node says the image matched a golden value; the verifier checks that golden value itself: the evidence holds
+    /// it and it hashes to <c>golden</c>; it is signed by a key the policy trusts, names the event's image digest, and was
+    /// valid when the record arrived. Its signer, never the event's <c>publisher</c>, is the publisher the policy judges.
+    /// </summary>
+    private static string? ImageVerified(AttestationPolicy policy, JsonElement content, EventContext context)
+    {
+        if (Require(content, "digest", "golden", "publisher", "rootfs") is { } missing)
+            return missing;
+        var digestText = content.GetProperty("digest").GetString()!;
+        if (!Digest.TryParse(digestText, out var digest, out var digestError))
+            return digestError;
+        var golden = content.GetProperty("golden").GetString()!;
+        if (!context.GoldenValues.TryGetValue(golden, out var jws))
+            return $"the evidence holds no golden value {golden}";
+        var actual = GoldenValue.JwsDigest(jws);
+        if (actual != golden)
+            return $"the evidence's golden value {golden} hashes to {actual}";
+        var verification = GoldenValueVerifier.Verify(jws, policy.TrustedKeys, digest, context.ReceivedAt);
+        if (!verification.IsVerified)
+            return $"golden value NOT verified: {verification.Reason}";
+        var value = verification.Value!;
+        var publisher = content.GetProperty("publisher").GetString()!;
+        if (publisher != value.PublisherKeyId)
+            return $"the event names publisher {publisher}, but its golden value is signed by {value.PublisherKeyId}";
+        var rootfs = content.GetProperty("rootfs").GetString()!;
+        if (rootfs != value.RootfsDigest.ToString())
+            return $"the event's rootfs {rootfs} is not its golden value's {value.RootfsDigest}";
+        if (policy.AllowsDigest(digestText))
+            return null;
+        if (!policy.AllowsPublisher(value.PublisherKeyId))
+            return $"image {digestText} (publisher {value.PublisherKeyId}) is not allowed by {policy.Display}";
+        context.VerifiedImages.Add(digestText);
+        return null;
+    }
+
+    private static string? ContainerCreated(AttestationPolicy policy, JsonElement content, EventContext context)
+    {
+        if (Require(content, "container", "namespace", "digest", "network", "seccomp") is { } missing)
+            return missing;
+        var container = content.GetProperty("container").GetString()!;
+        if (ContainerIdProblem(container) is { } badId)
+            return badId;
+        var digest = content.GetProperty("digest").GetString()!;
+        if (!policy.AllowsDigest(digest) && !context.VerifiedImages.Contains(digest))
+            return $"image {digest} is not allowed by {policy.Display}";
+        var ns = content.GetProperty("namespace").GetString()!;
+        if (!policy.AllowsNamespace(ns))
+            return $"namespace '{ns}' is not allowed by {policy.Display}";
+        var problem = content.GetProperty("network").GetString() switch
+        {
+            ContainerIsolation.NetworkPod => null,
+            ContainerIsolation.NetworkHost => policy.AllowsHostNetwork ? null
+                : $"container '{container}' uses the host network, which {policy.Display} does not allow (allow_host_network)",
+            var other => $"network '{other}' is neither {ContainerIsolation.NetworkPod} nor {ContainerIsolation.NetworkHost}",
+        } ?? content.GetProperty("seccomp").GetString() switch
+        {
+            ContainerIsolation.SeccompDefault => null,
+            ContainerIsolation.SeccompUnconfined => policy.AllowsUnconfinedSeccomp ? null
+                : $"container '{container}' runs without seccomp, which {policy.Display} does not allow (allow_unconfined_seccomp)",
+            var other => $"seccomp '{other}' is neither {ContainerIsolation.SeccompDefault} nor {ContainerIsolation.SeccompUnconfined}",
+        };
+        if (problem is null)
+            context.CreatedContainers.Add(container);
+        return problem;
+    }
+}
