@@ -24,11 +24,7 @@ public sealed class RegistrarFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         await Swtpm.InitializeAsync();
-        using (var ca = CertificateAuthority.Init(TlsDirectory))
-        {
-            foreach (var role in ServiceRoles.All)
-                ca.Issue(role, role);
-        }
+        TestCa.Create(TlsDirectory);
         var ekCa = Path.Combine(Directory, "ek-ca.pem");
         await File.WriteAllTextAsync(ekCa, await File.ReadAllTextAsync(Path.Combine(SwtpmLocalCa, "issuercert.pem"))
             + await File.ReadAllTextAsync(Path.Combine(SwtpmLocalCa, "swtpm-localca-rootca-cert.pem")));
@@ -78,7 +74,7 @@ public sealed class RegistrarFixture : IAsyncLifetime
     }
 
     private HttpClient Client(string name, int port) =>
-        new ServiceHttpClientFactory(TlsIdentity.FromDirectory(TlsDirectory, name)).Create(new Uri($"https://127.0.0.1:{port}/"));
+        new ServiceHttpClientFactory(TlsIdentity.FromDirectory(TlsDirectory, name)).Create(new Uri($"https://127.0.0.1:{port}/"), ServiceRoles.Registrar);
 
     public async Task DisposeAsync()
     {
