@@ -84,7 +84,7 @@ public sealed partial class CertificateAuthority
         var path = IssuedPath(name);
         if (!System.IO.Directory.Exists(path))
             return [];
-        return [.. System.IO.Directory.GetFiles(path, "*.crt").Order(StringComparer.Ordinal).Select(path => X509Certificate2.CreateFromPemFile(path))];
+        return [.. System.IO.Directory.GetFiles(path, "*.crt").Order(StringComparer.Ordinal).Select(path => X509Certificate2.CreateFromPem(File.ReadAllText(path)))];
     }
 
     private void RecordIssued(string name, X509Certificate2 leaf)
