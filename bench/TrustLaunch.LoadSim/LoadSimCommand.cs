@@ -18,10 +18,11 @@ public static class LoadSimCommand
 {
     private const string Usage = """
         usage: loadsim ek-ca --work DIR
-               loadsim run --agents N --pki DIR --tenant NAME --work DIR --registrar URL --verifier URL --port PORT
+               loadsim run --agents N --pki DIR --ca-key-dir DIR --tenant NAME --work DIR --registrar URL --verifier URL --port PORT
                            [--first-address 127.1.0.1] [--launch-pcr 13] [--event-every 10] [--policy loadsim] [--parallel 16]
                            [--push URL]
-          --pki       the deployment CA directory (ca.crt, ca.key, NAME.crt/.key of the tenant)
+          --pki       the deployment CA's TLS directory (ca.crt, crl.pem, NAME.crt/.key of the tenant)
+          --ca-key-dir the deployment CA's key directory (ca.key): agent certificates are issued from it
           --registrar the registrar's agent port, e.g. https://127.0.0.1:8890
           --verifier  the verifier's tenant port, e.g. https://127.0.0.1:8881
           --push      push mode: agents post evidence to this verifier agent port (e.g. https://127.0.0.1:8880)
@@ -61,6 +62,7 @@ public static class LoadSimCommand
         var fleetOptions = new FleetOptions(
             Int(options, "agents", null),
             pki,
+            Required(options, "ca-key-dir"),
             Required(options, "work"),
             Int(options, "port", null),
             options.TryGetValue("first-address", out var first) ? IPAddress.Parse(first) : FleetOptions.DefaultFirstAddress,
@@ -79,8 +81,8 @@ public static class LoadSimCommand
         using var tenantIdentity = TlsIdentity.FromDirectory(pki, Required(options, "tenant"));
         using var trust = CaBundle.Load(Path.Combine(pki, CertificateAuthority.CertificateFile));
         var clients = new ServiceHttpClientFactory(tenantIdentity);
-        using var registrarHttp = clients.Create(new Uri(Required(options, "registrar")));
-        using var verifierHttp = clients.Create(new Uri(Required(options, "verifier")));
+        using var registrarHttp = clients.Create(new Uri(Required(options, "registrar")), ServiceRoles.Registrar);
+        using var verifierHttp = clients.Create(new Uri(Required(options, "verifier")), ServiceRoles.Verifier);
 
         await using var server = await PullServer.StartAsync(fleet, trust, stop.Token).ConfigureAwait(false);
         clock.Restart();

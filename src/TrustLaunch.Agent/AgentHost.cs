@@ -47,14 +47,14 @@ public static class AgentHost
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton<AgentRuntime>();
         builder.Services.AddSingleton(services => new RegistrarClient(
-            services.GetRequiredService<ServiceHttpClientFactory>().Create(new Uri(options.Registrar))));
+            services.GetRequiredService<ServiceHttpClientFactory>().Create(new Uri(options.Registrar), ServiceRoles.Registrar)));
         builder.Services.AddSingleton<RegistrationService>();
         builder.Services.AddHostedService(services => services.GetRequiredService<RegistrationService>());
         builder.Services.AddSingleton<IReadinessCheck>(services => services.GetRequiredService<RegistrationService>());
         if (options.PushVerifier is { } pushVerifier)
         {
             builder.Services.AddSingleton(services => new PushAttestationClient(
-                services.GetRequiredService<ServiceHttpClientFactory>().Create(new Uri(pushVerifier))));
+                services.GetRequiredService<ServiceHttpClientFactory>().Create(new Uri(pushVerifier), ServiceRoles.Verifier)));
             builder.Services.AddHostedService<PushAttestationService>();
         }
 

@@ -28,11 +28,11 @@ public sealed class RegistrarFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         await Swtpm.InitializeAsync();
-        using (var ca = CertificateAuthority.Init(TlsDirectory))
+        using (var ca = TestCa.Init(TlsDirectory))
         {
             foreach (var role in ServiceRoles.All)
-                ca.Issue(role, role);
-            ca.Issue(ServiceRoles.Agent, IntruderAgent);
+                ca.IssueLoopback(role, role);
+            ca.IssueLoopback(ServiceRoles.Agent, IntruderAgent);
         }
         for (var attempt = 0; ; attempt++)
         {
@@ -81,7 +81,7 @@ public sealed class RegistrarFixture : IAsyncLifetime
     }
 
     private HttpClient Client(string name, int port) =>
-        new ServiceHttpClientFactory(TlsIdentity.FromDirectory(TlsDirectory, name)).Create(new Uri($"https://127.0.0.1:{port}/"));
+        new ServiceHttpClientFactory(TlsIdentity.FromDirectory(TlsDirectory, name)).Create(new Uri($"https://127.0.0.1:{port}/"), ServiceRoles.Registrar);
 
     public async Task DisposeAsync()
     {

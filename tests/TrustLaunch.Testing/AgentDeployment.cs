@@ -39,11 +39,7 @@ public sealed class AgentDeployment : IAsyncLifetime
     public async Task InitializeAsync()
     {
         await Swtpm.InitializeAsync();
-        using (var ca = CertificateAuthority.Init(TlsDirectory))
-        {
-            foreach (var role in ServiceRoles.All)
-                ca.Issue(role, role);
-        }
+        TestCa.Create(TlsDirectory);
         var ekCa = Path.Combine(Directory, "ek-ca.pem");
         await File.WriteAllTextAsync(ekCa, await File.ReadAllTextAsync(Path.Combine(SwtpmLocalCa, "issuercert.pem"))
             + await File.ReadAllTextAsync(Path.Combine(SwtpmLocalCa, "swtpm-localca-rootca-cert.pem")) + ExtraEkCaPem);
@@ -52,7 +48,7 @@ public sealed class AgentDeployment : IAsyncLifetime
         [
             "--data-dir", Path.Combine(Directory, "registrar"), "--tls-dir", TlsDirectory, "--ek-ca", ekCa,
             "--listen", $"127.0.0.1:{RegistrarPort}", "--management-listen", $"127.0.0.1:{RegistrarPort + 1}", .. RegistrarArguments,
-        ], new Uri($"https://127.0.0.1:{RegistrarPort}/readyz"), Client(ServiceRoles.Agent, RegistrarPort), Path.Combine(Directory, "registrar.log"));
+        ], new Uri($"https://127.0.0.1:{RegistrarPort}/readyz"), Client(ServiceRoles.Agent, RegistrarPort, ServiceRoles.Registrar), Path.Combine(Directory, "registrar.log"));
         AgentPort = FreePorts.FindPair();
     }
 
@@ -68,15 +64,15 @@ public sealed class AgentDeployment : IAsyncLifetime
         [
             "--agent-id", AgentId, "--data-dir", AgentDataDirectory, "--tpm", Swtpm.Tcti, "--tls-dir", TlsDirectory,
             "--registrar", $"https://127.0.0.1:{RegistrarPort}", "--listen", $"127.0.0.1:{AgentPort}", .. AgentArguments,
-        ], new Uri($"https://127.0.0.1:{AgentPort}/readyz"), Client(ServiceRoles.Verifier, AgentPort), Path.Combine(Directory, "agent.log"));
+        ], new Uri($"https://127.0.0.1:{AgentPort}/readyz"), Client(ServiceRoles.Verifier, AgentPort, ServiceRoles.Agent), Path.Combine(Directory, "agent.log"));
         return Agent;
     }
 
     /// <summary>An mTLS client of the agent's attestation port presenting the certificate of <paramref name="role"/>.</summary>
-    public HttpClient AgentClient(string role = ServiceRoles.Verifier) => Client(role, AgentPort);
+    public HttpClient AgentClient(string role = ServiceRoles.Verifier) => Client(role, AgentPort, ServiceRoles.Agent);
 
     /// <summary>The registrar's management API (mutual TLS, tenant role).</summary>
-    public RegistrarClient RegistrarManagement() => new(Client(ServiceRoles.Tenant, RegistrarPort + 1));
+    public RegistrarClient RegistrarManagement() => new(Client(ServiceRoles.Tenant, RegistrarPort + 1, ServiceRoles.Registrar));
 
     /// <summary>The launcher's side: the agent's unix socket.</summary>
     public HttpClient LocalClient() => UnixSocketHttp.Create(SocketPath);
@@ -115,8 +111,8 @@ public sealed class AgentDeployment : IAsyncLifetime
         return (await client.GetFromJsonAsync("/v1/info", ContractsJsonContext.Default.AgentInfo))!;
     }
 
-    private HttpClient Client(string name, int port) =>
-        new ServiceHttpClientFactory(TlsIdentity.FromDirectory(TlsDirectory, name)).Create(new Uri($"https://127.0.0.1:{port}/"));
+    private HttpClient Client(string name, int port, string serverRole) =>
+        new ServiceHttpClientFactory(TlsIdentity.FromDirectory(TlsDirectory, name)).Create(new Uri($"https://127.0.0.1:{port}/"), serverRole);
 
     public async Task DisposeAsync()
     {

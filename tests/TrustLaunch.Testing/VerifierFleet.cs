@@ -40,7 +40,7 @@ public sealed class VerifierFleet(int nodeCount, AgentDeployment? deployment = n
             [
                 "--agent-id", id, "--data-dir", Path.Combine(Deployment.Directory, name), "--tpm", tpm.Tcti, "--tls-dir", TlsDirectory,
                 "--tls-name", name, "--registrar", $"https://127.0.0.1:{Deployment.RegistrarPort}", "--listen", $"127.0.0.1:{port}",
-            ], new Uri($"https://127.0.0.1:{port}/readyz"), Client(ServiceRoles.Verifier, port), Path.Combine(Deployment.Directory, name + ".log"));
+            ], new Uri($"https://127.0.0.1:{port}/readyz"), Client(ServiceRoles.Verifier, port, ServiceRoles.Agent), Path.Combine(Deployment.Directory, name + ".log"));
             _nodes.Add(new FleetNode(id, process, tpm));
         }
     }
@@ -48,8 +48,8 @@ public sealed class VerifierFleet(int nodeCount, AgentDeployment? deployment = n
     /// <summary>An agent-role certificate NAME.crt/NAME.key in <see cref="TlsDirectory"/>, issued by the fleet's CA.</summary>
     public void IssueAgentCertificate(string name)
     {
-        using var ca = CertificateAuthority.Open(TlsDirectory);
-        ca.Issue(ServiceRoles.Agent, name);
+        using var ca = TestCa.Open(TlsDirectory);
+        ca.IssueLoopback(ServiceRoles.Agent, name);
     }
 
     /// <summary>
@@ -93,8 +93,8 @@ public sealed class VerifierFleet(int nodeCount, AgentDeployment? deployment = n
         return ["--verifier", $"https://127.0.0.1:{verifier.TenantPort}", "--tls-dir", TlsDirectory, "--tls-name", ServiceRoles.Tenant];
     }
 
-    private HttpClient Client(string name, int port) =>
-        new ServiceHttpClientFactory(TlsIdentity.FromDirectory(TlsDirectory, name)).Create(new Uri($"https://127.0.0.1:{port}/"));
+    private HttpClient Client(string name, int port, string serverRole = ServiceRoles.Verifier) =>
+        new ServiceHttpClientFactory(TlsIdentity.FromDirectory(TlsDirectory, name)).Create(new Uri($"https://127.0.0.1:{port}/"), serverRole);
 
     public async Task DisposeAsync()
     {

@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Builder;
 using TrustLaunch.Hosting.Clients;
 using TrustLaunch.Hosting.Pki;
 using TrustLaunch.Registrar;
+using TrustLaunch.Testing;
 
 namespace TrustLaunch.Verifier.Tests;
 
@@ -31,11 +32,7 @@ public sealed class VerifierStack : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        using (var ca = CertificateAuthority.Init(PkiDirectory))
-        {
-            foreach (var role in ServiceRoles.All)
-                ca.Issue(role, role);
-        }
+        TestCa.Create(PkiDirectory);
         RegistrarAgents = await StartAsync("agents", false, "management", async (a, b) =>
         {
             RegistrarManagement = b;
@@ -76,10 +73,11 @@ public sealed class VerifierStack : IAsyncLifetime
     }
 
     public VerifierClient Tenant(string certificate = ServiceRoles.Tenant) =>
-        new(new ServiceHttpClientFactory(Identity(certificate)).Create(new Uri($"https://127.0.0.1:{VerifierTenants.Address.Port}/")));
+        new(new ServiceHttpClientFactory(Identity(certificate)).Create(new Uri($"https://127.0.0.1:{VerifierTenants.Address.Port}/"), ServiceRoles.Verifier));
 
     public HttpClient Client(string certificate, ServiceEndpoint endpoint) =>
-        new ServiceHttpClientFactory(Identity(certificate)).Create(new Uri($"https://127.0.0.1:{endpoint.Address.Port}/"));
+        new ServiceHttpClientFactory(Identity(certificate)).Create(new Uri($"https://127.0.0.1:{endpoint.Address.Port}/"),
+            endpoint == RegistrarAgents || endpoint == RegistrarManagement ? ServiceRoles.Registrar : ServiceRoles.Verifier);
 
     private static async Task<ServiceEndpoint> StartAsync(string first, bool firstMutual, string second,
         Func<ServiceEndpoint, ServiceEndpoint, Task<WebApplication>> build)

@@ -8,7 +8,8 @@ using TrustLaunch.Hosting.Pki;
 namespace TrustLaunch.LoadSim.Simulation;
 
 /// <summary>How many agents to simulate and where their keys, certificates and addresses come from.</summary>
-/// <param name="PkiDirectory">The deployment CA (<c>trustlaunch ca init</c>): agent TLS certificates are issued from it.</param>
+/// <param name="PkiDirectory">The deployment CA's TLS directory (<c>trustlaunch ca init --dir</c>): ca.crt and crl.pem.</param>
+/// <param name="CaKeyDirectory">The deployment CA's key directory (<c>--key-dir</c>): agent TLS certificates are issued from it.</param>
 /// <param name="WorkDirectory">Where the EK CA, cached EK keys and issued agent certificates are kept.</param>
 /// <param name="Port">The port every agent listens on, each on its own loopback address.</param>
 /// <param name="FirstAddress">Agent i is reached at <paramref name="FirstAddress"/> + i (all of 127/8 is local on Linux).</param>
@@ -16,6 +17,7 @@ namespace TrustLaunch.LoadSim.Simulation;
 public sealed record FleetOptions(
     int Agents,
     string PkiDirectory,
+    string CaKeyDirectory,
     string WorkDirectory,
     int Port,
     IPAddress FirstAddress,
@@ -49,7 +51,7 @@ public sealed class SimulatedFleet : IDisposable
     {
         ArgumentNullException.ThrowIfNull(options);
         using var ek = EkAuthority.OpenOrCreate(Path.Combine(options.WorkDirectory, "ek-ca"));
-        using var ca = CertificateAuthority.Open(options.PkiDirectory);
+        using var ca = CertificateAuthority.Open(options.PkiDirectory, options.CaKeyDirectory);
         var certificates = Path.Combine(options.WorkDirectory, "agents");
         var first = Key(options.FirstAddress);
         var agents = new SimulatedAgent[options.Agents];

@@ -8,9 +8,11 @@ public static class CaCommand
 {
     public static Command Create(GlobalOptions options)
     {
-        var ca = new Command("ca", "Create the deployment CA and issue service certificates for mutual TLS");
+        var ca = new Command("ca", "The deployment CA for mutual TLS: create it, issue, renew and revoke certificates");
         ca.Subcommands.Add(CaInitCommand.Create(options));
         ca.Subcommands.Add(CaIssueCommand.Create(options));
+        ca.Subcommands.Add(CaRenewCommand.Create(options));
+        ca.Subcommands.Add(CaRevokeCommand.Create(options));
         return ca;
     }
 }

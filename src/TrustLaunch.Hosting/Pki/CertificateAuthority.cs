@@ -1,43 +1,57 @@
-using System.Net;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 
 namespace TrustLaunch.Hosting.Pki;
 
 /// <summary>Where <see cref="CertificateAuthority.Issue"/> wrote a leaf certificate and its key.</summary>
-public sealed record IssuedCertificate(string Role, string Name, string CertificatePath, string KeyPath, string Subject, string Thumbprint, DateTimeOffset NotAfter);
+public sealed record IssuedCertificate(string Role, string Name, string CertificatePath, string KeyPath, string Subject, string SerialNumber,
+    string Thumbprint, DateTimeOffset NotAfter, string SubjectAltNames);
 
 /// <summary>
-/// The deployment's own CA, in a directory: <c>ca.key</c> (ECDSA P-256, PKCS#8 PEM, mode 0600) and <c>ca.crt</c>
-/// (self-signed). Issues leaf certificates <c>NAME.crt</c> / <c>NAME.key</c> for a role, usable for both TLS server
-/// and client authentication, carrying the role as SAN URI <c>trustlaunch://ROLE/NAME</c> (and as the subject OU).
+/// The deployment's own CA, split over two directories so that no service can read the CA key (a process that can
+/// read it can mint a certificate of any role):
+/// <list type="bullet">
+/// <item>the key directory (mode 0700, only for whoever runs <c>trustlaunch ca</c>): <c>ca.key</c> (ECDSA P-256, PKCS#8
+/// PEM, 0600), <c>ca.crt</c>, <c>crl.pem</c> and <c>issued/NAME/</c>, a copy of every certificate issued (for renew and
+/// revoke);</item>
+/// <item>the TLS directory services read (<c>--tls-dir</c>): <c>ca.crt</c>, <c>crl.pem</c>, <c>NAME.crt</c>, <c>NAME.key</c>.</item>
+/// </list>
+/// Leaf certificates carry the role as SAN URI <c>trustlaunch://ROLE/NAME</c> (and as the subject OU).
 /// </summary>
-public sealed class CertificateAuthority : IDisposable
+public sealed partial class CertificateAuthority : IDisposable
 {
     public const string CertificateFile = "ca.crt";
     public const string KeyFile = "ca.key";
+    private const UnixFileMode OwnerOnlyDirectory = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
     private static readonly TimeSpan CaLifetime = TimeSpan.FromDays(3650);
-    private static readonly TimeSpan LeafLifetime = TimeSpan.FromDays(825);
     private static readonly TimeSpan ClockSkew = TimeSpan.FromMinutes(5);
 
     private readonly X509Certificate2 _certificate;
 
-    private CertificateAuthority(string directory, X509Certificate2 certificate)
+    private CertificateAuthority(string tlsDirectory, string keyDirectory, X509Certificate2 certificate)
     {
-        Directory = directory;
+        Directory = tlsDirectory;
+        KeyDirectory = keyDirectory;
         _certificate = certificate;
     }
 
+    /// <summary>The TLS directory services read: ca.crt, crl.pem and (by default) the issued NAME.crt/NAME.key.</summary>
     public string Directory { get; }
+
+    /// <summary>Where ca.key lives, apart from <see cref="Directory"/>.</summary>
+    public string KeyDirectory { get; }
+
     public X509Certificate2 Certificate => _certificate;
 
-    /// <summary>Creates a new CA in <paramref name="directory"/>; refuses to replace an existing one.</summary>
-    public static CertificateAuthority Init(string directory, string commonName = "TrustLaunch CA")
+    /// <summary>Creates a new CA; refuses to replace an existing one, and a key directory inside the TLS directory (or the reverse).</summary>
+    public static CertificateAuthority Init(string tlsDirectory, string keyDirectory, string commonName = "TrustLaunch CA")
     {
-        System.IO.Directory.CreateDirectory(directory);
-        var keyPath = Path.Combine(directory, KeyFile);
-        if (File.Exists(keyPath) || File.Exists(Path.Combine(directory, CertificateFile)))
-            throw new IOException($"a CA already exists in {directory} ({KeyFile}/{CertificateFile}); refusing to replace it");
+        (tlsDirectory, keyDirectory) = Apart(tlsDirectory, keyDirectory);
+        var keyPath = Path.Combine(keyDirectory, KeyFile);
+        if (File.Exists(keyPath) || File.Exists(Path.Combine(keyDirectory, CertificateFile)) || File.Exists(Path.Combine(tlsDirectory, CertificateFile)))
+            throw new IOException($"a CA already exists in {keyDirectory} or {tlsDirectory} ({KeyFile}/{CertificateFile}); refusing to replace it");
+        CreatePrivateDirectory(keyDirectory);
+        System.IO.Directory.CreateDirectory(tlsDirectory);
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         var request = new CertificateRequest(new X500DistinguishedName($"CN={commonName}, O=TrustLaunch"), key, HashAlgorithmName.SHA256);
         request.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, true, 0, true));
@@ -46,66 +60,49 @@ public sealed class CertificateAuthority : IDisposable
         var now = DateTimeOffset.UtcNow;
         var certificate = request.CreateSelfSigned(now - ClockSkew, now + CaLifetime);
         KeyFiles.WritePrivate(keyPath, key.ExportPkcs8PrivateKeyPem());
-        KeyFiles.WritePublic(Path.Combine(directory, CertificateFile), certificate.ExportCertificatePem());
-        return new CertificateAuthority(directory, certificate);
+        foreach (var directory in new[] { keyDirectory, tlsDirectory })
+            KeyFiles.WritePublic(Path.Combine(directory, CertificateFile), certificate.ExportCertificatePem());
+        var ca = new CertificateAuthority(tlsDirectory, keyDirectory, certificate);
+        ca.PublishRevocationList(new CertificateRevocationListBuilder(), 1);
+        return ca;
     }
 
-    /// <summary>Loads the CA key and certificate from <paramref name="directory"/>.</summary>
-    public static CertificateAuthority Open(string directory)
+    /// <summary>Loads the CA key and certificate from <paramref name="keyDirectory"/>.</summary>
+    public static CertificateAuthority Open(string tlsDirectory, string keyDirectory)
     {
-        var certPath = Path.Combine(directory, CertificateFile);
-        var keyPath = Path.Combine(directory, KeyFile);
+        (tlsDirectory, keyDirectory) = Apart(tlsDirectory, keyDirectory);
+        if (File.Exists(Path.Combine(tlsDirectory, KeyFile)))
+            throw new IOException($"{tlsDirectory} holds the CA private key {KeyFile}, where services can read it: move {KeyFile} and {CertificateFile} "
+                + $"into a key directory (mode 0700) and pass it as --key-dir");
+        var certPath = Path.Combine(keyDirectory, CertificateFile);
+        var keyPath = Path.Combine(keyDirectory, KeyFile);
         if (!File.Exists(certPath) || !File.Exists(keyPath))
-            throw new FileNotFoundException($"no CA in {directory}: run 'trustlaunch ca init --dir {directory}' first", certPath);
-        return new CertificateAuthority(directory, X509Certificate2.CreateFromPemFile(certPath, keyPath));
+            throw new FileNotFoundException($"no CA in {keyDirectory}: run 'trustlaunch ca init --dir {tlsDirectory} --key-dir {keyDirectory}' first", keyPath);
+        return new CertificateAuthority(tlsDirectory, keyDirectory, X509Certificate2.CreateFromPemFile(certPath, keyPath));
     }
 
-    /// <summary>
-    /// Issues a leaf certificate for <paramref name="role"/> and writes <c>NAME.crt</c> / <c>NAME.key</c> into
-    /// <paramref name="outputDirectory"/> (default: the CA directory). SANs default to 127.0.0.1, ::1 and localhost.
-    /// </summary>
-    public IssuedCertificate Issue(string role, string name, IReadOnlyList<string>? dnsNames = null, IReadOnlyList<IPAddress>? ipAddresses = null, string? outputDirectory = null)
+    private static (string Tls, string Key) Apart(string tlsDirectory, string keyDirectory)
     {
-        if (!ServiceRoles.IsKnown(role))
-            throw new ArgumentException($"unknown role '{role}': expected one of {string.Join(", ", ServiceRoles.All)}", nameof(role));
-        ValidateName(name);
-        var noSans = (dnsNames is null || dnsNames.Count == 0) && (ipAddresses is null || ipAddresses.Count == 0);
-        var sans = new SubjectAlternativeNameBuilder();
-        foreach (var dns in noSans ? ["localhost"] : dnsNames ?? [])
-            sans.AddDnsName(dns);
-        foreach (var ip in noSans ? [IPAddress.Loopback, IPAddress.IPv6Loopback] : ipAddresses ?? [])
-            sans.AddIpAddress(ip);
-        sans.AddUri(new Uri(CertificateRoles.IdentityUri(role, name)));
-
-        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        var subject = new X500DistinguishedName($"CN={name}, OU={role}, O=TrustLaunch");
-        var request = new CertificateRequest(subject, key, HashAlgorithmName.SHA256);
-        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(false, false, 0, true));
-        request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature | X509KeyUsageFlags.KeyAgreement, true));
-        request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid(CaBundle.ServerAuthOid), new Oid(CaBundle.ClientAuthOid)], false));
-        request.CertificateExtensions.Add(sans.Build());
-        request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(request.PublicKey, false));
-        request.CertificateExtensions.Add(X509AuthorityKeyIdentifierExtension.CreateFromCertificate(_certificate, true, false));
-        var now = DateTimeOffset.UtcNow;
-        var notAfter = now + LeafLifetime < _certificate.NotAfter ? now + LeafLifetime : new DateTimeOffset(_certificate.NotAfter);
-        using var leaf = request.Create(_certificate, now - ClockSkew, notAfter, RandomNumberGenerator.GetBytes(16));
-
-        var directory = outputDirectory ?? Directory;
-        System.IO.Directory.CreateDirectory(directory);
-        var certPath = Path.Combine(directory, name + ".crt");
-        var keyPath = Path.Combine(directory, name + ".key");
-        KeyFiles.WritePrivate(keyPath, key.ExportPkcs8PrivateKeyPem());
-        KeyFiles.WritePublic(certPath, leaf.ExportCertificatePem());
-        return new IssuedCertificate(role, name, certPath, keyPath, leaf.Subject, leaf.Thumbprint, leaf.NotAfter);
+        var tls = Path.TrimEndingDirectorySeparator(Path.GetFullPath(tlsDirectory));
+        var key = Path.TrimEndingDirectorySeparator(Path.GetFullPath(keyDirectory));
+        if (IsWithin(key, tls) || IsWithin(tls, key))
+            throw new ArgumentException($"the CA key directory {key} must be apart from the TLS directory {tls} services read (neither inside the other)");
+        return (tls, key);
     }
 
-    /// <summary>Names become file names and URI paths: letters, digits, '.', '_' and '-', not starting with '.'.</summary>
-    private static void ValidateName(string name)
+    private static bool IsWithin(string path, string directory) =>
+        path == directory || path.StartsWith(directory + Path.DirectorySeparatorChar, StringComparison.Ordinal);
+
+    private static void CreatePrivateDirectory(string path)
     {
-        if (string.IsNullOrEmpty(name) || name.Length > 128 || name[0] == '.' || name == "ca"
-            || !name.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-'))
-            throw new ArgumentException(
-                $"invalid certificate name '{name}': use 1-128 letters, digits, '.', '_' or '-', not starting with '.', and not 'ca'", nameof(name));
+        if (OperatingSystem.IsWindows())
+        {
+            System.IO.Directory.CreateDirectory(path);
+            return;
+        }
+        System.IO.Directory.CreateDirectory(path, OwnerOnlyDirectory);
+        // An existing directory keeps its mode otherwise.
+        File.SetUnixFileMode(path, OwnerOnlyDirectory);
     }
 
     public void Dispose() => _certificate.Dispose();

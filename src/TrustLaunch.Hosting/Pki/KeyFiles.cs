@@ -2,7 +2,8 @@ using System.Text;
 
 namespace TrustLaunch.Hosting.Pki;
 
-/// <summary>Writes PEM files; private keys are created with mode 0600 from the start, never readable by others.</summary>
+/// <summary>Writes PEM files; private keys are created with mode 0600 from the start, never readable by others;
+/// public files replace the old one by an atomic rename, so a service reading them never sees half a file.</summary>
 public static class KeyFiles
 {
     private const UnixFileMode OwnerOnly = UnixFileMode.UserRead | UnixFileMode.UserWrite;
@@ -21,8 +22,19 @@ public static class KeyFiles
 
     public static void WritePublic(string path, string pem)
     {
-        using var stream = new FileStream(path, FileMode.Create, FileAccess.Write);
-        stream.Write(Encoding.ASCII.GetBytes(pem));
-        stream.Flush(flushToDisk: true);
+        var temporary = $"{path}.{Guid.NewGuid():N}.tmp";
+        try
+        {
+            using (var stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write))
+            {
+                stream.Write(Encoding.ASCII.GetBytes(pem));
+                stream.Flush(flushToDisk: true);
+            }
+            File.Move(temporary, path, overwrite: true);
+        }
+        finally
+        {
+            File.Delete(temporary);
+        }
     }
 }

@@ -13,4 +13,8 @@ public static class ServiceRoles
     public static IReadOnlyList<string> All { get; } = [Registrar, Verifier, Agent, Tenant, Kbs];
 
     public static bool IsKnown(string role) => All.Contains(role, StringComparer.Ordinal);
+
+    /// <summary>Roles that serve TLS (and call others as clients); the others are client-only: no server
+    /// authentication, no DNS/IP names.</summary>
+    public static bool IsServer(string role) => IsKnown(role) && role != Tenant;
 }

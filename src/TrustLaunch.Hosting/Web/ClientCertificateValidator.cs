@@ -5,13 +5,14 @@ using TrustLaunch.Hosting.Pki;
 
 namespace TrustLaunch.Hosting.Web;
 
-/// <summary>Kestrel's client-certificate check: the certificate must chain to our CA bundle (never system roots)
-/// and allow client authentication. A refusal is logged with its reason and fails the TLS handshake.</summary>
-internal sealed partial class ClientCertificateValidator(CaBundle trust, ILogger logger)
+/// <summary>Kestrel's client-certificate check: the certificate must chain to our CA bundle (never system roots),
+/// allow client authentication and not be revoked (the CRL is re-read when it changes). A refusal is logged with its
+/// reason and fails the TLS handshake.</summary>
+internal sealed partial class ClientCertificateValidator(TlsIdentity identity, ILogger logger)
 {
     public bool Validate(X509Certificate2 certificate, X509Chain? chain, SslPolicyErrors errors)
     {
-        var reason = trust.Validate(certificate, CaBundle.ClientAuthOid, chain?.ChainPolicy.ExtraStore);
+        var reason = identity.ValidatePeer(certificate, CaBundle.ClientAuthOid, chain?.ChainPolicy.ExtraStore);
         if (reason is null)
             return true;
         LogRefused(logger, certificate.Subject, reason);

@@ -8,13 +8,13 @@ namespace TrustLaunch.Hosting.Web;
 public static class ClientRoles
 {
     /// <summary>
-    /// Serves the group only on <paramref name="endpoint"/>'s port, so management routes never answer on an
-    /// agent-facing listener.
+    /// Serves the group only on connections accepted by <paramref name="endpoint"/>'s listener (its local address and
+    /// port, see <see cref="ListenerMatcherPolicy"/>), so management routes never answer on an agent-facing listener.
     /// </summary>
     public static TBuilder OnEndpoint<TBuilder>(this TBuilder builder, ServiceEndpoint endpoint) where TBuilder : IEndpointConventionBuilder
     {
         ArgumentNullException.ThrowIfNull(endpoint);
-        return builder.RequireHost($"*:{endpoint.Address.Port}");
+        return builder.WithMetadata(new ListenerMetadata(endpoint));
     }
 
     /// <summary>

@@ -2,8 +2,10 @@ using System.Security.Authentication;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
 using Microsoft.AspNetCore.Server.Kestrel.Https;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
@@ -40,7 +42,7 @@ public static class ServiceHost
         {
             kestrel.AddServerHeader = false;
             var logger = kestrel.ApplicationServices.GetRequiredService<ILoggerFactory>().CreateLogger("TrustLaunch.Hosting.Tls");
-            var validator = new ClientCertificateValidator(settings.Tls.Trust, logger);
+            var validator = new ClientCertificateValidator(settings.Tls, logger);
             foreach (var endpoint in settings.Endpoints)
             {
                 kestrel.Listen(endpoint.Address, listen => listen.UseHttps(https =>
@@ -66,6 +68,7 @@ public static class ServiceHost
         // Binding failures throw, so BadRequestProblemHandler can say exactly what was wrong with the request.
         builder.Services.Configure<Microsoft.AspNetCore.Routing.RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         builder.Services.AddExceptionHandler<BadRequestProblemHandler>();
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<MatcherPolicy, ListenerMatcherPolicy>());
         builder.Services.AddSingleton(settings);
         builder.Services.AddSingleton(settings.Tls);
         builder.Services.AddSingleton(new ServiceHttpClientFactory(settings.Tls));

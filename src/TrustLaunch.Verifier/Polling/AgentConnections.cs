@@ -4,6 +4,7 @@ using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using TrustLaunch.Hosting.Clients;
 using TrustLaunch.Hosting.Contracts;
+using TrustLaunch.Hosting.Pki;
 using TrustLaunch.Tpm.Verification;
 
 namespace TrustLaunch.Verifier.Polling;
@@ -52,7 +53,7 @@ public sealed class RegisteredKeys(AsymmetricAlgorithm akPublicKey, X509Certific
 /// </summary>
 public sealed class AgentConnections(ServiceHttpClientFactory clients, VerifierOptions options) : IDisposable
 {
-    private readonly HttpClient _registrar = clients.Create(options.RegistrarUrl);
+    private readonly HttpClient _registrar = clients.Create(options.RegistrarUrl, ServiceRoles.Registrar);
     private readonly ConcurrentDictionary<string, (string Address, AgentConnection Connection)> _byAgent = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, RegisteredKeys> _keysByAgent = new(StringComparer.Ordinal);
 
@@ -99,7 +100,7 @@ public sealed class AgentConnections(ServiceHttpClientFactory clients, VerifierO
         if (!registration.Active)
             throw new AgentNotRegisteredException($"agent '{agentId}' has not completed credential activation at the registrar");
         var pinned = X509Certificate2.CreateFromPem(registration.TlsCertificate);
-        var http = clients.Create(new Uri($"https://{address}/"), pinned, options.AgentTimeout);
+        var http = clients.Create(new Uri($"https://{address}/"), ServiceRoles.Agent, pinned, options.AgentTimeout);
         var connection = new AgentConnection(AkPublicKeys.Load(registration.AkPublic), pinned, new AgentClient(http), http);
         if (_byAgent.TryRemove(agentId, out var previous))
             previous.Connection.Dispose();

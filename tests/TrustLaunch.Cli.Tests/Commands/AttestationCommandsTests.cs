@@ -105,8 +105,8 @@ public sealed class AttestationCommandsTests(ImageRegistryFixture registry, Atte
     public async Task RemoteRun_WithAnotherNodesCertificate_DeniedBeforeTheImageIsLookedAt()
     {
         var image = await registry.PushAsync(registry.LayoutA, "attest/impostor", "v1");
-        using (var ca = CertificateAuthority.Open(node.Deployment.TlsDirectory))
-            ca.Issue(ServiceRoles.Agent, "impostor");
+        using (var ca = TestCa.Open(node.Deployment.TlsDirectory))
+            ca.IssueLoopback(ServiceRoles.Agent, "impostor");
 
         var run = await CliHarness.RunAsync("run", "--data-dir", _scratch["data"], "--agent-socket", node.Deployment.SocketPath,
             image.Reference, "--mode", "remote", "--verifier", node.AgentPortUrl, "--agent-id", node.Deployment.AgentId,
@@ -135,7 +135,7 @@ public sealed class AttestedNodeFixture : IAsyncLifetime
         await Deployment.StartAgentAsync();
         _verifierPort = FreePorts.FindPair();
         var tenant = new Hosting.Clients.ServiceHttpClientFactory(TlsIdentity.FromDirectory(Deployment.TlsDirectory, ServiceRoles.Tenant))
-            .Create(new Uri(TenantUrl));
+            .Create(new Uri(TenantUrl), ServiceRoles.Verifier);
         _verifier = await ServiceProcess.StartAsync(ServiceRoles.Verifier,
         [
             "--data-dir", Path.Combine(Deployment.Directory, "verifier"), "--tls-dir", Deployment.TlsDirectory,

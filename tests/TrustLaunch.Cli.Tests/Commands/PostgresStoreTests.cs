@@ -84,7 +84,7 @@ public sealed class PostgresStoreTests : IAsyncLifetime
     }
 
     private HttpClient Client() =>
-        new ServiceHttpClientFactory(TlsIdentity.FromDirectory(_deployment.TlsDirectory, ServiceRoles.Tenant)).Create(new Uri(TenantUrl));
+        new ServiceHttpClientFactory(TlsIdentity.FromDirectory(_deployment.TlsDirectory, ServiceRoles.Tenant)).Create(new Uri(TenantUrl), ServiceRoles.Verifier);
 
     public async Task DisposeAsync()
     {

@@ -22,7 +22,7 @@ public sealed class PushModeCommandsTests : IAsyncLifetime
         await _deployment.InitializeAsync();
         await _deployment.StartAgentAsync();
         var tenant = new Hosting.Clients.ServiceHttpClientFactory(TlsIdentity.FromDirectory(_deployment.TlsDirectory, ServiceRoles.Tenant))
-            .Create(new Uri($"https://127.0.0.1:{VerifierPort + 1}"));
+            .Create(new Uri($"https://127.0.0.1:{VerifierPort + 1}"), ServiceRoles.Verifier);
         _verifier = await ServiceProcess.StartAsync(ServiceRoles.Verifier,
         [
             "--data-dir", Path.Combine(_deployment.Directory, "verifier"), "--tls-dir", _deployment.TlsDirectory,

@@ -33,8 +33,8 @@ public sealed class ServeStoreOptionTests : IDisposable
     [Fact]
     public async Task ServeRegistrar_PostgresUnreachable_FailureNamingTheStoreWithoutThePassword()
     {
-        (await CliHarness.RunAsync("ca", "init", "--dir", _scratch["tls"])).EnsureSuccess();
-        (await CliHarness.RunAsync("ca", "issue", "registrar", "registrar", "--dir", _scratch["tls"])).EnsureSuccess();
+        (await CliHarness.RunAsync("ca", "init", "--dir", _scratch["tls"], "--key-dir", _scratch["ca"])).EnsureSuccess();
+        (await CliHarness.RunAsync("ca", "issue", "registrar", "registrar", "--dir", _scratch["tls"], "--key-dir", _scratch["ca"])).EnsureSuccess();
         var port = FreePorts.FindPair();
 
         var result = await CliHarness.RunAsync("serve", "registrar", "--store", $"postgres://tl:secret@127.0.0.1:{port}/trustlaunch",

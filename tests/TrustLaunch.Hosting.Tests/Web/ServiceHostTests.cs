@@ -10,7 +10,7 @@ using TrustLaunch.Hosting.Pki;
 namespace TrustLaunch.Hosting.Tests.Web;
 
 /// <summary>A real Kestrel host built by <see cref="ServiceHost"/> on two loopback ports: TLS (agents) and mTLS (management).</summary>
-public sealed class ServiceHostTests : IAsyncLifetime
+public sealed partial class ServiceHostTests : IAsyncLifetime
 {
     private readonly TestPki _pki = new();
     private readonly NotReadyCheck _notReady = new();
@@ -53,8 +53,11 @@ public sealed class ServiceHostTests : IAsyncLifetime
         _pki.Dispose();
     }
 
-    private HttpClient Client(string certificateName, ServiceEndpoint endpoint) =>
-        new ServiceHttpClientFactory(_pki.Identity(certificateName)).Create(new Uri($"https://127.0.0.1:{endpoint.Address.Port}/"));
+    private HttpClient Client(string certificateName, ServiceEndpoint endpoint, string serverRole = ServiceRoles.Registrar) =>
+        Client(certificateName, endpoint.Address.Port, serverRole);
+
+    private HttpClient Client(string certificateName, int port, string serverRole = ServiceRoles.Registrar) =>
+        new ServiceHttpClientFactory(_pki.Identity(certificateName)).Create(new Uri($"https://127.0.0.1:{port}/"), serverRole);
 
     /// <summary>Trusts our CA but presents no client certificate.</summary>
     private HttpClient AnonymousClient(ServiceEndpoint endpoint)
@@ -92,13 +95,12 @@ public sealed class ServiceHostTests : IAsyncLifetime
     [InlineData(false)]
     public async Task AnyPort_CertificateOfAnotherCa_RefusedInHandshake(bool mutualTls)
     {
-        var otherDir = Path.Combine(_pki.Directory, "other");
-        using (var other = CertificateAuthority.Init(otherDir))
+        var otherDir = Path.Combine(_pki.Scratch("other"), "tls");
+        using (var other = CertificateAuthority.Init(otherDir, otherDir + "-ca"))
             other.Issue(ServiceRoles.Tenant, ServiceRoles.Tenant);
-        // Our CA for the server, the foreign certificate as client certificate.
-        File.Copy(_pki["ca.crt"], Path.Combine(otherDir, "ours.crt"));
-        using var identity = TlsIdentity.Load(Path.Combine(otherDir, "tenant.crt"), Path.Combine(otherDir, "tenant.key"), Path.Combine(otherDir, "ours.crt"));
-        using var client = new ServiceHttpClientFactory(identity).Create(new Uri($"https://127.0.0.1:{(mutualTls ? _mtls : _tls).Address.Port}/"));
+        // Our CA (and CRL) for the server, the foreign certificate as client certificate.
+        using var identity = TlsIdentity.Load(Path.Combine(otherDir, "tenant.crt"), Path.Combine(otherDir, "tenant.key"), _pki["ca.crt"]);
+        using var client = new ServiceHttpClientFactory(identity).Create(new Uri($"https://127.0.0.1:{(mutualTls ? _mtls : _tls).Address.Port}/"), ServiceRoles.Registrar);
         await Assert.ThrowsAsync<HttpRequestException>(() => client.GetAsync("/healthz"));
     }
 
@@ -180,10 +182,10 @@ public sealed class ServiceHostTests : IAsyncLifetime
     {
         using var identity = _pki.Identity(ServiceRoles.Tenant);
         using var other = X509Certificate2.CreateFromPem(File.ReadAllText(_pki["verifier.crt"]));
-        using var pinned = new ServiceHttpClientFactory(identity).Create(new Uri($"https://127.0.0.1:{_mtls.Address.Port}/"), other);
+        using var pinned = new ServiceHttpClientFactory(identity).Create(new Uri($"https://127.0.0.1:{_mtls.Address.Port}/"), ServiceRoles.Registrar, other);
         await Assert.ThrowsAsync<HttpRequestException>(() => pinned.GetAsync("/healthz"));
         using var registrar = X509Certificate2.CreateFromPem(File.ReadAllText(_pki["registrar.crt"]));
-        using var right = new ServiceHttpClientFactory(identity).Create(new Uri($"https://127.0.0.1:{_mtls.Address.Port}/"), registrar);
+        using var right = new ServiceHttpClientFactory(identity).Create(new Uri($"https://127.0.0.1:{_mtls.Address.Port}/"), ServiceRoles.Registrar, registrar);
         Assert.Equal("ok\n", await right.GetStringAsync("/healthz"));
     }
 

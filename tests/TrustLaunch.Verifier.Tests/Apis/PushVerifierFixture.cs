@@ -29,8 +29,8 @@ public sealed class PushVerifierFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         await Deployment.InitializeAsync();
-        using (var ca = CertificateAuthority.Open(Deployment.TlsDirectory))
-            ca.Issue(ServiceRoles.Agent, OtherAgent);
+        using (var ca = TestCa.Open(Deployment.TlsDirectory))
+            ca.IssueLoopback(ServiceRoles.Agent, OtherAgent);
         await Deployment.StartAgentAsync();
         for (var attempt = 0; _verifier is null; attempt++)
         {
@@ -75,7 +75,7 @@ public sealed class PushVerifierFixture : IAsyncLifetime
     }
 
     private HttpClient Client(string name, int port) =>
-        new ServiceHttpClientFactory(Identity(name)).Create(new Uri($"https://127.0.0.1:{port}/"));
+        new ServiceHttpClientFactory(Identity(name)).Create(new Uri($"https://127.0.0.1:{port}/"), ServiceRoles.Verifier);
 
     private TlsIdentity Identity(string name)
     {

@@ -40,12 +40,12 @@ public sealed class AttestationEndToEndTests : IAsyncLifetime
     {
         foreach (var tpm in _tpms)
             await tpm.InitializeAsync();
-        using (var ca = CertificateAuthority.Init(Pki))
+        using (var ca = TestCa.Init(Pki))
         {
             foreach (var role in new[] { ServiceRoles.Registrar, ServiceRoles.Verifier, ServiceRoles.Tenant })
-                ca.Issue(role, role);
+                ca.IssueLoopback(role, role);
             for (var i = 0; i < _agentIds.Length; i++)
-                ca.Issue(ServiceRoles.Agent, $"agent-{i}");
+                ca.IssueLoopback(ServiceRoles.Agent, $"agent-{i}");
         }
         _webhook = new WebhookReceiver(FreePorts.FindPair());
         var registrarPort = FreePorts.FindPair();
@@ -122,7 +122,7 @@ public sealed class AttestationEndToEndTests : IAsyncLifetime
     private async Task<ServiceProcess> StartNamedAsync(string role, int port, string tlsName, params string[] arguments)
     {
         var data = Path.Combine(_directory, tlsName);
-        var probe = Client(ServiceRoles.Tenant, port);
+        var probe = Client(ServiceRoles.Tenant, port, role);
         var process = await ServiceProcess.StartAsync(role,
             [.. arguments, "--data-dir", data, "--tls-dir", Pki, "--tls-name", tlsName],
             new Uri($"https://127.0.0.1:{port}/healthz"), probe, Path.Combine(_directory, tlsName + ".log"));
@@ -130,11 +130,11 @@ public sealed class AttestationEndToEndTests : IAsyncLifetime
         return process;
     }
 
-    private HttpClient Client(string certificate, int port)
+    private HttpClient Client(string certificate, int port, string serverRole = ServiceRoles.Verifier)
     {
         var identity = TlsIdentity.FromDirectory(Pki, certificate);
         _identities.Add(identity);
-        return new ServiceHttpClientFactory(identity).Create(new Uri($"https://127.0.0.1:{port}/"));
+        return new ServiceHttpClientFactory(identity).Create(new Uri($"https://127.0.0.1:{port}/"), serverRole);
     }
 
     private VerifierClient Tenant() => new(Client(ServiceRoles.Tenant, _verifierPort + 1));

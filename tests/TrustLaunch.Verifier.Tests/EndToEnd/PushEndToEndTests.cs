@@ -43,12 +43,12 @@ public sealed class PushEndToEndTests : IAsyncLifetime
     {
         foreach (var tpm in _tpms)
             await tpm.InitializeAsync();
-        using (var ca = CertificateAuthority.Init(Pki))
+        using (var ca = TestCa.Init(Pki))
         {
             foreach (var role in new[] { ServiceRoles.Registrar, ServiceRoles.Verifier, ServiceRoles.Tenant })
-                ca.Issue(role, role);
+                ca.IssueLoopback(role, role);
             for (var i = 0; i < _agentIds.Length; i++)
-                ca.Issue(ServiceRoles.Agent, $"agent-{i}");
+                ca.IssueLoopback(ServiceRoles.Agent, $"agent-{i}");
         }
         _webhook = new WebhookReceiver(FreePorts.FindPair());
         var registrarPort = FreePorts.FindPair();
@@ -160,16 +160,16 @@ public sealed class PushEndToEndTests : IAsyncLifetime
     {
         var process = await ServiceProcess.StartAsync(role,
             [.. arguments, "--data-dir", Path.Combine(_directory, tlsName), "--tls-dir", Pki, "--tls-name", tlsName],
-            new Uri($"https://127.0.0.1:{port}/healthz"), Client(ServiceRoles.Tenant, port), Path.Combine(_directory, tlsName + ".log"));
+            new Uri($"https://127.0.0.1:{port}/healthz"), Client(ServiceRoles.Tenant, port, role), Path.Combine(_directory, tlsName + ".log"));
         _processes.Add(process);
         return process;
     }
 
-    private HttpClient Client(string certificate, int port)
+    private HttpClient Client(string certificate, int port, string serverRole = ServiceRoles.Verifier)
     {
         var identity = TlsIdentity.FromDirectory(Pki, certificate);
         _identities.Add(identity);
-        return new ServiceHttpClientFactory(identity).Create(new Uri($"https://127.0.0.1:{port}/"));
+        return new ServiceHttpClientFactory(identity).Create(new Uri($"https://127.0.0.1:{port}/"), serverRole);
     }
 
     private VerifierClient Tenant() => new(Client(ServiceRoles.Tenant, _verifierPort + 1));

@@ -2,6 +2,7 @@ using TrustLaunch.Hosting.Clients;
 using TrustLaunch.Hosting.Contracts;
 using TrustLaunch.Hosting.Pki;
 using TrustLaunch.LoadSim.Simulation;
+using TrustLaunch.Testing;
 
 namespace TrustLaunch.Verifier.Tests.Fleet;
 
@@ -37,7 +38,7 @@ public sealed class LoadSimulatorTests : IAsyncLifetime
     [InlineData(AttestationModes.Push)]
     public async Task Mode_TenAgentsAndOneTamperedLog_TenAttestedWithIncrementalReplayAndTheTamperedOneFailed(string mode)
     {
-        using var fleet = SimulatedFleet.Create(new FleetOptions(11, _stack.PkiDirectory, _work, FreePorts.FindPair(), FleetOptions.DefaultFirstAddress, EventEvery: 2));
+        using var fleet = SimulatedFleet.Create(new FleetOptions(11, _stack.PkiDirectory, TestCa.KeyDirectory(_stack.PkiDirectory), _work, FreePorts.FindPair(), FleetOptions.DefaultFirstAddress, EventEvery: 2));
         var tampered = fleet.Agents[10];
         tampered.TamperLog = true;
         using var trust = CaBundle.Load(Path.Combine(_stack.PkiDirectory, CertificateAuthority.CertificateFile));

@@ -40,7 +40,7 @@ public sealed class SimulatedFleetFailoverTests(PostgresFixture postgres, ITestO
         string[] arguments = ["--store", store, "--quote-interval", Seconds(Interval), "--lease", Seconds(Lease)];
         _first = await _fleet.StartVerifierAsync("verifier-a", arguments);
         _second = await _fleet.StartVerifierAsync("verifier-b", arguments);
-        _simulated = SimulatedFleet.Create(new FleetOptions(PullAgents + PushAgents, _fleet.TlsDirectory, _work, FreePorts.FindPair(),
+        _simulated = SimulatedFleet.Create(new FleetOptions(PullAgents + PushAgents, _fleet.TlsDirectory, TestCa.KeyDirectory(_fleet.TlsDirectory), _work, FreePorts.FindPair(),
             FleetOptions.DefaultFirstAddress, EventEvery: 3));
     }
 
@@ -58,7 +58,7 @@ public sealed class SimulatedFleetFailoverTests(PostgresFixture postgres, ITestO
         using var trust = CaBundle.Load(Path.Combine(_fleet.TlsDirectory, CertificateAuthority.CertificateFile));
         await using var server = await PullServer.StartAsync(_simulated, trust, CancellationToken.None);
         using (var registrarHttp = new ServiceHttpClientFactory(TlsIdentity.FromDirectory(_fleet.TlsDirectory, ServiceRoles.Agent))
-                   .Create(new Uri($"https://127.0.0.1:{_fleet.Deployment.RegistrarPort}/")))
+                   .Create(new Uri($"https://127.0.0.1:{_fleet.Deployment.RegistrarPort}/"), ServiceRoles.Registrar))
             await _simulated.RegisterAsync(new RegistrarClient(registrarHttp), 8, CancellationToken.None);
 
         var tenant = _fleet.Tenant(_first);

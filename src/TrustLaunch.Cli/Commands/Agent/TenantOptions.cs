@@ -51,7 +51,7 @@ public sealed class TenantOptions
         if (!Uri.TryCreate(parse.GetValue(Verifier), UriKind.Absolute, out var uri) || uri.Scheme != Uri.UriSchemeHttps)
             throw new CliUsageException($"--verifier '{parse.GetValue(Verifier)}' is not an https:// URL");
         using var identity = TlsIdentity.FromDirectory(parse.GetValue(TlsDirectory)!, parse.GetValue(TlsName)!);
-        using var http = new ServiceHttpClientFactory(identity).Create(uri);
+        using var http = new ServiceHttpClientFactory(identity).Create(uri, ServiceRoles.Verifier);
         try
         {
             return await call(new VerifierClient(http)).ConfigureAwait(false);

@@ -4,21 +4,25 @@ using TrustLaunch.Hosting.Pki;
 
 namespace TrustLaunch.Cli.Commands.Ca;
 
-/// <summary><c>trustlaunch ca init [--dir D]</c>: a new ECDSA P-256 CA (key mode 0600, self-signed certificate).</summary>
+/// <summary>
+/// <c>trustlaunch ca init [--dir D] [--key-dir K]</c>: a new ECDSA P-256 CA. The key (0600) stays in K (0700); D, the
+/// directory services read, gets ca.crt and the (empty) CRL only.
+/// </summary>
 public static class CaInitCommand
 {
     public static Command Create(GlobalOptions options)
     {
-        var dir = CaDirectoryOption.Create();
-        var command = new Command("init", "Create a CA: ca.key (ECDSA P-256, mode 0600) and ca.crt (self-signed) in the directory") { dir };
+        var dirs = new CaDirectoryOption();
+        var command = new Command("init", "Create a CA: ca.key (ECDSA P-256, 0600) in --key-dir (0700); ca.crt and an empty crl.pem in both directories");
+        dirs.AddTo(command);
         command.SetAction(async (parse, ct) =>
         {
-            var directory = parse.GetValue(dir)!.FullName;
-            using var ca = CertificateAuthority.Init(directory);
-            var result = new CaInitResult(directory, Path.Combine(directory, CertificateAuthority.CertificateFile),
-                Path.Combine(directory, CertificateAuthority.KeyFile), ca.Certificate.Subject, ca.Certificate.Thumbprint, ca.Certificate.NotAfter);
+            using var ca = CertificateAuthority.Init(parse.GetValue(dirs.Directory)!.FullName, parse.GetValue(dirs.KeyDirectory)!.FullName);
+            var result = new CaInitResult(ca.Directory, ca.KeyDirectory, Path.Combine(ca.Directory, CertificateAuthority.CertificateFile),
+                Path.Combine(ca.KeyDirectory, CertificateAuthority.KeyFile), Path.Combine(ca.Directory, RevocationListFile.FileName),
+                ca.Certificate.Subject, ca.Certificate.Thumbprint, ca.Certificate.NotAfter);
             return await CliOutput.For(parse, options).WriteAsync(result, CaJsonContext.Default.CaInitResult,
-                (w, r) => w.WriteLine($"created CA {r.Subject} in {r.Directory} (valid until {r.NotAfter:yyyy-MM-dd})")).ConfigureAwait(false);
+                (w, r) => w.WriteLine($"created CA {r.Subject} (valid until {r.NotAfter:yyyy-MM-dd}): key in {r.KeyDirectory}, certificate and CRL in {r.Directory}")).ConfigureAwait(false);
         });
         return command;
     }

@@ -1,13 +1,13 @@
 using System.CommandLine;
-using System.Net;
 using TrustLaunch.Cli.Output;
 using TrustLaunch.Hosting.Pki;
 
 namespace TrustLaunch.Cli.Commands.Ca;
 
 /// <summary>
-/// <c>trustlaunch ca issue ROLE NAME [--dns N]… [--ip A]… [--dir D] [--out O]</c>: a certificate for a service or a
-/// tenant (server and client authentication, role as SAN URI trustlaunch://ROLE/NAME), written as NAME.crt/NAME.key.
+/// <c>trustlaunch ca issue ROLE NAME [--san DNS:N,IP:A]… [--days N] [--dir D] [--key-dir K] [--out O]</c>: a
+/// certificate for a role (SAN URI trustlaunch://ROLE/NAME), written as NAME.crt/NAME.key. Server roles get exactly the
+/// DNS/IP names given; the tenant role is client-only and takes none.
 /// </summary>
 public static class CaIssueCommand
 {
@@ -16,20 +16,34 @@ public static class CaIssueCommand
         var role = new Argument<string>("ROLE") { Description = $"One of {string.Join(", ", ServiceRoles.All)}" };
         role.AcceptOnlyFromAmong([.. ServiceRoles.All]);
         var name = new Argument<string>("NAME") { Description = "Certificate name: the CN, the URI path and the file name" };
-        var dns = new Option<string[]>("--dns") { Description = "DNS subject alternative name (repeatable)", HelpName = "NAME", AllowMultipleArgumentsPerToken = false };
-        var ip = new Option<string[]>("--ip") { Description = "IP subject alternative name (repeatable); without --dns/--ip: 127.0.0.1, ::1, localhost", HelpName = "ADDRESS" };
-        var dir = CaDirectoryOption.Create();
-        var output = new Option<DirectoryInfo?>("--out") { Description = "Write NAME.crt and NAME.key here (default: the CA directory)", HelpName = "DIR" };
-        var command = new Command("issue", "Issue a certificate and key for a role, signed by the CA") { role, name, dns, ip, dir, output };
+        var san = new Option<string[]>("--san")
+        {
+            Description = "DNS:NAME or IP:ADDRESS the server answers for, comma-separated or repeated (server roles only; none by default)",
+            HelpName = "DNS:N,IP:A",
+        };
+        var days = CaDirectoryOption.Days();
+        var dirs = new CaDirectoryOption();
+        var output = CaDirectoryOption.Output();
+        var command = new Command("issue", "Issue a certificate and key for a role, signed by the CA") { role, name, san, days };
+        dirs.AddTo(command);
+        command.Options.Add(output);
         command.SetAction(async (parse, ct) =>
         {
-            var addresses = (parse.GetValue(ip) ?? []).Select(text => IPAddress.TryParse(text, out var a)
-                ? a : throw new CliUsageException($"--ip '{text}' is not an IP address")).ToList();
-            using var ca = CertificateAuthority.Open(parse.GetValue(dir)!.FullName);
-            var issued = ca.Issue(parse.GetValue(role)!, parse.GetValue(name)!, parse.GetValue(dns) ?? [], addresses, parse.GetValue(output)?.FullName);
-            var result = new CaIssueResult(issued.Role, issued.Name, issued.CertificatePath, issued.KeyPath, issued.Subject, issued.Thumbprint, issued.NotAfter);
-            return await CliOutput.For(parse, options).WriteAsync(result, CaJsonContext.Default.CaIssueResult,
-                (w, r) => w.WriteLine($"issued {r.Role} certificate {r.Subject}: {r.Certificate}, {r.Key}")).ConfigureAwait(false);
+            SubjectAltNames names;
+            try
+            {
+                names = SubjectAltNames.Parse(parse.GetValue(san) ?? []);
+            }
+            catch (FormatException e)
+            {
+                throw new CliUsageException($"--san: {e.Message}");
+            }
+            if (!ServiceRoles.IsServer(parse.GetValue(role)!) && !names.IsEmpty)
+                throw new CliUsageException($"--san: role '{parse.GetValue(role)}' is client-only and gets no DNS/IP names");
+            using var ca = dirs.Open(parse);
+            var issued = ca.Issue(parse.GetValue(role)!, parse.GetValue(name)!, names, CaDirectoryOption.Lifetime(parse, days), parse.GetValue(output)?.FullName);
+            return await CliOutput.For(parse, options).WriteAsync(CaDirectoryOption.Result(issued), CaJsonContext.Default.CaIssueResult,
+                (w, r) => w.WriteLine($"issued {r.Role} certificate {r.Subject} (serial {r.SerialNumber}, until {r.NotAfter:yyyy-MM-dd}): {r.Certificate}, {r.Key}")).ConfigureAwait(false);
         });
         return command;
     }

@@ -164,6 +164,6 @@ public static class RunCommand
         if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || uri.Scheme != Uri.UriSchemeHttps)
             throw new CliUsageException($"--verifier '{url}' is not an https:// URL");
         var identity = TlsIdentity.FromDirectory(parse.GetValue(tlsDir)!, parse.GetValue(tlsName)!);
-        return new ServiceHttpClientFactory(identity).Create(uri);
+        return new ServiceHttpClientFactory(identity).Create(uri, ServiceRoles.Verifier);
     }
 }

@@ -24,6 +24,9 @@ internal sealed class DemoStack(string directory) : IDisposable
     public string Directory { get; } = directory;
     public string AgentId { get; } = Guid.NewGuid().ToString();
     public string TlsDirectory => Path.Combine(Directory, "tls");
+
+    /// <summary>The demo CA's key, apart from <see cref="TlsDirectory"/> that the services read.</summary>
+    public string CaKeyDirectory => Path.Combine(Directory, "ca");
     public string NodeDataDirectory => Path.Combine(Directory, "node");
     public string AgentDataDirectory => Path.Combine(Directory, "agent");
     public string AgentSocket => Path.Combine(AgentDataDirectory, "agent.sock");
@@ -62,9 +65,10 @@ internal sealed class DemoStack(string directory) : IDisposable
 
     public void CreateCertificates()
     {
-        using var ca = CertificateAuthority.Init(TlsDirectory, "TrustLaunch demo CA");
+        using var ca = CertificateAuthority.Init(TlsDirectory, CaKeyDirectory, "TrustLaunch demo CA");
+        // Everything runs on loopback: the servers answer for 127.0.0.1, the tenant gets no address at all.
         foreach (var role in ServiceRoles.All)
-            ca.Issue(role, role);
+            ca.Issue(role, role, ServiceRoles.IsServer(role) ? SubjectAltNames.Parse(["IP:127.0.0.1"]) : null);
     }
 
     /// <summary>A TPM with an EK and its certificate (signed by swtpm_setup's local CA), like a real one from a manufacturer.</summary>
@@ -105,22 +109,22 @@ internal sealed class DemoStack(string directory) : IDisposable
         await File.WriteAllTextAsync(ekCa, SwtpmLocalCa.ReadBundle(), cancellationToken).ConfigureAwait(false);
         RegistrarPort = await StartOnFreePortsAsync("registrar", port => Serve(ServiceRoles.Registrar, "--ek-ca", ekCa,
                 "--listen", $"127.0.0.1:{port}", "--management-listen", $"127.0.0.1:{port + 1}"),
-            port => ReadyAsync(ServiceRoles.Agent, port), cancellationToken).ConfigureAwait(false);
+            port => ReadyAsync(ServiceRoles.Agent, ServiceRoles.Registrar, port), cancellationToken).ConfigureAwait(false);
     }
 
     public async Task StartVerifierAsync(CancellationToken cancellationToken) =>
         VerifierPort = await StartOnFreePortsAsync("verifier", port => Serve(ServiceRoles.Verifier,
                 "--listen", $"127.0.0.1:{port}", "--tenant-listen", $"127.0.0.1:{port + 1}",
                 "--registrar", $"https://127.0.0.1:{RegistrarPort + 1}", "--quote-interval", "0.5"),
-            port => ReadyAsync(ServiceRoles.Tenant, port + 1), cancellationToken).ConfigureAwait(false);
+            port => ReadyAsync(ServiceRoles.Tenant, ServiceRoles.Verifier, port + 1), cancellationToken).ConfigureAwait(false);
 
     /// <summary>The node agent: registers with the registrar (EK certificate checked, AK proven by credential activation) before it is ready.</summary>
     public async Task StartAgentAsync(CancellationToken cancellationToken) =>
         AgentPort = await StartOnFreePortsAsync("agent", port => Serve(ServiceRoles.Agent, "--agent-id", AgentId, "--tpm", Tpm,
                 "--registrar", $"https://127.0.0.1:{RegistrarPort}", "--listen", $"127.0.0.1:{port}"),
-            port => ReadyAsync(ServiceRoles.Verifier, port), cancellationToken).ConfigureAwait(false);
+            port => ReadyAsync(ServiceRoles.Verifier, ServiceRoles.Agent, port), cancellationToken).ConfigureAwait(false);
 
-    public HttpClient TenantClient() => Client(ServiceRoles.Tenant, VerifierPort + 1);
+    public HttpClient TenantClient() => Client(ServiceRoles.Tenant, ServiceRoles.Verifier, VerifierPort + 1);
 
     /// <summary><c>trustlaunch ARGUMENTS</c> with <see cref="Environment"/> set, as a user who sourced DEMO/env runs it.</summary>
     public ProcessStartInfo TrustLaunch(IEnumerable<string> arguments)
@@ -176,10 +180,10 @@ internal sealed class DemoStack(string directory) : IDisposable
         }
     }
 
-    /// <summary>The service's <c>/readyz</c> answers 200 to a client with the certificate of <paramref name="role"/>.</summary>
-    private async Task<bool> ReadyAsync(string role, int port)
+    /// <summary>The <paramref name="serverRole"/> service's <c>/readyz</c> answers 200 to a client with the certificate of <paramref name="clientRole"/>.</summary>
+    private async Task<bool> ReadyAsync(string clientRole, string serverRole, int port)
     {
-        using var client = Client(role, port);
+        using var client = Client(clientRole, serverRole, port);
         try
         {
             using var response = await client.GetAsync("/readyz").ConfigureAwait(false);
@@ -191,11 +195,11 @@ internal sealed class DemoStack(string directory) : IDisposable
         }
     }
 
-    private HttpClient Client(string role, int port)
+    private HttpClient Client(string clientRole, string serverRole, int port)
     {
-        if (!_identities.TryGetValue(role, out var identity))
-            _identities[role] = identity = TlsIdentity.FromDirectory(TlsDirectory, role);
-        return new ServiceHttpClientFactory(identity).Create(new Uri($"https://127.0.0.1:{port}/"), timeout: TimeSpan.FromSeconds(5));
+        if (!_identities.TryGetValue(clientRole, out var identity))
+            _identities[clientRole] = identity = TlsIdentity.FromDirectory(TlsDirectory, clientRole);
+        return new ServiceHttpClientFactory(identity).Create(new Uri($"https://127.0.0.1:{port}/"), serverRole, timeout: TimeSpan.FromSeconds(5));
     }
 
     public void Dispose()

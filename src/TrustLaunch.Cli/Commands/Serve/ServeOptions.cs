@@ -8,8 +8,9 @@ namespace TrustLaunch.Cli.Commands.Serve;
 
 /// <summary>
 /// Options every <c>serve ROLE</c> takes: <c>--data-dir</c>, and the TLS identity either as <c>--tls-dir D</c>
-/// (D/NAME.crt, D/NAME.key, D/ca.crt as <c>ca issue</c> writes them; NAME defaults to the role, <c>--tls-name</c>)
-/// or as explicit <c>--cert</c>/<c>--key</c>/<c>--ca</c> files (which override the directory's).
+/// (D/NAME.crt, D/NAME.key, D/ca.crt, D/crl.pem as <c>ca issue</c> writes them; NAME defaults to the role,
+/// <c>--tls-name</c>) or as explicit <c>--cert</c>/<c>--key</c>/<c>--ca</c>/<c>--crl</c> files (which override the
+/// directory's). A directory that holds the CA key is refused.
 /// </summary>
 public sealed class ServeOptions
 {
@@ -29,7 +30,7 @@ public sealed class ServeOptions
     public Option<DirectoryInfo> DataDirectory { get; }
     public Option<DirectoryInfo> TlsDirectory { get; } = new("--tls-dir")
     {
-        Description = "Directory with NAME.crt, NAME.key and ca.crt (trustlaunch ca issue); default /etc/trustlaunch/tls",
+        Description = "Directory with NAME.crt, NAME.key, ca.crt and crl.pem (trustlaunch ca issue), never ca.key; default /etc/trustlaunch/tls",
         HelpName = "DIR",
         DefaultValueFactory = _ => new DirectoryInfo("/etc/trustlaunch/tls"),
     };
@@ -37,10 +38,15 @@ public sealed class ServeOptions
     public Option<FileInfo?> Certificate { get; } = new("--cert") { Description = "TLS certificate (PEM)", HelpName = "FILE" };
     public Option<FileInfo?> Key { get; } = new("--key") { Description = "TLS private key (PEM)", HelpName = "FILE" };
     public Option<FileInfo?> Ca { get; } = new("--ca") { Description = "CA bundle peers must chain to (PEM)", HelpName = "FILE" };
+    public Option<FileInfo?> RevocationList { get; } = new("--crl")
+    {
+        Description = "The CA's revocation list (PEM), re-read when it changes (default: crl.pem beside the CA bundle)",
+        HelpName = "FILE",
+    };
 
     public void AddTo(Command command)
     {
-        foreach (var option in new Option[] { DataDirectory, TlsDirectory, TlsName, Certificate, Key, Ca })
+        foreach (var option in new Option[] { DataDirectory, TlsDirectory, TlsName, Certificate, Key, Ca, RevocationList })
             command.Options.Add(option);
     }
 
@@ -72,7 +78,8 @@ public sealed class ServeOptions
         return TlsIdentity.Load(
             parse.GetValue(Certificate)?.FullName ?? Path.Combine(dir, name + ".crt"),
             parse.GetValue(Key)?.FullName ?? Path.Combine(dir, name + ".key"),
-            parse.GetValue(Ca)?.FullName ?? Path.Combine(dir, CertificateAuthority.CertificateFile));
+            parse.GetValue(Ca)?.FullName ?? Path.Combine(dir, CertificateAuthority.CertificateFile),
+            parse.GetValue(RevocationList)?.FullName);
     }
 
     /// <summary>Runs the built service until the command is cancelled (SIGINT/SIGTERM), then stops it gracefully.</summary>

@@ -1,0 +1,34 @@
+using TrustLaunch.Hosting.Pki;
+
+namespace TrustLaunch.Testing;
+
+/// <summary>
+/// A test deployment's CA laid out as <c>trustlaunch ca init</c> lays it out: the key in <c>TLS-ca</c>, apart from
+/// the TLS directory the services read. Every test service listens on 127.0.0.1, so server certificates name that
+/// address (given explicitly, as a deployment would); tenant certificates get no address.
+/// </summary>
+public static class TestCa
+{
+    public static SubjectAltNames Loopback { get; } = SubjectAltNames.Parse(["IP:127.0.0.1"]);
+
+    public static string KeyDirectory(string tlsDirectory) => Path.TrimEndingDirectorySeparator(tlsDirectory) + "-ca";
+
+    public static CertificateAuthority Init(string tlsDirectory) => CertificateAuthority.Init(tlsDirectory, KeyDirectory(tlsDirectory), "TrustLaunch test CA");
+
+    public static CertificateAuthority Open(string tlsDirectory) => CertificateAuthority.Open(tlsDirectory, KeyDirectory(tlsDirectory));
+
+    /// <summary>A certificate for <paramref name="role"/>, naming 127.0.0.1 when the role serves TLS.</summary>
+    public static IssuedCertificate IssueLoopback(this CertificateAuthority ca, string role, string name, string? outputDirectory = null)
+    {
+        ArgumentNullException.ThrowIfNull(ca);
+        return ca.Issue(role, name, ServiceRoles.IsServer(role) ? Loopback : null, outputDirectory: outputDirectory);
+    }
+
+    /// <summary>A new CA in <paramref name="tlsDirectory"/> with one certificate per role, named after it.</summary>
+    public static void Create(string tlsDirectory, IEnumerable<string>? roles = null)
+    {
+        using var ca = Init(tlsDirectory);
+        foreach (var role in roles ?? ServiceRoles.All)
+            ca.IssueLoopback(role, role);
+    }
+}
