@@ -84,21 +84,15 @@ public sealed partial class VerifierStore
             """, cancellationToken, [.. AgentParameters(agent), .. FenceParameters(leaseHolder)]).ConfigureAwait(false);
         if (updated == 0)
             return null;
+        var keyId = SigningKeyOf(result.Token);
         var id = (long)(await connection.ScalarAsync(transaction, """
-            INSERT INTO results (agent_id, at, status, reason, event_index, log_length, policy_id, token, instance_id)
-            VALUES (@agent, @at, @status, @reason, @event, @length, @policy, @token, @instance) RETURNING id
+            INSERT INTO results (agent_id, at, status, reason, event_index, log_length, policy_id, token, instance_id, key_id)
+            VALUES (@agent, @at, @status, @reason, @event, @length, @policy, @token, @instance, @key) RETURNING id
             """, cancellationToken, ("@agent", result.AgentId), ("@at", Database.Timestamp(result.At)), ("@status", result.Status),
             ("@reason", result.Reason), ("@event", result.EventIndex), ("@length", result.LogLength), ("@policy", result.PolicyId),
-            ("@token", result.Token), ("@instance", result.InstanceId)).ConfigureAwait(false))!;
+            ("@token", result.Token), ("@instance", result.InstanceId), ("@key", keyId)).ConfigureAwait(false))!;
         if (notification is not null)
-        {
-            foreach (var url in webhookUrls)
-            {
-                await connection.ExecuteAsync(transaction,
-                    "INSERT INTO webhook_outbox (url, body, attempts, next_attempt) VALUES (@url, @body, 0, @at)", cancellationToken,
-                    ("@url", url), ("@body", notification), ("@at", Database.Timestamp(result.At))).ConfigureAwait(false);
-            }
-        }
+            await QueueNotificationAsync(connection, transaction, result.AgentId, notification, webhookUrls, result.At, cancellationToken).ConfigureAwait(false);
         return result with { Id = id };
     }
 
