@@ -49,10 +49,9 @@ public sealed class RetentionOptions
         command.Options.Add(WebhookMaxAttempts);
     }
 
-    /// <summary><paramref name="verifier"/> with the retention the command line asks for.</summary>
-    public VerifierOptions Apply(ParseResult parse, VerifierOptions verifier)
+    /// <summary>The retention the command line asks for, refused before anything starts.</summary>
+    public VerifierRetention Parse(ParseResult parse)
     {
-        ArgumentNullException.ThrowIfNull(verifier);
         TimeSpan? age = parse.GetValue(RetainResults) is { } text ? Duration(RetainResults.Name, text) : null;
         if (parse.GetValue(RetainPerAgent) is < 1)
             throw new CliUsageException("--retain-results-per-agent must be at least 1: an agent's newest result is always kept");
@@ -64,15 +63,20 @@ public sealed class RetentionOptions
         }
         if (parse.GetValue(WebhookMaxAttempts) is < 1 or > 1000)
             throw new CliUsageException("--webhook-max-attempts must be 1 to 1000");
-        return verifier with
-        {
-            Retention = new ResultRetention(age, parse.GetValue(RetainPerAgent)),
-            RetireAfter = retire,
-            WebhookMaxAttempts = parse.GetValue(WebhookMaxAttempts),
-        };
+        return new VerifierRetention(new ResultRetention(age, parse.GetValue(RetainPerAgent)), retire, parse.GetValue(WebhookMaxAttempts));
     }
 
     private static TimeSpan Duration(string option, string text) => CliParsers.TryParseDuration(text, out var duration)
         ? duration
         : throw new CliUsageException($"{option} '{text}' is not a positive duration under 100 years (30s, 15m, 12h, 90d)");
+}
+
+/// <summary>What <see cref="RetentionOptions"/> parsed.</summary>
+public sealed record VerifierRetention(ResultRetention Results, TimeSpan RetireAfter, int WebhookMaxAttempts)
+{
+    public VerifierOptions ApplyTo(VerifierOptions verifier)
+    {
+        ArgumentNullException.ThrowIfNull(verifier);
+        return verifier with { Retention = Results, RetireAfter = RetireAfter, WebhookMaxAttempts = WebhookMaxAttempts };
+    }
 }

@@ -71,6 +71,7 @@ public static class ServeVerifierCommand
         command.SetAction(async (parse, ct) =>
         {
             var storeLocation = store.Parse(parse);
+            var retained = retention.Parse(parse);
             if (!Uri.TryCreate(parse.GetValue(registrar), UriKind.Absolute, out var registrarUrl) || registrarUrl.Scheme != Uri.UriSchemeHttps)
                 throw new CliUsageException($"--registrar '{parse.GetValue(registrar)}' is not an https:// URL");
             var seconds = parse.GetValue(interval);
@@ -106,7 +107,7 @@ public static class ServeVerifierCommand
                 verifier = verifier with { InstanceId = id };
             if (parse.GetValue(lease) is { } l)
                 verifier = verifier with { Lease = TimeSpan.FromSeconds(l) };
-            verifier = retention.Apply(parse, verifier);
+            verifier = retained.ApplyTo(verifier);
             var app = await VerifierApp.BuildAsync(verifier, cancellationToken: ct).ConfigureAwait(false);
             return await ServeOptions.RunAsync(app, ct).ConfigureAwait(false);
         });
