@@ -9,6 +9,7 @@ using TrustLaunch.Verifier.Notifications;
 using TrustLaunch.Verifier.Policies;
 using TrustLaunch.Verifier.Polling;
 using TrustLaunch.Verifier.Push;
+using TrustLaunch.Verifier.Retention;
 using TrustLaunch.Verifier.Signing;
 using TrustLaunch.Verifier.Storage;
 
@@ -20,6 +21,8 @@ public static class VerifierApp
     public static async Task<WebApplication> BuildAsync(VerifierOptions options, RegistryClientOptions? registry = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(options);
+        if (options.RetireAfter < EarToken.Lifetime)
+            throw new ArgumentOutOfRangeException(nameof(options), $"retired keys must outlive the tokens they signed ({EarToken.Lifetime})");
         var store = await VerifierStore.OpenAsync(options.Store, options.DataDirectory, cancellationToken).ConfigureAwait(false);
         var builder = ServiceHost.CreateBuilder(new ServiceHostSettings(ServiceRoles.Verifier, options.Tls,
             [options.AgentEndpoint, options.TenantEndpoint], [VerifierMetrics.MeterName]));
@@ -41,6 +44,7 @@ public static class VerifierApp
         builder.Services.AddSingleton<ImageAttestor>();
         builder.Services.AddHostedService<AttestationPoller>();
         builder.Services.AddHostedService<WebhookDispatcher>();
+        builder.Services.AddHostedService<StorePruner>();
 
         var app = builder.Build();
         app.UseServiceDefaults();

@@ -1,12 +1,14 @@
 using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 using TrustLaunch.Hosting.Contracts;
+using TrustLaunch.Verifier.Storage;
 
 namespace TrustLaunch.Verifier;
 
 /// <summary>
 /// The verifier's instruments (meter <c>TrustLaunch.Verifier</c>, exported on <c>/metrics</c>): attestations by
-/// outcome, failures by kind, appraisal latency, and the agents this instance holds leases on, in all and by state.
+/// outcome, failures by kind, appraisal latency, the agents this instance holds leases on, in all and by state, the
+/// results waiting for a commit, the webhook outbox (pending and dead letters) and what retention removed.
 /// </summary>
 public sealed class VerifierMetrics : IDisposable
 {
@@ -26,10 +28,14 @@ public sealed class VerifierMetrics : IDisposable
     private readonly Histogram<double> _latency;
     private readonly Histogram<double> _attestation;
     private readonly ConcurrentDictionary<string, string> _stateByAgent = new(StringComparer.Ordinal);
+    private readonly Counter<long> _pruned;
     private int _leased;
+    private long _outboxPending;
+    private long _outboxDead;
 
-    public VerifierMetrics()
+    public VerifierMetrics(IVerifierStore store)
     {
+        ArgumentNullException.ThrowIfNull(store);
         _attestations = _meter.CreateCounter<long>("trustlaunch_verifier_attestations", description: "Appraisals by outcome (attested, failed)");
         _failures = _meter.CreateCounter<long>("trustlaunch_verifier_failures", description: "Failed appraisals and agent faults by reason kind");
         _latency = _meter.CreateHistogram<double>("trustlaunch_verifier_verification_seconds", unit: "s",
@@ -40,6 +46,27 @@ public sealed class VerifierMetrics : IDisposable
         _meter.CreateObservableGauge("trustlaunch_verifier_agents", ObserveStates, description: "Agents leased to this instance by state");
         _meter.CreateObservableGauge("trustlaunch_verifier_leased_agents", () => Volatile.Read(ref _leased),
             description: "Agents leased to this instance");
+        _meter.CreateObservableGauge("trustlaunch_verifier_result_queue_depth", () => store.QueuedResults,
+            description: $"Attestation results waiting for a commit (at most {VerifierStore.MaxQueuedResults}; attestations wait beyond)");
+        _meter.CreateObservableGauge("trustlaunch_verifier_webhook_pending", () => Volatile.Read(ref _outboxPending),
+            description: "Revocation notifications in the store's webhook outbox still being retried");
+        _meter.CreateObservableGauge("trustlaunch_verifier_webhook_dead_letters", () => Volatile.Read(ref _outboxDead),
+            description: "Revocation notifications given up after the maximum delivery attempts, kept in the store (trustlaunch verifier outbox)");
+        _pruned = _meter.CreateCounter<long>("trustlaunch_verifier_pruned",
+            description: "Rows removed by retention: results, dead instances, retired signing keys");
+    }
+
+    public void SetOutbox(OutboxCounts counts)
+    {
+        ArgumentNullException.ThrowIfNull(counts);
+        Volatile.Write(ref _outboxPending, counts.Pending);
+        Volatile.Write(ref _outboxDead, counts.Dead);
+    }
+
+    public void Pruned(string kind, long rows)
+    {
+        if (rows > 0)
+            _pruned.Add(rows, new KeyValuePair<string, object?>("kind", kind));
     }
 
     public void Attested(TimeSpan appraisal)

@@ -1,6 +1,8 @@
 using TrustLaunch.Hosting.Pki;
 using TrustLaunch.Hosting.Storage;
 using TrustLaunch.Hosting.Web;
+using TrustLaunch.Verifier.Signing;
+using TrustLaunch.Verifier.Storage;
 
 namespace TrustLaunch.Verifier;
 
@@ -27,6 +29,8 @@ public sealed record VerifierOptions(
     public const int DefaultMaxConcurrency = 64;
     public const int DefaultUnreachableAfter = 3;
     public static readonly TimeSpan DefaultLease = TimeSpan.FromSeconds(15);
+    public static readonly TimeSpan DefaultRetireAfter = TimeSpan.FromDays(1);
+    public const int DefaultWebhookMaxAttempts = 20;
 
     /// <summary>Where policies, agents and results are kept: SQLite in <see cref="DataDirectory"/> (default) or PostgreSQL.</summary>
     public StoreLocation Store { get; init; } = StoreLocation.Sqlite;
@@ -59,6 +63,21 @@ public sealed record VerifierOptions(
     /// intervals when that is longer.
     /// </summary>
     public TimeSpan Lease { get; init; } = QuoteInterval * 2 > DefaultLease ? QuoteInterval * 2 : DefaultLease;
+
+    /// <summary>Which attestation results are kept (default all); pruned in the background.</summary>
+    public ResultRetention Retention { get; init; } = ResultRetention.KeepAll;
+
+    /// <summary>
+    /// How long after its last heartbeat a dead instance is forgotten, and after its last possible use a retired
+    /// signing key is removed (never less than <see cref="EarToken.Lifetime"/>: every token it signed has expired).
+    /// </summary>
+    public TimeSpan RetireAfter { get; init; } = DefaultRetireAfter;
+
+    /// <summary>How often results, dead instances and retired keys are pruned.</summary>
+    public TimeSpan PruneInterval { get; init; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>Delivery attempts of one notification before it is dead-lettered (kept in the store, no longer retried).</summary>
+    public int WebhookMaxAttempts { get; init; } = DefaultWebhookMaxAttempts;
 
     /// <summary>The verifier id in EAR results: its certificate's name.</summary>
     public string VerifierId => Tls.Identity is { } id ? $"trustlaunch-verifier/{id.Name}" : "trustlaunch-verifier";

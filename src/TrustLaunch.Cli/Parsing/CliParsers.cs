@@ -6,8 +6,26 @@ using TrustLaunch.Tpm;
 namespace TrustLaunch.Cli.Parsing;
 
 /// <summary>Typed options and arguments for handles, hex strings and key types, with one-line error messages.</summary>
-public static class CliParsers
+public static partial class CliParsers
 {
+    /// <summary>A positive duration under 100 years, <c>N</c> followed by a unit: <c>30s</c>, <c>15m</c>, <c>12h</c>, <c>90d</c>.</summary>
+    public static bool TryParseDuration(string text, out TimeSpan duration)
+    {
+        duration = default;
+        var match = DurationPattern().Match(text);
+        if (!match.Success)
+            return false;
+        var n = long.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture);
+        var unit = match.Groups[2].Value switch { "s" => 1L, "m" => 60L, "h" => 3600L, _ => 86400L };
+        if (n <= 0 || n > 100L * 365 * 86400 / unit)
+            return false;
+        duration = TimeSpan.FromSeconds(n * unit);
+        return true;
+    }
+
+    /// <summary>Whether <paramref name="text"/> has the form of a duration, whatever its value.</summary>
+    public static bool LooksLikeDuration(string text) => DurationPattern().IsMatch(text);
+
     /// <summary>A handle in hex (<c>0x81010002</c>) or decimal.</summary>
     public static bool TryParseHandle(string text, out uint handle) =>
         text.StartsWith("0x", StringComparison.OrdinalIgnoreCase)
@@ -106,4 +124,7 @@ public static class CliParsers
         result.AddError($"'{text}' is not a handle: write it in hex (0x81010002) or decimal");
         return 0;
     }
+
+    [System.Text.RegularExpressions.GeneratedRegex("^([0-9]{1,12})([smhd])$")]
+    private static partial System.Text.RegularExpressions.Regex DurationPattern();
 }

@@ -51,6 +51,9 @@ public sealed class VerifierClient(HttpClient http)
     public Task<IReadOnlyList<VerifierInstanceStatus>> ListInstancesAsync(CancellationToken cancellationToken = default) =>
         SendAsync(HttpMethod.Get, "v1/instances", null, ContractsJsonContext.Default.IReadOnlyListVerifierInstanceStatus, cancellationToken);
 
+    public Task<IReadOnlyList<OutboxEntryStatus>> ListOutboxAsync(CancellationToken cancellationToken = default) =>
+        SendAsync(HttpMethod.Get, "v1/outbox", null, ContractsJsonContext.Default.IReadOnlyListOutboxEntryStatus, cancellationToken);
+
     /// <summary>The PEM public key of whichever verifier instance signs with <paramref name="keyId"/>, or null.</summary>
     public async Task<string?> GetPublicKeyAsync(string keyId, CancellationToken cancellationToken = default)
     {

@@ -32,6 +32,7 @@ namespace TrustLaunch.Hosting.Contracts;
 [JsonSerializable(typeof(AttestationResultRecord))]
 [JsonSerializable(typeof(IReadOnlyList<AttestationResultRecord>))]
 [JsonSerializable(typeof(IReadOnlyList<VerifierInstanceStatus>))]
+[JsonSerializable(typeof(IReadOnlyList<OutboxEntryStatus>))]
 [JsonSerializable(typeof(ImageAttestationRequest))]
 [JsonSerializable(typeof(ImageAttestationDecision))]
 [JsonSerializable(typeof(RevocationNotification))]

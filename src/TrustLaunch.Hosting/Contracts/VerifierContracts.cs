@@ -12,6 +12,7 @@ namespace TrustLaunch.Hosting.Contracts;
 //   GET    /v1/policies/{name}[?version=V] -> StoredPolicy
 //   DELETE /v1/policies/{name}         -> 204 | 409 still used by agents
 //   GET    /v1/instances               -> VerifierInstanceStatus[] (verifier instances sharing the store)
+//   GET    /v1/outbox[?limit=N]        -> OutboxEntryStatus[] (webhook notifications pending or dead, oldest first, N <= 1000)
 // Agent-facing port (8880):
 //   POST   /v1/images/attest           ImageAttestationRequest -> ImageAttestationDecision   (remote-mode launches)
 //   GET    /v1/keys                    -> this instance's public key (PEM, X-Key-Id)
@@ -141,6 +142,29 @@ public sealed record VerifierInstanceStatus(
     DateTimeOffset ExpiresAt,
     bool Alive,
     int Agents);
+
+/// <summary>Webhook outbox entry states.</summary>
+public static class OutboxStates
+{
+    public const string Pending = "pending";
+    public const string Dead = "dead";
+}
+
+/// <summary>
+/// A revocation notification in the webhook outbox: <c>pending</c> (retried until <c>NextAttempt</c>) or <c>dead</c>
+/// (given up after the verifier's maximum attempts, kept for the operator). <c>AgentId</c> and <c>CreatedAt</c> are
+/// null for entries queued before the verifier recorded them.
+/// </summary>
+public sealed record OutboxEntryStatus(
+    long Id,
+    string State,
+    string? AgentId,
+    string Url,
+    int Attempts,
+    string? LastError,
+    DateTimeOffset? CreatedAt,
+    DateTimeOffset NextAttempt,
+    DateTimeOffset? DeadAt);
 
 /// <summary>A remote-mode launch asks the verifier whether an image may run on the calling agent.</summary>
 public sealed record ImageAttestationRequest(

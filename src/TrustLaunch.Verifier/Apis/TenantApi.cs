@@ -13,7 +13,7 @@ namespace TrustLaunch.Verifier.Apis;
 
 /// <summary>
 /// The tenant API (mutual TLS, tenant certificates only): agents under attestation, policies, results, the verifier
-/// instances sharing the store, and their public keys by key id (as on the agent-facing port).
+/// instances sharing the store, their public keys by key id (as on the agent-facing port), and the webhook outbox.
 /// </summary>
 public static class TenantApi
 {
@@ -57,6 +57,10 @@ public static class TenantApi
         v1.MapGet("/instances", async (IVerifierStore store, TimeProvider time, CancellationToken ct) =>
             TypedResults.Ok(await store.ListInstancesAsync(time.GetUtcNow(), ct).ConfigureAwait(false)));
         v1.MapGet("/keys/{kid}", AgentFacingApi.GetKeyAsync);
+        v1.MapGet("/outbox", async Task<Results<Ok<IReadOnlyList<OutboxEntryStatus>>, ProblemHttpResult>> (int? limit, IVerifierStore store, CancellationToken ct) =>
+            limit is < 1 or > MaxResults
+                ? TypedResults.Problem(detail: $"limit must be 1 to {MaxResults}", statusCode: StatusCodes.Status400BadRequest)
+                : TypedResults.Ok(await store.ListOutboxAsync(limit ?? MaxResults, ct).ConfigureAwait(false)));
 
         v1.MapPost("/policies", async Task<Results<Created<StoredPolicy>, ProblemHttpResult>> (PolicyDocument policy, IVerifierStore store,
             TimeProvider time, CancellationToken ct) =>

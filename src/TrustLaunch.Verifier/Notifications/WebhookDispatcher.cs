@@ -8,9 +8,12 @@ namespace TrustLaunch.Verifier.Notifications;
 /// <summary>
 /// Delivers queued revocation notifications: POSTs the compact JWS (<c>application/jose</c>) to its webhook URL; a
 /// 2xx answer removes it from the outbox, anything else is retried with exponential back-off (1 s doubling, at most
-/// 5 min). The outbox is in the store, so notifications survive restarts.
+/// 5 min) until <see cref="VerifierOptions.WebhookMaxAttempts"/> failures dead-letter it: kept in the store, no longer
+/// retried, counted in the metrics and listed by <c>trustlaunch verifier outbox</c>. The outbox is in the store, so
+/// notifications survive restarts.
 /// </summary>
-public sealed partial class WebhookDispatcher(IVerifierStore store, TimeProvider time, ILogger<WebhookDispatcher> logger) : BackgroundService
+public sealed partial class WebhookDispatcher(IVerifierStore store, VerifierOptions options, VerifierMetrics metrics, TimeProvider time,
+    ILogger<WebhookDispatcher> logger) : BackgroundService
 {
     public static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(500);
     private static readonly TimeSpan MaxBackoff = TimeSpan.FromMinutes(5);
@@ -34,7 +37,14 @@ public sealed partial class WebhookDispatcher(IVerifierStore store, TimeProvider
         }
     }
 
+    /// <summary>One round: delivers what is due, then refreshes the outbox gauges.</summary>
     public async Task DeliverDueAsync(CancellationToken cancellationToken)
+    {
+        await DeliverAsync(cancellationToken).ConfigureAwait(false);
+        metrics.SetOutbox(await store.CountOutboxAsync(cancellationToken).ConfigureAwait(false));
+    }
+
+    private async Task DeliverAsync(CancellationToken cancellationToken)
     {
         foreach (var entry in await store.GetDueNotificationsAsync(time.GetUtcNow(), Batch, cancellationToken).ConfigureAwait(false))
         {
@@ -56,8 +66,12 @@ public sealed partial class WebhookDispatcher(IVerifierStore store, TimeProvider
                 continue;
             }
             var delay = TimeSpan.FromSeconds(Math.Pow(2, Math.Min(entry.Attempts, 9)));
-            await store.MarkAttemptFailedAsync(entry.Id, time.GetUtcNow() + (delay < MaxBackoff ? delay : MaxBackoff), error, cancellationToken).ConfigureAwait(false);
-            LogDeliveryFailed(logger, entry.Url, entry.Attempts + 1, error);
+            var now = time.GetUtcNow();
+            if (await store.MarkAttemptFailedAsync(entry.Id, error, now, now + (delay < MaxBackoff ? delay : MaxBackoff), options.WebhookMaxAttempts,
+                cancellationToken).ConfigureAwait(false))
+                LogDeadLettered(logger, entry.Id, entry.Url, entry.Attempts + 1, error);
+            else
+                LogDeliveryFailed(logger, entry.Url, entry.Attempts + 1, error);
         }
     }
 
@@ -69,6 +83,9 @@ public sealed partial class WebhookDispatcher(IVerifierStore store, TimeProvider
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "revocation webhook {Url} attempt {Attempt} failed: {Error}")]
     private static partial void LogDeliveryFailed(ILogger logger, string url, int attempt, string error);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "revocation webhook {Url} gave up on notification {Id} after {Attempts} attempts (dead letter): {Error}")]
+    private static partial void LogDeadLettered(ILogger logger, long id, string url, int attempts, string error);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "webhook delivery round failed")]
     private static partial void LogRoundFailed(ILogger logger, Exception exception);

@@ -52,3 +52,20 @@ public sealed record VerifierInstance(string InstanceId, string VerifierId, stri
 
 /// <summary>An agent leased to this instance, with what scheduling its next attestation needs.</summary>
 public sealed record HeldAgent(string AgentId, DateTimeOffset? LastAttestation, int ConsecutiveFaults);
+
+/// <summary>Webhook outbox entries still being retried and those given up (dead letters).</summary>
+public sealed record OutboxCounts(long Pending, long Dead);
+
+/// <summary>
+/// Which attestation results are kept: those younger than <see cref="MaxAge"/> and among each agent's
+/// <see cref="PerAgent"/> newest (either may be unset); each agent's newest result is always kept.
+/// </summary>
+public sealed record ResultRetention(TimeSpan? MaxAge, int? PerAgent)
+{
+    public static ResultRetention KeepAll { get; } = new(null, null);
+
+    public bool KeepsAll => MaxAge is null && PerAgent is null;
+}
+
+/// <summary>What one pass over dead verifier instances and retired signing keys removed.</summary>
+public sealed record RetiredRemoval(int Instances, int Keys);

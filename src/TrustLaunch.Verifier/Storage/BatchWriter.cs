@@ -11,7 +11,8 @@ namespace TrustLaunch.Verifier.Storage;
 /// batch rolls back and each of its writes is run again alone, so a bad write fails only its own caller; a failed
 /// commit fails every caller in it, as it would have alone. A caller cancelled before its write was taken into a batch
 /// is never written. Several batches may commit at once (<c>writers</c>): PostgreSQL overlaps their round trips, where
-/// SQLite, with one writer, gains nothing.
+/// SQLite, with one writer, gains nothing. The queue is bounded (<c>capacity</c>): when commits fall behind, callers
+/// wait for room (back-pressure on the attestations) instead of the queue growing without limit.
 /// </summary>
 public sealed class BatchWriter<T> : IAsyncDisposable
 {
@@ -20,22 +21,39 @@ public sealed class BatchWriter<T> : IAsyncDisposable
     private readonly Channel<Pending> _queue;
     private readonly Task[] _loops;
 
-    public BatchWriter(StoreDatabase database, int maxBatch, int writers = 1)
+    public BatchWriter(StoreDatabase database, int maxBatch, int capacity, int writers = 1)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(maxBatch, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(capacity, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(writers, 1);
         _database = database;
         _maxBatch = maxBatch;
-        _queue = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = writers == 1 });
+        _queue = Channel.CreateBounded<Pending>(new BoundedChannelOptions(capacity)
+        {
+            FullMode = BoundedChannelFullMode.Wait,
+            SingleReader = writers == 1,
+        });
         _loops = [.. Enumerable.Range(0, writers).Select(_ => Task.Run(CommitLoopAsync))];
     }
 
-    /// <summary>Runs <paramref name="write"/> (which may run more than once, see <see cref="StoreDatabase.WriteAsync{T}"/>) in the next batch.</summary>
+    /// <summary>Writes queued for the next batch, at most the capacity.</summary>
+    public int Queued => _queue.Reader.Count;
+
+    /// <summary>
+    /// Runs <paramref name="write"/> (which may run more than once, see <see cref="StoreDatabase.WriteAsync{T}"/>) in
+    /// the next batch, waiting first for room in the queue while it is full.
+    /// </summary>
     public async Task<T> WriteAsync(Func<DbConnection, DbTransaction, Task<T>> write, CancellationToken cancellationToken)
     {
         var pending = new Pending(write);
-        if (!_queue.Writer.TryWrite(pending))
+        try
+        {
+            await _queue.Writer.WriteAsync(pending, cancellationToken).ConfigureAwait(false);
+        }
+        catch (ChannelClosedException)
+        {
             throw new ObjectDisposedException(nameof(BatchWriter<T>));
+        }
         using var registration = cancellationToken.Register(static (state, token) => ((Pending)state!).TryCancel(token), pending);
         return await pending.Done.Task.ConfigureAwait(false);
     }

@@ -86,7 +86,20 @@ public interface IVerifierStore
 
     Task MarkDeliveredAsync(long id, CancellationToken cancellationToken = default);
 
-    Task MarkAttemptFailedAsync(long id, DateTimeOffset nextAttempt, string error, CancellationToken cancellationToken = default);
+    /// <summary>
+    /// Counts a failed delivery; the entry is next due at <paramref name="nextAttempt"/>, or, on its
+    /// <paramref name="maxAttempts"/>-th failure, dead from <paramref name="now"/> (kept, never retried). True when it died.
+    /// </summary>
+    Task<bool> MarkAttemptFailedAsync(long id, string error, DateTimeOffset now, DateTimeOffset nextAttempt, int maxAttempts,
+        CancellationToken cancellationToken = default);
+
+    /// <summary>Pending and dead outbox entries, oldest first.</summary>
+    Task<IReadOnlyList<OutboxEntryStatus>> ListOutboxAsync(int limit, CancellationToken cancellationToken = default);
+
+    Task<OutboxCounts> CountOutboxAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>Attestation results waiting in the group-commit queue.</summary>
+    int QueuedResults { get; }
 
     /// <summary>
     /// One lease round for <paramref name="instance"/>, in one transaction: heartbeat (alive until now + lease, its
@@ -105,4 +118,16 @@ public interface IVerifierStore
 
     /// <summary>The PEM public key an instance published under <paramref name="keyId"/>, or null.</summary>
     Task<string?> GetPublicKeyAsync(string keyId, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Deletes at most <paramref name="batch"/> of the oldest results <paramref name="retention"/> no longer keeps, in
+    /// one short transaction; returns how many. An agent's newest result is never deleted.
+    /// </summary>
+    Task<int> PruneResultsAsync(ResultRetention retention, DateTimeOffset now, int batch, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Removes instances dead for <paramref name="grace"/> and signing keys unused for as long that no stored result or
+    /// outbox entry names (at most <paramref name="batch"/> of each).
+    /// </summary>
+    Task<RetiredRemoval> PruneRetiredAsync(DateTimeOffset now, TimeSpan grace, int batch, CancellationToken cancellationToken = default);
 }

@@ -94,6 +94,15 @@ internal static class VerifierMigrations
         new(4, "containers created in the agent's current boot", """
             ALTER TABLE agents ADD COLUMN created_containers TEXT NOT NULL DEFAULT '';
             """),
+        new(5, "retention: the key each result and notification is signed with, outbox agent, creation and dead letters, key last use", """
+            ALTER TABLE results ADD COLUMN key_id TEXT;
+            CREATE INDEX results_by_key ON results (key_id);
+            ALTER TABLE webhook_outbox ADD COLUMN agent_id TEXT;
+            ALTER TABLE webhook_outbox ADD COLUMN created_at TEXT;
+            ALTER TABLE webhook_outbox ADD COLUMN dead_at TEXT;
+            ALTER TABLE webhook_outbox ADD COLUMN key_id TEXT;
+            ALTER TABLE verifier_keys ADD COLUMN used_until TEXT;
+            """),
     ],
     [
         new(1, "policies, agents, results, webhook outbox", """
@@ -179,6 +188,15 @@ internal static class VerifierMigrations
             """),
         new(4, "containers created in the agent's current boot", """
             ALTER TABLE agents ADD COLUMN created_containers text NOT NULL DEFAULT '';
+            """),
+        new(5, "retention: the key each result and notification is signed with, outbox agent, creation and dead letters, key last use", """
+            ALTER TABLE results ADD COLUMN key_id text;
+            CREATE INDEX results_by_key ON results (key_id);
+            ALTER TABLE webhook_outbox ADD COLUMN agent_id text;
+            ALTER TABLE webhook_outbox ADD COLUMN created_at timestamptz;
+            ALTER TABLE webhook_outbox ADD COLUMN dead_at timestamptz;
+            ALTER TABLE webhook_outbox ADD COLUMN key_id text;
+            ALTER TABLE verifier_keys ADD COLUMN used_until timestamptz;
             """),
     ]);
 }

@@ -85,28 +85,15 @@ public sealed partial class VerifierStore
             """, cancellationToken, [.. AgentParameters(agent), .. FenceParameters(leaseHolder)]).ConfigureAwait(false);
         if (updated == 0)
             return null;
+        var keyId = SigningKeyOf(result.Token);
         var id = (long)(await connection.ScalarAsync(transaction, """
-            INSERT INTO results (agent_id, at, status, reason, event_index, log_length, policy_id, token, instance_id)
-            VALUES (@agent, @at, @status, @reason, @event, @length, @policy, @token, @instance) RETURNING id
+            INSERT INTO results (agent_id, at, status, reason, event_index, log_length, policy_id, token, instance_id, key_id)
+            VALUES (@agent, @at, @status, @reason, @event, @length, @policy, @token, @instance, @key) RETURNING id
             """, cancellationToken, ("@agent", result.AgentId), ("@at", Database.Timestamp(result.At)), ("@status", result.Status),
             ("@reason", result.Reason), ("@event", result.EventIndex), ("@length", result.LogLength), ("@policy", result.PolicyId),
-            ("@token", result.Token), ("@instance", result.InstanceId)).ConfigureAwait(false))!;
-        await EnqueueAsync(connection, transaction, notification, webhookUrls, result.At, cancellationToken).ConfigureAwait(false);
+            ("@token", result.Token), ("@instance", result.InstanceId), ("@key", keyId)).ConfigureAwait(false))!;
+        await QueueNotificationAsync(connection, transaction, result.AgentId, notification, webhookUrls, result.At, cancellationToken).ConfigureAwait(false);
         return result with { Id = id };
-    }
-
-    /// <summary>Queues <paramref name="notification"/> (when there is one) for every URL, inside the caller's transaction.</summary>
-    private async Task EnqueueAsync(DbConnection connection, DbTransaction transaction, string? notification, IReadOnlyList<string>? webhookUrls,
-        DateTimeOffset at, CancellationToken cancellationToken)
-    {
-        if (notification is null || webhookUrls is null)
-            return;
-        foreach (var url in webhookUrls)
-        {
-            await connection.ExecuteAsync(transaction,
-                "INSERT INTO webhook_outbox (url, body, attempts, next_attempt) VALUES (@url, @body, 0, @at)", cancellationToken,
-                ("@url", url), ("@body", notification), ("@at", Database.Timestamp(at))).ConfigureAwait(false);
-        }
     }
 
     public Task<bool> RecordFaultAsync(string agentId, int consecutiveFaults, string state, string? reason, DateTimeOffset at, string? leaseHolder,
@@ -119,7 +106,7 @@ public sealed partial class VerifierStore
                     """, cancellationToken, [("@id", agentId), ("@faults", consecutiveFaults), ("@state", state), ("@reason", reason),
                     ("@at", Database.Timestamp(at)), .. FenceParameters(leaseHolder)]).ConfigureAwait(false) == 0)
                 return false;
-            await EnqueueAsync(connection, transaction, notification, webhookUrls, at, cancellationToken).ConfigureAwait(false);
+            await QueueNotificationAsync(connection, transaction, agentId, notification, webhookUrls, at, cancellationToken).ConfigureAwait(false);
             return true;
         }, cancellationToken);
 

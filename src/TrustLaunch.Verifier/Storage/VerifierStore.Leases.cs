@@ -24,10 +24,11 @@ public sealed partial class VerifierStore
                     started_at = excluded.started_at, heartbeat_at = excluded.heartbeat_at, expires_at = excluded.expires_at
                 """, cancellationToken, me, ("@verifier", instance.VerifierId), ("@key", instance.KeyId),
                 ("@started", Database.Timestamp(instance.StartedAt)), at, until).ConfigureAwait(false);
+            // The key signs until this heartbeat runs out: its grace before removal counts from then.
             await connection.ExecuteAsync(transaction, """
-                INSERT INTO verifier_keys (key_id, public_key, instance_id, published_at) VALUES (@key, @pem, @me, @now)
-                ON CONFLICT (key_id) DO NOTHING
-                """, cancellationToken, ("@key", instance.KeyId), ("@pem", instance.PublicKeyPem), me, at).ConfigureAwait(false);
+                INSERT INTO verifier_keys (key_id, public_key, instance_id, published_at, used_until) VALUES (@key, @pem, @me, @now, @until)
+                ON CONFLICT (key_id) DO UPDATE SET used_until = excluded.used_until
+                """, cancellationToken, ("@key", instance.KeyId), ("@pem", instance.PublicKeyPem), me, at, until).ConfigureAwait(false);
             await connection.ExecuteAsync(transaction, "UPDATE agent_leases SET expires_at = @until WHERE instance_id = @me", cancellationToken,
                 me, until).ConfigureAwait(false);
             // Own leases were just renewed, so this only frees those of instances that stopped renewing.

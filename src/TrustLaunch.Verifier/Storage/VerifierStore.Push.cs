@@ -73,7 +73,7 @@ public sealed partial class VerifierStore
                     WHERE agent_id = @id AND mode = 'push' AND paused = FALSE AND state NOT IN ('Failed', 'Unreachable') AND push_deadline < @now
                     """, cancellationToken, ("@id", agentId), ("@reason", reason), ("@now", Database.Timestamp(now))).ConfigureAwait(false) == 0)
                 return false;
-            await EnqueueAsync(connection, transaction, notification, webhookUrls, now, cancellationToken).ConfigureAwait(false);
+            await QueueNotificationAsync(connection, transaction, agentId, notification, webhookUrls, now, cancellationToken).ConfigureAwait(false);
             return true;
         }, cancellationToken);
 

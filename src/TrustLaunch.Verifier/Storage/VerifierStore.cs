@@ -10,16 +10,21 @@ namespace TrustLaunch.Verifier.Storage;
 /// <see cref="IVerifierStore"/> on a <see cref="StoreDatabase"/>: <c>verifier.db</c> in the data directory (WAL,
 /// synchronous=FULL), or the <c>verifier</c> schema of a PostgreSQL database. The same SQL on both.
 /// </summary>
-public sealed partial class VerifierStore(StoreDatabase database, int resultWriters) : IVerifierStore, IAsyncDisposable
+public sealed partial class VerifierStore(StoreDatabase database, int resultWriters, int resultQueue) : IVerifierStore, IAsyncDisposable
 {
     /// <summary>Attestation results committed at once: enough to share a commit under load, few enough to keep it short.</summary>
     public const int MaxResultBatch = 128;
 
-    private readonly BatchWriter<AttestationResultRecord?> _results = new(database, MaxResultBatch, resultWriters);
+    /// <summary>Attestation results waiting for a commit before further ones wait for room: a few full batches.</summary>
+    public const int MaxQueuedResults = 8 * MaxResultBatch;
 
-    public VerifierStore(StoreDatabase database) : this(database, database.ConcurrentWriters)
+    private readonly BatchWriter<AttestationResultRecord?> _results = new(database, MaxResultBatch, resultQueue, resultWriters);
+
+    public VerifierStore(StoreDatabase database) : this(database, database.ConcurrentWriters, MaxQueuedResults)
     {
     }
+
+    public int QueuedResults => _results.Queued;
 
     public StoreDatabase Database { get; } = database;
 
@@ -32,11 +37,14 @@ public sealed partial class VerifierStore(StoreDatabase database, int resultWrit
         return new(await location.OpenAsync(dataDirectory, VerifierMigrations.Schema, cancellationToken).ConfigureAwait(false));
     }
 
-    /// <summary>As <see cref="OpenAsync(StoreLocation, string, CancellationToken)"/>, results committed by <paramref name="resultWriters"/> batches at a time.</summary>
-    internal static async Task<VerifierStore> OpenAsync(StoreLocation location, string dataDirectory, int resultWriters)
+    /// <summary>
+    /// As <see cref="OpenAsync(StoreLocation, string, CancellationToken)"/>, results committed by
+    /// <paramref name="resultWriters"/> batches at a time, at most <paramref name="resultQueue"/> waiting.
+    /// </summary>
+    internal static async Task<VerifierStore> OpenAsync(StoreLocation location, string dataDirectory, int resultWriters, int resultQueue = MaxQueuedResults)
     {
         ArgumentNullException.ThrowIfNull(location);
-        return new(await location.OpenAsync(dataDirectory, VerifierMigrations.Schema).ConfigureAwait(false), resultWriters);
+        return new(await location.OpenAsync(dataDirectory, VerifierMigrations.Schema).ConfigureAwait(false), resultWriters, resultQueue);
     }
 
     public async ValueTask DisposeAsync()

@@ -164,10 +164,33 @@ public abstract class VerifierBatchTests : IAsyncLifetime
         Assert.Empty(await _store.GetResultsAsync("agent-0", 10));
     }
 
-    /// <summary>Starts a write that stays in its transaction until <see cref="_release"/>; returns once it is in it.</summary>
-    private async Task<Task> HoldWriterAsync()
+    [Fact]
+    public async Task ResultWriter_QueueFullDuringHeldCommit_FurtherWritersWaitThenAllComplete()
     {
-        var held = _store.ResultWriter.WriteAsync(async (_, _) =>
+        await using var store = await VerifierStore.OpenAsync(_location, _dataDirectory, resultWriters: 1, resultQueue: 2);
+        var held = await HoldWriterAsync(store);
+
+        var queued = Enumerable.Range(0, 2).Select(i => store.RecordAttestationAsync(Attested($"agent-{i}"), Result($"agent-{i}", null), null, [], null)).ToList();
+        var waiting = store.RecordAttestationAsync(Attested("agent-2"), Result("agent-2", null), null, [], null);
+        using var cancel = new CancellationTokenSource();
+        var givenUp = store.RecordAttestationAsync(Attested("agent-3"), Result("agent-3", null), null, [], null, cancel.Token);
+        var depthWhileFull = store.QueuedResults;
+        await cancel.CancelAsync();
+        _release.SetResult();
+        await Task.WhenAll([held, waiting, .. queued]);
+
+        Assert.Equal(2, depthWhileFull);
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => givenUp);
+        foreach (var (i, saved) in new[] { queued[0], queued[1], waiting }.Index())
+            Assert.Equal((await saved)!.Id, Assert.Single(await store.GetResultsAsync($"agent-{i}", 10)).Id);
+        Assert.Empty(await store.GetResultsAsync("agent-3", 10));
+        Assert.Equal(0, store.QueuedResults);
+    }
+
+    /// <summary>Starts a write that stays in its transaction until <see cref="_release"/>; returns once it is in it.</summary>
+    private async Task<Task> HoldWriterAsync(VerifierStore? store = null)
+    {
+        var held = (store ?? _store).ResultWriter.WriteAsync(async (_, _) =>
         {
             _holding.TrySetResult();
             await _release.Task;

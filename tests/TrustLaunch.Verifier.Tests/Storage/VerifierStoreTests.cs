@@ -179,7 +179,7 @@ public abstract partial class VerifierStoreTests : IAsyncLifetime
         await _store.RecordAttestationAsync((await _store.GetAgentAsync("a1"))!, new AttestationResultRecord(0, "a1", Now, "contraindicated", "x", null, 0, "p:v1", "t"), "jws", ["http://x/"], null);
         var entry = Assert.Single(await _store.GetDueNotificationsAsync(Now, 10));
 
-        await _store.MarkAttemptFailedAsync(entry.Id, Now.AddSeconds(2), "answered 500");
+        await _store.MarkAttemptFailedAsync(entry.Id, "answered 500", Now, Now.AddSeconds(2), maxAttempts: 20);
 
         Assert.Empty(await _store.GetDueNotificationsAsync(Now.AddSeconds(1), 10));
         Assert.Equal(1, Assert.Single(await _store.GetDueNotificationsAsync(Now.AddSeconds(2), 10)).Attempts);

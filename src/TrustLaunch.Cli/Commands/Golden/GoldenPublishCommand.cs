@@ -1,8 +1,8 @@
 using System.CommandLine;
 using System.Globalization;
-using System.Text.RegularExpressions;
 using TrustLaunch.Cli.Commands.Image;
 using TrustLaunch.Cli.Output;
+using TrustLaunch.Cli.Parsing;
 using TrustLaunch.Oci.Golden;
 using TrustLaunch.Oci.Manifests;
 using TrustLaunch.Oci.Store;
@@ -14,7 +14,7 @@ namespace TrustLaunch.Cli.Commands.Golden;
 /// directory) to measure its rootfs, signs the golden value and pushes it to the image's repository as an OCI
 /// artifact tagged <c>sha256-HEX.golden</c>.
 /// </summary>
-public static partial class GoldenPublishCommand
+public static class GoldenPublishCommand
 {
     public const string DefaultExpiry = "90d";
 
@@ -101,14 +101,11 @@ public static partial class GoldenPublishCommand
     public static DateTimeOffset ParseExpiry(string text, DateTimeOffset now)
     {
         DateTimeOffset expiry;
-        var match = DurationPattern().Match(text);
-        if (match.Success)
+        if (CliParsers.LooksLikeDuration(text))
         {
-            var n = long.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture);
-            var unit = match.Groups[2].Value switch { "s" => 1L, "m" => 60L, "h" => 3600L, _ => 86400L };
-            if (n <= 0 || n > 100L * 365 * 86400 / unit)
+            if (!CliParsers.TryParseDuration(text, out var duration))
                 throw new CliUsageException($"--expires {text}: the duration must be positive and under 100 years");
-            expiry = now.AddSeconds(n * unit);
+            expiry = now + duration;
         }
         else if (DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var date))
         {
@@ -125,7 +122,4 @@ public static partial class GoldenPublishCommand
     }
 
     public static string GoldenTime(DateTimeOffset t) => t.ToUniversalTime().ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
-
-    [GeneratedRegex("^([0-9]{1,12})([smhd])$")]
-    private static partial Regex DurationPattern();
 }

@@ -8,7 +8,8 @@ namespace TrustLaunch.Cli.Commands.Serve;
 /// <summary>
 /// <c>trustlaunch serve verifier</c>: continuous attestation of the agents tenants add; the agent-facing TLS listener
 /// (<c>--listen</c>: image attestation, public key) and the tenant mutual-TLS listener (<c>--tenant-listen</c>).
-/// Several instances on one store (<c>--instance-id</c>, <c>--lease</c>) split the agents between them.
+/// Several instances on one store (<c>--instance-id</c>, <c>--lease</c>) split the agents between them; what is kept
+/// for how long is in <see cref="RetentionOptions"/>.
 /// </summary>
 public static class ServeVerifierCommand
 {
@@ -65,9 +66,12 @@ public static class ServeVerifierCommand
         serve.AddTo(command);
         var store = new StoreOptions();
         store.AddTo(command);
+        var retention = new RetentionOptions();
+        retention.AddTo(command);
         command.SetAction(async (parse, ct) =>
         {
             var storeLocation = store.Parse(parse);
+            var retained = retention.Parse(parse);
             if (!Uri.TryCreate(parse.GetValue(registrar), UriKind.Absolute, out var registrarUrl) || registrarUrl.Scheme != Uri.UriSchemeHttps)
                 throw new CliUsageException($"--registrar '{parse.GetValue(registrar)}' is not an https:// URL");
             var seconds = parse.GetValue(interval);
@@ -103,6 +107,7 @@ public static class ServeVerifierCommand
                 verifier = verifier with { InstanceId = id };
             if (parse.GetValue(lease) is { } l)
                 verifier = verifier with { Lease = TimeSpan.FromSeconds(l) };
+            verifier = retained.ApplyTo(verifier);
             var app = await VerifierApp.BuildAsync(verifier, cancellationToken: ct).ConfigureAwait(false);
             return await ServeOptions.RunAsync(app, ct).ConfigureAwait(false);
         });
