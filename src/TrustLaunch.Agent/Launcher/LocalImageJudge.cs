@@ -1,5 +1,5 @@
-using System.Security.Cryptography;
 using System.Text;
+using TrustLaunch.Oci.Content;
 using TrustLaunch.Oci.Golden;
 using TrustLaunch.Oci.Registry;
 using TrustLaunch.Oci.Signing;
@@ -8,9 +8,10 @@ namespace TrustLaunch.Agent.Launcher;
 
 /// <summary>
 /// Local mode: fetches the golden value published beside the image, checks its signature against the trusted
-/// publisher keys and its validity window, then compares manifest, config, layers and diff_ids.
+/// publisher keys, its validity window and the trust policy (where it was published, revocation, rollback), then
+/// compares manifest, config, layers and diff_ids.
 /// </summary>
-public sealed class LocalImageJudge(TrustedKeys trustedPublishers, TimeProvider? time = null) : IImageJudge
+public sealed class LocalImageJudge(TrustedKeys trustedPublishers, TimeProvider? time = null, GoldenTrustPolicy? policy = null) : IImageJudge
 {
     public string Mode => "local";
 
@@ -26,9 +27,11 @@ public sealed class LocalImageJudge(TrustedKeys trustedPublishers, TimeProvider?
         if (!verdict.IsVerified)
             throw new ImageNotVerifiedException(verdict.Reason!);
         var value = verdict.Value!;
+        var golden = Digest.Sha256(Encoding.ASCII.GetBytes(jws!));
+        if ((policy ?? GoldenTrustPolicy.Default).FindRefusal(value, golden, image.Reference) is { } refusal)
+            throw new ImageNotVerifiedException(refusal);
         if (value.FindMismatch(new ObservedImage(image.ManifestDigest, image.ConfigDigest, image.LayerDigests, image.DiffIds)) is { } mismatch)
             throw new ImageNotVerifiedException(mismatch);
-        var golden = "sha256:" + Convert.ToHexStringLower(SHA256.HashData(Encoding.ASCII.GetBytes(jws!)));
-        return new ImageApproval(value.PublisherKeyId, golden, value.RootfsDigest);
+        return new ImageApproval(value.PublisherKeyId, golden.ToString(), value.RootfsDigest);
     }
 }
