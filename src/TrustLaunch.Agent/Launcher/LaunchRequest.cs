@@ -52,7 +52,7 @@ public sealed record LaunchRequest(
 }
 
 /// <summary>The image did not match a valid golden value; the refusal was measured as <c>ImageRejected</c>.</summary>
-public sealed class ImageNotVerifiedException(string reason) : Exception($"NOT verified: {reason}")
+public sealed class ImageNotVerifiedException(string reason, Exception? inner = null) : Exception($"NOT verified: {reason}", inner)
 {
     public string Reason { get; } = reason;
 }

@@ -1,3 +1,4 @@
+using TrustLaunch.Oci.Content;
 using TrustLaunch.Oci.Golden;
 using TrustLaunch.Oci.Registry;
 using TrustLaunch.Oci.Signing;
@@ -6,9 +7,10 @@ namespace TrustLaunch.Agent.Launcher;
 
 /// <summary>
 /// Local mode: fetches the golden value published beside the image, checks its signature against the trusted
-/// publisher keys and its validity window, then compares manifest, config, layers and diff_ids.
+/// publisher keys, its validity window and the trust policy (where it was published, revocation, rollback), then
+/// compares manifest, config, layers and diff_ids.
 /// </summary>
-public sealed class LocalImageJudge(TrustedKeys trustedPublishers, TimeProvider? time = null) : IImageJudge
+public sealed class LocalImageJudge(TrustedKeys trustedPublishers, TimeProvider? time = null, GoldenTrustPolicy? policy = null) : IImageJudge
 {
     public string Mode => "local";
 
@@ -24,8 +26,11 @@ public sealed class LocalImageJudge(TrustedKeys trustedPublishers, TimeProvider?
         if (!verdict.IsVerified)
             throw new ImageNotVerifiedException(verdict.Reason!);
         var value = verdict.Value!;
+        var golden = GoldenValue.JwsDigest(jws!);
+        if ((policy ?? GoldenTrustPolicy.Default).FindRefusal(value, Digest.Parse(golden), image.Reference) is { } refusal)
+            throw new ImageNotVerifiedException(refusal);
         if (value.FindMismatch(new ObservedImage(image.ManifestDigest, image.ConfigDigest, image.LayerDigests, image.DiffIds)) is { } mismatch)
             throw new ImageNotVerifiedException(mismatch);
-        return new ImageApproval(value.PublisherKeyId, GoldenValue.JwsDigest(jws!), value.RootfsDigest, jws!);
+        return new ImageApproval(value.PublisherKeyId, golden, value.RootfsDigest, jws!);
     }
 }

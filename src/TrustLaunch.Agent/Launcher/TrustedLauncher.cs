@@ -25,13 +25,18 @@ public sealed class TrustedLauncher(string dataDir, ContentStore store, IImageJu
         Digest? manifestDigest = null;
         try
         {
-            var image = await LocalImages.PullAsync(client, store, request.Reference, request.Platform, request.DecryptionKeys, null, cancellationToken).ConfigureAwait(false);
-            manifestDigest = image.ManifestDigest;
-            var measured = new ImageMeasurement(request.Reference, image.ManifestDigest, image.Manifest.Config.Digest,
-                image.Manifest.Layers.Select(l => l.Digest).ToList(), image.Config.RootFs.DiffIds);
+            // Resolved once: from here on the image is named by its manifest digest, so a tag moved (or pulled again)
+            // meanwhile cannot swap what is judged, unpacked and run.
+            var resolved = await client.ResolveImageAsync(request.Reference, request.Platform, cancellationToken).ConfigureAwait(false);
+            manifestDigest = resolved.Manifest.Digest;
+            var measured = await PrePullMeasurement.MeasureAsync(client, store, request.Reference, resolved, cancellationToken).ConfigureAwait(false);
             // Held until the record names the snapshot: parallel launches unpack once and image gc keeps it.
-            using var snapshotLock = await Snapshots.LockAsync(dataDir, image.ManifestDigest, cancellationToken).ConfigureAwait(false);
-            var (approval, snapshotDigest) = await JudgeAsync(client, measured, Snapshots.Rootfs(dataDir, image.ManifestDigest), cancellationToken).ConfigureAwait(false);
+            using var snapshotLock = await Snapshots.LockAsync(dataDir, resolved.Manifest.Digest, cancellationToken).ConfigureAwait(false);
+            // Judged before any layer is fetched: the pull then downloads only what the approved manifest names, with its sizes.
+            var (approval, snapshotDigest) = await JudgeAsync(client, measured, Snapshots.Rootfs(dataDir, resolved.Manifest.Digest), cancellationToken).ConfigureAwait(false);
+            LocalImages.CheckSupported(resolved.Parsed);
+            LocalImages.CheckDecryptable(resolved.Parsed, request.DecryptionKeys);
+            var image = await LocalImages.PullAsync(client, store, request.Reference, resolved, request.DecryptionKeys, null, cancellationToken).ConfigureAwait(false);
             var snapshot = await SnapshotAsync(image, request, approval, snapshotDigest, cancellationToken).ConfigureAwait(false);
 
             await MeasureAsync(LaunchEvents.ImagePulled, new ImagePulledEvent(reference, image.ManifestDigest.ToString()),
@@ -46,12 +51,12 @@ public sealed class TrustedLauncher(string dataDir, ContentStore store, IImageJu
                 configDigest.ToString(), DateTimeOffset.UtcNow, request.Runtime, request.Network, request.Seccomp));
             return container;
         }
-        catch (ImageNotVerifiedException e)
+        catch (Exception e) when (ImageRefusal.ReasonOf(e) is { } reason)
         {
             container.Discard();
-            await MeasureAsync(LaunchEvents.ImageRejected, new ImageRejectedEvent(reference, manifestDigest?.ToString() ?? "", e.Reason),
+            await MeasureAsync(LaunchEvents.ImageRejected, new ImageRejectedEvent(reference, manifestDigest?.ToString() ?? "", reason),
                 LaunchEventsJsonContext.Default.ImageRejectedEvent, cancellationToken).ConfigureAwait(false);
-            throw;
+            throw e as ImageNotVerifiedException ?? new ImageNotVerifiedException(reason, e);
         }
         catch
         {

@@ -2,6 +2,7 @@ using System.Net;
 using System.Text.Json;
 using TrustLaunch.Oci.Content;
 using TrustLaunch.Oci.Manifests;
+using TrustLaunch.Oci.Pull;
 using TrustLaunch.Oci.Registry;
 
 namespace TrustLaunch.Oci.Golden;
@@ -15,8 +16,6 @@ public sealed record FetchedGolden(ResolvedImage Image, ImageReference TagRefere
 
 public static class GoldenFetch
 {
-    private const int MaxConfigBytes = 8 * 1024 * 1024;
-
     /// <summary>Resolves <paramref name="reference"/> now and fetches the golden value published for that manifest.</summary>
     public static async Task<FetchedGolden> FetchAsync(RegistryClient client, ImageReference reference, Platform? platform, CancellationToken ct)
     {
@@ -62,8 +61,8 @@ public static class GoldenFetch
     public static async Task<ImageConfig> FetchConfigAsync(RegistryClient client, ResolvedImage image, CancellationToken ct)
     {
         var descriptor = image.Parsed.Config;
-        if (descriptor.Size > MaxConfigBytes)
-            throw new InvalidDataException($"image {image.Reference}: config of {descriptor.Size} bytes is more than the {MaxConfigBytes} allowed");
+        if (descriptor.Size > ImagePuller.MaxConfigBytes)
+            throw new InvalidDataException($"image {image.Reference}: config of {descriptor.Size} bytes is more than the {ImagePuller.MaxConfigBytes} allowed");
         var bytes = await ReadBlobAsync(client, image.Reference, descriptor, ct).ConfigureAwait(false);
         return JsonSerializer.Deserialize(bytes, OciJsonContext.Default.ImageConfig)
                ?? throw new InvalidDataException($"image {image.Reference}: config {descriptor.Digest} is null");

@@ -90,6 +90,9 @@ public sealed partial class LayerUnpacker(UnpackOptions? options = null)
         {
             await ApplyTarAsync(readAhead, state, cancellationToken).ConfigureAwait(false);
             await readAhead.DrainAsync(cancellationToken).ConfigureAwait(false);
+            // The source to its very end, past what the decompressor needed: a verifying source (a stored blob, a
+            // ciphertext with its HMAC) checks itself there, before the tree can be renamed into place.
+            await compressed.CopyToAsync(Stream.Null, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception e) when (e is InvalidDataException or FormatException or EndOfStreamException or ZstdException)
         {

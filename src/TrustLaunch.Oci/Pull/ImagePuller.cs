@@ -14,7 +14,7 @@ public sealed record PullProgress(Digest Digest, string MediaType, long BytesDon
 
 public sealed record PullOptions
 {
-    /// <summary>The platform picked from an index; default linux/amd64.</summary>
+    /// <summary>The platform picked from an index; default the host's (<see cref="Platform.Default"/>).</summary>
     public Platform? Platform { get; init; }
 
     public int MaxParallelDownloads { get; init; } = 3;
@@ -32,7 +32,8 @@ public sealed record PulledImage(
     Digest? IndexDigest,
     int BlobsDownloaded,
     int BlobsReused,
-    int Reconnects);
+    int Reconnects,
+    StoredImage Record);
 
 /// <summary>
 /// Pulls an image into a <see cref="ContentStore"/>: resolve the reference (choosing the platform from an index),
@@ -41,14 +42,27 @@ public sealed record PulledImage(
 /// </summary>
 public sealed class ImagePuller(RegistryClient client, ContentStore store)
 {
-    private const int MaxConfigBytes = 8 * 1024 * 1024;
+    /// <summary>Upper bound on an image config blob, checked before it is fetched.</summary>
+    public const int MaxConfigBytes = 8 * 1024 * 1024;
 
     public async Task<PulledImage> PullAsync(ImageReference reference, PullOptions? options = null, IProgress<PullProgress>? progress = null,
         CancellationToken cancellationToken = default)
     {
         options ??= new PullOptions();
-        using var lease = await store.AcquirePullLeaseAsync(cancellationToken);
         var resolved = await client.ResolveImageAsync(reference, options.Platform, cancellationToken);
+        return await PullAsync(reference, resolved, options, progress, cancellationToken);
+    }
+
+    /// <summary>
+    /// Pulls exactly what <paramref name="resolved"/> names, by digest and with the sizes of its manifest (never
+    /// resolving <paramref name="reference"/> again, so a tag moved meanwhile changes nothing), and records it under
+    /// <paramref name="reference"/>.
+    /// </summary>
+    public async Task<PulledImage> PullAsync(ImageReference reference, ResolvedImage resolved, PullOptions? options = null, IProgress<PullProgress>? progress = null,
+        CancellationToken cancellationToken = default)
+    {
+        options ??= new PullOptions();
+        using var lease = await store.AcquirePullLeaseAsync(cancellationToken);
         var manifest = resolved.Parsed;
         if (manifest.Config.Size > MaxConfigBytes)
             throw new InvalidDataException($"image {reference}: config of {manifest.Config.Size} bytes is more than the {MaxConfigBytes} allowed");
@@ -82,7 +96,7 @@ public sealed class ImagePuller(RegistryClient client, ContentStore store)
         if (resolved.Index is { } index)
             await store.PutAsync(index.Digest, index.Bytes, cancellationToken);
 
-        var config = JsonSerializer.Deserialize(store.ReadBlob(manifest.Config.Digest), OciJsonContext.Default.ImageConfig)
+        var config = JsonSerializer.Deserialize(store.ReadVerifiedBlob(manifest.Config), OciJsonContext.Default.ImageConfig)
                      ?? throw new InvalidDataException($"image {reference}: config {manifest.Config.Digest} is null");
         var record = new StoredImage
         {
@@ -97,7 +111,8 @@ public sealed class ImagePuller(RegistryClient client, ContentStore store)
         if (store.Find(record.Reference) is not { } recorded || recorded with { Stored = record.Stored } != record)
             store.RecordImage(record);
         return new PulledImage(reference, resolved.Manifest.Digest, manifest, config, manifestPath, store.BlobPath(manifest.Config.Digest),
-            manifest.Layers.Select(l => store.BlobPath(l.Digest)).ToList(), resolved.Index?.Digest, downloaded, reused, reconnects);
+            manifest.Layers.Select(l => store.BlobPath(l.Digest)).ToList(), resolved.Index?.Digest, downloaded, reused, reconnects,
+            store.Find(record.Reference) is { } kept && kept with { Stored = record.Stored } == record ? kept : record);
     }
 
     /// <summary>Reports on the caller's thread, unlike <see cref="Progress{T}"/> which posts to the thread pool.</summary>

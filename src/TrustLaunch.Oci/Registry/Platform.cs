@@ -1,12 +1,29 @@
 using System.Diagnostics.CodeAnalysis;
+using System.Runtime.InteropServices;
 using TrustLaunch.Oci.Manifests;
 
 namespace TrustLaunch.Oci.Registry;
 
-/// <summary>A platform to pick from an image index: <c>os/arch[/variant]</c>, default <c>linux/amd64</c>.</summary>
+/// <summary>A platform to pick from an image index: <c>os/arch[/variant]</c>, default the host's (<see cref="Default"/>).</summary>
 public sealed record Platform(string Os, string Architecture, string? Variant = null)
 {
-    public static Platform Default { get; } = new("linux", "amd64");
+    /// <summary>linux and the architecture this process runs on, in the OCI (GOARCH) spelling: an image for another
+    /// architecture would not run here.</summary>
+    public static Platform Default { get; } = new("linux", OciArchitecture(RuntimeInformation.OSArchitecture));
+
+    /// <summary>The OCI image-spec name of <paramref name="architecture"/> (GOARCH values).</summary>
+    public static string OciArchitecture(Architecture architecture) => architecture switch
+    {
+        System.Runtime.InteropServices.Architecture.X64 => "amd64",
+        System.Runtime.InteropServices.Architecture.Arm64 => "arm64",
+        System.Runtime.InteropServices.Architecture.X86 => "386",
+        System.Runtime.InteropServices.Architecture.Arm or System.Runtime.InteropServices.Architecture.Armv6 => "arm",
+        System.Runtime.InteropServices.Architecture.S390x => "s390x",
+        System.Runtime.InteropServices.Architecture.Ppc64le => "ppc64le",
+        System.Runtime.InteropServices.Architecture.RiscV64 => "riscv64",
+        System.Runtime.InteropServices.Architecture.LoongArch64 => "loong64",
+        _ => throw new PlatformNotSupportedException($"no OCI architecture name for {architecture}"),
+    };
 
     public static Platform Parse(string text) =>
         TryParse(text, out var p) ? p : throw new FormatException($"'{text}' is not a platform: expected os/arch[/variant], e.g. linux/arm64/v8");

@@ -85,7 +85,7 @@ public sealed partial class RegistryClient
 
     /// <summary>
     /// Resolves a reference to one image manifest: a manifest is returned as is, an index (or Docker manifest list) is
-    /// searched for <paramref name="platform"/> (default linux/amd64) and that manifest fetched by digest.
+    /// searched for <paramref name="platform"/> (default the host's, <see cref="Platform.Default"/>) and that manifest fetched by digest.
     /// </summary>
     public async Task<ResolvedImage> ResolveImageAsync(ImageReference reference, Platform? platform = null, CancellationToken cancellationToken = default)
     {

@@ -45,6 +45,34 @@ public sealed class ContentStore
     public byte[] ReadBlob(Digest digest) => File.ReadAllBytes(BlobPath(digest));
 
     /// <summary>
+    /// Reads a small blob (a manifest, a config) and hashes it again: a blob changed in the store since it was
+    /// ingested is refused with <see cref="OciDigestMismatchException"/>, never parsed.
+    /// </summary>
+    public byte[] ReadVerifiedBlob(Digest digest, long? size = null)
+    {
+        var bytes = ReadBlob(digest);
+        var what = $"blob {digest} in the content store {Root}";
+        if (size is { } expected && bytes.Length != expected)
+            throw new OciSizeMismatchException(what, expected, bytes.Length, bytes.Length > expected);
+        using var hash = digest.CreateHash();
+        hash.AppendData(bytes);
+        var actual = Digest.FromHash(digest.Algorithm, hash.GetHashAndReset());
+        if (actual != digest)
+            throw new OciDigestMismatchException(what, digest, actual);
+        return bytes;
+    }
+
+    /// <summary><see cref="ReadVerifiedBlob(Digest, long?)"/> with the size and digest of a descriptor.</summary>
+    public byte[] ReadVerifiedBlob(OciDescriptor descriptor) => ReadVerifiedBlob(descriptor.Digest, descriptor.Size);
+
+    /// <summary>
+    /// Opens a stored blob for streaming through a <see cref="VerifyingStream"/>: read to its end, it throws instead of
+    /// ending when the bytes no longer hash to <paramref name="descriptor"/>'s digest or size.
+    /// </summary>
+    public VerifyingStream OpenVerifiedBlob(OciDescriptor descriptor) =>
+        new(OpenBlob(descriptor.Digest), descriptor.Digest, descriptor.Size, $"blob {descriptor.Digest} in the content store {Root}");
+
+    /// <summary>
     /// Copies <paramref name="source"/> into <c>ingest/</c>, checks size and digest, and renames it to its blob path.
     /// On any failure the ingest file is deleted and nothing appears under blobs/. Returns the blob path.
     /// </summary>

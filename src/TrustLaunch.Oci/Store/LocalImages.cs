@@ -26,18 +26,17 @@ public sealed record LocalImage(ImageReference Reference, StoredImage Record, by
 /// unpack it into a rootfs directory.</summary>
 public static class LocalImages
 {
+    /// <summary>The image the store records for <paramref name="reference"/>, its manifest and config re-hashed as they are read.</summary>
     public static LocalImage? Find(ContentStore store, ImageReference reference)
     {
         var record = store.Find(reference.ToString());
         if (record is null || !store.Contains(record.ManifestDigest))
             return null;
-        var bytes = store.ReadBlob(record.ManifestDigest);
+        var bytes = store.ReadVerifiedBlob(record.ManifestDigest);
         var manifest = new ManifestResponse(record.ManifestDigest, record.MediaType, bytes).ParseManifest();
         if (!store.Contains(manifest.Config.Digest))
             return null;
-        var config = JsonSerializer.Deserialize(store.ReadBlob(manifest.Config.Digest), OciJsonContext.Default.ImageConfig)
-                     ?? throw new InvalidDataException($"image {reference}: config {manifest.Config.Digest} is null");
-        return new LocalImage(reference, record, bytes, manifest, config);
+        return new LocalImage(reference, record, bytes, manifest, ReadConfig(store, reference, manifest));
     }
 
     public static LocalImage Require(ContentStore store, ImageReference reference) =>
@@ -50,22 +49,41 @@ public static class LocalImages
     public static async Task<LocalImage> PullAsync(RegistryClient client, ContentStore store, ImageReference reference, Platform? platform,
         IReadOnlyList<DecryptionKey> keys, IProgress<PullProgress>? progress, CancellationToken cancellationToken)
     {
-        if (keys.Count > 0)
-        {
-            var resolved = await client.ResolveImageAsync(reference, platform, cancellationToken).ConfigureAwait(false);
-            CheckDecryptable(resolved.Parsed, keys);
-        }
-        await new ImagePuller(client, store).PullAsync(reference, new PullOptions { Platform = platform }, progress, cancellationToken).ConfigureAwait(false);
-        return Find(store, reference) ?? throw new InvalidOperationException($"image {reference} was pulled but is not in the store");
+        var resolved = await client.ResolveImageAsync(reference, platform, cancellationToken).ConfigureAwait(false);
+        return await PullAsync(client, store, reference, resolved, keys, progress, cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Throws the exact reason when an encrypted layer cannot be unwrapped with <paramref name="keys"/>.</summary>
+    /// <summary>
+    /// Pulls the manifest <paramref name="resolved"/> names (by digest: what was judged is what is pulled, whatever
+    /// the tag points to by now) and returns that image, not whatever the reference's record says after the pull.
+    /// </summary>
+    public static async Task<LocalImage> PullAsync(RegistryClient client, ContentStore store, ImageReference reference, ResolvedImage resolved,
+        IReadOnlyList<DecryptionKey> keys, IProgress<PullProgress>? progress, CancellationToken cancellationToken)
+    {
+        if (keys.Count > 0)
+            CheckDecryptable(resolved.Parsed, keys);
+        var pulled = await new ImagePuller(client, store).PullAsync(reference, resolved, null, progress, cancellationToken).ConfigureAwait(false);
+        return new LocalImage(reference, pulled.Record, resolved.Manifest.Bytes, pulled.Manifest, pulled.Config);
+    }
+
+    /// <summary>Refuses (<see cref="NotSupportedException"/>) a layer whose media type names no tar this unpacker reads, before it is downloaded.</summary>
+    public static void CheckSupported(OciManifest manifest)
+    {
+        foreach (var layer in manifest.Layers)
+            MediaTypes.CompressionOf(layer.MediaType);
+    }
+
+    private static ImageConfig ReadConfig(ContentStore store, ImageReference reference, OciManifest manifest) =>
+        JsonSerializer.Deserialize(store.ReadVerifiedBlob(manifest.Config), OciJsonContext.Default.ImageConfig)
+        ?? throw new InvalidDataException($"image {reference}: config {manifest.Config.Digest} is null");
+
+    /// <summary>Throws the exact reason (a <see cref="CryptographicException"/>) when an encrypted layer cannot be unwrapped with <paramref name="keys"/>.</summary>
     public static void CheckDecryptable(OciManifest manifest, IReadOnlyList<DecryptionKey> keys)
     {
         foreach (var layer in manifest.Layers.Where(l => MediaTypes.IsEncrypted(l.MediaType)))
         {
             if (keys.Count == 0)
-                throw new IOException($"layer {layer.Digest} is encrypted: pass its key with --decryption-key FILE");
+                throw new CryptographicException($"layer {layer.Digest} is encrypted: pass its key with --decryption-key FILE");
             Ocicrypt.DecryptedDescriptor(layer, keys);
         }
     }
@@ -87,7 +105,9 @@ public static class LocalImages
         var decrypting = new List<DecryptingStream>();
         var sources = layers.Select((layer, i) => new LayerSource(layer.Digest, MediaTypes.CompressionOf(layer.MediaType), diffIds[i], _ =>
         {
-            Stream blob = store.OpenBlob(layer.Digest);
+            // Hashed again as it is read: a blob changed in the store since the pull fails the unpack, and
+            // LayerUnpacker reads each source to its end before the tree is renamed into place.
+            Stream blob = store.OpenVerifiedBlob(layer);
             if (!MediaTypes.IsEncrypted(layer.MediaType))
                 return ValueTask.FromResult(blob);
             try

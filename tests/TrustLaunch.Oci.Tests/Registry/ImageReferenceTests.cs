@@ -1,4 +1,5 @@
 using TrustLaunch.Oci.Registry;
+using TrustLaunch.Testing;
 
 namespace TrustLaunch.Oci.Tests.Registry;
 
@@ -81,4 +82,15 @@ public sealed class ImageReferenceTests
     public void Platform_Malformed_Refused() =>
         Assert.Equal("'linux' is not a platform: expected os/arch[/variant], e.g. linux/arm64/v8",
             Assert.Throws<FormatException>(() => Platform.Parse("linux")).Message);
+
+    /// <summary>The default platform is the machine's (as <c>uname -m</c> names it), so an index never hands an arm64
+    /// node the amd64 image.</summary>
+    [Fact]
+    public async Task Platform_Default_IsTheHostsArchitecture()
+    {
+        var machine = (await ProcessRunner.RunAsync("uname", ["-m"])).EnsureSuccess("uname -m").StandardOutput.Trim();
+        var expected = machine switch { "x86_64" => "amd64", "aarch64" => "arm64", _ => machine };
+
+        Assert.Equal(new Platform("linux", expected), Platform.Default);
+    }
 }

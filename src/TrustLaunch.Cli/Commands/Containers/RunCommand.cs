@@ -12,15 +12,16 @@ using TrustLaunch.Oci.Bundles;
 namespace TrustLaunch.Cli.Commands.Containers;
 
 /// <summary>
-/// <c>trustlaunch run REF [--name N] [--pod ID] [--namespace NS] [--mode local|remote] [--trust FILE|DIR] [--attach]
-/// [--net pod|host] [--seccomp default|unconfined] [--pids-limit N] [-- ARGS]</c>: a measured launch of an image that
-/// matches a trusted golden value, isolated as a Kubernetes pod is by default (anything looser only when asked, and
+/// <c>trustlaunch run REF [--name N] [--pod ID] [--namespace NS] [--mode local|remote] [--trust FILE|DIR] [--trust-policy FILE]
+/// [--attach] [--net pod|host] [--seccomp default|unconfined] [--pids-limit N] [-- ARGS]</c>: a measured launch of an image
+/// that matches a trusted golden value, isolated as a Kubernetes pod is by default (anything looser only when asked, and
 /// measured in ContainerCreated). Exit 3 with <c>NOT verified: REASON</c> (and an ImageRejected measurement)
 /// otherwise. Detached by default; <c>--attach</c> streams the output and returns the container's exit status.
 /// </summary>
 public static class RunCommand
 {
     public const string TrustEnvironmentVariable = "TRUSTLAUNCH_TRUST";
+    public const string TrustPolicyEnvironmentVariable = "TRUSTLAUNCH_TRUST_POLICY";
     public const string DefaultTrust = "/etc/trustlaunch/trusted-publishers";
     public const string VerifierEnvironmentVariable = "TRUSTLAUNCH_VERIFIER_AGENT_URL";
     public const string AgentIdEnvironmentVariable = "TRUSTLAUNCH_AGENT_ID";
@@ -36,6 +37,12 @@ public static class RunCommand
         {
             Description = $"Trusted golden-value publisher keys, a PEM file or a directory of *.pem (default: ${TrustEnvironmentVariable}, else {DefaultTrust})",
             HelpName = "FILE|DIR",
+        };
+        var trustPolicy = new Option<string?>("--trust-policy")
+        {
+            Description = $"Local mode: JSON trust policy — mirrors allowed per repository (golden_from), oldest golden value accepted (min_created), "
+                          + $"revoked golden values (default: ${TrustPolicyEnvironmentVariable}; without one a golden value must name the image's own repository)",
+            HelpName = "FILE",
         };
         var mode = new Option<string>("--mode")
         {
@@ -78,7 +85,7 @@ public static class RunCommand
         var keys = RegistryOptions.DecryptionKeyOption();
         var command = new Command("run", "Launch a container from an image that matches its signed golden value, measuring every step")
         {
-            reference, args, name, pod, ns, mode, trust, verifier, agentId, tlsDir, tlsName, attach, network, seccomp, pidsLimit, platform, keys,
+            reference, args, name, pod, ns, mode, trust, trustPolicy, verifier, agentId, tlsDir, tlsName, attach, network, seccomp, pidsLimit, platform, keys,
         };
         containers.AddTo(command);
         command.SetAction(async (parse, ct) =>
@@ -92,7 +99,8 @@ public static class RunCommand
             using var measurer = containers.OpenMeasurer(parse);
             using var verifierClient = parse.GetValue(mode) == "remote" ? VerifierAgentPort(parse, verifier, tlsDir, tlsName) : null;
             IImageJudge judge = verifierClient is null
-                ? new LocalImageJudge(SigningKeys.LoadTrusted(parse.GetValue(trust) ?? Environment.GetEnvironmentVariable(TrustEnvironmentVariable) ?? DefaultTrust))
+                ? new LocalImageJudge(SigningKeys.LoadTrusted(parse.GetValue(trust) ?? Environment.GetEnvironmentVariable(TrustEnvironmentVariable) ?? DefaultTrust),
+                    policy: SigningKeys.LoadTrustPolicy(parse.GetValue(trustPolicy) ?? Environment.GetEnvironmentVariable(TrustPolicyEnvironmentVariable)))
                 : new RemoteImageJudge(verifierClient, parse.GetValue(agentId) ?? Environment.GetEnvironmentVariable(AgentIdEnvironmentVariable)
                     ?? throw new CliUsageException($"--mode remote needs --agent-id (or ${AgentIdEnvironmentVariable})"));
             var launcher = new TrustedLauncher(containers.DataDir(parse), containers.OpenStore(parse), judge, measurer);

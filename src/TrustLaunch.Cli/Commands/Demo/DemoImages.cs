@@ -10,7 +10,7 @@ namespace TrustLaunch.Cli.Commands.Demo;
 
 /// <summary>
 /// The demo's images, built here and pushed with TrustLaunch's own registry client: one gzip layer with the static
-/// busybox (as <c>/bin/busybox</c> and <c>/bin/sh</c>) and a few files, an OCI config for linux/amd64 whose command is
+/// busybox (as <c>/bin/busybox</c> and <c>/bin/sh</c>) and a few files, an OCI config for linux and this host's architecture whose command is
 /// <c>/bin/sh</c>.
 /// </summary>
 internal static class DemoImages
@@ -26,7 +26,7 @@ internal static class DemoImages
         var layer = Gzip(tar);
         var config = JsonSerializer.SerializeToUtf8Bytes(new ImageConfig
         {
-            Architecture = "amd64",
+            Architecture = Platform.Default.Architecture,
             Os = "linux",
             Created = DateTimeOffset.UtcNow,
             Config = new ImageProcessConfig { Cmd = ["/bin/sh"], Env = ["PATH=/bin"], WorkingDir = "/" },

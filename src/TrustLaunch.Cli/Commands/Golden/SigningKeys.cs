@@ -1,3 +1,4 @@
+using TrustLaunch.Oci.Golden;
 using System.Security.Cryptography;
 using TrustLaunch.Hsm;
 using TrustLaunch.Oci.Signing;
@@ -73,6 +74,23 @@ public static class SigningKeys
         catch (Exception e) when (e is CryptographicException or FileNotFoundException)
         {
             throw new CliUsageException($"--trust {e.Message}");
+        }
+    }
+
+    /// <summary>The trust policy at <paramref name="path"/>, or the default one (golden values bound to their own repository) when null.</summary>
+    public static GoldenTrustPolicy LoadTrustPolicy(string? path)
+    {
+        if (path is null)
+            return GoldenTrustPolicy.Default;
+        if (!File.Exists(path))
+            throw new CliUsageException($"--trust-policy {path}: no such file");
+        try
+        {
+            return GoldenTrustPolicy.Load(path);
+        }
+        catch (FormatException e)
+        {
+            throw new CliUsageException($"--trust-policy: {e.Message}");
         }
     }
 }

@@ -100,7 +100,7 @@ public sealed class RegistryOptions
 
     public static Option<string?> PlatformOption() => new("--platform")
     {
-        Description = "Platform to pick from an image index: os/arch[/variant] (default linux/amd64)",
+        Description = "Platform to pick from an image index: os/arch[/variant] (default linux and this host's architecture)",
         HelpName = "PLATFORM",
     };
 

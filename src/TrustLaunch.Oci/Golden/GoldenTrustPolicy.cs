@@ -1,0 +1,151 @@
+using System.Globalization;
+using System.Text.Json;
+using TrustLaunch.Oci.Content;
+using TrustLaunch.Oci.Registry;
+
+namespace TrustLaunch.Oci.Golden;
+
+/// <summary>
+/// Where golden values may come from and which are withdrawn, beyond the publisher keys: by default a golden value
+/// must name the registry host and repository of the image it is used for (its signed <c>reference</c>); a rule per
+/// repository may accept golden values published for other repositories (a mirror) and set the oldest issue time
+/// still accepted (rollback to an older golden value); <c>revoked</c> lists golden values (SHA-256 of the JWS) never
+/// accepted again.
+/// </summary>
+/// <remarks>
+/// The file (<c>trustlaunch run --trust-policy FILE</c>), every member optional:
+/// <code>
+/// {
+///   "repositories": {
+///     "mirror.example:5000/team/app": { "golden_from": ["registry.example/team/app"], "min_created": "2026-01-31T00:00:00Z" }
+///   },
+///   "revoked": ["sha256:…"]
+/// }
+/// </code>
+/// Repository keys and <c>golden_from</c> entries are <c>HOST[:PORT]/REPOSITORY</c>, without tag or digest, normalized as
+/// image references are (<c>busybox</c> is <c>docker.io/library/busybox</c>).
+/// </remarks>
+public sealed record GoldenTrustPolicy
+{
+    public static GoldenTrustPolicy Default { get; } = new();
+
+    public IReadOnlyDictionary<string, RepositoryRule> Repositories { get; init; } = new Dictionary<string, RepositoryRule>();
+
+    public IReadOnlySet<Digest> Revoked { get; init; } = new HashSet<Digest>();
+
+    /// <summary>What one repository accepts besides its own golden values.</summary>
+    public sealed record RepositoryRule(IReadOnlyList<string> GoldenFrom, DateTimeOffset? MinCreated);
+
+    /// <summary>
+    /// Refuses a (signature-verified) golden value for <paramref name="image"/> with the exact reason, or returns null:
+    /// revoked, published for another repository that no rule allows, or older than the repository's minimum.
+    /// </summary>
+    /// <param name="goldenDigest"><c>sha256:</c> and the hex SHA-256 of the JWS text.</param>
+    public string? FindRefusal(GoldenValue value, Digest goldenDigest, ImageReference image)
+    {
+        if (Revoked.Contains(goldenDigest))
+            return $"golden value {goldenDigest} is revoked by the trust policy";
+        if (!ImageReference.TryParse(value.Reference, out var published, out var error))
+            return $"golden value reference '{value.Reference}' is not an image reference: {error}";
+        var rule = Repositories.GetValueOrDefault(image.Name);
+        if (published.Name != image.Name && rule?.GoldenFrom.Contains(published.Name, StringComparer.Ordinal) != true)
+            return $"golden value was published for {published.Name}, not {image.Name} (a trust policy may allow it: repositories.\"{image.Name}\".golden_from)";
+        if (rule?.MinCreated is { } min && value.Created < min)
+            return $"golden value created {GoldenValue.FormatTime(value.Created)} is older than {GoldenValue.FormatTime(min)}, the oldest the trust policy accepts for {image.Name}";
+        return null;
+    }
+
+    /// <summary>Reads a policy file strictly: unknown members, wrong types and malformed names or times are refused.</summary>
+    /// <exception cref="FormatException">With the file and the reason.</exception>
+    public static GoldenTrustPolicy Load(string path)
+    {
+        try
+        {
+            return Parse(File.ReadAllBytes(path));
+        }
+        catch (FormatException e)
+        {
+            throw new FormatException($"trust policy {path}: {e.Message}");
+        }
+    }
+
+    public static GoldenTrustPolicy Parse(ReadOnlySpan<byte> json)
+    {
+        JsonDocument doc;
+        try
+        {
+            doc = JsonDocument.Parse(json.ToArray());
+        }
+        catch (JsonException e)
+        {
+            throw new FormatException($"not JSON: {e.Message}");
+        }
+        using (doc)
+        {
+            var root = Expect(doc.RootElement, JsonValueKind.Object, "the policy");
+            var repositories = new Dictionary<string, RepositoryRule>(StringComparer.Ordinal);
+            var revoked = new HashSet<Digest>();
+            foreach (var member in root.EnumerateObject())
+            {
+                switch (member.Name)
+                {
+                    case "repositories":
+                        foreach (var repository in Expect(member.Value, JsonValueKind.Object, "repositories").EnumerateObject())
+                            repositories.Add(RepositoryName(repository.Name, "repositories"), ParseRule(repository.Name, repository.Value));
+                        break;
+                    case "revoked":
+                        foreach (var entry in Expect(member.Value, JsonValueKind.Array, "revoked").EnumerateArray())
+                        {
+                            if (entry.ValueKind != JsonValueKind.String || !Digest.TryParse(entry.GetString(), out var digest, out _))
+                                throw new FormatException($"revoked entry {entry.GetRawText()} is not a digest");
+                            revoked.Add(digest);
+                        }
+                        break;
+                    default:
+                        throw new FormatException($"unknown member '{member.Name}'");
+                }
+            }
+            return new GoldenTrustPolicy { Repositories = repositories, Revoked = revoked };
+        }
+    }
+
+    private static RepositoryRule ParseRule(string repository, JsonElement element)
+    {
+        var what = $"repositories.\"{repository}\"";
+        var goldenFrom = new List<string>();
+        DateTimeOffset? minCreated = null;
+        foreach (var member in Expect(element, JsonValueKind.Object, what).EnumerateObject())
+        {
+            switch (member.Name)
+            {
+                case "golden_from":
+                    foreach (var entry in Expect(member.Value, JsonValueKind.Array, $"{what}.golden_from").EnumerateArray())
+                        goldenFrom.Add(RepositoryName(Expect(entry, JsonValueKind.String, $"{what}.golden_from entry").GetString()!, $"{what}.golden_from"));
+                    break;
+                case "min_created":
+                    var text = Expect(member.Value, JsonValueKind.String, $"{what}.min_created").GetString();
+                    if (!DateTimeOffset.TryParseExact(text, "yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture,
+                            DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var t))
+                        throw new FormatException($"{what}.min_created '{text}' is not a UTC time like 2026-01-31T12:00:00Z");
+                    minCreated = t;
+                    break;
+                default:
+                    throw new FormatException($"unknown member '{member.Name}' in {what}");
+            }
+        }
+        return new RepositoryRule(goldenFrom, minCreated);
+    }
+
+    /// <summary>A repository name normalized as image references are; a tag or digest is refused.</summary>
+    private static string RepositoryName(string text, string what)
+    {
+        if (!ImageReference.TryParse(text, out var reference, out var error))
+            throw new FormatException($"{what}: '{text}' is not a repository: {error}");
+        if (reference.Digest is not null || text.EndsWith(":" + reference.Tag, StringComparison.Ordinal))
+            throw new FormatException($"{what}: '{text}' names a tag or digest; give HOST/REPOSITORY only");
+        return reference.Name;
+    }
+
+    private static JsonElement Expect(JsonElement element, JsonValueKind kind, string what) =>
+        element.ValueKind == kind ? element : throw new FormatException($"{what} is {element.ValueKind}, expected {kind}");
+}

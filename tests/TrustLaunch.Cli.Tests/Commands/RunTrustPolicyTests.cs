@@ -1,0 +1,134 @@
+using System.Globalization;
+using TrustLaunch.Measurement;
+using TrustLaunch.Oci.Golden;
+using TrustLaunch.Oci.Registry;
+using TrustLaunch.Oci.Signing;
+
+namespace TrustLaunch.Cli.Tests.Commands;
+
+/// <summary>
+/// A golden value counts only where it was published (its signed reference names the image's registry and
+/// repository) unless <c>--trust-policy</c> allows a mirror; the policy also refuses golden values older than a
+/// repository's minimum (rollback) and revoked ones. Real docker-registry, real agent on swtpm, real crun.
+/// </summary>
+[Trait("Category", "Slow")]
+public sealed class RunTrustPolicyTests(ImageRegistryFixture registry, LaunchAgentFixture agent)
+    : IClassFixture<ImageRegistryFixture>, IClassFixture<LaunchAgentFixture>, IDisposable
+{
+    private readonly ScratchDirectory _scratch = new();
+
+    public void Dispose() => _scratch.Dispose();
+
+    private string DataDir => _scratch["data"];
+
+    private Task<CliResult> Tl(string command, params string[] args) =>
+        CliHarness.RunAsync([command, "--data-dir", DataDir, "--agent-socket", agent.Deployment.SocketPath, .. args]);
+
+    private async Task<(string Reference, string Digest, string Private, string Public)> PublishAsync(string repository)
+    {
+        var image = await registry.PushAsync(registry.LayoutA, repository, "v1");
+        var (priv, pub) = ImageRegistryFixture.WriteKeyPair(_scratch.Path, "publisher-" + repository.Replace('/', '-'));
+        await RepublishAsync(image.Reference, priv);
+        return (image.Reference, image.ManifestDigest, priv, pub);
+    }
+
+    private async Task<string> RepublishAsync(string reference, string key)
+    {
+        (await CliHarness.RunAsync("golden", "publish", reference, "--key", key, "--data-dir", _scratch["publish"])).EnsureSuccess();
+        return await CraftedImages.FetchGoldenAsync(reference);
+    }
+
+    private string Policy(string json)
+    {
+        var path = _scratch["policy-" + Guid.NewGuid().ToString("N")[..8] + ".json"];
+        File.WriteAllText(path, json);
+        return path;
+    }
+
+    private async Task<string> RefusedAsync(string reference, string digest, params string[] options)
+    {
+        var since = (await agent.Deployment.GetInfoAsync()).LogLength;
+        var run = await Tl("run", [reference, .. options]);
+        Assert.Equal(3, run.ExitCode);
+        var rejected = EventLine.Parse(Assert.Single(await agent.Deployment.ReadLogAsync(since)).Content);
+        Assert.Equal((LaunchEvents.ImageRejected, digest), (rejected.Operation, rejected.Content.GetProperty("digest").GetString()));
+        Assert.Equal(run.Stderr, $"NOT verified: {rejected.Content.GetProperty("reason").GetString()}\n");
+        return run.Stderr;
+    }
+
+    private async Task RunsAsync(string reference, string name, params string[] options)
+    {
+        (await Tl("run", [reference, "--name", name, .. options, "--attach", "--", "/bin/busybox", "true"])).EnsureSuccess();
+        (await Tl("rm", name)).EnsureSuccess();
+    }
+
+    private static string Utc(DateTimeOffset t) => t.ToUniversalTime().ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
+
+    private static GoldenValue Payload(string jws) => GoldenValue.ParsePayload(Jws.Parse(jws).Payload);
+
+    [Fact]
+    public async Task Run_GoldenValuePublishedForAnotherRepository_RefusedUnlessThePolicyAllowsThatMirror()
+    {
+        var (origin, digest, _, trusted) = await PublishAsync("bind/origin");
+        var mirror = (await registry.PushAsync(registry.LayoutA, "bind/mirror", "v1")).Reference;
+        using (var client = new RegistryClient())
+        {
+            var subject = await client.GetManifestAsync(ImageReference.Parse(mirror));
+            await CraftedImages.PushGoldenAsync(mirror, subject, await CraftedImages.FetchGoldenAsync(origin));
+        }
+        var originName = ImageReference.Parse(origin).Name;
+        var mirrorName = ImageReference.Parse(mirror).Name;
+
+        var refused = await RefusedAsync(mirror, digest, "--trust", trusted);
+
+        Assert.Equal($"NOT verified: golden value was published for {originName}, not {mirrorName} (a trust policy may allow it: repositories.\"{mirrorName}\".golden_from)\n", refused);
+        var allowed = Policy($$"""{ "repositories": { "{{mirrorName}}": { "golden_from": ["{{originName}}"] } } }""");
+        await RunsAsync(mirror, "mirrored", "--trust", trusted, "--trust-policy", allowed);
+        var otherRule = Policy($$"""{ "repositories": { "{{originName}}": { "golden_from": ["{{mirrorName}}"] } } }""");
+        await RefusedAsync(mirror, digest, "--trust", trusted, "--trust-policy", otherRule);
+    }
+
+    [Fact]
+    public async Task Run_OlderGoldenValuePushedBack_RefusedByTheRepositorysMinimumIssueTime()
+    {
+        var (reference, digest, key, trusted) = await PublishAsync("rollback/app");
+        var old = await CraftedImages.FetchGoldenAsync(reference);
+        await Task.Delay(TimeSpan.FromSeconds(1.1));
+        var current = await RepublishAsync(reference, key);
+        var name = ImageReference.Parse(reference).Name;
+        var minimum = Utc(Payload(current).Created);
+        var policy = Policy($$"""{ "repositories": { "{{name}}": { "min_created": "{{minimum}}" } } }""");
+        await RunsAsync(reference, "current", "--trust", trusted, "--trust-policy", policy);
+        using (var client = new RegistryClient())
+            await CraftedImages.PushGoldenAsync(reference, await client.GetManifestAsync(ImageReference.Parse(reference)), old);
+
+        var refused = await RefusedAsync(reference, digest, "--trust", trusted, "--trust-policy", policy);
+
+        Assert.Equal($"NOT verified: golden value created {Utc(Payload(old).Created)} is older than {minimum}, the oldest the trust policy accepts for {name}\n", refused);
+    }
+
+    [Fact]
+    public async Task Run_RevokedGoldenValue_Refused()
+    {
+        var (reference, digest, _, trusted) = await PublishAsync("revoke/app");
+        var golden = CraftedImages.GoldenDigest(await CraftedImages.FetchGoldenAsync(reference));
+        var policy = Policy($$"""{ "revoked": ["{{golden}}"] }""");
+
+        var refused = await RefusedAsync(reference, digest, "--trust", trusted, "--trust-policy", policy);
+
+        Assert.Equal($"NOT verified: golden value {golden} is revoked by the trust policy\n", refused);
+    }
+
+    [Fact]
+    public async Task Run_MalformedTrustPolicy_UsageErrorNothingMeasured()
+    {
+        var (reference, _, _, trusted) = await PublishAsync("policy/malformed");
+        var since = (await agent.Deployment.GetInfoAsync()).LogLength;
+        var policy = Policy("""{ "repositories": { "a/b:v1": {} } }""");
+
+        var run = await Tl("run", reference, "--trust", trusted, "--trust-policy", policy);
+
+        Assert.Equal((2, $"error: --trust-policy: trust policy {policy}: repositories: 'a/b:v1' names a tag or digest; give HOST/REPOSITORY only\n"), (run.ExitCode, run.Stderr));
+        Assert.Empty(await agent.Deployment.ReadLogAsync(since));
+    }
+}
