@@ -101,7 +101,7 @@ public class AppraisalBenchmarks
         var evidence = new QuoteEvidence("bench-agent", attest, signature.ToBytes(),
             [new PcrValue("sha256", 0, new string('0', 64)), new PcrValue("sha256", LaunchPcr, Convert.ToHexStringLower(launchPcr))],
             LaunchPcr, 0, events, events.Count, 3, 0, 1);
-        return new AppraisalInput("bench-agent", key, nonce, policy, AppraisalState.Initial, evidence);
+        return new AppraisalInput("bench-agent", key, nonce, policy, AppraisalState.Initial, evidence, DateTimeOffset.UtcNow);
     }
 
     private static TpmSignature SignEcdsa(ECDsa key, byte[] attest)

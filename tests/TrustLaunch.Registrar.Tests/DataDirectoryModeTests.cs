@@ -50,7 +50,7 @@ public sealed class DataDirectoryModeTests(RegistrarFixture fixture) : IClassFix
         ], new Uri($"https://127.0.0.1:{agentPort}/readyz"), fixture.ManagementClient(ServiceRoles.Verifier), Path.Combine(root, "agent.log"), wrapper))
         {
             var management = new Hosting.Clients.RegistrarClient(new Hosting.Clients.ServiceHttpClientFactory(
-                TlsIdentity.FromDirectory(tls, ServiceRoles.Tenant)).Create(new Uri($"https://127.0.0.1:{registrarPort + 1}/")));
+                TlsIdentity.FromDirectory(tls, ServiceRoles.Tenant)).Create(new Uri($"https://127.0.0.1:{registrarPort + 1}/"), ServiceRoles.Registrar));
             for (var i = 0; i < 100 && await management.GetAsync(agentId) is not { Active: true }; i++)
                 await Task.Delay(100);
             Assert.True((await management.GetAsync(agentId))?.Active, "the agent did not register");

@@ -22,7 +22,7 @@ public sealed class EmbeddedMeasurerTests(SwtpmFixture swtpm) : IClassFixture<Sw
         var measurers = Enumerable.Range(0, 4).Select(_ => new EmbeddedMeasurer(swtpm.Tcti, _logDirectory, pcr)).ToList();
 
         var measured = await Task.WhenAll(measurers.SelectMany((m, i) => Enumerable.Range(0, 5).Select(j =>
-            m.MeasureAsync(LaunchEvents.ContainerStarted, Content($"{{\"container\":\"c{i}-{j}\"}}")))));
+            m.MeasureAsync(LaunchEvents.ContainerStarted, Content($"{{\"container\":\"c{i}-{j}\"}}"), null))));
 
         Assert.Equal(Enumerable.Range(0, 20).Select(i => (long)i), measured.Select(e => e.Record.RecNum).Order());
         using var log = EventLog.Open(_logDirectory, pcr);
@@ -40,7 +40,7 @@ public sealed class EmbeddedMeasurerTests(SwtpmFixture swtpm) : IClassFixture<Sw
         using var agentsLog = EventLog.Open(_logDirectory, pcr);
         using var measurer = new EmbeddedMeasurer(swtpm.Tcti, _logDirectory, pcr);
 
-        var e = await Assert.ThrowsAsync<IOException>(() => measurer.MeasureAsync(LaunchEvents.ContainerStarted, Content("{\"container\":\"c\"}")));
+        var e = await Assert.ThrowsAsync<IOException>(() => measurer.MeasureAsync(LaunchEvents.ContainerStarted, Content("{\"container\":\"c\"}"), null));
 
         Assert.Equal($"the launch log in {_logDirectory} is held by a running agent: measure through its socket (--agent-socket), not --standalone", e.Message);
     }

@@ -28,11 +28,7 @@ public sealed class VerifierOutboxCommandTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        using (var ca = CertificateAuthority.Init(Tls))
-        {
-            ca.Issue(ServiceRoles.Verifier, ServiceRoles.Verifier);
-            ca.Issue(ServiceRoles.Tenant, ServiceRoles.Tenant);
-        }
+        TestCa.Create(Tls, [ServiceRoles.Verifier, ServiceRoles.Tenant]);
         // Queued as a failed attestation queues them: one due now, one already tried and due in an hour.
         await using (var store = await VerifierStore.OpenAsync(StoreLocation.Sqlite, _scratch["verifier"]))
         {
@@ -106,5 +102,5 @@ public sealed class VerifierOutboxCommandTests : IAsyncLifetime
         CliHarness.RunAsync([.. args, "--verifier", $"https://127.0.0.1:{_port + 1}", "--tls-dir", Tls, "--tls-name", ServiceRoles.Tenant]);
 
     private HttpClient Client() =>
-        new ServiceHttpClientFactory(TlsIdentity.FromDirectory(Tls, ServiceRoles.Tenant)).Create(new Uri($"https://127.0.0.1:{_port}/"));
+        new ServiceHttpClientFactory(TlsIdentity.FromDirectory(Tls, ServiceRoles.Tenant)).Create(new Uri($"https://127.0.0.1:{_port}/"), ServiceRoles.Verifier);
 }

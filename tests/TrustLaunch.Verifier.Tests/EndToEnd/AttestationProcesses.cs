@@ -29,11 +29,7 @@ public sealed class AttestationProcesses : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        using (var ca = CertificateAuthority.Init(Pki))
-        {
-            foreach (var role in new[] { ServiceRoles.Registrar, ServiceRoles.Verifier, ServiceRoles.Tenant })
-                ca.Issue(role, role);
-        }
+        TestCa.Create(Pki, [ServiceRoles.Registrar, ServiceRoles.Verifier, ServiceRoles.Tenant]);
         _registrarPort = FreePorts.FindPair();
         await StartAsync(ServiceRoles.Registrar, _registrarPort, ServiceRoles.Registrar,
             "--listen", $"127.0.0.1:{_registrarPort}", "--management-listen", $"127.0.0.1:{_registrarPort + 1}", "--require-ek-cert", "false");
@@ -43,7 +39,7 @@ public sealed class AttestationProcesses : IAsyncLifetime
             "--registrar", $"https://127.0.0.1:{_registrarPort + 1}", "--quote-interval", "0.3", "--unreachable-after", "2");
     }
 
-    public VerifierClient Tenant() => new(Client(ServiceRoles.Tenant, _verifierPort + 1));
+    public VerifierClient Tenant() => new(Client(ServiceRoles.Tenant, _verifierPort + 1, ServiceRoles.Verifier));
 
     /// <summary>Starts an agent on a new swtpm, adds <paramref name="policy"/> (a new version if it exists) and puts the agent under it; returns once it is Attested.</summary>
     public async Task<AttestedAgent> StartAttestedAgentAsync(PolicyDocument policy)
@@ -52,8 +48,8 @@ public sealed class AttestationProcesses : IAsyncLifetime
         _tpms.Add(tpm);
         await tpm.InitializeAsync();
         var name = $"agent-{Interlocked.Increment(ref _agents)}";
-        using (var ca = CertificateAuthority.Open(Pki))
-            ca.Issue(ServiceRoles.Agent, name);
+        using (var ca = TestCa.Open(Pki))
+            ca.IssueLoopback(ServiceRoles.Agent, name);
         var id = Guid.NewGuid().ToString();
         var port = FreePorts.FindPair();
         await StartAsync(ServiceRoles.Agent, port, name, "--agent-id", id, "--registrar", $"https://127.0.0.1:{_registrarPort}",
@@ -69,13 +65,13 @@ public sealed class AttestationProcesses : IAsyncLifetime
     private async Task StartAsync(string role, int port, string tlsName, params string[] arguments) =>
         _processes.Add(await ServiceProcess.StartAsync(role,
             [.. arguments, "--data-dir", Path.Combine(_directory, tlsName), "--tls-dir", Pki, "--tls-name", tlsName],
-            new Uri($"https://127.0.0.1:{port}/healthz"), Client(ServiceRoles.Tenant, port), Path.Combine(_directory, tlsName + ".log")));
+            new Uri($"https://127.0.0.1:{port}/healthz"), Client(ServiceRoles.Tenant, port, role), Path.Combine(_directory, tlsName + ".log")));
 
-    private HttpClient Client(string certificate, int port)
+    private HttpClient Client(string certificate, int port, string serverRole)
     {
         var identity = TlsIdentity.FromDirectory(Pki, certificate);
         _identities.Add(identity);
-        return new ServiceHttpClientFactory(identity).Create(new Uri($"https://127.0.0.1:{port}/"));
+        return new ServiceHttpClientFactory(identity).Create(new Uri($"https://127.0.0.1:{port}/"), serverRole);
     }
 
     internal static async Task<T> WaitAsync<T>(Func<Task<T?>> probe, Func<string> what) where T : class

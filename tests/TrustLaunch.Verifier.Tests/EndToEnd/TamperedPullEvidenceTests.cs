@@ -49,7 +49,7 @@ public sealed class TamperedPullEvidenceTests : IAsyncLifetime
     public async Task Poll_RecordMemberNulledOnTheWay_FailedAsMalformedEvidence(string member, string path, string expected)
     {
         _member = member;
-        var tenant = new VerifierClient(Client(ServiceRoles.Tenant, _verifierPort + 1));
+        var tenant = new VerifierClient(Client(ServiceRoles.Tenant, _verifierPort + 1, ServiceRoles.Verifier));
         await tenant.AddPolicyAsync(TestPolicies.Document() with { LaunchPcr = LaunchPcr.Default });
         await WaitAsync(async () => (await _deployment.RegistrarManagement().GetAsync(_deployment.AgentId))?.Active == true ? "active" : null);
 
@@ -82,8 +82,8 @@ public sealed class TamperedPullEvidenceTests : IAsyncLifetime
         return app;
     }
 
-    private HttpClient Client(string name, int port) =>
-        new ServiceHttpClientFactory(Identity(name)).Create(new Uri($"https://127.0.0.1:{port}/"));
+    private HttpClient Client(string name, int port, string serverRole) =>
+        new ServiceHttpClientFactory(Identity(name)).Create(new Uri($"https://127.0.0.1:{port}/"), serverRole);
 
     private TlsIdentity Identity(string name)
     {
