@@ -42,12 +42,12 @@ public sealed class DataDirectoryModeTests(RegistrarFixture fixture) : IClassFix
         [
             "--data-dir", verifierData, "--tls-dir", tls, "--registrar", $"https://127.0.0.1:{registrarPort + 1}",
             "--listen", $"127.0.0.1:{verifierPort}", "--tenant-listen", $"127.0.0.1:{verifierPort + 1}",
-        ], new Uri($"https://127.0.0.1:{verifierPort}/readyz"), fixture.AgentClient(), Path.Combine(root, "verifier.log"), wrapper))
+        ], new Uri($"https://127.0.0.1:{verifierPort}/readyz"), Probe(tls, ServiceRoles.Agent, ServiceRoles.Verifier), Path.Combine(root, "verifier.log"), wrapper))
         await using (await ServiceProcess.StartAsync("agent",
         [
             "--agent-id", agentId, "--data-dir", agentData, "--tpm", fixture.Swtpm.Tcti, "--tls-dir", tls,
             "--registrar", $"https://127.0.0.1:{registrarPort}", "--listen", $"127.0.0.1:{agentPort}",
-        ], new Uri($"https://127.0.0.1:{agentPort}/readyz"), fixture.ManagementClient(ServiceRoles.Verifier), Path.Combine(root, "agent.log"), wrapper))
+        ], new Uri($"https://127.0.0.1:{agentPort}/readyz"), Probe(tls, ServiceRoles.Verifier, ServiceRoles.Agent), Path.Combine(root, "agent.log"), wrapper))
         {
             var management = new Hosting.Clients.RegistrarClient(new Hosting.Clients.ServiceHttpClientFactory(
                 TlsIdentity.FromDirectory(tls, ServiceRoles.Tenant)).Create(new Uri($"https://127.0.0.1:{registrarPort + 1}/"), ServiceRoles.Registrar));
@@ -72,4 +72,8 @@ public sealed class DataDirectoryModeTests(RegistrarFixture fixture) : IClassFix
         File.SetUnixFileMode(path, Directory0700);
         return path;
     }
+
+    /// <summary>A readiness probe presenting <paramref name="certificate"/> that expects a server of <paramref name="serverRole"/>.</summary>
+    private static HttpClient Probe(string tls, string certificate, string serverRole) =>
+        new Hosting.Clients.ServiceHttpClientFactory(TlsIdentity.FromDirectory(tls, certificate)).Create(new Uri("https://127.0.0.1/"), serverRole);
 }
