@@ -71,8 +71,9 @@ public sealed class ResultsCommandTests(AttestedNodeFixture node) : IClassFixtur
         Assert.Equal($"INVALID: the signature does not verify with key '{kid}'", shown[1].GetProperty("signature").GetString());
         var lines = text.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.Matches(@"^ID +AT +STATUS +POLICY +LOG +INSTANCE +SIGNATURE +REASON$", lines[0]);
-        Assert.Matches($@"^{newest} +\S+ +affirming +prod:v1 +\d+ +\S+ +valid *$", lines[1]);
-        Assert.Matches($@"^{older} +\S+ +contraindicated +prod:v1 +\d+ +\S+ +INVALID +forged$", lines[2]);
+        const string at = @"\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ";
+        Assert.Matches($@"^{newest} +{at} +affirming +prod:v1 +\d+ +\S+ +valid *$", lines[1]);
+        Assert.Matches($@"^{older} +{at} +contraindicated +prod:v1 +\d+ +\S+ +INVALID +forged$", lines[2]);
         Assert.Equal($"         INVALID: the signature does not verify with key '{kid}'", lines[3]);
         Assert.DoesNotContain("tampered", text.Stdout, StringComparison.Ordinal);
     }

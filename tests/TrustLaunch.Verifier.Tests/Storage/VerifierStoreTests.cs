@@ -64,6 +64,20 @@ public abstract partial class VerifierStoreTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task RecordFault_WithNotification_QueuedForEveryUrlOnlyWhenWritten()
+    {
+        await _store.AddAgentAsync(AgentRecord.New("a1", "127.0.0.1:9002", "prod", 1) with { State = AgentStates.Failed });
+        await _store.AddAgentAsync(AgentRecord.New("a2", "127.0.0.1:9003", "prod", 1));
+        string[] urls = ["http://127.0.0.1:1/a", "http://127.0.0.1:1/b"];
+
+        await _store.RecordFaultAsync("a1", 3, AgentStates.Unreachable, "refused", Now, null, "notice-a1", urls);
+        await _store.RecordFaultAsync("a2", 3, AgentStates.Unreachable, "refused", Now, null, "notice-a2", urls);
+
+        var queued = await _store.GetDueNotificationsAsync(Now, 10);
+        Assert.Equal([(urls[0], "notice-a2"), (urls[1], "notice-a2")], queued.Select(e => (e.Url, e.Body)));
+    }
+
+    [Fact]
     public async Task AddPolicy_SameNameTwice_VersionsOneAndTwoLatestListed()
     {
         await _store.AddPolicyAsync(TestPolicies.Document(), Now);
