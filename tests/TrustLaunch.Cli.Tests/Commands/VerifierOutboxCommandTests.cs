@@ -92,6 +92,7 @@ public sealed class VerifierOutboxCommandTests : IAsyncLifetime
         Assert.Matches($@"^{_pendingId} +pending +node-pending +1 +\d{{4}}-\d\d-\d\d \d\d:\d\d:\d\dZ +{Regex.Escape(Hook("node-pending"))} answered 503$", table[2]);
         Assert.Matches(new Regex(@"^trustlaunch_verifier_webhook_dead_letters(\{[^}]*\})? 1( \d+)?$", RegexOptions.Multiline), scraped);
         Assert.Matches(new Regex(@"^trustlaunch_verifier_webhook_pending(\{[^}]*\})? 1( \d+)?$", RegexOptions.Multiline), scraped);
+        Assert.Matches(new Regex(@"^trustlaunch_verifier_result_queue_depth(\{[^}]*\})? 0( \d+)?$", RegexOptions.Multiline), scraped);
     }
 
     [Fact]
