@@ -11,7 +11,8 @@ namespace TrustLaunch.Cli.Tests.Commands;
 /// <summary>
 /// <c>trustlaunch verifier outbox</c> against a real <c>serve verifier</c> process with <c>--webhook-max-attempts 1</c>:
 /// a notification whose webhook refuses connections is dead-lettered at its first attempt and listed (with the
-/// error) beside one still waiting for its retry, and the dead letter shows in the metrics.
+/// error) beside one still waiting for its retry, and the dead letter shows in the metrics. With
+/// <c>--retain-results-per-agent 1</c> its first retention round leaves each agent only its newest result.
 /// </summary>
 [Trait("Category", "Slow")]
 public sealed class VerifierOutboxCommandTests : IAsyncLifetime
@@ -23,6 +24,7 @@ public sealed class VerifierOutboxCommandTests : IAsyncLifetime
     private ServiceProcess? _verifier;
     private long _deadId;
     private long _pendingId;
+    private long _newestResult;
 
     private string Tls => _scratch["tls"];
 
@@ -35,8 +37,13 @@ public sealed class VerifierOutboxCommandTests : IAsyncLifetime
             foreach (var id in new[] { "node-dead", "node-pending" })
             {
                 await store.AddAgentAsync(AgentRecord.New(id, "127.0.0.1:9", "prod", 1) with { Paused = true });
-                await store.RecordAttestationAsync((await store.GetAgentAsync(id))!,
-                    new AttestationResultRecord(0, id, _created, "contraindicated", "x", null, 0, "prod:v1", "t"), "revocation", [Hook(id)], null);
+                for (var older = 2; older > 0; older--)
+                {
+                    await store.RecordAttestationAsync((await store.GetAgentAsync(id))!,
+                        new AttestationResultRecord(0, id, _created.AddMinutes(-older), "affirming", null, null, 0, "prod:v1", "t"), null, [], null);
+                }
+                _newestResult = (await store.RecordAttestationAsync((await store.GetAgentAsync(id))!,
+                    new AttestationResultRecord(0, id, _created, "contraindicated", "x", null, 0, "prod:v1", "t"), "revocation", [Hook(id)], null))!.Id;
             }
             var entries = await store.ListOutboxAsync(10);
             (_deadId, _pendingId) = (entries[0].Id, entries[1].Id);
@@ -45,7 +52,7 @@ public sealed class VerifierOutboxCommandTests : IAsyncLifetime
         _verifier = await ServiceProcess.StartAsync(ServiceRoles.Verifier,
         [
             "--data-dir", _scratch["verifier"], "--tls-dir", Tls, "--listen", $"127.0.0.1:{_port}", "--tenant-listen", $"127.0.0.1:{_port + 1}",
-            "--webhook-max-attempts", "1",
+            "--webhook-max-attempts", "1", "--retain-results-per-agent", "1",
         ], new Uri($"https://127.0.0.1:{_port}/readyz"), Client(), _scratch["verifier.log"]);
     }
 
@@ -81,6 +88,24 @@ public sealed class VerifierOutboxCommandTests : IAsyncLifetime
         Assert.Matches($@"^{_pendingId} +pending +node-pending +1 +\d{{4}}-\d\d-\d\d \d\d:\d\d:\d\dZ +{Regex.Escape(Hook("node-pending"))} answered 503$", table[2]);
         Assert.Matches(new Regex(@"^trustlaunch_verifier_webhook_dead_letters(\{[^}]*\})? 1( \d+)?$", RegexOptions.Multiline), scraped);
         Assert.Matches(new Regex(@"^trustlaunch_verifier_webhook_pending(\{[^}]*\})? 1( \d+)?$", RegexOptions.Multiline), scraped);
+        Assert.Matches(new Regex(@"^trustlaunch_verifier_result_queue_depth(\{[^}]*\})? 0( \d+)?$", RegexOptions.Multiline), scraped);
+    }
+
+    [Fact]
+    public async Task ServeVerifier_RetainOneResultPerAgent_OnlyEachAgentsNewestLeft()
+    {
+        var tenant = new VerifierClient(new ServiceHttpClientFactory(TlsIdentity.FromDirectory(Tls, ServiceRoles.Tenant))
+            .Create(new Uri($"https://127.0.0.1:{_port + 1}/")));
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        IReadOnlyList<AttestationResultRecord> results;
+        while ((results = await tenant.GetResultsAsync("node-pending", 10)).Count > 1)
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"retention never ran: {results.Count} results left");
+            await Task.Delay(200);
+        }
+
+        Assert.Equal([(_newestResult, "contraindicated")], results.Select(r => (r.Id, r.Status)));
+        Assert.Equal("contraindicated", Assert.Single(await tenant.GetResultsAsync("node-dead", 10)).Status);
     }
 
     private async Task<System.Text.Json.JsonElement> WaitForDeadLetterAsync()

@@ -125,6 +125,19 @@ public sealed class TenantApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Outbox_EmptyThenLimitOutOfRange_ListedThenBadRequest()
+    {
+        using var http = _stack.Client(ServiceRoles.Tenant, _stack.VerifierTenants);
+
+        var empty = await _stack.Tenant().ListOutboxAsync();
+        using var response = await http.GetAsync("v1/outbox?limit=1001");
+
+        Assert.Empty(empty);
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains("\"detail\":\"limit must be 1 to 1000\"", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Metrics_Scraped_VerifierInstrumentsListed()
     {
         using var http = _stack.Client(ServiceRoles.Tenant, _stack.VerifierAgents);

@@ -1,4 +1,5 @@
 using TrustLaunch.Hosting.Contracts;
+using TrustLaunch.Hosting.Storage;
 using TrustLaunch.Verifier.Signing;
 using TrustLaunch.Verifier.Storage;
 using static TrustLaunch.Verifier.Tests.Storage.LeaseTestData;
@@ -91,6 +92,21 @@ public abstract partial class VerifierRetentionTests
         Assert.Equal(new RetiredRemoval(2, 1), removed);
         Assert.Equal("PEM b", await _store.GetPublicKeyAsync("kid-b"));
         Assert.Null(await _store.GetPublicKeyAsync("kid-c"));
+    }
+
+    [Fact]
+    public async Task PruneRetired_KeyPublishedBeforeItsLastUseWasRecorded_GraceCountsFromTheFirstPass()
+    {
+        await _store.Database.WriteAsync((connection, transaction) => connection.ExecuteAsync(transaction,
+            "INSERT INTO verifier_keys (key_id, public_key, instance_id, published_at) VALUES ('kid-old', 'PEM old', 'old', @at)", default,
+            ("@at", _store.Database.Timestamp(Now.AddYears(-1)))));
+
+        var first = await _store.PruneRetiredAsync(Now, Grace, 100);
+        var withinGrace = await _store.PruneRetiredAsync(Now + Grace - TimeSpan.FromSeconds(1), Grace, 100);
+        var afterGrace = await _store.PruneRetiredAsync(Now + Grace, Grace, 100);
+
+        Assert.Equal([new RetiredRemoval(0, 0), new RetiredRemoval(0, 0), new RetiredRemoval(0, 1)], new[] { first, withinGrace, afterGrace });
+        Assert.Null(await _store.GetPublicKeyAsync("kid-old"));
     }
 
     private Task HeartbeatAsync(string instance, DateTimeOffset at) => _store.MaintainLeasesAsync(Instance(instance), NoneInFlight, at, Lease);
