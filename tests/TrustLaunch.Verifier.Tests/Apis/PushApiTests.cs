@@ -205,7 +205,8 @@ public sealed class PushApiTests(PushVerifierFixture fixture) : IClassFixture<Pu
     [InlineData("digest", "The constructor parameter 'Digest' on type 'TrustLaunch.Measurement.CelDigest' doesn't allow null values.")]
     public async Task Evidence_NullMemberInARecord_FailedAsMalformedEvidence(string member, string expected)
     {
-        await fixture.Deployment.MeasureAsync(LaunchEvents.ContainerStarted, """{"container":"c-null"}""");
+        // A well-formed event within policy (the fixture's agent is shared): only the member nulled on the way is wrong.
+        await fixture.Deployment.MeasureAsync(LaunchEvents.ContainerCreated, TestEvents.ContainerCreated("c-null", PushVerifierFixture.AllowedImage));
         var push = fixture.Push();
         var challenge = await push.RequestChallengeAsync(AgentId);
         var evidence = System.Text.Json.Nodes.JsonNode.Parse(
