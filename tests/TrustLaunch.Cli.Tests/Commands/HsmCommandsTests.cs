@@ -77,6 +77,25 @@ public sealed class HsmCommandsTests(SoftHsmFixture hsm) : IClassFixture<SoftHsm
     }
 
     [Fact]
+    public async Task Export_ToFile_PrintsTheKidAPolicyFilesTheKeyUnder()
+    {
+        var label = NewLabel("cli-kid");
+        (await Hsm("keygen", "--type", "ec:p256", "--label", label)).EnsureSuccess();
+
+        var r = (await Hsm("export", "--key", label, "--out", _dir["pub.pem"])).EnsureSuccess();
+
+        using var ec = ECDsa.Create();
+        ec.ImportFromPem(await File.ReadAllTextAsync(_dir["pub.pem"]));
+        var q = ec.ExportParameters(false).Q;
+        // RFC 7638: SHA-256 of the required members in lexicographic order, base64url.
+        var jwk = $$"""{"crv":"P-256","kty":"EC","x":"{{Base64Url(q.X!)}}","y":"{{Base64Url(q.Y!)}}"}""";
+        var kid = Base64Url(SHA256.HashData(Encoding.UTF8.GetBytes(jwk)));
+        Assert.Equal($"wrote pem public key (kid {kid}) to {_dir["pub.pem"]}\n", r.Stdout);
+
+        static string Base64Url(byte[] b) => Convert.ToBase64String(b).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+    }
+
+    [Fact]
     public async Task Export_PrivateNonExtractable_RefusedExitOne()
     {
         var label = NewLabel("cli-nx");
