@@ -35,7 +35,7 @@ public sealed partial class AgentAttestation(
     public async Task<AttestationRound> AttestAsync(AgentRecord agent, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(agent);
-        using var scope = logger.BeginScope(new Dictionary<string, object> { ["AgentId"] = agent.AgentId });
+        using var scope = AgentScope(logger, agent.AgentId);
         if (agent.State == AgentStates.Registered)
         {
             if (!await store.RecordFaultAsync(agent.AgentId, agent.ConsecutiveFaults, AgentStates.Attesting, null, time.GetUtcNow(), options.InstanceId,
@@ -134,6 +134,9 @@ public sealed partial class AgentAttestation(
         HttpRequestException { InnerException: { } inner } h => $"{h.Message} ({inner.Message})",
         _ => e.Message,
     };
+
+    /// <summary>The scope of one agent's round: a template, so a log shows "agent ID" as the scope, not a type name.</summary>
+    internal static readonly Func<ILogger, string, IDisposable?> AgentScope = LoggerMessage.DefineScope<string>("agent {AgentId}");
 
     [LoggerMessage(Level = LogLevel.Information, Message = "agent {AgentId}: outcome dropped, the agent was removed, is Failed, or is no longer leased to {InstanceId}")]
     private static partial void LogDropped(ILogger logger, string agentId, string instanceId);

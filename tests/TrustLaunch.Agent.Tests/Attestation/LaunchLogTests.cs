@@ -96,7 +96,7 @@ public sealed class LaunchLogTests(AgentTpmFixture agent) : IClassFixture<AgentT
         using var ak = agent.Tpm.Keys.AkPublic.ToAsymmetricAlgorithm();
         var measures = Enumerable.Range(0, 12).Select(i =>
             log.MeasureAsync(LaunchEvents.ContainerStarted, Content($"{{\"container\":\"c{i}\"}}"), CancellationToken.None));
-        // 16-byte nonces: the quote verifier refuses shorter ones.
+        // 16-byte nonces: the verifier refuses shorter ones.
         var quotes = Enumerable.Range(1, 6).Select(i => Enumerable.Repeat((byte)i, 16).ToArray())
             .Select(nonce => (Nonce: nonce, Quote: log.QuoteAsync(agent.Tpm.Keys, AgentId, new QuoteQuery(nonce, [12], 0), CancellationToken.None))).ToList();
 

@@ -46,6 +46,7 @@ public sealed class GoldenCommandsTests(ImageRegistryFixture registry) : IClassF
         Assert.StartsWith("verified\n", verify.Stdout);
         Assert.Contains($"publisher key: {KeyId(pub)}\n", verify.Stdout);
         Assert.Contains("(unverified: signature and publisher not checked)", show.Stdout);
+        Assert.Contains($"publisher key: {KeyId(pub)} (ES256)\n", show.Stdout);
         Assert.False(json.GetProperty("verified").GetBoolean());
         Assert.Equal(image.ManifestDigest, json.GetProperty("value").GetProperty("manifest_digest").GetString());
         Assert.Equal(image.Reference, json.GetProperty("value").GetProperty("reference").GetString());

@@ -1,5 +1,4 @@
 using System.Security.Cryptography;
-using TrustLaunch.Hsm;
 using TrustLaunch.Testing;
 
 namespace TrustLaunch.Cli.Tests.Commands;
@@ -68,7 +67,8 @@ public sealed class GoldenHsmTests(ImageRegistryFixture registry, SoftHsmFixture
         var result = await Golden("publish", registry.Busybox.Reference, "--key", key);
 
         Assert.Equal(1, result.ExitCode);
-        Assert.Equal($"error: C_FindObjects failed: key not found: no private key matches {Pkcs11Uri.Parse(key)} on token '{hsm.TokenLabel}' " +
+        Assert.Equal($"error: C_FindObjects failed: key not found: no private key matches pkcs11:token={hsm.TokenLabel};object=absent;type=private?pin-source=REDACTED on token '{hsm.TokenLabel}' " +
             "(logged in? private keys are only visible after login)\n", result.Stderr);
+        Assert.DoesNotContain(pinFile, result.Stderr);
     }
 }

@@ -77,6 +77,25 @@ public sealed class HsmCommandsTests(SoftHsmFixture hsm) : IClassFixture<SoftHsm
     }
 
     [Fact]
+    public async Task Export_ToFile_PrintsTheKidAPolicyFilesTheKeyUnder()
+    {
+        var label = NewLabel("cli-kid");
+        (await Hsm("keygen", "--type", "ec:p256", "--label", label)).EnsureSuccess();
+
+        var r = (await Hsm("export", "--key", label, "--out", _dir["pub.pem"])).EnsureSuccess();
+
+        using var ec = ECDsa.Create();
+        ec.ImportFromPem(await File.ReadAllTextAsync(_dir["pub.pem"]));
+        var q = ec.ExportParameters(false).Q;
+        // RFC 7638: SHA-256 of the required members in lexicographic order, base64url.
+        var jwk = $$"""{"crv":"P-256","kty":"EC","x":"{{Base64Url(q.X!)}}","y":"{{Base64Url(q.Y!)}}"}""";
+        var kid = Base64Url(SHA256.HashData(Encoding.UTF8.GetBytes(jwk)));
+        Assert.Equal($"wrote pem public key (kid {kid}) to {_dir["pub.pem"]}\n", r.Stdout);
+
+        static string Base64Url(byte[] b) => Convert.ToBase64String(b).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+    }
+
+    [Fact]
     public async Task Export_PrivateNonExtractable_RefusedExitOne()
     {
         var label = NewLabel("cli-nx");
@@ -105,16 +124,61 @@ public sealed class HsmCommandsTests(SoftHsmFixture hsm) : IClassFixture<SoftHsm
         var kek = NewLabel("cli-kek");
         var dek = NewLabel("cli-dek");
         (await Hsm("keygen", "--type", "aes:256", "--label", kek)).EnsureSuccess();
-        (await Hsm("keygen", "--type", "aes:128", "--label", dek, "--extractable")).EnsureSuccess();
+        (await Hsm("keygen", "--type", "aes:128", "--label", dek, "--extractable", "--usage", "encrypt")).EnsureSuccess();
         await File.WriteAllTextAsync(_dir["plain"], "secret data");
         (await Hsm("encrypt", "--key", dek, "--in", _dir["plain"], "--out", _dir["ct"])).EnsureSuccess();
         (await Hsm("wrap", "--wrapping-key", kek, "--key", dek, "--out", _dir["wrapped"])).EnsureSuccess();
         var copy = NewLabel("cli-copy");
-        (await Hsm("unwrap", "--unwrapping-key", kek, "--in", _dir["wrapped"], "--type", "aes:128", "--label", copy)).EnsureSuccess();
+        (await Hsm("unwrap", "--unwrapping-key", kek, "--in", _dir["wrapped"], "--type", "aes:128", "--label", copy, "--usage", "encrypt")).EnsureSuccess();
         var plain = (await Hsm("decrypt", "--key", copy, "--in", _dir["ct"], "--json")).EnsureSuccess();
         Assert.Equal(Convert.ToHexStringLower(Encoding.UTF8.GetBytes("secret data")), plain.Json.GetProperty("data").GetString());
         Assert.Equal("deleted 1 object(s) matching pkcs11:token=" + hsm.TokenLabel + ";object=" + copy + "\n", (await Hsm("delete", "--key", copy)).EnsureSuccess().Stdout);
         Assert.Matches("^[0-9a-f]{32}\n$", (await Hsm("random", "16")).EnsureSuccess().Stdout);
+    }
+
+    [Fact]
+    public async Task Encrypt_WrapOnlyKey_ExitOneNamingTheUsage()
+    {
+        var kek = NewLabel("cli-wraponly");
+        (await Hsm("keygen", "--type", "aes:256", "--label", kek, "--usage", "wrap")).EnsureSuccess();
+        await File.WriteAllTextAsync(_dir["plain"], "secret data");
+
+        var r = await Hsm("encrypt", "--key", kek, "--in", _dir["plain"]);
+
+        Assert.Equal(1, r.ExitCode);
+        Assert.Equal($"error: C_EncryptInit failed: CKR_KEY_FUNCTION_NOT_PERMITTED: secret-key key '{kek}' (AES-256) may not encrypt: " +
+            "its usage allows wrap/unwrap only; use a key made with --usage encrypt\n", r.Stderr);
+    }
+
+    [Fact]
+    public async Task Keygen_EcKeyToEncrypt_ExitTwo()
+    {
+        var r = await Hsm("keygen", "--type", "ec:p256", "--label", NewLabel("cli-ecenc"), "--usage", "encrypt");
+        Assert.Equal((2, "error: an EC key can only sign, not encrypt\n"), (r.ExitCode, r.Stderr));
+    }
+
+    [Fact]
+    public async Task Sign_UriWithPinValue_PinAbsentFromTheError()
+    {
+        const string Pin = "731946-pin";
+        var r = await Hsm("sign", "--key", $"pkcs11:token={hsm.TokenLabel};object=k?pin-value={Pin}", "--alg", "ES256", "--in", "/dev/null");
+
+        Assert.Equal(2, r.ExitCode);
+        Assert.DoesNotContain(Pin, r.Stderr + r.Stdout);
+        Assert.Equal($"error: PKCS#11 URI 'pkcs11:token={hsm.TokenLabel};object=k?pin-value=REDACTED': pin-value is refused " +
+            "(a PIN in a URI ends up in logs and shell history); use pin-source or TRUSTLAUNCH_HSM_PIN\n", r.Stderr);
+    }
+
+    [Fact]
+    public async Task Sign_UriWithPinSourceForAbsentKey_PinSourceAbsentFromTheError()
+    {
+        var pinFile = PinFile();
+        var r = await Hsm("sign", "--key", $"pkcs11:token={hsm.TokenLabel};object=absent;type=private?pin-source=file:{pinFile}", "--alg", "ES256", "--in", "/dev/null");
+
+        Assert.Equal(1, r.ExitCode);
+        Assert.DoesNotContain(pinFile, r.Stderr + r.Stdout);
+        Assert.Equal($"error: C_FindObjects failed: key not found: no private key matches pkcs11:token={hsm.TokenLabel};object=absent;type=private?pin-source=REDACTED " +
+            $"on token '{hsm.TokenLabel}' (logged in? private keys are only visible after login)\n", r.Stderr);
     }
 
     [Fact]

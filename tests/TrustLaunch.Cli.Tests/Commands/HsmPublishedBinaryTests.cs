@@ -40,7 +40,7 @@ public sealed class HsmPublishedBinaryTests(SoftHsmFixture hsm) : IClassFixture<
         Assert.StartsWith("-----BEGIN PUBLIC KEY-----", pem.StandardOutput);
 
         var log = _dir["spy.log"];
-        (await RunAsync(bin, new() { ["TRUSTLAUNCH_HSM_SPY"] = log }, "hsm", "keys", "--token", hsm.TokenLabel)).EnsureSuccess("keys via spy");
+        (await RunAsync(bin, null, "hsm", "--spy", log, "keys", "--token", hsm.TokenLabel)).EnsureSuccess("keys via spy");
         var text = await File.ReadAllTextAsync(log);
         Assert.Contains("C_Login", text);
         Assert.Contains(SoftHsmFixture.UserPinText, text); // the spy's own log: why analyze redacts

@@ -5,6 +5,7 @@ namespace TrustLaunch.Cli.Tests.Commands;
 
 /// <summary><c>--spy</c> needs its own process (a module is initialised once per process, and this test process has
 /// SoftHSM loaded directly), so these run <c>dotnet trustlaunch.dll</c>; <c>analyze</c> runs in-process.</summary>
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
 public sealed class HsmSpyCommandTests(SoftHsmFixture hsm) : IClassFixture<SoftHsmFixture>, IDisposable
 {
     private readonly ScratchDirectory _dir = new();
@@ -47,6 +48,45 @@ public sealed class HsmSpyCommandTests(SoftHsmFixture hsm) : IClassFixture<SoftH
 
         var summary = (await CliHarness.RunAsync("hsm", "analyze", "--log", log)).EnsureSuccess();
         Assert.StartsWith($"total calls: {root.GetProperty("total_calls").GetInt64()}   processes: 2", summary.Stdout);
+    }
+
+    [Fact]
+    public async Task Spy_UnderUmask000_LogCreated0600BeforeTheModuleWrites()
+    {
+        var log = _dir["umask.log"];
+        var env = new Dictionary<string, string>(hsm.Environment) { ["TRUSTLAUNCH_HSM_PIN"] = SoftHsmFixture.UserPinText };
+        var cli = $"umask 000 && exec dotnet '{typeof(CliApp).Assembly.Location}' hsm --spy '{log}' --token '{hsm.TokenLabel}' keys";
+
+        (await ProcessRunner.RunAsync("sh", ["-c", cli], env)).EnsureSuccess("keys via spy");
+
+        Assert.Contains(SoftHsmFixture.UserPinText, await File.ReadAllTextAsync(log));
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(log));
+    }
+
+    [Fact]
+    public async Task Spy_ExistingWorldReadableLog_TightenedTo0600()
+    {
+        var log = _dir["existing.log"];
+        await File.WriteAllTextAsync(log, "");
+        File.SetUnixFileMode(log, (UnixFileMode)0x1B6); // 0666
+
+        (await CliProcessAsync("hsm", "--spy", log, "--token", hsm.TokenLabel, "keys")).EnsureSuccess("keys via spy");
+
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(log));
+        Assert.Contains("C_Login", await File.ReadAllTextAsync(log));
+    }
+
+    [Fact]
+    public async Task Spy_EnvironmentVariableAlone_DoesNotEnableTheSpy()
+    {
+        var log = _dir["env.log"];
+        var env = new Dictionary<string, string>(hsm.Environment) { ["TRUSTLAUNCH_HSM_SPY"] = log, ["TRUSTLAUNCH_HSM_PIN"] = SoftHsmFixture.UserPinText };
+
+        var info = (await ProcessRunner.RunAsync("dotnet", [typeof(CliApp).Assembly.Location, "hsm", "--token", hsm.TokenLabel, "info", "--json"], env))
+            .EnsureSuccess("info");
+
+        Assert.False(File.Exists(log));
+        Assert.Equal(JsonValueKind.Null, JsonDocument.Parse(info.StandardOutput).RootElement.GetProperty("spy").ValueKind);
     }
 
     [Fact]

@@ -298,6 +298,33 @@ public sealed class AppraiserTests(SwtpmFixture tpm) : IClassFixture<SwtpmFixtur
     }
 
     [Fact]
+    public async Task Appraise_UnsafeClockAfterPowerLoss_AttestedAsReboot()
+    {
+        // Its own TPM: a power loss counts against the dictionary-attack limit the class's other tests share.
+        var ownTpm = new SwtpmFixture();
+        await ownTpm.InitializeAsync();
+        try
+        {
+            using var node = await QuotingNode.StartAsync(ownTpm);
+            await LaunchAsync(node, AllowedImage, "c1");
+            var before = await AppraiseAsync(node, AppraisalState.Initial);
+            Assert.True(before.IsAttested, before.Reason);
+
+            await node.PowerLossAsync();
+            await LaunchAsync(node, AllowedImage, "c2");
+            var after = await AppraiseAsync(node, before.State!, since: 0);
+
+            Assert.False(after.State?.LastClock?.Safe ?? true, "the quote after a power loss should report safe = 0");
+            Assert.True(after.IsAttested, after.Reason);
+            Assert.True(after.Rebooted);
+        }
+        finally
+        {
+            await ownTpm.DisposeAsync();
+        }
+    }
+
+    [Fact]
     public async Task Appraise_OlderQuoteAfterNewer_NotFresh()
     {
         using var node = await QuotingNode.StartAsync(tpm);

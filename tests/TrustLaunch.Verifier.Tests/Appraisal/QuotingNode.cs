@@ -92,6 +92,15 @@ internal sealed class QuotingNode : IDisposable
         BootCount++;
     }
 
+    /// <summary>A power loss: no TPM2_Shutdown before the power cycle, so the TPM reports its clock unsafe.</summary>
+    public async Task PowerLossAsync()
+    {
+        await _tpm.Control.InitAsync();
+        await _device.StartupAsync(TpmSu.Clear);
+        Log.Clear();
+        BootCount++;
+    }
+
     // An orderly TPM2_Shutdown(CLEAR) first: unorderly power losses count as dictionary-attack failures and a few of
     // them lock the AK out (TPM_RC_LOCKOUT). The commands go raw because TpmDevice has no Shutdown.
     private static readonly byte[] ShutdownClear = Convert.FromHexString("80010000000C000001450000");
