@@ -47,7 +47,8 @@ public sealed class AttestationCommandsTests(ImageRegistryFixture registry, Atte
             keyId = verifier.KeyId;
         var policy = _scratch["prod.json"];
         await File.WriteAllTextAsync(policy, JsonSerializer.Serialize(new PolicyDocument("prod", new Dictionary<string, string> { [keyId] = pub },
-            [], [keyId], [], LaunchPcr.Default, new Dictionary<int, string>()), ContractsJsonContext.Default.PolicyDocument));
+            [], [keyId], [], LaunchPcr.Default, new Dictionary<int, string>(), AllowHostNetwork: true, AllowUnconfinedSeccomp: true),
+            ContractsJsonContext.Default.PolicyDocument));
 
         (await Tenant("policy", "add", policy)).EnsureSuccess();
         (await Tenant("agent", "add", node.Deployment.AgentId, "--policy", "prod")).EnsureSuccess();
@@ -82,7 +83,7 @@ public sealed class AttestationCommandsTests(ImageRegistryFixture registry, Atte
 
         var unknown = "sha256:" + new string('e', 64);
         var forged = await node.Deployment.MeasureAsync(LaunchEvents.ContainerCreated,
-            $$"""{"config":"sha256:{{new string('c', 64)}}","container":"intruder","digest":"{{unknown}}","image":"evil:latest","namespace":"","pod":""}""");
+            $$"""{"config":"sha256:{{new string('c', 64)}}","container":"intruder","digest":"{{unknown}}","image":"evil:latest","namespace":"","network":"pod","pod":"","seccomp":"default"}""");
         var failed = await WaitForStatusAsync(s => s.GetProperty("state").GetString() == AgentStates.Failed);
         var results = (await Tenant("results", node.Deployment.AgentId, "--last", "1", "--json")).EnsureSuccess().Json;
         var list = (await Tenant("agent", "list")).EnsureSuccess();

@@ -113,7 +113,8 @@ public sealed class EnrolledNodeFixture : IAsyncLifetime
             keyId = verifier.KeyId;
         var policy = Path.Combine(_directory, "prod.json");
         await File.WriteAllTextAsync(policy, JsonSerializer.Serialize(new PolicyDocument("prod", new Dictionary<string, string> { [keyId] = PublisherPublicKey },
-            [], [keyId], [], LaunchPcr.Default, new Dictionary<int, string>()), ContractsJsonContext.Default.PolicyDocument));
+            [], [keyId], [], LaunchPcr.Default, new Dictionary<int, string>(), AllowHostNetwork: true, AllowUnconfinedSeccomp: true),
+            ContractsJsonContext.Default.PolicyDocument));
         (await Tenant("policy", "add", policy)).EnsureSuccess();
         (await Tenant("agent", "add", Node.Deployment.AgentId, "--policy", "prod")).EnsureSuccess();
         await WaitForStatusAsync(s => s.GetProperty("state").GetString() == AgentStates.Attested);
