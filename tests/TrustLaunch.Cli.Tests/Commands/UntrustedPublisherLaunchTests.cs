@@ -1,6 +1,5 @@
 using System.Text.Json;
 using TrustLaunch.Hosting.Contracts;
-using TrustLaunch.Hosting.Pki;
 using TrustLaunch.Measurement;
 using TrustLaunch.Oci.Signing;
 
@@ -19,8 +18,7 @@ public sealed class UntrustedPublisherLaunchTests(ImageRegistryFixture registry,
 
     public void Dispose() => _scratch.Dispose();
 
-    private Task<CliResult> Tenant(params string[] args) =>
-        CliHarness.RunAsync([.. args, "--verifier", node.TenantUrl, "--tls-dir", node.Deployment.TlsDirectory, "--tls-name", ServiceRoles.Tenant]);
+    private Task<CliResult> Tenant(params string[] args) => node.TenantAsync(args);
 
     [Fact]
     public async Task Run_GoldenValueByAKeyOnlyTheNodeTrusts_LaunchedThenVerifierFailsTheNode()
@@ -41,12 +39,12 @@ public sealed class UntrustedPublisherLaunchTests(ImageRegistryFixture registry,
         (await Tenant("policy", "add", policy)).EnsureSuccess();
         var shown = (await Tenant("policy", "show", "prod")).EnsureSuccess().Stdout;
         (await Tenant("agent", "add", node.Deployment.AgentId, "--policy", "prod")).EnsureSuccess();
-        await WaitForStatusAsync(s => s.GetProperty("state").GetString() == AgentStates.Attested);
+        await node.WaitForStatusAsync(s => s.GetProperty("state").GetString() == AgentStates.Attested);
 
         var run = await CliHarness.RunAsync("run", "--data-dir", _scratch["data"], "--agent-socket", node.Deployment.SocketPath,
             image.Reference, "--trust", nodePublic, "--name", "app", "--attach", "--", "/bin/busybox", "cat", "/etc/hello.txt");
         var verified = (await node.Deployment.ReadLogAsync()).Single(r => EventLine.Parse(r.Content).Operation == LaunchEvents.ImageVerified);
-        var failed = await WaitForStatusAsync(s => s.GetProperty("state").GetString() == AgentStates.Failed);
+        var failed = await node.WaitForStatusAsync(s => s.GetProperty("state").GetString() == AgentStates.Failed);
         (await CliHarness.RunAsync("rm", "--data-dir", _scratch["data"], "--agent-socket", node.Deployment.SocketPath, "app")).EnsureSuccess();
 
         Assert.Contains("exec:        /bin/busybox\n", shown, StringComparison.Ordinal);
@@ -55,18 +53,5 @@ public sealed class UntrustedPublisherLaunchTests(ImageRegistryFixture registry,
         Assert.Equal($"event {verified.RecNum} (ImageVerified): golden value NOT verified: untrusted publisher key {nodeKeyId}",
             failed.GetProperty("failure_reason").GetString());
         Assert.Equal(verified.RecNum, failed.GetProperty("failed_event_index").GetInt64());
-    }
-
-    private async Task<JsonElement> WaitForStatusAsync(Func<JsonElement, bool> done)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
-        while (true)
-        {
-            var status = (await Tenant("agent", "status", node.Deployment.AgentId, "--json")).EnsureSuccess().Json;
-            if (done(status))
-                return status;
-            Assert.True(DateTime.UtcNow < deadline, $"agent status never reached the expected state: {status}");
-            await Task.Delay(200);
-        }
     }
 }
