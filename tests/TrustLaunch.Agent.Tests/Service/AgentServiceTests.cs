@@ -46,6 +46,7 @@ public sealed class AgentServiceTests(AgentDeployment node) : IClassFixture<Agen
     }
 
     [Fact]
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
     public async Task Quote_AfterImageVerified_CarriesItsGoldenValueKeptContentAddressed0600()
     {
         using var key = System.Security.Cryptography.ECDsa.Create(System.Security.Cryptography.ECCurve.NamedCurves.nistP256);
