@@ -35,9 +35,9 @@ public class AppraisalBenchmarks
         var policy = new AttestationPolicy(new StoredPolicy(new PolicyDocument("bench",
             new Dictionary<string, string> { [kid] = publisher.ExportSubjectPublicKeyInfoPem() },
             [], [kid], ["apps"], LaunchPcr, new Dictionary<int, string> { [0] = new string('0', 64) }), 1, DateTimeOffset.UnixEpoch));
-        var (events, pcr) = BuildLog(kid);
-        _ecc = Input(policy, events, pcr, ECDsa.Create(ECCurve.NamedCurves.nistP256));
-        _rsa = Input(policy, events, pcr, RSA.Create(2048));
+        var (events, pcr, golden) = BuildLog(publisher);
+        _ecc = Input(policy, events, pcr, golden, ECDsa.Create(ECCurve.NamedCurves.nistP256));
+        _rsa = Input(policy, events, pcr, golden, RSA.Create(2048));
         foreach (var input in new[] { _ecc, _rsa })
         {
             var outcome = Appraiser.Appraise(input);
@@ -52,20 +52,37 @@ public class AppraisalBenchmarks
     [Benchmark]
     public bool AppraiseRsa100() => Appraiser.Appraise(_rsa).IsAttested;
 
-    /// <summary>Launches of 5 records each (pulled, verified, created, started, stopped), replayed from zeros.</summary>
-    private static (List<CelRecord> Events, byte[] Pcr) BuildLog(string kid)
+    /// <summary>Launches of 5 records each (pulled, verified, created, started, stopped), replayed from zeros, and the
+    /// golden value (signed by <paramref name="publisher"/>) each ImageVerified names, as the evidence carries them.</summary>
+    private static (List<CelRecord> Events, byte[] Pcr, Dictionary<string, string> GoldenValues) BuildLog(ECDsa publisher)
     {
+        using var signer = PemPayloadSigner.FromPem(publisher.ExportPkcs8PrivateKeyPem());
         var events = new List<CelRecord>();
+        var goldenValues = new Dictionary<string, string>(StringComparer.Ordinal);
         var pcr = new byte[32];
+        var rootfs = Oci.Content.Digest.Parse("sha256:" + new string('b', 64));
         for (var i = 0; events.Count < Records; i++)
         {
             var digest = "sha256:" + Convert.ToHexStringLower(SHA256.HashData(BitConverter.GetBytes(i)));
+            var jws = new Oci.Golden.GoldenValue
+            {
+                Reference = $"registry.local/app:{i}",
+                ManifestDigest = Oci.Content.Digest.Parse(digest),
+                ConfigDigest = rootfs,
+                LayerDigests = [],
+                DiffIds = [],
+                RootfsDigest = rootfs,
+                Created = DateTimeOffset.UtcNow.AddHours(-1),
+                Expires = DateTimeOffset.UtcNow.AddYears(1),
+            }.Sign(signer);
+            var golden = Oci.Golden.GoldenValue.JwsDigest(jws);
+            goldenValues[golden] = jws;
             var c = string.Create(CultureInfo.InvariantCulture, $"container-{i}");
             string[] lines =
             [
                 $$"""ImagePulled {"digest":"{{digest}}","image":"registry.local/app:{{i}}"}""",
-                $$"""ImageVerified {"digest":"{{digest}}","golden":"{{new string('a', 64)}}","image":"registry.local/app:{{i}}","mode":"local","publisher":"{{kid}}","rootfs":"sha256:{{new string('b', 64)}}"}""",
-                $$"""ContainerCreated {"config":"{{new string('c', 64)}}","container":"{{c}}","digest":"{{digest}}","image":"registry.local/app:{{i}}","namespace":"apps","pod":"pod-{{i}}"}""",
+                $$"""ImageVerified {"digest":"{{digest}}","golden":"{{golden}}","image":"registry.local/app:{{i}}","mode":"local","publisher":"{{signer.KeyId}}","rootfs":"{{rootfs}}"}""",
+                $$"""ContainerCreated {"config":"{{new string('c', 64)}}","container":"{{c}}","digest":"{{digest}}","image":"registry.local/app:{{i}}","namespace":"apps","network":"pod","pod":"pod-{{i}}","seccomp":"default"}""",
                 $$"""ContainerStarted {"container":"{{c}}"}""",
                 $$"""ContainerStopped {"container":"{{c}}","exit_code":0}""",
             ];
@@ -77,10 +94,11 @@ public class AppraisalBenchmarks
                 pcr = SHA256.HashData([.. pcr, .. hash]);
             }
         }
-        return (events, pcr);
+        return (events, pcr, goldenValues);
     }
 
-    private static AppraisalInput Input(AttestationPolicy policy, List<CelRecord> events, byte[] launchPcr, AsymmetricAlgorithm key)
+    private static AppraisalInput Input(AttestationPolicy policy, List<CelRecord> events, byte[] launchPcr, Dictionary<string, string> goldenValues,
+        AsymmetricAlgorithm key)
     {
         var nonce = RandomNumberGenerator.GetBytes(32);
         byte[] values = [.. new byte[32], .. launchPcr];
@@ -100,7 +118,7 @@ public class AppraisalBenchmarks
         };
         var evidence = new QuoteEvidence("bench-agent", attest, signature.ToBytes(),
             [new PcrValue("sha256", 0, new string('0', 64)), new PcrValue("sha256", LaunchPcr, Convert.ToHexStringLower(launchPcr))],
-            LaunchPcr, 0, events, events.Count, 3, 0, 1);
+            LaunchPcr, 0, events, events.Count, 3, 0, 1, goldenValues);
         return new AppraisalInput("bench-agent", key, nonce, policy, AppraisalState.Initial, evidence, DateTimeOffset.UtcNow);
     }
 

@@ -84,16 +84,16 @@ public sealed class AgentDeployment : IAsyncLifetime
         return (await local.GetFromJsonAsync($"/v1/log?since={since}", ContractsJsonContext.Default.IReadOnlyListCelRecord))!;
     }
 
-    public async Task<HttpResponseMessage> PostMeasureAsync(string operation, string contentJson)
+    public async Task<HttpResponseMessage> PostMeasureAsync(string operation, string contentJson, string? goldenValue = null)
     {
         using var local = LocalClient();
-        var request = new MeasureRequest(operation, System.Text.Json.JsonDocument.Parse(contentJson).RootElement.Clone());
+        var request = new MeasureRequest(operation, System.Text.Json.JsonDocument.Parse(contentJson).RootElement.Clone(), goldenValue);
         return await local.PostAsJsonAsync("/v1/measure", request, ContractsJsonContext.Default.MeasureRequest);
     }
 
-    public async Task<MeasuredEvent> MeasureAsync(string operation, string contentJson)
+    public async Task<MeasuredEvent> MeasureAsync(string operation, string contentJson, string? goldenValue = null)
     {
-        using var response = await PostMeasureAsync(operation, contentJson);
+        using var response = await PostMeasureAsync(operation, contentJson, goldenValue);
         response.EnsureSuccessStatusCode();
         return (await response.Content.ReadFromJsonAsync(ContractsJsonContext.Default.MeasuredEvent))!;
     }

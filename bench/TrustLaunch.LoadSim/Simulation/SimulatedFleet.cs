@@ -83,9 +83,10 @@ public sealed class SimulatedFleet : IDisposable
         Parallel.ForEachAsync(Agents, new ParallelOptions { MaxDegreeOfParallelism = parallelism, CancellationToken = cancellationToken },
             async (agent, ct) => await tenant.AddAgentAsync(new AddAgentRequest(agent.AgentId, policy, null, mode), ct).ConfigureAwait(false));
 
-    /// <summary>The policy the simulated logs satisfy: the one image digest, any namespace, the launch PCR.</summary>
+    /// <summary>The policy the simulated logs satisfy: the one image digest (its golden value's key trusted), any namespace, the launch PCR.</summary>
     public PolicyDocument Policy(string name) =>
-        new(name, new Dictionary<string, string>(), [SimulatedLaunchLog.ImageDigest], [], [], Options.LaunchPcr, new Dictionary<int, string>());
+        new(name, new Dictionary<string, string> { [SimulatedLaunchLog.PublisherKeyId] = SimulatedLaunchLog.PublisherPem }, [SimulatedLaunchLog.ImageDigest], [], [],
+            Options.LaunchPcr, new Dictionary<int, string>());
 
     private static uint Key(IPAddress address)
     {

@@ -2,6 +2,9 @@ using System.Globalization;
 using System.Security.Cryptography;
 using TrustLaunch.Hosting.Contracts;
 using TrustLaunch.Measurement;
+using TrustLaunch.Oci.Content;
+using TrustLaunch.Oci.Golden;
+using TrustLaunch.Oci.Signing;
 using TrustLaunch.Tpm;
 using TrustLaunch.Tpm.Structures;
 
@@ -18,6 +21,16 @@ public sealed class SimulatedLaunchLog
     public static readonly string ImageDigest = "sha256:" + Convert.ToHexStringLower(SHA256.HashData("trustlaunch-loadsim-image"u8));
     public const string ImageReference = "registry.example/loadsim/app:1";
 
+    private static readonly ECDsa PublisherKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+    private static readonly Digest Rootfs = Digest.Parse("sha256:" + new string('b', 64));
+
+    /// <summary>The key (made once per process) that signed <see cref="GoldenValueJws"/>; the benchmark policy trusts it.</summary>
+    public static string PublisherPem { get; } = PublisherKey.ExportSubjectPublicKeyInfoPem();
+    public static string PublisherKeyId { get; } = PemKeys.JwkThumbprint(PublisherKey);
+
+    /// <summary>The golden value of <see cref="ImageDigest"/>, handed to verifiers with every quote as an agent does.</summary>
+    public static string GoldenValueJws { get; } = SignGoldenValue();
+
     private readonly Lock _lock = new();
     private readonly List<CelRecord> _records = [];
     private readonly byte[] _pcr = new byte[SHA256.HashSizeInBytes];
@@ -28,8 +41,8 @@ public sealed class SimulatedLaunchLog
     {
         LaunchPcr = launchPcr;
         Append(LaunchEventLines.ImagePulled(new ImagePulledEvent(ImageReference, ImageDigest)));
-        Append(LaunchEventLines.ImageVerified(new ImageVerifiedEvent(ImageReference, ImageDigest, "local", "loadsim",
-            new string('a', 64), "sha256:" + new string('b', 64))));
+        Append(LaunchEventLines.ImageVerified(new ImageVerifiedEvent(ImageReference, ImageDigest, "local", PublisherKeyId,
+            GoldenValue.JwsDigest(GoldenValueJws), Rootfs.ToString())));
         AppendCreatedAndStarted();
     }
 
@@ -91,7 +104,7 @@ public sealed class SimulatedLaunchLog
             var (attest, signature) = tpm.Quote(nonce, selection, values);
             var from = (int)Math.Min(since, _records.Count);
             return new QuoteEvidence(agentId, attest, signature, listed, LaunchPcr, since, _records[from..], _records.Count,
-                tpm.ResetCount, tpm.RestartCount, BootCount: 1);
+                tpm.ResetCount, tpm.RestartCount, BootCount: 1, new Dictionary<string, string> { [GoldenValue.JwsDigest(GoldenValueJws)] = GoldenValueJws });
         }
     }
 
@@ -117,5 +130,22 @@ public sealed class SimulatedLaunchLog
         _pcr.CopyTo(pair);
         digest.CopyTo(pair[SHA256.HashSizeInBytes..]);
         SHA256.HashData(pair, _pcr);
+    }
+
+    private static string SignGoldenValue()
+    {
+        using var signer = PemPayloadSigner.FromPem(PublisherKey.ExportPkcs8PrivateKeyPem());
+        var now = DateTimeOffset.UtcNow;
+        return new GoldenValue
+        {
+            Reference = ImageReference,
+            ManifestDigest = Digest.Parse(ImageDigest),
+            ConfigDigest = Digest.Parse("sha256:" + new string('d', 64)),
+            LayerDigests = [],
+            DiffIds = [],
+            RootfsDigest = Rootfs,
+            Created = now.AddHours(-1),
+            Expires = now.AddYears(1),
+        }.Sign(signer);
     }
 }

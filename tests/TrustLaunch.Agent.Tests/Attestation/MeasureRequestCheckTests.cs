@@ -1,6 +1,7 @@
 using System.Text.Json;
 using TrustLaunch.Agent.Attestation;
 using TrustLaunch.Hosting.Contracts;
+using TrustLaunch.Oci.Golden;
 
 namespace TrustLaunch.Agent.Tests.Attestation;
 
@@ -20,6 +21,39 @@ public sealed class MeasureRequestCheckTests
     public void Validate_ContentNotAnObject_Refused() =>
         Assert.Equal("content must be a JSON object, not Array",
             MeasureRequestCheck.Validate(new MeasureRequest("ContainerStarted", Json("[1]"))));
+
+    [Fact]
+    public void Validate_ImageVerifiedWithMatchingGoldenValue_Accepted() =>
+        Assert.Null(MeasureRequestCheck.Validate(new MeasureRequest("ImageVerified", ImageVerified(GoldenValue.JwsDigest(Golden)), Golden)));
+
+    [Fact]
+    public void Validate_ImageVerifiedWithoutGoldenValue_Refused() =>
+        Assert.Equal("ImageVerified needs golden_value: the compact JWS of the golden value the image was checked against",
+            MeasureRequestCheck.Validate(new MeasureRequest("ImageVerified", ImageVerified(GoldenValue.JwsDigest(Golden)))));
+
+    [Fact]
+    public void Validate_ImageVerifiedGoldenValueOfAnotherDigest_Refused() =>
+        Assert.Equal($"golden_value hashes to {GoldenValue.JwsDigest(Golden)}, but the event's golden is sha256:{new string('0', 64)}",
+            MeasureRequestCheck.Validate(new MeasureRequest("ImageVerified", ImageVerified("sha256:" + new string('0', 64)), Golden)));
+
+    [Fact]
+    public void Validate_ImageVerifiedWithoutGolden_Refused() =>
+        Assert.Equal("ImageVerified content has no string 'golden'",
+            MeasureRequestCheck.Validate(new MeasureRequest("ImageVerified", Json("{\"digest\":\"x\"}"), Golden)));
+
+    [Fact]
+    public void Validate_GoldenValueNotCompactJws_Refused() =>
+        Assert.Equal("golden_value is not a compact JWS (base64url parts joined by '.')",
+            MeasureRequestCheck.Validate(new MeasureRequest("ImageVerified", ImageVerified("sha256:" + new string('0', 64)), "e30.e30.c2ln\n")));
+
+    [Fact]
+    public void Validate_GoldenValueOnAnotherOperation_Refused() =>
+        Assert.Equal("golden_value belongs to ImageVerified only, not ContainerStarted",
+            MeasureRequestCheck.Validate(new MeasureRequest("ContainerStarted", Json("{\"container\":\"c1\"}"), Golden)));
+
+    private const string Golden = "e30.e30.c2ln";
+
+    private static JsonElement ImageVerified(string golden) => Json($"{{\"golden\":\"{golden}\"}}");
 
     private static JsonElement Json(string text) => JsonDocument.Parse(text).RootElement.Clone();
 }

@@ -19,7 +19,7 @@ public sealed class EmbeddedMeasurerTests(SwtpmFixture swtpm) : IClassFixture<Sw
     public async Task MeasureAsync_FourMeasurersInParallel_EveryEventCommittedOnceAndLogReplaysToPcr()
     {
         const int pcr = 14;
-        var measurers = Enumerable.Range(0, 4).Select(_ => new EmbeddedMeasurer(swtpm.Tcti, _logDirectory, pcr)).ToList();
+        var measurers = Enumerable.Range(0, 4).Select(IMeasurer (_) => new EmbeddedMeasurer(swtpm.Tcti, _logDirectory, pcr)).ToList();
 
         var measured = await Task.WhenAll(measurers.SelectMany((m, i) => Enumerable.Range(0, 5).Select(j =>
             m.MeasureAsync(LaunchEvents.ContainerStarted, Content($"{{\"container\":\"c{i}-{j}\"}}"), null))));
@@ -38,7 +38,7 @@ public sealed class EmbeddedMeasurerTests(SwtpmFixture swtpm) : IClassFixture<Sw
     {
         const int pcr = 15;
         using var agentsLog = EventLog.Open(_logDirectory, pcr);
-        using var measurer = new EmbeddedMeasurer(swtpm.Tcti, _logDirectory, pcr);
+        using IMeasurer measurer = new EmbeddedMeasurer(swtpm.Tcti, _logDirectory, pcr);
 
         var e = await Assert.ThrowsAsync<IOException>(() => measurer.MeasureAsync(LaunchEvents.ContainerStarted, Content("{\"container\":\"c\"}"), null));
 

@@ -46,6 +46,44 @@ public sealed class AgentServiceTests(AgentDeployment node) : IClassFixture<Agen
     }
 
     [Fact]
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    public async Task Quote_AfterImageVerified_CarriesItsGoldenValueKeptContentAddressed0600()
+    {
+        using var key = System.Security.Cryptography.ECDsa.Create(System.Security.Cryptography.ECCurve.NamedCurves.nistP256);
+        using var signer = Oci.Signing.PemPayloadSigner.FromPem(key.ExportPkcs8PrivateKeyPem());
+        var jws = Oci.Signing.Jws.SignCompact("{\"for\":\"this test\"}"u8, signer, Oci.Golden.GoldenValue.JwsType);
+        var golden = Oci.Golden.GoldenValue.JwsDigest(jws);
+        var content = $$"""{"digest":"sha256:{{new string('1', 64)}}","golden":"{{golden}}","image":"registry/app:1","mode":"local","publisher":"{{signer.KeyId}}","rootfs":"sha256:{{new string('2', 64)}}"}""";
+
+        var measured = await node.MeasureAsync(LaunchEvents.ImageVerified, content, jws);
+        using var response = await node.GetQuoteAsync("golden nonce 0001"u8.ToArray(), since: measured.Record.RecNum);
+
+        var evidence = (await response.Content.ReadFromJsonAsync(ContractsJsonContext.Default.QuoteEvidence))!;
+        Assert.Equal(new Dictionary<string, string> { [golden] = jws }, evidence.GoldenValues);
+        var directory = Path.Combine(node.AgentDataDirectory, "log", "golden");
+        var file = Path.Combine(directory, golden.Replace(':', '-') + ".jws");
+        Assert.Equal(jws, await File.ReadAllTextAsync(file));
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(file));
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(directory));
+    }
+
+    [Fact]
+    public async Task Measure_ImageVerifiedWithoutItsGoldenValue_400WithTheReasonNothingMeasured()
+    {
+        var content = $$"""{"digest":"sha256:{{new string('1', 64)}}","golden":"sha256:{{new string('3', 64)}}","image":"x","mode":"local","publisher":"k","rootfs":"sha256:{{new string('2', 64)}}"}""";
+        var before = (await node.GetInfoAsync()).LogLength;
+
+        using var missing = await node.PostMeasureAsync(LaunchEvents.ImageVerified, content);
+        using var mismatched = await node.PostMeasureAsync(LaunchEvents.ImageVerified, content, "e30.e30.c2ln");
+
+        Assert.Equal("ImageVerified needs golden_value: the compact JWS of the golden value the image was checked against",
+            (await Problems.ExpectAsync(missing, HttpStatusCode.BadRequest)).Detail);
+        Assert.Equal($"golden_value hashes to {Oci.Golden.GoldenValue.JwsDigest("e30.e30.c2ln")}, but the event's golden is sha256:{new string('3', 64)}",
+            (await Problems.ExpectAsync(mismatched, HttpStatusCode.BadRequest)).Detail);
+        Assert.Equal(before, (await node.GetInfoAsync()).LogLength);
+    }
+
+    [Fact]
     public async Task Start_RegistrarUp_RegisteredAndActivatedWithItsKeys()
     {
         var registrar = node.RegistrarManagement();

@@ -20,21 +20,9 @@ public sealed class AttestationCommandsTests(ImageRegistryFixture registry, Atte
 
     public void Dispose() => _scratch.Dispose();
 
-    private Task<CliResult> Tenant(params string[] args) =>
-        CliHarness.RunAsync([.. args, "--verifier", node.TenantUrl, "--tls-dir", node.Deployment.TlsDirectory, "--tls-name", ServiceRoles.Tenant]);
+    private Task<CliResult> Tenant(params string[] args) => node.TenantAsync(args);
 
-    private async Task<JsonElement> WaitForStatusAsync(Func<JsonElement, bool> done)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
-        while (true)
-        {
-            var status = (await Tenant("agent", "status", node.Deployment.AgentId, "--json")).EnsureSuccess().Json;
-            if (done(status))
-                return status;
-            Assert.True(DateTime.UtcNow < deadline, $"agent status never reached the expected state: {status}");
-            await Task.Delay(200);
-        }
-    }
+    private Task<JsonElement> WaitForStatusAsync(Func<JsonElement, bool> done) => node.WaitForStatusAsync(done);
 
     [Fact]
     public async Task TenantCommands_VerifiedLaunchThenForgedEvent_AttestedThenFailedWithTheEvent()
@@ -47,7 +35,8 @@ public sealed class AttestationCommandsTests(ImageRegistryFixture registry, Atte
             keyId = verifier.KeyId;
         var policy = _scratch["prod.json"];
         await File.WriteAllTextAsync(policy, JsonSerializer.Serialize(new PolicyDocument("prod", new Dictionary<string, string> { [keyId] = pub },
-            [], [keyId], [], LaunchPcr.Default, new Dictionary<int, string>()), ContractsJsonContext.Default.PolicyDocument));
+            [], [keyId], [], LaunchPcr.Default, new Dictionary<int, string>(), AllowHostNetwork: true, AllowUnconfinedSeccomp: true),
+            ContractsJsonContext.Default.PolicyDocument));
 
         (await Tenant("policy", "add", policy)).EnsureSuccess();
         (await Tenant("agent", "add", node.Deployment.AgentId, "--policy", "prod")).EnsureSuccess();
@@ -82,7 +71,7 @@ public sealed class AttestationCommandsTests(ImageRegistryFixture registry, Atte
 
         var unknown = "sha256:" + new string('e', 64);
         var forged = await node.Deployment.MeasureAsync(LaunchEvents.ContainerCreated,
-            $$"""{"config":"sha256:{{new string('c', 64)}}","container":"intruder","digest":"{{unknown}}","image":"evil:latest","namespace":"","pod":""}""");
+            $$"""{"config":"sha256:{{new string('c', 64)}}","container":"intruder","digest":"{{unknown}}","image":"evil:latest","namespace":"","network":"pod","pod":"","seccomp":"default"}""");
         var failed = await WaitForStatusAsync(s => s.GetProperty("state").GetString() == AgentStates.Failed);
         var results = (await Tenant("results", node.Deployment.AgentId, "--last", "1", "--json")).EnsureSuccess().Json;
         var list = (await Tenant("agent", "list")).EnsureSuccess();
@@ -128,6 +117,24 @@ public sealed class AttestedNodeFixture : IAsyncLifetime
     public string TenantUrl => $"https://127.0.0.1:{_verifierPort + 1}";
 
     public string AgentPortUrl => $"https://127.0.0.1:{_verifierPort}";
+
+    /// <summary>Runs a tenant command (<c>policy …</c>, <c>agent …</c>, <c>results …</c>) against this verifier.</summary>
+    public Task<CliResult> TenantAsync(params string[] args) =>
+        CliHarness.RunAsync([.. args, "--verifier", TenantUrl, "--tls-dir", Deployment.TlsDirectory, "--tls-name", ServiceRoles.Tenant]);
+
+    /// <summary>Polls <c>agent status --json</c> until <paramref name="done"/> holds (60 s at most).</summary>
+    public async Task<JsonElement> WaitForStatusAsync(Func<JsonElement, bool> done)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        while (true)
+        {
+            var status = (await TenantAsync("agent", "status", Deployment.AgentId, "--json")).EnsureSuccess().Json;
+            if (done(status))
+                return status;
+            Assert.True(DateTime.UtcNow < deadline, $"agent status never reached the expected state: {status}");
+            await Task.Delay(200);
+        }
+    }
 
     public async Task InitializeAsync()
     {

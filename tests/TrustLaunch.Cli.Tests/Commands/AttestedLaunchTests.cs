@@ -2,7 +2,6 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using TrustLaunch.Agent.Tpm;
 using TrustLaunch.Hosting.Contracts;
-using TrustLaunch.Hosting.Pki;
 using TrustLaunch.Measurement;
 using TrustLaunch.Oci.Signing;
 
@@ -113,7 +112,8 @@ public sealed class EnrolledNodeFixture : IAsyncLifetime
             keyId = verifier.KeyId;
         var policy = Path.Combine(_directory, "prod.json");
         await File.WriteAllTextAsync(policy, JsonSerializer.Serialize(new PolicyDocument("prod", new Dictionary<string, string> { [keyId] = PublisherPublicKey },
-            [], [keyId], [], LaunchPcr.Default, new Dictionary<int, string>()), ContractsJsonContext.Default.PolicyDocument));
+            [], [keyId], [], LaunchPcr.Default, new Dictionary<int, string>(), AllowHostNetwork: true, AllowUnconfinedSeccomp: true),
+            ContractsJsonContext.Default.PolicyDocument));
         (await Tenant("policy", "add", policy)).EnsureSuccess();
         (await Tenant("agent", "add", Node.Deployment.AgentId, "--policy", "prod")).EnsureSuccess();
         await WaitForStatusAsync(s => s.GetProperty("state").GetString() == AgentStates.Attested);
@@ -126,21 +126,9 @@ public sealed class EnrolledNodeFixture : IAsyncLifetime
         Assert.Equal(AgentStates.Attested, status.GetProperty("state").GetString());
     }
 
-    private Task<CliResult> Tenant(params string[] args) =>
-        CliHarness.RunAsync([.. args, "--verifier", Node.TenantUrl, "--tls-dir", Node.Deployment.TlsDirectory, "--tls-name", ServiceRoles.Tenant]);
+    private Task<CliResult> Tenant(params string[] args) => Node.TenantAsync(args);
 
-    private async Task<JsonElement> WaitForStatusAsync(Func<JsonElement, bool> done)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
-        while (true)
-        {
-            var status = (await Tenant("agent", "status", Node.Deployment.AgentId, "--json")).EnsureSuccess().Json;
-            if (done(status))
-                return status;
-            Assert.True(DateTime.UtcNow < deadline, $"agent status never reached the expected state: {status}");
-            await Task.Delay(200);
-        }
-    }
+    private Task<JsonElement> WaitForStatusAsync(Func<JsonElement, bool> done) => Node.WaitForStatusAsync(done);
 
     public async Task DisposeAsync()
     {

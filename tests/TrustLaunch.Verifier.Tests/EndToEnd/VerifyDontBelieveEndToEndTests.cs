@@ -31,7 +31,8 @@ public sealed class VerifyDontBelieveEndToEndTests(AttestationProcesses processe
         var golden = TestEvents.SignGolden(Published);
         await agent.MeasureAsync(LaunchEvents.ImageVerified, TestEvents.ImageVerified(Published, golden), golden);
         var created = await agent.MeasureAsync(LaunchEvents.ContainerCreated, TestEvents.ContainerCreated("web", Published));
-        Assert.Equal((AgentStates.Attested, null), ((await agent.JudgedAsync(created)).State, (await agent.JudgedAsync(created)).FailureReason));
+        var genuine = await agent.JudgedAsync(created);
+        Assert.Equal((AgentStates.Attested, null), (genuine.State, genuine.FailureReason));
 
         using var attacker = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         var forgedGolden = TestEvents.SignGolden(Evil, attacker);

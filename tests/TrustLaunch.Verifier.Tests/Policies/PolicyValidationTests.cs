@@ -35,4 +35,37 @@ public sealed class PolicyValidationTests
     public void FindProblem_ExpectedValueForLaunchPcr_Refused() =>
         Assert.Equal("expected PCR 11 is the launch PCR, whose value comes from the log",
             PolicyValidation.FindProblem(TestPolicies.Document(expectedPcrs: new Dictionary<int, string> { [11] = new string('0', 64) })));
+
+    [Fact]
+    public void FindProblem_ExecListEmptyOrWithEmptyCommand_Refused()
+    {
+        Assert.Equal("exec lists no command: say \"deny\" to refuse every exec",
+            PolicyValidation.FindProblem(TestPolicies.Document(exec: Hosting.Contracts.ExecPolicy.Only([]))));
+        Assert.Equal("exec lists an empty command", PolicyValidation.FindProblem(TestPolicies.Document(exec: Hosting.Contracts.ExecPolicy.Only(["ls", ""]))));
+    }
+
+    [Theory]
+    [InlineData("\"allow\"", "allow")]
+    [InlineData("\"deny\"", "deny")]
+    [InlineData("[\"/bin/ls\",\"cat\"]", "/bin/ls, cat")]
+    public void PolicyDocument_ExecOnTheWire_RoundTrips(string exec, string expected)
+    {
+        var json = $$"""{"name":"p","trusted_publishers":{},"allowed_image_digests":[],"allowed_publishers":[],"allowed_namespaces":[],"launch_pcr":11,"expected_pcrs":{},"exec":{{exec}}}""";
+
+        var document = System.Text.Json.JsonSerializer.Deserialize(json, Hosting.Contracts.ContractsJsonContext.Default.PolicyDocument)!;
+
+        Assert.Equal(expected, document.Exec!.ToString());
+        Assert.Contains($"\"exec\":{exec}", System.Text.Json.JsonSerializer.Serialize(document, Hosting.Contracts.ContractsJsonContext.Default.PolicyDocument), StringComparison.Ordinal);
+        Assert.False(document.AllowHostNetwork || document.AllowUnconfinedSeccomp);
+    }
+
+    [Fact]
+    public void PolicyDocument_ExecNeitherAllowDenyNorList_Refused()
+    {
+        const string json = """{"name":"p","trusted_publishers":{},"allowed_image_digests":[],"allowed_publishers":[],"allowed_namespaces":[],"launch_pcr":11,"expected_pcrs":{},"exec":"maybe"}""";
+
+        var refused = Assert.Throws<System.Text.Json.JsonException>(() => System.Text.Json.JsonSerializer.Deserialize(json, Hosting.Contracts.ContractsJsonContext.Default.PolicyDocument));
+
+        Assert.StartsWith("exec must be \"allow\", \"deny\" or a list of the commands (argv[0]) allowed, not \"maybe\"", refused.Message, StringComparison.Ordinal);
+    }
 }
