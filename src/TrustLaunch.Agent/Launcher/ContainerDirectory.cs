@@ -1,6 +1,7 @@
 using System.Runtime.InteropServices;
 using System.Text.Json;
 using TrustLaunch.Agent.Runtime;
+using TrustLaunch.Measurement.Native;
 
 namespace TrustLaunch.Agent.Launcher;
 
@@ -86,16 +87,11 @@ public sealed partial class ContainerDirectory
     /// <summary>mkdir(2): unlike Directory.CreateDirectory it fails when the directory already exists.</summary>
     private static bool TryMakeDirectory(string path)
     {
-        if (mkdir(path, 0b111_101_101) == 0)
+        if (Libc.Mkdir(path, 0b111_101_101) == 0)
         {
             return true;
         }
         var errno = Marshal.GetLastPInvokeError();
-        return errno == EEXIST ? false : throw new IOException($"cannot create container directory '{path}': errno {errno}");
+        return errno == Libc.EEXIST ? false : throw new IOException($"cannot create container directory '{path}': errno {errno}");
     }
-
-    private const int EEXIST = 17;
-
-    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    private static partial int mkdir(string path, uint mode);
 }
