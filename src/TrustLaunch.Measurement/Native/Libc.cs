@@ -61,6 +61,7 @@ public static unsafe partial class Libc
     public const int ENOTEMPTY = 39;
     public const int ELOOP = 40;
     public const int ENODATA = 61;
+    public const int ERANGE = 34;
     public const int EOPNOTSUPP = 95;
 
     public const int LOCK_EX = 2;

@@ -101,6 +101,32 @@ internal static unsafe class Posix
         }
     }
 
+    /// <summary>llistxattr: the names of a file's (or symlink's) extended attributes; none where the filesystem has no xattrs.</summary>
+    public static IReadOnlyList<string> ListXattrs(string path)
+    {
+        while (true)
+        {
+            var size = Libc.Llistxattr(path, null, 0);
+            if (size < 0)
+            {
+                var errno = Marshal.GetLastPInvokeError();
+                return errno == Libc.EOPNOTSUPP ? [] : throw Error("llistxattr", path, errno);
+            }
+            if (size == 0)
+                return [];
+            var buffer = new byte[size];
+            fixed (byte* p = buffer)
+            {
+                var n = Libc.Llistxattr(path, p, (nuint)buffer.Length);
+                if (n < 0 && Marshal.GetLastPInvokeError() == Libc.ERANGE /* one was added meanwhile */)
+                    continue;
+                if (n < 0)
+                    throw Error("llistxattr", path, Marshal.GetLastPInvokeError());
+                return System.Text.Encoding.UTF8.GetString(buffer, 0, (int)n).Split('\0', StringSplitOptions.RemoveEmptyEntries);
+            }
+        }
+    }
+
     public static string ErrorText(int errno) => Marshal.GetPInvokeErrorMessage(errno);
 
     private static void Check(int result, string call, string path)
