@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using TrustLaunch.Measurement.Native;
 
 namespace TrustLaunch.Hsm;
 
@@ -7,15 +8,12 @@ namespace TrustLaunch.Hsm;
 /// <see cref="Environment.SetEnvironmentVariable(string, string)"/> is invisible to a PKCS#11 module's <c>getenv</c>
 /// (SoftHSM reads <c>SOFTHSM2_CONF</c>, pkcs11-spy reads <c>PKCS11SPY</c>/<c>PKCS11SPY_OUTPUT</c> at C_Initialize).
 /// </summary>
-public static partial class NativeEnvironment
+public static class NativeEnvironment
 {
     public static void Set(string name, string value)
     {
         Environment.SetEnvironmentVariable(name, value);
-        if (setenv(name, value, 1) != 0)
+        if (Libc.Setenv(name, value, 1) != 0)
             throw new InvalidOperationException($"setenv({name}) failed: errno {Marshal.GetLastPInvokeError()}");
     }
-
-    [LibraryImport("libc", EntryPoint = "setenv", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
-    private static partial int setenv(string name, string value, int overwrite);
 }

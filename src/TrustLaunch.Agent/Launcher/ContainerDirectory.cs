@@ -1,6 +1,7 @@
 using System.Runtime.InteropServices;
 using System.Text.Json;
 using TrustLaunch.Agent.Runtime;
+using TrustLaunch.Measurement.Native;
 using TrustLaunch.Oci.Store;
 
 namespace TrustLaunch.Agent.Launcher;
@@ -109,28 +110,20 @@ public sealed partial class ContainerDirectory
     /// <summary>mkdir(2): unlike Directory.CreateDirectory it fails when the directory already exists.</summary>
     private static bool TryMakeDirectory(string path)
     {
-        if (mkdir(path, (uint)PrivateDirectory.Mode) == 0)
+        if (Libc.Mkdir(path, (uint)PrivateDirectory.Mode) == 0)
         {
             PrivateDirectory.Ensure(path); // the umask may have taken bits from it
             return true;
         }
         var errno = Marshal.GetLastPInvokeError();
-        return errno == EEXIST ? false : throw new IOException($"cannot create container directory '{path}': errno {errno}");
+        return errno == Libc.EEXIST ? false : throw new IOException($"cannot create container directory '{path}': errno {errno}");
     }
 
     /// <summary>(Re)creates <see cref="StdioPipe"/>, a FIFO only we may open.</summary>
     public void CreateStdioPipe()
     {
         File.Delete(StdioPipe);
-        if (mkfifo(StdioPipe, 0b110_000_000) != 0)
+        if (Libc.Mkfifo(StdioPipe, 0b110_000_000) != 0)
             throw new IOException($"cannot create the output pipe '{StdioPipe}': {Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError())}");
     }
-
-    private const int EEXIST = 17;
-
-    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    private static partial int mkfifo(string path, uint mode);
-
-    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    private static partial int mkdir(string path, uint mode);
 }

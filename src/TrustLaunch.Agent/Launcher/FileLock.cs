@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using Microsoft.Win32.SafeHandles;
+using TrustLaunch.Measurement.Native;
 
 namespace TrustLaunch.Agent.Launcher;
 
@@ -7,14 +8,8 @@ namespace TrustLaunch.Agent.Launcher;
 /// An exclusive flock(2) on a file, held until disposed. The lock belongs to the open file, so two holders in one
 /// process exclude each other as two processes do, and the kernel drops it when its holder dies (no stale pid files).
 /// </summary>
-public sealed partial class FileLock : IDisposable
+public sealed class FileLock : IDisposable
 {
-    private const int LockExclusive = 2;
-    private const int LockNonBlocking = 4;
-    private const int EINTR = 4;
-    private const int EWOULDBLOCK = 11;
-    private const int OpenReadWriteCreateCloseOnExec = 0x2 | 0x40 | 0x80000; // O_RDWR | O_CREAT | O_CLOEXEC
-
     private readonly SafeFileHandle _file;
 
     private FileLock(SafeFileHandle file) => _file = file;
@@ -25,11 +20,11 @@ public sealed partial class FileLock : IDisposable
         var file = Open(path);
         try
         {
-            if (!TryLock(file, path, LockExclusive | LockNonBlocking))
+            if (!TryLock(file, path, Libc.LOCK_EX | Libc.LOCK_NB))
             {
                 // A blocking flock cannot be cancelled: it waits on a thread of its own so the pool is not starved.
                 cancellationToken.ThrowIfCancellationRequested();
-                await Task.Factory.StartNew(() => TryLock(file, path, LockExclusive), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).ConfigureAwait(false);
+                await Task.Factory.StartNew(() => TryLock(file, path, Libc.LOCK_EX), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).ConfigureAwait(false);
             }
             return new FileLock(file);
         }
@@ -44,7 +39,7 @@ public sealed partial class FileLock : IDisposable
     public static FileLock? TryAcquire(string path)
     {
         var file = Open(path);
-        if (TryLock(file, path, LockExclusive | LockNonBlocking))
+        if (TryLock(file, path, Libc.LOCK_EX | Libc.LOCK_NB))
             return new FileLock(file);
         file.Dispose();
         return null;
@@ -55,7 +50,7 @@ public sealed partial class FileLock : IDisposable
     // open(2) itself: a FileStream would take a shared flock of .NET's own, which fails while another holds ours.
     private static SafeFileHandle Open(string path)
     {
-        var fd = open(path, OpenReadWriteCreateCloseOnExec, 0b110_000_000);
+        var fd = Libc.Open(path, Libc.O_RDWR | Libc.O_CREAT | Libc.O_CLOEXEC, 0b110_000_000);
         return fd >= 0
             ? new SafeFileHandle((IntPtr)fd, ownsHandle: true)
             : throw new IOException($"cannot open lock file '{path}': {Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError())}");
@@ -63,20 +58,14 @@ public sealed partial class FileLock : IDisposable
 
     private static bool TryLock(SafeFileHandle file, string path, int operation)
     {
-        while (flock(file, operation) != 0)
+        while (Libc.Flock(file, operation) != 0)
         {
             var errno = Marshal.GetLastPInvokeError();
-            if (errno == EWOULDBLOCK)
+            if (errno == Libc.EWOULDBLOCK)
                 return false;
-            if (errno != EINTR)
+            if (errno != Libc.EINTR)
                 throw new IOException($"cannot lock '{path}': {Marshal.GetPInvokeErrorMessage(errno)}");
         }
         return true;
     }
-
-    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    private static partial int open(string path, int flags, uint mode);
-
-    [LibraryImport("libc", SetLastError = true)]
-    private static partial int flock(SafeFileHandle fd, int operation);
 }

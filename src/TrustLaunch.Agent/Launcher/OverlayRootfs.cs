@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using TrustLaunch.Measurement.Native;
 using TrustLaunch.Oci.Store;
 
 namespace TrustLaunch.Agent.Launcher;
@@ -8,11 +9,8 @@ namespace TrustLaunch.Agent.Launcher;
 /// upper layer is the container's own, so containers never write into the snapshot (whose tree digest is checked
 /// at every launch) and a launch costs a mount, not a copy.
 /// </summary>
-public static partial class OverlayRootfs
+public static class OverlayRootfs
 {
-    private const int MntDetach = 2;
-    private const int EINVAL = 22;
-
     /// <summary>Mounts <paramref name="snapshot"/> + <c>DIR/upper</c> at <paramref name="target"/>.</summary>
     public static void Mount(string snapshot, string containerDirectory, string target)
     {
@@ -32,17 +30,17 @@ public static partial class OverlayRootfs
             }
         }
         var options = $"lowerdir={snapshot},upperdir={upper},workdir={work}";
-        if (mount("overlay", target, "overlay", 0, options) != 0)
+        if (Libc.Mount("overlay", target, "overlay", 0, options) != 0)
         {
             var errno = Marshal.GetLastPInvokeError();
-            throw new IOException($"cannot mount the container root filesystem at '{target}': overlay mount failed (errno {errno}{(errno == EINVAL ? ", is the data directory itself on an overlay?" : "")})");
+            throw new IOException($"cannot mount the container root filesystem at '{target}': overlay mount failed (errno {errno}{(errno == Libc.EINVAL ? ", is the data directory itself on an overlay?" : "")})");
         }
     }
 
     /// <summary>Detaches the overlay at <paramref name="target"/>; nothing to do when it is not mounted.</summary>
     public static void Unmount(string target)
     {
-        if (IsMountPoint(target) && umount2(target, MntDetach) != 0)
+        if (IsMountPoint(target) && Libc.Umount2(target, Libc.MNT_DETACH) != 0)
         {
             throw new IOException($"cannot unmount '{target}': errno {Marshal.GetLastPInvokeError()}");
         }
@@ -58,10 +56,4 @@ public static partial class OverlayRootfs
     private static string Unescape(string field) =>
         field.Replace("\\040", " ", StringComparison.Ordinal).Replace("\\011", "\t", StringComparison.Ordinal)
             .Replace("\\012", "\n", StringComparison.Ordinal).Replace("\\134", "\\", StringComparison.Ordinal);
-
-    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    private static partial int mount(string source, string target, string fileSystemType, ulong flags, string data);
-
-    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    private static partial int umount2(string target, int flags);
 }

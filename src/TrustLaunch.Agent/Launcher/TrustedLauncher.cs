@@ -69,11 +69,11 @@ public sealed class TrustedLauncher(string dataDir, ContentStore store, IImageJu
     /// Judges the image while the snapshot an earlier launch left is digested (both only read, and the digest is
     /// compared only once the image is approved); the digest is null when there was no snapshot yet.
     /// </summary>
-    private async Task<(ImageApproval Approval, Digest? SnapshotDigest)> JudgeAsync(RegistryClient client, ImageMeasurement measured, string rootfs,
+    private async Task<(ImageApproval Approval, RootfsDigests? SnapshotDigest)> JudgeAsync(RegistryClient client, ImageMeasurement measured, string rootfs,
         CancellationToken cancellationToken)
     {
         using var digestCancellation = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var digest = Directory.Exists(rootfs) ? Task.Run(() => RootfsDigest.Compute(rootfs, digestCancellation.Token), digestCancellation.Token) : null;
+        var digest = Directory.Exists(rootfs) ? Task.Run(() => RootfsDigest.ComputeAll(rootfs, digestCancellation.Token), digestCancellation.Token) : null;
         try
         {
             var approval = await judge.JudgeAsync(client, measured, cancellationToken).ConfigureAwait(false);
@@ -90,26 +90,26 @@ public sealed class TrustedLauncher(string dataDir, ContentStore store, IImageJu
 
     /// <summary>The image's unpacked tree, made once per manifest (under its lock) and checked against the approved digest every time
     /// (<paramref name="existingDigest"/>: the digest <see cref="JudgeAsync"/> took of a snapshot already there).</summary>
-    private async Task<string> SnapshotAsync(LocalImage image, LaunchRequest request, ImageApproval approval, Digest? existingDigest, CancellationToken cancellationToken)
+    private async Task<string> SnapshotAsync(LocalImage image, LaunchRequest request, ImageApproval approval, RootfsDigests? existingDigest, CancellationToken cancellationToken)
     {
         var rootfs = Snapshots.Rootfs(dataDir, image.ManifestDigest);
-        Digest actual;
+        RootfsDigests actual;
         if (existingDigest is { } existing)
         {
             actual = existing;
         }
         else if (Directory.Exists(rootfs))
         {
-            actual = RootfsDigest.Compute(rootfs, cancellationToken);
+            actual = RootfsDigest.ComputeAll(rootfs, cancellationToken);
         }
         else
         {
             PrivateDirectory.Ensure(Path.GetDirectoryName(rootfs)!);
-            actual = await LocalImages.UnpackAsync(store, image, request.DecryptionKeys, rootfs, cancellationToken).ConfigureAwait(false);
+            actual = (await LocalImages.UnpackAsync(store, image, request.DecryptionKeys, rootfs, cancellationToken).ConfigureAwait(false)).Digests;
         }
-        if (actual != approval.RootfsDigest)
+        if (!actual.Matches(approval.RootfsDigest))
         {
-            throw new ImageNotVerifiedException($"rootfs digest mismatch: golden value has {approval.RootfsDigest}, the snapshot {rootfs} has {actual} (modified after the pull?)");
+            throw new ImageNotVerifiedException($"rootfs digest mismatch: golden value has {approval.RootfsDigest}, the snapshot {rootfs} has {actual.As(approval.RootfsDigest)} (modified after the pull?)");
         }
         return rootfs;
     }

@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using TrustLaunch.Measurement.Native;
 
 namespace TrustLaunch.Agent.Runtime;
 
@@ -8,15 +9,12 @@ namespace TrustLaunch.Agent.Runtime;
 /// the pids we started are waited for: .NET's own SIGCHLD handling reaps the processes it started and leaves the
 /// others alone, and so must we.
 /// </summary>
-public static partial class ChildReaper
+public static class ChildReaper
 {
-    private const int PrSetChildSubreaper = 36;
-    private const int EINTR = 4;
-
     /// <summary>Makes this process the reaper of its orphaned descendants (the container inits it creates).</summary>
     public static void BecomeSubreaper()
     {
-        if (prctl(PrSetChildSubreaper, 1, 0, 0, 0) != 0)
+        if (Libc.Prctl(Libc.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0)
         {
             throw new RuntimeException($"prctl(PR_SET_CHILD_SUBREAPER) failed: errno {Marshal.GetLastPInvokeError()}");
         }
@@ -33,23 +31,17 @@ public static partial class ChildReaper
     {
         while (true)
         {
-            var result = waitpid(pid, out var status, 0);
+            var result = Libc.Waitpid(pid, out var status, 0);
             if (result == pid)
             {
                 var signal = status & 0x7f;
                 return signal == 0 ? (status >> 8) & 0xff : 128 + signal;
             }
             var errno = Marshal.GetLastPInvokeError();
-            if (result < 0 && errno != EINTR)
+            if (result < 0 && errno != Libc.EINTR)
             {
                 throw new RuntimeException($"waitpid({pid}) failed: errno {errno} (not our child?)");
             }
         }
     }
-
-    [LibraryImport("libc", SetLastError = true)]
-    private static partial int prctl(int option, ulong arg2, ulong arg3, ulong arg4, ulong arg5);
-
-    [LibraryImport("libc", SetLastError = true)]
-    private static partial int waitpid(int pid, out int status, int options);
 }

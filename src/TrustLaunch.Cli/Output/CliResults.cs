@@ -79,7 +79,8 @@ public sealed record RemoveResult(string Reference, string ManifestDigest);
 
 public sealed record GcResult(long BytesFreed, int BlobsRemoved, int IngestFilesRemoved, IReadOnlyList<TrustLaunch.Agent.Launcher.RemovedSnapshot> SnapshotsRemoved);
 
-public sealed record UnpackResult(string Reference, string ManifestDigest, string Bundle, string Rootfs, string RootfsDigest, string ConfigDigest);
+public sealed record UnpackResult(string Reference, string ManifestDigest, string Bundle, string Rootfs, string RootfsDigest, string ConfigDigest,
+    int XattrsSkipped = 0, int XattrsNotApplied = 0);
 
 public sealed record RootfsDigestResult(string Directory, string Digest);
 

@@ -1,3 +1,5 @@
+using TrustLaunch.Measurement.Native;
+
 namespace TrustLaunch.Oci.Bundles;
 
 /// <summary>
@@ -54,12 +56,11 @@ public static class RootfsPath
     public static string? ReadSmallTextFile(string rootfs, string containerPath, int maxBytes = 4 << 20)
     {
         var path = Resolve(rootfs, containerPath);
-        const int ORdOnly = 0, ONonBlock = 0x800, ONoFollow = 0x20000, OCloExec = 0x80000;
-        var fd = Open(path, ORdOnly | ONonBlock | ONoFollow | OCloExec);
+        var fd = Libc.Open(path, Libc.O_RDONLY | Libc.O_NONBLOCK | Libc.O_NOFOLLOW | Libc.O_CLOEXEC);
         if (fd < 0)
         {
             var errno = System.Runtime.InteropServices.Marshal.GetLastPInvokeError();
-            return errno == 2 /* ENOENT */ ? null : throw new IOException($"'{containerPath}' in rootfs '{rootfs}' cannot be opened: errno {errno}");
+            return errno == Libc.ENOENT ? null : throw new IOException($"'{containerPath}' in rootfs '{rootfs}' cannot be opened: errno {errno}");
         }
         using var handle = new Microsoft.Win32.SafeHandles.SafeFileHandle(fd, ownsHandle: true);
         using var stream = new FileStream(handle, FileAccess.Read, bufferSize: 0);
@@ -85,7 +86,4 @@ public static class RootfsPath
         }
         return System.Text.Encoding.UTF8.GetString(text.GetBuffer(), 0, (int)text.Length);
     }
-
-    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "open", SetLastError = true)]
-    private static extern int Open([System.Runtime.InteropServices.MarshalAs(System.Runtime.InteropServices.UnmanagedType.LPUTF8Str)] string path, int flags);
 }

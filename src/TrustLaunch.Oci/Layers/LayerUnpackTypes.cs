@@ -45,8 +45,11 @@ public sealed record LayerUnpackResult
 
     public int SkippedDeviceNodes { get; init; }
 
-    /// <summary>Extended attributes the filesystem refused (e.g. <c>trusted.*</c> without privilege).</summary>
+    /// <summary>Extended attributes of the image's kinds (<see cref="ImageXattrs"/>) the filesystem refused.</summary>
     public int XattrsNotApplied { get; init; }
+
+    /// <summary>Extended attributes not applied because they are not the image's to set (<c>trusted.*</c>, <c>security.selinux</c>, …).</summary>
+    public int XattrsSkipped { get; init; }
 }
 
 public sealed record ImageUnpackResult(string RootDirectory, IReadOnlyList<LayerUnpackResult> Layers);

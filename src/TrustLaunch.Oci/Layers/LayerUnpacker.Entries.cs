@@ -164,7 +164,9 @@ public sealed partial class LayerUnpacker
         {
             foreach (var (name, value) in raw)
             {
-                if (Posix.TrySetXattr(host, name, value) != 0)
+                if (!ImageXattrs.IsApplied(name))
+                    state.XattrsSkipped++;
+                else if (Posix.TrySetXattr(host, name, value) != 0)
                     state.XattrsNotApplied++;
             }
         }
@@ -174,9 +176,12 @@ public sealed partial class LayerUnpacker
             // U+FFFD, and writing that would be a different value, so skip and count it.
             foreach (var (key, value) in pax.ExtendedAttributes)
             {
-                if (key.StartsWith(XattrPrefix, StringComparison.Ordinal)
-                    && (value.Contains('\uFFFD', StringComparison.Ordinal)
-                        || Posix.TrySetXattr(host, key[XattrPrefix.Length..], Encoding.UTF8.GetBytes(value)) != 0))
+                if (!key.StartsWith(XattrPrefix, StringComparison.Ordinal))
+                    continue;
+                if (!ImageXattrs.IsApplied(key[XattrPrefix.Length..]))
+                    state.XattrsSkipped++;
+                else if (value.Contains('\uFFFD', StringComparison.Ordinal)
+                         || Posix.TrySetXattr(host, key[XattrPrefix.Length..], Encoding.UTF8.GetBytes(value)) != 0)
                     state.XattrsNotApplied++;
             }
         }
@@ -206,6 +211,7 @@ public sealed partial class LayerUnpacker
         public long Entries { get; set; }
         public int SkippedDeviceNodes { get; set; }
         public int XattrsNotApplied { get; set; }
+        public int XattrsSkipped { get; set; }
 
         /// <summary>The current entry's xattrs as raw bytes (<see cref="PaxXattrTap"/>); null when unavailable.</summary>
         public IReadOnlyDictionary<string, byte[]>? RawXattrs { get; set; }
@@ -241,6 +247,7 @@ public sealed partial class LayerUnpacker
             Entries = Entries,
             SkippedDeviceNodes = SkippedDeviceNodes,
             XattrsNotApplied = XattrsNotApplied,
+            XattrsSkipped = XattrsSkipped,
         };
     }
 }

@@ -1,19 +1,15 @@
 using System.Runtime.InteropServices;
+using TrustLaunch.Measurement.Native;
 
 namespace TrustLaunch.Oci.Layers;
 
 /// <summary>
-/// The few Linux calls .NET has no API for (lchown, mknod, link, lsetxattr, utimensat without following links,
-/// statx). Source-generated marshalling keeps the assembly AOT-compatible. <c>statx</c> is used instead of
-/// <c>lstat</c> because its layout is the same on every architecture.
+/// The unpacker's and the rootfs digest's view of the few Linux calls .NET has no API for (lchown, mknod, link,
+/// lsetxattr, utimensat without following links, statx), over <see cref="Libc"/>: errors become exceptions naming
+/// the call and path. <c>statx</c> is used instead of <c>lstat</c> because its layout is the same on every architecture.
 /// </summary>
-internal static unsafe partial class Posix
+internal static unsafe class Posix
 {
-    private const string Libc = "libc";
-    private const int AtFdCwd = -100;
-    private const int AtSymlinkNoFollow = 0x100;
-    private const int StatxBasicStats = 0x7ff;
-
     public const uint TypeMask = 0xF000;
     public const uint TypeSocket = 0xC000;
     public const uint TypeSymlink = 0xA000;
@@ -23,8 +19,8 @@ internal static unsafe partial class Posix
     public const uint TypeChar = 0x2000;
     public const uint TypeFifo = 0x1000;
 
-    public const int ENOENT = 2;
-    public const int EEXIST = 17;
+    public const int ENOENT = Libc.ENOENT;
+    public const int EEXIST = Libc.EEXIST;
 
     /// <summary>The subset of <c>struct statx</c> we read.</summary>
     public readonly record struct FileStatus(uint Mode, uint Uid, uint Gid, long Size, uint RdevMajor, uint RdevMinor)
@@ -35,37 +31,19 @@ internal static unsafe partial class Posix
         public bool IsRegular => Type == TypeRegular;
     }
 
-    [StructLayout(LayoutKind.Explicit, Size = 256)]
-    private struct StatxBuffer
-    {
-        [FieldOffset(20)] public uint Uid;
-        [FieldOffset(24)] public uint Gid;
-        [FieldOffset(28)] public ushort Mode;
-        [FieldOffset(40)] public ulong Size;
-        [FieldOffset(128)] public uint RdevMajor;
-        [FieldOffset(132)] public uint RdevMinor;
-    }
-
-    [StructLayout(LayoutKind.Sequential)]
-    private struct Timespec
-    {
-        public long Seconds;
-        public long Nanoseconds;
-    }
-
-    public static bool IsRoot => geteuid() == 0;
+    public static bool IsRoot => Libc.Geteuid() == 0;
 
     public static uint EffectiveUid => geteuid();
 
     /// <summary>lstat: false when the path does not exist (ENOENT or ENOTDIR), throws on other errors.</summary>
     public static bool TryLstat(string path, out FileStatus status)
     {
-        StatxBuffer buffer;
-        if (statx(AtFdCwd, path, AtSymlinkNoFollow, StatxBasicStats, &buffer) != 0)
+        Libc.Statx buffer;
+        if (Libc.StatxAt(Libc.AT_FDCWD, path, Libc.AT_SYMLINK_NOFOLLOW, Libc.STATX_BASIC_STATS, &buffer) != 0)
         {
             var errno = Marshal.GetLastPInvokeError();
             status = default;
-            if (errno is ENOENT or 20 /* ENOTDIR */)
+            if (errno is ENOENT or Libc.ENOTDIR)
                 return false;
             throw Error("statx", path, errno);
         }
@@ -73,36 +51,36 @@ internal static unsafe partial class Posix
         return true;
     }
 
-    public static void Lchown(string path, int uid, int gid) => Check(lchown(path, (uint)uid, (uint)gid), "lchown", path);
+    public static void Lchown(string path, int uid, int gid) => Check(Libc.Lchown(path, (uint)uid, (uint)gid), "lchown", path);
 
-    public static void Chmod(string path, uint mode) => Check(chmod(path, mode), "chmod", path);
+    public static void Chmod(string path, uint mode) => Check(Libc.Chmod(path, mode), "chmod", path);
 
-    public static void Mkdir(string path, uint mode) => Check(mkdir(path, mode), "mkdir", path);
+    public static void Mkdir(string path, uint mode) => Check(Libc.Mkdir(path, mode), "mkdir", path);
 
-    public static void Symlink(string target, string path) => Check(symlink(target, path), "symlink", path);
+    public static void Symlink(string target, string path) => Check(Libc.Symlink(target, path), "symlink", path);
 
-    public static void Link(string existing, string path) => Check(link(existing, path), "link", path);
+    public static void Link(string existing, string path) => Check(Libc.Link(existing, path), "link", path);
 
     public static void Mknod(string path, uint type, uint permissions, int major, int minor)
     {
         var maj = (ulong)(uint)major;
         var min = (ulong)(uint)minor;
         var dev = ((maj & 0xfffff000) << 32) | ((maj & 0xfff) << 8) | ((min & 0xffffff00) << 12) | (min & 0xff);
-        Check(mknod(path, type | permissions, dev), "mknod", path);
+        Check(Libc.Mknod(path, type | permissions, dev), "mknod", path);
     }
 
     /// <summary>Sets a symlink's or file's mtime (and atime to the same value) without following a final symlink.</summary>
     public static void SetModificationTime(string path, DateTimeOffset time)
     {
         var ticks = time.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks;
-        var spec = new Timespec { Seconds = Math.DivRem(ticks, TimeSpan.TicksPerSecond, out var rest), Nanoseconds = rest * 100 };
+        var spec = new Libc.Timespec { Seconds = Math.DivRem(ticks, TimeSpan.TicksPerSecond, out var rest), Nanoseconds = rest * 100 };
         if (spec.Nanoseconds < 0)
         {
             spec.Seconds -= 1;
             spec.Nanoseconds += 1_000_000_000;
         }
-        var times = stackalloc Timespec[2] { spec, spec };
-        Check(utimensat(AtFdCwd, path, times, AtSymlinkNoFollow), "utimensat", path);
+        var times = stackalloc Libc.Timespec[2] { spec, spec };
+        Check(Libc.UtimensAt(Libc.AT_FDCWD, path, times, Libc.AT_SYMLINK_NOFOLLOW), "utimensat", path);
     }
 
     /// <summary>lsetxattr; returns the errno instead of throwing (filesystems refuse namespaces for many reasons).</summary>
@@ -110,7 +88,7 @@ internal static unsafe partial class Posix
     {
         fixed (byte* p = value)
         {
-            return lsetxattr(path, name, p, (nuint)value.Length, 0) == 0 ? 0 : Marshal.GetLastPInvokeError();
+            return Libc.Lsetxattr(path, name, p, (nuint)value.Length, 0) == 0 ? 0 : Marshal.GetLastPInvokeError();
         }
     }
 
@@ -120,8 +98,34 @@ internal static unsafe partial class Posix
         var buffer = new byte[65536];
         fixed (byte* p = buffer)
         {
-            var n = lgetxattr(path, name, p, (nuint)buffer.Length);
+            var n = Libc.Lgetxattr(path, name, p, (nuint)buffer.Length);
             return n < 0 ? null : buffer[..(int)n];
+        }
+    }
+
+    /// <summary>llistxattr: the names of a file's (or symlink's) extended attributes; none where the filesystem has no xattrs.</summary>
+    public static IReadOnlyList<string> ListXattrs(string path)
+    {
+        while (true)
+        {
+            var size = Libc.Llistxattr(path, null, 0);
+            if (size < 0)
+            {
+                var errno = Marshal.GetLastPInvokeError();
+                return errno == Libc.EOPNOTSUPP ? [] : throw Error("llistxattr", path, errno);
+            }
+            if (size == 0)
+                return [];
+            var buffer = new byte[size];
+            fixed (byte* p = buffer)
+            {
+                var n = Libc.Llistxattr(path, p, (nuint)buffer.Length);
+                if (n < 0 && Marshal.GetLastPInvokeError() == Libc.ERANGE /* one was added meanwhile */)
+                    continue;
+                if (n < 0)
+                    throw Error("llistxattr", path, Marshal.GetLastPInvokeError());
+                return System.Text.Encoding.UTF8.GetString(buffer, 0, (int)n).Split('\0', StringSplitOptions.RemoveEmptyEntries);
+            }
         }
     }
 
@@ -135,37 +139,4 @@ internal static unsafe partial class Posix
 
     private static IOException Error(string call, string path, int errno) =>
         new($"{call} '{path}': {Marshal.GetPInvokeErrorMessage(errno)}", errno);
-
-    [LibraryImport(Libc, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    private static partial int statx(int dirfd, string path, int flags, uint mask, StatxBuffer* buffer);
-
-    [LibraryImport(Libc, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    private static partial int lchown(string path, uint uid, uint gid);
-
-    [LibraryImport(Libc, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    private static partial int chmod(string path, uint mode);
-
-    [LibraryImport(Libc, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    private static partial int mkdir(string path, uint mode);
-
-    [LibraryImport(Libc, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    private static partial int symlink(string target, string path);
-
-    [LibraryImport(Libc, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    private static partial int link(string existing, string path);
-
-    [LibraryImport(Libc, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    private static partial int mknod(string path, uint mode, ulong dev);
-
-    [LibraryImport(Libc, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    private static partial int utimensat(int dirfd, string path, Timespec* times, int flags);
-
-    [LibraryImport(Libc, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    private static partial int lsetxattr(string path, string name, byte* value, nuint size, int flags);
-
-    [LibraryImport(Libc, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    private static partial nint lgetxattr(string path, string name, byte* value, nuint size);
-
-    [LibraryImport(Libc)]
-    private static partial uint geteuid();
 }

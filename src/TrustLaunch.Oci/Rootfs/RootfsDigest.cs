@@ -8,13 +8,16 @@ namespace TrustLaunch.Oci.Rootfs;
 
 /// <summary>
 /// A deterministic digest of an unpacked root filesystem, independent of tar order and mtimes. Golden values pin
-/// it, so this format is public and versioned; changing anything below needs a new version header.
+/// it, so this format is public and versioned; changing anything below needs a new version header. Version 2 (what
+/// <see cref="Compute"/> gives and new golden values hold) adds the extended attributes the unpacker applies, so a
+/// file capability or <c>user.*</c> attribute added after the pull changes it; version 1 golden values still verify
+/// (<see cref="ComputeAll"/>: the header makes the two formats' digests of one tree unrelated).
 /// </summary>
 /// <remarks>
 /// <para>The digest is SHA-256 over ASCII lines, each ending with one LF (0x0A):</para>
 /// <code>
-/// trustlaunch-rootfs-v1
-/// PATH TYPE MODE UID GID DATA
+/// trustlaunch-rootfs-v2
+/// PATH TYPE MODE UID GID DATA XATTRS
 /// …
 /// </code>
 /// <para>One line per filesystem object, the root directory included, never following symbolic links; fields are
@@ -33,28 +36,59 @@ namespace TrustLaunch.Oci.Rootfs;
 /// </list>
 /// <para>PATH and a link target are escaped: every UTF-8 byte below 0x21, above 0x7E, or equal to <c>%</c> is
 /// written as <c>%</c> and two uppercase hex digits, so a field never contains a space or a line break.</para>
-/// <para>Example: <c>bin/sh l 0777 0 0 busybox</c>, <c>etc/my%20file f 0644 0 0 sha256:e3b0…</c>.</para>
+/// <para><b>XATTRS</b> (version 2 only): <c>-</c> when the object has none, else its <c>user.*</c> and
+/// <c>security.capability</c> attributes (the ones the unpacker applies; others a host adds, such as
+/// <c>security.selinux</c>, are not part of the image) as <c>NAME=HEX</c> joined by <c>,</c>, sorted by the UTF-8
+/// bytes of NAME, NAME escaped like PATH and HEX the lowercase hex of the value.</para>
+/// <para>Example: <c>bin/sh l 0777 0 0 busybox -</c>,
+/// <c>bin/ping f 0755 0 0 sha256:e3b0… security.capability=0100000200200000…</c>.</para>
 /// </remarks>
 public static class RootfsDigest
 {
-    public const string FormatHeader = "trustlaunch-rootfs-v1";
+    public const int Version1 = 1;
+    public const int Version2 = 2;
+    public const int CurrentVersion = Version2;
+
+    public const string FormatHeader = "trustlaunch-rootfs-v2";
+    public const string FormatHeaderV1 = "trustlaunch-rootfs-v1";
 
     private const int BufferSize = 1 << 17;
 
-    /// <summary>The SHA-256 of <see cref="CanonicalLines"/>, each followed by LF.</summary>
-    public static Digest Compute(string rootDirectory, CancellationToken cancellationToken = default)
+    /// <summary>The current (version 2) digest: the SHA-256 of <see cref="CanonicalLines"/>, each followed by LF.</summary>
+    public static Digest Compute(string rootDirectory, CancellationToken cancellationToken = default) =>
+        ComputeAll(rootDirectory, cancellationToken).Current;
+
+    /// <summary>The digests of every version, in one walk of the tree (files are read once).</summary>
+    public static RootfsDigests ComputeAll(string rootDirectory, CancellationToken cancellationToken = default)
     {
-        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        foreach (var line in CanonicalLines(rootDirectory, cancellationToken))
+        using var v1 = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        using var v2 = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        v1.AppendData(Encoding.ASCII.GetBytes(FormatHeaderV1 + "\n"));
+        v2.AppendData(Encoding.ASCII.GetBytes(FormatHeader + "\n"));
+        foreach (var (line, xattrs) in Entries(rootDirectory, cancellationToken))
         {
-            hash.AppendData(Encoding.ASCII.GetBytes(line));
-            hash.AppendData("\n"u8);
+            var bytes = Encoding.ASCII.GetBytes(line);
+            v1.AppendData(bytes);
+            v1.AppendData("\n"u8);
+            v2.AppendData(bytes);
+            v2.AppendData(" "u8);
+            v2.AppendData(Encoding.ASCII.GetBytes(xattrs));
+            v2.AppendData("\n"u8);
         }
-        return Digest.FromHash("sha256", hash.GetHashAndReset());
+        return new RootfsDigests(Digest.FromHash("sha256", v2.GetHashAndReset()), Digest.FromHash("sha256", v1.GetHashAndReset()));
     }
 
-    /// <summary>The canonical lines (header first, no line terminators), for diagnostics and comparisons.</summary>
-    public static IEnumerable<string> CanonicalLines(string rootDirectory, CancellationToken cancellationToken = default)
+    /// <summary>The canonical lines of <paramref name="version"/> (header first, no line terminators), for diagnostics and comparisons.</summary>
+    public static IEnumerable<string> CanonicalLines(string rootDirectory, int version = CurrentVersion, CancellationToken cancellationToken = default)
+    {
+        if (version is not (Version1 or Version2))
+            throw new ArgumentOutOfRangeException(nameof(version), version, "rootfs digest versions are 1 and 2");
+        var lines = Entries(rootDirectory, cancellationToken).Select(e => version == Version1 ? e.Line : e.Line + " " + e.Xattrs);
+        return lines.Prepend(version == Version1 ? FormatHeaderV1 : FormatHeader);
+    }
+
+    /// <summary>Each object's line without its version-2 field, and that field.</summary>
+    private static IEnumerable<(string Line, string Xattrs)> Entries(string rootDirectory, CancellationToken cancellationToken)
     {
         var root = Path.TrimEndingDirectorySeparator(Path.GetFullPath(rootDirectory));
         if (!Posix.TryLstat(root, out var rootStatus) || !rootStatus.IsDirectory)
@@ -65,9 +99,8 @@ public static class RootfsDigest
         return Lines(root, paths, cancellationToken);
     }
 
-    private static IEnumerable<string> Lines(string root, List<(byte[] Key, string Relative)> paths, CancellationToken cancellationToken)
+    private static IEnumerable<(string Line, string Xattrs)> Lines(string root, List<(byte[] Key, string Relative)> paths, CancellationToken cancellationToken)
     {
-        yield return FormatHeader;
         var buffer = new byte[BufferSize];
         foreach (var (_, relative) in paths)
         {
@@ -75,7 +108,7 @@ public static class RootfsDigest
             var host = relative.Length == 0 ? root : root + "/" + relative;
             if (!Posix.TryLstat(host, out var status))
                 throw new IOException($"'{host}' disappeared while the root filesystem digest was computed");
-            yield return Line(relative.Length == 0 ? "." : relative, host, status, buffer);
+            yield return (Line(relative.Length == 0 ? "." : relative, host, status, buffer), ImageXattrs.Field(host));
         }
     }
 

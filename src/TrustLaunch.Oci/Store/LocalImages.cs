@@ -22,6 +22,13 @@ public sealed record LocalImage(ImageReference Reference, StoredImage Record, by
     public long Size => Manifest.Config.Size + Manifest.Layers.Sum(l => l.Size);
 }
 
+/// <summary>An unpacked image: its tree's digests and what each layer applied and skipped.</summary>
+public sealed record UnpackedImage(RootfsDigests Digests, ImageUnpackResult Unpack)
+{
+    public int XattrsSkipped => Unpack.Layers.Sum(l => l.XattrsSkipped);
+    public int XattrsNotApplied => Unpack.Layers.Sum(l => l.XattrsNotApplied);
+}
+
 /// <summary>What <c>image unpack</c>, <c>golden publish</c> and the launcher share: find or pull an image, check its layer keys,
 /// unpack it into a rootfs directory.</summary>
 public static class LocalImages
@@ -93,7 +100,7 @@ public static class LocalImages
     /// LayerUnpacker builds the tree in a sibling scratch directory and renames it into place only after every layer's
     /// diff_id — and, for encrypted layers, the HMAC at the end of the ciphertext — checked out.
     /// </summary>
-    public static async Task<Digest> UnpackAsync(ContentStore store, LocalImage image, IReadOnlyList<DecryptionKey> keys, string rootfs,
+    public static async Task<UnpackedImage> UnpackAsync(ContentStore store, LocalImage image, IReadOnlyList<DecryptionKey> keys, string rootfs,
         CancellationToken cancellationToken)
     {
         CheckDecryptable(image.Manifest, keys);
@@ -122,7 +129,7 @@ public static class LocalImages
                 throw;
             }
         }));
-        await new LayerUnpacker().UnpackImageAsync(sources, rootfs, cancellationToken).ConfigureAwait(false);
+        var unpacked = await new LayerUnpacker().UnpackImageAsync(sources, rootfs, cancellationToken).ConfigureAwait(false);
 
         // The decompressors read each ciphertext to its end (where DecryptingStream checks the HMAC) before the rename;
         // should one ever stop short, the unverified tree must not stay.
@@ -131,7 +138,7 @@ public static class LocalImages
             Directory.Delete(rootfs, recursive: true);
             throw new CryptographicException($"image {image.Reference}: an encrypted layer was not read to its end, so its HMAC was not checked; the unpacked tree was removed");
         }
-        return RootfsDigest.Compute(rootfs, cancellationToken);
+        return new UnpackedImage(RootfsDigest.ComputeAll(rootfs, cancellationToken), unpacked);
     }
 
     /// <summary>Refuses an existing non-empty <paramref name="rootfs"/>; removes an empty one so the unpack can rename into place.</summary>

@@ -33,14 +33,18 @@ public sealed record CraftedLayer(string MediaType, byte[] Blob, Digest DiffId)
 public static class CraftedImages
 {
     /// <summary>A tar of regular files (mode 0644, root-owned), in order.</summary>
-    public static byte[] Tar(params (string Name, byte[] Content)[] files)
+    public static byte[] Tar(params (string Name, byte[] Content)[] files) =>
+        Tar(files.Select(f => (f.Name, f.Content, (IReadOnlyDictionary<string, string>)new Dictionary<string, string>())).ToArray());
+
+    /// <summary>A tar of regular files (mode 0644, root-owned) with PAX records (e.g. <c>SCHILY.xattr.NAME</c>), in order.</summary>
+    public static byte[] Tar(params (string Name, byte[] Content, IReadOnlyDictionary<string, string> Pax)[] files)
     {
         using var buffer = new MemoryStream();
         using (var writer = new TarWriter(buffer, TarEntryFormat.Pax, leaveOpen: true))
         {
-            foreach (var (name, content) in files)
+            foreach (var (name, content, pax) in files)
             {
-                writer.WriteEntry(new PaxTarEntry(TarEntryType.RegularFile, name)
+                writer.WriteEntry(new PaxTarEntry(TarEntryType.RegularFile, name, pax)
                 {
                     DataStream = new MemoryStream(content),
                     Mode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead,

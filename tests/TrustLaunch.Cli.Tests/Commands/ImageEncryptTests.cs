@@ -121,12 +121,13 @@ public sealed class ImageEncryptTests(ImageRegistryFixture registry) : IClassFix
     }
 
     /// <summary>
-    /// An uncompressed-tar layer ends in GNU tar's zero padding, which the tar reader never interprets, so a byte
-    /// flipped there in the ciphertext is caught only by the HMAC at the end of the stream — the commit point.
+    /// A byte flipped in a stored ciphertext (in GNU tar's zero padding, which the tar reader never interprets) is
+    /// refused before the tree is committed: the stored blob is hashed again as it is unpacked. (A flip the blob's
+    /// digest agrees with is left to the HMAC: RunRefusalTests.Run_CiphertextModified_HmacFailureMeasured.)
     /// </summary>
     [Fact]
     [Trait("Category", "Slow")]
-    public async Task Unpack_EncryptedTarLayerModifiedInPadding_HmacRefusesAndLeavesNoRootfs()
+    public async Task Unpack_EncryptedTarLayerModifiedInTheStore_RefusedAndLeavesNoRootfs()
     {
         var source = await PushUncompressedImageAsync("test/plain-tar");
         var ec = ImageRegistryFixture.WriteKeyPair(_scratch.Path, "ec");
@@ -145,7 +146,7 @@ public sealed class ImageEncryptTests(ImageRegistryFixture registry) : IClassFix
         var result = await Image("unpack", destination, bundle, "--decryption-key", ec.Private);
 
         Assert.Equal(1, result.ExitCode);
-        Assert.Equal($"error: layer {digest}: HMAC mismatch at end of stream after {bytes.Length} bytes: the encrypted layer was modified; discard everything read from it\n", result.Stderr);
+        Assert.Matches($"^error: blob {digest} in the content store {DataDir}: digest mismatch: expected {digest}, got sha256:[0-9a-f]{{64}}\n$", result.Stderr);
         Assert.Empty(Directory.GetFileSystemEntries(bundle));
     }
 

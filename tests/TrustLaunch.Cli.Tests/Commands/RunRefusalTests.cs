@@ -177,7 +177,7 @@ public sealed class RunRefusalTests(ImageRegistryFixture registry, LaunchAgentFi
             await blob.CopyToAsync(buffer);
             ciphertext = buffer.ToArray();
         }
-        ciphertext[4000] ^= 0x01; // inside the file's content: the tar still parses, only the HMAC can tell
+        ciphertext[^1] ^= 0x01; // in the tar's zero padding, which the tar reader never interprets: only the HMAC can tell
         await client.PushBlobAsync(ImageReference.Parse(reference), ciphertext);
         var tampered = await CraftedImages.PushManifestAsync(reference,
             manifest with { Layers = [encrypted with { Digest = Digest.Sha256(ciphertext) }] });

@@ -109,6 +109,23 @@ public sealed class LayerUnpackerTests : IDisposable
     }
 
     [Fact]
+    public async Task UnpackImage_XattrsOtherThanUserAndCapability_SkippedAndCounted()
+    {
+        var layer = Layer(File("f", "x", pax:
+        [
+            new("SCHILY.xattr.user.kept", "u"), new("SCHILY.xattr.trusted.overlay.opaque", "y"),
+            new("SCHILY.xattr.security.selinux", "system_u:object_r:shadow_t:s0"), new("SCHILY.xattr.system.posix_acl_access", "x"),
+        ]));
+
+        var result = await new LayerUnpacker().UnpackImageAsync([layer], Target);
+
+        Assert.Equal((3, 0), (result.Layers[0].XattrsSkipped, result.Layers[0].XattrsNotApplied));
+        Assert.Equal("u"u8.ToArray(), Posix.TryGetXattr(Target + "/f", "user.kept"));
+        Assert.Null(Posix.TryGetXattr(Target + "/f", "trusted.overlay.opaque"));
+        Assert.Null(Posix.TryGetXattr(Target + "/f", "security.selinux"));
+    }
+
+    [Fact]
     public async Task UnpackImage_GnuTarBinarySecurityCapability_ExactBytesRestored()
     {
         Assert.True(Posix.IsRoot, "setcap and restoring security.capability need root");

@@ -5,6 +5,7 @@ using TrustLaunch.Oci.Content;
 using TrustLaunch.Oci.Layers;
 using TrustLaunch.Oci.Rootfs;
 using TrustLaunch.Oci.Tests.Layers;
+using TrustLaunch.Testing;
 using static TrustLaunch.Oci.Tests.Layers.TarBuilder;
 
 namespace TrustLaunch.Oci.Tests.Rootfs;
@@ -40,7 +41,7 @@ public sealed class RootfsDigestTests : IDisposable
     }
 
     [Fact]
-    public async Task CanonicalLines_SmallTree_ExactFormat()
+    public async Task CanonicalLines_Version1SmallTree_ExactFormat()
     {
         var target = Path.Combine(_box.Base, "image");
         await new LayerUnpacker().UnpackImageAsync([Layer(Tree())], target);
@@ -62,10 +63,53 @@ public sealed class RootfsDigestTests : IDisposable
             "run/initctl p 0600 0 0 -",
             "tmp d 1777 0 0 -",
         ];
-        Assert.Equal(expected, RootfsDigest.CanonicalLines(target));
+        Assert.Equal(expected, RootfsDigest.CanonicalLines(target, RootfsDigest.Version1));
         var text = string.Concat(expected.Select(l => l + "\n"));
-        Assert.Equal(Digest.Sha256(Encoding.ASCII.GetBytes(text)), RootfsDigest.Compute(target));
+        Assert.Equal(Digest.Sha256(Encoding.ASCII.GetBytes(text)), RootfsDigest.ComputeAll(target).V1);
     }
+
+    [Fact]
+    public async Task CanonicalLines_Version2_AddsTheImagesXattrsSortedAndNothingElse()
+    {
+        var target = Path.Combine(_box.Base, "image");
+        await new LayerUnpacker().UnpackImageAsync([Layer(
+            Dir("./", 0x1ED),
+            File("ping", "p", 0x1ED, pax: [new("SCHILY.xattr.user.zeta", "z"), new("SCHILY.xattr.user.alpha", "a b"), new("SCHILY.xattr.trusted.overlay.opaque", "y")]),
+            Symlink("sh", "ping"))], target);
+        Assert.Equal(0, Posix.TrySetXattr(Path.Combine(target, "ping"), ImageXattrs.Capability, Capability));
+        var p = Convert.ToHexStringLower(SHA256.HashData("p"u8));
+
+        string[] expected =
+        [
+            "trustlaunch-rootfs-v2",
+            ". d 0755 0 0 - -",
+            $"ping f 0755 0 0 sha256:{p} security.capability={Convert.ToHexStringLower(Capability)},user.alpha=612062,user.zeta=7a",
+            "sh l 0777 0 0 ping -",
+        ];
+        Assert.Equal(expected, RootfsDigest.CanonicalLines(target));
+        var digests = RootfsDigest.ComputeAll(target);
+        Assert.Equal(Digest.Sha256(Encoding.ASCII.GetBytes(string.Concat(expected.Select(l => l + "\n")))), digests.Current);
+        Assert.Equal(digests.Current, RootfsDigest.Compute(target));
+        Assert.True(digests.Matches(digests.V1) && digests.Matches(digests.Current));
+    }
+
+    [Fact]
+    public async Task Compute_CapabilityAddedAfterTheUnpack_Version2ChangesVersion1DoesNot()
+    {
+        var target = Path.Combine(_box.Base, "image");
+        await new LayerUnpacker().UnpackImageAsync([Layer(Tree())], target);
+        var before = RootfsDigest.ComputeAll(target);
+
+        (await ProcessRunner.RunAsync("setcap", ["cap_net_raw+ep", Path.Combine(target, "bin", "busybox")])).EnsureSuccess("setcap");
+        var after = RootfsDigest.ComputeAll(target);
+
+        Assert.NotEqual(before.Current, after.Current);
+        Assert.False(after.Matches(before.Current));
+        Assert.Equal(before.V1, after.V1);
+    }
+
+    /// <summary>VFS_CAP_REVISION_2, effective, permitted CAP_NET_RAW (bit 13).</summary>
+    private static readonly byte[] Capability = [0x01, 0x00, 0x00, 0x02, 0x00, 0x20, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
 
     [Fact]
     public async Task Compute_DifferentTarOrderAndMtimes_SameDigest()

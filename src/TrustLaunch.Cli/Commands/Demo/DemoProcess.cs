@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using System.Runtime.InteropServices;
+using TrustLaunch.Measurement.Native;
 
 namespace TrustLaunch.Cli.Commands.Demo;
 
@@ -8,10 +8,8 @@ namespace TrustLaunch.Cli.Commands.Demo;
 /// own (so a Ctrl-C reaches the demo, which then stops everything in order) with its output appended to a log file (no
 /// pipe anyone has to drain); known by pid afterwards, so a later <c>demo --clean</c> can stop what <c>--keep</c> left.
 /// </summary>
-internal static partial class DemoProcess
+internal static class DemoProcess
 {
-    private const int SigTerm = 15;
-    private const int SigKill = 9;
     private static readonly TimeSpan ReadyTimeout = TimeSpan.FromSeconds(60);
     private static readonly TimeSpan StopTimeout = TimeSpan.FromSeconds(10);
 
@@ -50,13 +48,13 @@ internal static partial class DemoProcess
     {
         if (!IsRunning(pid))
             return;
-        _ = kill(pid, SigTerm);
+        _ = Libc.Kill(pid, Libc.SIGTERM);
         var deadline = DateTime.UtcNow + StopTimeout;
         while (IsRunning(pid))
         {
             if (DateTime.UtcNow > deadline)
             {
-                _ = kill(pid, SigKill);
+                _ = Libc.Kill(pid, Libc.SIGKILL);
                 deadline = DateTime.MaxValue;
             }
             await Task.Delay(50).ConfigureAwait(false);
@@ -85,7 +83,4 @@ internal static partial class DemoProcess
         var lines = File.Exists(logFile) ? File.ReadAllLines(logFile).Where(l => l.Trim().Length > 0).TakeLast(3).ToList() : [];
         return lines.Count == 0 ? $"no output (log {logFile})" : $"{string.Join(" | ", lines)} (log {logFile})";
     }
-
-    [LibraryImport("libc", SetLastError = true)]
-    private static partial int kill(int pid, int signal);
 }

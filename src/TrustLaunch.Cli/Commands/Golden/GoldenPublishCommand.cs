@@ -59,7 +59,7 @@ public static class GoldenPublishCommand
             Oci.Content.Digest rootfsDigest;
             try
             {
-                rootfsDigest = await LocalImages.UnpackAsync(store, image, ring, Path.Combine(scratch, "rootfs"), ct).ConfigureAwait(false);
+                rootfsDigest = (await LocalImages.UnpackAsync(store, image, ring, Path.Combine(scratch, "rootfs"), ct).ConfigureAwait(false)).Digests.Current;
             }
             finally
             {

@@ -1,7 +1,6 @@
 using System.CommandLine;
 using TrustLaunch.Cli.Commands.Image;
 using TrustLaunch.Cli.Output;
-using TrustLaunch.Oci.Content;
 using TrustLaunch.Oci.Golden;
 using TrustLaunch.Oci.Rootfs;
 
@@ -38,7 +37,7 @@ public static class GoldenVerifyCommand
         {
             var r = RegistryOptions.ParseReference(parse.GetValue(reference)!);
             var trusted = SigningKeys.LoadTrusted(parse.GetValue(trust)!);
-            Digest? rootfsDigest = parse.GetValue(rootfs) is { } dir ? RootfsDigest.Compute(Path.GetFullPath(dir), ct) : null;
+            var rootfsDigests = parse.GetValue(rootfs) is { } dir ? RootfsDigest.ComputeAll(Path.GetFullPath(dir), ct) : null;
             using var client = registry.CreateClient(parse, options.Input, r);
             var output = CliOutput.For(parse, options);
 
@@ -54,6 +53,7 @@ public static class GoldenVerifyCommand
                 return await NotVerifiedAsync(output, r.ToString(), manifestDigest, verdict.Reason!).ConfigureAwait(false);
             var value = verdict.Value!;
             var config = await GoldenFetch.FetchConfigAsync(client, fetched.Image, ct).ConfigureAwait(false);
+            var rootfsDigest = rootfsDigests?.As(value.RootfsDigest);
             var observed = new ObservedImage(fetched.Image.Manifest.Digest, fetched.Image.Parsed.Config.Digest,
                 fetched.Image.Parsed.Layers.Select(l => l.Digest).ToList(), config.RootFs.DiffIds, rootfsDigest);
             if (value.FindMismatch(observed) is { } mismatch)

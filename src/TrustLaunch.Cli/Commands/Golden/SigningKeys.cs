@@ -1,6 +1,6 @@
-using TrustLaunch.Oci.Golden;
 using System.Security.Cryptography;
 using TrustLaunch.Hsm;
+using TrustLaunch.Oci.Golden;
 using TrustLaunch.Oci.Signing;
 
 namespace TrustLaunch.Cli.Commands.Golden;

@@ -40,14 +40,17 @@ public static class ImageUnpackCommand
                 view?.Complete();
             }
             Directory.CreateDirectory(bundle);
-            var rootfsDigest = await LocalImages.UnpackAsync(store, image, ring, rootfs, ct).ConfigureAwait(false);
+            var unpacked = await LocalImages.UnpackAsync(store, image, ring, rootfs, ct).ConfigureAwait(false);
             var configDigest = LocalImages.WriteBundleConfig(bundle, image);
-            var result = new UnpackResult(r.ToString(), image.ManifestDigest.ToString(), bundle, rootfs, rootfsDigest.ToString(), configDigest.ToString());
+            var result = new UnpackResult(r.ToString(), image.ManifestDigest.ToString(), bundle, rootfs, unpacked.Digests.Current.ToString(), configDigest.ToString(),
+                unpacked.XattrsSkipped, unpacked.XattrsNotApplied);
             return await output.WriteAsync(result, CliJsonContext.Output.UnpackResult, (w, x) =>
             {
                 w.WriteLine($"unpacked {x.Reference} {x.ManifestDigest} into {x.Bundle}");
                 w.WriteLine($"rootfs      {x.RootfsDigest}");
                 w.WriteLine($"config.json {x.ConfigDigest}");
+                if (x.XattrsSkipped > 0 || x.XattrsNotApplied > 0)
+                    w.WriteLine($"xattrs      {x.XattrsSkipped} skipped (not user.* or security.capability), {x.XattrsNotApplied} refused by the filesystem");
             }).ConfigureAwait(false);
         });
         return command;

@@ -1,0 +1,118 @@
+using System.Runtime.InteropServices;
+using Microsoft.Win32.SafeHandles;
+
+namespace TrustLaunch.Measurement.Native;
+
+public static unsafe partial class Libc
+{
+    // Files and directories.
+    [LibraryImport(Library, EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int Open(string path, int flags, uint mode = 0);
+
+    [LibraryImport(Library, EntryPoint = "openat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int OpenAt(SafeFileHandle directory, string path, int flags, uint mode = 0);
+
+    [LibraryImport(Library, EntryPoint = "close")]
+    public static partial int Close(int fd);
+
+    [LibraryImport(Library, EntryPoint = "fsync", SetLastError = true)]
+    public static partial int Fsync(int fd);
+
+    [LibraryImport(Library, EntryPoint = "flock", SetLastError = true)]
+    public static partial int Flock(SafeFileHandle fd, int operation);
+
+    [LibraryImport(Library, EntryPoint = "statx", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int StatxAt(int directory, string path, int flags, uint mask, Statx* buffer);
+
+    [LibraryImport(Library, EntryPoint = "statx", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int StatxAt(SafeFileHandle directory, string path, int flags, uint mask, Statx* buffer);
+
+    [LibraryImport(Library, EntryPoint = "mkdir", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int Mkdir(string path, uint mode);
+
+    [LibraryImport(Library, EntryPoint = "mkfifo", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int Mkfifo(string path, uint mode);
+
+    [LibraryImport(Library, EntryPoint = "lchown", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int Lchown(string path, uint uid, uint gid);
+
+    [LibraryImport(Library, EntryPoint = "chmod", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int Chmod(string path, uint mode);
+
+    [LibraryImport(Library, EntryPoint = "symlink", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int Symlink(string target, string path);
+
+    [LibraryImport(Library, EntryPoint = "link", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int Link(string existing, string path);
+
+    [LibraryImport(Library, EntryPoint = "mknod", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int Mknod(string path, uint mode, ulong device);
+
+    [LibraryImport(Library, EntryPoint = "utimensat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int UtimensAt(int directory, string path, Timespec* times, int flags);
+
+    [LibraryImport(Library, EntryPoint = "mkdirat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int MkdirAt(SafeFileHandle directory, string name, uint mode);
+
+    [LibraryImport(Library, EntryPoint = "symlinkat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int SymlinkAt(string target, SafeFileHandle directory, string name);
+
+    [LibraryImport(Library, EntryPoint = "linkat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int LinkAt(SafeFileHandle oldDirectory, string oldName, SafeFileHandle newDirectory, string newName, int flags);
+
+    [LibraryImport(Library, EntryPoint = "mknodat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int MknodAt(SafeFileHandle directory, string name, uint mode, ulong device);
+
+    [LibraryImport(Library, EntryPoint = "unlinkat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int UnlinkAt(SafeFileHandle directory, string name, int flags);
+
+    [LibraryImport(Library, EntryPoint = "readlinkat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial nint ReadlinkAt(SafeFileHandle directory, string name, byte* buffer, nuint size);
+
+    [LibraryImport(Library, EntryPoint = "fchownat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int FchownAt(SafeFileHandle directory, string name, uint uid, uint gid, int flags);
+
+    [LibraryImport(Library, EntryPoint = "fchmod", SetLastError = true)]
+    public static partial int Fchmod(SafeFileHandle fd, uint mode);
+
+    [LibraryImport(Library, EntryPoint = "utimensat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int UtimensAt(SafeFileHandle directory, string name, Timespec* times, int flags);
+
+    [LibraryImport(Library, EntryPoint = "fsetxattr", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int Fsetxattr(SafeFileHandle fd, string name, byte* value, nuint size, int flags);
+
+    [LibraryImport(Library, EntryPoint = "lsetxattr", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int Lsetxattr(string path, string name, byte* value, nuint size, int flags);
+
+    [LibraryImport(Library, EntryPoint = "lgetxattr", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial nint Lgetxattr(string path, string name, byte* value, nuint size);
+
+    [LibraryImport(Library, EntryPoint = "llistxattr", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial nint Llistxattr(string path, byte* list, nuint size);
+
+    [LibraryImport(Library, EntryPoint = "syscall", SetLastError = true)]
+    public static partial long Openat2(long number, SafeFileHandle directory, byte* path, OpenHow* how, nuint size);
+
+    // Mounts.
+    [LibraryImport(Library, EntryPoint = "mount", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int Mount(string source, string target, string fileSystemType, ulong flags, string data);
+
+    [LibraryImport(Library, EntryPoint = "umount2", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int Umount2(string target, int flags);
+
+    // Processes and the environment.
+    [LibraryImport(Library, EntryPoint = "geteuid")]
+    public static partial uint Geteuid();
+
+    [LibraryImport(Library, EntryPoint = "kill", SetLastError = true)]
+    public static partial int Kill(int pid, int signal);
+
+    [LibraryImport(Library, EntryPoint = "waitpid", SetLastError = true)]
+    public static partial int Waitpid(int pid, out int status, int options);
+
+    [LibraryImport(Library, EntryPoint = "prctl", SetLastError = true)]
+    public static partial int Prctl(int option, ulong arg2, ulong arg3, ulong arg4, ulong arg5);
+
+    [LibraryImport(Library, EntryPoint = "setenv", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int Setenv(string name, string value, int overwrite);
+}
