@@ -127,12 +127,13 @@ public sealed class RegistrarServiceTests(RegistrarFixture fixture) : IClassFixt
     public async Task Register_TlsCertificateOfOtherRole_Forbidden()
     {
         await using var tpm = await TpmAsync();
-        var registration = tpm.Registration(fixture.CertificatePem(ServiceRoles.Tenant));
+        // A server certificate (tenant certificates no longer allow server authentication at all).
+        var registration = tpm.Registration(fixture.CertificatePem(ServiceRoles.Verifier));
 
         var e = await Assert.ThrowsAsync<ServiceProblemException>(() => fixture.Agents().RegisterAsync(NewAgentId(), registration));
 
         Assert.Equal(HttpStatusCode.Forbidden, e.Status);
-        Assert.Equal("certificate 'CN=tenant, OU=tenant, O=TrustLaunch' is not an agent certificate (no trustlaunch://agent/NAME URI)", e.Detail);
+        Assert.Equal("certificate 'CN=verifier, OU=verifier, O=TrustLaunch' is not an agent certificate (no trustlaunch://agent/NAME URI)", e.Detail);
     }
 
     [Fact]
