@@ -66,7 +66,7 @@ public sealed class TlsIdentity : IDisposable
     {
         var directory = Path.GetDirectoryName(Path.GetFullPath(path))!;
         if (File.Exists(Path.Combine(directory, CertificateAuthority.KeyFile)))
-            throw new InvalidOperationException(
+            throw new IOException(
                 $"{directory} holds the CA private key {CertificateAuthority.KeyFile}: a service that can read it can issue certificates of any role; "
                 + "keep it in the CA key directory (trustlaunch ca init --key-dir) and give services ca.crt and crl.pem only");
     }

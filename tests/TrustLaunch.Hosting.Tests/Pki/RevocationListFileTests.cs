@@ -101,7 +101,7 @@ public sealed class RevocationListFileTests : IDisposable
     public void Load_TlsDirectoryHoldingTheCaKey_RefusedBeforeAnyService()
     {
         File.Copy(Path.Combine(_pki.KeyDirectory, "ca.key"), _pki["ca.key"]);
-        var e = Assert.Throws<InvalidOperationException>(() => _pki.Identity(ServiceRoles.Registrar));
+        var e = Assert.Throws<IOException>(() => _pki.Identity(ServiceRoles.Registrar));
         Assert.Equal($"{_pki.Directory} holds the CA private key ca.key: a service that can read it can issue certificates of any role; "
             + "keep it in the CA key directory (trustlaunch ca init --key-dir) and give services ca.crt and crl.pem only", e.Message);
     }

@@ -6,7 +6,7 @@ namespace TrustLaunch.Cli.Commands.Agent;
 
 /// <summary>
 /// How tenant commands reach the verifier: <c>--verifier URL</c> (or <c>$TRUSTLAUNCH_VERIFIER</c>, default
-/// https://127.0.0.1:8881) with the tenant certificate from <c>--tls-dir</c> (NAME.crt, NAME.key, ca.crt; NAME from
+/// https://127.0.0.1:8881) with the tenant certificate from <c>--tls-dir</c> (NAME.crt, NAME.key, ca.crt, crl.pem; NAME from
 /// <c>--tls-name</c>, default <c>tenant</c>; or <c>$TRUSTLAUNCH_TLS_DIR</c>). Verifier errors become one-line failures.
 /// </summary>
 public sealed class TenantOptions
@@ -24,7 +24,7 @@ public sealed class TenantOptions
 
     public Option<string> TlsDirectory { get; } = new("--tls-dir")
     {
-        Description = $"Directory with the tenant certificate, key and ca.crt (default ${TlsDirectoryVariable}, else /etc/trustlaunch/tls)",
+        Description = $"Directory with the tenant certificate, key, ca.crt and crl.pem (default ${TlsDirectoryVariable}, else /etc/trustlaunch/tls)",
         HelpName = "DIR",
         Recursive = true,
         DefaultValueFactory = _ => Environment.GetEnvironmentVariable(TlsDirectoryVariable) ?? "/etc/trustlaunch/tls",
