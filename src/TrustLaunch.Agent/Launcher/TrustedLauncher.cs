@@ -47,14 +47,14 @@ public sealed class TrustedLauncher(string dataDir, ContentStore store, IImageJu
         }
         catch (ImageNotVerifiedException e)
         {
-            container.Discard();
+            Discard(container);
             await MeasureAsync(LaunchEvents.ImageRejected, new ImageRejectedEvent(reference, manifestDigest?.ToString() ?? "", e.Reason),
                 LaunchEventsJsonContext.Default.ImageRejectedEvent, cancellationToken).ConfigureAwait(false);
             throw;
         }
         catch
         {
-            container.Discard();
+            Discard(container);
             throw;
         }
     }
@@ -110,4 +110,6 @@ public sealed class TrustedLauncher(string dataDir, ContentStore store, IImageJu
 
     private Task MeasureAsync<T>(string operation, T content, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> type, CancellationToken cancellationToken) =>
         measurer.MeasureAsync(operation, JsonSerializer.SerializeToElement(content, type), cancellationToken);
+
+    private static void Discard(ContainerDirectory container) => container.Discard();
 }

@@ -38,30 +38,32 @@ public sealed class RunLifecycleTests(ImageRegistryFixture registry, LaunchAgent
     private async Task<long> LogLengthAsync() => (await agent.Deployment.GetInfoAsync()).LogLength;
 
     /// <summary>
-    /// Starts NAME detached and kills its monitor with SIGKILL. The container's init is then adopted by this test
-    /// process (a child subreaper), which reaps it as init would, so its exit is not seen by anyone who records it.
+    /// Starts NAME detached (sleeping a minute) and kills its monitor with SIGKILL. The container's init is then
+    /// adopted by this test process (a child subreaper), which reaps it as init would, so its exit is not seen by
+    /// anyone who records it. Returns the init's pid and its reaping.
     /// </summary>
-    private async Task<Task<int>> RunAndKillMonitorAsync(string reference, string trusted, string name, string seconds)
+    private async Task<(int Pid, Task<int> Reaped)> RunAndKillMonitorAsync(string reference, string trusted, string name)
     {
         ChildReaper.BecomeSubreaper();
-        (await Tl("run", reference, "--trust", trusted, "--name", name, "--", "/bin/busybox", "sleep", seconds)).EnsureSuccess();
+        (await Tl("run", reference, "--trust", trusted, "--name", name, "--", "/bin/busybox", "sleep", "60")).EnsureSuccess();
         var pid = (await Tl("ps", "--json")).EnsureSuccess().Json.EnumerateArray().Single(c => c.GetProperty("name").GetString() == name).GetProperty("pid").GetInt32();
         var monitor = Directory.EnumerateDirectories("/proc").Select(Path.GetFileName).Where(p => p!.All(char.IsAsciiDigit))
             .Single(p => File.ReadAllText($"/proc/{p}/cmdline").Split('\0').SkipWhile(a => a != ContainerMonitorCommandName).Skip(1).FirstOrDefault() == name);
         System.Diagnostics.Process.GetProcessById(int.Parse(monitor!)).Kill();
         while (Directory.Exists($"/proc/{monitor}") && File.ReadAllText($"/proc/{monitor}/stat").Split(' ')[2] != "Z")
             await Task.Delay(20);
-        return ChildReaper.WaitAsync(pid);
+        return (pid, ChildReaper.WaitAsync(pid));
     }
 
     private const string ContainerMonitorCommandName = "container-monitor";
 
     [Fact]
-    public async Task MonitorKilled_ContainerEndsOnItsOwn_PsMeasuresStoppedWithNullExitCodeBeforeRmMeasuresDeleted()
+    public async Task MonitorKilled_ContainerEndsThen_PsMeasuresStoppedWithNullExitCodeBeforeRmMeasuresDeleted()
     {
         var (reference, trusted) = await PublishAsync("life/ended");
         var since = await LogLengthAsync();
-        var reaped = await RunAndKillMonitorAsync(reference, trusted, "orphan", "2");
+        var (pid, reaped) = await RunAndKillMonitorAsync(reference, trusted, "orphan");
+        System.Diagnostics.Process.GetProcessById(pid).Kill(); // it ends with nobody to record how
         await reaped.WaitAsync(TimeSpan.FromSeconds(30));
 
         var ps = (await Tl("ps", "--json")).EnsureSuccess().Json[0];
@@ -82,7 +84,7 @@ public sealed class RunLifecycleTests(ImageRegistryFixture registry, LaunchAgent
     {
         var (reference, trusted) = await PublishAsync("life/running");
         var since = await LogLengthAsync();
-        var reaped = await RunAndKillMonitorAsync(reference, trusted, "unsupervised", "60");
+        var (_, reaped) = await RunAndKillMonitorAsync(reference, trusted, "unsupervised");
 
         var ps = (await Tl("ps", "--json")).EnsureSuccess().Json[0];
         var rm = await Tl("rm", "unsupervised", "--force");
@@ -105,10 +107,10 @@ public sealed class RunLifecycleTests(ImageRegistryFixture registry, LaunchAgent
     [InlineData("runc", true)]
     public async Task Run_EntryPointMissing_FailsAndLeavesNoDirectoryNoMountAndABalancedLog(string runtime, bool attach)
     {
-        var (reference, trusted) = await PublishAsync($"life/missing-{runtime}-{attach}");
+        var (reference, trusted) = await PublishAsync($"life/missing-{runtime}-{(attach ? "attached" : "detached")}");
         var since = await LogLengthAsync();
 
-        var run = await Tl(["run", reference, "--runtime", runtime, "--trust", trusted, "--name", "broken", .. attach ? new[] { "--attach" } : [], "--", "/no/such/program"]);
+        var run = await Tl("run", [reference, "--runtime", runtime, "--trust", trusted, "--name", "broken", .. attach ? new[] { "--attach" } : [], "--", "/no/such/program"]);
 
         Assert.NotEqual(0, run.ExitCode);
         Assert.Contains("/no/such/program", run.Stderr);
