@@ -142,7 +142,7 @@ public sealed class RunIsolationTests(ImageRegistryFixture registry, LaunchAgent
         Assert.All(modes, m => Assert.Equal((m.Key, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute), (m.Key, m.Value)));
         Assert.Equal((1, $"/bin/cat: {Path.Combine(snapshot, "etc", "hello.txt")}: Permission denied\n"), (read.ExitCode, read.StandardError));
         // Reachable, it would print 0: busybox setuid root.
-        Assert.Equal((127, ""), (exec.ExitCode, exec.StandardOutput));
+        Assert.Equal((126, ""), (exec.ExitCode, exec.StandardOutput));
         Assert.Contains("Permission denied", exec.StandardError);
     }
 
@@ -161,8 +161,12 @@ public sealed class RunIsolationTests(ImageRegistryFixture registry, LaunchAgent
         }
     }
 
+    /// <summary>
+    /// Runs PROGRAM as nobody, from a shell that already is nobody: setpriv's own exec is made before its
+    /// capabilities are gone (it runs a binary nobody cannot reach).
+    /// </summary>
     private static Task<ProcessResult> AsNobodyAsync(string program, params string[] args) =>
-        ProcessRunner.RunAsync("setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", program, .. args]);
+        ProcessRunner.RunAsync("setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", "/bin/sh", "-c", "exec \"$0\" \"$@\"", program, .. args]);
 
     private static async Task<string?> ReceiveLineAsync(TcpListener listener)
     {
