@@ -52,6 +52,19 @@ public sealed class StdioLog : IDisposable
 
     private void Copy()
     {
+        try
+        {
+            CopyToLog();
+        }
+        catch (IOException e)
+        {
+            // The container's further writes fail (EPIPE): better than output kept nowhere or past the cap.
+            _container.AppendMonitorLog($"copying the container's output into {_container.StdioLog} failed: {e.Message}");
+        }
+    }
+
+    private void CopyToLog()
+    {
         // Blocks until the runtime opens the pipe for writing.
         using var pipe = new FileStream(File.OpenHandle(_container.StdioPipe, FileMode.Open, FileAccess.Read, FileShare.ReadWrite), FileAccess.Read, bufferSize: 0);
         _connected = true;

@@ -53,14 +53,14 @@ public sealed class TrustedLauncher(string dataDir, ContentStore store, IImageJu
         }
         catch (Exception e) when (ImageRefusal.ReasonOf(e) is { } reason)
         {
-            container.Discard();
+            Discard(container);
             await MeasureAsync(LaunchEvents.ImageRejected, new ImageRejectedEvent(reference, manifestDigest?.ToString() ?? "", reason),
                 LaunchEventsJsonContext.Default.ImageRejectedEvent, cancellationToken).ConfigureAwait(false);
             throw e as ImageNotVerifiedException ?? new ImageNotVerifiedException(reason, e);
         }
         catch
         {
-            container.Discard();
+            Discard(container);
             throw;
         }
     }
@@ -116,4 +116,6 @@ public sealed class TrustedLauncher(string dataDir, ContentStore store, IImageJu
 
     private Task MeasureAsync<T>(string operation, T content, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> type, CancellationToken cancellationToken) =>
         measurer.MeasureAsync(operation, JsonSerializer.SerializeToElement(content, type), cancellationToken);
+
+    private static void Discard(ContainerDirectory container) => container.Discard();
 }

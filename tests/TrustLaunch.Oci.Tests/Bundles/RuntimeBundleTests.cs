@@ -87,7 +87,36 @@ public sealed class RuntimeBundleTests : IDisposable
         Assert.True(process.GetProperty("noNewPrivileges").GetBoolean());
         Assert.False(process.GetProperty("terminal").GetBoolean());
         Assert.Equal(14, process.GetProperty("capabilities").GetProperty("bounding").GetArrayLength());
-        Assert.Equal(["pid", "ipc", "uts", "mount"], root.GetProperty("linux").GetProperty("namespaces").EnumerateArray().Select(e => e.GetProperty("type").GetString()));
+        // Host networking (asked for here) is the only namespace shared; the cgroup namespace is always new (issue 15).
+        Assert.Equal(["pid", "ipc", "uts", "mount", "cgroup"], root.GetProperty("linux").GetProperty("namespaces").EnumerateArray().Select(e => e.GetProperty("type").GetString()));
+    }
+
+    [Fact]
+    public void BuildConfig_Defaults_PodIsolation()
+    {
+        using var doc = JsonDocument.Parse(RuntimeBundle.BuildConfig(Rootfs(), Image(cmd: ["c"]), new RuntimeBundleOptions()));
+        var linux = doc.RootElement.GetProperty("linux");
+        var mounts = doc.RootElement.GetProperty("mounts").EnumerateArray().ToDictionary(m => m.GetProperty("destination").GetString()!,
+            m => (m.GetProperty("type").GetString(), string.Join(',', m.GetProperty("options").EnumerateArray().Select(o => o.GetString()))));
+
+        Assert.Equal(["pid", "ipc", "uts", "mount", "network", "cgroup"], linux.GetProperty("namespaces").EnumerateArray().Select(e => e.GetProperty("type").GetString()));
+        Assert.Equal(("proc", "nosuid,noexec,nodev"), mounts["/proc"]);
+        Assert.Equal(("sysfs", "nosuid,noexec,nodev,ro"), mounts["/sys"]);
+        Assert.Equal(("cgroup", "nosuid,noexec,nodev,relatime,ro"), mounts["/sys/fs/cgroup"]);
+        Assert.Equal(4096, linux.GetProperty("resources").GetProperty("pids").GetProperty("limit").GetInt64());
+        Assert.Contains("/sys/devices/virtual/powercap", linux.GetProperty("maskedPaths").EnumerateArray().Select(p => p.GetString()));
+        Assert.Equal("SCMP_ACT_ERRNO", linux.GetProperty("seccomp").GetProperty("defaultAction").GetString());
+    }
+
+    [Fact]
+    public void BuildConfig_HostNetworkUnconfined_HostSysBoundRecursivelyReadOnlyNoSeccomp()
+    {
+        using var doc = JsonDocument.Parse(RuntimeBundle.BuildConfig(Rootfs(), Image(cmd: ["c"]), new RuntimeBundleOptions { HostNetwork = true, SeccompUnconfined = true }));
+        var sys = doc.RootElement.GetProperty("mounts").EnumerateArray().Single(m => m.GetProperty("destination").GetString() == "/sys");
+
+        Assert.Equal(("none", "/sys", "rbind,rro,nosuid,noexec,nodev"),
+            (sys.GetProperty("type").GetString(), sys.GetProperty("source").GetString(), string.Join(',', sys.GetProperty("options").EnumerateArray().Select(o => o.GetString()))));
+        Assert.False(doc.RootElement.GetProperty("linux").TryGetProperty("seccomp", out _));
     }
 
     [Fact]

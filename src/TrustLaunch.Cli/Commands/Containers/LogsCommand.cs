@@ -51,10 +51,14 @@ public static class ContainerOutput
             {
                 var exited = container.ReadExit() is not null;
                 await CopyToEndAsync(log, decoder, output, cancellationToken).ConfigureAwait(false);
-                if (follow && IsRotated(log, container.StdioLog))
+                if (follow && OpenedFile(log) is { } opened && opened != container.StdioLog)
                 {
-                    // Written to the end before it was renamed: what follows is in the new file.
+                    if (opened != rotated)
+                        return; // removed, not rotated: the container is gone
+                    // Written to the end before it was renamed: what follows is in the new file, made right after.
                     await CopyToEndAsync(log, decoder, output, cancellationToken).ConfigureAwait(false);
+                    while (!File.Exists(container.StdioLog))
+                        await Task.Delay(5, cancellationToken).ConfigureAwait(false);
                     await log.DisposeAsync().ConfigureAwait(false);
                     log = Open(container.StdioLog);
                     continue;
@@ -87,6 +91,7 @@ public static class ContainerOutput
         await output.FlushAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    private static bool IsRotated(FileStream log, string path) =>
-        File.ResolveLinkTarget($"/proc/self/fd/{log.SafeFileHandle.DangerousGetHandle()}", returnFinalTarget: false)?.FullName != path;
+    /// <summary>The path the open file has now (it follows renames).</summary>
+    private static string? OpenedFile(FileStream log) =>
+        File.ResolveLinkTarget($"/proc/self/fd/{log.SafeFileHandle.DangerousGetHandle()}", returnFinalTarget: false)?.FullName;
 }
