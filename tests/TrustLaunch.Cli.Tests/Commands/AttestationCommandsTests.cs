@@ -35,7 +35,7 @@ public sealed class AttestationCommandsTests(ImageRegistryFixture registry, Atte
             keyId = verifier.KeyId;
         var policy = _scratch["prod.json"];
         await File.WriteAllTextAsync(policy, JsonSerializer.Serialize(new PolicyDocument("prod", new Dictionary<string, string> { [keyId] = pub },
-            [], [keyId], [], LaunchPcr.Default, new Dictionary<int, string>(), AllowHostNetwork: true, AllowUnconfinedSeccomp: true),
+            [], [keyId], [], LaunchPcr.Default, new Dictionary<int, string>()),
             ContractsJsonContext.Default.PolicyDocument));
 
         (await Tenant("policy", "add", policy)).EnsureSuccess();

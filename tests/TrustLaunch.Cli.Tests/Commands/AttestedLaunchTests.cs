@@ -112,7 +112,7 @@ public sealed class EnrolledNodeFixture : IAsyncLifetime
             keyId = verifier.KeyId;
         var policy = Path.Combine(_directory, "prod.json");
         await File.WriteAllTextAsync(policy, JsonSerializer.Serialize(new PolicyDocument("prod", new Dictionary<string, string> { [keyId] = PublisherPublicKey },
-            [], [keyId], [], LaunchPcr.Default, new Dictionary<int, string>(), AllowHostNetwork: true, AllowUnconfinedSeccomp: true),
+            [], [keyId], [], LaunchPcr.Default, new Dictionary<int, string>()),
             ContractsJsonContext.Default.PolicyDocument));
         (await Tenant("policy", "add", policy)).EnsureSuccess();
         (await Tenant("agent", "add", Node.Deployment.AgentId, "--policy", "prod")).EnsureSuccess();

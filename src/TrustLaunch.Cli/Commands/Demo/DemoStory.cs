@@ -83,7 +83,7 @@ internal sealed class DemoStory(DemoStack stack, DemoShell shell, TextWriter out
             keyId = verifier.KeyId;
         var policyFile = Path.Combine(stack.Directory, "policy.json");
         var policy = new PolicyDocument(PolicyName, new Dictionary<string, string> { [keyId] = await File.ReadAllTextAsync(stack.PublisherPublicKey, cancellationToken).ConfigureAwait(false) },
-            [], [keyId], [], LaunchPcr.Default, new Dictionary<int, string>(), AllowHostNetwork: true, AllowUnconfinedSeccomp: true);
+            [], [keyId], [], LaunchPcr.Default, new Dictionary<int, string>());
         await File.WriteAllTextAsync(policyFile, JsonSerializer.Serialize(policy, ContractsJsonContext.Default.PolicyDocument), cancellationToken).ConfigureAwait(false);
         await shell.RunCheckedAsync(["policy", "add", policyFile], cancellationToken).ConfigureAwait(false);
         await shell.RunCheckedAsync(["agent", "add", stack.AgentId, "--policy", PolicyName], cancellationToken).ConfigureAwait(false);
