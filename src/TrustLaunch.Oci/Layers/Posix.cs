@@ -33,7 +33,7 @@ internal static unsafe class Posix
 
     public static bool IsRoot => Libc.Geteuid() == 0;
 
-    public static uint EffectiveUid => geteuid();
+    public static uint EffectiveUid => Libc.Geteuid();
 
     /// <summary>lstat: false when the path does not exist (ENOENT or ENOTDIR), throws on other errors.</summary>
     public static bool TryLstat(string path, out FileStatus status)
