@@ -25,7 +25,7 @@ public sealed class EkCaTests(RegistrarFixture fixture) : IClassFixture<Registra
         ], new Uri($"https://127.0.0.1:{port}/readyz"), fixture.AgentClient(), Path.Combine(fixture.Directory, "root-only.log"));
         await using var tpm = await TpmAgentIdentity.CreateAsync(fixture.Swtpm.OpenDevice());
         var client = new RegistrarClient(new ServiceHttpClientFactory(TlsIdentity.FromDirectory(fixture.TlsDirectory, ServiceRoles.Agent))
-            .Create(new Uri($"https://127.0.0.1:{port}/")));
+            .Create(new Uri($"https://127.0.0.1:{port}/"), ServiceRoles.Registrar));
 
         var e = await Assert.ThrowsAsync<ServiceProblemException>(() =>
             client.RegisterAsync(Guid.NewGuid().ToString(), tpm.Registration(fixture.CertificatePem(ServiceRoles.Agent))));

@@ -95,7 +95,7 @@ public sealed class VerifierOutboxCommandTests : IAsyncLifetime
     public async Task ServeVerifier_RetainOneResultPerAgent_OnlyEachAgentsNewestLeft()
     {
         var tenant = new VerifierClient(new ServiceHttpClientFactory(TlsIdentity.FromDirectory(Tls, ServiceRoles.Tenant))
-            .Create(new Uri($"https://127.0.0.1:{_port + 1}/")));
+            .Create(new Uri($"https://127.0.0.1:{_port + 1}/"), ServiceRoles.Verifier));
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
         IReadOnlyList<AttestationResultRecord> results;
         while ((results = await tenant.GetResultsAsync("node-pending", 10)).Count > 1)
