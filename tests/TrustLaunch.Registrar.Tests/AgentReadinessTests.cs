@@ -32,7 +32,8 @@ public sealed class AgentReadinessTests(RegistrarFixture fixture) : IClassFixtur
         }
 
         var port = FreePorts.FindPair();
-        using var verifierClient = fixture.ManagementClient(ServiceRoles.Verifier);
+        using var verifierClient = new ServiceHttpClientFactory(TlsIdentity.FromDirectory(fixture.TlsDirectory, ServiceRoles.Verifier))
+            .Create(new Uri($"https://127.0.0.1:{port}/"), ServiceRoles.Agent);
         await using var agent = await ServiceProcess.StartAsync("agent",
         [
             "--agent-id", id, "--data-dir", Path.Combine(fixture.Directory, "agent-" + id), "--tpm", fixture.Swtpm.Tcti,

@@ -34,7 +34,8 @@ public sealed class UntrustedPublisherLaunchTests(ImageRegistryFixture registry,
             policyKeyId = verifier.KeyId;
         var policy = _scratch["prod.json"];
         await File.WriteAllTextAsync(policy, JsonSerializer.Serialize(new PolicyDocument("prod", new Dictionary<string, string> { [policyKeyId] = policyPublic },
-            [], [policyKeyId], [], LaunchPcr.Default, new Dictionary<int, string>(), ExecPolicy.Only(["/bin/busybox"])), ContractsJsonContext.Default.PolicyDocument));
+            [], [policyKeyId], [], LaunchPcr.Default, new Dictionary<int, string>(), ExecPolicy.Only(["/bin/busybox"]), AllowHostNetwork: true,
+            AllowUnconfinedSeccomp: true), ContractsJsonContext.Default.PolicyDocument));
         (await Tenant("policy", "add", policy)).EnsureSuccess();
         var shown = (await Tenant("policy", "show", "prod")).EnsureSuccess().Stdout;
         (await Tenant("agent", "add", node.Deployment.AgentId, "--policy", "prod")).EnsureSuccess();
