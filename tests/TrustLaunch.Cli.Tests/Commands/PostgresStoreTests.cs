@@ -52,7 +52,7 @@ public sealed class PostgresStoreTests : IAsyncLifetime
         await tenant.AddAgentAsync(new AddAgentRequest(_deployment.AgentId, "prod", null));
         await WaitForStateAsync(tenant, AgentStates.Attested);
 
-        Assert.Equal(true, await _postgres.AdminAsync($"SELECT active FROM registrar.agents WHERE agent_id = '{_deployment.AgentId}'", _database));
+        Assert.Equal(true, await _postgres.AdminAsync($"SELECT count(*) = 1 FROM registrar.agents WHERE agent_id = '{_deployment.AgentId}'", _database));
         Assert.Equal(AgentStates.Attested, await _postgres.AdminAsync($"SELECT state FROM verifier.agents WHERE agent_id = '{_deployment.AgentId}'", _database));
         Assert.Equal(2L, await _postgres.AdminAsync("SELECT COUNT(*) FROM pg_tables WHERE schemaname IN ('registrar', 'verifier') AND tablename = 'schema_version'", _database));
 
