@@ -50,10 +50,15 @@ public sealed class RunLifecycleTests(ImageRegistryFixture registry, LaunchAgent
         var monitor = Directory.EnumerateDirectories("/proc").Select(Path.GetFileName).Where(p => p!.All(char.IsAsciiDigit))
             .Single(p => File.ReadAllText($"/proc/{p}/cmdline").Split('\0').SkipWhile(a => a != ContainerMonitorCommandName).Skip(1).FirstOrDefault() == name);
         System.Diagnostics.Process.GetProcessById(int.Parse(monitor!)).Kill();
-        while (Directory.Exists($"/proc/{monitor}") && File.ReadAllText($"/proc/{monitor}/stat").Split(' ')[2] != "Z")
+        // The init is adopted only once the last of the monitor's threads has exited, which can be after its group
+        // leader shows as a zombie: wait for the adoption itself, or waitpid fails with ECHILD.
+        while (ParentOf(pid) != Environment.ProcessId)
             await Task.Delay(20);
         return (pid, ChildReaper.WaitAsync(pid));
     }
+
+    private static int ParentOf(int pid) =>
+        int.Parse(File.ReadLines($"/proc/{pid}/status").Single(l => l.StartsWith("PPid:", StringComparison.Ordinal))[5..].Trim());
 
     private const string ContainerMonitorCommandName = "container-monitor";
 
