@@ -51,6 +51,9 @@ public static unsafe partial class Libc
     [LibraryImport(Library, EntryPoint = "mknodat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int MknodAt(SafeFileHandle directory, string name, uint mode, ulong device);
 
+    [LibraryImport(Library, EntryPoint = "renameat2", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int Renameat2(int oldDirectory, string oldName, int newDirectory, string newName, uint flags);
+
     [LibraryImport(Library, EntryPoint = "unlinkat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int UnlinkAt(SafeFileHandle directory, string name, int flags);
 

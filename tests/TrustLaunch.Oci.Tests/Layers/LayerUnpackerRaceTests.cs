@@ -1,4 +1,4 @@
-using System.Formats.Tar;
+using TrustLaunch.Measurement.Native;
 using TrustLaunch.Oci.Layers;
 using static TrustLaunch.Oci.Tests.Layers.TarBuilder;
 
@@ -7,7 +7,7 @@ namespace TrustLaunch.Oci.Tests.Layers;
 /// <summary>A rootfs changed under the unpacker while it runs: a swapped-in symlink never redirects a write.</summary>
 public sealed class LayerUnpackerRaceTests : IDisposable
 {
-    private const int Files = 3000;
+    private const int Layers = 3000;
     private const int MaxSwaps = 200_000;
     private readonly Sandbox _box = new();
 
@@ -17,22 +17,28 @@ public sealed class LayerUnpackerRaceTests : IDisposable
     public async Task ApplyLayer_DirectorySwappedForSymlinkDuringUnpack_NothingLandsOutside()
     {
         var directory = _box.InRoot("d");
-        var held = _box.InRoot("d.held");
         var link = _box.InRoot("d.link");
         Directory.CreateDirectory(directory);
         System.IO.File.CreateSymbolicLink(link, _box.Sentinel);
-        var entries = Enumerable.Range(0, Files).Select(i => (TarEntry)File($"d/f{i}", "x")).ToArray();
-        var tar = Tar(entries);
         using var done = new CancellationTokenSource();
-        var swapper = new Thread(() => Swap(directory, held, link, done.Token));
+        var swapper = new Thread(() => Swap(directory, link, done.Token));
         swapper.Start();
         try
         {
-            await new LayerUnpacker().ApplyLayerAsync(new MemoryStream(tar), _box.Root);
-        }
-        catch (Exception e) when (e is LayerUnpackException or IOException)
-        {
-            // Refusing an entry that was replaced under it is a fine outcome; writing outside is not.
+            // One small layer at a time: a layer refused because its directory was replaced under it is a fine
+            // outcome and must not end the race early; writing outside is not.
+            var unpacker = new LayerUnpacker();
+            for (var i = 0; i < Layers; i++)
+            {
+                try
+                {
+                    await unpacker.ApplyLayerAsync(new MemoryStream(Tar(File($"d/f{i}", "x"), File($"d/sub/g{i}", "x"))), _box.Root);
+                }
+                catch (Exception e) when (e is LayerUnpackException or IOException)
+                {
+                    // refused: the next layer races again
+                }
+            }
         }
         finally
         {
@@ -42,28 +48,24 @@ public sealed class LayerUnpackerRaceTests : IDisposable
         _box.AssertNothingOutside();
     }
 
-    /// <summary>Repeatedly replaces the directory with a symlink to the outside directory, and back.</summary>
-    private static void Swap(string directory, string held, string link, CancellationToken done)
+    /// <summary>
+    /// Repeatedly exchanges the directory with a symlink to the outside directory (renameat2 RENAME_EXCHANGE: the
+    /// name is never missing, so the unpacker never recreates it), and back.
+    /// </summary>
+    private static void Swap(string directory, string link, CancellationToken done)
     {
         for (var i = 0; i < MaxSwaps && !done.IsCancellationRequested; i++)
         {
-            TryMove(() => Directory.Move(directory, held));
-            TryMove(() => System.IO.File.Move(link, directory));
-            Thread.Yield();
-            TryMove(() => System.IO.File.Move(directory, link));
-            TryMove(() => Directory.Move(held, directory));
+            Exchange(directory, link);
+            Thread.SpinWait(2000);
+            Exchange(directory, link);
+            Thread.SpinWait(2000);
         }
     }
 
-    private static void TryMove(Action move)
+    private static void Exchange(string a, string b)
     {
-        try
-        {
-            move();
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            // The unpacker (re)created the name meanwhile: the next round swaps again.
-        }
+        if (Libc.Renameat2(Libc.AT_FDCWD, a, Libc.AT_FDCWD, b, Libc.RENAME_EXCHANGE) != 0)
+            throw new IOException($"renameat2 '{a}' '{b}': {Libc.ErrorText(Libc.LastError)}");
     }
 }
