@@ -175,6 +175,8 @@ internal sealed class SafeRoot : IDisposable
                     _stack.Add((component, directory));
                     continue;
                 }
+                if (errno is not (Libc.ELOOP or Libc.ENOTDIR))
+                    throw new IOException($"openat '{Relative(component)}': {Libc.ErrorText(errno)}", errno);
                 if (!Posix.TryLstatAt(Top, component, out var status))
                     return create ? throw new LayerUnpackException($"entry '{entryName}': '{Relative(component)}' vanished during the unpack") : false;
                 if (!status.IsSymlink)
