@@ -33,20 +33,8 @@ public static unsafe partial class Libc
     [LibraryImport(Library, EntryPoint = "mkfifo", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int Mkfifo(string path, uint mode);
 
-    [LibraryImport(Library, EntryPoint = "lchown", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    public static partial int Lchown(string path, uint uid, uint gid);
-
     [LibraryImport(Library, EntryPoint = "chmod", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int Chmod(string path, uint mode);
-
-    [LibraryImport(Library, EntryPoint = "symlink", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    public static partial int Symlink(string target, string path);
-
-    [LibraryImport(Library, EntryPoint = "link", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    public static partial int Link(string existing, string path);
-
-    [LibraryImport(Library, EntryPoint = "mknod", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    public static partial int Mknod(string path, uint mode, ulong device);
 
     [LibraryImport(Library, EntryPoint = "utimensat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int UtimensAt(int directory, string path, Timespec* times, int flags);
@@ -62,6 +50,9 @@ public static unsafe partial class Libc
 
     [LibraryImport(Library, EntryPoint = "mknodat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int MknodAt(SafeFileHandle directory, string name, uint mode, ulong device);
+
+    [LibraryImport(Library, EntryPoint = "renameat2", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int Renameat2(int oldDirectory, string oldName, int newDirectory, string newName, uint flags);
 
     [LibraryImport(Library, EntryPoint = "unlinkat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int UnlinkAt(SafeFileHandle directory, string name, int flags);
@@ -80,6 +71,9 @@ public static unsafe partial class Libc
 
     [LibraryImport(Library, EntryPoint = "fsetxattr", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int Fsetxattr(SafeFileHandle fd, string name, byte* value, nuint size, int flags);
+
+    [LibraryImport(Library, EntryPoint = "setxattr", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int Setxattr(string path, string name, byte* value, nuint size, int flags);
 
     [LibraryImport(Library, EntryPoint = "lsetxattr", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int Lsetxattr(string path, string name, byte* value, nuint size, int flags);

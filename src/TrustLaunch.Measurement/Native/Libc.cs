@@ -38,6 +38,7 @@ public static unsafe partial class Libc
     public const int AT_SYMLINK_NOFOLLOW = 0x100;
     public const int AT_REMOVEDIR = 0x200;
     public const int AT_EMPTY_PATH = 0x1000;
+    public const int RENAME_EXCHANGE = 0x2;
 
     /// <summary>openat2(2) <c>resolve</c> flags.</summary>
     public const ulong RESOLVE_NO_MAGICLINKS = 0x02;

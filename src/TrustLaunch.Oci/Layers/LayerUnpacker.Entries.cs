@@ -1,5 +1,7 @@
 using System.Formats.Tar;
 using System.Text;
+using Microsoft.Win32.SafeHandles;
+using TrustLaunch.Measurement.Native;
 
 namespace TrustLaunch.Oci.Layers;
 
@@ -23,7 +25,7 @@ public sealed partial class LayerUnpacker
         {
             if (entry.EntryType != TarEntryType.Directory)
                 throw new LayerUnpackException($"entry '{name}' would replace the root directory with a {Describe(entry.EntryType)}");
-            ApplyMetadata(state.Root.HostRoot, entry, state);
+            ApplyMetadata(state.Root.Handle, entry, state, "");
             return;
         }
         if (components[^1].StartsWith(WhiteoutPrefix, StringComparison.Ordinal))
@@ -31,52 +33,46 @@ public sealed partial class LayerUnpacker
             ApplyWhiteout(name, components, state);
             return;
         }
-        var destination = state.Root.GetDestination(name, components, create: true)!.Value;
-        var host = destination.HostPath;
+        using var destination = state.Root.GetDestination(name, components, create: true)!;
+        var (parent, leaf, relative) = (destination.Parent, destination.Name, destination.RelativePath);
         switch (entry.EntryType)
         {
             case TarEntryType.Directory:
-                if (!RemoveExisting(host, keepDirectory: true))
-                    Posix.Mkdir(host, NewDirectoryMode);
-                ApplyMetadata(host, entry, state);
+                if (!RemoveExisting(parent, leaf, keepDirectory: true))
+                    Posix.MkdirAt(parent, leaf, NewDirectoryMode);
+                ApplyMetadataOfCreated(destination, Posix.TypeDirectory, entry, state);
                 break;
             case TarEntryType.RegularFile or TarEntryType.V7RegularFile or TarEntryType.ContiguousFile:
-                RemoveExisting(host, keepDirectory: false);
-                var options = new FileStreamOptions
-                {
-                    Mode = FileMode.CreateNew, // O_EXCL: never follows a symlink planted at the last component
-                    Access = FileAccess.Write,
-                    Share = FileShare.None,
-                    BufferSize = 0,
-                    Options = FileOptions.Asynchronous,
-                };
-                if (!OperatingSystem.IsWindows())
-                    options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
-                await using (var file = new FileStream(host, options))
+                RemoveExisting(parent, leaf, keepDirectory: false);
+                // O_EXCL|O_NOFOLLOW: never follows a symlink planted at the last component
+                var handle = Posix.OpenAt(parent, leaf, Libc.O_WRONLY | Libc.O_CREAT | Libc.O_EXCL | Libc.O_NOFOLLOW, NewFileMode);
+                await using (var file = new FileStream(handle, FileAccess.Write, bufferSize: 0))
                 {
                     if (entry.DataStream is { } data)
                         await data.CopyToAsync(file, 1 << 17, cancellationToken).ConfigureAwait(false);
+                    ApplyMetadata(handle, entry, state, relative);
                 }
-                ApplyMetadata(host, entry, state);
                 break;
             case TarEntryType.SymbolicLink:
                 if (string.IsNullOrEmpty(entry.LinkName))
                     throw new LayerUnpackException($"entry '{name}' is a symbolic link with an empty target");
-                RemoveExisting(host, keepDirectory: false);
-                Posix.Symlink(entry.LinkName, host);
-                ApplyMetadata(host, entry, state);
+                RemoveExisting(parent, leaf, keepDirectory: false);
+                Posix.SymlinkAt(entry.LinkName, parent, leaf);
+                ApplyMetadataOfCreated(destination, Posix.TypeSymlink, entry, state);
                 break;
             case TarEntryType.HardLink:
-                var target = state.Root.GetHardLinkTarget(name, entry.LinkName);
-                if (target == host)
-                    break; // a link to itself: nothing to do
-                RemoveExisting(host, keepDirectory: false);
-                Posix.Link(target, host);
+                using (var target = state.Root.GetHardLinkTarget(name, entry.LinkName))
+                {
+                    if (target.RelativePath == relative)
+                        break; // a link to itself: nothing to do
+                    RemoveExisting(parent, leaf, keepDirectory: false);
+                    Posix.LinkAt(target.Parent, target.Name, parent, leaf);
+                }
                 break;
             case TarEntryType.Fifo:
-                RemoveExisting(host, keepDirectory: false);
-                Posix.Mknod(host, Posix.TypeFifo, NewFileMode, 0, 0);
-                ApplyMetadata(host, entry, state);
+                RemoveExisting(parent, leaf, keepDirectory: false);
+                Posix.MknodAt(parent, leaf, Posix.TypeFifo, NewFileMode, 0, 0);
+                ApplyMetadataOfCreated(destination, Posix.TypeFifo, entry, state);
                 break;
             case TarEntryType.CharacterDevice or TarEntryType.BlockDevice:
                 if (!state.IsRoot)
@@ -86,16 +82,16 @@ public sealed partial class LayerUnpacker
                     state.SkippedDeviceNodes++;
                     return;
                 }
-                RemoveExisting(host, keepDirectory: false);
+                RemoveExisting(parent, leaf, keepDirectory: false);
                 var posix = (PosixTarEntry)entry;
                 var type = entry.EntryType == TarEntryType.CharacterDevice ? Posix.TypeChar : Posix.TypeBlock;
-                Posix.Mknod(host, type, NewFileMode, posix.DeviceMajor, posix.DeviceMinor);
-                ApplyMetadata(host, entry, state);
+                Posix.MknodAt(parent, leaf, type, NewFileMode, posix.DeviceMajor, posix.DeviceMinor);
+                ApplyMetadataOfCreated(destination, type, entry, state);
                 break;
             default:
                 throw new LayerUnpackException($"entry '{name}' has the unsupported type {entry.EntryType}");
         }
-        state.Touch(destination.RelativePath);
+        state.Touch(relative);
     }
 
     /// <summary>
@@ -107,10 +103,9 @@ public sealed partial class LayerUnpacker
         var last = components[^1];
         if (last == OpaqueWhiteout)
         {
-            if (state.Root.GetDirectory(name, components.AsSpan(..^1)) is not { } directory
-                || !Posix.TryLstat(directory.HostPath, out var status) || !status.IsDirectory)
-                return;
-            RemoveLowerLayerEntries(directory.HostPath, directory.RelativePath, state);
+            using var directory = state.Root.GetDirectory(name, components.AsSpan(..^1));
+            if (directory is not null)
+                RemoveLowerLayerEntries(directory.Parent, directory.RelativePath, state);
             return;
         }
         var hidden = last[WhiteoutPrefix.Length..];
@@ -119,54 +114,67 @@ public sealed partial class LayerUnpacker
         if (hidden is "" or "." or "..")
             throw new LayerUnpackException($"entry '{name}' is not a valid whiteout");
         components[^1] = hidden;
-        if (state.Root.GetDestination(name, components, create: false) is not { } destination)
+        using var destination = state.Root.GetDestination(name, components, create: false);
+        if (destination is null)
             return;
         if (state.Touched.Contains(destination.RelativePath))
             throw new LayerUnpackException($"entry '{name}' deletes '{destination.RelativePath}', which the same layer creates (contradictory entries)");
-        RemoveTree(destination.HostPath);
+        RemoveTree(destination.Parent, destination.Name);
     }
 
     /// <summary>
     /// Empties a directory of what lower layers put there: entries this layer did not create go, and directories
     /// this layer did create (or entered) are searched the same way, since lower content may sit inside them.
     /// </summary>
-    private static void RemoveLowerLayerEntries(string host, string relative, LayerState state)
+    private static void RemoveLowerLayerEntries(SafeFileHandle directory, string relative, LayerState state)
     {
-        foreach (var child in Directory.EnumerateFileSystemEntries(host, "*", AllEntries))
+        foreach (var childName in ListNames(directory))
         {
-            var childName = Path.GetFileName(child);
             var childRelative = relative.Length == 0 ? childName : relative + "/" + childName;
             if (!state.Touched.Contains(childRelative))
-                RemoveTree(child);
-            else if (Posix.TryLstat(child, out var status) && status.IsDirectory)
+            {
+                RemoveTree(directory, childName);
+                continue;
+            }
+            using var child = Posix.TryOpenAt(directory, childName, DirectoryFlags, 0, out _);
+            if (child is not null)
                 RemoveLowerLayerEntries(child, childRelative, state);
         }
     }
 
-    /// <summary>Removes what is at <paramref name="host"/> (never following a symlink); true if a directory was kept.</summary>
-    private static bool RemoveExisting(string host, bool keepDirectory)
+    /// <summary>Removes what is at <paramref name="name"/> (never following a symlink); true if a directory was kept.</summary>
+    private static bool RemoveExisting(SafeFileHandle directory, string name, bool keepDirectory)
     {
-        if (!Posix.TryLstat(host, out var status))
+        if (!Posix.TryLstatAt(directory, name, out var status))
             return false;
         if (status.IsDirectory && keepDirectory)
             return true;
-        RemoveTree(host);
+        RemoveTree(directory, name);
         return false;
     }
 
+    /// <summary>Metadata of what was just created at a destination, after checking it is still what was created.</summary>
+    private static void ApplyMetadataOfCreated(SafeRoot.Destination destination, uint type, TarEntry entry, LayerState state)
+    {
+        using var handle = Posix.OpenPathAt(destination.Parent, destination.Name);
+        if (!Posix.TryLstatAt(handle, "", out var status) || status.Type != type)
+            throw new LayerUnpackException($"entry '{entry.Name}' was replaced while it was being unpacked");
+        ApplyMetadata(handle, entry, state, destination.RelativePath);
+    }
+
     /// <summary>Owner (as root), xattrs, mode, then mtime (directories at the end of the layer).</summary>
-    private static void ApplyMetadata(string host, TarEntry entry, LayerState state)
+    private static void ApplyMetadata(SafeFileHandle handle, TarEntry entry, LayerState state, string relative)
     {
         var symlink = entry.EntryType == TarEntryType.SymbolicLink;
         if (state.IsRoot)
-            Posix.Lchown(host, entry.Uid, entry.Gid); // before chmod: chown clears setuid/setgid
+            Posix.ChownHandle(handle, entry.Uid, entry.Gid); // before chmod: chown clears setuid/setgid
         if (state.RawXattrs is { } raw)
         {
             foreach (var (name, value) in raw)
             {
                 if (!ImageXattrs.IsApplied(name))
                     state.XattrsSkipped++;
-                else if (Posix.TrySetXattr(host, name, value) != 0)
+                else if (Posix.TrySetXattrHandle(handle, name, value) != 0)
                     state.XattrsNotApplied++;
             }
         }
@@ -181,16 +189,16 @@ public sealed partial class LayerUnpacker
                 if (!ImageXattrs.IsApplied(key[XattrPrefix.Length..]))
                     state.XattrsSkipped++;
                 else if (value.Contains('\uFFFD', StringComparison.Ordinal)
-                         || Posix.TrySetXattr(host, key[XattrPrefix.Length..], Encoding.UTF8.GetBytes(value)) != 0)
+                         || Posix.TrySetXattrHandle(handle, key[XattrPrefix.Length..], Encoding.UTF8.GetBytes(value)) != 0)
                     state.XattrsNotApplied++;
             }
         }
         if (!symlink)
-            Posix.Chmod(host, (uint)entry.Mode & PermissionBits);
+            Posix.ChmodHandle(handle, (uint)entry.Mode & PermissionBits);
         if (entry.EntryType == TarEntryType.Directory)
-            state.DirectoryTimes.Add((host, entry.ModificationTime));
+            state.DirectoryTimes.Add((relative, entry.ModificationTime));
         else
-            Posix.SetModificationTime(host, entry.ModificationTime);
+            Posix.SetModificationTimeHandle(handle, entry.ModificationTime);
     }
 
     private static string Describe(TarEntryType type) => type switch
@@ -204,7 +212,7 @@ public sealed partial class LayerUnpacker
         _ => "file",
     };
 
-    private sealed class LayerState(SafeRoot root, bool isRoot)
+    private sealed class LayerState(SafeRoot root, bool isRoot) : IDisposable
     {
         public SafeRoot Root { get; } = root;
         public bool IsRoot { get; } = isRoot;
@@ -219,7 +227,8 @@ public sealed partial class LayerUnpacker
         /// <summary>Paths (relative, resolved) this layer created, with all their ancestors.</summary>
         public HashSet<string> Touched { get; } = new(StringComparer.Ordinal);
 
-        public List<(string Host, DateTimeOffset Time)> DirectoryTimes { get; } = [];
+        /// <summary>Directories (relative, resolved) whose mtime is set at the end of the layer.</summary>
+        public List<(string Relative, DateTimeOffset Time)> DirectoryTimes { get; } = [];
 
         public void Touch(string relative)
         {
@@ -235,12 +244,21 @@ public sealed partial class LayerUnpacker
         /// <summary>Directory mtimes last, deepest first, so creating children does not undo them.</summary>
         public void ApplyDirectoryTimes()
         {
-            foreach (var (host, time) in DirectoryTimes.OrderByDescending(d => d.Host.Length))
+            foreach (var (relative, time) in DirectoryTimes.OrderByDescending(d => d.Relative.Length))
             {
-                if (Posix.TryLstat(host, out var status) && status.IsDirectory)
-                    Posix.SetModificationTime(host, time);
+                if (relative.Length == 0)
+                {
+                    Posix.SetModificationTimeHandle(Root.Handle, time);
+                    continue;
+                }
+                using var place = Root.GetDestination(relative, SafeRoot.Split(relative), create: false);
+                using var directory = place is null ? null : Posix.TryOpenAt(place.Parent, place.Name, DirectoryFlags, 0, out _);
+                if (directory is not null)
+                    Posix.SetModificationTimeHandle(directory, time);
             }
         }
+
+        public void Dispose() => Root.Dispose();
 
         public LayerUnpackResult ToResult() => new()
         {

@@ -1,4 +1,6 @@
 using System.Formats.Tar;
+using Microsoft.Win32.SafeHandles;
+using TrustLaunch.Measurement.Native;
 using TrustLaunch.Oci.Content;
 using ZstdSharp;
 
@@ -65,7 +67,7 @@ public sealed partial class LayerUnpacker(UnpackOptions? options = null)
     /// <summary>Applies an uncompressed layer tar onto an existing root filesystem directory (no diff_id check).</summary>
     public async Task<LayerUnpackResult> ApplyLayerAsync(Stream tar, string rootDirectory, CancellationToken cancellationToken = default)
     {
-        var state = new LayerState(CreateRoot(rootDirectory), IsRoot);
+        using var state = new LayerState(CreateRoot(rootDirectory), IsRoot);
         await ApplyTarAsync(tar, state, cancellationToken).ConfigureAwait(false);
         return state.ToResult();
     }
@@ -80,7 +82,7 @@ public sealed partial class LayerUnpacker(UnpackOptions? options = null)
 
     private async Task<LayerUnpackResult> ApplyLayerCoreAsync(LayerSource layer, SafeRoot root, CancellationToken cancellationToken)
     {
-        var state = new LayerState(root, IsRoot);
+        using var state = new LayerState(root, IsRoot);
         using var hash = layer.DiffId.CreateHash();
         var compressed = await layer.OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var tar = await LayerDecompression.OpenAsync(compressed, layer.Compression, layer.Digest, _options.Limits, cancellationToken).ConfigureAwait(false);
@@ -121,17 +123,32 @@ public sealed partial class LayerUnpacker(UnpackOptions? options = null)
     /// <summary>Removes a file or a directory tree without following symbolic links.</summary>
     internal static void RemoveTree(string path)
     {
-        if (!Posix.TryLstat(path, out var status))
-            return;
-        if (!status.IsDirectory)
-        {
-            File.Delete(path);
-            return;
-        }
-        foreach (var child in Directory.EnumerateFileSystemEntries(path, "*", AllEntries))
-            RemoveTree(child);
-        Directory.Delete(path);
+        var fd = Libc.Open(Path.GetDirectoryName(path) ?? "/", Libc.O_PATH | Libc.O_DIRECTORY | Libc.O_CLOEXEC);
+        if (fd < 0)
+            throw new IOException($"open '{Path.GetDirectoryName(path)}': {Libc.ErrorText(Libc.LastError)}");
+        using var parent = new SafeFileHandle(fd, ownsHandle: true);
+        RemoveTree(parent, Path.GetFileName(path));
     }
+
+    /// <summary>Removes <paramref name="name"/> in <paramref name="directory"/> and, if a directory, all it holds.</summary>
+    private static void RemoveTree(SafeFileHandle directory, string name)
+    {
+        if (!Posix.TryLstatAt(directory, name, out var status))
+            return;
+        if (status.IsDirectory)
+        {
+            using var child = Posix.OpenAt(directory, name, DirectoryFlags);
+            foreach (var childName in ListNames(child))
+                RemoveTree(child, childName);
+        }
+        Posix.UnlinkAt(directory, name, status.IsDirectory);
+    }
+
+    /// <summary>The names in a held directory, listed through its handle.</summary>
+    private static List<string> ListNames(SafeFileHandle directory) =>
+        Directory.EnumerateFileSystemEntries(Posix.ProcPath(directory), "*", AllEntries).Select(Path.GetFileName).OfType<string>().ToList();
+
+    private static readonly int DirectoryFlags = Libc.O_PATH | Libc.O_DIRECTORY | Libc.O_NOFOLLOW;
 
     internal static readonly EnumerationOptions AllEntries = new()
     {

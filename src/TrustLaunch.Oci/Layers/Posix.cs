@@ -4,11 +4,11 @@ using TrustLaunch.Measurement.Native;
 namespace TrustLaunch.Oci.Layers;
 
 /// <summary>
-/// The unpacker's and the rootfs digest's view of the few Linux calls .NET has no API for (lchown, mknod, link,
-/// lsetxattr, utimensat without following links, statx), over <see cref="Libc"/>: errors become exceptions naming
+/// The unpacker's and the rootfs digest's view of the few Linux calls .NET has no API for (the *at calls,
+/// lsetxattr, statx), over <see cref="Libc"/>: errors become exceptions naming
 /// the call and path. <c>statx</c> is used instead of <c>lstat</c> because its layout is the same on every architecture.
 /// </summary>
-internal static unsafe class Posix
+internal static unsafe partial class Posix
 {
     public const uint TypeMask = 0xF000;
     public const uint TypeSocket = 0xC000;
@@ -51,26 +51,18 @@ internal static unsafe class Posix
         return true;
     }
 
-    public static void Lchown(string path, int uid, int gid) => Check(Libc.Lchown(path, (uint)uid, (uint)gid), "lchown", path);
-
     public static void Chmod(string path, uint mode) => Check(Libc.Chmod(path, mode), "chmod", path);
 
     public static void Mkdir(string path, uint mode) => Check(Libc.Mkdir(path, mode), "mkdir", path);
 
-    public static void Symlink(string target, string path) => Check(Libc.Symlink(target, path), "symlink", path);
-
-    public static void Link(string existing, string path) => Check(Libc.Link(existing, path), "link", path);
-
-    public static void Mknod(string path, uint type, uint permissions, int major, int minor)
+    private static ulong DeviceNumber(int major, int minor)
     {
         var maj = (ulong)(uint)major;
         var min = (ulong)(uint)minor;
-        var dev = ((maj & 0xfffff000) << 32) | ((maj & 0xfff) << 8) | ((min & 0xffffff00) << 12) | (min & 0xff);
-        Check(Libc.Mknod(path, type | permissions, dev), "mknod", path);
+        return ((maj & 0xfffff000) << 32) | ((maj & 0xfff) << 8) | ((min & 0xffffff00) << 12) | (min & 0xff);
     }
 
-    /// <summary>Sets a symlink's or file's mtime (and atime to the same value) without following a final symlink.</summary>
-    public static void SetModificationTime(string path, DateTimeOffset time)
+    private static Libc.Timespec ToTimespec(DateTimeOffset time)
     {
         var ticks = time.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks;
         var spec = new Libc.Timespec { Seconds = Math.DivRem(ticks, TimeSpan.TicksPerSecond, out var rest), Nanoseconds = rest * 100 };
@@ -79,8 +71,7 @@ internal static unsafe class Posix
             spec.Seconds -= 1;
             spec.Nanoseconds += 1_000_000_000;
         }
-        var times = stackalloc Libc.Timespec[2] { spec, spec };
-        Check(Libc.UtimensAt(Libc.AT_FDCWD, path, times, Libc.AT_SYMLINK_NOFOLLOW), "utimensat", path);
+        return spec;
     }
 
     /// <summary>lsetxattr; returns the errno instead of throwing (filesystems refuse namespaces for many reasons).</summary>
@@ -131,12 +122,12 @@ internal static unsafe class Posix
 
     public static string ErrorText(int errno) => Marshal.GetPInvokeErrorMessage(errno);
 
-    private static void Check(int result, string call, string path)
+    internal static void Check(int result, string call, string path)
     {
         if (result != 0)
             throw Error(call, path, Marshal.GetLastPInvokeError());
     }
 
-    private static IOException Error(string call, string path, int errno) =>
+    internal static IOException Error(string call, string path, int errno) =>
         new($"{call} '{path}': {Marshal.GetPInvokeErrorMessage(errno)}", errno);
 }

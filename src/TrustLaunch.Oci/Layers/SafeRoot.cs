@@ -1,25 +1,53 @@
+using Microsoft.Win32.SafeHandles;
+using TrustLaunch.Measurement.Native;
+
 namespace TrustLaunch.Oci.Layers;
 
 /// <summary>
-/// Resolves tar entry names inside a root filesystem directory, component by component, so that nothing is ever
-/// written, linked or deleted outside it. Every destination and every hard-link target goes through here.
+/// Resolves tar entry names inside a root filesystem directory, component by component, through directory handles:
+/// the root is opened once, and each component is opened relative to its parent with O_NOFOLLOW, so a symlink
+/// swapped into the tree during the unpack can never redirect a write, a link, a chmod or a delete outside it.
 /// </summary>
 /// <remarks>
-/// Symbolic links met on the way are followed the way the container will see them: an absolute target starts again
-/// at the root filesystem (never at the host's <c>/</c>), a relative one from the directory holding the link. A
-/// <c>..</c> that would climb above the root is refused. The final component is never followed: an entry replaces
-/// whatever is there. Missing parent directories are created (mode 0755) and checked again after creation.
+/// Symbolic links met on the way are read (never followed by the kernel) and followed the way the container will
+/// see them: an absolute target starts again at the root filesystem (never at the host's <c>/</c>), a relative one
+/// from the directory holding the link. A <c>..</c> that would climb above the root is refused. The final component
+/// is never followed: an entry replaces whatever is there. Missing parent directories are created (mode 0755).
 /// </remarks>
-internal sealed class SafeRoot(string hostRoot, string displayRoot)
+internal sealed class SafeRoot : IDisposable
 {
     private const int MaxSymlinks = 40;
     private const uint DefaultDirectoryMode = 0x1ED; // 0755
 
-    public string HostRoot { get; } = hostRoot;
-    public string DisplayRoot { get; } = displayRoot;
+    public SafeRoot(string hostRoot, string displayRoot)
+    {
+        HostRoot = hostRoot;
+        DisplayRoot = displayRoot;
+        var fd = Libc.Open(hostRoot, Libc.O_PATH | Libc.O_DIRECTORY | Libc.O_NOFOLLOW | Libc.O_CLOEXEC);
+        if (fd < 0)
+            throw new DirectoryNotFoundException($"the root filesystem '{displayRoot}' cannot be opened: {Libc.ErrorText(Libc.LastError)}");
+        Handle = new SafeFileHandle(fd, ownsHandle: true);
+    }
 
-    /// <summary>A place in the root: its parent resolved to real directories, the last component not followed.</summary>
-    public readonly record struct Destination(string RelativePath, string HostPath);
+    public string HostRoot { get; }
+    public string DisplayRoot { get; }
+
+    /// <summary>The root directory, opened once (O_PATH).</summary>
+    public SafeFileHandle Handle { get; }
+
+    /// <summary>A place in the root: its parent directory held open, the last component not followed.</summary>
+    public sealed class Destination(SafeFileHandle parent, bool ownsParent, string name, string relativePath) : IDisposable
+    {
+        public SafeFileHandle Parent { get; } = parent;
+        public string Name { get; } = name;
+        public string RelativePath { get; } = relativePath;
+
+        public void Dispose()
+        {
+            if (ownsParent)
+                Parent.Dispose();
+        }
+    }
 
     /// <summary>Splits a tar name into components; refuses absolute names and <c>..</c>. Empty = the root itself.</summary>
     public static string[] Split(string entryName, string what = "entry")
@@ -44,19 +72,18 @@ internal sealed class SafeRoot(string hostRoot, string displayRoot)
     public Destination? GetDestination(string entryName, ReadOnlySpan<string> components, bool create) =>
         GetDestination(entryName, components, create, () => Outside(entryName));
 
-    /// <summary>Resolves a directory (following symlinks inside the root); null when missing or not a directory.</summary>
+    /// <summary>Opens a directory (following symlinks inside the root); null when missing or not a directory.</summary>
     public Destination? GetDirectory(string entryName, ReadOnlySpan<string> components)
     {
-        var resolved = new List<string>();
-        var links = 0;
-        if (!Walk(resolved, components.ToArray(), create: false, entryName, () => Outside(entryName), ref links))
+        using var walk = new Walk(this);
+        if (!walk.Descend(components.ToArray(), create: false, entryName, () => Outside(entryName)))
             return null;
-        var relative = string.Join('/', resolved);
-        return new Destination(relative, Host(resolved, null));
+        var (directory, owned) = walk.TakeTop();
+        return new Destination(directory, owned, "", walk.Relative(null));
     }
 
     /// <summary>The existing, non-directory file a hard link points to, inside the root.</summary>
-    public string GetHardLinkTarget(string entryName, string linkName)
+    public Destination GetHardLinkTarget(string entryName, string linkName)
     {
         LayerUnpackException Refused() =>
             new($"hard link '{entryName}' -> '{linkName}' points outside the root filesystem '{DisplayRoot}'");
@@ -72,75 +99,114 @@ internal sealed class SafeRoot(string hostRoot, string displayRoot)
         if (components.Length == 0)
             throw new LayerUnpackException($"hard link '{entryName}' -> '{linkName}' points to the root directory");
         var target = GetDestination(entryName, components, create: false, Refused);
-        if (target is not { } t || !Posix.TryLstat(t.HostPath, out var status))
+        if (target is null || !Posix.TryLstatAt(target.Parent, target.Name, out var status))
+        {
+            target?.Dispose();
             throw new LayerUnpackException($"hard link '{entryName}' -> '{linkName}': the target does not exist");
+        }
         if (status.IsDirectory)
+        {
+            target.Dispose();
             throw new LayerUnpackException($"hard link '{entryName}' -> '{linkName}': the target is a directory");
-        return t.HostPath;
+        }
+        return target;
     }
+
+    public void Dispose() => Handle.Dispose();
 
     private Destination? GetDestination(string entryName, ReadOnlySpan<string> components, bool create, Func<LayerUnpackException> outside)
     {
-        var resolved = new List<string>();
-        var links = 0;
-        if (!Walk(resolved, components[..^1].ToArray(), create, entryName, outside, ref links))
+        using var walk = new Walk(this);
+        if (!walk.Descend(components[..^1].ToArray(), create, entryName, outside))
             return null;
-        var name = components[^1];
-        var relative = resolved.Count == 0 ? name : string.Join('/', resolved) + "/" + name;
-        return new Destination(relative, Host(resolved, name));
+        var (parent, owned) = walk.TakeTop();
+        return new Destination(parent, owned, components[^1], walk.Relative(components[^1]));
     }
 
-    private bool Walk(List<string> resolved, string[] components, bool create, string entryName, Func<LayerUnpackException> outside, ref int links)
+    /// <summary>The directories from the root down to where the walk is, each held open.</summary>
+    private sealed class Walk(SafeRoot root) : IDisposable
     {
-        foreach (var component in components)
+        private readonly List<(string Name, SafeFileHandle Handle)> _stack = [];
+        private int _links;
+
+        private SafeFileHandle Top => _stack.Count == 0 ? root.Handle : _stack[^1].Handle;
+
+        public string Relative(string? name)
         {
-            if (component is "" or ".")
-                continue;
-            if (component == "..")
-            {
-                if (resolved.Count == 0)
-                    throw outside();
-                resolved.RemoveAt(resolved.Count - 1);
-                continue;
-            }
-            var host = Host(resolved, component);
-            if (!Posix.TryLstat(host, out var status))
-            {
-                if (!create)
-                    return false;
-                Posix.Mkdir(host, DefaultDirectoryMode);
-                Posix.Chmod(host, DefaultDirectoryMode);
-                // Re-check what we created before descending into it.
-                if (!Posix.TryLstat(host, out status) || !status.IsDirectory)
-                    throw new LayerUnpackException($"entry '{entryName}': could not create the directory '{Relative(resolved, component)}'");
-                resolved.Add(component);
-                continue;
-            }
-            if (status.IsDirectory)
-            {
-                resolved.Add(component);
-                continue;
-            }
-            if (!status.IsSymlink)
-                throw new LayerUnpackException($"entry '{entryName}': '{Relative(resolved, component)}' is not a directory");
-            if (++links > MaxSymlinks)
-                throw new LayerUnpackException($"entry '{entryName}': too many levels of symbolic links");
-            var target = new FileInfo(host).LinkTarget
-                ?? throw new LayerUnpackException($"entry '{entryName}': cannot read the symbolic link '{Relative(resolved, component)}'");
-            if (target.StartsWith('/'))
-                resolved.Clear();
-            if (!Walk(resolved, target.Split('/'), create, entryName, outside, ref links))
-                return false;
+            var parts = _stack.Select(s => s.Name);
+            return string.Join('/', name is null ? parts : parts.Append(name));
         }
-        return true;
-    }
 
-    private static string Relative(List<string> resolved, string name) =>
-        resolved.Count == 0 ? name : string.Join('/', resolved) + "/" + name;
+        /// <summary>The handle of the current directory, now owned by the caller (unless it is the root's).</summary>
+        public (SafeFileHandle Handle, bool Owned) TakeTop()
+        {
+            if (_stack.Count == 0)
+                return (root.Handle, false);
+            var top = _stack[^1].Handle;
+            _stack[^1] = (_stack[^1].Name, root.Handle); // the root's handle is never disposed by Dispose below
+            return (top, true);
+        }
 
-    private string Host(List<string> resolved, string? name)
-    {
-        var relative = name is null ? string.Join('/', resolved) : Relative(resolved, name);
-        return relative.Length == 0 ? HostRoot : HostRoot + "/" + relative;
+        public bool Descend(string[] components, bool create, string entryName, Func<LayerUnpackException> outside)
+        {
+            foreach (var component in components)
+            {
+                if (component is "" or ".")
+                    continue;
+                if (component == "..")
+                {
+                    if (_stack.Count == 0)
+                        throw outside();
+                    Pop();
+                    continue;
+                }
+                var directory = Posix.TryOpenAt(Top, component, Libc.O_PATH | Libc.O_DIRECTORY | Libc.O_NOFOLLOW, 0, out var errno);
+                if (directory is null && errno == Libc.ENOENT)
+                {
+                    if (!create)
+                        return false;
+                    Posix.MkdirAt(Top, component, DefaultDirectoryMode);
+                    directory = Posix.TryOpenAt(Top, component, Libc.O_PATH | Libc.O_DIRECTORY | Libc.O_NOFOLLOW, 0, out _)
+                        ?? throw new LayerUnpackException($"entry '{entryName}': could not create the directory '{Relative(component)}'");
+                    Posix.ChmodHandle(directory, DefaultDirectoryMode);
+                }
+                if (directory is not null)
+                {
+                    _stack.Add((component, directory));
+                    continue;
+                }
+                if (errno is not (Libc.ELOOP or Libc.ENOTDIR))
+                    throw new IOException($"openat '{Relative(component)}': {Libc.ErrorText(errno)}", errno);
+                if (!Posix.TryLstatAt(Top, component, out var status))
+                    return create ? throw new LayerUnpackException($"entry '{entryName}': '{Relative(component)}' vanished during the unpack") : false;
+                if (!status.IsSymlink)
+                    throw new LayerUnpackException($"entry '{entryName}': '{Relative(component)}' is not a directory");
+                if (++_links > MaxSymlinks)
+                    throw new LayerUnpackException($"entry '{entryName}': too many levels of symbolic links");
+                var target = Posix.ReadLinkAt(Top, component);
+                if (target.StartsWith('/'))
+                {
+                    while (_stack.Count > 0)
+                        Pop();
+                }
+                if (!Descend(target.Split('/'), create, entryName, outside))
+                    return false;
+            }
+            return true;
+        }
+
+        public void Dispose()
+        {
+            while (_stack.Count > 0)
+                Pop();
+        }
+
+        private void Pop()
+        {
+            var handle = _stack[^1].Handle;
+            _stack.RemoveAt(_stack.Count - 1);
+            if (!ReferenceEquals(handle, root.Handle))
+                handle.Dispose();
+        }
     }
 }
