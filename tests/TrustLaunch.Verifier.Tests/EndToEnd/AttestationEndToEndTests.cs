@@ -20,7 +20,6 @@ namespace TrustLaunch.Verifier.Tests.EndToEnd;
 public sealed class AttestationEndToEndTests : IAsyncLifetime
 {
     private const int LaunchPcr = 11;
-    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
     private static readonly string AllowedImage = "sha256:" + new string('a', 64);
     private static readonly string UnknownImage = "sha256:" + new string('b', 64);
 
@@ -107,7 +106,7 @@ public sealed class AttestationEndToEndTests : IAsyncLifetime
         var before = await tenant.GetResultsAsync(_agentIds[1], 1000);
         await _verifier.KillAsync();
         await _verifier.StartAsync();
-        var after = await WaitAsync(async () =>
+        var after = await Eventually.WaitAsync(async () =>
         {
             var results = await Tenant().GetResultsAsync(_agentIds[1], 1000);
             return results.Count > before.Count ? results : null;
@@ -163,24 +162,11 @@ public sealed class AttestationEndToEndTests : IAsyncLifetime
     }
 
     private static Task<AgentStatus> WaitForStateAsync(VerifierClient tenant, string agentId, string state) =>
-        WaitAsync(async () => await tenant.GetAgentAsync(agentId) is { } s && s.State == state ? s : null,
+        Eventually.WaitAsync(async () => await tenant.GetAgentAsync(agentId) is { } s && s.State == state ? s : null,
             () => $"agent {agentId} never reached {state}");
 
     private Task<string> WaitForWebhookAsync() =>
-        WaitAsync(() => Task.FromResult(_webhook.Bodies.TryPeek(out var body) ? body : null), () => "no webhook notification arrived");
-
-    private static async Task<T> WaitAsync<T>(Func<Task<T?>> probe, Func<string>? what = null) where T : class
-    {
-        var deadline = DateTime.UtcNow + Patience;
-        while (true)
-        {
-            if (await probe() is { } value)
-                return value;
-            if (DateTime.UtcNow > deadline)
-                throw new TimeoutException(what?.Invoke() ?? "condition not met in time");
-            await Task.Delay(100);
-        }
-    }
+        Eventually.WaitAsync(() => Task.FromResult(_webhook.Bodies.TryPeek(out var body) ? body : null), () => "no webhook notification arrived");
 
     public async Task DisposeAsync()
     {

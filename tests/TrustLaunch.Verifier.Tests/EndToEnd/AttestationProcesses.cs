@@ -15,7 +15,6 @@ namespace TrustLaunch.Verifier.Tests.EndToEnd;
 public sealed class AttestationProcesses : IAsyncLifetime
 {
     public const int LaunchPcr = 11;
-    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(40);
 
     private readonly string _directory = Directory.CreateTempSubdirectory("trustlaunch-processes-").FullName;
     private readonly List<ServiceProcess> _processes = [];
@@ -74,19 +73,6 @@ public sealed class AttestationProcesses : IAsyncLifetime
         return new ServiceHttpClientFactory(identity).Create(new Uri($"https://127.0.0.1:{port}/"), serverRole);
     }
 
-    internal static async Task<T> WaitAsync<T>(Func<Task<T?>> probe, Func<string> what) where T : class
-    {
-        var deadline = DateTime.UtcNow + Patience;
-        while (true)
-        {
-            if (await probe() is { } value)
-                return value;
-            if (DateTime.UtcNow > deadline)
-                throw new TimeoutException(what());
-            await Task.Delay(100);
-        }
-    }
-
     public async Task DisposeAsync()
     {
         foreach (var process in _processes)
@@ -124,7 +110,7 @@ public sealed class AttestedAgent(AttestationProcesses processes, string agentId
     {
         var tenant = processes.Tenant();
         AgentStatus? last = null;
-        return AttestationProcesses.WaitAsync(async () => (last = await tenant.GetAgentAsync(AgentId)) is { } s && done(s) ? s : null,
+        return Eventually.WaitAsync(async () => (last = await tenant.GetAgentAsync(AgentId)) is { } s && done(s) ? s : null,
             () => $"agent {AgentId} never reached the expected state; last: {last}");
     }
 

@@ -41,11 +41,11 @@ public sealed class MultiInstanceEndToEndTests(PostgresFixture postgres, ITestOu
         var tenant = _fleet.Tenant(_first);
         await tenant.AddPolicyAsync(TestPolicies.Document() with { LaunchPcr = LaunchPcr.Default });
         // Both instances are alive before any agent exists, so the agents are split without handing any over.
-        await FleetChecks.WaitAsync(async () => (await tenant.ListInstancesAsync()).Count(i => i.Alive) == 2 ? true : (bool?)null, "both instances alive");
+        await Eventually.WaitForValueAsync(async () => (await tenant.ListInstancesAsync()).Count(i => i.Alive) == 2 ? true : (bool?)null, () => "both instances alive: not reached in time", FleetChecks.Patience);
         foreach (var node in _fleet.Nodes)
             await tenant.AddAgentAsync(new AddAgentRequest(node.AgentId, "prod", null));
         var agents = _fleet.Nodes.Select(n => n.AgentId).ToList();
-        await FleetChecks.WaitAsync(async () => await FleetChecks.EveryAgentHasAsync(tenant, agents, r => r.Count >= 3), "three results per agent");
+        await Eventually.WaitForValueAsync(async () => await FleetChecks.EveryAgentHasAsync(tenant, agents, r => r.Count >= 3), () => "three results per agent: not reached in time", FleetChecks.Patience);
 
         // `trustlaunch verifier instances` shows both holding agents: 2 (first by id) and 1.
         var listed = await InstancesCliAsync(_second);
@@ -67,8 +67,8 @@ public sealed class MultiInstanceEndToEndTests(PostgresFixture postgres, ITestOu
         var survivor = _fleet.Tenant(_second);
         await _first.Process.KillAsync();
         var killed = DateTimeOffset.UtcNow;
-        await FleetChecks.WaitAsync(async () => await FleetChecks.EveryAgentHasAsync(survivor, agents, r => r.Count > 0 && r[0].InstanceId == "verifier-b" && r[0].At > killed),
-            "every agent attested by the survivor");
+        await Eventually.WaitForValueAsync(async () => await FleetChecks.EveryAgentHasAsync(survivor, agents, r => r.Count > 0 && r[0].InstanceId == "verifier-b" && r[0].At > killed),
+            () => "every agent attested by the survivor: not reached in time", FleetChecks.Patience);
         var takeover = TimeSpan.Zero;
         var all = new List<AttestationResultRecord>();
         foreach (var agent in agents)

@@ -23,7 +23,6 @@ public sealed class PushEndToEndTests : IAsyncLifetime
     private const int LaunchPcr = 11;
     private const int Pull = 0;
     private const int Push = 1;
-    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(40);
     private static readonly string AllowedImage = "sha256:" + new string('a', 64);
     private static readonly string UnknownImage = "sha256:" + new string('b', 64);
     private static readonly string PublishedImage = "sha256:" + new string('f', 64);
@@ -87,7 +86,7 @@ public sealed class PushEndToEndTests : IAsyncLifetime
         var golden = TestEvents.SignGolden(PublishedImage);
         await MeasureAsync(Push, LaunchEvents.ImageVerified, TestEvents.ImageVerified(PublishedImage, golden), golden);
         await MeasureAsync(Push, LaunchEvents.ContainerCreated, TestEvents.ContainerCreated("c1", PublishedImage));
-        var attested = await WaitAsync(async () => await tenant.GetAgentAsync(_agentIds[Push]) is { } s && (s.EventsVerified > 1 || s.State == AgentStates.Failed) ? s : null,
+        var attested = await Eventually.WaitAsync(async () => await tenant.GetAgentAsync(_agentIds[Push]) is { } s && (s.EventsVerified > 1 || s.State == AgentStates.Failed) ? s : null,
             () => "the push agent's launch events were never verified");
         Assert.Equal((AgentStates.Attested, null), (attested.State, attested.FailureReason));
 
@@ -138,7 +137,7 @@ public sealed class PushEndToEndTests : IAsyncLifetime
         }
 
         using var key = PemPayloadVerifier.FromPem(await Client(ServiceRoles.Tenant, _verifierPort).GetStringAsync("v1/keys"));
-        var notifications = await WaitAsync(() => Task.FromResult(_webhook.Bodies.Count >= 4 ? _webhook.Bodies.ToList() : null),
+        var notifications = await Eventually.WaitAsync(() => Task.FromResult(_webhook.Bodies.Count >= 4 ? _webhook.Bodies.ToList() : null),
             () => $"{_webhook.Bodies.Count} webhook notifications arrived, expected 4");
         var received = notifications.Select(body =>
         {
@@ -185,21 +184,8 @@ public sealed class PushEndToEndTests : IAsyncLifetime
     }
 
     private static Task<AgentStatus> WaitForStateAsync(VerifierClient tenant, string agentId, string state) =>
-        WaitAsync(async () => await tenant.GetAgentAsync(agentId) is { } s && s.State == state ? s : null,
+        Eventually.WaitAsync(async () => await tenant.GetAgentAsync(agentId) is { } s && s.State == state ? s : null,
             () => $"agent {agentId} never reached {state}");
-
-    private static async Task<T> WaitAsync<T>(Func<Task<T?>> probe, Func<string> what) where T : class
-    {
-        var deadline = DateTime.UtcNow + Patience;
-        while (true)
-        {
-            if (await probe() is { } value)
-                return value;
-            if (DateTime.UtcNow > deadline)
-                throw new TimeoutException(what());
-            await Task.Delay(100);
-        }
-    }
 
     public async Task DisposeAsync()
     {

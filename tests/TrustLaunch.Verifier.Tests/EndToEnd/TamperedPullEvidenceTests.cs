@@ -51,10 +51,10 @@ public sealed class TamperedPullEvidenceTests : IAsyncLifetime
         _member = member;
         var tenant = new VerifierClient(Client(ServiceRoles.Tenant, _verifierPort + 1, ServiceRoles.Verifier));
         await tenant.AddPolicyAsync(TestPolicies.Document() with { LaunchPcr = LaunchPcr.Default });
-        await WaitAsync(async () => (await _deployment.RegistrarManagement().GetAsync(_deployment.AgentId))?.Active == true ? "active" : null);
+        await Eventually.WaitAsync(async () => (await _deployment.RegistrarManagement().GetAsync(_deployment.AgentId))?.Active == true ? "active" : null);
 
         await tenant.AddAgentAsync(new AddAgentRequest(_deployment.AgentId, "prod", $"127.0.0.1:{_proxyPort}"));
-        var failed = await WaitAsync(async () => await tenant.GetAgentAsync(_deployment.AgentId) is { State: AgentStates.Failed } s ? s : null);
+        var failed = await Eventually.WaitAsync(async () => await tenant.GetAgentAsync(_deployment.AgentId) is { State: AgentStates.Failed } s ? s : null);
 
         Assert.StartsWith($"malformed evidence: {expected}", failed.FailureReason, StringComparison.Ordinal);
         Assert.Contains($"Path: {path}", failed.FailureReason, StringComparison.Ordinal);
@@ -90,19 +90,6 @@ public sealed class TamperedPullEvidenceTests : IAsyncLifetime
         var identity = TlsIdentity.FromDirectory(_deployment.TlsDirectory, name);
         _identities.Add(identity);
         return identity;
-    }
-
-    private static async Task<T> WaitAsync<T>(Func<Task<T?>> probe) where T : class
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        while (true)
-        {
-            if (await probe() is { } value)
-                return value;
-            if (DateTime.UtcNow > deadline)
-                throw new TimeoutException("condition not met in time");
-            await Task.Delay(100);
-        }
     }
 
     public async Task DisposeAsync()

@@ -31,17 +31,4 @@ internal static class FleetChecks
         return true;
     }
 
-    /// <summary>Polls <paramref name="probe"/> until it returns a value; fails naming <paramref name="what"/> after <see cref="Patience"/>.</summary>
-    public static async Task<T> WaitAsync<T>(Func<Task<T?>> probe, string what) where T : struct
-    {
-        var deadline = DateTime.UtcNow + Patience;
-        while (true)
-        {
-            if (await probe() is { } value)
-                return value;
-            if (DateTime.UtcNow > deadline)
-                throw new TimeoutException($"{what}: not reached in time");
-            await Task.Delay(200);
-        }
-    }
 }

@@ -56,12 +56,12 @@ public sealed class LoadSimulatorTests : IAsyncLifetime
 
         // Four launch events at start, one more every second quote: more than four verified means incremental replay.
         var honest = fleet.Agents.Take(10).Select(a => a.AgentId).ToHashSet();
-        var statuses = await WaitAsync(async () =>
+        var statuses = await Eventually.WaitAsync(async () =>
         {
             var all = await tenant.ListAgentsAsync();
             return all.Count(s => honest.Contains(s.AgentId) && s is { State: AgentStates.Attested, EventsVerified: > 4 }) == 10
                 && all.Any(s => s.AgentId == tampered.AgentId && s.State == AgentStates.Failed) ? all : null;
-        });
+        }, patience: Patience);
         await stop.CancelAsync();
         await pushing;
         foreach (var pusher in pushers)
@@ -71,17 +71,6 @@ public sealed class LoadSimulatorTests : IAsyncLifetime
         Assert.Equal("broken evidence chain: digest mismatch at recnum 0: the sha256 digest is not SHA-256 of the content", failed.FailureReason);
         Assert.Equal(0, failed.FailedEventIndex);
         Assert.All(statuses.Where(s => honest.Contains(s.AgentId)), s => Assert.Null(s.FailureReason));
-    }
-
-    private static async Task<T> WaitAsync<T>(Func<Task<T?>> probe) where T : class
-    {
-        using var timeout = new CancellationTokenSource(Patience);
-        while (true)
-        {
-            if (await probe() is { } result)
-                return result;
-            await Task.Delay(200, timeout.Token);
-        }
     }
 
     public async Task DisposeAsync()

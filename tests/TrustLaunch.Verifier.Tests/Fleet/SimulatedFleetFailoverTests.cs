@@ -63,7 +63,7 @@ public sealed class SimulatedFleetFailoverTests(PostgresFixture postgres, ITestO
 
         var tenant = _fleet.Tenant(_first);
         await tenant.AddPolicyAsync(_simulated.Policy("fleet"));
-        await FleetChecks.WaitAsync(async () => (await tenant.ListInstancesAsync()).Count(i => i.Alive) == 2 ? true : (bool?)null, "both instances alive");
+        await Eventually.WaitForValueAsync(async () => (await tenant.ListInstancesAsync()).Count(i => i.Alive) == 2 ? true : (bool?)null, () => "both instances alive: not reached in time", FleetChecks.Patience);
         var pull = _simulated.Agents.Take(PullAgents).ToList();
         var push = _simulated.Agents.Skip(PullAgents).ToList();
         foreach (var agent in pull)
@@ -78,7 +78,7 @@ public sealed class SimulatedFleetFailoverTests(PostgresFixture postgres, ITestO
         {
             var everyone = _simulated.Agents.Select(a => a.AgentId).ToList();
             var pulled = pull.Select(a => a.AgentId).ToList();
-            await FleetChecks.WaitAsync(async () => await FleetChecks.EveryAgentHasAsync(tenant, everyone, r => r.Count >= 3), "three results per agent");
+            await Eventually.WaitForValueAsync(async () => await FleetChecks.EveryAgentHasAsync(tenant, everyone, r => r.Count >= 3), () => "three results per agent: not reached in time", FleetChecks.Patience);
 
             // The 50 agents are split 25/25 (push agents are held too: their holder watches their deadlines).
             Assert.Equal([("verifier-a", 25, true), ("verifier-b", 25, true)],
@@ -100,8 +100,8 @@ public sealed class SimulatedFleetFailoverTests(PostgresFixture postgres, ITestO
             await _first.Process.KillAsync();
             var killed = DateTimeOffset.UtcNow;
             var survivor = _fleet.Tenant(_second);
-            await FleetChecks.WaitAsync(async () => await FleetChecks.EveryAgentHasAsync(survivor, pulled,
-                r => r.Count > 0 && r[0].InstanceId == "verifier-b" && r[0].At > killed), "every polled agent attested by the survivor");
+            await Eventually.WaitForValueAsync(async () => await FleetChecks.EveryAgentHasAsync(survivor, pulled,
+                r => r.Count > 0 && r[0].InstanceId == "verifier-b" && r[0].At > killed), () => "every polled agent attested by the survivor: not reached in time", FleetChecks.Patience);
             var takeover = TimeSpan.Zero;
             foreach (var agent in everyone)
             {
@@ -121,8 +121,8 @@ public sealed class SimulatedFleetFailoverTests(PostgresFixture postgres, ITestO
             // The first push agent stops pushing: Unreachable once its deadline passes, the others stay Attested.
             await stopOne.CancelAsync();
             var stopped = push[0].AgentId;
-            await FleetChecks.WaitAsync(async () =>
-                (await survivor.GetAgentAsync(stopped))?.State == AgentStates.Unreachable ? true : (bool?)null, "stopped push agent Unreachable");
+            await Eventually.WaitForValueAsync(async () =>
+                (await survivor.GetAgentAsync(stopped))?.State == AgentStates.Unreachable ? true : (bool?)null, () => "stopped push agent Unreachable: not reached in time", FleetChecks.Patience);
             Assert.StartsWith("no evidence arrived by its deadline ", (await survivor.GetAgentAsync(stopped))!.FailureReason);
             var statuses = await survivor.ListAgentsAsync();
             Assert.All(statuses.Where(s => s.AgentId != stopped), s => Assert.Equal(AgentStates.Attested, s.State));
