@@ -33,8 +33,9 @@ internal static class TestEvents
 
     /// <summary><c>ImageVerified</c> of <paramref name="digest"/> checked against <paramref name="jws"/>; the publisher is the JWS's signer
     /// unless <paramref name="publisher"/> says otherwise.</summary>
-    public static string ImageVerified(string digest, string jws, string? publisher = null, string? rootfs = null) => string.Create(CultureInfo.InvariantCulture,
-        $$"""{"digest":"{{digest}}","golden":"{{GoldenValue.JwsDigest(jws)}}","image":"registry/app:1","mode":"local","publisher":"{{publisher ?? Jws.Parse(jws).KeyId}}","rootfs":"{{rootfs ?? Rootfs.ToString()}}"}""");
+    public static string ImageVerified(string digest, string jws, string? publisher = null, string? rootfs = null, string image = "registry/app:1") =>
+        string.Create(CultureInfo.InvariantCulture,
+        $$"""{"digest":"{{digest}}","golden":"{{GoldenValue.JwsDigest(jws)}}","image":"{{image}}","mode":"local","publisher":"{{publisher ?? Jws.Parse(jws).KeyId}}","rootfs":"{{rootfs ?? Rootfs.ToString()}}"}""");
 
     public static string ContainerCreated(string container, string digest, string ns = "", string network = ContainerIsolation.NetworkPod,
         string seccomp = ContainerIsolation.SeccompDefault) => string.Create(CultureInfo.InvariantCulture,

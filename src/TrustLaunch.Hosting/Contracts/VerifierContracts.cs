@@ -1,3 +1,5 @@
+using System.Text.Json;
+
 namespace TrustLaunch.Hosting.Contracts;
 
 // Verifier wire format. Tenant API (8881, mTLS):
@@ -96,6 +98,10 @@ public sealed record PushAttestationResult(string Status, string? Reason, long? 
 /// used (empty = any), the launch PCR, and expected values of other PCRs (index → lowercase hex, sha256 bank).
 /// <c>Exec</c> judges <c>ContainerExec</c> commands (default: allow, still measured); <c>AllowHostNetwork</c> and
 /// <c>AllowUnconfinedSeccomp</c> let containers run in the host's network namespace or without seccomp (default: no).
+/// <c>GoldenTrust</c> holds the launcher's trust-policy rules (the <c>trustlaunch run --trust-policy</c> document:
+/// <c>repositories</c> with <c>golden_from</c> and <c>min_created</c>, <c>revoked</c>), which the verifier applies to
+/// remote-mode launches and to every <c>ImageVerified</c> it re-checks; absent = golden values must name the image's
+/// own repository, nothing revoked.
 /// </summary>
 public sealed record PolicyDocument(
     string Name,
@@ -107,7 +113,8 @@ public sealed record PolicyDocument(
     IReadOnlyDictionary<int, string> ExpectedPcrs,
     ExecPolicy? Exec = null,
     bool AllowHostNetwork = false,
-    bool AllowUnconfinedSeccomp = false);
+    bool AllowUnconfinedSeccomp = false,
+    JsonElement? GoldenTrust = null);
 
 /// <summary>A stored policy version.</summary>
 public sealed record StoredPolicy(PolicyDocument Policy, int Version, DateTimeOffset CreatedAt);

@@ -81,32 +81,40 @@ public sealed record GoldenTrustPolicy
             throw new FormatException($"not JSON: {e.Message}");
         }
         using (doc)
+            return Parse(doc.RootElement);
+    }
+
+    /// <summary>The same document already parsed (a verifier policy's <c>golden_trust</c> member).</summary>
+    public static GoldenTrustPolicy Parse(JsonElement document)
+    {
+        var root = Expect(document, JsonValueKind.Object, "the policy");
+        var repositories = new Dictionary<string, RepositoryRule>(StringComparer.Ordinal);
+        var revoked = new HashSet<Digest>();
+        foreach (var member in root.EnumerateObject())
         {
-            var root = Expect(doc.RootElement, JsonValueKind.Object, "the policy");
-            var repositories = new Dictionary<string, RepositoryRule>(StringComparer.Ordinal);
-            var revoked = new HashSet<Digest>();
-            foreach (var member in root.EnumerateObject())
+            switch (member.Name)
             {
-                switch (member.Name)
-                {
-                    case "repositories":
-                        foreach (var repository in Expect(member.Value, JsonValueKind.Object, "repositories").EnumerateObject())
-                            repositories.Add(RepositoryName(repository.Name, "repositories"), ParseRule(repository.Name, repository.Value));
-                        break;
-                    case "revoked":
-                        foreach (var entry in Expect(member.Value, JsonValueKind.Array, "revoked").EnumerateArray())
-                        {
-                            if (entry.ValueKind != JsonValueKind.String || !Digest.TryParse(entry.GetString(), out var digest, out _))
-                                throw new FormatException($"revoked entry {entry.GetRawText()} is not a digest");
-                            revoked.Add(digest);
-                        }
-                        break;
-                    default:
-                        throw new FormatException($"unknown member '{member.Name}'");
-                }
+                case "repositories":
+                    foreach (var repository in Expect(member.Value, JsonValueKind.Object, "repositories").EnumerateObject())
+                    {
+                        var name = RepositoryName(repository.Name, "repositories");
+                        if (!repositories.TryAdd(name, ParseRule(repository.Name, repository.Value)))
+                            throw new FormatException($"repositories: '{repository.Name}' names {name}, which is listed twice");
+                    }
+                    break;
+                case "revoked":
+                    foreach (var entry in Expect(member.Value, JsonValueKind.Array, "revoked").EnumerateArray())
+                    {
+                        if (entry.ValueKind != JsonValueKind.String || !Digest.TryParse(entry.GetString(), out var digest, out _))
+                            throw new FormatException($"revoked entry {entry.GetRawText()} is not a digest");
+                        revoked.Add(digest);
+                    }
+                    break;
+                default:
+                    throw new FormatException($"unknown member '{member.Name}'");
             }
-            return new GoldenTrustPolicy { Repositories = repositories, Revoked = revoked };
         }
+        return new GoldenTrustPolicy { Repositories = repositories, Revoked = revoked };
     }
 
     private static RepositoryRule ParseRule(string repository, JsonElement element)

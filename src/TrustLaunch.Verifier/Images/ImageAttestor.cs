@@ -49,6 +49,8 @@ public sealed class ImageAttestor(IVerifierStore store, PolicyCache policies, Re
         var golden = verification.Value!;
         if (golden.FindMismatch(observed with { DiffIds = golden.DiffIds }) is { } mismatch)
             return Deny($"image does not match its golden value: {mismatch}");
+        if (policy.GoldenTrust.FindRefusal(golden, Digest.Parse(GoldenValue.JwsDigest(jws)), reference) is { } refused)
+            return Deny($"golden value refused by {policy.Display}: {refused}");
         if (!policy.AllowsDigest(observed.ManifestDigest.ToString()) && !policy.AllowsPublisher(golden.PublisherKeyId))
             return Deny($"image {observed.ManifestDigest} (publisher {golden.PublisherKeyId}) is not allowed by {policy.Display}");
         return new ImageAttestationDecision(true, "verified", golden.PublisherKeyId, GoldenValue.JwsDigest(jws), golden.RootfsDigest.ToString(), jws);

@@ -1,4 +1,5 @@
 using TrustLaunch.Hosting.Contracts;
+using TrustLaunch.Oci.Golden;
 using TrustLaunch.Oci.Signing;
 
 namespace TrustLaunch.Verifier.Policies;
@@ -34,6 +35,7 @@ public sealed class AttestationPolicy
         _execCommands = new HashSet<string>(Exec.Commands, StringComparer.Ordinal);
         AllowsHostNetwork = doc.AllowHostNetwork;
         AllowsUnconfinedSeccomp = doc.AllowUnconfinedSeccomp;
+        GoldenTrust = doc.GoldenTrust is { } goldenTrust ? GoldenTrustPolicy.Parse(goldenTrust) : GoldenTrustPolicy.Default;
     }
 
     public string Name { get; }
@@ -46,6 +48,9 @@ public sealed class AttestationPolicy
 
     /// <summary>How <c>ContainerExec</c> is judged (allow when the document does not say).</summary>
     public ExecPolicy Exec { get; }
+
+    /// <summary>Where golden values may come from and which are revoked (the launcher's trust-policy rules).</summary>
+    public GoldenTrustPolicy GoldenTrust { get; }
 
     public bool AllowsHostNetwork { get; }
     public bool AllowsUnconfinedSeccomp { get; }

@@ -2,6 +2,7 @@ using System.Text.Json;
 using TrustLaunch.Measurement;
 using TrustLaunch.Oci.Content;
 using TrustLaunch.Oci.Golden;
+using TrustLaunch.Oci.Registry;
 
 namespace TrustLaunch.Verifier.Policies;
 
@@ -14,8 +15,11 @@ public static partial class EventPolicy
     /// </summary>
     private static string? ImageVerified(AttestationPolicy policy, JsonElement content, EventContext context)
     {
-        if (Require(content, "digest", "golden", "publisher", "rootfs") is { } missing)
+        if (Require(content, "image", "digest", "golden", "publisher", "rootfs") is { } missing)
             return missing;
+        var imageText = content.GetProperty("image").GetString()!;
+        if (!ImageReference.TryParse(imageText, out var image, out var imageError))
+            return $"image '{imageText}' is not an image reference: {imageError}";
         var digestText = content.GetProperty("digest").GetString()!;
         if (!Digest.TryParse(digestText, out var digest, out var digestError))
             return digestError;
@@ -35,6 +39,8 @@ public static partial class EventPolicy
         var rootfs = content.GetProperty("rootfs").GetString()!;
         if (rootfs != value.RootfsDigest.ToString())
             return $"the event's rootfs {rootfs} is not its golden value's {value.RootfsDigest}";
+        if (policy.GoldenTrust.FindRefusal(value, Digest.Parse(golden), image) is { } refused)
+            return $"golden value refused by {policy.Display}: {refused}";
         if (policy.AllowsDigest(digestText))
             return null;
         if (!policy.AllowsPublisher(value.PublisherKeyId))

@@ -1,5 +1,6 @@
 using System.Globalization;
 using TrustLaunch.Hosting.Contracts;
+using TrustLaunch.Oci.Golden;
 using TrustLaunch.Oci.Signing;
 
 namespace TrustLaunch.Verifier.Policies;
@@ -54,6 +55,17 @@ public static class PolicyValidation
                 return $"expected PCR {pcr} is the launch PCR, whose value comes from the log";
             if (value.Length != 64 || !value.All(char.IsAsciiHexDigitLower))
                 return $"expected PCR {pcr} value '{value}' is not 64 lowercase hex digits";
+        }
+        if (policy.GoldenTrust is { } goldenTrust)
+        {
+            try
+            {
+                GoldenTrustPolicy.Parse(goldenTrust);
+            }
+            catch (FormatException e)
+            {
+                return $"golden_trust: {e.Message}";
+            }
         }
         return null;
     }

@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using System.Text.Json;
 using TrustLaunch.Hosting.Contracts;
 using TrustLaunch.Measurement;
 using TrustLaunch.Oci.Golden;
@@ -115,6 +116,46 @@ public sealed class EventPolicyTests
             Judge(_policy, LaunchEvents.ImageVerified, TestEvents.ImageVerified(Published, golden, publisher: "someone-else"), Context(golden)));
         Assert.Equal($"event 5 (ImageVerified): the event's rootfs {rootfs} is not its golden value's {TestEvents.Rootfs}",
             Judge(_policy, LaunchEvents.ImageVerified, TestEvents.ImageVerified(Published, golden, rootfs: rootfs), Context(golden)));
+    }
+
+    [Fact]
+    public void ImageVerified_GoldenValuePublishedForAnotherRepository_FailedUnlessThePolicyNamesItsSource()
+    {
+        var golden = TestEvents.SignGolden(Published);
+        var line = TestEvents.ImageVerified(Published, golden, image: "mirror.example:5000/app:1");
+        var mirrors = TestPolicies.Compile(TestPolicies.Document() with
+        {
+            GoldenTrust = JsonDocument.Parse("""{"repositories":{"mirror.example:5000/app":{"golden_from":["registry/app"]}}}""").RootElement,
+        });
+
+        var refused = Judge(_policy, LaunchEvents.ImageVerified, line, Context(golden));
+        var allowed = Judge(mirrors, LaunchEvents.ImageVerified, line, Context(golden));
+
+        Assert.Equal("event 5 (ImageVerified): golden value refused by policy 'prod' v1: golden value was published for docker.io/registry/app, " +
+            "not mirror.example:5000/app (a trust policy may allow it: repositories.\"mirror.example:5000/app\".golden_from)", refused);
+        Assert.Null(allowed);
+    }
+
+    [Fact]
+    public void ImageVerified_GoldenValueRevokedOrOlderThanTheRepositorysMinimum_Failed()
+    {
+        var created = new DateTimeOffset(2026, 3, 1, 0, 0, 0, TimeSpan.Zero);
+        var golden = TestEvents.SignGolden(Published, created: created, expires: created.AddYears(2));
+        var revoked = TestPolicies.Compile(TestPolicies.Document() with
+        {
+            GoldenTrust = JsonDocument.Parse($$"""{"revoked":["{{GoldenValue.JwsDigest(golden)}}"]}""").RootElement,
+        });
+        var newer = TestPolicies.Compile(TestPolicies.Document() with
+        {
+            GoldenTrust = JsonDocument.Parse("""{"repositories":{"registry/app":{"min_created":"2026-03-02T00:00:00Z"}}}""").RootElement,
+        });
+        var line = TestEvents.ImageVerified(Published, golden);
+
+        Assert.Equal($"event 5 (ImageVerified): golden value refused by policy 'prod' v1: golden value {GoldenValue.JwsDigest(golden)} is revoked by the trust policy",
+            Judge(revoked, LaunchEvents.ImageVerified, line, Context(golden)));
+        Assert.Equal("event 5 (ImageVerified): golden value refused by policy 'prod' v1: golden value created 2026-03-01T00:00:00Z is older than " +
+            "2026-03-02T00:00:00Z, the oldest the trust policy accepts for docker.io/registry/app", Judge(newer, LaunchEvents.ImageVerified, line, Context(golden)));
+        Assert.Null(Judge(_policy, LaunchEvents.ImageVerified, line, Context(golden)));
     }
 
     [Fact]

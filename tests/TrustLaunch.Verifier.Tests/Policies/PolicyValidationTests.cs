@@ -27,6 +27,15 @@ public sealed class PolicyValidationTests
         Assert.Equal($"trusted publisher 'wrong': the key's id is '{TestPolicies.PublisherKeyId}'", PolicyValidation.FindProblem(policy));
     }
 
+    [Theory]
+    [InlineData("""{"mirrors":[]}""", "golden_trust: unknown member 'mirrors'")]
+    [InlineData("""{"revoked":["md5:00"]}""", "golden_trust: revoked entry \"md5:00\" is not a digest")]
+    [InlineData("""{"repositories":{"busybox":{},"docker.io/library/busybox":{}}}""",
+        "golden_trust: repositories: 'docker.io/library/busybox' names docker.io/library/busybox, which is listed twice")]
+    [InlineData("""[]""", "golden_trust: the policy is Array, expected Object")]
+    public void FindProblem_MalformedGoldenTrust_RefusedNamingTheMember(string goldenTrust, string expected) =>
+        Assert.Equal(expected, PolicyValidation.FindProblem(TestPolicies.Document() with { GoldenTrust = System.Text.Json.JsonDocument.Parse(goldenTrust).RootElement }));
+
     [Fact]
     public void FindProblem_BadName_Refused() =>
         Assert.Equal("name 'a b' must be 1 to 64 ASCII letters, digits, '-', '_' or '.'", PolicyValidation.FindProblem(TestPolicies.Document(name: "a b")));

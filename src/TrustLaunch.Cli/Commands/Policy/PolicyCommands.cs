@@ -22,7 +22,7 @@ public static class PolicyCommands
 
     private static Command Add(GlobalOptions options, TenantOptions tenant)
     {
-        var file = new Argument<FileInfo>("FILE") { Description = "Policy JSON (snake_case PolicyDocument: trusted_publishers, allowed_publishers, allowed_image_digests, allowed_namespaces, launch_pcr, expected_pcrs, exec, allow_host_network, allow_unconfined_seccomp); a trusted publisher value may name a PEM file" };
+        var file = new Argument<FileInfo>("FILE") { Description = "Policy JSON (snake_case PolicyDocument: trusted_publishers, allowed_publishers, allowed_image_digests, allowed_namespaces, launch_pcr, expected_pcrs, exec, allow_host_network, allow_unconfined_seccomp, golden_trust); a trusted publisher value may name a PEM file" };
         var command = new Command("add", "Add a policy, or a new version of it") { file };
         command.SetAction(async (parse, ct) =>
         {
@@ -107,6 +107,7 @@ public static class PolicyCommands
         w.WriteLine($"namespaces:  {(p.AllowedNamespaces.Count == 0 ? "any" : string.Join(", ", p.AllowedNamespaces))}");
         w.WriteLine($"exec:        {p.Exec ?? ExecPolicy.Allow}");
         w.WriteLine($"host network: {(p.AllowHostNetwork ? "allowed" : "refused")}; unconfined seccomp: {(p.AllowUnconfinedSeccomp ? "allowed" : "refused")}");
+        w.WriteLine($"golden trust: {(p.GoldenTrust is { } trust ? trust.GetRawText() : "golden values must name the image's own repository; none revoked")}");
         foreach (var (pcr, value) in p.ExpectedPcrs.OrderBy(e => e.Key))
             w.WriteLine(string.Create(CultureInfo.InvariantCulture, $"PCR {pcr,-2}:      {value}"));
     }
