@@ -65,6 +65,18 @@ public sealed class AttestationCommandsTests(ImageRegistryFixture registry, Atte
         var remoteVerified = (await node.Deployment.ReadLogAsync()).Select(r => EventLine.Parse(r.Content))
             .Last(e => e.Operation == LaunchEvents.ImageVerified);
         Assert.Equal("remote", remoteVerified.Content.GetProperty("mode").GetString());
+
+        // A new version of the policy revokes that golden value: the verifier denies the next remote launch of it.
+        var golden = remoteVerified.Content.GetProperty("golden").GetString();
+        await File.WriteAllTextAsync(policy, JsonSerializer.Serialize(new PolicyDocument("prod", new Dictionary<string, string> { [keyId] = pub },
+            [], [keyId], [], LaunchPcr.Default, new Dictionary<int, string>(),
+            GoldenTrust: JsonDocument.Parse($$"""{"revoked":["{{golden}}"]}""").RootElement), ContractsJsonContext.Default.PolicyDocument));
+        (await Tenant("policy", "add", policy)).EnsureSuccess();
+        var revoked = await CliHarness.RunAsync("run", "--data-dir", _scratch["data"], "--agent-socket", node.Deployment.SocketPath,
+            image.Reference, "--mode", "remote", "--verifier", node.AgentPortUrl, "--agent-id", node.Deployment.AgentId,
+            "--tls-dir", node.Deployment.TlsDirectory, "--name", "revoked");
+        Assert.Equal((3, $"NOT verified: the verifier denied it: golden value refused by policy 'prod' v2: golden value {golden} is revoked by the trust policy\n"),
+            (revoked.ExitCode, revoked.Stderr));
         launched = (await node.Deployment.GetInfoAsync()).LogLength;
         attested = await WaitForStatusAsync(s => s.GetProperty("events_verified").GetInt64() >= launched);
         Assert.Equal(AgentStates.Attested, attested.GetProperty("state").GetString());
@@ -77,7 +89,7 @@ public sealed class AttestationCommandsTests(ImageRegistryFixture registry, Atte
         var list = (await Tenant("agent", "list")).EnsureSuccess();
         var instances = (await Tenant("verifier", "instances")).EnsureSuccess().Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
 
-        Assert.Equal($"event {forged.Record.RecNum} (ContainerCreated): image {unknown} is not allowed by policy 'prod' v1", failed.GetProperty("failure_reason").GetString());
+        Assert.Equal($"event {forged.Record.RecNum} (ContainerCreated): image {unknown} is not allowed by policy 'prod' v2", failed.GetProperty("failure_reason").GetString());
         Assert.Equal(forged.Record.RecNum, failed.GetProperty("failed_event_index").GetInt64());
         Assert.Equal("contraindicated", results[0].GetProperty("status").GetString());
         Assert.Contains(node.Deployment.AgentId, list.Stdout);
