@@ -158,4 +158,17 @@ public sealed class KbsProtocolTests(KbsFixture kbs) : IClassFixture<KbsFixture>
         using var response = await client.PostAsync("kbs/v0/attest", Json(body));
         await AssertErrorAsync(response, HttpStatusCode.BadRequest, "InvalidRequest", "runtime-data tee-pubkey: JWK holds the private member 'd': only public keys are accepted");
     }
+
+    [Fact]
+    public async Task Attest_BoundEvidenceButRegistrarUnreachable_503ServiceUnavailable()
+    {
+        using var client = kbs.Client();
+        var nonce = await KbsFixture.AuthAsync(client);
+        using var key = JweDecryptionKey.CreateP256();
+        using var response = await client.PostAsync("kbs/v0/attest", Json(KbsFixture.Attestation(nonce, key.PublicJwk)));
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+        var error = (await response.Content.ReadFromJsonAsync(KbsJsonContext.Default.KbsErrorBody))!;
+        Assert.Equal(ErrorPrefix + "ServiceUnavailable", error.Type);
+        Assert.StartsWith("the registrar could not be asked: ", error.Detail);
+    }
 }

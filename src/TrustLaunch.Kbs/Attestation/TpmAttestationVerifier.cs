@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using TrustLaunch.Hosting.Clients;
 using TrustLaunch.Hosting.Contracts;
 using TrustLaunch.Jose;
 using TrustLaunch.Kbs.Protocol;
@@ -44,15 +45,28 @@ public sealed class TpmAttestationVerifier(INodeDirectory nodes)
             throw KbsError.AttestationFailed("report_data is not SHA-384 of the canonical {additional-evidence, nonce, tee-pubkey}: the evidence does not bind this session's nonce and tee-pubkey");
 
         var akPublic = Base64(evidence.AkPublic, "ak_public");
-        var agentId = await nodes.FindActivatedAgentAsync(akPublic, cancellationToken).ConfigureAwait(false)
+        var agentId = await AskAsync("registrar", () => nodes.FindActivatedAgentAsync(akPublic, cancellationToken)).ConfigureAwait(false)
             ?? throw KbsError.AttestationFailed("the AK is not one the registrar activated");
         CheckQuote(akPublic, evidence.TpmQuote, reportData);
-        var state = await nodes.VerifierStateAsync(agentId, cancellationToken).ConfigureAwait(false);
+        var state = await AskAsync("verifier", () => nodes.VerifierStateAsync(agentId, cancellationToken)).ConfigureAwait(false);
         if (state != AgentStates.Attested)
             throw KbsError.AttestationFailed(state is null
                 ? $"agent '{agentId}' is not under attestation by the verifier"
                 : $"agent '{agentId}' is {state} at the verifier, not {AgentStates.Attested}");
         return (agentId, teeKey);
+    }
+
+    /// <summary>A registrar or verifier that cannot answer refuses the attestation (503), never lets it pass.</summary>
+    private static async Task<T> AskAsync<T>(string service, Func<Task<T>> ask)
+    {
+        try
+        {
+            return await ask().ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is HttpRequestException or ServiceProblemException or TaskCanceledException or System.Security.Authentication.AuthenticationException)
+        {
+            throw KbsError.Unavailable($"the {service} could not be asked: {e.Message}");
+        }
     }
 
     private static TpmEvidence ParseEvidence(JsonElement primary)
@@ -68,7 +82,7 @@ public sealed class TpmAttestationVerifier(INodeDirectory nodes)
         }
     }
 
-    private static void CheckQuote(byte[] akPublic, TpmQuoteEvidence quote, byte[] reportData)
+    internal static void CheckQuote(byte[] akPublic, TpmQuoteEvidence quote, byte[] reportData)
     {
         var message = Base64(quote.Message, "tpm_quote.message");
         var signature = Base64(quote.Signature, "tpm_quote.signature");

@@ -28,6 +28,9 @@ public sealed class KbsError(int status, string name, string detail) : Exception
     public static KbsError ExpiredCookie() => new(StatusCodes.Status401Unauthorized, "ExpiredCookie", "the session has expired: call /kbs/v0/auth again");
 
     public static KbsError AttestationFailed(string detail) => new(StatusCodes.Status401Unauthorized, "AttestationFailed", detail);
+
+    /// <summary>The broker could not decide (registrar or verifier unreachable or refusing it): refused, 503.</summary>
+    public static KbsError Unavailable(string detail) => new(StatusCodes.Status503ServiceUnavailable, "ServiceUnavailable", detail);
 }
 
 public static class KbsProtocolVersion
