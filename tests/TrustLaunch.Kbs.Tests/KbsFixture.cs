@@ -1,7 +1,6 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Security.Cryptography;
-using System.Security.Cryptography.X509Certificates;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using TrustLaunch.Hosting.Pki;
@@ -44,20 +43,7 @@ public sealed class KbsFixture : IAsyncLifetime
     }
 
     /// <summary>An attester's client: trusts the broker's CA, keeps cookies, no client certificate.</summary>
-    public HttpClient Client()
-    {
-        var ca = X509Certificate2.CreateFromPem(File.ReadAllText(Path.Combine(TlsDirectory, "ca.crt")));
-        var handler = new SocketsHttpHandler { CookieContainer = new CookieContainer() };
-        handler.SslOptions.RemoteCertificateValidationCallback = (_, cert, _, _) =>
-        {
-            using var chain = new X509Chain();
-            chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-            chain.ChainPolicy.CustomTrustStore.Add(ca);
-            chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-            return chain.Build((X509Certificate2)cert!);
-        };
-        return new HttpClient(handler) { BaseAddress = new Uri($"https://127.0.0.1:{Port}/") };
-    }
+    public HttpClient Client() => TestCa.AnonymousClient(TlsDirectory, Port);
 
     public async Task DisposeAsync()
     {

@@ -1,7 +1,6 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Security.Cryptography;
-using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using TrustLaunch.Hosting.Web;
 using TrustLaunch.Kbs.Protocol;
@@ -30,7 +29,7 @@ public sealed class ServeKbsProcessTests : IAsyncLifetime
         [
             "--data-dir", Path.Combine(_directory, "data"), "--tls-dir", TlsDirectory, "--signing-key", key,
             "--listen", $"127.0.0.1:{_port}",
-        ], new Uri($"https://127.0.0.1:{_port}/readyz"), Client(null), Path.Combine(_directory, "kbs.log"));
+        ], new Uri($"https://127.0.0.1:{_port}/readyz"), Client(), Path.Combine(_directory, "kbs.log"));
     }
 
     public async Task DisposeAsync()
@@ -39,25 +38,12 @@ public sealed class ServeKbsProcessTests : IAsyncLifetime
         Directory.Delete(_directory, recursive: true);
     }
 
-    private HttpClient Client(CookieContainer? cookies)
-    {
-        var ca = X509Certificate2.CreateFromPem(File.ReadAllText(Path.Combine(TlsDirectory, "ca.crt")));
-        var handler = new SocketsHttpHandler { CookieContainer = cookies ?? new CookieContainer() };
-        handler.SslOptions.RemoteCertificateValidationCallback = (_, cert, _, _) =>
-        {
-            using var chain = new X509Chain();
-            chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-            chain.ChainPolicy.CustomTrustStore.Add(ca);
-            chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-            return chain.Build((X509Certificate2)cert!);
-        };
-        return new HttpClient(handler) { BaseAddress = new Uri($"https://127.0.0.1:{_port}/") };
-    }
+    private HttpClient Client() => TestCa.AnonymousClient(TlsDirectory, _port);
 
     [Fact]
     public async Task ServeKbs_WrongVersion_401ProtocolVersion()
     {
-        using var client = Client(null);
+        using var client = Client();
         using var response = await client.PostAsync("kbs/v0/auth", new StringContent("""{"version":"0.1.0","tee":"tpm"}""", Encoding.UTF8, "application/json"));
         Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
         var error = (await response.Content.ReadFromJsonAsync(KbsJsonContext.Default.KbsErrorBody))!;
@@ -68,8 +54,7 @@ public sealed class ServeKbsProcessTests : IAsyncLifetime
     [Fact]
     public async Task ServeKbs_KilledAndRestarted_OldSessionRefusedAsUnknown()
     {
-        var cookies = new CookieContainer();
-        using var client = Client(cookies);
+        using var client = Client();
         await KbsFixture.AuthAsync(client);
         await _kbs.KillAsync();
         await _kbs.StartAsync();
