@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Text;
 using BenchmarkDotNet.Attributes;
 using TrustLaunch.Hosting.Contracts;
+using TrustLaunch.Jose;
 using TrustLaunch.Measurement;
 using TrustLaunch.Oci.Signing;
 using TrustLaunch.Tpm;
@@ -31,7 +32,7 @@ public class AppraisalBenchmarks
     public void Setup()
     {
         using var publisher = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        var kid = PemKeys.JwkThumbprint(publisher);
+        var kid = Jwk.ThumbprintOf(publisher);
         var policy = new AttestationPolicy(new StoredPolicy(new PolicyDocument("bench",
             new Dictionary<string, string> { [kid] = publisher.ExportSubjectPublicKeyInfoPem() },
             [], [kid], ["apps"], LaunchPcr, new Dictionary<int, string> { [0] = new string('0', 64) }), 1, DateTimeOffset.UnixEpoch));

@@ -1,5 +1,5 @@
 using System.Collections.Concurrent;
-using TrustLaunch.Oci.Signing;
+using TrustLaunch.Jose;
 
 namespace TrustLaunch.Hsm;
 
@@ -47,7 +47,7 @@ public sealed class HsmPayloadSigner : IPayloadSigner, IDisposable
                     $"{key.Describe()} cannot sign {algorithm ?? "golden values"}; ES256 needs an EC P-256 key, RS256/PS256 an RSA key"),
             };
             using var pub = session.GetPublicKey(key);
-            return new HsmPayloadSigner(session, key, alg, PemKeys.JwkThumbprint(pub));
+            return new HsmPayloadSigner(session, key, alg, Jwk.ThumbprintOf(pub));
         }
         catch
         {

@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
+using TrustLaunch.Jose;
 using TrustLaunch.Oci.Content;
 using TrustLaunch.Oci.Golden;
 using TrustLaunch.Oci.Signing;
@@ -227,6 +228,6 @@ public sealed class HsmSessionTests(SoftHsmFixture hsm) : IClassFixture<SoftHsmF
         using var pub = session.GetPublicKey(key);
         var jwk = PublicKeyExport.ToJwk(pub);
         Assert.StartsWith("{\"crv\":\"P-256\",\"kty\":\"EC\",\"x\":\"", jwk);
-        Assert.EndsWith($",\"kid\":\"{PemKeys.JwkThumbprint(pub)}\"}}", jwk);
+        Assert.EndsWith($",\"kid\":\"{Jwk.ThumbprintOf(pub)}\"}}", jwk);
     }
 }

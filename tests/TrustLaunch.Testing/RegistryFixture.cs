@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
-using System.Text;
 using Org.BouncyCastle.Crypto.Generators;
 using Xunit;
 
@@ -200,10 +199,3 @@ public sealed class BasicAuthRegistryFixture() : RegistryFixture(RegistryAuthMod
 public sealed class BearerAuthRegistryFixture() : RegistryFixture(RegistryAuthMode.Bearer);
 
 public sealed class TlsRegistryFixture() : RegistryFixture(RegistryAuthMode.None, tls: true);
-
-/// <summary>Base64url without padding, for JWTs.</summary>
-internal static class Base64Url
-{
-    public static string Encode(ReadOnlySpan<byte> data) => Convert.ToBase64String(data).TrimEnd('=').Replace('+', '-').Replace('/', '_');
-    public static string Encode(string text) => Encode(Encoding.UTF8.GetBytes(text));
-}

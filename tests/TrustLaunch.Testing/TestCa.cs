@@ -1,3 +1,5 @@
+using System.Net;
+using System.Security.Cryptography.X509Certificates;
 using TrustLaunch.Hosting.Pki;
 
 namespace TrustLaunch.Testing;
@@ -30,5 +32,22 @@ public static class TestCa
         using var ca = Init(tlsDirectory);
         foreach (var role in roles ?? ServiceRoles.All)
             ca.IssueLoopback(role, role);
+    }
+
+    /// <summary>An HTTPS client for 127.0.0.1:<paramref name="port"/> that trusts only the CA in
+    /// <paramref name="tlsDirectory"/> and presents no client certificate; it keeps cookies.</summary>
+    public static HttpClient AnonymousClient(string tlsDirectory, int port)
+    {
+        var ca = X509Certificate2.CreateFromPem(File.ReadAllText(Path.Combine(tlsDirectory, CertificateAuthority.CertificateFile)));
+        var handler = new SocketsHttpHandler { CookieContainer = new CookieContainer() };
+        handler.SslOptions.RemoteCertificateValidationCallback = (_, cert, _, _) =>
+        {
+            using var chain = new X509Chain();
+            chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+            chain.ChainPolicy.CustomTrustStore.Add(ca);
+            chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+            return cert is X509Certificate2 presented && chain.Build(presented);
+        };
+        return new HttpClient(handler) { BaseAddress = new Uri($"https://127.0.0.1:{port}/") };
     }
 }

@@ -1,3 +1,4 @@
+using System.Buffers.Text;
 using System.Collections.Concurrent;
 using System.Net;
 using System.Security.Cryptography;
@@ -142,9 +143,9 @@ public sealed class TokenServer : IDisposable
             ["jti"] = Guid.NewGuid().ToString("N"),
             ["access"] = access,
         };
-        var signingInput = Base64Url.Encode(header.ToJsonString()) + "." + Base64Url.Encode(claims.ToJsonString());
+        var signingInput = Base64Url.EncodeToString(Encoding.UTF8.GetBytes(header.ToJsonString())) + "." + Base64Url.EncodeToString(Encoding.UTF8.GetBytes(claims.ToJsonString()));
         var signature = _key.SignData(Encoding.ASCII.GetBytes(signingInput), HashAlgorithmName.SHA256);
-        var token = signingInput + "." + Base64Url.Encode(signature);
+        var token = signingInput + "." + Base64Url.EncodeToString(signature);
         Write(context.Response, 200, JsonSerializer.Serialize(new Dictionary<string, object> { ["token"] = token, ["expires_in"] = 300 }));
     }
 

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Security.Cryptography;
+using TrustLaunch.Jose;
 using TrustLaunch.Measurement;
 using TrustLaunch.Oci.Content;
 using TrustLaunch.Oci.Golden;

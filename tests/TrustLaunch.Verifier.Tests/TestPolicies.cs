@@ -1,6 +1,6 @@
 using System.Security.Cryptography;
 using TrustLaunch.Hosting.Contracts;
-using TrustLaunch.Oci.Signing;
+using TrustLaunch.Jose;
 using TrustLaunch.Verifier.Policies;
 
 namespace TrustLaunch.Verifier.Tests;
@@ -11,7 +11,7 @@ internal static class TestPolicies
     public static ECDsa PublisherKey { get; } = ECDsa.Create(ECCurve.NamedCurves.nistP256);
 
     public static string PublisherPem { get; } = PublisherKey.ExportSubjectPublicKeyInfoPem();
-    public static string PublisherKeyId { get; } = PemKeys.JwkThumbprint(PublisherKey);
+    public static string PublisherKeyId { get; } = Jwk.ThumbprintOf(PublisherKey);
 
     public static PolicyDocument Document(
         string name = "prod",

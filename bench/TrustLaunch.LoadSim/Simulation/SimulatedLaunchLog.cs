@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Security.Cryptography;
 using TrustLaunch.Hosting.Contracts;
+using TrustLaunch.Jose;
 using TrustLaunch.Measurement;
 using TrustLaunch.Oci.Content;
 using TrustLaunch.Oci.Golden;
@@ -26,7 +27,7 @@ public sealed class SimulatedLaunchLog
 
     /// <summary>The key (made once per process) that signed <see cref="GoldenValueJws"/>; the benchmark policy trusts it.</summary>
     public static string PublisherPem { get; } = PublisherKey.ExportSubjectPublicKeyInfoPem();
-    public static string PublisherKeyId { get; } = PemKeys.JwkThumbprint(PublisherKey);
+    public static string PublisherKeyId { get; } = Jwk.ThumbprintOf(PublisherKey);
 
     /// <summary>The golden value of <see cref="ImageDigest"/>, handed to verifiers with every quote as an agent does.</summary>
     public static string GoldenValueJws { get; } = SignGoldenValue();

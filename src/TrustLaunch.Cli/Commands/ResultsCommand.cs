@@ -3,6 +3,7 @@ using System.Globalization;
 using TrustLaunch.Cli.Commands.Agent;
 using TrustLaunch.Cli.Output;
 using TrustLaunch.Hosting.Contracts;
+using TrustLaunch.Jose;
 using TrustLaunch.Oci.Signing;
 using TrustLaunch.Verifier.Signing;
 

@@ -8,10 +8,11 @@ public static class ServeCommand
 {
     public static Command Create(GlobalOptions options)
     {
-        var serve = new Command("serve", "Run a TrustLaunch service (registrar, verifier, agent)");
+        var serve = new Command("serve", "Run a TrustLaunch service (registrar, verifier, agent, kbs)");
         serve.Subcommands.Add(ServeRegistrarCommand.Create(options));
         serve.Subcommands.Add(ServeVerifierCommand.Create(options));
         serve.Subcommands.Add(ServeAgentCommand.Create(options));
+        serve.Subcommands.Add(ServeKbsCommand.Create(options));
         return serve;
     }
 }

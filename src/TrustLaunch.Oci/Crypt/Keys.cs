@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using TrustLaunch.Jose;
 using TrustLaunch.Oci.Signing;
 
 namespace TrustLaunch.Oci.Crypt;
@@ -7,15 +8,13 @@ namespace TrustLaunch.Oci.Crypt;
 /// PEM PKCS#1, SEC1 or PKCS#8.</summary>
 public sealed class DecryptionKey : IDisposable
 {
-    private DecryptionKey(RSA? rsa, ECDiffieHellman? ecdh, string source)
+    private DecryptionKey(JweDecryptionKey key, string source)
     {
-        Rsa = rsa;
-        Ecdh = ecdh;
+        Key = key;
         Source = source;
     }
 
-    internal RSA? Rsa { get; }
-    internal ECDiffieHellman? Ecdh { get; }
+    internal JweDecryptionKey Key { get; }
 
     /// <summary>Where the key came from (a file name), for messages.</summary>
     public string Source { get; }
@@ -28,13 +27,13 @@ public sealed class DecryptionKey : IDisposable
         switch (key)
         {
             case RSA rsa:
-                return new DecryptionKey(rsa, null, source);
+                return new DecryptionKey(JweDecryptionKey.FromRsa(rsa), source);
             case ECDsa ec:
                 {
                     var p = ec.ExportParameters(true);
                     try
                     {
-                        return new DecryptionKey(null, ECDiffieHellman.Create(p), source);
+                        return new DecryptionKey(JweDecryptionKey.FromEcdh(ECDiffieHellman.Create(p)), source);
                     }
                     finally
                     {
@@ -48,37 +47,21 @@ public sealed class DecryptionKey : IDisposable
         }
     }
 
-    public void Dispose()
-    {
-        Rsa?.Dispose();
-        Ecdh?.Dispose();
-    }
+    public void Dispose() => Key.Dispose();
 }
 
 /// <summary>A recipient of an encrypted layer: an RSA or EC (P-256/P-384/P-521) public key, PEM SPKI.</summary>
-public sealed class EncryptionRecipient : IDisposable
+public sealed class EncryptionRecipient
 {
-    private EncryptionRecipient(RSA? rsa, ECParameters? ec)
-    {
-        Rsa = rsa;
-        EcPublic = ec;
-    }
+    private EncryptionRecipient(Jwk key) => Key = key;
 
-    internal RSA? Rsa { get; }
-    internal ECParameters? EcPublic { get; }
+    internal Jwk Key { get; }
 
     public static EncryptionRecipient FromFile(string path) => FromPem(File.ReadAllText(path), path);
 
     public static EncryptionRecipient FromPem(string pem, string source = "PEM text")
     {
-        var key = PemKeys.ParsePublicKey(pem, source);
-        if (key is RSA rsa)
-            return new EncryptionRecipient(rsa, null);
-        using var ec = (ECDsa)key;
-        var p = ec.ExportParameters(false);
-        PemKeys.CurveName(p.Curve);
-        return new EncryptionRecipient(null, p);
+        using var key = PemKeys.ParsePublicKey(pem, source);
+        return new EncryptionRecipient(Jwk.FromPublicKey(key));
     }
-
-    public void Dispose() => Rsa?.Dispose();
 }

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using TrustLaunch.Jose;
 using TrustLaunch.Oci.Content;
 using TrustLaunch.Oci.Manifests;
 
@@ -104,7 +105,7 @@ public static class Ocicrypt
                 byte[]? plain;
                 try
                 {
-                    plain = JweJson.TryDecrypt(jwe, key);
+                    plain = JweJson.TryDecrypt(jwe, key.Key);
                 }
                 catch (FormatException e)
                 {
@@ -193,7 +194,7 @@ public static class Ocicrypt
             try
             {
                 var length = WritePrivateOptions(privateBuffer, key, nonce, plainLayer.Digest);
-                jwe = JweJson.Encrypt(privateBuffer.AsSpan(0, length), recipients);
+                jwe = JweJson.Encrypt(privateBuffer.AsSpan(0, length), recipients.Select(r => r.Key).ToList());
             }
             finally
             {

@@ -1,8 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
-using TrustLaunch.Measurement;
+using TrustLaunch.Jose;
 using TrustLaunch.Oci.Content;
-using TrustLaunch.Oci.Signing;
 
 namespace TrustLaunch.Oci.Golden;
 

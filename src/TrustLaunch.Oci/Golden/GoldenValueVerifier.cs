@@ -1,3 +1,4 @@
+using TrustLaunch.Jose;
 using TrustLaunch.Oci.Content;
 using TrustLaunch.Oci.Signing;
 

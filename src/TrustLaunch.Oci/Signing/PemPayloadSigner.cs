@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using TrustLaunch.Jose;
 
 namespace TrustLaunch.Oci.Signing;
 
@@ -13,7 +14,7 @@ public sealed class PemPayloadSigner : IPayloadSigner, IDisposable
     {
         _key = key;
         Algorithm = algorithm;
-        KeyId = PemKeys.JwkThumbprint(key);
+        KeyId = Jwk.ThumbprintOf(key);
     }
 
     public string Algorithm { get; }
@@ -30,8 +31,8 @@ public sealed class PemPayloadSigner : IPayloadSigner, IDisposable
         {
             var alg = key switch
             {
-                ECDsa ec when PemKeys.CurveName(ec.ExportParameters(false).Curve) == "P-256" && algorithm is null or JwsAlgorithms.ES256 => JwsAlgorithms.ES256,
-                ECDsa ec => throw new CryptographicException($"{source}: EC {PemKeys.CurveName(ec.ExportParameters(false).Curve)} key cannot sign {algorithm ?? "ES256"}; ES256 needs a P-256 key"),
+                ECDsa ec when JwkCurves.Name(ec.ExportParameters(false).Curve) == JwkCurves.P256 && algorithm is null or JwsAlgorithms.ES256 => JwsAlgorithms.ES256,
+                ECDsa ec => throw new CryptographicException($"{source}: EC {JwkCurves.Name(ec.ExportParameters(false).Curve)} key cannot sign {algorithm ?? "ES256"}; ES256 needs a P-256 key"),
                 RSA when algorithm is null or JwsAlgorithms.RS256 => JwsAlgorithms.RS256,
                 RSA when algorithm is JwsAlgorithms.PS256 => JwsAlgorithms.PS256,
                 _ => throw new CryptographicException($"{source}: an RSA key cannot sign {algorithm}; use RS256 or PS256"),
@@ -45,13 +46,7 @@ public sealed class PemPayloadSigner : IPayloadSigner, IDisposable
         }
     }
 
-    public byte[] Sign(ReadOnlySpan<byte> data) => (_key, Algorithm) switch
-    {
-        (ECDsa ec, _) => ec.SignData(data, HashAlgorithmName.SHA256, DSASignatureFormat.IeeeP1363FixedFieldConcatenation),
-        (RSA rsa, JwsAlgorithms.PS256) => rsa.SignData(data, HashAlgorithmName.SHA256, RSASignaturePadding.Pss),
-        (RSA rsa, _) => rsa.SignData(data, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1),
-        _ => throw new InvalidOperationException("unreachable key type"),
-    };
+    public byte[] Sign(ReadOnlySpan<byte> data) => JwsSignature.Sign(_key, Algorithm, data);
 
     public void Dispose() => _key.Dispose();
 }
@@ -64,7 +59,7 @@ public sealed class PemPayloadVerifier : IPayloadVerifier, IDisposable
     private PemPayloadVerifier(AsymmetricAlgorithm key)
     {
         _key = key;
-        KeyId = PemKeys.JwkThumbprint(key);
+        KeyId = Jwk.ThumbprintOf(key);
     }
 
     public string KeyId { get; }
@@ -73,14 +68,8 @@ public sealed class PemPayloadVerifier : IPayloadVerifier, IDisposable
 
     public static PemPayloadVerifier FromPem(string pem, string source = "PEM text") => new(PemKeys.ParsePublicKey(pem, source));
 
-    public bool Verify(string algorithm, ReadOnlySpan<byte> data, ReadOnlySpan<byte> signature) => (_key, algorithm) switch
-    {
-        (ECDsa ec, JwsAlgorithms.ES256) => PemKeys.CurveName(ec.ExportParameters(false).Curve) == "P-256" && signature.Length == 64
-            && ec.VerifyData(data, signature, HashAlgorithmName.SHA256, DSASignatureFormat.IeeeP1363FixedFieldConcatenation),
-        (RSA rsa, JwsAlgorithms.RS256) => rsa.VerifyData(data, signature, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1),
-        (RSA rsa, JwsAlgorithms.PS256) => rsa.VerifyData(data, signature, HashAlgorithmName.SHA256, RSASignaturePadding.Pss),
-        _ => false,
-    };
+    public bool Verify(string algorithm, ReadOnlySpan<byte> data, ReadOnlySpan<byte> signature) =>
+        JwsSignature.Verify(_key, algorithm, data, signature);
 
     public void Dispose() => _key.Dispose();
 }

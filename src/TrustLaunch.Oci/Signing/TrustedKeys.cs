@@ -1,3 +1,4 @@
+using TrustLaunch.Jose;
 namespace TrustLaunch.Oci.Signing;
 
 /// <summary>

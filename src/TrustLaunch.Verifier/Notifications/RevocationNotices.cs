@@ -1,6 +1,6 @@
 using System.Text.Json;
 using TrustLaunch.Hosting.Contracts;
-using TrustLaunch.Oci.Signing;
+using TrustLaunch.Jose;
 using TrustLaunch.Verifier.Signing;
 
 namespace TrustLaunch.Verifier.Notifications;

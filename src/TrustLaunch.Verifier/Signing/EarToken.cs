@@ -1,5 +1,5 @@
 using System.Text.Json;
-using TrustLaunch.Oci.Signing;
+using TrustLaunch.Jose;
 
 namespace TrustLaunch.Verifier.Signing;
 
@@ -11,7 +11,6 @@ namespace TrustLaunch.Verifier.Signing;
 public static class EarToken
 {
     public const string Profile = "tag:github.com,2023:veraison/ear";
-    public const string JwtType = "JWT";
     public const string Affirming = "affirming";
     public const string Warning = "warning";
     public const string Contraindicated = "contraindicated";
@@ -57,6 +56,6 @@ public static class EarToken
             w.WriteEndObject();
             w.WriteEndObject();
         }
-        return Jws.SignCompact(buffer.ToArray(), signer, JwtType);
+        return Jwt.Sign(buffer.ToArray(), signer);
     }
 }

@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using TrustLaunch.Hosting.Storage;
+using TrustLaunch.Jose;
 using TrustLaunch.Oci.Signing;
 
 namespace TrustLaunch.Verifier.Signing;

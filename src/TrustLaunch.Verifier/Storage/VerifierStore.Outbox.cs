@@ -2,7 +2,7 @@ using System.Data.Common;
 using System.Globalization;
 using TrustLaunch.Hosting.Contracts;
 using TrustLaunch.Hosting.Storage;
-using TrustLaunch.Oci.Signing;
+using TrustLaunch.Jose;
 
 namespace TrustLaunch.Verifier.Storage;
 

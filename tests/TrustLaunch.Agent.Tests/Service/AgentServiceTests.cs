@@ -51,7 +51,7 @@ public sealed class AgentServiceTests(AgentDeployment node) : IClassFixture<Agen
     {
         using var key = System.Security.Cryptography.ECDsa.Create(System.Security.Cryptography.ECCurve.NamedCurves.nistP256);
         using var signer = Oci.Signing.PemPayloadSigner.FromPem(key.ExportPkcs8PrivateKeyPem());
-        var jws = Oci.Signing.Jws.SignCompact("{\"for\":\"this test\"}"u8, signer, Oci.Golden.GoldenValue.JwsType);
+        var jws = Jose.Jws.SignCompact("{\"for\":\"this test\"}"u8, signer, Oci.Golden.GoldenValue.JwsType);
         var golden = Oci.Golden.GoldenValue.JwsDigest(jws);
         var content = $$"""{"digest":"sha256:{{new string('1', 64)}}","golden":"{{golden}}","image":"registry/app:1","mode":"local","publisher":"{{signer.KeyId}}","rootfs":"sha256:{{new string('2', 64)}}"}""";
 

@@ -1,3 +1,4 @@
+using System.Buffers.Text;
 using System.Security.Cryptography;
 using System.Text;
 using TrustLaunch.Testing;
@@ -88,11 +89,9 @@ public sealed class HsmCommandsTests(SoftHsmFixture hsm) : IClassFixture<SoftHsm
         ec.ImportFromPem(await File.ReadAllTextAsync(_dir["pub.pem"]));
         var q = ec.ExportParameters(false).Q;
         // RFC 7638: SHA-256 of the required members in lexicographic order, base64url.
-        var jwk = $$"""{"crv":"P-256","kty":"EC","x":"{{Base64Url(q.X!)}}","y":"{{Base64Url(q.Y!)}}"}""";
-        var kid = Base64Url(SHA256.HashData(Encoding.UTF8.GetBytes(jwk)));
+        var jwk = $$"""{"crv":"P-256","kty":"EC","x":"{{Base64Url.EncodeToString(q.X)}}","y":"{{Base64Url.EncodeToString(q.Y)}}"}""";
+        var kid = Base64Url.EncodeToString(SHA256.HashData(Encoding.UTF8.GetBytes(jwk)));
         Assert.Equal($"wrote pem public key (kid {kid}) to {_dir["pub.pem"]}\n", r.Stdout);
-
-        static string Base64Url(byte[] b) => Convert.ToBase64String(b).TrimEnd('=').Replace('+', '-').Replace('/', '_');
     }
 
     [Fact]

@@ -4,8 +4,8 @@ using System.Text.Json;
 using Microsoft.Data.Sqlite;
 using TrustLaunch.Hosting.Contracts;
 using TrustLaunch.Hosting.Pki;
+using TrustLaunch.Jose;
 using TrustLaunch.Measurement;
-using TrustLaunch.Oci.Signing;
 
 namespace TrustLaunch.Cli.Tests.Commands;
 

@@ -1,8 +1,8 @@
 using System.Globalization;
+using TrustLaunch.Jose;
 using TrustLaunch.Measurement;
 using TrustLaunch.Oci.Golden;
 using TrustLaunch.Oci.Registry;
-using TrustLaunch.Oci.Signing;
 
 namespace TrustLaunch.Cli.Tests.Commands;
 

@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
+using TrustLaunch.Jose;
 using TrustLaunch.Oci.Content;
 using TrustLaunch.Oci.Golden;
 using TrustLaunch.Oci.Manifests;

@@ -1,21 +1,11 @@
 using System.Security.Cryptography;
+using TrustLaunch.Jose;
 using TrustLaunch.Oci.Signing;
 
 namespace TrustLaunch.Oci.Tests.Signing;
 
 public sealed class SigningTests
 {
-    [Fact]
-    public void JwkThumbprint_Rfc7638Example_MatchesPublishedValue()
-    {
-        using var rsa = RSA.Create(new RSAParameters
-        {
-            Modulus = System.Buffers.Text.Base64Url.DecodeFromChars("0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw"),
-            Exponent = [1, 0, 1],
-        });
-        Assert.Equal("NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs", PemKeys.JwkThumbprint(rsa));
-    }
-
     public static TheoryData<string, string?, string> Keys()
     {
         using var ec = ECDsa.Create(ECCurve.NamedCurves.nistP256);
@@ -131,8 +121,8 @@ public sealed class SigningTests
             File.WriteAllText(Path.Combine(dir.FullName, "ignored.txt"), "x");
             var keys = TrustedKeys.Load(dir.FullName);
             Assert.Equal(2, keys.KeyIds.Count);
-            Assert.True(keys.TryGet(PemKeys.JwkThumbprint(a), out _));
-            Assert.True(keys.TryGet(PemKeys.JwkThumbprint(b), out _));
+            Assert.True(keys.TryGet(Jwk.ThumbprintOf(a), out _));
+            Assert.True(keys.TryGet(Jwk.ThumbprintOf(b), out _));
         }
         finally
         {

@@ -75,7 +75,7 @@ public sealed class AppraiserTests(SwtpmFixture tpm) : IClassFixture<SwtpmFixtur
 
         var outcome = await AppraiseAsync(node, AppraisalState.Initial);
 
-        Assert.Equal($"event 0 (ImageVerified): golden value NOT verified: untrusted publisher key {Oci.Signing.PemKeys.JwkThumbprint(someoneElse)}", outcome.Reason);
+        Assert.Equal($"event 0 (ImageVerified): golden value NOT verified: untrusted publisher key {Jose.Jwk.ThumbprintOf(someoneElse)}", outcome.Reason);
         Assert.Equal(0, outcome.EventIndex);
     }
 

@@ -5,6 +5,7 @@ using System.Text.Json;
 using TrustLaunch.Hosting.Clients;
 using TrustLaunch.Hosting.Contracts;
 using TrustLaunch.Hosting.Pki;
+using TrustLaunch.Jose;
 using TrustLaunch.Measurement;
 using TrustLaunch.Oci.Signing;
 using TrustLaunch.Testing;

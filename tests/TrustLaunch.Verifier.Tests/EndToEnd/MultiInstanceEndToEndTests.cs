@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using TrustLaunch.Hosting.Contracts;
+using TrustLaunch.Jose;
 using TrustLaunch.Measurement;
 using TrustLaunch.Oci.Signing;
 using TrustLaunch.Testing;

@@ -2,9 +2,9 @@ using System.Net;
 using System.Security.Cryptography;
 using TrustLaunch.Hosting.Clients;
 using TrustLaunch.Hosting.Contracts;
+using TrustLaunch.Jose;
 using TrustLaunch.Measurement;
 using TrustLaunch.Oci.Golden;
-using TrustLaunch.Oci.Signing;
 
 namespace TrustLaunch.Verifier.Tests.EndToEnd;
 
@@ -40,7 +40,7 @@ public sealed class VerifyDontBelieveEndToEndTests(AttestationProcesses processe
         await agent.MeasureAsync(LaunchEvents.ContainerCreated, TestEvents.ContainerCreated("intruder", Evil));
         var failed = await agent.WaitForAsync(s => s.State == AgentStates.Failed);
 
-        Assert.Equal(($"event {forged} (ImageVerified): golden value NOT verified: untrusted publisher key {PemKeys.JwkThumbprint(attacker)}", forged),
+        Assert.Equal(($"event {forged} (ImageVerified): golden value NOT verified: untrusted publisher key {Jwk.ThumbprintOf(attacker)}", forged),
             (failed.FailureReason, failed.FailedEventIndex));
     }
 

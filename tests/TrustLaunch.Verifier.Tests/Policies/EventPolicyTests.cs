@@ -1,9 +1,9 @@
 using System.Security.Cryptography;
 using System.Text.Json;
 using TrustLaunch.Hosting.Contracts;
+using TrustLaunch.Jose;
 using TrustLaunch.Measurement;
 using TrustLaunch.Oci.Golden;
-using TrustLaunch.Oci.Signing;
 using TrustLaunch.Verifier.Policies;
 
 namespace TrustLaunch.Verifier.Tests.Policies;
@@ -66,7 +66,7 @@ public sealed class EventPolicyTests
 
         var reason = Judge(_policy, LaunchEvents.ImageVerified, TestEvents.ImageVerified(Published, golden, publisher: TestPolicies.PublisherKeyId), context);
 
-        Assert.Equal($"event 5 (ImageVerified): golden value NOT verified: untrusted publisher key {PemKeys.JwkThumbprint(attacker)}", reason);
+        Assert.Equal($"event 5 (ImageVerified): golden value NOT verified: untrusted publisher key {Jwk.ThumbprintOf(attacker)}", reason);
         Assert.Empty(context.VerifiedImages);
     }
 

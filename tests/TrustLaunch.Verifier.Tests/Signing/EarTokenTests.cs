@@ -1,4 +1,5 @@
 using System.Text.Json;
+using TrustLaunch.Jose;
 using TrustLaunch.Oci.Signing;
 using TrustLaunch.Verifier.Signing;
 

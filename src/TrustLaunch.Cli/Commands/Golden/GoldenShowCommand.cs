@@ -1,8 +1,8 @@
 using System.CommandLine;
 using TrustLaunch.Cli.Commands.Image;
 using TrustLaunch.Cli.Output;
+using TrustLaunch.Jose;
 using TrustLaunch.Oci.Golden;
-using TrustLaunch.Oci.Signing;
 
 namespace TrustLaunch.Cli.Commands.Golden;
 

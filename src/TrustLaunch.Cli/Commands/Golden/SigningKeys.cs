@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using TrustLaunch.Hsm;
+using TrustLaunch.Jose;
 using TrustLaunch.Oci.Golden;
 using TrustLaunch.Oci.Signing;
 

@@ -1,7 +1,7 @@
 using System.CommandLine;
 using TrustLaunch.Cli.Output;
 using TrustLaunch.Hsm;
-using TrustLaunch.Oci.Signing;
+using TrustLaunch.Jose;
 
 namespace TrustLaunch.Cli.Commands.Hsm;
 
@@ -41,7 +41,7 @@ public static class HsmExportCommand
             if (outFile is not null)
                 await File.WriteAllTextAsync(outFile, text, ct).ConfigureAwait(false);
             var result = new HsmExportResult(new Pkcs11Uri { Token = session.TokenLabel, Object = k.Label, Type = k.Type }.ToString(),
-                parse.GetValue(format)!, PemKeys.JwkThumbprint(pub), text, outFile);
+                parse.GetValue(format)!, Jwk.ThumbprintOf(pub), text, outFile);
             return await CliOutput.For(parse, options).WriteAsync(result, CliJsonContext.Output.HsmExportResult, (w, r) =>
             {
                 if (r.OutFile is null)

@@ -2,7 +2,7 @@ using System.CommandLine;
 using TrustLaunch.Cli.Output;
 using TrustLaunch.Cli.Parsing;
 using TrustLaunch.Hsm;
-using TrustLaunch.Oci.Signing;
+using TrustLaunch.Jose;
 
 namespace TrustLaunch.Cli.Commands.Hsm;
 
@@ -31,7 +31,7 @@ public static class HsmKeygenCommand
             {
                 using var pub = session.GetPublicKey(key);
                 pem = PublicKeyExport.ToPem(pub);
-                keyId = PemKeys.JwkThumbprint(pub);
+                keyId = Jwk.ThumbprintOf(pub);
             }
             var uri = new Pkcs11Uri { Token = session.TokenLabel, Object = key.Label, Type = key.Type }.ToString();
             var result = new HsmKeygenResult(uri, spec.ToString(), key.Label, Convert.ToHexStringLower(key.Id), parse.GetValue(extractable), keyId, pem);

@@ -38,57 +38,49 @@ public static class ImageEncryptCommand
             var dst = RegistryOptions.ParseReference(parse.GetValue(destination)!);
             var p = RegistryOptions.ParsePlatform(parse.GetValue(platform));
             var recipients = LoadRecipients(parse.GetValue(recipient) ?? []);
-            try
+            var store = registry.OpenStore(parse);
+            using var client = registry.CreateClient(parse, options.Input, src, dst);
+            var output = CliOutput.For(parse, options);
+            var view = output.Json ? null : new PullProgressView(output.Writer, PullProgressView.IsTerminal(output.Writer));
+            var image = await LocalImages.PullAsync(client, store, src, p, [], view, ct).ConfigureAwait(false);
+            view?.Complete();
+
+            var layers = new List<OciDescriptor>();
+            var report = new List<EncryptedLayer>();
+            foreach (var layer in image.Manifest.Layers)
             {
-                var store = registry.OpenStore(parse);
-                using var client = registry.CreateClient(parse, options.Input, src, dst);
-                var output = CliOutput.For(parse, options);
-                var view = output.Json ? null : new PullProgressView(output.Writer, PullProgressView.IsTerminal(output.Writer));
-                var image = await LocalImages.PullAsync(client, store, src, p, [], view, ct).ConfigureAwait(false);
-                view?.Complete();
-
-                var layers = new List<OciDescriptor>();
-                var report = new List<EncryptedLayer>();
-                foreach (var layer in image.Manifest.Layers)
-                {
-                    if (MediaTypes.IsEncrypted(layer.MediaType))
-                        throw new CliFailureException($"image {src}: layer {layer.Digest} is already encrypted");
-                    var plain = layer with { MediaType = OciLayerType(layer.MediaType) };
-                    var temp = Path.Combine(Path.GetTempPath(), $"trustlaunch-encrypt-{Guid.NewGuid():N}");
-                    await using var ciphertext = new FileStream(temp, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 1 << 16,
-                        FileOptions.Asynchronous | FileOptions.DeleteOnClose);
-                    OciDescriptor encrypted;
-                    await using (var blob = store.OpenBlob(layer.Digest))
-                        encrypted = await Ocicrypt.EncryptAsync(plain, blob, ciphertext, recipients, ct).ConfigureAwait(false);
-                    ciphertext.Position = 0;
-                    await client.PushBlobAsync(dst, encrypted.Digest, encrypted.Size, ciphertext, ct).ConfigureAwait(false);
-                    layers.Add(encrypted);
-                    report.Add(new EncryptedLayer(layer.Digest.ToString(), encrypted.Digest.ToString(), encrypted.MediaType, encrypted.Size));
-                }
-
-                var config = image.Manifest.Config with
-                {
-                    MediaType = image.Manifest.Config.MediaType == MediaTypes.DockerConfig ? MediaTypes.OciConfig : image.Manifest.Config.MediaType,
-                };
-                await using (var blob = store.OpenBlob(config.Digest))
-                    await client.PushBlobAsync(dst, config.Digest, config.Size, blob, ct).ConfigureAwait(false);
-                var manifest = image.Manifest with { SchemaVersion = 2, MediaType = MediaTypes.OciManifest, Config = config, Layers = layers };
-                var bytes = JsonSerializer.SerializeToUtf8Bytes(manifest, OciJson.Readable.OciManifest);
-                var digest = await client.PushManifestAsync(dst, bytes, MediaTypes.OciManifest, ct).ConfigureAwait(false);
-
-                var result = new EncryptResult(src.ToString(), dst.ToString(), digest.ToString(), recipients.Count, report);
-                return await output.WriteAsync(result, CliJsonContext.Output.EncryptResult, (w, x) =>
-                {
-                    foreach (var l in x.Layers)
-                        w.WriteLine($"layer {l.PlainDigest} -> {l.EncryptedDigest} ({l.MediaType})");
-                    w.WriteLine($"pushed {x.Destination} {x.ManifestDigest} ({x.Layers.Count} layers encrypted for {x.Recipients} recipients)");
-                }).ConfigureAwait(false);
+                if (MediaTypes.IsEncrypted(layer.MediaType))
+                    throw new CliFailureException($"image {src}: layer {layer.Digest} is already encrypted");
+                var plain = layer with { MediaType = OciLayerType(layer.MediaType) };
+                var temp = Path.Combine(Path.GetTempPath(), $"trustlaunch-encrypt-{Guid.NewGuid():N}");
+                await using var ciphertext = new FileStream(temp, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 1 << 16,
+                    FileOptions.Asynchronous | FileOptions.DeleteOnClose);
+                OciDescriptor encrypted;
+                await using (var blob = store.OpenBlob(layer.Digest))
+                    encrypted = await Ocicrypt.EncryptAsync(plain, blob, ciphertext, recipients, ct).ConfigureAwait(false);
+                ciphertext.Position = 0;
+                await client.PushBlobAsync(dst, encrypted.Digest, encrypted.Size, ciphertext, ct).ConfigureAwait(false);
+                layers.Add(encrypted);
+                report.Add(new EncryptedLayer(layer.Digest.ToString(), encrypted.Digest.ToString(), encrypted.MediaType, encrypted.Size));
             }
-            finally
+
+            var config = image.Manifest.Config with
             {
-                foreach (var r in recipients)
-                    r.Dispose();
-            }
+                MediaType = image.Manifest.Config.MediaType == MediaTypes.DockerConfig ? MediaTypes.OciConfig : image.Manifest.Config.MediaType,
+            };
+            await using (var blob = store.OpenBlob(config.Digest))
+                await client.PushBlobAsync(dst, config.Digest, config.Size, blob, ct).ConfigureAwait(false);
+            var manifest = image.Manifest with { SchemaVersion = 2, MediaType = MediaTypes.OciManifest, Config = config, Layers = layers };
+            var bytes = JsonSerializer.SerializeToUtf8Bytes(manifest, OciJson.Readable.OciManifest);
+            var digest = await client.PushManifestAsync(dst, bytes, MediaTypes.OciManifest, ct).ConfigureAwait(false);
+
+            var result = new EncryptResult(src.ToString(), dst.ToString(), digest.ToString(), recipients.Count, report);
+            return await output.WriteAsync(result, CliJsonContext.Output.EncryptResult, (w, x) =>
+            {
+                foreach (var l in x.Layers)
+                    w.WriteLine($"layer {l.PlainDigest} -> {l.EncryptedDigest} ({l.MediaType})");
+                w.WriteLine($"pushed {x.Destination} {x.ManifestDigest} ({x.Layers.Count} layers encrypted for {x.Recipients} recipients)");
+            }).ConfigureAwait(false);
         });
         return command;
     }
@@ -96,34 +88,25 @@ public static class ImageEncryptCommand
     private static List<EncryptionRecipient> LoadRecipients(IEnumerable<string> values)
     {
         var recipients = new List<EncryptionRecipient>();
-        try
+        foreach (var value in values)
         {
-            foreach (var value in values)
+            if (!value.StartsWith(JwePrefix, StringComparison.Ordinal))
+                throw new CliUsageException($"--recipient '{value}': only jwe:PUBLIC-KEY.pem recipients are supported");
+            var file = value[JwePrefix.Length..];
+            if (!File.Exists(file))
+                throw new CliUsageException($"--recipient {value}: no such file");
+            try
             {
-                if (!value.StartsWith(JwePrefix, StringComparison.Ordinal))
-                    throw new CliUsageException($"--recipient '{value}': only jwe:PUBLIC-KEY.pem recipients are supported");
-                var file = value[JwePrefix.Length..];
-                if (!File.Exists(file))
-                    throw new CliUsageException($"--recipient {value}: no such file");
-                try
-                {
-                    recipients.Add(EncryptionRecipient.FromFile(file));
-                }
-                catch (Exception e) when (e is CryptographicException or InvalidCastException)
-                {
-                    throw new CliUsageException($"--recipient {file}: not an RSA or EC public key: {e.Message}");
-                }
+                recipients.Add(EncryptionRecipient.FromFile(file));
             }
-            if (recipients.Count == 0)
-                throw new CliUsageException("--recipient: at least one recipient is needed");
-            return recipients;
+            catch (Exception e) when (e is CryptographicException or InvalidCastException)
+            {
+                throw new CliUsageException($"--recipient {file}: not an RSA or EC public key: {e.Message}");
+            }
         }
-        catch
-        {
-            foreach (var r in recipients)
-                r.Dispose();
-            throw;
-        }
+        if (recipients.Count == 0)
+            throw new CliUsageException("--recipient: at least one recipient is needed");
+        return recipients;
     }
 
     /// <summary>Docker schema 2 layer types have no encrypted form: the OCI type of the same content.</summary>

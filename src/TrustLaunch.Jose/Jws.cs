@@ -1,12 +1,11 @@
-using System.Buffers.Text;
 using System.Text;
 using System.Text.Json;
 
-namespace TrustLaunch.Oci.Signing;
+namespace TrustLaunch.Jose;
 
 /// <summary>
-/// JWS compact serialization (RFC 7515), only what golden values and sealed secrets need: a protected header with
-/// <c>alg</c>, <c>kid</c>, <c>typ</c>. Written here rather than taken from a JOSE library because those rely on
+/// JWS compact serialization (RFC 7515), only what golden values, JWTs and sealed secrets need: a protected header
+/// with <c>alg</c>, <c>kid</c>, <c>typ</c>. Written here rather than taken from a JOSE library because those rely on
 /// reflection-based JSON or are not trimming-safe, and the CLI is published with Native AOT.
 /// </summary>
 public static class Jws
@@ -23,9 +22,9 @@ public static class Jws
             w.WriteString("typ", type);
             w.WriteEndObject();
         }
-        var signingInput = Base64Url.EncodeToString(buffer.ToArray()) + "." + Base64Url.EncodeToString(payload);
+        var signingInput = Base64UrlText.Encode(buffer.ToArray()) + "." + Base64UrlText.Encode(payload);
         var signature = signer.Sign(Encoding.ASCII.GetBytes(signingInput));
-        return signingInput + "." + Base64Url.EncodeToString(signature);
+        return signingInput + "." + Base64UrlText.Encode(signature);
     }
 
     /// <summary>Splits and decodes a compact JWS without checking its signature.</summary>
@@ -36,17 +35,10 @@ public static class Jws
         var parts = compact.Trim().Split('.');
         if (parts.Length != 3)
             throw new FormatException($"compact JWS has {parts.Length} parts, expected 3");
-        byte[] header, payload, signature;
-        try
-        {
-            header = Base64Url.DecodeFromChars(parts[0]);
-            payload = Base64Url.DecodeFromChars(parts[1]);
-            signature = Base64Url.DecodeFromChars(parts[2]);
-        }
-        catch (FormatException)
-        {
-            throw new FormatException("compact JWS part is not base64url");
-        }
+        const string notBase64Url = "compact JWS part is not base64url";
+        var header = Base64UrlText.Decode(parts[0], notBase64Url);
+        var payload = Base64UrlText.Decode(parts[1], notBase64Url);
+        var signature = Base64UrlText.Decode(parts[2], notBase64Url);
         string alg;
         string? kid = null, typ = null;
         try

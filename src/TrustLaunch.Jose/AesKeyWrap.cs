@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using System.Security.Cryptography;
 
-namespace TrustLaunch.Oci.Crypt;
+namespace TrustLaunch.Jose;
 
 /// <summary>
 /// AES Key Wrap, RFC 3394 (the JWE <c>A256KW</c> step of <c>ECDH-ES+A256KW</c>). .NET only offers the padded variant

@@ -4,7 +4,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
 
-namespace TrustLaunch.Measurement;
+namespace TrustLaunch.Jose;
 
 /// <summary>
 /// The house RFC 8785 (JCS) writer. Members are sorted by UTF-16 code units (ordinal), strings are escaped as JCS

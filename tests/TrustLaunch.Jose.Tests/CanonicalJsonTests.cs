@@ -2,7 +2,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
-namespace TrustLaunch.Measurement.Tests;
+namespace TrustLaunch.Jose.Tests;
 
 public class CanonicalJsonTests
 {

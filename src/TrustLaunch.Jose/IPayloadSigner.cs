@@ -1,4 +1,4 @@
-namespace TrustLaunch.Oci.Signing;
+namespace TrustLaunch.Jose;
 
 /// <summary>
 /// Signs bytes with a publisher key. Implementations hold (or reach, for PKCS#11) the private key; callers only see

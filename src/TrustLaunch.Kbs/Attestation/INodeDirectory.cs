@@ -1,0 +1,12 @@
+namespace TrustLaunch.Kbs.Attestation;
+
+/// <summary>Where the broker learns which node an AK belongs to and how the verifier judges it.</summary>
+public interface INodeDirectory
+{
+    /// <summary>The agent whose AK (TPM2B_PUBLIC bytes) the registrar activated, or null.</summary>
+    Task<string?> FindActivatedAgentAsync(byte[] akPublic, CancellationToken cancellationToken);
+
+    /// <summary>The verifier's state for the agent (<c>Attested</c>, <c>Failed</c>, …), or null when it does not
+    /// attest that agent.</summary>
+    Task<string?> VerifierStateAsync(string agentId, CancellationToken cancellationToken);
+}

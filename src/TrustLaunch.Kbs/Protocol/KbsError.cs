@@ -1,0 +1,40 @@
+using Microsoft.AspNetCore.Http;
+
+namespace TrustLaunch.Kbs.Protocol;
+
+/// <summary>
+/// A refusal in Trustee's error shape: <c>{"type":"https://github.com/confidential-containers/kbs/errors/NAME",
+/// "detail":"…"}</c> with the HTTP status Trustee answers it with. The detail names the reason, never a secret.
+/// </summary>
+public sealed class KbsError(int status, string name, string detail) : Exception(detail)
+{
+    public const string TypePrefix = "https://github.com/confidential-containers/kbs/errors/";
+
+    public int Status { get; } = status;
+    public string Name { get; } = name;
+    public string Type => TypePrefix + Name;
+
+    public KbsErrorBody ToBody() => new(Type, Message);
+
+    public static KbsError ProtocolVersion(string version) =>
+        new(StatusCodes.Status401Unauthorized, "ProtocolVersion", $"KBS Client Protocol Version Mismatch: the broker speaks {KbsProtocolVersion.Current}, the client {version}");
+
+    public static KbsError InvalidRequest(string detail) => new(StatusCodes.Status400BadRequest, "InvalidRequest", detail);
+
+    public static KbsError MissingCookie() => new(StatusCodes.Status401Unauthorized, "MissingCookie", "no kbs-session-id cookie: call /kbs/v0/auth first");
+
+    public static KbsError InvalidCookie() => new(StatusCodes.Status401Unauthorized, "InvalidCookie", "the kbs-session-id cookie names no session of this broker");
+
+    public static KbsError ExpiredCookie() => new(StatusCodes.Status401Unauthorized, "ExpiredCookie", "the session has expired: call /kbs/v0/auth again");
+
+    public static KbsError AttestationFailed(string detail) => new(StatusCodes.Status401Unauthorized, "AttestationFailed", detail);
+
+    /// <summary>The broker could not decide (registrar or verifier unreachable or refusing it): refused, 503.</summary>
+    public static KbsError Unavailable(string detail) => new(StatusCodes.Status503ServiceUnavailable, "ServiceUnavailable", detail);
+}
+
+public static class KbsProtocolVersion
+{
+    /// <summary>The one protocol version the broker speaks; clients must match it exactly.</summary>
+    public const string Current = "0.4.0";
+}
