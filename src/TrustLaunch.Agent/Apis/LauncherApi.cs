@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Routing;
 using TrustLaunch.Agent.Launcher;
 using TrustLaunch.Agent.Runtime;
@@ -78,7 +79,8 @@ public static class LauncherApi
         }
     }
 
-    private static async Task<IResult> ListAsync(string? data_dir, NodeLauncher launcher, IEnumerable<INodeContainerSource> sources, CancellationToken cancellationToken)
+    private static async Task<IResult> ListAsync(string? data_dir, NodeLauncher launcher, [FromServices] IEnumerable<INodeContainerSource> sources,
+        CancellationToken cancellationToken)
     {
         try
         {

@@ -27,7 +27,11 @@ public sealed class NodeLauncher(AgentRuntime agent, ServiceHttpClientFactory cl
 {
     public const string DefaultRuntime = "crun";
 
+    /// <summary>Registry clients kept between launches (their connections and tokens), by what configures them; bounded.</summary>
+    private const int MaxRegistryClients = 16;
+
     private readonly SnapshotSeals _seals = new();
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, RegistryClient> _registryClients = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _dataDirsGate = new(1, 1);
 
     private IMeasurer Measurer => new LaunchLogMeasurer(agent.Log);
@@ -50,7 +54,8 @@ public sealed class NodeLauncher(AgentRuntime agent, ServiceHttpClientFactory cl
             ? new LocalImageJudge(TrustedKeys.Load(request.Trust ?? throw new ArgumentException("local mode needs trust (the publisher keys)")),
                 policy: request.TrustPolicy is null ? GoldenTrustPolicy.Default : GoldenTrustPolicy.Load(request.TrustPolicy))
             : new RemoteImageJudge(verifier, request.AgentId ?? agent.Options.AgentId);
-        using var client = RegistryClientOf(request, launch.Reference);
+        var (client, owned) = RegistryClientOf(request, launch.Reference);
+        using var disposeOwned = owned ? client : null;
         var measurer = Measurer;
         var store = new ContentStore(request.DataDir);
 
@@ -136,14 +141,27 @@ public sealed class NodeLauncher(AgentRuntime agent, ServiceHttpClientFactory cl
         return clients.Create(uri, ServiceRoles.Verifier);
     }
 
-    private static RegistryClient RegistryClientOf(RunContainerRequest request, ImageReference reference)
+    /// <returns>The client, and whether the caller disposes it (it is not one of those kept).</returns>
+    private (RegistryClient Client, bool Owned) RegistryClientOf(RunContainerRequest request, ImageReference reference)
     {
         if ((request.RegistryUsername is null) != (request.RegistryPassword is null))
             throw new ArgumentException("registry_username and registry_password go together");
         var credentials = new Dictionary<string, RegistryCredentials>(StringComparer.Ordinal);
         if (request.RegistryUsername is { } user)
             credentials[reference.Registry] = new RegistryCredentials(user, request.RegistryPassword!);
-        return new RegistryClient(new RegistryClientOptions { InsecureRegistries = request.InsecureRegistries ?? [], Credentials = credentials });
+        RegistryClient Create() => new(new RegistryClientOptions { InsecureRegistries = request.InsecureRegistries ?? [], Credentials = credentials });
+        // Keyed by a hash, so no password is kept as a key.
+        var key = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(string.Join('\0',
+            [reference.Registry, request.RegistryUsername ?? "", request.RegistryPassword ?? "", .. (request.InsecureRegistries ?? []).Order(StringComparer.Ordinal)]))));
+        if (_registryClients.TryGetValue(key, out var kept))
+            return (kept, false);
+        if (_registryClients.Count >= MaxRegistryClients)
+            return (Create(), true);
+        var created = Create();
+        if (_registryClients.TryAdd(key, created))
+            return (created, false);
+        created.Dispose();
+        return (_registryClients[key], false);
     }
 
     private async Task RememberAsync(string dataDir, CancellationToken cancellationToken)
