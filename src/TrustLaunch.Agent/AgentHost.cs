@@ -46,6 +46,7 @@ public static class AgentHost
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.ListenUnixSocket(socketPath));
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton<AgentRuntime>();
+        builder.Services.AddSingleton<TrustLaunch.Agent.Launcher.NodeLauncher>();
         builder.Services.AddSingleton(services => new RegistrarClient(
             services.GetRequiredService<ServiceHttpClientFactory>().Create(new Uri(options.Registrar), ServiceRoles.Registrar)));
         builder.Services.AddSingleton<RegistrationService>();
@@ -63,6 +64,7 @@ public static class AgentHost
         {
             var runtime = app.Services.GetRequiredService<AgentRuntime>();
             await runtime.StartAsync(cancellationToken).ConfigureAwait(false);
+            await app.Services.GetRequiredService<TrustLaunch.Agent.Launcher.NodeLauncher>().RecoverAllAsync(cancellationToken).ConfigureAwait(false);
             if (Environment.GetEnvironmentVariable(FaultVariable) == KillAfterLogWrite)
                 runtime.Log.AfterDurableWrite = () => Process.GetCurrentProcess().Kill();
             app.UseServiceDefaults();

@@ -14,10 +14,13 @@ namespace TrustLaunch.Agent.Launcher;
 /// every launch (so a snapshot modified after the pull is caught), measure <c>ImagePulled</c> and
 /// <c>ImageVerified</c>, and build the bundle: an overlay over the snapshot and a <c>config.json</c>. Any refusal
 /// is measured as <c>ImageRejected</c> and leaves nothing behind. The <see cref="ContainerMonitor"/> then creates
-/// and starts the container.
+/// and starts the container. With <paramref name="seals"/> (a long-running launcher: the agent) a snapshot whose
+/// metadata is unchanged since it last matched is not read again (<see cref="SnapshotSeals"/>).
 /// </summary>
-public sealed class TrustedLauncher(string dataDir, ContentStore store, IImageJudge judge, IMeasurer measurer)
+public sealed class TrustedLauncher(string dataDir, ContentStore store, IImageJudge judge, IMeasurer measurer, SnapshotSeals? seals = null)
 {
+    private readonly SnapshotSeals _seals = seals ?? new SnapshotSeals();
+
     public async Task<ContainerDirectory> PrepareAsync(RegistryClient client, LaunchRequest request, CancellationToken cancellationToken = default)
     {
         var container = ContainerDirectory.Create(dataDir, request.Name);
@@ -69,11 +72,11 @@ public sealed class TrustedLauncher(string dataDir, ContentStore store, IImageJu
     /// Judges the image while the snapshot an earlier launch left is digested (both only read, and the digest is
     /// compared only once the image is approved); the digest is null when there was no snapshot yet.
     /// </summary>
-    private async Task<(ImageApproval Approval, RootfsDigests? SnapshotDigest)> JudgeAsync(RegistryClient client, ImageMeasurement measured, string rootfs,
+    private async Task<(ImageApproval Approval, SealedDigests? SnapshotDigest)> JudgeAsync(RegistryClient client, ImageMeasurement measured, string rootfs,
         CancellationToken cancellationToken)
     {
         using var digestCancellation = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var digest = Directory.Exists(rootfs) ? Task.Run(() => RootfsDigest.ComputeAll(rootfs, digestCancellation.Token), digestCancellation.Token) : null;
+        var digest = Directory.Exists(rootfs) ? Task.Run(() => _seals.Digest(rootfs, digestCancellation.Token), digestCancellation.Token) : null;
         try
         {
             var approval = await judge.JudgeAsync(client, measured, cancellationToken).ConfigureAwait(false);
@@ -90,25 +93,31 @@ public sealed class TrustedLauncher(string dataDir, ContentStore store, IImageJu
 
     /// <summary>The image's unpacked tree, made once per manifest (under its lock) and checked against the approved digest every time
     /// (<paramref name="existingDigest"/>: the digest <see cref="JudgeAsync"/> took of a snapshot already there).</summary>
-    private async Task<string> SnapshotAsync(LocalImage image, LaunchRequest request, ImageApproval approval, RootfsDigests? existingDigest, CancellationToken cancellationToken)
+    private async Task<string> SnapshotAsync(LocalImage image, LaunchRequest request, ImageApproval approval, SealedDigests? existingDigest, CancellationToken cancellationToken)
     {
         var rootfs = Snapshots.Rootfs(dataDir, image.ManifestDigest);
+        SealedDigests? sealable;
         RootfsDigests actual;
-        if (existingDigest is { } existing)
+        if (existingDigest is not null || Directory.Exists(rootfs))
         {
-            actual = existing;
-        }
-        else if (Directory.Exists(rootfs))
-        {
-            actual = RootfsDigest.ComputeAll(rootfs, cancellationToken);
+            sealable = existingDigest ?? _seals.Digest(rootfs, cancellationToken);
+            actual = sealable.Digests;
         }
         else
         {
             PrivateDirectory.Ensure(Path.GetDirectoryName(rootfs)!);
             actual = (await LocalImages.UnpackAsync(store, image, request.DecryptionKeys, rootfs, cancellationToken).ConfigureAwait(false)).Digests;
+            sealable = null;
         }
-        if (!actual.Matches(approval.RootfsDigest))
+        // A tree just unpacked is sealed by the next launch's full digest, not here: nothing it did not read is sealed.
+        if (actual.Matches(approval.RootfsDigest))
         {
+            if (sealable is not null)
+                _seals.Seal(rootfs, sealable);
+        }
+        else
+        {
+            _seals.Forget(rootfs);
             throw new ImageNotVerifiedException($"rootfs digest mismatch: golden value has {approval.RootfsDigest}, the snapshot {rootfs} has {actual.As(approval.RootfsDigest)} (modified after the pull?)");
         }
         return rootfs;

@@ -92,36 +92,12 @@ public sealed partial class OciRuntime
             ? [Binary, "--root", StateRoot, "--log", errorLog, "--log-format", "json", .. args]
             : [Binary, "--root", StateRoot, $"--log=file:{errorLog}", "--log-format=json", .. args];
 
-        // The shell only redirects and execs: no argument is ever interpreted by it ("$@" keeps them whole).
-        var redirect = stdioLog is null ? "exec \"$@\" </dev/null" : "exec \"$@\" </dev/null >>\"$TRUSTLAUNCH_STDIO\" 2>&1";
-        var script = detachUnifiedCgroup ? $"umount -l {HybridCgroupV2} && {redirect}" : redirect;
-        var start = new ProcessStartInfo(detachUnifiedCgroup ? "unshare" : "/bin/sh")
-        {
-            RedirectStandardOutput = stdioLog is null,
-            RedirectStandardError = stdioLog is null,
-            UseShellExecute = false,
-        };
-        if (detachUnifiedCgroup)
-        {
-            start.ArgumentList.Add("--mount");
-            start.ArgumentList.Add("--");
-            start.ArgumentList.Add("/bin/sh");
-        }
-        start.ArgumentList.Add("-c");
-        start.ArgumentList.Add(script);
-        start.ArgumentList.Add("sh");
-        foreach (var arg in argv)
-        {
-            start.ArgumentList.Add(arg);
-        }
-        if (stdioLog is not null)
-        {
-            start.Environment["TRUSTLAUNCH_STDIO"] = stdioLog;
-        }
-
+        var start = stdioLog is null && !detachUnifiedCgroup ? Direct(argv) : ThroughShell(argv, stdioLog, detachUnifiedCgroup);
         try
         {
             using var process = Process.Start(start) ?? throw new RuntimeException($"cannot start {Binary}");
+            if (start.RedirectStandardInput)
+                process.StandardInput.Close();
             var stdout = stdioLog is null ? process.StandardOutput.ReadToEndAsync(cancellationToken) : Task.FromResult("");
             var stderr = stdioLog is null ? process.StandardError.ReadToEndAsync(cancellationToken) : Task.FromResult("");
             await process.WaitForExitAsync(cancellationToken).ConfigureAwait(false);
@@ -140,6 +116,49 @@ public sealed partial class OciRuntime
         {
             File.Delete(errorLog);
         }
+    }
+
+    /// <summary>The runtime itself, stdin closed, stdout and stderr read by us: calls that leave no container holding them.</summary>
+    private static ProcessStartInfo Direct(List<string> argv)
+    {
+        var start = new ProcessStartInfo(argv[0])
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var arg in argv.Skip(1))
+            start.ArgumentList.Add(arg);
+        return start;
+    }
+
+    /// <summary>Through /bin/sh, which only redirects (container stdio into <paramref name="stdioLog"/>) and execs — in a mount namespace without the v2 cgroup hierarchy when asked.</summary>
+    private static ProcessStartInfo ThroughShell(List<string> argv, string? stdioLog, bool detachUnifiedCgroup)
+    {
+        // No argument is ever interpreted by the shell ("$@" keeps them whole).
+        var redirect = stdioLog is null ? "exec \"$@\" </dev/null" : "exec \"$@\" </dev/null >>\"$TRUSTLAUNCH_STDIO\" 2>&1";
+        var script = detachUnifiedCgroup ? $"umount -l {HybridCgroupV2} && {redirect}" : redirect;
+        var start = new ProcessStartInfo(detachUnifiedCgroup ? "unshare" : "/bin/sh")
+        {
+            RedirectStandardOutput = stdioLog is null,
+            RedirectStandardError = stdioLog is null,
+            UseShellExecute = false,
+        };
+        if (detachUnifiedCgroup)
+        {
+            start.ArgumentList.Add("--mount");
+            start.ArgumentList.Add("--");
+            start.ArgumentList.Add("/bin/sh");
+        }
+        start.ArgumentList.Add("-c");
+        start.ArgumentList.Add(script);
+        start.ArgumentList.Add("sh");
+        foreach (var arg in argv)
+            start.ArgumentList.Add(arg);
+        if (stdioLog is not null)
+            start.Environment["TRUSTLAUNCH_STDIO"] = stdioLog;
+        return start;
     }
 
     /// <summary>The last error the runtime logged (crun and runc write JSON lines carrying <c>msg</c>), else its stderr.</summary>

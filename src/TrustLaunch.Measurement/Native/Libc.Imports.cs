@@ -27,6 +27,9 @@ public static unsafe partial class Libc
     [LibraryImport(Library, EntryPoint = "statx", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int StatxAt(SafeFileHandle directory, string path, int flags, uint mask, Statx* buffer);
 
+    [LibraryImport(Library, EntryPoint = "statx", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int StatxAt(int directory, string path, int flags, uint mask, out Statx buffer);
+
     [LibraryImport(Library, EntryPoint = "mkdir", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int Mkdir(string path, uint mode);
 

@@ -76,12 +76,20 @@ public static unsafe partial class Libc
     [StructLayout(LayoutKind.Explicit, Size = 256)]
     public struct Statx
     {
+        [FieldOffset(16)] public uint Nlink;
         [FieldOffset(20)] public uint Uid;
         [FieldOffset(24)] public uint Gid;
         [FieldOffset(28)] public ushort Mode;
+        [FieldOffset(32)] public ulong Ino;
         [FieldOffset(40)] public ulong Size;
+        [FieldOffset(96)] public long CtimeSeconds;
+        [FieldOffset(104)] public uint CtimeNanoseconds;
+        [FieldOffset(112)] public long MtimeSeconds;
+        [FieldOffset(120)] public uint MtimeNanoseconds;
         [FieldOffset(128)] public uint RdevMajor;
         [FieldOffset(132)] public uint RdevMinor;
+        [FieldOffset(136)] public uint DevMajor;
+        [FieldOffset(140)] public uint DevMinor;
     }
 
     [StructLayout(LayoutKind.Sequential)]

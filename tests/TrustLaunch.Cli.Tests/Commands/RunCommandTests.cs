@@ -89,6 +89,23 @@ public sealed class RunCommandTests(ImageRegistryFixture registry, LaunchAgentFi
         Assert.Equal(LaunchEvents.ContainerDeleted, events[^1].Operation);
     }
 
+    /// <summary>ps lists the node's containers with their pods: a run container carries the pod it was given, no pod name (that is kubelet's), source run.</summary>
+    [Fact]
+    public async Task Ps_RunContainer_ListedWithItsPodAndSourceRun()
+    {
+        var (reference, _, trusted) = await PublishAsync("run/pod");
+        (await Tl("run", reference, "--trust", trusted, "--name", "member", "--pod", "pod-1", "--namespace", "ns-1", "--", "/bin/busybox", "sleep", "60")).EnsureSuccess();
+
+        var json = (await Tl("ps", "--json")).EnsureSuccess().Json.EnumerateArray().Single();
+        var text = (await Tl("ps")).EnsureSuccess().Stdout.Split('\n');
+        (await Tl("rm", "member", "--force")).EnsureSuccess();
+
+        Assert.Equal(("member", "pod-1", "ns-1", "", "run"), (json.GetProperty("name").GetString(), json.GetProperty("pod").GetString(),
+            json.GetProperty("namespace").GetString(), json.GetProperty("pod_name").GetString(), json.GetProperty("source").GetString()));
+        Assert.Matches("^NAME +STATUS +IMAGE +DIGEST +CREATED +POD$", text[0]);
+        Assert.Matches("^member +running .* pod-1$", text[1]);
+    }
+
     [Fact]
     public async Task Run_NoGoldenValue_Exit3RefusalMeasuredNothingLeft()
     {

@@ -6,8 +6,9 @@ using TrustLaunch.Measurement;
 namespace TrustLaunch.Cli.Tests.Commands;
 
 /// <summary>
-/// The container lifecycle's holes: a monitor that dies before measuring ContainerStopped is recovered by the next
-/// command (ContainerStopped with exit_code null and the reason, always before ContainerDeleted); a launch that fails
+/// The container lifecycle's holes: an agent (the containers' supervisor) that dies before measuring ContainerStopped
+/// is recovered when it starts again or by the next command (ContainerStopped with exit_code null and the reason,
+/// always before ContainerDeleted); a launch that fails
 /// before the start leaves no directory and no mount; stdio.log is capped and rotated.
 /// </summary>
 [Trait("Category", "Slow")]
@@ -38,38 +39,39 @@ public sealed class RunLifecycleTests(ImageRegistryFixture registry, LaunchAgent
     private async Task<long> LogLengthAsync() => (await agent.Deployment.GetInfoAsync()).LogLength;
 
     /// <summary>
-    /// Starts NAME detached (sleeping a minute) and kills its monitor with SIGKILL. The container's init is then
-    /// adopted by this test process (a child subreaper), which reaps it as init would, so its exit is not seen by
-    /// anyone who records it. Returns the init's pid and its reaping.
+    /// Starts NAME detached (sleeping a minute) and kills the agent, its supervisor, with SIGKILL. The container's
+    /// init is then adopted by this test process (a child subreaper, the agent's parent), which reaps it as init would,
+    /// so its exit is not seen by anyone who records it. Returns the init's pid and its reaping; the caller restarts the
+    /// agent (<see cref="RestartAgentAsync"/>) when the container has ended or not, as its case needs.
     /// </summary>
-    private async Task<(int Pid, Task<int> Reaped)> RunAndKillMonitorAsync(string reference, string trusted, string name)
+    private async Task<(int Pid, Task<int> Reaped)> RunAndKillAgentAsync(string reference, string trusted, string name)
     {
         ChildReaper.BecomeSubreaper();
         (await Tl("run", reference, "--trust", trusted, "--name", name, "--", "/bin/busybox", "sleep", "60")).EnsureSuccess();
         var pid = (await Tl("ps", "--json")).EnsureSuccess().Json.EnumerateArray().Single(c => c.GetProperty("name").GetString() == name).GetProperty("pid").GetInt32();
-        var monitor = Directory.EnumerateDirectories("/proc").Select(Path.GetFileName).Where(p => p!.All(char.IsAsciiDigit))
-            .Single(p => File.ReadAllText($"/proc/{p}/cmdline").Split('\0').SkipWhile(a => a != ContainerMonitorCommandName).Skip(1).FirstOrDefault() == name);
-        System.Diagnostics.Process.GetProcessById(int.Parse(monitor!)).Kill();
-        // The init is adopted only once the last of the monitor's threads has exited, which can be after its group
+        Assert.Equal(agent.Deployment.Agent!.ProcessId, ParentOf(pid)); // supervised by the agent itself: no monitor process
+        await agent.Deployment.Agent!.KillAsync();
+        // The init is adopted only once the last of the agent's threads has exited, which can be after its group
         // leader shows as a zombie: wait for the adoption itself, or waitpid fails with ECHILD.
         while (ParentOf(pid) != Environment.ProcessId)
             await Task.Delay(20);
         return (pid, ChildReaper.WaitAsync(pid));
     }
 
+    private Task RestartAgentAsync() => agent.Deployment.StartAgentAsync();
+
     private static int ParentOf(int pid) =>
         int.Parse(File.ReadLines($"/proc/{pid}/status").Single(l => l.StartsWith("PPid:", StringComparison.Ordinal))[5..].Trim());
 
-    private const string ContainerMonitorCommandName = "container-monitor";
-
     [Fact]
-    public async Task MonitorKilled_ContainerEndsThen_PsMeasuresStoppedWithNullExitCodeBeforeRmMeasuresDeleted()
+    public async Task AgentKilled_ContainerEndsThen_RestartMeasuresStoppedWithNullExitCodeBeforeRmMeasuresDeleted()
     {
         var (reference, trusted) = await PublishAsync("life/ended");
         var since = await LogLengthAsync();
-        var (pid, reaped) = await RunAndKillMonitorAsync(reference, trusted, "orphan");
+        var (pid, reaped) = await RunAndKillAgentAsync(reference, trusted, "orphan");
         System.Diagnostics.Process.GetProcessById(pid).Kill(); // it ends with nobody to record how
         await reaped.WaitAsync(TimeSpan.FromSeconds(30));
+        await RestartAgentAsync();
 
         var ps = (await Tl("ps", "--json")).EnsureSuccess().Json[0];
         (await Tl("ps", "--json")).EnsureSuccess(); // measures nothing more: the stop is recorded as measured
@@ -85,11 +87,12 @@ public sealed class RunLifecycleTests(ImageRegistryFixture registry, LaunchAgent
     }
 
     [Fact]
-    public async Task MonitorKilled_ContainerStillRunning_RmForceKillsItAndMeasuresStoppedThenDeleted()
+    public async Task AgentKilled_ContainerStillRunning_RmForceKillsItAndMeasuresStoppedThenDeleted()
     {
         var (reference, trusted) = await PublishAsync("life/running");
         var since = await LogLengthAsync();
-        var (_, reaped) = await RunAndKillMonitorAsync(reference, trusted, "unsupervised");
+        var (_, reaped) = await RunAndKillAgentAsync(reference, trusted, "unsupervised");
+        await RestartAgentAsync();
 
         var ps = (await Tl("ps", "--json")).EnsureSuccess().Json[0];
         var rm = await Tl("rm", "unsupervised", "--force");

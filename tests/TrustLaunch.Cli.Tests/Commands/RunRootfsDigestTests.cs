@@ -6,7 +6,8 @@ namespace TrustLaunch.Cli.Tests.Commands;
 /// <summary>
 /// Rootfs digest versions at launch: golden values published now hold version 2 (xattrs and file capabilities
 /// covered), so a capability added to a snapshot's file after the pull is refused; a golden value holding a
-/// version-1 digest still verifies. Real docker-registry, real agent on swtpm, real crun, setcap from libcap2-bin.
+/// version-1 digest still verifies; the agent's snapshot seals never let a changed snapshot through. Real
+/// docker-registry, real agent on swtpm, real crun, setcap from libcap2-bin.
 /// </summary>
 [Trait("Category", "Slow")]
 public sealed class RunRootfsDigestTests(ImageRegistryFixture registry, LaunchAgentFixture agent)
@@ -40,6 +41,55 @@ public sealed class RunRootfsDigestTests(ImageRegistryFixture registry, LaunchAg
         Assert.Equal(before.V1, after.V1); // what a version-1 digest could not have seen
         Assert.Equal((3, $"NOT verified: rootfs digest mismatch: golden value has {before.Current}, the snapshot {snapshot} has {after.Current} (modified after the pull?)\n"),
             (run.ExitCode, run.Stderr));
+    }
+
+    /// <summary>
+    /// The agent seals a snapshot once a full digest matched (the second launch); the third finds the seal and does
+    /// not read the tree. A content change that keeps size and mtime still moves the ctime: the fourth is refused.
+    /// </summary>
+    [Fact]
+    public async Task Run_SealedSnapshotChangedKeepingSizeAndMtime_Exit3RootfsMismatch()
+    {
+        var image = await registry.PushAsync(registry.LayoutA, "rootfs/sealed", "v1");
+        var (priv, trusted) = ImageRegistryFixture.WriteKeyPair(_scratch.Path, "publisher-sealed");
+        var published = (await CliHarness.RunAsync("golden", "publish", image.Reference, "--key", priv, "--data-dir", _scratch["publish"], "--json")).EnsureSuccess().Json;
+        foreach (var name in new[] { "unpacked", "sealed", "from-seal" })
+        {
+            (await Tl("run", image.Reference, "--trust", trusted, "--name", name, "--attach", "--", "/bin/busybox", "true")).EnsureSuccess();
+            (await Tl("rm", name)).EnsureSuccess();
+        }
+        var snapshot = Path.Combine(DataDir, "snapshots", image.ManifestDigest["sha256:".Length..], "rootfs");
+        var hello = Path.Combine(snapshot, "etc", "hello.txt");
+        var (content, mtime) = (await File.ReadAllTextAsync(hello), File.GetLastWriteTimeUtc(hello));
+        await File.WriteAllTextAsync(hello, content.ToUpperInvariant());
+        File.SetLastWriteTimeUtc(hello, mtime);
+
+        var run = await Tl("run", image.Reference, "--trust", trusted, "--name", "tampered");
+
+        Assert.Equal((content.Length, mtime), (new FileInfo(hello).Length, File.GetLastWriteTimeUtc(hello)));
+        Assert.Equal((3, $"NOT verified: rootfs digest mismatch: golden value has {published.GetProperty("rootfs_digest").GetString()}, the snapshot {snapshot} has "
+            + $"{RootfsDigest.ComputeAll(snapshot).Current} (modified after the pull?)\n"), (run.ExitCode, run.Stderr));
+    }
+
+    /// <summary>A change of metadata only (the ctime, by a touch to the same mtime) breaks the seal: the tree is digested again, still matches, and runs.</summary>
+    [Fact]
+    public async Task Run_SealedSnapshotOnlyItsCtimeChanged_DigestedAgainAndRuns()
+    {
+        var image = await registry.PushAsync(registry.LayoutA, "rootfs/ctime", "v1");
+        var (priv, trusted) = ImageRegistryFixture.WriteKeyPair(_scratch.Path, "publisher-ctime");
+        (await CliHarness.RunAsync("golden", "publish", image.Reference, "--key", priv, "--data-dir", _scratch["publish"])).EnsureSuccess();
+        foreach (var name in new[] { "unpacked", "sealed" })
+        {
+            (await Tl("run", image.Reference, "--trust", trusted, "--name", name, "--attach", "--", "/bin/busybox", "true")).EnsureSuccess();
+            (await Tl("rm", name)).EnsureSuccess();
+        }
+        var hello = Path.Combine(DataDir, "snapshots", image.ManifestDigest["sha256:".Length..], "rootfs", "etc", "hello.txt");
+        File.SetLastWriteTimeUtc(hello, File.GetLastWriteTimeUtc(hello)); // a touch to the same mtime: the ctime moves
+
+        var run = await Tl("run", image.Reference, "--trust", trusted, "--name", "touched", "--attach", "--", "/bin/busybox", "cat", "/etc/hello.txt");
+        (await Tl("rm", "touched")).EnsureSuccess();
+
+        Assert.Equal((0, "hello from image A\n", ""), (run.ExitCode, run.Stdout, run.Stderr));
     }
 
     [Fact]

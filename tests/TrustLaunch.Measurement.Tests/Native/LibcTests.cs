@@ -26,6 +26,14 @@ public sealed class LibcTests : IDisposable
         ["STATX.SIZE"] = "offsetof(struct statx, stx_size)",
         ["STATX.RDEVMAJOR"] = "offsetof(struct statx, stx_rdev_major)",
         ["STATX.RDEVMINOR"] = "offsetof(struct statx, stx_rdev_minor)",
+        ["STATX.NLINK"] = "offsetof(struct statx, stx_nlink)",
+        ["STATX.INO"] = "offsetof(struct statx, stx_ino)",
+        ["STATX.CTIMESECONDS"] = "offsetof(struct statx, stx_ctime.tv_sec)",
+        ["STATX.CTIMENANOSECONDS"] = "offsetof(struct statx, stx_ctime.tv_nsec)",
+        ["STATX.MTIMESECONDS"] = "offsetof(struct statx, stx_mtime.tv_sec)",
+        ["STATX.MTIMENANOSECONDS"] = "offsetof(struct statx, stx_mtime.tv_nsec)",
+        ["STATX.DEVMAJOR"] = "offsetof(struct statx, stx_dev_major)",
+        ["STATX.DEVMINOR"] = "offsetof(struct statx, stx_dev_minor)",
         ["OPENHOW.SIZE"] = "sizeof(struct open_how)",
         ["TIMESPEC.SIZE"] = "sizeof(struct timespec)",
     };
@@ -37,7 +45,7 @@ public sealed class LibcTests : IDisposable
             if (field.FieldType == typeof(int) || field.FieldType == typeof(long) || field.FieldType == typeof(ulong))
                 yield return (field.Name, Convert.ToInt64(field.GetValue(null), CultureInfo.InvariantCulture));
         }
-        foreach (var member in new[] { "Uid", "Gid", "Mode", "Size", "RdevMajor", "RdevMinor" })
+        foreach (var member in new[] { "Uid", "Gid", "Mode", "Size", "RdevMajor", "RdevMinor", "Nlink", "Ino", "CtimeSeconds", "CtimeNanoseconds", "MtimeSeconds", "MtimeNanoseconds", "DevMajor", "DevMinor" })
             yield return ("STATX." + member.ToUpperInvariant(), Marshal.OffsetOf<Libc.Statx>(member).ToInt64());
         yield return ("OPENHOW.SIZE", Marshal.SizeOf<Libc.OpenHow>());
         yield return ("TIMESPEC.SIZE", Marshal.SizeOf<Libc.Timespec>());

@@ -5,7 +5,7 @@ using TrustLaunch.Agent.Launcher;
 namespace TrustLaunch.Cli.Commands.Containers;
 
 /// <summary>
-/// <c>trustlaunch container-monitor NAME</c> (hidden): the per-container supervisor a detached <c>run</c> starts in a
+/// <c>trustlaunch container-monitor NAME</c> (hidden): the per-container supervisor a detached <c>run --standalone</c> starts in a
 /// session of its own. It prints one line — <c>started PID</c> or <c>error: …</c> — then lives until the container
 /// exits, recording its exit status and measuring ContainerStopped; later problems go to the container's monitor.log.
 /// </summary>
@@ -54,10 +54,8 @@ public static class ContainerMonitorCommand
     /// <returns>The container's pid.</returns>
     public static async Task<int> StartAsync(ParseResult parse, ContainerOptions containers, string containerName, CancellationToken cancellationToken)
     {
-        // The monitor measures where its run does: the same agent, or the same standalone log and TPM.
-        string[] measurer = containers.IsStandalone(parse)
-            ? ["--standalone", "--launch-log", containers.LaunchLogPath(parse), "--tpm", containers.TpmSpec(parse)]
-            : ["--agent-socket", containers.AgentSocketPath(parse)];
+        // Only standalone runs have monitor processes (the agent supervises its containers itself): it measures into the same log and TPM.
+        string[] measurer = ["--standalone", "--launch-log", containers.LaunchLogPath(parse), "--tpm", containers.TpmSpec(parse)];
         var start = SelfExecutable.StartInfo(
             [Name, containerName, "--data-dir", containers.DataDir(parse), "--runtime", parse.GetValue(containers.Runtime)!, .. measurer], prefix: "setsid");
         start.RedirectStandardInput = true;

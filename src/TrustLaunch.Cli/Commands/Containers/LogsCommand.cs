@@ -3,7 +3,7 @@ using TrustLaunch.Agent.Launcher;
 
 namespace TrustLaunch.Cli.Commands.Containers;
 
-/// <summary><c>trustlaunch logs NAME [--follow]</c>: the container's stdout and stderr as it wrote them.</summary>
+/// <summary><c>trustlaunch logs NAME [--follow]</c>: the container's stdout and stderr as it wrote them, from the agent (or, standalone, its files).</summary>
 public static class LogsCommand
 {
     public static Command Create(ContainerOptions containers)
@@ -13,85 +13,34 @@ public static class LogsCommand
         var command = new Command("logs", "Print a container's output") { name, follow };
         command.SetAction(async (parse, ct) =>
         {
-            var container = ContainerDirectory.Open(containers.DataDir(parse), parse.GetValue(name)!);
-            await ContainerOutput.CopyAsync(container, parse.InvocationConfiguration.Output, parse.GetValue(follow), ct).ConfigureAwait(false);
+            var output = ContainerText.Sink(parse.InvocationConfiguration.Output);
+            if (containers.IsStandalone(parse))
+            {
+                var container = ContainerDirectory.Open(containers.DataDir(parse), parse.GetValue(name)!);
+                await ContainerOutput.CopyAsync(container, output, parse.GetValue(follow), ct).ConfigureAwait(false);
+                return ExitCodes.Success;
+            }
+            using var agent = AgentLauncher.Open(parse, containers);
+            await agent.CallAsync(client => client.LogsAsync(agent.DataDir, parse.GetValue(name)!, parse.GetValue(follow), output, ct)).ConfigureAwait(false);
             return ExitCodes.Success;
         });
         return command;
     }
 }
 
-/// <summary>
-/// Streams a container's output: <c>stdio.log.1</c> (the rotated part, if any) then <c>stdio.log</c>, optionally
-/// following it until its monitor records the exit — across rotations, which it tells by the file its handle
-/// names in /proc/self/fd no longer being <c>stdio.log</c>.
-/// </summary>
-public static class ContainerOutput
+/// <summary>Container output for a text writer.</summary>
+public static class ContainerText
 {
-    public static async Task CopyAsync(ContainerDirectory container, TextWriter output, bool follow, CancellationToken cancellationToken)
+    /// <summary>Writes the bytes it is given, decoded, to <paramref name="output"/> (a character split across chunks is kept whole).</summary>
+    public static Func<ReadOnlyMemory<byte>, CancellationToken, ValueTask> Sink(TextWriter output)
     {
-        // The monitor creates the log before the container: a follower may be here first.
-        while (!File.Exists(container.StdioLog))
-        {
-            if (!follow || container.ReadExit() is not null)
-                return;
-            await Task.Delay(20, cancellationToken).ConfigureAwait(false);
-        }
         var decoder = System.Text.Encoding.UTF8.GetDecoder();
-        var rotated = StdioLog.RotatedPath(container);
-        if (File.Exists(rotated))
+        return async (bytes, ct) =>
         {
-            await using var old = Open(rotated);
-            await CopyToEndAsync(old, decoder, output, cancellationToken).ConfigureAwait(false);
-        }
-        var log = Open(container.StdioLog);
-        try
-        {
-            while (true)
-            {
-                var exited = container.ReadExit() is not null;
-                await CopyToEndAsync(log, decoder, output, cancellationToken).ConfigureAwait(false);
-                if (follow && OpenedFile(log) is { } opened && opened != container.StdioLog)
-                {
-                    if (opened != rotated)
-                        return; // removed, not rotated: the container is gone
-                    // Written to the end before it was renamed: what follows is in the new file, made right after.
-                    await CopyToEndAsync(log, decoder, output, cancellationToken).ConfigureAwait(false);
-                    while (!File.Exists(container.StdioLog))
-                        await Task.Delay(5, cancellationToken).ConfigureAwait(false);
-                    await log.DisposeAsync().ConfigureAwait(false);
-                    log = Open(container.StdioLog);
-                    continue;
-                }
-                // The exit was recorded before this last read, so nothing more can come.
-                if (!follow || exited)
-                    return;
-                await Task.Delay(50, cancellationToken).ConfigureAwait(false);
-            }
-        }
-        finally
-        {
-            await log.DisposeAsync().ConfigureAwait(false);
-        }
+            var chars = new char[System.Text.Encoding.UTF8.GetMaxCharCount(bytes.Length)];
+            var count = decoder.GetChars(bytes.Span, chars, flush: false);
+            await output.WriteAsync(chars.AsMemory(0, count), ct).ConfigureAwait(false);
+            await output.FlushAsync(ct).ConfigureAwait(false);
+        };
     }
-
-    private static FileStream Open(string path) => new(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-
-    /// <summary>The decoder carries a character split across reads (or files) over to the next.</summary>
-    private static async Task CopyToEndAsync(FileStream log, System.Text.Decoder decoder, TextWriter output, CancellationToken cancellationToken)
-    {
-        var buffer = new byte[16 * 1024];
-        var chars = new char[System.Text.Encoding.UTF8.GetMaxCharCount(buffer.Length)];
-        int read;
-        while ((read = await log.ReadAsync(buffer, cancellationToken).ConfigureAwait(false)) > 0)
-        {
-            var count = decoder.GetChars(buffer, 0, read, chars, 0, flush: false);
-            await output.WriteAsync(chars.AsMemory(0, count), cancellationToken).ConfigureAwait(false);
-        }
-        await output.FlushAsync(cancellationToken).ConfigureAwait(false);
-    }
-
-    /// <summary>The path the open file has now (it follows renames).</summary>
-    private static string? OpenedFile(FileStream log) =>
-        File.ResolveLinkTarget($"/proc/self/fd/{log.SafeFileHandle.DangerousGetHandle()}", returnFinalTarget: false)?.FullName;
 }

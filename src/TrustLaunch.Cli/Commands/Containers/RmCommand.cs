@@ -14,8 +14,16 @@ public static class RmCommand
         command.SetAction(async (parse, ct) =>
         {
             ContainerDirectory.Open(containers.DataDir(parse), parse.GetValue(name)!); // "no container named …" before "no agent"
-            using var measurer = containers.OpenMeasurer(parse);
-            await containers.OpenControl(parse).RemoveAsync(parse.GetValue(name)!, parse.GetValue(force), measurer, ct).ConfigureAwait(false);
+            if (containers.IsStandalone(parse))
+            {
+                using var measurer = containers.OpenMeasurer(parse);
+                await containers.OpenControl(parse).RemoveAsync(parse.GetValue(name)!, parse.GetValue(force), measurer, ct).ConfigureAwait(false);
+            }
+            else
+            {
+                using var agent = AgentLauncher.Open(parse, containers);
+                await agent.CallAsync(client => client.RemoveAsync(agent.DataDir, parse.GetValue(name)!, parse.GetValue(force), ct)).ConfigureAwait(false);
+            }
             if (!parse.GetValue(options.Json))
                 await parse.InvocationConfiguration.Output.WriteLineAsync(parse.GetValue(name)).ConfigureAwait(false);
             return ExitCodes.Success;

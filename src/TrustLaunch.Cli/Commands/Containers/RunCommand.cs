@@ -5,9 +5,11 @@ using TrustLaunch.Cli.Commands.Golden;
 using TrustLaunch.Cli.Commands.Image;
 using TrustLaunch.Cli.Output;
 using TrustLaunch.Hosting.Clients;
+using TrustLaunch.Hosting.Contracts;
 using TrustLaunch.Hosting.Pki;
 using TrustLaunch.Measurement;
 using TrustLaunch.Oci.Bundles;
+using TrustLaunch.Oci.Registry;
 
 namespace TrustLaunch.Cli.Commands.Containers;
 
@@ -16,7 +18,8 @@ namespace TrustLaunch.Cli.Commands.Containers;
 /// [--attach] [--net pod|host] [--seccomp default|unconfined] [--pids-limit N] [-- ARGS]</c>: a measured launch of an image
 /// that matches a trusted golden value, isolated as a Kubernetes pod is by default (anything looser only when asked, and
 /// measured in ContainerCreated). Exit 3 with <c>NOT verified: REASON</c> (and an ImageRejected measurement)
-/// otherwise. Detached by default; <c>--attach</c> streams the output and returns the container's exit status.
+/// otherwise. Detached by default; <c>--attach</c> streams the output and returns the container's exit status. The
+/// agent (the node daemon) launches and supervises it; <c>--standalone</c> launches in this process, without one.
 /// </summary>
 public static class RunCommand
 {
@@ -94,17 +97,39 @@ public static class RunCommand
                 throw new CliUsageException("--pids-limit must be a positive number of processes");
             var r = RegistryOptions.ParseReference(parse.GetValue(reference)!);
             var containerName = parse.GetValue(name) ?? "tl-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4));
+            var remote = parse.GetValue(mode) == "remote";
+            var trustPath = parse.GetValue(trust) ?? Environment.GetEnvironmentVariable(TrustEnvironmentVariable) ?? DefaultTrust;
+            var trustPolicyPath = parse.GetValue(trustPolicy) ?? Environment.GetEnvironmentVariable(TrustPolicyEnvironmentVariable);
+            var output = CliOutput.For(parse, options);
+            if (!containers.IsStandalone(parse))
+            {
+                // Checked here too, so a missing file is the same usage error it always was; the agent reads them itself.
+                if (!remote)
+                {
+                    SigningKeys.LoadTrusted(trustPath);
+                    SigningKeys.LoadTrustPolicy(trustPolicyPath);
+                }
+                RegistryOptions.LoadDecryptionKeys(parse.GetValue(keys)).Dispose();
+                var (user, password) = containers.Registry.ReadCredentials(parse, options.Input);
+                var request = new RunContainerRequest(Path.GetFullPath(containers.DataDir(parse)), r.ToString(), containerName, parse.GetValue(containers.Runtime)!,
+                    remote ? "remote" : "local", parse.GetValue(network)!, parse.GetValue(seccomp)!, parse.GetValue(pidsLimit), parse.GetValue(attach),
+                    parse.GetValue(pod)!, parse.GetValue(ns)!, parse.GetValue(platform), parse.GetValue(args),
+                    remote ? null : Path.GetFullPath(trustPath), remote || trustPolicyPath is null ? null : Path.GetFullPath(trustPolicyPath),
+                    remote ? VerifierUrl(parse, verifier) : null, remote ? parse.GetValue(agentId) ?? Environment.GetEnvironmentVariable(AgentIdEnvironmentVariable) : null,
+                    (parse.GetValue(keys) ?? []).Select(Path.GetFullPath).ToList(), containers.Registry.InsecureRegistries(parse), user, password);
+                return await RunThroughAgentAsync(parse, containers, request, output, ct).ConfigureAwait(false);
+            }
+
             using var ring = RegistryOptions.LoadDecryptionKeys(parse.GetValue(keys));
             using var client = containers.Registry.CreateClient(parse, options.Input, r);
             using var measurer = containers.OpenMeasurer(parse);
-            using var verifierClient = parse.GetValue(mode) == "remote" ? VerifierAgentPort(parse, verifier, tlsDir, tlsName) : null;
+            using var verifierClient = remote ? VerifierAgentPort(parse, verifier, tlsDir, tlsName) : null;
             IImageJudge judge = verifierClient is null
-                ? new LocalImageJudge(SigningKeys.LoadTrusted(parse.GetValue(trust) ?? Environment.GetEnvironmentVariable(TrustEnvironmentVariable) ?? DefaultTrust),
-                    policy: SigningKeys.LoadTrustPolicy(parse.GetValue(trustPolicy) ?? Environment.GetEnvironmentVariable(TrustPolicyEnvironmentVariable)))
+                ? new LocalImageJudge(SigningKeys.LoadTrusted(trustPath), policy: SigningKeys.LoadTrustPolicy(trustPolicyPath))
                 : new RemoteImageJudge(verifierClient, parse.GetValue(agentId) ?? Environment.GetEnvironmentVariable(AgentIdEnvironmentVariable)
                     ?? throw new CliUsageException($"--mode remote needs --agent-id (or ${AgentIdEnvironmentVariable})"));
             var launcher = new TrustedLauncher(containers.DataDir(parse), containers.OpenStore(parse), judge, measurer);
-            var request = new LaunchRequest(r, containerName, verifierClient is null ? LaunchMode.Local : LaunchMode.Remote, parse.GetValue(pod)!, parse.GetValue(ns)!,
+            var launch = new LaunchRequest(r, containerName, verifierClient is null ? LaunchMode.Local : LaunchMode.Remote, parse.GetValue(pod)!, parse.GetValue(ns)!,
                 RegistryOptions.ParsePlatform(parse.GetValue(platform)), parse.GetValue(args))
             {
                 DecryptionKeys = ring,
@@ -113,64 +138,95 @@ public static class RunCommand
                 SeccompUnconfined = parse.GetValue(seccomp) == ContainerIsolation.SeccompUnconfined,
                 PidsLimit = parse.GetValue(pidsLimit),
             };
+            return await RunStandaloneAsync(parse, containers, launcher, client, launch, parse.GetValue(attach), output, ct).ConfigureAwait(false);
+        });
+        return command;
+    }
 
-            // Containers whose monitor died get their ContainerStopped measured before anything new is.
-            await containers.OpenControl(parse).RecoverAsync(ct).ConfigureAwait(false);
-            ContainerDirectory container;
+    /// <summary>The node daemon launches; attached, its output and exit status come back over the socket.</summary>
+    private static async Task<int> RunThroughAgentAsync(ParseResult parse, ContainerOptions containers, RunContainerRequest request, CliOutput output, CancellationToken ct)
+    {
+        using var agent = AgentLauncher.Open(parse, containers);
+        try
+        {
+            if (request.Attach)
+            {
+                var sink = ContainerText.Sink(output.Writer);
+                return await agent.CallAsync(client => client.RunAttachedAsync(request, sink, ct)).ConfigureAwait(false);
+            }
+            var started = await agent.CallAsync(client => client.RunAsync(request, ct)).ConfigureAwait(false);
+            return await output.WriteAsync(ContainerView.From(started), CliJsonContext.Output.ContainerView, (w, v) => w.WriteLine(v.Name)).ConfigureAwait(false);
+        }
+        catch (ImageNotVerifiedException e)
+        {
+            await parse.InvocationConfiguration.Error.WriteLineAsync(CliApp.OneLine(e.Message)).ConfigureAwait(false);
+            return ExitCodes.NotVerified;
+        }
+    }
+
+    /// <summary>No agent on this node: the launch runs in this process, a detached container under a monitor process of its own.</summary>
+    private static async Task<int> RunStandaloneAsync(ParseResult parse, ContainerOptions containers, TrustedLauncher launcher, RegistryClient client,
+        LaunchRequest request, bool attach, CliOutput output, CancellationToken ct)
+    {
+        // Containers whose monitor died get their ContainerStopped measured before anything new is.
+        await containers.OpenControl(parse).RecoverAsync(ct).ConfigureAwait(false);
+        ContainerDirectory container;
+        try
+        {
+            container = await launcher.PrepareAsync(client, request, ct).ConfigureAwait(false);
+        }
+        catch (ImageNotVerifiedException e)
+        {
+            await parse.InvocationConfiguration.Error.WriteLineAsync(CliApp.OneLine(e.Message)).ConfigureAwait(false);
+            return ExitCodes.NotVerified;
+        }
+
+        if (attach)
+        {
+            using var measurer = containers.OpenMeasurer(parse);
+            var monitor = new ContainerMonitor(containers.OpenRuntime(parse), measurer);
+            var running = monitor.RunAsync(container, _ => { }, ct);
+            using var copying = new CancellationTokenSource();
+            var copy = ContainerOutput.CopyAsync(container, ContainerText.Sink(output.Writer), follow: true, copying.Token, running);
+            int exitCode;
             try
             {
-                container = await launcher.PrepareAsync(client, request, ct).ConfigureAwait(false);
-            }
-            catch (ImageNotVerifiedException e)
-            {
-                await parse.InvocationConfiguration.Error.WriteLineAsync(CliApp.OneLine(e.Message)).ConfigureAwait(false);
-                return ExitCodes.NotVerified;
-            }
-
-            var output = CliOutput.For(parse, options);
-            if (parse.GetValue(attach))
-            {
-                var monitor = new ContainerMonitor(containers.OpenRuntime(parse), measurer);
-                var running = monitor.RunAsync(container, _ => { }, ct);
-                using var copying = new CancellationTokenSource();
-                var copy = ContainerOutput.CopyAsync(container, output.Writer, follow: true, copying.Token);
-                int exitCode;
-                try
-                {
-                    exitCode = await running.ConfigureAwait(false);
-                }
-                catch
-                {
-                    await copying.CancelAsync().ConfigureAwait(false);
-                    await copy.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-                    ContainerControl.DiscardUnstarted(container);
-                    throw;
-                }
-                await copy.ConfigureAwait(false);
-                return exitCode;
-            }
-
-            try
-            {
-                await ContainerMonitorCommand.StartAsync(parse, containers, containerName, ct).ConfigureAwait(false);
+                exitCode = await running.ConfigureAwait(false);
             }
             catch
             {
+                await copying.CancelAsync().ConfigureAwait(false);
+                await copy.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
                 ContainerControl.DiscardUnstarted(container);
                 throw;
             }
-            var view = ContainerView.From(await containers.OpenControl(parse).GetAsync(containerName, ct).ConfigureAwait(false));
-            return await output.WriteAsync(view, CliJsonContext.Output.ContainerView, (w, v) => w.WriteLine(v.Name)).ConfigureAwait(false);
-        });
-        return command;
+            await copy.ConfigureAwait(false);
+            return exitCode;
+        }
+
+        try
+        {
+            await ContainerMonitorCommand.StartAsync(parse, containers, request.Name, ct).ConfigureAwait(false);
+        }
+        catch
+        {
+            ContainerControl.DiscardUnstarted(container);
+            throw;
+        }
+        var view = ContainerView.From(await containers.OpenControl(parse).GetAsync(request.Name, ct).ConfigureAwait(false));
+        return await output.WriteAsync(view, CliJsonContext.Output.ContainerView, (w, v) => w.WriteLine(v.Name)).ConfigureAwait(false);
+    }
+
+    private static string VerifierUrl(ParseResult parse, Option<string?> verifier)
+    {
+        var url = parse.GetValue(verifier) ?? Environment.GetEnvironmentVariable(VerifierEnvironmentVariable) ?? "https://127.0.0.1:8880";
+        return Uri.TryCreate(url, UriKind.Absolute, out var uri) && uri.Scheme == Uri.UriSchemeHttps ? url : throw new CliUsageException($"--verifier '{url}' is not an https:// URL");
     }
 
     /// <summary>The verifier's agent port over TLS, presenting this node's agent certificate.</summary>
     private static HttpClient VerifierAgentPort(ParseResult parse, Option<string?> verifier, Option<string> tlsDir, Option<string> tlsName)
     {
-        var url = parse.GetValue(verifier) ?? Environment.GetEnvironmentVariable(VerifierEnvironmentVariable) ?? "https://127.0.0.1:8880";
-        if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || uri.Scheme != Uri.UriSchemeHttps)
-            throw new CliUsageException($"--verifier '{url}' is not an https:// URL");
+        var uri = new Uri(VerifierUrl(parse, verifier));
         var identity = TlsIdentity.FromDirectory(parse.GetValue(tlsDir)!, parse.GetValue(tlsName)!);
         return new ServiceHttpClientFactory(identity).Create(uri, ServiceRoles.Verifier);
     }

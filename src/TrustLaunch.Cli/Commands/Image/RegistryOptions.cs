@@ -52,8 +52,8 @@ public sealed class RegistryOptions
 
     public ContentStore OpenStore(ParseResult parse) => new(parse.GetValue(DataDir));
 
-    /// <summary>A registry client with the credentials (if any) registered for the registries of <paramref name="references"/>.</summary>
-    public RegistryClient CreateClient(ParseResult parse, TextReader stdin, params ImageReference[] references)
+    /// <summary>The registry user and password (--username, --password-stdin or the environment), both null when none is given.</summary>
+    public (string? User, string? Password) ReadCredentials(ParseResult parse, TextReader stdin)
     {
         var user = parse.GetValue(Username) ?? Environment.GetEnvironmentVariable(UserEnvironmentVariable);
         string? password;
@@ -71,7 +71,15 @@ public sealed class RegistryOptions
         }
         if (user is not null && password is null)
             throw new CliUsageException($"registry user '{user}' has no password: pass --password-stdin or set ${PasswordEnvironmentVariable}");
+        return (user, user is null ? null : password);
+    }
 
+    public IReadOnlyList<string> InsecureRegistries(ParseResult parse) => parse.GetValue(InsecureRegistry) ?? [];
+
+    /// <summary>A registry client with the credentials (if any) registered for the registries of <paramref name="references"/>.</summary>
+    public RegistryClient CreateClient(ParseResult parse, TextReader stdin, params ImageReference[] references)
+    {
+        var (user, password) = ReadCredentials(parse, stdin);
         var credentials = new Dictionary<string, RegistryCredentials>(StringComparer.Ordinal);
         if (user is not null)
         {

@@ -1,0 +1,194 @@
+using Microsoft.Extensions.Logging;
+using TrustLaunch.Agent.Runtime;
+using TrustLaunch.Hosting.Clients;
+using TrustLaunch.Hosting.Contracts;
+using TrustLaunch.Hosting.Pki;
+using TrustLaunch.Oci.Crypt;
+using TrustLaunch.Oci.Golden;
+using TrustLaunch.Oci.Registry;
+using TrustLaunch.Oci.Signing;
+using TrustLaunch.Oci.Store;
+
+namespace TrustLaunch.Agent.Launcher;
+
+/// <summary>A container the agent started: its files and its monitor's run, which ends with the exit status once ContainerStopped is measured.</summary>
+public sealed record LaunchedContainer(ContainerDirectory Container, int Pid, Task<int> Exited);
+
+/// <summary>
+/// The agent as the node daemon that launches (<c>trustlaunch run/ps/stop/rm/logs</c> are its clients): it pulls,
+/// judges, snapshots and measures in its own process through its <see cref="TrustLaunch.Agent.Attestation.LaunchLog"/>, creates and starts through
+/// the OCI runtime, and supervises every container itself — the agent is the child subreaper and each container's
+/// <see cref="ContainerMonitor"/> runs as a task of the agent, waiting on its own init's pid only, so there is no
+/// monitor process. Snapshots are sealed (<see cref="SnapshotSeals"/>) for the agent's lifetime. The data
+/// directories it launched into are remembered in the agent's own data directory, so that after a restart the
+/// containers whose exit it did not see are recovered (<see cref="ContainerRecovery"/>) before anything new is measured.
+/// </summary>
+public sealed class NodeLauncher(AgentRuntime agent, ServiceHttpClientFactory clients, ILogger<NodeLauncher> logger)
+{
+    public const string DefaultRuntime = "crun";
+
+    /// <summary>Registry clients kept between launches (their connections and tokens), by what configures them; bounded.</summary>
+    private const int MaxRegistryClients = 16;
+
+    private readonly SnapshotSeals _seals = new();
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, RegistryClient> _registryClients = new(StringComparer.Ordinal);
+    private readonly SemaphoreSlim _dataDirsGate = new(1, 1);
+
+    private IMeasurer Measurer => new LaunchLogMeasurer(agent.Log);
+
+    public IMeasurer OpenMeasurer() => Measurer;
+
+    private string DataDirsFile => Path.Combine(agent.Options.DataDirectory, "launcher-data-dirs");
+
+    public ContainerControl Control(string dataDir) =>
+        new(dataDir, binary => new OciRuntime(binary ?? DefaultRuntime, Path.Combine(dataDir, "runtime")), () => Measurer);
+
+    /// <summary>Pulls, judges and prepares the container, creates and starts it; returns once it runs (or throws why it does not).</summary>
+    public async Task<LaunchedContainer> RunAsync(RunContainerRequest request, CancellationToken cancellationToken)
+    {
+        var launch = LaunchRequestOf(request);
+        await RememberAsync(request.DataDir, cancellationToken).ConfigureAwait(false);
+        using var keys = new DisposableList<DecryptionKey>(request.DecryptionKeys?.Select(DecryptionKey.FromFile));
+        using var verifier = request.Mode == "remote" ? VerifierClient(request) : null;
+        IImageJudge judge = verifier is null
+            ? new LocalImageJudge(TrustedKeys.Load(request.Trust ?? throw new ArgumentException("local mode needs trust (the publisher keys)")),
+                policy: request.TrustPolicy is null ? GoldenTrustPolicy.Default : GoldenTrustPolicy.Load(request.TrustPolicy))
+            : new RemoteImageJudge(verifier, request.AgentId ?? agent.Options.AgentId);
+        var (client, owned) = RegistryClientOf(request, launch.Reference);
+        using var disposeOwned = owned ? client : null;
+        var measurer = Measurer;
+        var store = new ContentStore(request.DataDir);
+
+        // Containers whose exit went unseen get their ContainerStopped measured before anything new is.
+        await Control(request.DataDir).RecoverAsync(cancellationToken).ConfigureAwait(false);
+        var container = await new TrustedLauncher(request.DataDir, store, judge, measurer, _seals)
+            .PrepareAsync(client, launch with { DecryptionKeys = keys }, cancellationToken).ConfigureAwait(false);
+
+        var monitor = new ContainerMonitor(new OciRuntime(request.Runtime, Path.Combine(request.DataDir, "runtime")), measurer);
+        var started = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
+        // The monitor outlives the request: it reaps the container and measures its stop whenever that comes.
+        var exited = Task.Run(() => monitor.RunAsync(container, pid => started.TrySetResult(pid), CancellationToken.None), CancellationToken.None);
+        _ = exited.ContinueWith(t => logger.LogWarning(t.Exception!.GetBaseException(), "Container {Name}: its monitor failed", request.Name),
+            CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+        if (await Task.WhenAny(started.Task, exited).ConfigureAwait(false) != started.Task)
+        {
+            try
+            {
+                await exited.ConfigureAwait(false);
+            }
+            finally
+            {
+                ContainerControl.DiscardUnstarted(container);
+            }
+            throw new RuntimeException($"container '{request.Name}' exited before it was started");
+        }
+        return new LaunchedContainer(container, await started.Task.ConfigureAwait(false), exited);
+    }
+
+    /// <summary>Measures the missing ContainerStopped of containers whose exit no agent saw (the agent restarted meanwhile).</summary>
+    public async Task RecoverAllAsync(CancellationToken cancellationToken)
+    {
+        foreach (var dataDir in await KnownDataDirsAsync(cancellationToken).ConfigureAwait(false))
+        {
+            if (!Directory.Exists(dataDir))
+                continue;
+            try
+            {
+                await Control(dataDir).RecoverAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is IOException or RuntimeException or LauncherException)
+            {
+                // Every later command of that data directory recovers again, first.
+                logger.LogWarning("Recovering the containers of {DataDir} failed: {Message}", dataDir, e.Message);
+            }
+        }
+    }
+
+    private static LaunchRequest LaunchRequestOf(RunContainerRequest request)
+    {
+        if (!Path.IsPathFullyQualified(request.DataDir))
+            throw new ArgumentException($"data_dir '{request.DataDir}' is not an absolute path");
+        OciRuntime.ValidateId(request.Name);
+        if (request.Mode is not ("local" or "remote"))
+            throw new ArgumentException($"mode '{request.Mode}' is neither local nor remote");
+        if (request.Network is not (TrustLaunch.Measurement.ContainerIsolation.NetworkPod or TrustLaunch.Measurement.ContainerIsolation.NetworkHost))
+            throw new ArgumentException($"network '{request.Network}' is neither pod nor host");
+        if (request.Seccomp is not (TrustLaunch.Measurement.ContainerIsolation.SeccompDefault or TrustLaunch.Measurement.ContainerIsolation.SeccompUnconfined))
+            throw new ArgumentException($"seccomp '{request.Seccomp}' is neither default nor unconfined");
+        if (request.PidsLimit <= 0)
+            throw new ArgumentException("pids_limit must be a positive number of processes");
+        if (request.Runtime.Length == 0)
+            throw new ArgumentException("runtime is empty");
+        if (!ImageReference.TryParse(request.Reference, out var reference, out var error))
+            throw new ArgumentException(error);
+        Platform? platform = null;
+        if (request.Platform is not null && !Platform.TryParse(request.Platform, out platform))
+            throw new ArgumentException($"platform '{request.Platform}' is not os/arch[/variant]");
+        return new LaunchRequest(reference, request.Name, request.Mode == "remote" ? LaunchMode.Remote : LaunchMode.Local, request.Pod, request.Namespace,
+            platform, request.Args)
+        {
+            Runtime = request.Runtime,
+            HostNetwork = request.Network == TrustLaunch.Measurement.ContainerIsolation.NetworkHost,
+            SeccompUnconfined = request.Seccomp == TrustLaunch.Measurement.ContainerIsolation.SeccompUnconfined,
+            PidsLimit = request.PidsLimit,
+        };
+    }
+
+    private HttpClient VerifierClient(RunContainerRequest request)
+    {
+        if (!Uri.TryCreate(request.Verifier, UriKind.Absolute, out var uri) || uri.Scheme != Uri.UriSchemeHttps)
+            throw new ArgumentException($"verifier '{request.Verifier}' is not an https:// URL");
+        return clients.Create(uri, ServiceRoles.Verifier);
+    }
+
+    /// <returns>The client, and whether the caller disposes it (it is not one of those kept).</returns>
+    private (RegistryClient Client, bool Owned) RegistryClientOf(RunContainerRequest request, ImageReference reference)
+    {
+        if ((request.RegistryUsername is null) != (request.RegistryPassword is null))
+            throw new ArgumentException("registry_username and registry_password go together");
+        var credentials = new Dictionary<string, RegistryCredentials>(StringComparer.Ordinal);
+        if (request.RegistryUsername is { } user)
+            credentials[reference.Registry] = new RegistryCredentials(user, request.RegistryPassword!);
+        RegistryClient Create() => new(new RegistryClientOptions { InsecureRegistries = request.InsecureRegistries ?? [], Credentials = credentials });
+        // Keyed by a hash, so no password is kept as a key.
+        var key = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(string.Join('\0',
+            [reference.Registry, request.RegistryUsername ?? "", request.RegistryPassword ?? "", .. (request.InsecureRegistries ?? []).Order(StringComparer.Ordinal)]))));
+        if (_registryClients.TryGetValue(key, out var kept))
+            return (kept, false);
+        if (_registryClients.Count >= MaxRegistryClients)
+            return (Create(), true);
+        var created = Create();
+        if (_registryClients.TryAdd(key, created))
+            return (created, false);
+        created.Dispose();
+        return (_registryClients[key], false);
+    }
+
+    private async Task RememberAsync(string dataDir, CancellationToken cancellationToken)
+    {
+        await _dataDirsGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var known = File.Exists(DataDirsFile) ? await File.ReadAllLinesAsync(DataDirsFile, cancellationToken).ConfigureAwait(false) : [];
+            if (!known.Contains(dataDir, StringComparer.Ordinal))
+                await File.AppendAllLinesAsync(DataDirsFile, [dataDir], cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _dataDirsGate.Release();
+        }
+    }
+
+    private async Task<IReadOnlyList<string>> KnownDataDirsAsync(CancellationToken cancellationToken) =>
+        File.Exists(DataDirsFile) ? await File.ReadAllLinesAsync(DataDirsFile, cancellationToken).ConfigureAwait(false) : [];
+}
+
+/// <summary>Items disposed together (the decryption keys of one launch).</summary>
+internal sealed class DisposableList<T>(IEnumerable<T>? items) : List<T>(items ?? []), IDisposable where T : IDisposable
+{
+    public void Dispose()
+    {
+        foreach (var item in this)
+            item.Dispose();
+    }
+}

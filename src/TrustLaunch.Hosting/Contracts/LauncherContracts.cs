@@ -1,0 +1,98 @@
+using System.Text.Json.Serialization;
+
+namespace TrustLaunch.Hosting.Contracts;
+
+/// <summary>
+/// <c>POST /v1/containers</c> on the agent's unix socket: one <c>trustlaunch run</c>, launched by the agent. Paths
+/// are absolute and read by the agent (the socket is root's only): <see cref="DataDir"/> holds the content store,
+/// snapshots and containers; <see cref="Trust"/> and <see cref="TrustPolicy"/> (local mode) the publisher keys and
+/// trust policy; <see cref="DecryptionKeys"/> the private keys of encrypted layers. Remote mode asks
+/// <see cref="Verifier"/> with the agent's own certificate. <see cref="RegistryPassword"/> is never logged.
+/// </summary>
+public sealed record RunContainerRequest(
+    string DataDir,
+    string Reference,
+    string Name,
+    string Runtime,
+    string Mode,
+    string Network,
+    string Seccomp,
+    long PidsLimit,
+    bool Attach,
+    string Pod = "",
+    string Namespace = "",
+    string? Platform = null,
+    IReadOnlyList<string>? Args = null,
+    string? Trust = null,
+    string? TrustPolicy = null,
+    string? Verifier = null,
+    string? AgentId = null,
+    IReadOnlyList<string>? DecryptionKeys = null,
+    IReadOnlyList<string>? InsecureRegistries = null,
+    string? RegistryUsername = null,
+    string? RegistryPassword = null)
+{
+    public override string ToString() => $"RunContainerRequest {{ Name = {Name}, Reference = {Reference} }}";
+}
+
+/// <summary><c>POST /v1/containers/{name}/stop</c>: SIGTERM, SIGKILL after <see cref="TimeoutSeconds"/>.</summary>
+public sealed record StopContainerRequest(string DataDir, int TimeoutSeconds);
+
+/// <summary>
+/// A container on this node as <c>ps</c> lists it: launched by <c>trustlaunch run</c> (<see cref="Source"/>
+/// <c>run</c>, pod members as given to run, <see cref="PodName"/> empty) or by the CRI endpoint (<c>cri</c>: the
+/// sandbox id, pod name and namespace kubelet gave). <see cref="Status"/>: created, running, exited, unknown.
+/// </summary>
+public sealed record NodeContainer(
+    string Name,
+    string Image,
+    string ImageDigest,
+    string Pod,
+    string Namespace,
+    string ConfigDigest,
+    DateTimeOffset Created,
+    string Status,
+    int Pid,
+    int? ExitCode,
+    DateTimeOffset? Finished,
+    string? Network,
+    string? Seccomp,
+    string? ExitReason,
+    string PodName = "",
+    string Source = NodeContainer.RunSource)
+{
+    public const string RunSource = "run";
+    public const string CriSource = "cri";
+}
+
+/// <summary>Problem types of the launcher's endpoints.</summary>
+public static class LauncherProblemTypes
+{
+    /// <summary>The image was refused (measured as <c>ImageRejected</c>); the detail starts with <c>NOT verified:</c>.</summary>
+    public const string NotVerified = "urn:trustlaunch:problem:not-verified";
+}
+
+/// <summary>
+/// The body of <c>POST /v1/containers</c> with <c>attach</c>: frames of one kind byte, a 4-byte big-endian length and
+/// the payload — <see cref="Output"/> (the container's stdout and stderr, as its log holds them), then one
+/// <see cref="Exit"/> (4-byte big-endian exit status) or <see cref="Error"/> (a UTF-8 message) that ends it.
+/// </summary>
+public static class AttachFrames
+{
+    public const string MediaType = "application/vnd.trustlaunch.attach";
+    public const byte Output = (byte)'o';
+    public const byte Exit = (byte)'x';
+    public const byte Error = (byte)'e';
+    public const int MaxPayload = 1 << 20;
+}
+
+[JsonSourceGenerationOptions(
+    PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower,
+    DefaultIgnoreCondition = JsonIgnoreCondition.Never,
+    RespectNullableAnnotations = true,
+    RespectRequiredConstructorParameters = true)]
+[JsonSerializable(typeof(RunContainerRequest))]
+[JsonSerializable(typeof(StopContainerRequest))]
+[JsonSerializable(typeof(NodeContainer))]
+[JsonSerializable(typeof(IReadOnlyList<NodeContainer>))]
+public sealed partial class LauncherContractsJsonContext : JsonSerializerContext;
