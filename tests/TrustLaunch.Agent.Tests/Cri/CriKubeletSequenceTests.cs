@@ -15,7 +15,7 @@ public sealed class CriKubeletSequenceTests(ContainerdFixture containerd)
     public async Task OnePodOneContainer_EveryStepForwardedAndMeasuredInOrder()
     {
         await using var node = await CriTestNode.StartAsync(containerd);
-        var (image, pushed) = await CriPods.PushImageAsync(containerd, "app-sequence");
+        var (image, pushed, _) = await CriPods.PushImageAsync(containerd, "app-sequence");
         using (var publisher = node.Publisher())
             await CriGolden.PublishAsync(pushed.Reference, publisher);
         var runtime = node.Kubelet.Runtime;
@@ -87,7 +87,7 @@ public sealed class CriKubeletSequenceTests(ContainerdFixture containerd)
     public async Task ContainerExitingOnItsOwn_StoppedMeasuredWithItsExitCode()
     {
         await using var node = await CriTestNode.StartAsync(containerd);
-        var (image, pushed) = await CriPods.PushImageAsync(containerd, "app-exit");
+        var (image, pushed, _) = await CriPods.PushImageAsync(containerd, "app-exit");
         using (var publisher = node.Publisher())
             await CriGolden.PublishAsync(pushed.Reference, publisher);
         var runtime = node.Kubelet.Runtime;

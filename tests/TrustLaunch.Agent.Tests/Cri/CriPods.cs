@@ -42,14 +42,17 @@ internal static class CriPods
         },
     };
 
+    /// <summary>The file whose random content gives each test image a layer (and a containerd snapshot) of its own.</summary>
+    public const string MarkerFile = "etc/trustlaunch-test";
+
     /// <summary>
     /// A busybox image of its own (an extra layer with random content, so no other image shares its snapshot) pushed as
-    /// <c>library/NAME:1</c>; returns the name kubelet uses, through the docker.io mirror.
+    /// <c>library/NAME:1</c>; returns the name kubelet uses, through the docker.io mirror, and the marker's content.
     /// </summary>
-    public static async Task<(string Kubelet, PushedImage Pushed)> PushImageAsync(ContainerdFixture containerd, string name)
+    public static async Task<(string Kubelet, PushedImage Pushed, byte[] Marker)> PushImageAsync(ContainerdFixture containerd, string name)
     {
-        var pushed = await TestImages.BuildAndPushAsync(containerd.Registry, $"library/{name}", "1",
-            new Dictionary<string, byte[]> { ["/etc/trustlaunch-test"] = RandomNumberGenerator.GetBytes(32) });
-        return ($"docker.io/library/{name}:1", pushed);
+        var marker = RandomNumberGenerator.GetBytes(32);
+        var pushed = await TestImages.BuildAndPushAsync(containerd.Registry, $"library/{name}", "1", new Dictionary<string, byte[]> { ["/" + MarkerFile] = marker });
+        return ($"docker.io/library/{name}:1", pushed, marker);
     }
 }
