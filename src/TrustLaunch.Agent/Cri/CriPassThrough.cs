@@ -45,8 +45,23 @@ public sealed class CriPassThrough(ContainerdConnection containerd)
                 forward.Content.Headers.TryAddWithoutValidation(name, (IEnumerable<string?>)values);
         }
 
-        using var answer = await containerd.Raw.SendAsync(forward, context.RequestAborted).ConfigureAwait(false);
-        var response = context.Response;
+        HttpResponseMessage answer;
+        try
+        {
+            answer = await containerd.Raw.SendAsync(forward, context.RequestAborted).ConfigureAwait(false);
+        }
+        catch (HttpRequestException e)
+        {
+            // What a gRPC client says when it cannot reach a server: kubelet retries Unavailable.
+            Unavailable(context.Response, $"TrustLaunch CRI endpoint: containerd at {containerd.SocketPath} is unreachable: {e.Message}");
+            return;
+        }
+        using (answer)
+            await RelayAsync(answer, context.Response, context.RequestAborted).ConfigureAwait(false);
+    }
+
+    private static async Task RelayAsync(HttpResponseMessage answer, HttpResponse response, CancellationToken cancellationToken)
+    {
         response.StatusCode = (int)answer.StatusCode;
         var trailersOnly = answer.Headers.Contains("grpc-status");
         foreach (var (name, values) in answer.Headers.Concat(answer.Content.Headers))
@@ -60,18 +75,26 @@ public sealed class CriPassThrough(ContainerdConnection containerd)
                 response.Headers[name] = values.ToArray();
         }
 
-        await using (var body = await answer.Content.ReadAsStreamAsync(context.RequestAborted).ConfigureAwait(false))
+        await using (var body = await answer.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false))
         {
             var buffer = new byte[64 * 1024];
             int read;
-            while ((read = await body.ReadAsync(buffer, context.RequestAborted).ConfigureAwait(false)) > 0)
+            while ((read = await body.ReadAsync(buffer, cancellationToken).ConfigureAwait(false)) > 0)
             {
-                await response.Body.WriteAsync(buffer.AsMemory(0, read), context.RequestAborted).ConfigureAwait(false);
+                await response.Body.WriteAsync(buffer.AsMemory(0, read), cancellationToken).ConfigureAwait(false);
                 // Server-streaming answers (container events) must reach the caller as they come.
-                await response.Body.FlushAsync(context.RequestAborted).ConfigureAwait(false);
+                await response.Body.FlushAsync(cancellationToken).ConfigureAwait(false);
             }
         }
         foreach (var (name, values) in answer.TrailingHeaders)
             response.AppendTrailer(name, values.ToArray());
+    }
+
+    private static void Unavailable(HttpResponse response, string message)
+    {
+        response.StatusCode = StatusCodes.Status200OK;
+        response.ContentType = "application/grpc";
+        response.AppendTrailer("grpc-status", ((int)Grpc.Core.StatusCode.Unavailable).ToString(System.Globalization.CultureInfo.InvariantCulture));
+        response.AppendTrailer("grpc-message", Uri.EscapeDataString(message));
     }
 }

@@ -58,6 +58,13 @@ internal sealed class CriTestNode : IAsyncDisposable
     public IReadOnlyList<(string Operation, string Content)> Events() =>
         Log.ReadFrom(0).Select(r => r.Content.Split(' ', 3)).Select(p => (p[1], p[2])).ToList();
 
+    /// <summary>The endpoint stopped and started again on the same socket and log, as a restarted agent would.</summary>
+    public async Task RestartEndpointAsync()
+    {
+        await Endpoint.DisposeAsync();
+        Endpoint = await StartEndpointAsync();
+    }
+
     private Task<CriEndpoint> StartEndpointAsync()
     {
         var trusted = new TrustedKeys([PemPayloadVerifier.FromPem(PublisherKey.ExportSubjectPublicKeyInfoPem())]);
