@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using TrustLaunch.Agent.Apis;
 using TrustLaunch.Agent.Configuration;
+using TrustLaunch.Agent.Cri;
 using TrustLaunch.Agent.Push;
 using TrustLaunch.Agent.Registration;
 using TrustLaunch.Hosting.Clients;
@@ -16,7 +17,7 @@ namespace TrustLaunch.Agent;
 /// <summary>
 /// Builds and starts <c>trustlaunch serve agent</c>: the mTLS attestation listener, the launcher's unix socket
 /// (mode 0600), the TPM and launch log opened and reconciled before either accepts a request, registration, and in
-/// push mode the loop that posts evidence to the verifier.
+/// push mode the loop that posts evidence to the verifier; with <see cref="AgentOptions.Cri"/>, the CRI endpoint.
 /// </summary>
 public static class AgentHost
 {
@@ -57,6 +58,12 @@ public static class AgentHost
             builder.Services.AddSingleton(services => new PushAttestationClient(
                 services.GetRequiredService<ServiceHttpClientFactory>().Create(new Uri(pushVerifier), ServiceRoles.Verifier)));
             builder.Services.AddHostedService<PushAttestationService>();
+        }
+
+        if (options.Cri is { } cri)
+        {
+            builder.Services.AddHostedService(services => new CriHostedService(cri, services.GetRequiredService<AgentRuntime>(),
+                services.GetRequiredService<ServiceHttpClientFactory>(), services.GetRequiredService<Microsoft.Extensions.Logging.ILoggerFactory>()));
         }
 
         var app = builder.Build();

@@ -26,6 +26,15 @@ public static class LaunchEventLines
     public static string ContainerDeleted(ContainerEvent e) =>
         EventLine.Format(LaunchEvents.Domain, LaunchEvents.ContainerDeleted, e, Json.ContainerEvent);
 
+    public static string PodSandboxCreated(PodSandboxCreatedEvent e) =>
+        EventLine.Format(LaunchEvents.Domain, LaunchEvents.PodSandboxCreated, e, Json.PodSandboxCreatedEvent);
+
+    public static string PodSandboxStopped(PodSandboxEvent e) =>
+        EventLine.Format(LaunchEvents.Domain, LaunchEvents.PodSandboxStopped, e, Json.PodSandboxEvent);
+
+    public static string PodSandboxRemoved(PodSandboxEvent e) =>
+        EventLine.Format(LaunchEvents.Domain, LaunchEvents.PodSandboxRemoved, e, Json.PodSandboxEvent);
+
     public static string ContainerExec(ContainerExecEvent e) =>
         EventLine.Format(LaunchEvents.Domain, LaunchEvents.ContainerExec, e, Json.ContainerExecEvent);
 }

@@ -19,11 +19,14 @@ public static class LaunchEvents
     public const string ContainerStopped = "ContainerStopped";
     public const string ContainerDeleted = "ContainerDeleted";
     public const string ContainerExec = "ContainerExec";
+    public const string PodSandboxCreated = "PodSandboxCreated";
+    public const string PodSandboxStopped = "PodSandboxStopped";
+    public const string PodSandboxRemoved = "PodSandboxRemoved";
 
     public static readonly IReadOnlySet<string> Operations = new HashSet<string>(StringComparer.Ordinal)
     {
         ImagePulled, ImageVerified, ImageRejected, ContainerCreated, ContainerStarted, ContainerStopped,
-        ContainerDeleted, ContainerExec,
+        ContainerDeleted, ContainerExec, PodSandboxCreated, PodSandboxStopped, PodSandboxRemoved,
     };
 }
 
@@ -57,6 +60,9 @@ public sealed record ImageRejectedEvent(
 /// <c>network</c> is <see cref="ContainerIsolation.NetworkPod"/> (a network namespace of its own) or
 /// <see cref="ContainerIsolation.NetworkHost"/>; <c>seccomp</c> is <see cref="ContainerIsolation.SeccompDefault"/>
 /// or <see cref="ContainerIsolation.SeccompUnconfined"/>: anything looser than a pod's defaults is measured here.
+/// Containers created through the CRI endpoint: <c>container</c> is the CRI container id, <c>pod</c> the pod sandbox id,
+/// <c>config</c> the SHA-256 of the OCI runtime spec containerd generated, and <c>pod_name</c> / <c>pod_uid</c> the
+/// pod's (absent for <c>trustlaunch run</c>, whose events keep their bytes).
 /// </summary>
 public sealed record ContainerCreatedEvent(
     [property: JsonPropertyName("container")] string Container,
@@ -66,7 +72,9 @@ public sealed record ContainerCreatedEvent(
     [property: JsonPropertyName("digest")] string Digest,
     [property: JsonPropertyName("config")] string Config,
     [property: JsonPropertyName("network")] string Network,
-    [property: JsonPropertyName("seccomp")] string Seccomp);
+    [property: JsonPropertyName("seccomp")] string Seccomp,
+    [property: JsonPropertyName("pod_name"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? PodName = null,
+    [property: JsonPropertyName("pod_uid"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? PodUid = null);
 
 /// <summary>The values <see cref="ContainerCreatedEvent"/> measures for a container's isolation.</summary>
 public static class ContainerIsolation
@@ -94,3 +102,14 @@ public sealed record ContainerStoppedEvent(
 public sealed record ContainerExecEvent(
     [property: JsonPropertyName("container")] string Container,
     [property: JsonPropertyName("command")] IReadOnlyList<string> Command);
+
+/// <summary><c>PodSandboxCreated</c>: a pod sandbox the CRI endpoint ran — its sandbox id and the pod's name, namespace and uid.</summary>
+public sealed record PodSandboxCreatedEvent(
+    [property: JsonPropertyName("pod")] string Pod,
+    [property: JsonPropertyName("name")] string Name,
+    [property: JsonPropertyName("namespace")] string Namespace,
+    [property: JsonPropertyName("uid")] string Uid);
+
+/// <summary><c>PodSandboxStopped</c>, <c>PodSandboxRemoved</c>: the pod sandbox id.</summary>
+public sealed record PodSandboxEvent(
+    [property: JsonPropertyName("pod")] string Pod);

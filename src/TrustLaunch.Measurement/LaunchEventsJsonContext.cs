@@ -14,4 +14,6 @@ namespace TrustLaunch.Measurement;
 [JsonSerializable(typeof(ContainerEvent))]
 [JsonSerializable(typeof(ContainerStoppedEvent))]
 [JsonSerializable(typeof(ContainerExecEvent))]
+[JsonSerializable(typeof(PodSandboxCreatedEvent))]
+[JsonSerializable(typeof(PodSandboxEvent))]
 public sealed partial class LaunchEventsJsonContext : JsonSerializerContext;

@@ -42,6 +42,9 @@ public sealed class AgentOptions
     /// <summary>The local measure API's unix socket; defaults to <c>DATA/agent.sock</c>.</summary>
     public string? SocketPath { get; set; }
 
+    /// <summary>The CRI endpoint in front of containerd; null when the agent serves none.</summary>
+    public Cri.CriSettings? Cri { get; set; }
+
     public string EffectiveSocketPath => SocketPath ?? Path.Combine(DataDirectory, "agent.sock");
     public string EffectiveAdvertisedAddress => AdvertisedAddress ?? Listen;
     public string LogDirectory => Path.Combine(DataDirectory, "log");
@@ -64,6 +67,8 @@ public sealed class AgentOptions
             errors.Add($"push verifier '{PushVerifier}' is not an https:// URL");
         if (!IPEndPoint.TryParse(Listen, out var listen) || listen.Port == 0)
             errors.Add($"listen address '{Listen}' is not IP:PORT");
+        if (Cri is not null)
+            errors.AddRange(Cri.Validate());
         return errors;
     }
 

@@ -8,7 +8,8 @@ namespace TrustLaunch.Verifier.Policies;
 /// <c>ImageVerified</c> counts only when the verifier verifies its golden value itself; images must be allowed by
 /// digest, or vouched for by an allowed publisher in an earlier <c>ImageVerified</c> of the same boot; containers must
 /// keep to the policy's namespaces, network and seccomp rules; every later container event must name a container
-/// created earlier in the boot, and execs must be allowed. Any other domain or operation, or content that is not the
+/// created earlier in the boot, and execs must be allowed. Pod sandbox events (the CRI endpoint's) are informative:
+/// they must be well formed and are otherwise accepted. Any other domain or operation, or content that is not the
 /// operation's JSON object, is out of policy.
 /// </summary>
 public static partial class EventPolicy
@@ -46,6 +47,8 @@ public static partial class EventPolicy
                 LaunchEvents.ContainerStopped => CreatedContainer(root, context, out _) ?? RequireNumberOrNull(root, "exit_code"),
                 LaunchEvents.ContainerDeleted => ContainerDeleted(root, context),
                 LaunchEvents.ContainerExec => ContainerExec(policy, root, context),
+                LaunchEvents.PodSandboxCreated => PodEvent(root, "name", "namespace", "uid"),
+                LaunchEvents.PodSandboxStopped or LaunchEvents.PodSandboxRemoved => PodEvent(root),
                 _ => $"operation '{operation}' has no rule in the verifier",
             } is { } problem ? $"event {recnum} ({operation}): {problem}" : null;
         }
@@ -63,6 +66,13 @@ public static partial class EventPolicy
                 return $"content has no string '{member}'";
         }
         return null;
+    }
+
+    private static string? PodEvent(JsonElement content, params ReadOnlySpan<string> members)
+    {
+        if ((Require(content, "pod") ?? Require(content, members)) is { } missing)
+            return missing;
+        return content.GetProperty("pod").GetString() is { Length: > 0 } pod && !pod.Any(char.IsControl) ? null : "pod id is empty or holds a control character";
     }
 
     // exit_code is null when the container's monitor died before it could reap the container.

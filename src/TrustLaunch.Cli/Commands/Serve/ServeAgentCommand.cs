@@ -1,6 +1,7 @@
 using System.CommandLine;
 using TrustLaunch.Agent;
 using TrustLaunch.Agent.Configuration;
+using TrustLaunch.Agent.Cri;
 using TrustLaunch.Cli.Parsing;
 using TrustLaunch.Hosting.Pki;
 
@@ -9,7 +10,8 @@ namespace TrustLaunch.Cli.Commands.Serve;
 /// <summary>
 /// <c>trustlaunch serve agent --agent-id UUID --registrar URL</c>: TPM quotes over mutual TLS on <c>--listen</c>,
 /// the launcher's measure API on the unix socket <c>--socket</c>, registration with the registrar at start, and with
-/// <c>--push URL</c> evidence posted to the verifier (nodes behind NAT).
+/// <c>--push URL</c> evidence posted to the verifier (nodes behind NAT); with <c>--cri-listen</c> and <c>--cri-backend</c>
+/// the CRI endpoint kubelet uses in front of containerd.
 /// </summary>
 public static class ServeAgentCommand
 {
@@ -37,10 +39,25 @@ public static class ServeAgentCommand
             HelpName = "N",
             DefaultValueFactory = _ => new AgentOptions().LaunchPcr,
         };
+        var criListen = new Option<string?>("--cri-listen")
+        {
+            Description = "Serve the CRI (runtime.v1) for kubelet on this unix socket, e.g. unix:///run/trustlaunch/cri.sock (needs --cri-backend)",
+            HelpName = "unix:///PATH",
+        };
+        var criBackend = new Option<string?>("--cri-backend") { Description = "containerd's socket the CRI endpoint forwards to, e.g. unix:///run/containerd/containerd.sock", HelpName = "unix:///PATH" };
+        var criTrust = new Option<string?>("--cri-trust") { Description = "CRI local mode: trusted publisher public key (PEM) or a directory of them", HelpName = "PATH" };
+        var criTrustPolicy = new Option<string?>("--cri-trust-policy") { Description = "CRI local mode: golden value trust policy (JSON)", HelpName = "FILE" };
+        var criVerifier = new Option<string?>("--cri-verifier") { Description = "CRI remote mode: the verifier's agent-facing URL decides on each image", HelpName = "URL" };
+        var criMirror = new Option<string[]>("--cri-registry-mirror")
+        {
+            Description = "REGISTRY=HOST[:PORT]: where containerd pulls REGISTRY's images from (as in its registry.mirrors); repeatable",
+            HelpName = "REGISTRY=HOST",
+            DefaultValueFactory = _ => [],
+        };
         var akHandle = CliParsers.HandleOption("--ak-handle", $"Persistent handle of the agent's AK (default {CliParsers.FormatHandle(AgentOptions.DefaultAkHandle)})", AgentOptions.DefaultAkHandle);
         var command = new Command("agent", "Run the node agent: TPM quotes, launch event log, registration")
         {
-            agentId, registrar, listen, advertise, push, socket, launchPcr, akHandle,
+            agentId, registrar, listen, advertise, push, socket, launchPcr, akHandle, criListen, criBackend, criTrust, criTrustPolicy, criVerifier, criMirror,
         };
         serve.AddTo(command);
         command.SetAction(async (parse, ct) =>
@@ -57,6 +74,10 @@ public static class ServeAgentCommand
                 AdvertisedAddress = parse.GetValue(advertise),
                 PushVerifier = parse.GetValue(push),
                 SocketPath = parse.GetValue(socket),
+                Cri = parse.GetValue(criListen) is null && parse.GetValue(criBackend) is null
+                    ? null
+                    : new CriSettings(parse.GetValue(criListen) ?? "", parse.GetValue(criBackend) ?? "", parse.GetValue(criTrust), parse.GetValue(criTrustPolicy),
+                        parse.GetValue(criVerifier), parse.GetValue(criMirror) ?? []),
             };
             if (agentOptions.Validate() is { Count: > 0 } errors)
                 throw new CliUsageException(string.Join("; ", errors));

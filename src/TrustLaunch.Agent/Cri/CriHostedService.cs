@@ -1,0 +1,50 @@
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using TrustLaunch.Agent.Launcher;
+using TrustLaunch.Hosting.Clients;
+using TrustLaunch.Hosting.Pki;
+using TrustLaunch.Oci.Golden;
+using TrustLaunch.Oci.Signing;
+
+namespace TrustLaunch.Agent.Cri;
+
+/// <summary>Runs the CRI endpoint inside <c>serve agent</c>, measuring into the agent's own launch log (opened before hosted services start).</summary>
+internal sealed class CriHostedService(CriSettings settings, AgentRuntime agent, ServiceHttpClientFactory clients, ILoggerFactory loggerFactory) : IHostedService, IAsyncDisposable
+{
+    private CriEndpoint? _endpoint;
+    private HttpClient? _verifier;
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        IImageJudge judge;
+        if (settings.Verifier is { } verifier)
+        {
+            _verifier = clients.Create(new Uri(verifier), ServiceRoles.Verifier);
+            judge = new RemoteImageJudge(_verifier, agent.Options.AgentId);
+        }
+        else
+        {
+            judge = new LocalImageJudge(TrustedKeys.Load(settings.Trust!), policy: settings.TrustPolicy is { } policy ? GoldenTrustPolicy.Load(policy) : null);
+        }
+        var options = new CriOptions
+        {
+            ListenSocket = CriOptions.SocketPath(settings.Listen, "--cri-listen"),
+            BackendSocket = CriOptions.SocketPath(settings.Backend, "--cri-backend"),
+            Mirrors = CriOptions.ParseMirrors(settings.Mirrors),
+        };
+        _endpoint = await CriEndpoint.StartAsync(options, judge, new CriLaunchLogMeasurer(agent.Log), loggerFactory, cancellationToken: cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken) => await DisposeAsync().ConfigureAwait(false);
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_endpoint is { } endpoint)
+        {
+            _endpoint = null;
+            await endpoint.DisposeAsync().ConfigureAwait(false);
+        }
+        _verifier?.Dispose();
+        _verifier = null;
+    }
+}

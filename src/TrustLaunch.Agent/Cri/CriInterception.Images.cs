@@ -1,0 +1,89 @@
+using Grpc.Core;
+using TrustLaunch.Agent.Cri.V1;
+using TrustLaunch.Agent.Launcher;
+using TrustLaunch.Measurement;
+using TrustLaunch.Oci.Content;
+using TrustLaunch.Oci.Golden;
+using TrustLaunch.Oci.Registry;
+
+namespace TrustLaunch.Agent.Cri;
+
+public sealed partial class CriInterception
+{
+    /// <summary>
+    /// PullImage: resolve the reference once, judge the manifest and config against the golden value, then have
+    /// containerd pull that manifest by digest and check that what it stored is the verified image. Measures
+    /// <c>ImagePulled</c> + <c>ImageVerified</c>, or <c>ImageRejected</c> and refuses.
+    /// </summary>
+    public async Task<PullImageResponse> PullImageAsync(PullImageRequest request, ServerCallContext context)
+    {
+        var spec = request.Image?.Image ?? "";
+        if (!ImageReference.TryParse(spec, out var reference, out var error))
+            throw new RpcException(new Status(StatusCode.InvalidArgument, $"image '{spec}': {error}"));
+        var cancellationToken = context.CancellationToken;
+        Digest? manifest = null;
+        try
+        {
+            var source = registries.Source(reference);
+            using var lease = registries.Client(source, request.Auth);
+            var resolved = await lease.Client.ResolveImageAsync(source, cancellationToken: cancellationToken).ConfigureAwait(false);
+            manifest = resolved.Manifest.Digest;
+            var verified = await JudgeAsync(lease.Client, reference, source, resolved, cancellationToken).ConfigureAwait(false);
+
+            var byDigest = $"{reference.Name}@{manifest}";
+            var forward = request.Clone();
+            forward.Image.Image = byDigest;
+            var pulled = await containerd.Images.PullImageAsync(forward, Forwarded(context)).ConfigureAwait(false);
+            var status = await containerd.Images.ImageStatusAsync(new ImageStatusRequest { Image = new ImageSpec { Image = pulled.ImageRef } }, Forwarded(context)).ConfigureAwait(false);
+            if (status.Image is not { } stored || stored.Id != verified.Config.ToString() || !stored.RepoDigests.Contains(byDigest))
+            {
+                throw new ImageNotVerifiedException($"containerd stored {byDigest} as image {status.Image?.Id ?? "(none)"} with digests [{string.Join(", ", status.Image?.RepoDigests ?? [])}], not the verified config {verified.Config}");
+            }
+
+            await MeasureAsync(LaunchEvents.ImagePulled, new ImagePulledEvent(reference.ToString(), manifest.ToString()!), LaunchEventsJsonContext.Default.ImagePulledEvent, cancellationToken).ConfigureAwait(false);
+            await MeasureVerifiedAsync(verified, cancellationToken).ConfigureAwait(false);
+            _verified[stored.Id] = verified;
+            return pulled;
+        }
+        catch (Exception e) when (ImageRefusal.ReasonOf(e) is { } reason)
+        {
+            await MeasureRejectedAsync(reference.ToString(), manifest?.ToString() ?? "", reason, cancellationToken).ConfigureAwait(false);
+            throw Refusal(reason);
+        }
+    }
+
+    /// <summary>
+    /// The verified image containerd holds as <paramref name="image"/>: verified by a pull since the agent started, or
+    /// judged now by its repository digest (pulled before the agent started, or past it straight into containerd).
+    /// </summary>
+    private async Task<VerifiedImage> VerifiedAsync(Image image, CancellationToken cancellationToken)
+    {
+        if (_verified.TryGetValue(image.Id, out var known))
+            return known;
+        var named = image.RepoDigests.Select(d => ImageReference.TryParse(d, out var r, out _) ? r : null).FirstOrDefault(r => r?.Digest is not null)
+                    ?? throw new ImageNotVerifiedException($"image {image.Id} has no repository digest to find its golden value by");
+        var source = registries.Source(named);
+        using var lease = registries.Client(source, null);
+        var resolved = await lease.Client.ResolveImageAsync(source, cancellationToken: cancellationToken).ConfigureAwait(false);
+        var verified = await JudgeAsync(lease.Client, named, source, resolved, cancellationToken).ConfigureAwait(false);
+        if (verified.Config.ToString() != image.Id)
+            throw new ImageNotVerifiedException($"image {image.Id} is not the config {verified.Config} that {named} names");
+        await MeasureVerifiedAsync(verified, cancellationToken).ConfigureAwait(false);
+        _verified[image.Id] = verified;
+        return verified;
+    }
+
+    private async Task<VerifiedImage> JudgeAsync(RegistryClient client, ImageReference reference, ImageReference source,
+        ResolvedImage resolved, CancellationToken cancellationToken)
+    {
+        var config = await GoldenFetch.FetchConfigAsync(client, resolved, cancellationToken).ConfigureAwait(false);
+        var measured = new ImageMeasurement(source, resolved.Manifest.Digest, resolved.Parsed.Config.Digest,
+            resolved.Parsed.Layers.Select(l => l.Digest).ToList(), config.RootFs.DiffIds);
+        var approval = await judge.JudgeAsync(client, measured, cancellationToken).ConfigureAwait(false);
+        return new VerifiedImage(reference.ToString(), measured.ManifestDigest, measured.ConfigDigest, approval);
+    }
+
+    private Task MeasureVerifiedAsync(VerifiedImage image, CancellationToken cancellationToken) =>
+        MeasureAsync(LaunchEvents.ImageVerified, new ImageVerifiedEvent(image.Reference, image.Manifest.ToString(), judge.Mode, image.Approval.Publisher,
+            image.Approval.Golden, image.Approval.RootfsDigest.ToString()), LaunchEventsJsonContext.Default.ImageVerifiedEvent, cancellationToken, image.Approval.GoldenValue);
+}

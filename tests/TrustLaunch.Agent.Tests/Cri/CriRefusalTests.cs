@@ -1,0 +1,135 @@
+using Grpc.Core;
+using TrustLaunch.Agent.Cri.V1;
+using TrustLaunch.Measurement;
+using TrustLaunch.Oci.Content;
+using TrustLaunch.Testing;
+
+namespace TrustLaunch.Agent.Tests.Cri;
+
+/// <summary>What the CRI endpoint refuses, the exact error kubelet gets, and what the log then holds.</summary>
+[Collection(nameof(ContainerdCollection))]
+[Trait("Category", "Slow")]
+public sealed class CriRefusalTests(ContainerdFixture containerd)
+{
+    private static string GoldenTag(string manifest) => $"{Digest.Parse(manifest).Algorithm}-{Digest.Parse(manifest).Hex}.golden";
+
+    [Fact]
+    public async Task PullImage_NoGoldenValue_NotVerifiedRejectedAndNotPulled()
+    {
+        await using var node = await CriTestNode.StartAsync(containerd);
+        var (image, pushed, _) = await CriPods.PushImageAsync(containerd, "app-nogolden");
+
+        var refused = await Assert.ThrowsAsync<RpcException>(async () => await node.Kubelet.Images.PullImageAsync(new PullImageRequest { Image = new ImageSpec { Image = image } }));
+
+        var reason = $"no golden value for {pushed.Reference} (tag {GoldenTag(pushed.ManifestDigest)} not found)";
+        Assert.Equal(StatusCode.PermissionDenied, refused.StatusCode);
+        Assert.Equal($"NOT verified: {reason}", refused.Status.Detail);
+        var rejected = Assert.Single(node.Events());
+        Assert.Equal(LaunchEvents.ImageRejected, rejected.Operation);
+        Assert.Equal($"{{\"digest\":\"{pushed.ManifestDigest}\",\"image\":\"{image}\",\"reason\":\"{reason}\"}}", rejected.Content);
+        Assert.Null((await node.Direct.Images.ImageStatusAsync(new ImageStatusRequest { Image = new ImageSpec { Image = $"docker.io/library/app-nogolden@{pushed.ManifestDigest}" } })).Image);
+    }
+
+    [Fact]
+    public async Task PullImage_GoldenValueOfAnUntrustedPublisher_NotVerified()
+    {
+        await using var node = await CriTestNode.StartAsync(containerd);
+        var (image, pushed, _) = await CriPods.PushImageAsync(containerd, "app-untrusted");
+        using var stranger = System.Security.Cryptography.ECDsa.Create(System.Security.Cryptography.ECCurve.NamedCurves.nistP256);
+        using var signer = Oci.Signing.PemPayloadSigner.FromPem(stranger.ExportPkcs8PrivateKeyPem());
+        await CriGolden.PublishAsync(pushed.Reference, signer);
+
+        var refused = await Assert.ThrowsAsync<RpcException>(async () => await node.Kubelet.Images.PullImageAsync(new PullImageRequest { Image = new ImageSpec { Image = image } }));
+
+        Assert.Equal($"NOT verified: untrusted publisher key {signer.KeyId}", refused.Status.Detail);
+        Assert.Equal([LaunchEvents.ImageRejected], node.Events().Select(e => e.Operation));
+    }
+
+    [Fact]
+    public async Task CreateContainer_ImagePulledPastTheEndpointWithoutGoldenValue_RefusedAndNothingCreated()
+    {
+        await using var node = await CriTestNode.StartAsync(containerd);
+        var (image, pushed, _) = await CriPods.PushImageAsync(containerd, "app-past");
+        var pulled = await node.Direct.Images.PullImageAsync(new PullImageRequest { Image = new ImageSpec { Image = image } });
+        var sandbox = CriPods.Sandbox("past-0", Path.Combine(node.Directory, "pods"));
+        var pod = (await node.Kubelet.Runtime.RunPodSandboxAsync(new RunPodSandboxRequest { Config = sandbox })).PodSandboxId;
+        try
+        {
+            var refused = await Assert.ThrowsAsync<RpcException>(async () =>
+                await node.Kubelet.Runtime.CreateContainerAsync(CriPods.Container(pod, sandbox, pulled.ImageRef, "/bin/busybox", "sleep", "60")));
+
+            var reason = $"no golden value for {containerd.Registry.Host}/library/app-past@{pushed.ManifestDigest} (tag {GoldenTag(pushed.ManifestDigest)} not found)";
+            Assert.Equal(StatusCode.PermissionDenied, refused.StatusCode);
+            Assert.Equal($"NOT verified: {reason}", refused.Status.Detail);
+            Assert.Equal([LaunchEvents.PodSandboxCreated, LaunchEvents.ImageRejected], node.Events().Select(e => e.Operation));
+            Assert.Equal($"{{\"digest\":\"\",\"image\":\"{pulled.ImageRef}\",\"reason\":\"{reason}\"}}", node.Events()[1].Content);
+            Assert.Empty((await node.Direct.Runtime.ListContainersAsync(new ListContainersRequest { Filter = new ContainerFilter { PodSandboxId = pod } })).Containers);
+        }
+        finally
+        {
+            await RemovePodAsync(node, pod);
+        }
+    }
+
+    [Fact]
+    public async Task CreateContainer_ImageUnknownToContainerd_Refused()
+    {
+        await using var node = await CriTestNode.StartAsync(containerd);
+        var sandbox = CriPods.Sandbox("unknown-0", Path.Combine(node.Directory, "pods"));
+        var pod = (await node.Kubelet.Runtime.RunPodSandboxAsync(new RunPodSandboxRequest { Config = sandbox })).PodSandboxId;
+        var unknown = "sha256:" + new string('0', 64);
+        try
+        {
+            var refused = await Assert.ThrowsAsync<RpcException>(async () =>
+                await node.Kubelet.Runtime.CreateContainerAsync(CriPods.Container(pod, sandbox, unknown, "/bin/busybox", "true")));
+
+            Assert.Equal($"NOT verified: image {unknown} is not in containerd's store", refused.Status.Detail);
+            Assert.Equal(LaunchEvents.ImageRejected, node.Events()[^1].Operation);
+        }
+        finally
+        {
+            await RemovePodAsync(node, pod);
+        }
+    }
+
+    [Fact]
+    public async Task CreateContainer_SnapshotModifiedAfterThePull_RefusedMeasuredAndRemoved()
+    {
+        await using var node = await CriTestNode.StartAsync(containerd);
+        var (image, pushed, marker) = await CriPods.PushImageAsync(containerd, "app-tampered");
+        using (var publisher = node.Publisher())
+            await CriGolden.PublishAsync(pushed.Reference, publisher);
+        var sandbox = CriPods.Sandbox("tampered-0", Path.Combine(node.Directory, "pods"));
+        var pod = (await node.Kubelet.Runtime.RunPodSandboxAsync(new RunPodSandboxRequest { Config = sandbox })).PodSandboxId;
+        try
+        {
+            var pulled = await node.Kubelet.Images.PullImageAsync(new PullImageRequest { Image = new ImageSpec { Image = image } });
+            var layer = Directory.EnumerateDirectories(containerd.SnapshotsDirectory)
+                .Select(d => Path.Combine(d, "fs"))
+                .Single(fs => File.Exists(Path.Combine(fs, CriPods.MarkerFile)) && File.ReadAllBytes(Path.Combine(fs, CriPods.MarkerFile)).SequenceEqual(marker));
+            await File.WriteAllTextAsync(Path.Combine(layer, "etc", "planted"), "not in the golden value");
+
+            var refused = await Assert.ThrowsAsync<RpcException>(async () =>
+                await node.Kubelet.Runtime.CreateContainerAsync(CriPods.Container(pod, sandbox, pulled.ImageRef, "/bin/busybox", "sleep", "60")));
+
+            Assert.Equal(StatusCode.PermissionDenied, refused.StatusCode);
+            Assert.StartsWith("NOT verified: rootfs digest mismatch: golden value has sha256:", refused.Status.Detail);
+            Assert.EndsWith(" (modified after the pull?)", refused.Status.Detail);
+            var events = node.Events();
+            Assert.Equal([LaunchEvents.PodSandboxCreated, LaunchEvents.ImagePulled, LaunchEvents.ImageVerified, LaunchEvents.ImageRejected], events.Select(e => e.Operation));
+            Assert.Contains($"\"digest\":\"{pushed.ManifestDigest}\"", events[3].Content);
+            Assert.Contains($"\"reason\":\"{refused.Status.Detail["NOT verified: ".Length..]}\"", events[3].Content);
+            Assert.Empty((await node.Direct.Runtime.ListContainersAsync(new ListContainersRequest { Filter = new ContainerFilter { PodSandboxId = pod } })).Containers);
+        }
+        finally
+        {
+            await RemovePodAsync(node, pod);
+        }
+    }
+
+    private static async Task RemovePodAsync(CriTestNode node, string pod)
+    {
+        await node.Kubelet.Runtime.StopPodSandboxAsync(new StopPodSandboxRequest { PodSandboxId = pod });
+        await node.Kubelet.Runtime.RemovePodSandboxAsync(new RemovePodSandboxRequest { PodSandboxId = pod });
+    }
+}

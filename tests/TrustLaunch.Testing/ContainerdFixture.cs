@@ -1,0 +1,203 @@
+using System.Diagnostics;
+using System.Net.Sockets;
+using Xunit;
+
+namespace TrustLaunch.Testing;
+
+/// <summary>
+/// Debian's containerd 1.6 with a root, state, socket and config of its own under a temp directory (the system
+/// service and /run/containerd stay untouched, except the hash-named shim sockets containerd 1.6 always puts in
+/// /run/containerd/s): CRI plugin with runc v2 shims on cgroupfs, overlayfs, <c>restrict_oom_score_adj</c> (root
+/// lacks CAP_SYS_RESOURCE on these VMs), its stream server on 127.0.0.1, and registry mirrors sending docker.io,
+/// registry.k8s.io, gcr.io and quay.io to a loopback registry, which holds the sandbox image
+/// <see cref="SandboxImage"/> (busybox-static sleeping). Pods use the host network. Dispose kills containerd and
+/// its shims (found by this socket on their command line), unmounts what they left and deletes the directory.
+/// </summary>
+public sealed class ContainerdFixture : IAsyncLifetime
+{
+    public const string SandboxImage = "registry.k8s.io/pause:3.9";
+    public static readonly string[] MirroredRegistries = ["docker.io", "registry.k8s.io", "gcr.io", "quay.io"];
+
+    private Process? _process;
+
+    public RegistryFixture Registry { get; } = new();
+    public string Directory { get; } = System.IO.Directory.CreateTempSubdirectory("trustlaunch-containerd-").FullName;
+    public string Socket => Path.Combine(Directory, "containerd.sock");
+    public string Root => Path.Combine(Directory, "root");
+    public string State => Path.Combine(Directory, "state");
+    public string ConfigPath => Path.Combine(Directory, "config.toml");
+    public string LogPath => Path.Combine(Directory, "containerd.log");
+
+    /// <summary>Where overlayfs keeps the unpacked layers (<c>snapshots/N/fs</c>).</summary>
+    public string SnapshotsDirectory => Path.Combine(Root, "io.containerd.snapshotter.v1.overlayfs", "snapshots");
+
+    public bool IsRunning => _process is { HasExited: false };
+
+    public async Task InitializeAsync()
+    {
+        await Registry.InitializeAsync();
+        var layout = Path.Combine(Directory, "pause-layout");
+        await TestImages.BuildAsync(layout, "pause");
+        // A sandbox must stay up until it is stopped (SIGKILL): busybox's sleep is enough of a pause.
+        (await ProcessRunner.RunAsync("umoci", ["config", "--image", $"{layout}:pause", "--config.cmd", "/bin/busybox", "--config.cmd", "sleep", "--config.cmd", "2147483647"]))
+            .EnsureSuccess("umoci config");
+        await TestImages.PushAsync(Registry, layout, "pause", "pause", "3.9");
+        await File.WriteAllTextAsync(ConfigPath, Config());
+        await StartAsync();
+    }
+
+    public async Task StartAsync()
+    {
+        File.Delete(Socket);
+        // Its log goes to a file: a pipe nobody drains would block it.
+        var info = new ProcessStartInfo("/bin/sh") { UseShellExecute = false, RedirectStandardInput = true };
+        foreach (var argument in new[] { "-c", "exec containerd --config \"$0\" >>\"$1\" 2>&1", ConfigPath, LogPath })
+            info.ArgumentList.Add(argument);
+        _process = Process.Start(info) ?? throw new InvalidOperationException("could not start containerd");
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (DateTime.UtcNow < deadline)
+        {
+            if (_process.HasExited)
+                throw new InvalidOperationException($"containerd exited with {_process.ExitCode}: {ReadLog()}");
+            if (File.Exists(Socket) && await AnswersAsync())
+                return;
+            await Task.Delay(100);
+        }
+        throw new TimeoutException($"containerd did not serve {Socket} within 30 s: {ReadLog()}");
+    }
+
+    /// <summary>SIGKILLs containerd (its shims and containers keep running, as after a crash).</summary>
+    public async Task KillAsync()
+    {
+        if (_process is { HasExited: false } process)
+        {
+            process.Kill();
+            await process.WaitForExitAsync();
+        }
+        _process?.Dispose();
+        _process = null;
+    }
+
+    public string ReadLog() => File.Exists(LogPath) ? File.ReadAllText(LogPath) : "";
+
+    public async Task DisposeAsync()
+    {
+        await KillAsync();
+        foreach (var shim in ShimProcesses())
+        {
+            try
+            {
+                shim.Kill(entireProcessTree: true);
+                await shim.WaitForExitAsync();
+            }
+            catch (InvalidOperationException)
+            {
+                // Already gone.
+            }
+            finally
+            {
+                shim.Dispose();
+            }
+        }
+        foreach (var mount in MountsUnder(Directory))
+            await ProcessRunner.RunAsync("umount", ["-l", mount]);
+        System.IO.Directory.Delete(Directory, recursive: true);
+        await Registry.DisposeAsync();
+    }
+
+    private string Config()
+    {
+        var mirrors = string.Concat(MirroredRegistries.Select(r => $$"""
+
+              [plugins."io.containerd.grpc.v1.cri".registry.mirrors."{{r}}"]
+                endpoint = ["http://{{Registry.Host}}"]
+            """));
+        return $$"""
+            version = 2
+            root = "{{Root}}"
+            state = "{{State}}"
+            disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.zfs", "io.containerd.snapshotter.v1.devmapper", "io.containerd.snapshotter.v1.aufs", "io.containerd.tracing.processor.v1.otlp", "io.containerd.internal.v1.tracing"]
+
+            [grpc]
+              address = "{{Socket}}"
+            [ttrpc]
+              address = "{{Socket}}.ttrpc"
+            [debug]
+              address = ""
+            [metrics]
+              address = ""
+
+            [plugins."io.containerd.internal.v1.opt"]
+              path = "{{Path.Combine(Directory, "opt")}}"
+
+            [plugins."io.containerd.grpc.v1.cri"]
+              sandbox_image = "{{SandboxImage}}"
+              restrict_oom_score_adj = true
+              stream_server_address = "127.0.0.1"
+              stream_server_port = "0"
+              [plugins."io.containerd.grpc.v1.cri".containerd]
+                snapshotter = "overlayfs"
+                default_runtime_name = "runc"
+                [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
+                  runtime_type = "io.containerd.runc.v2"
+                  [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
+                    SystemdCgroup = false
+                    Root = "{{Path.Combine(Directory, "runc")}}"
+              [plugins."io.containerd.grpc.v1.cri".cni]
+                bin_dir = "/usr/lib/cni"
+                conf_dir = "{{Path.Combine(Directory, "cni")}}"
+            {{mirrors}}
+            """;
+    }
+
+    private async Task<bool> AnswersAsync()
+    {
+        try
+        {
+            using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+            await socket.ConnectAsync(new UnixDomainSocketEndPoint(Socket));
+            return (await ProcessRunner.RunAsync("ctr", ["--address", Socket, "version"], timeout: TimeSpan.FromSeconds(10))).ExitCode == 0;
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>The runc v2 shims this containerd started: their command line names its socket.</summary>
+    private List<Process> ShimProcesses()
+    {
+        var shims = new List<Process>();
+        foreach (var dir in System.IO.Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), out var pid))
+                continue;
+            string[] argv;
+            try
+            {
+                argv = File.ReadAllText(Path.Combine(dir, "cmdline")).Split('\0');
+            }
+            catch (IOException)
+            {
+                continue;
+            }
+            if (argv.Length > 0 && Path.GetFileName(argv[0]) == "containerd-shim-runc-v2" && argv.Contains(Socket))
+            {
+                try
+                {
+                    shims.Add(Process.GetProcessById(pid));
+                }
+                catch (ArgumentException)
+                {
+                    // Exited meanwhile.
+                }
+            }
+        }
+        return shims;
+    }
+
+    /// <summary>Mount points below <paramref name="directory"/>, deepest first.</summary>
+    private static List<string> MountsUnder(string directory) =>
+        File.ReadLines("/proc/self/mounts").Select(l => l.Split(' ')[1].Replace("\\040", " ", StringComparison.Ordinal))
+            .Where(p => p.StartsWith(directory + "/", StringComparison.Ordinal)).Distinct().OrderByDescending(p => p.Length).ToList();
+}
