@@ -5,7 +5,7 @@ namespace TrustLaunch.Oci.Policy;
 
 /// <summary>
 /// The "simple signing" payload both signature formats sign:
-/// <c>{"critical":{"identity":{"docker-reference":REF},"image":{"docker-manifest-digest":DIGEST},"type":TYPE},"optional":{…}}</c>,
+/// <c>{"critical":{"identity":{"docker-reference":REF},"image":{"docker-manifest-digest":DIGEST},"type":TYPE},"optional":{…}}</c> (cosign writes <c>"optional":null</c>),
 /// TYPE <c>atomic container signature</c> (OpenPGP) or <c>cosign container image signature</c> (sigstore). Parsed as
 /// strictly as containers/image does: the critical section must hold exactly these members.
 /// </summary>
@@ -56,8 +56,8 @@ public sealed record SimpleSigningPayload(string DockerReference, Digest Manifes
             var root = Object(doc.RootElement, "payload", "critical", "optional");
             if (!root.TryGetValue("critical", out var criticalElement))
                 throw new FormatException("signature payload has no critical section");
-            if (root.TryGetValue("optional", out var optional) && optional.ValueKind != JsonValueKind.Object)
-                throw new FormatException("signature payload: optional is not an object");
+            if (root.TryGetValue("optional", out var optional) && optional.ValueKind is not (JsonValueKind.Object or JsonValueKind.Null))
+                throw new FormatException("signature payload: optional is neither an object nor null");
             var critical = Object(criticalElement, "critical", "identity", "image", "type");
             var type = String(critical, "type", "critical");
             if (type != expectedType)
