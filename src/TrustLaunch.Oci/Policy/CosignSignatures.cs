@@ -23,21 +23,36 @@ public static class CosignSignatures
     public const string SignatureAnnotation = "dev.cosignproject.cosign/signature";
     public const int MaxPayloadBytes = 1 << 20;
 
+    /// <summary>The artifactType cosign gives signatures it stores as OCI 1.1 referrers.</summary>
+    public const string ReferrerArtifactType = "application/vnd.dev.cosign.artifact.sig.v1+json";
+
     public static string TagFor(Digest manifestDigest) => $"{manifestDigest.Algorithm}-{manifestDigest.Hex}.sig";
 
-    /// <summary>The signatures attached to <paramref name="manifestDigest"/>; none when the tag does not exist.</summary>
+    /// <summary>
+    /// The signatures of <paramref name="manifestDigest"/>: those of each referrer of cosign's artifactType (when the
+    /// registry serves the referrers API) and of the <c>sha256-HEX.sig</c> attachment tag; none when there are neither.
+    /// </summary>
     public static async Task<IReadOnlyList<CosignSignature>> ReadAsync(RegistryClient client, ImageReference image, Digest manifestDigest, CancellationToken ct)
     {
+        var signatures = new List<CosignSignature>();
+        foreach (var referrer in await client.GetReferrersAsync(image, manifestDigest, ReferrerArtifactType, ct).ConfigureAwait(false) ?? [])
+        {
+            var pinned = image.WithDigest(referrer.Digest);
+            signatures.AddRange(await ReadManifestAsync(client, pinned, await client.GetManifestAsync(pinned, ct).ConfigureAwait(false), ct).ConfigureAwait(false));
+        }
         var tag = image.WithTag(TagFor(manifestDigest));
-        ManifestResponse response;
         try
         {
-            response = await client.GetManifestAsync(tag, ct).ConfigureAwait(false);
+            signatures.AddRange(await ReadManifestAsync(client, tag, await client.GetManifestAsync(tag, ct).ConfigureAwait(false), ct).ConfigureAwait(false));
         }
         catch (RegistryException e) when (e.StatusCode == HttpStatusCode.NotFound)
         {
-            return [];
         }
+        return signatures;
+    }
+
+    private static async Task<List<CosignSignature>> ReadManifestAsync(RegistryClient client, ImageReference tag, ManifestResponse response, CancellationToken ct)
+    {
         var manifest = response.ParseManifest();
         var signatures = new List<CosignSignature>();
         foreach (var layer in manifest.Layers)
