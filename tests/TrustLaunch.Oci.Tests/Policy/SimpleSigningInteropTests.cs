@@ -1,4 +1,7 @@
+using System.Collections.Concurrent;
+using System.Net;
 using System.Text;
+using TrustLaunch.Hosting.Web;
 using TrustLaunch.Oci.Content;
 using TrustLaunch.Oci.Policy;
 using TrustLaunch.Oci.Registry;
@@ -145,5 +148,83 @@ public sealed class SimpleSigningInteropTests(GpgSigningFixture fixture) : IClas
         var policy = PolicyFile($"{fixture.Host}/skopeo", fixture.Ed25519.PublicPath);
         var verdict = await CheckAsync(policy, $"{fixture.Host}/skopeo/garbage:v1", digest);
         Assert.StartsWith($"signature policy {policy} (docker:{fixture.Host}/skopeo): signedBy: not an OpenPGP signed message", verdict.Refusal);
+    }
+
+    [Fact]
+    public async Task CheckAsync_HttpLookaside_AcceptedByUsAndBySkopeo()
+    {
+        var digest = await SkopeoSignAsync("http/app", fixture.Ed25519);
+        using var server = new LookasideServer(fixture.Lookaside);
+        var registriesD = Directory.CreateDirectory(Path.Combine(_work, "registries.d-http")).FullName;
+        File.WriteAllText(Path.Combine(registriesD, "http.yaml"), $"docker:\n  {fixture.Host}/http:\n    lookaside: {server.Url}\n");
+        var policy = PolicyFile($"{fixture.Host}/http", fixture.Ed25519.PublicPath);
+        using var client = new RegistryClient();
+
+        var verdict = await new SignaturePolicyCheck(SignaturePolicy.Load(policy), RegistriesD.Load(registriesD), _http)
+            .CheckAsync(client, ImageReference.Parse($"{fixture.Host}/http/app:v1"), digest, CancellationToken.None);
+        var skopeo = await fixture.SkopeoAsync("--policy", policy, "--registries.d", registriesD, "copy", "--quiet", "--src-tls-verify=false",
+            $"docker://{fixture.Host}/http/app:v1", $"dir:{Directory.CreateDirectory(Path.Combine(_work, "out-http")).FullName}");
+
+        Assert.Null(verdict.Refusal);
+        Assert.Contains($"/http/app@sha256={digest.Hex}/signature-1", server.Requests);
+        Assert.True(skopeo.ExitCode == 0, skopeo.StandardError);
+    }
+
+    /// <summary>Serves a directory over http on loopback (a web server in front of a lookaside store); 404 for what is absent.</summary>
+    private sealed class LookasideServer : IDisposable
+    {
+        private readonly HttpListener _listener = new();
+        private readonly string _root;
+        private readonly Task _serving;
+
+        public LookasideServer(string root)
+        {
+            _root = root;
+            var port = FreePorts.FindPair();
+            Url = $"http://127.0.0.1:{port}";
+            _listener.Prefixes.Add(Url + "/");
+            _listener.Start();
+            _serving = Task.Run(ServeAsync);
+        }
+
+        public string Url { get; }
+
+        public ConcurrentBag<string> Requests { get; } = [];
+
+        private async Task ServeAsync()
+        {
+            while (_listener.IsListening)
+            {
+                HttpListenerContext context;
+                try
+                {
+                    context = await _listener.GetContextAsync();
+                }
+                catch (Exception e) when (e is HttpListenerException or ObjectDisposedException)
+                {
+                    return;
+                }
+                var path = Uri.UnescapeDataString(context.Request.Url!.AbsolutePath);
+                Requests.Add(path);
+                var file = Path.GetFullPath(Path.Combine(_root, path.TrimStart('/')));
+                if (file.StartsWith(_root + "/", StringComparison.Ordinal) && File.Exists(file))
+                {
+                    var bytes = await File.ReadAllBytesAsync(file);
+                    await context.Response.OutputStream.WriteAsync(bytes);
+                }
+                else
+                {
+                    context.Response.StatusCode = 404;
+                }
+                context.Response.Close();
+            }
+        }
+
+        public void Dispose()
+        {
+            _listener.Stop();
+            _listener.Close();
+            _serving.Wait(TimeSpan.FromSeconds(5));
+        }
     }
 }
