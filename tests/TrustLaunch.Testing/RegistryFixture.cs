@@ -35,11 +35,18 @@ public class RegistryFixture : IAsyncLifetime
     {
     }
 
-    protected RegistryFixture(RegistryAuthMode mode, bool tls = false)
+    protected RegistryFixture(RegistryAuthMode mode, bool tls = false, bool requireClientCertificate = false)
     {
         Mode = mode;
-        Tls = tls;
+        Tls = tls || requireClientCertificate;
+        RequireClientCertificate = requireClientCertificate;
     }
+
+    /// <summary>TLS that demands a client certificate issued by the fixture's client CA (<see cref="ClientCertPath"/>/<see cref="ClientKeyPath"/>).</summary>
+    public bool RequireClientCertificate { get; }
+
+    public string ClientCertPath => Path.Combine(Directory, "client.cert");
+    public string ClientKeyPath => Path.Combine(Directory, "client.key");
 
     public RegistryAuthMode Mode { get; }
 
@@ -129,7 +136,27 @@ public class RegistryFixture : IAsyncLifetime
         var keyPath = Path.Combine(Directory, "server-key.pem");
         File.WriteAllText(certPath, leaf.ExportCertificatePem() + "\n");
         File.WriteAllText(keyPath, key.ExportPkcs8PrivateKeyPem() + "\n");
-        return $"  tls:\n    certificate: {certPath}\n    key: {keyPath}";
+        var block = $"  tls:\n    certificate: {certPath}\n    key: {keyPath}";
+        return RequireClientCertificate ? block + $"\n    clientcas:\n      - {WriteClientCertificate()}" : block;
+    }
+
+    /// <summary>A client CA and a client certificate it issued; returns the CA's path.</summary>
+    private string WriteClientCertificate()
+    {
+        using var caKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var caRequest = new CertificateRequest("CN=trustlaunch test client CA", caKey, HashAlgorithmName.SHA256);
+        caRequest.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
+        caRequest.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign, true));
+        using var ca = caRequest.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(30));
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var request = new CertificateRequest("CN=trustlaunch test client", key, HashAlgorithmName.SHA256);
+        request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.2")], false));
+        using var leaf = request.Create(ca, DateTimeOffset.UtcNow.AddHours(-1), DateTimeOffset.UtcNow.AddDays(7), RandomNumberGenerator.GetBytes(8));
+        var caPath = Path.Combine(Directory, "client-ca.pem");
+        File.WriteAllText(caPath, ca.ExportCertificatePem() + "\n");
+        File.WriteAllText(ClientCertPath, leaf.ExportCertificatePem() + "\n");
+        File.WriteAllText(ClientKeyPath, key.ExportPkcs8PrivateKeyPem() + "\n");
+        return caPath;
     }
 
     /// <summary>A bcrypt htpasswd line, as <c>htpasswd -B</c> writes it (docker-registry accepts only bcrypt).</summary>
@@ -179,6 +206,12 @@ public class RegistryFixture : IAsyncLifetime
     public IEnumerable<string> SkopeoDestinationArguments()
     {
         yield return "--dest-tls-verify=false";
+        if (RequireClientCertificate)
+        {
+            // skopeo reads NAME.cert + NAME.key (and *.crt) from the directory; the fixture's other files have other names.
+            yield return "--dest-cert-dir";
+            yield return Directory;
+        }
         if (Mode != RegistryAuthMode.None)
         {
             yield return "--dest-creds";

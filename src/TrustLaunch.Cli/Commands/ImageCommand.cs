@@ -9,7 +9,7 @@ public static class ImageCommand
     public static Command Create(GlobalOptions options)
     {
         var registry = new RegistryOptions();
-        var image = new Command("image", "Pull, list, inspect, unpack, encrypt and remove OCI images in the content store");
+        var image = new Command("image", "Pull, list, inspect, unpack, encrypt, sign and remove OCI images in the content store");
         registry.AddTo(image);
         Command[] subcommands =
         [
@@ -21,6 +21,7 @@ public static class ImageCommand
             ImageUnpackCommand.Create(options, registry),
             ImageDigestRootfsCommand.Create(options),
             ImageEncryptCommand.Create(options, registry),
+            ImageSignCommand.Create(options, registry),
         ];
         foreach (var command in subcommands)
             image.Subcommands.Add(command);

@@ -26,21 +26,31 @@ public static class GoldenFetch
 
     /// <summary>
     /// The golden value JWS published in <paramref name="repository"/> for <paramref name="manifestDigest"/>, or why
-    /// there is none (<c>Missing</c>) or it is unusable (<c>Malformed</c>).
+    /// there is none (<c>Missing</c>) or it is unusable (<c>Malformed</c>). Found through the referrers API
+    /// (artifactType <see cref="MediaTypes.GoldenValue"/>) when the registry serves it and lists one; when it lists
+    /// several, the <c>sha256-HEX.golden</c> tag must say which is current (else refused: an older one could be a
+    /// rollback); without the API or a referrer, the tag alone.
     /// </summary>
     public static async Task<(ImageReference TagReference, string? Jws, bool Missing, string? Malformed)> FetchArtifactAsync(
         RegistryClient client, ImageReference repository, Digest manifestDigest, CancellationToken ct)
     {
         var tagReference = repository.WithTag(GoldenArtifact.TagFor(manifestDigest));
+        var referrers = await client.GetReferrersAsync(repository, manifestDigest, MediaTypes.GoldenValue, ct).ConfigureAwait(false) ?? [];
         ManifestResponse artifact;
         try
         {
-            artifact = await client.GetManifestAsync(tagReference, ct).ConfigureAwait(false);
+            artifact = referrers.Count == 1
+                ? await client.GetManifestAsync(repository.WithDigest(referrers[0].Digest), ct).ConfigureAwait(false)
+                : await client.GetManifestAsync(tagReference, ct).ConfigureAwait(false);
         }
         catch (RegistryException e) when (e.StatusCode == HttpStatusCode.NotFound)
         {
-            return (tagReference, null, true, null);
+            return referrers.Count > 1
+                ? (tagReference, null, false, $"{referrers.Count} golden values refer to the image and no tag {tagReference.Tag} says which is current")
+                : (tagReference, null, true, null);
         }
+        if (referrers.Count > 1 && !referrers.Any(r => r.Digest == artifact.Digest))
+            return (tagReference, null, false, $"tag {tagReference.Tag} names {artifact.Digest}, which is not among the {referrers.Count} golden values that refer to the image");
         try
         {
             // The subject is not checked here: it is not signed. The signed payload names the manifest, and the

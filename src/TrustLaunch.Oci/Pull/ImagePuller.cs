@@ -84,11 +84,15 @@ public sealed class ImagePuller(RegistryClient client, ContentStore store)
                 return;
             }
             progress?.Report(new PullProgress(blob.Digest, blob.MediaType, 0, blob.Size));
-            await using var stream = await client.OpenBlobAsync(resolved.Reference, blob.Digest, blob.Size, ct);
             var bytes = progress is null ? null : new InlineProgress<long>(done => progress.Report(new PullProgress(blob.Digest, blob.MediaType, done, blob.Size)));
-            await store.IngestAsync(blob.Digest, blob.Size, stream, bytes, ct);
+            // Read again from the next mirror when one serves bytes that do not match the digest.
+            await client.ReadBlobAsync(resolved.Reference, blob.Digest, blob.Size, async (stream, token) =>
+            {
+                await store.IngestAsync(blob.Digest, blob.Size, stream, bytes, token);
+                Interlocked.Add(ref reconnects, stream.Reopens);
+                return true;
+            }, ct);
             Interlocked.Increment(ref downloaded);
-            Interlocked.Add(ref reconnects, stream.Reopens);
         });
 
         // Manifests go in after the blobs they name, so a stored manifest always has its content.

@@ -10,9 +10,27 @@ public sealed partial class RegistryClient
 
     /// <summary>
     /// Opens a blob as a stream that checks size and digest while it is read (see <see cref="VerifyingStream"/>) and,
-    /// when the connection breaks, reconnects with <c>Range: bytes=N-</c> (or skips N bytes of a full answer).
+    /// when the connection breaks, reconnects with <c>Range: bytes=N-</c> (or skips N bytes of a full answer). With
+    /// mirrors, a blob up to <see cref="RegistryClientOptions.MaxManifestBytes"/> is read and verified whole first,
+    /// so a mirror serving other bytes is given up for the next one; larger ones come from the first source that
+    /// answers (<see cref="ReadBlobAsync{T}"/> falls back for those).
     /// </summary>
     public async Task<VerifyingStream> OpenBlobAsync(ImageReference repo, Digest digest, long size, CancellationToken cancellationToken = default)
+    {
+        if (SourcesFor(repo).Count > 1 && size <= _options.MaxManifestBytes)
+        {
+            var bytes = await ReadBlobAsync(repo, digest, size, async (stream, ct) =>
+            {
+                using var buffer = new MemoryStream();
+                await stream.CopyToAsync(buffer, ct).ConfigureAwait(false);
+                return buffer.ToArray();
+            }, cancellationToken).ConfigureAwait(false);
+            return new VerifyingStream(new MemoryStream(bytes, writable: false), digest, size, $"blob {repo.Name}@{digest}");
+        }
+        return await FromSourcesAsync(repo, source => OpenBlobFromAsync(source, digest, size, cancellationToken)).ConfigureAwait(false);
+    }
+
+    private async Task<VerifyingStream> OpenBlobFromAsync(ImageReference repo, Digest digest, long size, CancellationToken cancellationToken)
     {
         var what = $"blob {repo.Name}@{digest}";
         var first = await OpenBlobAtAsync(repo, digest, 0, what, cancellationToken);

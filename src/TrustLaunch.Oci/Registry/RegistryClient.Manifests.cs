@@ -25,20 +25,27 @@ public sealed partial class RegistryClient
     {
         if (reference.Digest is { } pinned)
             return pinned;
-        using (var head = await SendAsync(reference, push: false, () => ManifestRequest(HttpMethod.Head, reference), HttpCompletionOption.ResponseHeadersRead, cancellationToken))
+        return await FromSourcesAsync(reference, async source =>
         {
-            if (head.IsSuccessStatusCode && head.Headers.TryGetValues("Docker-Content-Digest", out var values) &&
-                Digest.TryParse(values.FirstOrDefault(), out var digest, out _))
-                return digest;
-        }
-        return (await GetManifestAsync(reference, cancellationToken)).Digest;
+            using (var head = await SendAsync(source, push: false, () => ManifestRequest(HttpMethod.Head, source), HttpCompletionOption.ResponseHeadersRead, cancellationToken))
+            {
+                if (head.IsSuccessStatusCode && head.Headers.TryGetValues("Docker-Content-Digest", out var values) &&
+                    Digest.TryParse(values.FirstOrDefault(), out var digest, out _))
+                    return digest;
+            }
+            return (await GetManifestFromAsync(source, cancellationToken)).Digest;
+        });
     }
 
     /// <summary>
     /// GETs a manifest or index by tag or digest. Its digest is computed over the exact bytes received and must equal
-    /// the digest in the reference, and the registry's <c>Docker-Content-Digest</c> when it sends one.
+    /// the digest in the reference, and the registry's <c>Docker-Content-Digest</c> when it sends one. Mirrors
+    /// (registries.conf) are tried first, in order; one that fails or serves other bytes is given up for the next.
     /// </summary>
-    public async Task<ManifestResponse> GetManifestAsync(ImageReference reference, CancellationToken cancellationToken = default)
+    public Task<ManifestResponse> GetManifestAsync(ImageReference reference, CancellationToken cancellationToken = default) =>
+        FromSourcesAsync(reference, source => GetManifestFromAsync(source, cancellationToken));
+
+    private async Task<ManifestResponse> GetManifestFromAsync(ImageReference reference, CancellationToken cancellationToken)
     {
         using var response = await SendAsync(reference, push: false, () => ManifestRequest(HttpMethod.Get, reference), HttpCompletionOption.ResponseHeadersRead, cancellationToken);
         var what = $"manifest {reference}";

@@ -20,6 +20,8 @@ public sealed partial class RegistryClient : IDisposable
     private readonly ConcurrentDictionary<string, CachedToken> _tokens = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, string> _schemes = new(StringComparer.Ordinal);
     private readonly X509Certificate2Collection _extraRoots = [];
+    private readonly ConcurrentDictionary<string, Lazy<HttpClient>> _hostClients = new(StringComparer.Ordinal);
+    private readonly bool _fixedHandler;
 
     private sealed record CachedToken(string Token, DateTimeOffset Expires);
 
@@ -28,20 +30,8 @@ public sealed partial class RegistryClient : IDisposable
         _options = options ?? new RegistryClientOptions();
         if (_options.ExtraCaPemFile is { } pem)
             _extraRoots.ImportFromPemFile(pem);
-        if (handler is null)
-        {
-            var sockets = new SocketsHttpHandler
-            {
-                AutomaticDecompression = DecompressionMethods.None,
-                PooledConnectionIdleTimeout = TimeSpan.FromSeconds(30),
-                ConnectTimeout = TimeSpan.FromSeconds(15),
-            };
-            if (_extraRoots.Count > 0)
-                sockets.SslOptions.RemoteCertificateValidationCallback = ValidateWithExtraRoots;
-            handler = sockets;
-        }
-        _http = new HttpClient(handler) { Timeout = _options.RequestTimeout };
-        _http.DefaultRequestHeaders.UserAgent.ParseAdd("trustlaunch/0.1");
+        _fixedHandler = handler is not null;
+        _http = CreateHttpClient(handler ?? CreateHandler(null));
     }
 
     public RegistryClientOptions Options => _options;
@@ -49,6 +39,8 @@ public sealed partial class RegistryClient : IDisposable
     public void Dispose()
     {
         _http.Dispose();
+        foreach (var client in _hostClients.Values.Where(c => c.IsValueCreated))
+            client.Value.Dispose();
         foreach (var c in _extraRoots)
             c.Dispose();
     }
@@ -61,7 +53,7 @@ public sealed partial class RegistryClient : IDisposable
         var loopback = hostOnly is "localhost" || (IPAddress.TryParse(hostOnly.Trim('[', ']'), out var ip) && IPAddress.IsLoopback(ip));
         var plain = (loopback && _options.PlainHttpForLoopback) ||
                     _options.InsecureRegistries.Contains(reference.Registry) || _options.InsecureRegistries.Contains(host) ||
-                    _options.InsecureRegistries.Contains(hostOnly);
+                    _options.InsecureRegistries.Contains(hostOnly) || _options.Registries.IsInsecureHost(host);
         return new Uri($"{(plain ? "http" : "https")}://{host}/v2/");
     }
 
@@ -73,16 +65,17 @@ public sealed partial class RegistryClient : IDisposable
         return colon < 0 ? host : host[..colon];
     }
 
-    private bool ValidateWithExtraRoots(object sender, X509Certificate? certificate, X509Chain? chain, SslPolicyErrors errors)
+    /// <summary>A chain the system trusts, or one that ends in <paramref name="roots"/> (extra CAs, certs.d).</summary>
+    private static bool ValidateWithRoots(X509Certificate2Collection roots, X509Certificate? certificate, X509Chain? chain, SslPolicyErrors errors)
     {
         if (errors == SslPolicyErrors.None)
             return true;
-        if (errors != SslPolicyErrors.RemoteCertificateChainErrors || certificate is not X509Certificate2 leaf)
+        if (roots.Count == 0 || errors != SslPolicyErrors.RemoteCertificateChainErrors || certificate is not X509Certificate2 leaf)
             return false;
         using var custom = new X509Chain();
         custom.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
         custom.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-        custom.ChainPolicy.CustomTrustStore.AddRange(_extraRoots);
+        custom.ChainPolicy.CustomTrustStore.AddRange(roots);
         if (chain is not null)
             foreach (var element in chain.ChainElements)
                 custom.ChainPolicy.ExtraStore.Add(element.Certificate);
@@ -92,7 +85,7 @@ public sealed partial class RegistryClient : IDisposable
     private static string Scope(ImageReference repo, bool push) => $"repository:{repo.Repository}:{(push ? "pull,push" : "pull")}";
 
     private RegistryCredentials? CredentialsFor(ImageReference repo) =>
-        _options.Credentials.TryGetValue(repo.Registry, out var c) ? c : _options.Credentials.GetValueOrDefault(repo.ApiHost);
+        _options.Credentials.TryGetValue(repo.Registry, out var c) ? c : _options.Credentials.GetValueOrDefault(repo.ApiHost) ?? _options.AuthFiles?.Find(repo);
 
     private void ApplyAuth(HttpRequestMessage request, ImageReference repo, string scope)
     {
@@ -122,7 +115,7 @@ public sealed partial class RegistryClient : IDisposable
             HttpResponseMessage response;
             try
             {
-                response = await _http.SendAsync(request, completion, cancellationToken);
+                response = await HttpFor(repo).SendAsync(request, completion, cancellationToken);
             }
             catch (Exception e) when (retry && attempt < _options.MaxAttempts && !cancellationToken.IsCancellationRequested &&
                                       e is HttpRequestException or IOException or TaskCanceledException && !IsTlsFailure(e))
@@ -187,7 +180,7 @@ public sealed partial class RegistryClient : IDisposable
                 if (!parameters.TryGetValue("realm", out var realm))
                     throw new RegistryException($"registry {repo.Registry}: bearer challenge without realm: {challenge.Parameter}", response.StatusCode, []);
                 var challengeScope = parameters.GetValueOrDefault("scope") ?? scope;
-                var token = await FetchTokenAsync(realm, parameters.GetValueOrDefault("service"), challengeScope, creds, cancellationToken);
+                var token = await FetchTokenAsync(repo, realm, parameters.GetValueOrDefault("service"), challengeScope, creds, cancellationToken);
                 _tokens[repo.ApiHost + " " + scope] = token;
                 _tokens[repo.ApiHost + " " + challengeScope] = token;
                 _schemes[repo.ApiHost] = "bearer";
@@ -197,7 +190,7 @@ public sealed partial class RegistryClient : IDisposable
         return false;
     }
 
-    private async Task<CachedToken> FetchTokenAsync(string realm, string? service, string scope, RegistryCredentials? creds, CancellationToken cancellationToken)
+    private async Task<CachedToken> FetchTokenAsync(ImageReference repo, string realm, string? service, string scope, RegistryCredentials? creds, CancellationToken cancellationToken)
     {
         var query = new StringBuilder();
         if (service is not null)
@@ -210,7 +203,7 @@ public sealed partial class RegistryClient : IDisposable
         if (creds is not null)
             request.Headers.Authorization = BasicHeader(creds);
         var issued = DateTimeOffset.UtcNow;
-        using var response = await _http.SendAsync(request, cancellationToken);
+        using var response = await HttpFor(repo).SendAsync(request, cancellationToken);
         if (!response.IsSuccessStatusCode)
             throw await ErrorAsync(response, $"token from {realm} for scope {scope}", cancellationToken);
         var body = await response.Content.ReadAsByteArrayAsync(cancellationToken);

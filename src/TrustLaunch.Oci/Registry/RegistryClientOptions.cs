@@ -17,6 +17,18 @@ public sealed record RegistryClientOptions
     /// <summary>Credentials by registry (as written in references, e.g. <c>127.0.0.1:5000</c> or <c>docker.io</c>).</summary>
     public IReadOnlyDictionary<string, RegistryCredentials> Credentials { get; init; } = new Dictionary<string, RegistryCredentials>();
 
+    /// <summary>Credentials from podman/skopeo/docker auth files, used for registries <see cref="Credentials"/> does not name.</summary>
+    public RegistryAuthFiles? AuthFiles { get; init; }
+
+    /// <summary>Mirrors, locations, insecure and blocked registries (registries.conf).</summary>
+    public RegistriesConf Registries { get; init; } = RegistriesConf.Empty;
+
+    /// <summary>Per-host CA and client certificates (certs.d).</summary>
+    public CertsDirectory? Certs { get; init; }
+
+    /// <summary>Told when a mirror (or location) is given up for the next one, with the reason.</summary>
+    public Action<string>? SourceRefused { get; init; }
+
     /// <summary>Attempts per request on 5xx, 429 and connection errors (and reconnects per blob stream).</summary>
     public int MaxAttempts { get; init; } = 6;
 

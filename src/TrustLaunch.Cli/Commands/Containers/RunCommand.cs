@@ -86,11 +86,13 @@ public static class RunCommand
         };
         var platform = RegistryOptions.PlatformOption();
         var keys = RegistryOptions.DecryptionKeyOption();
+        var signaturePolicy = new ImageSignaturePolicyOptions();
         var command = new Command("run", "Launch a container from an image that matches its signed golden value, measuring every step")
         {
             reference, args, name, pod, ns, mode, trust, trustPolicy, verifier, agentId, tlsDir, tlsName, attach, network, seccomp, pidsLimit, platform, keys,
         };
         containers.AddTo(command);
+        signaturePolicy.AddTo(command);
         command.SetAction(async (parse, ct) =>
         {
             if (parse.GetValue(pidsLimit) <= 0)
@@ -128,6 +130,7 @@ public static class RunCommand
                 ? new LocalImageJudge(SigningKeys.LoadTrusted(trustPath), policy: SigningKeys.LoadTrustPolicy(trustPolicyPath))
                 : new RemoteImageJudge(verifierClient, parse.GetValue(agentId) ?? Environment.GetEnvironmentVariable(AgentIdEnvironmentVariable)
                     ?? throw new CliUsageException($"--mode remote needs --agent-id (or ${AgentIdEnvironmentVariable})"));
+            judge = signaturePolicy.Wrap(parse, judge);
             var launcher = new TrustedLauncher(containers.DataDir(parse), containers.OpenStore(parse), judge, measurer);
             var launch = new LaunchRequest(r, containerName, verifierClient is null ? LaunchMode.Local : LaunchMode.Remote, parse.GetValue(pod)!, parse.GetValue(ns)!,
                 RegistryOptions.ParsePlatform(parse.GetValue(platform)), parse.GetValue(args))

@@ -42,8 +42,33 @@ public sealed class RegistryOptions
         Recursive = true,
     };
 
+    public Option<string?> AuthFile { get; } = new("--authfile")
+    {
+        Description = $"Registry credentials file (auth.json / docker config.json) read alone (default: ${RegistryAuthFiles.AuthFileEnvironmentVariable}, "
+                      + "else /run/containers/UID/auth.json, then ~/.docker/config.json)",
+        HelpName = "FILE",
+        Recursive = true,
+    };
+
+    public Option<string?> RegistriesConf { get; } = new("--registries-conf")
+    {
+        Description = $"registries.conf (v2 TOML): mirrors, locations, insecure and blocked registries (default: {Oci.Registry.RegistriesConf.DefaultPath} and its .d drop-ins)",
+        HelpName = "FILE",
+        Recursive = true,
+    };
+
+    public Option<string?> CertsDir { get; } = new("--certs-dir")
+    {
+        Description = $"Per-registry TLS directory, HOST:PORT/{{*.crt, NAME.cert, NAME.key}} (default: {CertsDirectory.DefaultPath})",
+        HelpName = "DIR",
+        Recursive = true,
+    };
+
     public void AddTo(Command command)
     {
+        command.Options.Add(AuthFile);
+        command.Options.Add(RegistriesConf);
+        command.Options.Add(CertsDir);
         command.Options.Add(DataDir);
         command.Options.Add(InsecureRegistry);
         command.Options.Add(Username);
@@ -90,7 +115,23 @@ public sealed class RegistryOptions
         {
             InsecureRegistries = parse.GetValue(InsecureRegistry) ?? [],
             Credentials = credentials,
+            AuthFiles = Settings(() => RegistryAuthFiles.Load(parse.GetValue(AuthFile))),
+            Registries = Settings(() => Oci.Registry.RegistriesConf.Load(parse.GetValue(RegistriesConf))),
+            Certs = new CertsDirectory(parse.GetValue(CertsDir) ?? CertsDirectory.DefaultPath),
         });
+    }
+
+    /// <summary>A settings file that is missing (when named) or malformed is a usage error.</summary>
+    private static T Settings<T>(Func<T> load)
+    {
+        try
+        {
+            return load();
+        }
+        catch (Exception e) when (e is FormatException or FileNotFoundException)
+        {
+            throw new CliUsageException(e.Message);
+        }
     }
 
     /// <summary>A reference as given on the command line; malformed ones are a usage error.</summary>
