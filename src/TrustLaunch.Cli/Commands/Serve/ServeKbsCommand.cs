@@ -40,6 +40,8 @@ public static class ServeKbsCommand
             var seconds = parse.GetValue(sessionTimeout);
             if (seconds is < 1 or > 86_400)
                 throw new CliUsageException(string.Create(CultureInfo.InvariantCulture, $"--session-timeout {seconds} must be 1 to 86400 seconds"));
+            var registrarUrl = ParseUrl(parse, registrar);
+            var verifierUrl = ParseUrl(parse, verifier);
             var signer = SigningKeys.Open(parse.GetValue(signingKey)!);
             try
             {
@@ -47,8 +49,8 @@ public static class ServeKbsCommand
                     serve.DataDirectoryPath(parse),
                     ServeOptions.Endpoint(parse, listen, "attesters", mutualTls: false),
                     serve.LoadIdentity(parse),
-                    ParseUrl(parse, registrar),
-                    ParseUrl(parse, verifier),
+                    registrarUrl,
+                    verifierUrl,
                     signer)
                 {
                     SessionTimeout = TimeSpan.FromSeconds(seconds),
