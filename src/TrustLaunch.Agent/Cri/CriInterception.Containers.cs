@@ -3,6 +3,7 @@ using System.Text.Json;
 using Grpc.Core;
 using TrustLaunch.Agent.Cri.V1;
 using TrustLaunch.Agent.Launcher;
+using TrustLaunch.Jose;
 using TrustLaunch.Measurement;
 
 namespace TrustLaunch.Agent.Cri;

@@ -1,7 +1,7 @@
+using TrustLaunch.Jose;
 using TrustLaunch.Oci.Golden;
 using TrustLaunch.Oci.Manifests;
 using TrustLaunch.Oci.Registry;
-using TrustLaunch.Oci.Signing;
 using TrustLaunch.Oci.Store;
 
 namespace TrustLaunch.Agent.Tests.Cri;

@@ -102,7 +102,8 @@ public sealed class SnapshotSealsTests : IDisposable
                 File.Delete(Path.Combine(_rootfs, "hello"));
                 break;
             case "linked":
-                Assert.Equal(0, TrustLaunch.Measurement.Native.Libc.Link(Hello, Path.Combine(_rootfs, "etc", "second")));
+                using (var cwd = new Microsoft.Win32.SafeHandles.SafeFileHandle(TrustLaunch.Measurement.Native.Libc.AT_FDCWD, ownsHandle: false))
+                    Assert.Equal(0, TrustLaunch.Measurement.Native.Libc.LinkAt(cwd, Hello, cwd, Path.Combine(_rootfs, "etc", "second"), 0));
                 break;
             default:
                 File.Move(Hello, Hello + ".moved");
