@@ -32,7 +32,7 @@ internal sealed class CriHostedService(CriSettings settings, AgentRuntime agent,
             BackendSocket = CriOptions.SocketPath(settings.Backend, "--cri-backend"),
             Mirrors = CriOptions.ParseMirrors(settings.Mirrors),
         };
-        _endpoint = await CriEndpoint.StartAsync(options, judge, new CriLaunchLogMeasurer(agent.Log), loggerFactory, cancellationToken: cancellationToken).ConfigureAwait(false);
+        _endpoint = await CriEndpoint.StartAsync(options, judge, new LaunchLogMeasurer(agent.Log), loggerFactory, cancellationToken: cancellationToken).ConfigureAwait(false);
     }
 
     public async Task StopAsync(CancellationToken cancellationToken) => await DisposeAsync().ConfigureAwait(false);

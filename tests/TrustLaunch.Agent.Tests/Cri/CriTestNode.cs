@@ -75,7 +75,7 @@ internal sealed class CriTestNode : IAsyncDisposable
             Mirrors = ContainerdFixture.MirroredRegistries.ToDictionary(r => r, _ => Containerd.Registry.Host),
             ExitPollInterval = TimeSpan.FromMilliseconds(200),
         };
-        return CriEndpoint.StartAsync(options, new LocalImageJudge(trusted), new CriLaunchLogMeasurer(Log), NullLoggerFactory.Instance);
+        return CriEndpoint.StartAsync(options, new LocalImageJudge(trusted), new LaunchLogMeasurer(Log), NullLoggerFactory.Instance);
     }
 
     public async ValueTask DisposeAsync()
