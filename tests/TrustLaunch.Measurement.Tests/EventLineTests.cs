@@ -88,8 +88,16 @@ public class EventLineTests
             LaunchEventLines.ContainerStopped(new("c", 137)),
             LaunchEventLines.ContainerDeleted(new("c")),
             LaunchEventLines.ContainerExec(new("c", ["sh"])),
+            LaunchEventLines.PodSandboxCreated(new("p", "web-0", "ns", "u")),
+            LaunchEventLines.PodSandboxStopped(new("p")),
+            LaunchEventLines.PodSandboxRemoved(new("p")),
         ];
         Assert.Equal(LaunchEvents.Operations.Order(), lines.Select(l => EventLine.Parse(l).Operation).Order());
+        Assert.Equal("trustlaunch PodSandboxCreated {\"name\":\"web-0\",\"namespace\":\"ns\",\"pod\":\"p\",\"uid\":\"u\"}", lines[8]);
+        Assert.Equal("trustlaunch PodSandboxRemoved {\"pod\":\"p\"}", lines[10]);
+        Assert.Equal(
+            "trustlaunch ContainerCreated {\"config\":\"cfg\",\"container\":\"c\",\"digest\":\"d\",\"image\":\"i\",\"namespace\":\"ns\",\"network\":\"pod\",\"pod\":\"p\",\"pod_name\":\"web-0\",\"pod_uid\":\"u\",\"seccomp\":\"default\"}",
+            LaunchEventLines.ContainerCreated(new("c", "p", "ns", "i", "d", "cfg", ContainerIsolation.NetworkPod, ContainerIsolation.SeccompDefault, "web-0", "u")));
         Assert.Equal("trustlaunch ContainerStopped {\"container\":\"c\",\"exit_code\":137}", lines[5]);
         Assert.Equal(
             "trustlaunch ContainerCreated {\"config\":\"cfg\",\"container\":\"c\",\"digest\":\"d\",\"image\":\"i\",\"namespace\":\"ns\",\"network\":\"pod\",\"pod\":\"p\",\"seccomp\":\"default\"}",

@@ -43,7 +43,7 @@ public sealed class CriEndpoint : IAsyncDisposable
         var logger = loggerFactory.CreateLogger<CriEndpoint>();
         var containerd = new ContainerdConnection(options.BackendSocket);
         var registries = new CriRegistries(options.Mirrors, registryOptions);
-        var interception = new CriInterception(containerd, registries, judge, measurer, logger);
+        var interception = new CriInterception(containerd, registries, judge, measurer, logger, options.VerificationLifetime);
 
         Directory.CreateDirectory(Path.GetDirectoryName(options.ListenSocket)!);
         File.Delete(options.ListenSocket);

@@ -53,12 +53,13 @@ public sealed partial class CriInterception
     }
 
     /// <summary>
-    /// The verified image containerd holds as <paramref name="image"/>: verified by a pull since the agent started, or
-    /// judged now by its repository digest (pulled before the agent started, or past it straight into containerd).
+    /// The verified image containerd holds as <paramref name="image"/>: verified by a pull less than the verification
+    /// lifetime ago, or judged now by its repository digest (pulled before the agent started, straight into containerd,
+    /// or too long ago for the golden value's validity and the policy to be taken as they were).
     /// </summary>
     private async Task<VerifiedImage> VerifiedAsync(Image image, CancellationToken cancellationToken)
     {
-        if (_verified.TryGetValue(image.Id, out var known))
+        if (_verified.TryGetValue(image.Id, out var known) && _time.GetUtcNow() - known.At < verificationLifetime)
             return known;
         var named = image.RepoDigests.Select(d => ImageReference.TryParse(d, out var r, out _) ? r : null).FirstOrDefault(r => r?.Digest is not null)
                     ?? throw new ImageNotVerifiedException($"image {image.Id} has no repository digest to find its golden value by");
@@ -80,7 +81,7 @@ public sealed partial class CriInterception
         var measured = new ImageMeasurement(source, resolved.Manifest.Digest, resolved.Parsed.Config.Digest,
             resolved.Parsed.Layers.Select(l => l.Digest).ToList(), config.RootFs.DiffIds);
         var approval = await judge.JudgeAsync(client, measured, cancellationToken).ConfigureAwait(false);
-        return new VerifiedImage(reference.ToString(), measured.ManifestDigest, measured.ConfigDigest, approval);
+        return new VerifiedImage(reference.ToString(), measured.ManifestDigest, measured.ConfigDigest, approval, _time.GetUtcNow());
     }
 
     private Task MeasureVerifiedAsync(VerifiedImage image, CancellationToken cancellationToken) =>

@@ -17,7 +17,8 @@ namespace TrustLaunch.Agent.Cri;
 /// Refusals throw <see cref="RpcException"/> whose detail starts <c>NOT verified:</c>; containerd's errors pass
 /// through with their status.
 /// </summary>
-public sealed partial class CriInterception(ContainerdConnection containerd, CriRegistries registries, IImageJudge judge, IMeasurer measurer, ILogger logger)
+public sealed partial class CriInterception(ContainerdConnection containerd, CriRegistries registries, IImageJudge judge, IMeasurer measurer, ILogger logger,
+    TimeSpan verificationLifetime, TimeProvider? time = null)
 {
     /// <summary>Images verified since the agent started, by containerd's image id (the config digest).</summary>
     private readonly ConcurrentDictionary<string, VerifiedImage> _verified = new(StringComparer.Ordinal);
@@ -25,7 +26,9 @@ public sealed partial class CriInterception(ContainerdConnection containerd, Cri
     /// <summary>Containers this endpoint created, until their deletion is measured.</summary>
     private readonly ConcurrentDictionary<string, TrackedContainer> _containers = new(StringComparer.Ordinal);
 
-    private sealed record VerifiedImage(string Reference, Digest Manifest, Digest Config, ImageApproval Approval);
+    private readonly TimeProvider _time = time ?? TimeProvider.System;
+
+    private sealed record VerifiedImage(string Reference, Digest Manifest, Digest Config, ImageApproval Approval, DateTimeOffset At);
 
     private sealed class TrackedContainer(string pod)
     {

@@ -22,6 +22,14 @@ public sealed class CriOptions
     /// <summary>Registry host (as in image references, e.g. <c>docker.io</c>) → host[:port] that serves it.</summary>
     public IReadOnlyDictionary<string, string> Mirrors { get; init; } = new Dictionary<string, string>(StringComparer.Ordinal);
 
+    /// <summary>
+    /// How long a verification at PullImage stands for CreateContainer; past it the image is judged again (golden value
+    /// expiry, revocation, a verifier's changed policy), as it is for an image the endpoint did not pull.
+    /// </summary>
+    public TimeSpan VerificationLifetime { get; init; } = DefaultVerificationLifetime;
+
+    public static readonly TimeSpan DefaultVerificationLifetime = TimeSpan.FromMinutes(5);
+
     /// <summary>How often containers are checked for exits, to measure <c>ContainerStopped</c> with the exit code.</summary>
     public TimeSpan ExitPollInterval { get; init; } = TimeSpan.FromSeconds(1);
 

@@ -109,4 +109,33 @@ public sealed class CriKubeletSequenceTests(ContainerdFixture containerd)
         // containerd removes the pod's containers with it: their deletion is measured before the pod's.
         Assert.Equal([LaunchEvents.PodSandboxStopped, LaunchEvents.ContainerDeleted, LaunchEvents.PodSandboxRemoved], events.TakeLast(3).Select(e => e.Operation));
     }
+
+    [Fact]
+    public async Task CallerTimeouts_ExecSyncPastItsTimeoutAndAGracefulStop_ContainerdDecides()
+    {
+        await using var node = await CriTestNode.StartAsync(containerd);
+        var (image, pushed, _) = await CriPods.PushImageAsync(containerd, "app-timeouts");
+        using (var publisher = node.Publisher())
+            await CriGolden.PublishAsync(pushed.Reference, publisher);
+        var runtime = node.Kubelet.Runtime;
+        var sandbox = CriPods.Sandbox("slow-0", Path.Combine(node.Directory, "pods"));
+        var pod = (await runtime.RunPodSandboxAsync(new RunPodSandboxRequest { Config = sandbox })).PodSandboxId;
+        var pulled = await node.Kubelet.Images.PullImageAsync(new PullImageRequest { Image = new ImageSpec { Image = image } });
+        var container = (await runtime.CreateContainerAsync(CriPods.Container(pod, sandbox, pulled.ImageRef, "/bin/busybox", "sleep", "3600"))).ContainerId;
+        await runtime.StartContainerAsync(new StartContainerRequest { ContainerId = container });
+
+        var timedOut = await Assert.ThrowsAsync<RpcException>(async () =>
+            await runtime.ExecSyncAsync(new ExecSyncRequest { ContainerId = container, Cmd = { "/bin/busybox", "sleep", "30" }, Timeout = 1 }, deadline: DateTime.UtcNow.AddSeconds(20)));
+        // PID 1 ignores SIGTERM: containerd waits the whole grace period, then kills it; the endpoint adds no deadline of its own.
+        var stopping = System.Diagnostics.Stopwatch.StartNew();
+        await runtime.StopContainerAsync(new StopContainerRequest { ContainerId = container, Timeout = 2 }, deadline: DateTime.UtcNow.AddSeconds(30));
+        stopping.Stop();
+        await runtime.RemoveContainerAsync(new RemoveContainerRequest { ContainerId = container });
+        await runtime.StopPodSandboxAsync(new StopPodSandboxRequest { PodSandboxId = pod });
+        await runtime.RemovePodSandboxAsync(new RemovePodSandboxRequest { PodSandboxId = pod });
+
+        Assert.Equal(StatusCode.DeadlineExceeded, timedOut.StatusCode);
+        Assert.InRange(stopping.Elapsed, TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(25));
+        Assert.Equal($"{{\"container\":\"{container}\",\"exit_code\":137}}", Assert.Single(node.Events(), e => e.Operation == LaunchEvents.ContainerStopped).Content);
+    }
 }

@@ -127,6 +127,29 @@ public sealed class CriRefusalTests(ContainerdFixture containerd)
         }
     }
 
+    [Fact]
+    public async Task CreateContainer_VerificationOlderThanItsLifetime_ImageJudgedAgain()
+    {
+        await using var node = await CriTestNode.StartAsync(containerd, verificationLifetime: TimeSpan.Zero);
+        var (image, pushed, _) = await CriPods.PushImageAsync(containerd, "app-stale");
+        using (var publisher = node.Publisher())
+            await CriGolden.PublishAsync(pushed.Reference, publisher);
+        var sandbox = CriPods.Sandbox("stale-0", Path.Combine(node.Directory, "pods"));
+        var pod = (await node.Kubelet.Runtime.RunPodSandboxAsync(new RunPodSandboxRequest { Config = sandbox })).PodSandboxId;
+        try
+        {
+            var pulled = await node.Kubelet.Images.PullImageAsync(new PullImageRequest { Image = new ImageSpec { Image = image } });
+            await node.Kubelet.Runtime.CreateContainerAsync(CriPods.Container(pod, sandbox, pulled.ImageRef, "/bin/busybox", "sleep", "60"));
+
+            Assert.Equal([LaunchEvents.PodSandboxCreated, LaunchEvents.ImagePulled, LaunchEvents.ImageVerified, LaunchEvents.ImageVerified, LaunchEvents.ContainerCreated],
+                node.Events().Select(e => e.Operation));
+        }
+        finally
+        {
+            await RemovePodAsync(node, pod);
+        }
+    }
+
     private static async Task RemovePodAsync(CriTestNode node, string pod)
     {
         await node.Kubelet.Runtime.StopPodSandboxAsync(new StopPodSandboxRequest { PodSandboxId = pod });

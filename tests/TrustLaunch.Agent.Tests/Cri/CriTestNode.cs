@@ -18,10 +18,12 @@ internal sealed class CriTestNode : IAsyncDisposable
 {
     private readonly SwtpmFixture _swtpm = new();
     private TpmDevice? _device;
+    private readonly TimeSpan _verificationLifetime;
 
-    private CriTestNode(ContainerdFixture containerd)
+    private CriTestNode(ContainerdFixture containerd, TimeSpan verificationLifetime)
     {
         Containerd = containerd;
+        _verificationLifetime = verificationLifetime;
         Endpoint = null!;
         Log = null!;
     }
@@ -39,9 +41,9 @@ internal sealed class CriTestNode : IAsyncDisposable
     /// <summary>A connection to containerd's own socket, past the endpoint.</summary>
     public ContainerdConnection Direct { get; private set; } = null!;
 
-    public static async Task<CriTestNode> StartAsync(ContainerdFixture containerd)
+    public static async Task<CriTestNode> StartAsync(ContainerdFixture containerd, TimeSpan? verificationLifetime = null)
     {
-        var node = new CriTestNode(containerd);
+        var node = new CriTestNode(containerd, verificationLifetime ?? CriOptions.DefaultVerificationLifetime);
         await node._swtpm.InitializeAsync();
         node._device = node._swtpm.OpenDevice();
         await node._device.StartupAsync();
@@ -74,6 +76,7 @@ internal sealed class CriTestNode : IAsyncDisposable
             BackendSocket = Containerd.Socket,
             Mirrors = ContainerdFixture.MirroredRegistries.ToDictionary(r => r, _ => Containerd.Registry.Host),
             ExitPollInterval = TimeSpan.FromMilliseconds(200),
+            VerificationLifetime = _verificationLifetime,
         };
         return CriEndpoint.StartAsync(options, new LocalImageJudge(trusted), new LaunchLogMeasurer(Log), NullLoggerFactory.Instance);
     }
