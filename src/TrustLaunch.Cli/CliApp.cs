@@ -81,7 +81,7 @@ public static class CliApp
         TpmException or TpmTransportException or TpmFormatException => ExitCodes.Failure,
         // Registries, content that does not match its digest, platforms an index lacks, unsupported media types,
         // malformed manifests: the outside world said no.
-        RegistryException or OciContentException or PlatformNotFoundException or HttpRequestException => ExitCodes.Failure,
+        RegistryException or RegistryBlockedException or OciContentException or PlatformNotFoundException or HttpRequestException => ExitCodes.Failure,
         NotSupportedException or JsonException => ExitCodes.Failure,
         FileNotFoundException or DirectoryNotFoundException => ExitCodes.Usage,
         FormatException or ArgumentException => ExitCodes.Usage,
