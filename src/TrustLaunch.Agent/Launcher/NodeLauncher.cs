@@ -96,9 +96,9 @@ public sealed class NodeLauncher(AgentRuntime agent, ServiceHttpClientFactory cl
             {
                 await Control(dataDir).RecoverAsync(cancellationToken).ConfigureAwait(false);
             }
-            catch (Exception e) when (e is IOException or RuntimeException or LauncherException)
+            catch (Exception e) when (e is not OperationCanceledException)
             {
-                // Every later command of that data directory recovers again, first.
+                // Not a reason to keep the agent down: every later command of that data directory recovers again, first.
                 logger.LogWarning("Recovering the containers of {DataDir} failed: {Message}", dataDir, e.Message);
             }
         }
