@@ -70,7 +70,9 @@ public sealed class NodeLauncher(AgentRuntime agent, ServiceHttpClientFactory cl
         var exited = Task.Run(() => monitor.RunAsync(container, pid => started.TrySetResult(pid), CancellationToken.None), CancellationToken.None);
         _ = exited.ContinueWith(t => logger.LogWarning(t.Exception!.GetBaseException(), "Container {Name}: its monitor failed", request.Name),
             CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
-        if (await Task.WhenAny(started.Task, exited).ConfigureAwait(false) != started.Task)
+        await Task.WhenAny(started.Task, exited).ConfigureAwait(false);
+        // Not "which came first": a short-lived container may be done by the time either continuation runs.
+        if (!started.Task.IsCompleted)
         {
             try
             {
