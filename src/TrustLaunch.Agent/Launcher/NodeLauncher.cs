@@ -140,7 +140,9 @@ public sealed class NodeLauncher(AgentRuntime agent, ServiceHttpClientFactory cl
     {
         if (!Uri.TryCreate(request.Verifier, UriKind.Absolute, out var uri) || uri.Scheme != Uri.UriSchemeHttps)
             throw new ArgumentException($"verifier '{request.Verifier}' is not an https:// URL");
-        return clients.Create(uri, ServiceRoles.Verifier);
+        if (request.TlsDir is null)
+            return clients.Create(uri, ServiceRoles.Verifier);
+        return new ServiceHttpClientFactory(TlsIdentity.FromDirectory(request.TlsDir, request.TlsName ?? "agent")).Create(uri, ServiceRoles.Verifier);
     }
 
     /// <returns>The client, and whether the caller disposes it (it is not one of those kept).</returns>
