@@ -70,7 +70,9 @@ public sealed class NodeLauncher(AgentRuntime agent, ServiceHttpClientFactory cl
         var exited = Task.Run(() => monitor.RunAsync(container, pid => started.TrySetResult(pid), CancellationToken.None), CancellationToken.None);
         _ = exited.ContinueWith(t => logger.LogWarning(t.Exception!.GetBaseException(), "Container {Name}: its monitor failed", request.Name),
             CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
-        if (await Task.WhenAny(started.Task, exited).ConfigureAwait(false) != started.Task)
+        await Task.WhenAny(started.Task, exited).ConfigureAwait(false);
+        // Not "which came first": a short-lived container may be done by the time either continuation runs.
+        if (!started.Task.IsCompleted)
         {
             try
             {
@@ -96,9 +98,9 @@ public sealed class NodeLauncher(AgentRuntime agent, ServiceHttpClientFactory cl
             {
                 await Control(dataDir).RecoverAsync(cancellationToken).ConfigureAwait(false);
             }
-            catch (Exception e) when (e is IOException or RuntimeException or LauncherException)
+            catch (Exception e) when (e is not OperationCanceledException)
             {
-                // Every later command of that data directory recovers again, first.
+                // Not a reason to keep the agent down: every later command of that data directory recovers again, first.
                 logger.LogWarning("Recovering the containers of {DataDir} failed: {Message}", dataDir, e.Message);
             }
         }
@@ -138,7 +140,9 @@ public sealed class NodeLauncher(AgentRuntime agent, ServiceHttpClientFactory cl
     {
         if (!Uri.TryCreate(request.Verifier, UriKind.Absolute, out var uri) || uri.Scheme != Uri.UriSchemeHttps)
             throw new ArgumentException($"verifier '{request.Verifier}' is not an https:// URL");
-        return clients.Create(uri, ServiceRoles.Verifier);
+        if (request.TlsDir is null)
+            return clients.Create(uri, ServiceRoles.Verifier);
+        return new ServiceHttpClientFactory(TlsIdentity.FromDirectory(request.TlsDir, request.TlsName ?? "agent")).Create(uri, ServiceRoles.Verifier);
     }
 
     /// <returns>The client, and whether the caller disposes it (it is not one of those kept).</returns>

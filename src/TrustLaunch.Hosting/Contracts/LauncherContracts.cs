@@ -7,7 +7,8 @@ namespace TrustLaunch.Hosting.Contracts;
 /// are absolute and read by the agent (the socket is root's only): <see cref="DataDir"/> holds the content store,
 /// snapshots and containers; <see cref="Trust"/> and <see cref="TrustPolicy"/> (local mode) the publisher keys and
 /// trust policy; <see cref="DecryptionKeys"/> the private keys of encrypted layers. Remote mode asks
-/// <see cref="Verifier"/> with the agent's own certificate. <see cref="RegistryPassword"/> is never logged.
+/// <see cref="Verifier"/> with the agent's own certificate, or the one <see cref="TlsDir"/> and <see cref="TlsName"/>
+/// name when given. <see cref="RegistryPassword"/> is never logged.
 /// </summary>
 public sealed record RunContainerRequest(
     string DataDir,
@@ -30,7 +31,9 @@ public sealed record RunContainerRequest(
     IReadOnlyList<string>? DecryptionKeys = null,
     IReadOnlyList<string>? InsecureRegistries = null,
     string? RegistryUsername = null,
-    string? RegistryPassword = null)
+    string? RegistryPassword = null,
+    string? TlsDir = null,
+    string? TlsName = null)
 {
     public override string ToString() => $"RunContainerRequest {{ Name = {Name}, Reference = {Reference} }}";
 }

@@ -106,6 +106,23 @@ public sealed class RunCommandTests(ImageRegistryFixture registry, LaunchAgentFi
         Assert.Matches("^member +running .* pod-1$", text[1]);
     }
 
+    /// <summary>A container that exits at once may be reaped before the agent answers that it started: the run still succeeds, with its exit status.</summary>
+    [Fact]
+    public async Task Run_AttachedContainersThatExitAtOnce_EveryRunAnsweredWithItsStatus()
+    {
+        var (reference, _, trusted) = await PublishAsync("run/instant");
+        var results = new List<(int, string)>();
+
+        for (var i = 0; i < 12; i++)
+        {
+            var run = await Tl("run", reference, "--trust", trusted, "--name", $"instant-{i}", "--attach", "--", "/bin/busybox", "sh", "-c", $"exit {i % 3}");
+            results.Add((run.ExitCode, run.Stderr));
+            (await Tl("rm", $"instant-{i}")).EnsureSuccess();
+        }
+
+        Assert.Equal(Enumerable.Range(0, 12).Select(i => (i % 3, "")), results);
+    }
+
     [Fact]
     public async Task Run_NoGoldenValue_Exit3RefusalMeasuredNothingLeft()
     {

@@ -118,7 +118,9 @@ public static class RunCommand
                     parse.GetValue(pod)!, parse.GetValue(ns)!, parse.GetValue(platform), parse.GetValue(args),
                     remote ? null : Path.GetFullPath(trustPath), remote || trustPolicyPath is null ? null : Path.GetFullPath(trustPolicyPath),
                     remote ? VerifierUrl(parse, verifier) : null, remote ? parse.GetValue(agentId) ?? Environment.GetEnvironmentVariable(AgentIdEnvironmentVariable) : null,
-                    (parse.GetValue(keys) ?? []).Select(Path.GetFullPath).ToList(), containers.Registry.InsecureRegistries(parse), user, password);
+                    (parse.GetValue(keys) ?? []).Select(Path.GetFullPath).ToList(), containers.Registry.InsecureRegistries(parse), user, password,
+                    // The agent presents its own certificate unless this run names one.
+                    remote && parse.GetResult(tlsDir) is { Implicit: false } ? Path.GetFullPath(parse.GetValue(tlsDir)!) : null, remote ? parse.GetValue(tlsName) : null);
                 return await RunThroughAgentAsync(parse, containers, request, output, ct).ConfigureAwait(false);
             }
 
