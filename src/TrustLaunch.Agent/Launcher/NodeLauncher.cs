@@ -54,6 +54,7 @@ public sealed class NodeLauncher(AgentRuntime agent, ServiceHttpClientFactory cl
             ? new LocalImageJudge(TrustedKeys.Load(request.Trust ?? throw new ArgumentException("local mode needs trust (the publisher keys)")),
                 policy: request.TrustPolicy is null ? GoldenTrustPolicy.Default : GoldenTrustPolicy.Load(request.TrustPolicy))
             : new RemoteImageJudge(verifier, request.AgentId ?? agent.Options.AgentId);
+        judge = SignaturePolicyJudge.Wrap(judge, request.SignaturePolicy, request.RegistriesD);
         var (client, owned) = RegistryClientOf(request, launch.Reference);
         using var disposeOwned = owned ? client : null;
         var measurer = Measurer;
@@ -153,10 +154,23 @@ public sealed class NodeLauncher(AgentRuntime agent, ServiceHttpClientFactory cl
         var credentials = new Dictionary<string, RegistryCredentials>(StringComparer.Ordinal);
         if (request.RegistryUsername is { } user)
             credentials[reference.Registry] = new RegistryCredentials(user, request.RegistryPassword!);
-        RegistryClient Create() => new(new RegistryClientOptions { InsecureRegistries = request.InsecureRegistries ?? [], Credentials = credentials });
-        // Keyed by a hash, so no password is kept as a key.
+        var authFiles = RegistryAuthFiles.Load(request.AuthFile);
+        var registries = RegistriesConf.Load(request.RegistriesConf);
+        var certs = request.CertsDir ?? CertsDirectory.DefaultPath;
+        RegistryClient Create() => new(new RegistryClientOptions
+        {
+            InsecureRegistries = request.InsecureRegistries ?? [],
+            Credentials = credentials,
+            AuthFiles = authFiles,
+            Registries = registries,
+            Certs = new CertsDirectory(certs),
+        });
+        // Keyed by a hash, so no password is kept as a key; the settings files' paths and change times are part of
+        // it, so an edited auth file, registries.conf or certs.d makes a new client.
         var key = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(string.Join('\0',
-            [reference.Registry, request.RegistryUsername ?? "", request.RegistryPassword ?? "", .. (request.InsecureRegistries ?? []).Order(StringComparer.Ordinal)]))));
+            [reference.Registry, request.RegistryUsername ?? "", request.RegistryPassword ?? "", .. (request.InsecureRegistries ?? []).Order(StringComparer.Ordinal),
+             .. SettingsStamps([.. RegistryAuthFiles.SearchPath(request.AuthFile), request.RegistriesConf ?? RegistriesConf.DefaultPath,
+                 (request.RegistriesConf ?? RegistriesConf.DefaultPath) + ".d", certs])]))));
         if (_registryClients.TryGetValue(key, out var kept))
             return (kept, false);
         if (_registryClients.Count >= MaxRegistryClients)
@@ -167,6 +181,10 @@ public sealed class NodeLauncher(AgentRuntime agent, ServiceHttpClientFactory cl
         created.Dispose();
         return (_registryClients[key], false);
     }
+
+    /// <summary>Each path with the time it last changed (files and directories; absent ones say so).</summary>
+    private static IEnumerable<string> SettingsStamps(IEnumerable<string> paths) =>
+        paths.Select(p => $"{p}@{(Path.Exists(p) ? new FileInfo(p).LastWriteTimeUtc.Ticks.ToString(System.Globalization.CultureInfo.InvariantCulture) : "absent")}");
 
     private async Task RememberAsync(string dataDir, CancellationToken cancellationToken)
     {

@@ -8,7 +8,10 @@ namespace TrustLaunch.Hosting.Contracts;
 /// snapshots and containers; <see cref="Trust"/> and <see cref="TrustPolicy"/> (local mode) the publisher keys and
 /// trust policy; <see cref="DecryptionKeys"/> the private keys of encrypted layers. Remote mode asks
 /// <see cref="Verifier"/> with the agent's own certificate, or the one <see cref="TlsDir"/> and <see cref="TlsName"/>
-/// name when given. <see cref="RegistryPassword"/> is never logged.
+/// name when given. <see cref="RegistryPassword"/> is never logged. <see cref="AuthFile"/>,
+/// <see cref="RegistriesConf"/>, <see cref="CertsDir"/>, <see cref="SignaturePolicy"/> and <see cref="RegistriesD"/>
+/// are the registry settings and containers-policy.json of <c>run</c>'s options; null = the defaults under
+/// <c>/etc/containers</c> (and the auth files' search path), read by the agent on this same host.
 /// </summary>
 public sealed record RunContainerRequest(
     string DataDir,
@@ -33,7 +36,12 @@ public sealed record RunContainerRequest(
     string? RegistryUsername = null,
     string? RegistryPassword = null,
     string? TlsDir = null,
-    string? TlsName = null)
+    string? TlsName = null,
+    string? AuthFile = null,
+    string? RegistriesConf = null,
+    string? CertsDir = null,
+    string? SignaturePolicy = null,
+    string? RegistriesD = null)
 {
     public override string ToString() => $"RunContainerRequest {{ Name = {Name}, Reference = {Reference} }}";
 }

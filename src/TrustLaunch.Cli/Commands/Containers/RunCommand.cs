@@ -112,6 +112,7 @@ public static class RunCommand
                     SigningKeys.LoadTrustPolicy(trustPolicyPath);
                 }
                 RegistryOptions.LoadDecryptionKeys(parse.GetValue(keys)).Dispose();
+                signaturePolicy.Check(parse);
                 var (user, password) = containers.Registry.ReadCredentials(parse, options.Input);
                 var request = new RunContainerRequest(Path.GetFullPath(containers.DataDir(parse)), r.ToString(), containerName, parse.GetValue(containers.Runtime)!,
                     remote ? "remote" : "local", parse.GetValue(network)!, parse.GetValue(seccomp)!, parse.GetValue(pidsLimit), parse.GetValue(attach),
@@ -120,7 +121,14 @@ public static class RunCommand
                     remote ? VerifierUrl(parse, verifier) : null, remote ? parse.GetValue(agentId) ?? Environment.GetEnvironmentVariable(AgentIdEnvironmentVariable) : null,
                     (parse.GetValue(keys) ?? []).Select(Path.GetFullPath).ToList(), containers.Registry.InsecureRegistries(parse), user, password,
                     // The agent presents its own certificate unless this run names one.
-                    remote && parse.GetResult(tlsDir) is { Implicit: false } ? Path.GetFullPath(parse.GetValue(tlsDir)!) : null, remote ? parse.GetValue(tlsName) : null);
+                    remote && parse.GetResult(tlsDir) is { Implicit: false } ? Path.GetFullPath(parse.GetValue(tlsDir)!) : null, remote ? parse.GetValue(tlsName) : null)
+                {
+                    AuthFile = containers.Registry.AuthFilePath(parse),
+                    RegistriesConf = containers.Registry.RegistriesConfPath(parse),
+                    CertsDir = containers.Registry.CertsDirPath(parse),
+                    SignaturePolicy = signaturePolicy.Paths(parse).SignaturePolicy,
+                    RegistriesD = signaturePolicy.Paths(parse).RegistriesD,
+                };
                 return await RunThroughAgentAsync(parse, containers, request, output, ct).ConfigureAwait(false);
             }
 

@@ -11,9 +11,6 @@ namespace TrustLaunch.Cli.Commands.Image;
 /// </summary>
 public sealed class ImageSignaturePolicyOptions
 {
-    /// <summary>Reads http(s) lookaside stores; one per process, as HttpClient is meant to be used.</summary>
-    private static readonly HttpClient LookasideHttp = new() { Timeout = TimeSpan.FromSeconds(60) };
-
     public Option<string?> SignaturePolicy { get; } = new("--signature-policy")
     {
         Description = $"containers-policy.json the image must also satisfy (default: {Oci.Policy.SignaturePolicy.DefaultPath} when it exists)",
@@ -37,20 +34,37 @@ public sealed class ImageSignaturePolicyOptions
     /// <summary><paramref name="judge"/> behind the signature policy, or <paramref name="judge"/> alone when there is none.</summary>
     public IImageJudge Wrap(ParseResult parse, IImageJudge judge)
     {
-        var path = parse.GetValue(SignaturePolicy);
-        if (path is null && !File.Exists(Oci.Policy.SignaturePolicy.DefaultPath))
-            return judge;
-        SignaturePolicy policy;
         try
         {
-            policy = Oci.Policy.SignaturePolicy.Load(path);
+            return SignaturePolicyJudge.Wrap(judge, parse.GetValue(SignaturePolicy), parse.GetValue(RegistriesD));
         }
-        catch (Exception e) when (e is FormatException or FileNotFoundException)
+        catch (Exception e) when (e is FormatException or FileNotFoundException or DirectoryNotFoundException)
         {
             throw new CliUsageException(e.Message);
         }
-        return new SignaturePolicyJudge(judge, new SignaturePolicyCheck(policy, LoadRegistriesD(parse.GetValue(RegistriesD)), LookasideHttp));
     }
+
+    /// <summary>Reads the policy and registries.d as <see cref="Wrap"/> would, so a malformed one is a usage error here too.</summary>
+    public void Check(ParseResult parse)
+    {
+        try
+        {
+            if (parse.GetValue(SignaturePolicy) is not null || File.Exists(Oci.Policy.SignaturePolicy.DefaultPath))
+            {
+                Oci.Policy.SignaturePolicy.Load(parse.GetValue(SignaturePolicy));
+                Oci.Policy.RegistriesD.Load(parse.GetValue(RegistriesD));
+            }
+        }
+        catch (Exception e) when (e is FormatException or FileNotFoundException or DirectoryNotFoundException)
+        {
+            throw new CliUsageException(e.Message);
+        }
+    }
+
+    /// <summary>The absolute paths a launch through the agent names (the agent reads them itself).</summary>
+    public (string? SignaturePolicy, string? RegistriesD) Paths(ParseResult parse) =>
+        (parse.GetValue(SignaturePolicy) is { } policy ? Path.GetFullPath(policy) : null,
+         parse.GetValue(RegistriesD) is { } directory ? Path.GetFullPath(directory) : null);
 
     public static RegistriesD LoadRegistriesD(string? directory)
     {

@@ -101,6 +101,17 @@ public sealed class RegistryOptions
 
     public IReadOnlyList<string> InsecureRegistries(ParseResult parse) => parse.GetValue(InsecureRegistry) ?? [];
 
+    /// <summary>The auth file a launch through the agent names: <c>--authfile</c>, else this process's
+    /// <c>$REGISTRY_AUTH_FILE</c> (the agent's environment is not the caller's); null = the default search path.</summary>
+    public string? AuthFilePath(ParseResult parse) =>
+        FullPath(parse.GetValue(AuthFile) ?? Environment.GetEnvironmentVariable(RegistryAuthFiles.AuthFileEnvironmentVariable));
+
+    public string? RegistriesConfPath(ParseResult parse) => FullPath(parse.GetValue(RegistriesConf));
+
+    public string? CertsDirPath(ParseResult parse) => FullPath(parse.GetValue(CertsDir));
+
+    private static string? FullPath(string? path) => string.IsNullOrEmpty(path) ? null : Path.GetFullPath(path);
+
     /// <summary>A registry client with the credentials (if any) registered for the registries of <paramref name="references"/>.</summary>
     public RegistryClient CreateClient(ParseResult parse, TextReader stdin, params ImageReference[] references)
     {
