@@ -62,8 +62,11 @@ public static class AgentHost
 
         if (options.Cri is { } cri)
         {
-            builder.Services.AddHostedService(services => new CriHostedService(cri, services.GetRequiredService<AgentRuntime>(),
+            builder.Services.AddSingleton(services => new CriHostedService(cri, services.GetRequiredService<AgentRuntime>(),
                 services.GetRequiredService<ServiceHttpClientFactory>(), services.GetRequiredService<Microsoft.Extensions.Logging.ILoggerFactory>()));
+            builder.Services.AddHostedService(services => services.GetRequiredService<CriHostedService>());
+            // trustlaunch ps lists the pods' containers beside those of trustlaunch run.
+            builder.Services.AddSingleton<TrustLaunch.Agent.Launcher.INodeContainerSource>(services => services.GetRequiredService<CriHostedService>());
         }
 
         var app = builder.Build();

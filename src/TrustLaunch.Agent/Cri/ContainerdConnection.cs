@@ -1,8 +1,8 @@
-using System.Net.Sockets;
 using Grpc.Core;
 using Grpc.Net.Client;
 using TrustLaunch.Agent.Cri.Containerd;
 using TrustLaunch.Agent.Cri.V1;
+using TrustLaunch.Hosting.Clients;
 
 namespace TrustLaunch.Agent.Cri;
 
@@ -20,20 +20,7 @@ public sealed class ContainerdConnection : IDisposable
         SocketPath = socketPath;
         _handler = new SocketsHttpHandler
         {
-            ConnectCallback = async (_, cancellationToken) =>
-            {
-                var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-                try
-                {
-                    await socket.ConnectAsync(new UnixDomainSocketEndPoint(socketPath), cancellationToken).ConfigureAwait(false);
-                    return new NetworkStream(socket, ownsSocket: true);
-                }
-                catch
-                {
-                    socket.Dispose();
-                    throw;
-                }
-            },
+            ConnectCallback = UnixSocketHttp.Connect(socketPath),
             EnableMultipleHttp2Connections = true,
             // A restarted containerd is a new socket: never keep using a connection to the old one for long.
             PooledConnectionIdleTimeout = TimeSpan.FromSeconds(30),

@@ -2,6 +2,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using TrustLaunch.Agent.Launcher;
 using TrustLaunch.Hosting.Clients;
+using TrustLaunch.Hosting.Contracts;
 using TrustLaunch.Hosting.Pki;
 using TrustLaunch.Oci.Golden;
 using TrustLaunch.Oci.Signing;
@@ -9,8 +10,15 @@ using TrustLaunch.Oci.Signing;
 namespace TrustLaunch.Agent.Cri;
 
 /// <summary>Runs the CRI endpoint inside <c>serve agent</c>, measuring into the agent's own launch log (opened before hosted services start).</summary>
-internal sealed class CriHostedService(CriSettings settings, AgentRuntime agent, ServiceHttpClientFactory clients, ILoggerFactory loggerFactory) : IHostedService, IAsyncDisposable
+internal sealed class CriHostedService(CriSettings settings, AgentRuntime agent, ServiceHttpClientFactory clients, ILoggerFactory loggerFactory)
+    : IHostedService, INodeContainerSource, IAsyncDisposable
 {
+    public string Source => NodeContainer.CriSource;
+
+    /// <summary>The pods' containers, through containerd; none before the endpoint has started.</summary>
+    public Task<IReadOnlyList<NodeContainer>> ListAsync(CancellationToken cancellationToken) =>
+        _endpoint is { } endpoint ? endpoint.Interception.ListContainersAsync(cancellationToken) : Task.FromResult<IReadOnlyList<NodeContainer>>([]);
+
     private CriEndpoint? _endpoint;
     private HttpClient? _verifier;
 

@@ -2,12 +2,18 @@ using System.Net.Sockets;
 
 namespace TrustLaunch.Hosting.Clients;
 
-/// <summary>An HttpClient speaking plain HTTP/1.1 over a unix socket: how the launcher talks to the local agent.</summary>
+/// <summary>HTTP over a unix socket: how the launcher talks to the local agent, and the agent to containerd.</summary>
 public static class UnixSocketHttp
 {
-    public static HttpClient Create(string socketPath) => new(new SocketsHttpHandler
+    /// <summary>An HttpClient speaking plain HTTP/1.1 to <paramref name="socketPath"/>.</summary>
+    public static HttpClient Create(string socketPath) => new(new SocketsHttpHandler { ConnectCallback = Connect(socketPath) })
     {
-        ConnectCallback = async (_, cancellationToken) =>
+        BaseAddress = new Uri("http://localhost"),
+    };
+
+    /// <summary>A <see cref="SocketsHttpHandler.ConnectCallback"/> that connects every request to <paramref name="socketPath"/>.</summary>
+    public static Func<SocketsHttpConnectionContext, CancellationToken, ValueTask<Stream>> Connect(string socketPath) =>
+        async (_, cancellationToken) =>
         {
             var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
             try
@@ -20,7 +26,5 @@ public static class UnixSocketHttp
                 socket.Dispose();
                 throw;
             }
-        },
-    })
-    { BaseAddress = new Uri("http://localhost") };
+        };
 }

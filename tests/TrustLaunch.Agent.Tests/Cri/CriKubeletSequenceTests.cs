@@ -30,10 +30,12 @@ public sealed class CriKubeletSequenceTests(ContainerdFixture containerd)
         var container = (await runtime.CreateContainerAsync(CriPods.Container(pod, sandbox, pulled.ImageRef, "/bin/busybox", "sleep", "3600"))).ContainerId;
         await runtime.StartContainerAsync(new StartContainerRequest { ContainerId = container });
         var status = (await runtime.ContainerStatusAsync(new ContainerStatusRequest { ContainerId = container })).Status;
+        var listedRunning = (await node.Endpoint.Interception.ListContainersAsync(CancellationToken.None)).Single(c => c.Name == container);
         var exec = await runtime.ExecSyncAsync(new ExecSyncRequest { ContainerId = container, Cmd = { "/bin/busybox", "echo", "hello" }, Timeout = 10 });
         var failing = await runtime.ExecSyncAsync(new ExecSyncRequest { ContainerId = container, Cmd = { "/bin/busybox", "false" }, Timeout = 10 });
         await runtime.StopContainerAsync(new StopContainerRequest { ContainerId = container, Timeout = 0 });
         var stopped = (await runtime.ContainerStatusAsync(new ContainerStatusRequest { ContainerId = container })).Status;
+        var listedStopped = (await node.Endpoint.Interception.ListContainersAsync(CancellationToken.None)).Single(c => c.Name == container);
         await runtime.RemoveContainerAsync(new RemoveContainerRequest { ContainerId = container });
         await runtime.StopPodSandboxAsync(new StopPodSandboxRequest { PodSandboxId = pod });
         await runtime.RemovePodSandboxAsync(new RemovePodSandboxRequest { PodSandboxId = pod });
@@ -49,6 +51,10 @@ public sealed class CriKubeletSequenceTests(ContainerdFixture containerd)
         Assert.Equal(1, failing.ExitCode);
         Assert.Equal(ContainerState.ContainerExited, stopped.State);
         Assert.Equal(137, stopped.ExitCode);
+        // What trustlaunch ps shows of the pod's container, running and then exited.
+        Assert.Equal(("running", pod, "web-0", CriPods.Namespace, "cri", pushed.ManifestDigest.ToString(), (int?)null),
+            (listedRunning.Status, listedRunning.Pod, listedRunning.PodName, listedRunning.Namespace, listedRunning.Source, listedRunning.ImageDigest, listedRunning.ExitCode));
+        Assert.Equal(("exited", (int?)137), (listedStopped.Status, listedStopped.ExitCode));
         Assert.Equal(StatusCode.NotFound, missing.StatusCode);
 
         var events = node.Events();
