@@ -88,7 +88,7 @@ public sealed class ContainerdFixture : IAsyncLifetime
             try
             {
                 shim.Kill(entireProcessTree: true);
-                await shim.WaitForExitAsync();
+                await GoneAsync(shim.Id);
             }
             catch (InvalidOperationException)
             {
@@ -99,6 +99,7 @@ public sealed class ContainerdFixture : IAsyncLifetime
                 shim.Dispose();
             }
         }
+        ReapShimZombies();
         foreach (var mount in MountsUnder(Directory))
             await ProcessRunner.RunAsync("umount", ["-l", mount]);
         System.IO.Directory.Delete(Directory, recursive: true);
@@ -163,6 +164,53 @@ public sealed class ContainerdFixture : IAsyncLifetime
             return false;
         }
     }
+
+    /// <summary>
+    /// Waits until a killed shim is gone or a zombie. A test that made this process a child subreaper adopts the shims
+    /// when they daemonize, and <see cref="Process.WaitForExitAsync"/> of a process it did not start never sees such a
+    /// zombie go: it is reaped here instead (another parent reaps its own).
+    /// </summary>
+    private static async Task GoneAsync(int pid)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (StateOf(pid) is { } state)
+        {
+            if (state == 'Z')
+            {
+                TrustLaunch.Measurement.Native.Libc.Waitpid(pid, out _, TrustLaunch.Measurement.Native.Libc.WNOHANG);
+                return;
+            }
+            if (DateTime.UtcNow > deadline)
+                throw new TimeoutException($"containerd shim {pid} did not exit after SIGKILL");
+            await Task.Delay(20);
+        }
+    }
+
+    /// <summary>Reaps the shims adopted by this process that exited earlier (when their containers went).</summary>
+    private static void ReapShimZombies()
+    {
+        foreach (var dir in System.IO.Directory.EnumerateDirectories("/proc"))
+        {
+            if (int.TryParse(Path.GetFileName(dir), out var pid) && StatOf(pid) is { } stat
+                && stat.Contains("(containerd-shim)", StringComparison.Ordinal) && StateOf(pid) == 'Z')
+                TrustLaunch.Measurement.Native.Libc.Waitpid(pid, out _, TrustLaunch.Measurement.Native.Libc.WNOHANG);
+        }
+    }
+
+    private static string? StatOf(int pid)
+    {
+        try
+        {
+            return File.ReadAllText($"/proc/{pid}/stat");
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>The process state letter of /proc/PID/stat (after the parenthesised command name); null when gone.</summary>
+    private static char? StateOf(int pid) => StatOf(pid) is { } stat ? stat[stat.LastIndexOf(')') + 2] : null;
 
     /// <summary>The runc v2 shims this containerd started: their command line names its socket.</summary>
     private List<Process> ShimProcesses()

@@ -34,6 +34,8 @@ public static unsafe partial class Libc
     /// <summary>Fails with ELOOP when the last component is a symbolic link (architecture-dependent value).</summary>
     public static readonly int O_NOFOLLOW = ArchitectureFlags.NoFollow;
 
+    /// <summary>waitpid: return at once when the child has not exited (same value on every Linux architecture).</summary>
+    public const int WNOHANG = 1;
     public const int AT_FDCWD = -100;
     public const int AT_SYMLINK_NOFOLLOW = 0x100;
     public const int AT_REMOVEDIR = 0x200;

@@ -56,7 +56,18 @@ public sealed class CriRecoveryTests(ContainerdFixture containerd)
         var pulled = await node.Kubelet.Images.PullImageAsync(new PullImageRequest { Image = new ImageSpec { Image = image } });
 
         await node.RestartEndpointAsync();
-        var version = await node.Kubelet.Runtime.VersionAsync(new VersionRequest());
+        // kubelet's channel may still hold the connection the old endpoint closed: like kubelet, retry until it is back.
+        var version = await Eventually.WaitAsync(async () =>
+        {
+            try
+            {
+                return await node.Kubelet.Runtime.VersionAsync(new VersionRequest());
+            }
+            catch (RpcException e) when (e.StatusCode == StatusCode.Unavailable)
+            {
+                return null;
+            }
+        }, () => "the CRI socket did not come back after the restart", TimeSpan.FromSeconds(10));
         var container = (await node.Kubelet.Runtime.CreateContainerAsync(CriPods.Container(pod, sandbox, pulled.ImageRef, "/bin/busybox", "sleep", "60"))).ContainerId;
         await StopAndRemoveAsync(node, pod, container);
 

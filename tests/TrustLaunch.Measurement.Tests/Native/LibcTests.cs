@@ -70,6 +70,7 @@ public sealed class LibcTests : IDisposable
             #include <sys/prctl.h>
             #include <sys/stat.h>
             #include <sys/syscall.h>
+            #include <sys/wait.h>
             #include <time.h>
             int main(void) {
             {{string.Join("\n", managed.Select(m => $"    printf(\"%s %lld\\n\", \"{m.Name}\", (long long)({Expressions.GetValueOrDefault(m.Name, m.Name)}));"))}}
