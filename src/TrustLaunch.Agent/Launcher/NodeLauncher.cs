@@ -154,15 +154,14 @@ public sealed class NodeLauncher(AgentRuntime agent, ServiceHttpClientFactory cl
         var credentials = new Dictionary<string, RegistryCredentials>(StringComparer.Ordinal);
         if (request.RegistryUsername is { } user)
             credentials[reference.Registry] = new RegistryCredentials(user, request.RegistryPassword!);
-        var authFiles = RegistryAuthFiles.Load(request.AuthFile);
-        var registries = RegistriesConf.Load(request.RegistriesConf);
         var certs = request.CertsDir ?? CertsDirectory.DefaultPath;
+        // The settings files are read only for a new client: a kept one was made from the same files, unchanged.
         RegistryClient Create() => new(new RegistryClientOptions
         {
             InsecureRegistries = request.InsecureRegistries ?? [],
             Credentials = credentials,
-            AuthFiles = authFiles,
-            Registries = registries,
+            AuthFiles = RegistryAuthFiles.Load(request.AuthFile),
+            Registries = RegistriesConf.Load(request.RegistriesConf),
             Certs = new CertsDirectory(certs),
         });
         // Keyed by a hash, so no password is kept as a key; the settings files' paths and change times are part of
