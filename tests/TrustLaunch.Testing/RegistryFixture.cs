@@ -79,7 +79,7 @@ public class RegistryFixture : IAsyncLifetime
                 auth = $"auth:\n  htpasswd:\n    realm: trustlaunch-test\n    path: {htpasswd}\n";
                 break;
             case RegistryAuthMode.Bearer:
-                Tokens = TokenServer.Start(Issuer, Service, Username, Password);
+                Tokens = await TokenServer.StartAsync(Issuer, Service, Username, Password);
                 var bundle = Path.Combine(Directory, "token-root.pem");
                 await File.WriteAllTextAsync(bundle, Tokens.CertificatePem);
                 auth = $"auth:\n  token:\n    realm: {Tokens.Realm}\n    service: {Service}\n    issuer: {Issuer}\n    rootcertbundle: {bundle}\n";
@@ -222,7 +222,8 @@ public class RegistryFixture : IAsyncLifetime
     public virtual async Task DisposeAsync()
     {
         await StopAsync();
-        Tokens?.Dispose();
+        if (Tokens is not null)
+            await Tokens.DisposeAsync();
         System.IO.Directory.Delete(Directory, recursive: true);
     }
 }

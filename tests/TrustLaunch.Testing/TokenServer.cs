@@ -1,6 +1,10 @@
 using System.Buffers.Text;
 using System.Collections.Concurrent;
 using System.Net;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
@@ -14,35 +18,38 @@ namespace TrustLaunch.Testing;
 /// basic credentials answers <c>{"token": JWT}</c>, an ES256 JWT whose <c>x5c</c> header holds a self-signed
 /// certificate the registry trusts through <c>rootcertbundle</c>. Wrong or missing credentials get 401.
 /// </summary>
-public sealed class TokenServer : IDisposable
+public sealed class TokenServer : IAsyncDisposable
 {
-    private readonly HttpListener _listener;
+    private readonly WebApplication _app;
     private readonly ECDsa _key;
     private readonly X509Certificate2 _certificate;
     private readonly string _issuer;
     private readonly string _service;
     private readonly string _username;
     private readonly string _password;
-    private readonly Task _loop;
 
-    private TokenServer(HttpListener listener, int port, string issuer, string service, string username, string password)
+    private TokenServer(string issuer, string service, string username, string password)
     {
-        _listener = listener;
         _issuer = issuer;
         _service = service;
         _username = username;
         _password = password;
-        Realm = $"http://127.0.0.1:{port}/token";
         _key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         var request = new CertificateRequest("CN=trustlaunch test token issuer", _key, HashAlgorithmName.SHA256);
         request.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
         request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature | X509KeyUsageFlags.KeyCertSign, true));
         _certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(30));
         CertificatePem = _certificate.ExportCertificatePem() + "\n";
-        _loop = Task.Run(ServeAsync);
+        // Kestrel on port 0: the kernel picks a free port while binding, so no other listener can take it in between
+        // (HttpListener's managed endpoint map re-binds on Stop and threw on a port taken meanwhile).
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0));
+        _app = builder.Build();
+        _app.MapGet("/token", Answer);
     }
 
-    public string Realm { get; }
+    public string Realm { get; private set; } = "";
     public string CertificatePem { get; }
 
     /// <summary>Scopes tokens were issued for, one entry per issued token.</summary>
@@ -52,64 +59,24 @@ public sealed class TokenServer : IDisposable
     public int Refusals => _refusals;
     private int _refusals;
 
-    public static TokenServer Start(string issuer, string service, string username, string password)
+    public static async Task<TokenServer> StartAsync(string issuer, string service, string username, string password)
     {
-        for (var attempt = 0; ; attempt++)
-        {
-            var port = FreePorts.FindPair();
-            var listener = new HttpListener();
-            listener.Prefixes.Add($"http://127.0.0.1:{port}/");
-            try
-            {
-                listener.Start();
-                return new TokenServer(listener, port, issuer, service, username, password);
-            }
-            catch (HttpListenerException) when (attempt < 5)
-            {
-                listener.Close();
-            }
-        }
+        var server = new TokenServer(issuer, service, username, password);
+        await server._app.StartAsync();
+        var address = server._app.Urls.Single();
+        server.Realm = $"http://127.0.0.1:{new Uri(address).Port}/token";
+        return server;
     }
 
-    private async Task ServeAsync()
-    {
-        while (_listener.IsListening)
-        {
-            HttpListenerContext context;
-            try
-            {
-                context = await _listener.GetContextAsync();
-            }
-            catch (Exception e) when (e is HttpListenerException or ObjectDisposedException or InvalidOperationException)
-            {
-                return;
-            }
-            try
-            {
-                Answer(context);
-            }
-            finally
-            {
-                context.Response.Close();
-            }
-        }
-    }
-
-    private void Answer(HttpListenerContext context)
+    private IResult Answer(HttpRequest request)
     {
         var expected = "Basic " + Convert.ToBase64String(Encoding.UTF8.GetBytes($"{_username}:{_password}"));
-        if (context.Request.Url?.AbsolutePath != "/token")
-        {
-            context.Response.StatusCode = 404;
-            return;
-        }
-        if (context.Request.Headers["Authorization"] != expected)
+        if (request.Headers.Authorization.ToString() != expected)
         {
             Interlocked.Increment(ref _refusals);
-            Write(context.Response, 401, """{"errors":[{"code":"UNAUTHORIZED","message":"invalid username or password"}]}""");
-            return;
+            return Json(401, """{"errors":[{"code":"UNAUTHORIZED","message":"invalid username or password"}]}""");
         }
-        var scopes = context.Request.QueryString.GetValues("scope") ?? [];
+        var scopes = request.Query["scope"].Where(s => s is not null).Select(s => s!);
         var access = new JsonArray();
         foreach (var scope in scopes.SelectMany(s => s.Split(' ', StringSplitOptions.RemoveEmptyEntries)))
         {
@@ -146,29 +113,15 @@ public sealed class TokenServer : IDisposable
         var signingInput = Base64Url.EncodeToString(Encoding.UTF8.GetBytes(header.ToJsonString())) + "." + Base64Url.EncodeToString(Encoding.UTF8.GetBytes(claims.ToJsonString()));
         var signature = _key.SignData(Encoding.ASCII.GetBytes(signingInput), HashAlgorithmName.SHA256);
         var token = signingInput + "." + Base64Url.EncodeToString(signature);
-        Write(context.Response, 200, JsonSerializer.Serialize(new Dictionary<string, object> { ["token"] = token, ["expires_in"] = 300 }));
+        return Json(200, JsonSerializer.Serialize(new Dictionary<string, object> { ["token"] = token, ["expires_in"] = 300 }));
     }
 
-    private static void Write(HttpListenerResponse response, int status, string json)
-    {
-        var bytes = Encoding.UTF8.GetBytes(json);
-        response.StatusCode = status;
-        response.ContentType = "application/json";
-        response.ContentLength64 = bytes.Length;
-        response.OutputStream.Write(bytes);
-    }
+    private static IResult Json(int status, string json) => Results.Content(json, "application/json", Encoding.UTF8, status);
 
-    public void Dispose()
+    public async ValueTask DisposeAsync()
     {
-        _listener.Stop();
-        _listener.Close();
-        try
-        {
-            _loop.Wait(TimeSpan.FromSeconds(5));
-        }
-        catch (AggregateException)
-        {
-        }
+        await _app.StopAsync();
+        await _app.DisposeAsync();
         _key.Dispose();
         _certificate.Dispose();
     }

@@ -50,7 +50,7 @@ public sealed class PushEndToEndTests : IAsyncLifetime
             for (var i = 0; i < _agentIds.Length; i++)
                 ca.IssueLoopback(ServiceRoles.Agent, $"agent-{i}");
         }
-        _webhook = new WebhookReceiver(FreePorts.FindPair());
+        _webhook = await WebhookReceiver.StartAsync();
         var registrarPort = FreePorts.FindPair();
         await StartAsync(ServiceRoles.Registrar, registrarPort, ServiceRoles.Registrar,
             "--listen", $"127.0.0.1:{registrarPort}", "--management-listen", $"127.0.0.1:{registrarPort + 1}", "--require-ek-cert", "false");
@@ -194,7 +194,8 @@ public sealed class PushEndToEndTests : IAsyncLifetime
             await process.DisposeAsync();
         foreach (var identity in _identities)
             identity.Dispose();
-        _webhook?.Dispose();
+        if (_webhook is not null)
+            await _webhook.DisposeAsync();
         foreach (var tpm in _tpms)
             await tpm.DisposeAsync();
         Directory.Delete(_directory, recursive: true);

@@ -1,49 +1,46 @@
 using System.Collections.Concurrent;
 using System.Net;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
 
 namespace TrustLaunch.Verifier.Tests.EndToEnd;
 
 /// <summary>A loopback HTTP listener that records every POSTed body and answers 204.</summary>
-internal sealed class WebhookReceiver : IDisposable
+internal sealed class WebhookReceiver : IAsyncDisposable
 {
-    private readonly HttpListener _listener = new();
-    private readonly CancellationTokenSource _stop = new();
+    private readonly WebApplication _app;
 
-    public WebhookReceiver(int port)
+    private WebhookReceiver()
     {
-        Url = $"http://127.0.0.1:{port}/hook/";
-        _listener.Prefixes.Add(Url);
-        _listener.Start();
-        _ = Task.Run(LoopAsync);
+        // Port 0: the kernel picks a free port while binding, so nothing can take it in between.
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0));
+        _app = builder.Build();
+        _app.MapPost("/hook/", async (HttpRequest request) =>
+        {
+            using var reader = new StreamReader(request.Body);
+            Bodies.Enqueue(await reader.ReadToEndAsync());
+            return Results.NoContent();
+        });
     }
 
-    public string Url { get; }
+    public string Url { get; private set; } = "";
     public ConcurrentQueue<string> Bodies { get; } = new();
 
-    private async Task LoopAsync()
+    public static async Task<WebhookReceiver> StartAsync()
     {
-        while (!_stop.IsCancellationRequested)
-        {
-            HttpListenerContext context;
-            try
-            {
-                context = await _listener.GetContextAsync();
-            }
-            catch (Exception e) when (e is HttpListenerException or ObjectDisposedException)
-            {
-                return;
-            }
-            using (var reader = new StreamReader(context.Request.InputStream))
-                Bodies.Enqueue(await reader.ReadToEndAsync());
-            context.Response.StatusCode = 204;
-            context.Response.Close();
-        }
+        var receiver = new WebhookReceiver();
+        await receiver._app.StartAsync();
+        receiver.Url = $"http://127.0.0.1:{new Uri(receiver._app.Urls.Single()).Port}/hook/";
+        return receiver;
     }
 
-    public void Dispose()
+    public async ValueTask DisposeAsync()
     {
-        _stop.Cancel();
-        _listener.Close();
-        _stop.Dispose();
+        await _app.StopAsync();
+        await _app.DisposeAsync();
     }
 }
