@@ -24,6 +24,10 @@ public sealed class TcpPortForwarder : IAsyncDisposable
 
     public int Port => ((IPEndPoint)_listener.LocalEndpoint).Port;
 
+    /// <summary>Connections accepted so far.</summary>
+    public int Connections => Volatile.Read(ref _connections);
+    private int _connections;
+
     private async Task AcceptAsync()
     {
         while (!_stop.IsCancellationRequested)
@@ -37,6 +41,7 @@ public sealed class TcpPortForwarder : IAsyncDisposable
             {
                 return;
             }
+            Interlocked.Increment(ref _connections);
             _ = RelayAsync(client);
         }
     }
