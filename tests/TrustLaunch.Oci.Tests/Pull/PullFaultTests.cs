@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Security.Cryptography;
 using TrustLaunch.Oci.Pull;
 using TrustLaunch.Oci.Registry;
@@ -38,7 +37,6 @@ public sealed class PullFaultTests(RegistryFixture registry) : IClassFixture<Reg
                 await registry.StartAsync();
             });
         });
-        var clock = Stopwatch.StartNew();
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
 
         var image = await new ImagePuller(client, _temp.Open()).PullAsync(reference, progress: progress, cancellationToken: timeout.Token);
@@ -49,6 +47,5 @@ public sealed class PullFaultTests(RegistryFixture registry) : IClassFixture<Reg
         // Resumed, not started over; a loaded machine has been seen to need a second reconnect (full suite, once).
         Assert.InRange(image.Reconnects, 1, 3);
         Assert.Equal(bigLayer.Digest.Hex, Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(image.LayerPaths[^1]))));
-        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), $"recovery took {clock.Elapsed}");
     }
 }
