@@ -13,16 +13,7 @@ public static class Jws
     /// <summary>Signs <paramref name="payload"/>: <c>b64url(header).b64url(payload).b64url(signature)</c>.</summary>
     public static string SignCompact(ReadOnlySpan<byte> payload, IPayloadSigner signer, string type)
     {
-        using var buffer = new MemoryStream();
-        using (var w = new Utf8JsonWriter(buffer))
-        {
-            w.WriteStartObject();
-            w.WriteString("alg", signer.Algorithm);
-            w.WriteString("kid", signer.KeyId);
-            w.WriteString("typ", type);
-            w.WriteEndObject();
-        }
-        var signingInput = Base64UrlText.Encode(buffer.ToArray()) + "." + Base64UrlText.Encode(payload);
+        var signingInput = EncodeHeader(signer, type) + "." + Base64UrlText.Encode(payload);
         var signature = signer.Sign(Encoding.ASCII.GetBytes(signingInput));
         return signingInput + "." + Base64UrlText.Encode(signature);
     }
@@ -39,32 +30,58 @@ public static class Jws
         var header = Base64UrlText.Decode(parts[0], notBase64Url);
         var payload = Base64UrlText.Decode(parts[1], notBase64Url);
         var signature = Base64UrlText.Decode(parts[2], notBase64Url);
-        string alg;
-        string? kid = null, typ = null;
+        var (alg, kid, typ) = ParseHeader(header);
+        var dot = compact.Trim().LastIndexOf('.');
+        return new JwsParts(alg, kid, typ, payload, signature, Encoding.ASCII.GetBytes(compact.Trim()[..dot]));
+    }
+
+    /// <summary>Reads a protected header: a JSON object with a string <c>alg</c>, optional string <c>kid</c> and
+    /// <c>typ</c>, no <c>crit</c> and no duplicate member.</summary>
+    internal static (string Algorithm, string? KeyId, string? Type) ParseHeader(byte[] header)
+    {
         try
         {
             // Duplicate members (two "kid"s read differently by different parsers) are refused.
             using var doc = JsonDocument.Parse(header, new JsonDocumentOptions { AllowDuplicateProperties = false });
             if (doc.RootElement.ValueKind != JsonValueKind.Object)
                 throw new FormatException("JWS header is not a JSON object");
-            alg = doc.RootElement.TryGetProperty("alg", out var a) && a.ValueKind == JsonValueKind.String
+            var alg = doc.RootElement.TryGetProperty("alg", out var a) && a.ValueKind == JsonValueKind.String
                 ? a.GetString()!
                 : throw new FormatException("JWS header has no string 'alg'");
+            string? kid = null, typ = null;
             if (doc.RootElement.TryGetProperty("kid", out var k))
                 kid = k.ValueKind == JsonValueKind.String ? k.GetString() : throw new FormatException("JWS header 'kid' is not a string");
             if (doc.RootElement.TryGetProperty("typ", out var t))
                 typ = t.ValueKind == JsonValueKind.String ? t.GetString() : throw new FormatException("JWS header 'typ' is not a string");
             if (doc.RootElement.TryGetProperty("crit", out _))
                 throw new FormatException("JWS header has 'crit' extensions, none are understood");
+            return (alg, kid, typ);
         }
         catch (JsonException e)
         {
             throw new FormatException($"JWS header is not JSON: {e.Message}");
         }
-        var dot = compact.Trim().LastIndexOf('.');
-        return new JwsParts(alg, kid, typ, payload, signature, Encoding.ASCII.GetBytes(compact.Trim()[..dot]));
+    }
+
+    /// <summary>The protected header <c>{"alg","kid","typ"}</c> of a signature by <paramref name="signer"/>, base64url.</summary>
+    internal static string EncodeHeader(IPayloadSigner signer, string type)
+    {
+        using var buffer = new MemoryStream();
+        using (var w = new Utf8JsonWriter(buffer))
+        {
+            w.WriteStartObject();
+            w.WriteString("alg", signer.Algorithm);
+            w.WriteString("kid", signer.KeyId);
+            w.WriteString("typ", type);
+            w.WriteEndObject();
+        }
+        return Base64UrlText.Encode(buffer.ToArray());
     }
 }
 
 /// <summary>A decoded compact JWS. <see cref="SigningInput"/> is the ASCII bytes the signature covers.</summary>
-public sealed record JwsParts(string Algorithm, string? KeyId, string? Type, byte[] Payload, byte[] Signature, byte[] SigningInput);
+public sealed record JwsParts(string Algorithm, string? KeyId, string? Type, byte[] Payload, byte[] Signature, byte[] SigningInput)
+{
+    /// <summary>This one signature as a compact JWS: <c>SigningInput.b64url(Signature)</c>.</summary>
+    public string ToCompact() => Encoding.ASCII.GetString(SigningInput) + "." + Base64UrlText.Encode(Signature);
+}

@@ -38,7 +38,9 @@ public sealed record ImagePulledEvent(
 /// <summary>
 /// <c>ImageVerified</c>: the image matched a golden value. <c>mode</c> is <c>local</c> or <c>remote</c>;
 /// <c>publisher</c> is the key id that signed the golden value; <c>golden</c> the SHA-256 of the golden value JWS;
-/// <c>rootfs</c> the rootfs tree digest that was checked.
+/// <c>rootfs</c> the rootfs tree digest that was checked; <c>signers</c> the key ids (RFC 7638 thumbprints) whose
+/// signatures on the golden value were checked, the publisher first (absent in events from before countersignatures,
+/// which keep their bytes).
 /// </summary>
 public sealed record ImageVerifiedEvent(
     [property: JsonPropertyName("image")] string Image,
@@ -46,7 +48,8 @@ public sealed record ImageVerifiedEvent(
     [property: JsonPropertyName("mode")] string Mode,
     [property: JsonPropertyName("publisher")] string Publisher,
     [property: JsonPropertyName("golden")] string Golden,
-    [property: JsonPropertyName("rootfs")] string Rootfs);
+    [property: JsonPropertyName("rootfs")] string Rootfs,
+    [property: JsonPropertyName("signers"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<string>? Signers = null);
 
 /// <summary><c>ImageRejected</c>: the launcher refused the image; <c>digest</c> is empty when it never resolved.</summary>
 public sealed record ImageRejectedEvent(

@@ -34,9 +34,10 @@ internal static class TestEvents
 
     /// <summary><c>ImageVerified</c> of <paramref name="digest"/> checked against <paramref name="jws"/>; the publisher is the JWS's signer
     /// unless <paramref name="publisher"/> says otherwise.</summary>
-    public static string ImageVerified(string digest, string jws, string? publisher = null, string? rootfs = null, string image = "registry/app:1") =>
+    public static string ImageVerified(string digest, string jws, string? publisher = null, string? rootfs = null, string image = "registry/app:1",
+        IReadOnlyList<string>? signers = null) =>
         string.Create(CultureInfo.InvariantCulture,
-        $$"""{"digest":"{{digest}}","golden":"{{GoldenValue.JwsDigest(jws)}}","image":"{{image}}","mode":"local","publisher":"{{publisher ?? Jws.Parse(jws).KeyId}}","rootfs":"{{rootfs ?? Rootfs.ToString()}}"}""");
+        $$"""{"digest":"{{digest}}","golden":"{{GoldenValue.JwsDigest(jws)}}","image":"{{image}}","mode":"local","publisher":"{{publisher ?? JwsJson.ParseSignatures(jws)[0].KeyId}}","rootfs":"{{rootfs ?? Rootfs.ToString()}}"{{(signers is null ? "" : $",\"signers\":[{string.Join(',', signers.Select(k => $"\"{k}\""))}]")}}}""");
 
     public static string ContainerCreated(string container, string digest, string ns = "", string network = ContainerIsolation.NetworkPod,
         string seccomp = ContainerIsolation.SeccompDefault) => string.Create(CultureInfo.InvariantCulture,

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using TrustLaunch.Hosting.Contracts;
+using TrustLaunch.Jose;
 using TrustLaunch.Measurement;
 using TrustLaunch.Oci.Golden;
 
@@ -7,7 +8,7 @@ namespace TrustLaunch.Agent.Attestation;
 
 /// <summary>
 /// What the local measure API accepts: a known launch operation and a JSON object as its content; an
-/// <c>ImageVerified</c> also the golden value (compact JWS) whose SHA-256 its content names as <c>golden</c>.
+/// <c>ImageVerified</c> also the golden value (JWS, compact or JSON) whose SHA-256 its content names as <c>golden</c>.
 /// </summary>
 public static class MeasureRequestCheck
 {
@@ -31,11 +32,13 @@ public static class MeasureRequestCheck
     private static string? CheckGoldenValue(JsonElement content, string? jws)
     {
         if (string.IsNullOrEmpty(jws))
-            return $"{LaunchEvents.ImageVerified} needs golden_value: the compact JWS of the golden value the image was checked against";
+            return $"{LaunchEvents.ImageVerified} needs golden_value: the JWS of the golden value the image was checked against";
         if (jws.Length > MaxGoldenValueLength)
             return $"golden_value is {jws.Length} characters, more than {MaxGoldenValueLength}";
-        if (jws.AsSpan().IndexOfAnyExcept("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.") >= 0)
-            return "golden_value is not a compact JWS (base64url parts joined by '.')";
+        if (JwsJson.IsJson(jws)
+                ? jws.AsSpan().IndexOfAnyExceptInRange(' ', '~') >= 0
+                : jws.AsSpan().IndexOfAnyExcept("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.") >= 0)
+            return "golden_value is neither a compact JWS (base64url parts joined by '.') nor JWS JSON in printable ASCII";
         if (!content.TryGetProperty("golden", out var golden) || golden.ValueKind != JsonValueKind.String)
             return $"{LaunchEvents.ImageVerified} content has no string 'golden'";
         var actual = GoldenValue.JwsDigest(jws);

@@ -85,6 +85,6 @@ public sealed partial class CriInterception
     }
 
     private Task MeasureVerifiedAsync(VerifiedImage image, CancellationToken cancellationToken) =>
-        MeasureAsync(LaunchEvents.ImageVerified, new ImageVerifiedEvent(image.Reference, image.Manifest.ToString(), judge.Mode, image.Approval.Publisher,
-            image.Approval.Golden, image.Approval.RootfsDigest.ToString()), LaunchEventsJsonContext.Default.ImageVerifiedEvent, cancellationToken, image.Approval.GoldenValue);
+        MeasureAsync(LaunchEvents.ImageVerified, image.Approval.ToEvent(image.Reference, image.Manifest.ToString(), judge.Mode),
+            LaunchEventsJsonContext.Default.ImageVerifiedEvent, cancellationToken, image.Approval.GoldenValue);
 }

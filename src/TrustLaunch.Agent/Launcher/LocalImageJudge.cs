@@ -1,4 +1,3 @@
-using TrustLaunch.Oci.Content;
 using TrustLaunch.Oci.Golden;
 using TrustLaunch.Oci.Registry;
 using TrustLaunch.Oci.Signing;
@@ -7,7 +6,8 @@ namespace TrustLaunch.Agent.Launcher;
 
 /// <summary>
 /// Local mode: fetches the golden value published beside the image, checks its signature against the trusted
-/// publisher keys, its validity window and the trust policy (where it was published, revocation, rollback), then
+/// publisher keys, its validity window and the trust policy (where it was published, revocation, rollback, required
+/// signers), then
 /// compares manifest, config, layers and diff_ids.
 /// </summary>
 public sealed class LocalImageJudge(TrustedKeys trustedPublishers, TimeProvider? time = null, GoldenTrustPolicy? policy = null) : IImageJudge
@@ -26,11 +26,10 @@ public sealed class LocalImageJudge(TrustedKeys trustedPublishers, TimeProvider?
         if (!verdict.IsVerified)
             throw new ImageNotVerifiedException(verdict.Reason!);
         var value = verdict.Value!;
-        var golden = GoldenValue.JwsDigest(jws!);
-        if ((policy ?? GoldenTrustPolicy.Default).FindRefusal(value, Digest.Parse(golden), image.Reference) is { } refusal)
+        if ((policy ?? GoldenTrustPolicy.Default).FindRefusal(verdict, image.Reference) is { } refusal)
             throw new ImageNotVerifiedException(refusal);
         if (value.FindMismatch(new ObservedImage(image.ManifestDigest, image.ConfigDigest, image.LayerDigests, image.DiffIds)) is { } mismatch)
             throw new ImageNotVerifiedException(mismatch);
-        return new ImageApproval(value.PublisherKeyId, golden, value.RootfsDigest, jws!);
+        return new ImageApproval(value.PublisherKeyId, verdict.Golden!.Value.ToString(), value.RootfsDigest, jws!, verdict.Signers);
     }
 }

@@ -30,6 +30,6 @@ public sealed class RemoteImageJudge(HttpClient verifier, string agentId) : IIma
             throw new IOException("the verifier allowed the image but did not say which golden value (publisher, golden, rootfs_digest, golden_value)");
         if (GoldenValue.JwsDigest(jws) != golden)
             throw new IOException($"the verifier allowed the image by golden value {golden}, but the golden_value it sent hashes to {GoldenValue.JwsDigest(jws)}");
-        return new ImageApproval(publisher, golden, rootfs, jws);
+        return new ImageApproval(publisher, golden, rootfs, jws, decision.Signers);
     }
 }

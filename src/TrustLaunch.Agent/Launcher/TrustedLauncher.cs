@@ -44,8 +44,8 @@ public sealed class TrustedLauncher(string dataDir, ContentStore store, IImageJu
 
             await MeasureAsync(LaunchEvents.ImagePulled, new ImagePulledEvent(reference, image.ManifestDigest.ToString()),
                 LaunchEventsJsonContext.Default.ImagePulledEvent, cancellationToken).ConfigureAwait(false);
-            await measurer.MeasureAsync(LaunchEvents.ImageVerified, JsonSerializer.SerializeToElement(new ImageVerifiedEvent(reference, image.ManifestDigest.ToString(),
-                judge.Mode, approval.Publisher, approval.Golden, approval.RootfsDigest.ToString()), LaunchEventsJsonContext.Default.ImageVerifiedEvent),
+            await measurer.MeasureAsync(LaunchEvents.ImageVerified, JsonSerializer.SerializeToElement(
+                approval.ToEvent(reference, image.ManifestDigest.ToString(), judge.Mode), LaunchEventsJsonContext.Default.ImageVerifiedEvent),
                 approval.GoldenValue, cancellationToken).ConfigureAwait(false);
 
             OverlayRootfs.Mount(snapshot, container.Path, Path.Combine(container.Bundle, "rootfs"));

@@ -10,11 +10,12 @@ public static class GoldenCommand
     public static Command Create(GlobalOptions options)
     {
         var registry = new RegistryOptions();
-        var golden = new Command("golden", "Publish, show and verify signed golden values of images");
+        var golden = new Command("golden", "Publish, countersign, show and verify signed golden values of images");
         registry.AddTo(golden);
         Command[] subcommands =
         [
             GoldenPublishCommand.Create(options, registry),
+            GoldenCountersignCommand.Create(options, registry),
             GoldenShowCommand.Create(options, registry),
             GoldenVerifyCommand.Create(options, registry),
         ];

@@ -99,6 +99,18 @@ public sealed record GoldenPublishResult(
     DateTimeOffset Created,
     DateTimeOffset Expires);
 
+/// <summary><c>golden countersign</c>: the key that signed now, every signer the golden value now holds (publisher
+/// first), and the SHA-256 of the new JWS (what <c>ImageVerified</c>'s <c>golden</c> and <c>revoked</c> name).</summary>
+public sealed record GoldenCountersignResult(
+    string Reference,
+    string ManifestDigest,
+    string Tag,
+    string ArtifactDigest,
+    string KeyId,
+    string Algorithm,
+    string Golden,
+    IReadOnlyList<string> Signers);
+
 public sealed record GoldenValueFields(
     string Reference,
     string ManifestDigest,
@@ -111,7 +123,7 @@ public sealed record GoldenValueFields(
     string PublisherKeyId);
 
 /// <summary><c>golden show</c>: the payload as found, never trusted (<see cref="Verified"/> is always false).</summary>
-public sealed record GoldenShowResult(bool Verified, string Tag, string Algorithm, string? KeyId, GoldenValueFields Value);
+public sealed record GoldenShowResult(bool Verified, string Tag, string Algorithm, string? KeyId, GoldenValueFields Value, IReadOnlyList<string?> Signers);
 
 public sealed record GoldenVerifyResult(
     bool Verified,
@@ -120,7 +132,8 @@ public sealed record GoldenVerifyResult(
     string? ManifestDigest,
     string? PublisherKeyId,
     DateTimeOffset? Expires,
-    string? RootfsDigest);
+    string? RootfsDigest,
+    IReadOnlyList<string>? Signers = null);
 
 public sealed record HsmInfoResult(string Module, string Manufacturer, string Description, string LibraryVersion, string CryptokiVersion, IReadOnlyList<string> Tokens, string? Spy);
 
@@ -190,6 +203,7 @@ public sealed record ResultView(long Id, DateTimeOffset At, string Signature, st
 [JsonSerializable(typeof(EncryptResult))]
 [JsonSerializable(typeof(GoldenPublishResult))]
 [JsonSerializable(typeof(GoldenShowResult))]
+[JsonSerializable(typeof(GoldenCountersignResult))]
 [JsonSerializable(typeof(GoldenVerifyResult))]
 [JsonSerializable(typeof(HsmInfoResult))]
 [JsonSerializable(typeof(HsmSlotsResult))]

@@ -184,10 +184,12 @@ public sealed record ImageAttestationRequest(
 
 /// <summary>
 /// The verifier's answer; when allowed, <c>Publisher</c> and <c>Golden</c> as in <c>ImageVerified</c>, the golden
-/// value's rootfs tree digest, which the launcher's unpacked snapshot must have, and the golden value itself (compact
-/// JWS, whose SHA-256 is <c>Golden</c>), which the launcher measures with <c>ImageVerified</c>.
+/// value's rootfs tree digest, which the launcher's unpacked snapshot must have, the golden value itself (JWS,
+/// compact or JSON, whose SHA-256 is <c>Golden</c>), which the launcher measures with <c>ImageVerified</c>, and the key
+/// ids whose signatures on it the verifier checked (<c>ImageVerified</c>'s <c>signers</c>).
 /// </summary>
-public sealed record ImageAttestationDecision(bool Allow, string Reason, string? Publisher, string? Golden, string? RootfsDigest, string? GoldenValue = null);
+public sealed record ImageAttestationDecision(bool Allow, string Reason, string? Publisher, string? Golden, string? RootfsDigest, string? GoldenValue = null,
+    IReadOnlyList<string>? Signers = null);
 
 /// <summary>The body of a revocation webhook POST; sent as a JWS (compact) signed by the verifier's key.</summary>
 public sealed record RevocationNotification(

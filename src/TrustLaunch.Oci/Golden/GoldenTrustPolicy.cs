@@ -9,7 +9,7 @@ namespace TrustLaunch.Oci.Golden;
 /// Where golden values may come from and which are withdrawn, beyond the publisher keys: by default a golden value
 /// must name the registry host and repository of the image it is used for (its signed <c>reference</c>); a rule per
 /// repository may accept golden values published for other repositories (a mirror) and set the oldest issue time
-/// still accepted (rollback to an older golden value); <c>revoked</c> lists golden values (SHA-256 of the JWS) never
+/// still accepted (rollback to an older golden value); <c>revoked</c> lists golden values (SHA-256 of the JWS, or of one of its signatures as a compact JWS) never
 /// accepted again.
 /// </summary>
 /// <remarks>
@@ -17,13 +17,16 @@ namespace TrustLaunch.Oci.Golden;
 /// <code>
 /// {
 ///   "repositories": {
-///     "mirror.example:5000/team/app": { "golden_from": ["registry.example/team/app"], "min_created": "2026-01-31T00:00:00Z" }
+///     "mirror.example:5000/team/app": { "golden_from": ["registry.example/team/app"], "min_created": "2026-01-31T00:00:00Z" },
+///     "registry.example/team/db": { "all_of": ["PUBLISHER-KID", "STORE-KID"], "any_of": ["AUDITOR-1-KID", "AUDITOR-2-KID"] }
 ///   },
 ///   "revoked": ["sha256:…"]
 /// }
 /// </code>
 /// Repository keys and <c>golden_from</c> entries are <c>HOST[:PORT]/REPOSITORY</c>, without tag or digest, normalized as
-/// image references are (<c>busybox</c> is <c>docker.io/library/busybox</c>).
+/// image references are (<c>busybox</c> is <c>docker.io/library/busybox</c>). <c>all_of</c> / <c>any_of</c> name signer
+/// keys by key id; the keys themselves are the trusted keys (<c>run --trust</c>, the verifier policy's
+/// <c>trusted_publishers</c>).
 /// </remarks>
 public sealed record GoldenTrustPolicy
 {
@@ -33,18 +36,32 @@ public sealed record GoldenTrustPolicy
 
     public IReadOnlySet<Digest> Revoked { get; init; } = new HashSet<Digest>();
 
-    /// <summary>What one repository accepts besides its own golden values.</summary>
-    public sealed record RepositoryRule(IReadOnlyList<string> GoldenFrom, DateTimeOffset? MinCreated);
+    /// <summary>What one repository accepts besides its own golden values, and whose signatures it needs: every key of
+    /// <see cref="AllOf"/>, and one key of <see cref="AnyOf"/> when that is not empty (key ids, RFC 7638 thumbprints).</summary>
+    public sealed record RepositoryRule(IReadOnlyList<string> GoldenFrom, DateTimeOffset? MinCreated, IReadOnlyList<string> AllOf, IReadOnlyList<string> AnyOf)
+    {
+        public RepositoryRule(IReadOnlyList<string> goldenFrom, DateTimeOffset? minCreated)
+            : this(goldenFrom, minCreated, [], [])
+        {
+        }
+    }
 
     /// <summary>
     /// Refuses a (signature-verified) golden value for <paramref name="image"/> with the exact reason, or returns null:
-    /// revoked, published for another repository that no rule allows, or older than the repository's minimum.
+    /// revoked, published for another repository that no rule allows, older than the repository's minimum, or missing
+    /// a signature the repository's rule requires (<c>missing signature by KID</c>). Only
+    /// <see cref="GoldenVerification.Signers"/> count: a signature by a key that is not trusted was never checked.
     /// </summary>
-    /// <param name="goldenDigest"><c>sha256:</c> and the hex SHA-256 of the JWS text.</param>
-    public string? FindRefusal(GoldenValue value, Digest goldenDigest, ImageReference image)
+    public string? FindRefusal(GoldenVerification verification, ImageReference image)
     {
-        if (Revoked.Contains(goldenDigest))
-            return $"golden value {goldenDigest} is revoked by the trust policy";
+        ArgumentNullException.ThrowIfNull(verification);
+        ArgumentNullException.ThrowIfNull(image);
+        var value = verification.Value ?? throw new ArgumentException("the golden value was not verified", nameof(verification));
+        var golden = verification.Golden!.Value;
+        if (Revoked.Contains(golden))
+            return $"golden value {golden} is revoked by the trust policy";
+        if (verification.Digests.Where(Revoked.Contains).Select(d => (Digest?)d).FirstOrDefault() is { } signature)
+            return $"golden value {golden} is revoked by the trust policy: it holds the signature of revoked golden value {signature}";
         if (!ImageReference.TryParse(value.Reference, out var published, out var error))
             return $"golden value reference '{value.Reference}' is not an image reference: {error}";
         var rule = Repositories.GetValueOrDefault(image.Name);
@@ -52,6 +69,13 @@ public sealed record GoldenTrustPolicy
             return $"golden value was published for {published.Name}, not {image.Name} (a trust policy may allow it: repositories.\"{image.Name}\".golden_from)";
         if (rule?.MinCreated is { } min && value.Created < min)
             return $"golden value created {GoldenValue.FormatTime(value.Created)} is older than {GoldenValue.FormatTime(min)}, the oldest the trust policy accepts for {image.Name}";
+        if (rule is null)
+            return null;
+        var signers = verification.Signers;
+        if (rule.AllOf.FirstOrDefault(k => !signers.Contains(k, StringComparer.Ordinal)) is { } required)
+            return $"missing signature by {required}, which the trust policy requires for {image.Name} (all_of)";
+        if (rule.AnyOf.Count > 0 && !rule.AnyOf.Any(k => signers.Contains(k, StringComparer.Ordinal)))
+            return $"missing signature by any of {string.Join(", ", rule.AnyOf)}, one of which the trust policy requires for {image.Name} (any_of)";
         return null;
     }
 
@@ -122,6 +146,7 @@ public sealed record GoldenTrustPolicy
         var what = $"repositories.\"{repository}\"";
         var goldenFrom = new List<string>();
         DateTimeOffset? minCreated = null;
+        IReadOnlyList<string> allOf = [], anyOf = [];
         foreach (var member in Expect(element, JsonValueKind.Object, what).EnumerateObject())
         {
             switch (member.Name)
@@ -137,11 +162,35 @@ public sealed record GoldenTrustPolicy
                         throw new FormatException($"{what}.min_created '{text}' is not a UTC time like 2026-01-31T12:00:00Z");
                     minCreated = t;
                     break;
+                case "all_of":
+                    allOf = KeyIds(member.Value, $"{what}.all_of");
+                    break;
+                case "any_of":
+                    anyOf = KeyIds(member.Value, $"{what}.any_of");
+                    if (anyOf.Count == 0)
+                        throw new FormatException($"{what}.any_of is empty: no signature could satisfy it");
+                    break;
                 default:
                     throw new FormatException($"unknown member '{member.Name}' in {what}");
             }
         }
-        return new RepositoryRule(goldenFrom, minCreated);
+        return new RepositoryRule(goldenFrom, minCreated, allOf, anyOf);
+    }
+
+    /// <summary>Key ids as JWS <c>kid</c>s name signers: RFC 7638 thumbprints, 43 base64url characters.</summary>
+    private static List<string> KeyIds(JsonElement element, string what)
+    {
+        var keys = new List<string>();
+        foreach (var entry in Expect(element, JsonValueKind.Array, what).EnumerateArray())
+        {
+            var text = Expect(entry, JsonValueKind.String, $"{what} entry").GetString()!;
+            if (text.Length != 43 || text.AsSpan().IndexOfAnyExcept("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") >= 0)
+                throw new FormatException($"{what}: '{text}' is not a key id (the RFC 7638 thumbprint golden publish prints)");
+            if (keys.Contains(text, StringComparer.Ordinal))
+                throw new FormatException($"{what}: key {text} is listed twice");
+            keys.Add(text);
+        }
+        return keys;
     }
 
     /// <summary>A repository name normalized as image references are; a tag or digest is refused.</summary>

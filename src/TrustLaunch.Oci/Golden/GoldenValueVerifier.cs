@@ -4,12 +4,15 @@ using TrustLaunch.Oci.Signing;
 
 namespace TrustLaunch.Oci.Golden;
 
-/// <summary>The outcome of checking a golden value: verified with its value, or refused with one exact reason.</summary>
+/// <summary>The outcome of checking a golden value: verified with its value and signers, or refused with one exact reason.</summary>
 public sealed record GoldenVerification
 {
-    private GoldenVerification(GoldenValue? value, string? reason)
+    private GoldenVerification(GoldenValue? value, Digest? golden, IReadOnlyList<string> signers, IReadOnlySet<Digest> digests, string? reason)
     {
         Value = value;
+        Golden = golden;
+        Signers = signers;
+        Digests = digests;
         Reason = reason;
     }
 
@@ -18,13 +21,26 @@ public sealed record GoldenVerification
     /// <summary>The golden value (set when verified).</summary>
     public GoldenValue? Value { get; }
 
-    /// <summary>Why it was refused: <c>signature invalid</c>, <c>untrusted publisher key KID</c>,
-    /// <c>expired at TIME</c>, <c>not yet valid</c>, <c>manifest digest mismatch: …</c>,
+    /// <summary>The SHA-256 of the JWS as published, what <c>ImageVerified</c>'s <c>golden</c> names (set when verified).</summary>
+    public Digest? Golden { get; }
+
+    /// <summary>The key ids whose signatures were checked and hold, the publisher first, then the countersigners in the
+    /// order the JWS lists them; signatures by keys that are not trusted are not among them (empty when refused).</summary>
+    public IReadOnlyList<string> Signers { get; }
+
+    /// <summary>What revocation matches: the SHA-256 of the JWS as published and of each of its signatures as a compact
+    /// JWS, so neither re-serializing nor adding or dropping a countersignature escapes a revocation.</summary>
+    public IReadOnlySet<Digest> Digests { get; }
+
+    /// <summary>Why it was refused: <c>signature invalid</c>, <c>signature by KID invalid</c>,
+    /// <c>untrusted publisher key KID</c>, <c>expired at TIME</c>, <c>not yet valid</c>, <c>manifest digest mismatch: …</c>,
     /// <c>malformed golden value: …</c>.</summary>
     public string? Reason { get; }
 
-    internal static GoldenVerification Verified(GoldenValue value) => new(value, null);
-    internal static GoldenVerification Refused(string reason) => new(null, reason);
+    internal static GoldenVerification Verified(GoldenValue value, Digest golden, IReadOnlyList<string> signers, IReadOnlySet<Digest> digests) =>
+        new(value, golden, signers, digests, null);
+
+    internal static GoldenVerification Refused(string reason) => new(null, null, [], new HashSet<Digest>(), reason);
 
     public override string ToString() => Reason is null ? "verified" : $"NOT verified: {Reason}";
 }
@@ -32,50 +48,73 @@ public sealed record GoldenVerification
 public static class GoldenValueVerifier
 {
     /// <summary>
-    /// Checks a compact JWS golden value: structure and header (<c>typ</c>, <c>alg</c>, <c>kid</c>), that the
-    /// key is trusted, the signature, the payload, that the payload's publisher key id is the header's, the validity
-    /// window, and that it is for <paramref name="expectedManifestDigest"/>. The payload is parsed only after the
-    /// signature checked out.
+    /// Checks a golden value JWS, compact (one signature) or JSON (the publisher's and countersignatures): each
+    /// signature's header (<c>typ</c>, <c>alg</c>, <c>kid</c>, one signature per key); every signature by a trusted key
+    /// (a wrong one refuses the whole value; one by a key not trusted is ignored); that a trusted key signed; the
+    /// payload; that its publisher key id is a trusted signer; the validity window; and that it is for
+    /// <paramref name="expectedManifestDigest"/>. The payload is parsed only after a trusted signature checked out.
     /// </summary>
     public static GoldenVerification Verify(string jws, TrustedKeys trustedKeys, Digest expectedManifestDigest, DateTimeOffset now)
     {
-        JwsParts parts;
+        ArgumentNullException.ThrowIfNull(trustedKeys);
+        IReadOnlyList<JwsParts> signatures;
         try
         {
-            parts = Jws.Parse(jws);
+            signatures = JwsJson.ParseSignatures(jws);
         }
         catch (FormatException e)
         {
             return Malformed(e.Message);
         }
-        if (parts.Type != GoldenValue.JwsType)
-            return Malformed($"JWS typ is '{parts.Type}', expected '{GoldenValue.JwsType}'");
-        if (parts.Algorithm is not (JwsAlgorithms.ES256 or JwsAlgorithms.RS256 or JwsAlgorithms.PS256))
-            return Malformed($"JWS alg '{parts.Algorithm}' is not ES256, RS256 or PS256");
-        if (string.IsNullOrEmpty(parts.KeyId))
-            return Malformed("JWS header has no 'kid'");
-        if (!trustedKeys.TryGet(parts.KeyId, out var verifier))
-            return GoldenVerification.Refused($"untrusted publisher key {parts.KeyId}");
-        if (!verifier.Verify(parts.Algorithm, parts.SigningInput, parts.Signature))
-            return GoldenVerification.Refused("signature invalid");
+        var keyIds = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var parts in signatures)
+        {
+            if (parts.Type != GoldenValue.JwsType)
+                return Malformed($"JWS typ is '{parts.Type}', expected '{GoldenValue.JwsType}'");
+            if (parts.Algorithm is not (JwsAlgorithms.ES256 or JwsAlgorithms.RS256 or JwsAlgorithms.PS256))
+                return Malformed($"JWS alg '{parts.Algorithm}' is not ES256, RS256 or PS256");
+            if (string.IsNullOrEmpty(parts.KeyId))
+                return Malformed("JWS header has no 'kid'");
+            if (!keyIds.Add(parts.KeyId))
+                return Malformed($"two signatures by {parts.KeyId}");
+        }
+        var verified = new List<string>();
+        foreach (var parts in signatures)
+        {
+            if (!trustedKeys.TryGet(parts.KeyId!, out var verifier))
+                continue;
+            if (!verifier.Verify(parts.Algorithm, parts.SigningInput, parts.Signature))
+                return GoldenVerification.Refused(signatures.Count == 1 ? "signature invalid" : $"signature by {parts.KeyId} invalid");
+            verified.Add(parts.KeyId!);
+        }
+        if (verified.Count == 0)
+            return GoldenVerification.Refused($"untrusted publisher key {signatures[0].KeyId}");
         GoldenValue value;
         try
         {
-            value = GoldenValue.ParsePayload(parts.Payload);
+            value = GoldenValue.ParsePayload(signatures[0].Payload);
         }
         catch (FormatException e)
         {
             return Malformed(e.Message);
         }
-        if (value.PublisherKeyId != parts.KeyId)
-            return Malformed($"payload publisher_kid {value.PublisherKeyId} is not the signing key {parts.KeyId}");
+        if (!keyIds.Contains(value.PublisherKeyId))
+            return Malformed(signatures.Count == 1
+                ? $"payload publisher_kid {value.PublisherKeyId} is not the signing key {signatures[0].KeyId}"
+                : $"payload publisher_kid {value.PublisherKeyId} made none of its {signatures.Count} signatures");
+        if (!verified.Contains(value.PublisherKeyId, StringComparer.Ordinal))
+            return GoldenVerification.Refused($"untrusted publisher key {value.PublisherKeyId}");
         if (now >= value.Expires)
             return GoldenVerification.Refused($"expired at {GoldenValue.FormatTime(value.Expires)}");
         if (now < value.Created)
             return GoldenVerification.Refused("not yet valid");
         if (value.ManifestDigest != expectedManifestDigest)
             return GoldenVerification.Refused($"manifest digest mismatch: golden value is for {value.ManifestDigest}, image is {expectedManifestDigest}");
-        return GoldenVerification.Verified(value);
+        var golden = Digest.Parse(GoldenValue.JwsDigest(jws));
+        var digests = new HashSet<Digest> { golden };
+        foreach (var parts in signatures)
+            digests.Add(Digest.Parse(GoldenValue.JwsDigest(parts.ToCompact())));
+        return GoldenVerification.Verified(value, golden, [value.PublisherKeyId, .. verified.Where(k => k != value.PublisherKeyId)], digests);
     }
 
     private static GoldenVerification Malformed(string why) => GoldenVerification.Refused($"malformed golden value: {why}");

@@ -12,7 +12,7 @@ namespace TrustLaunch.Verifier.Images;
 /// <summary>
 /// Remote-mode launches: the agent reports the image it is about to run; the verifier fetches the image's golden value
 /// from the registry itself (tag <c>sha256-HEX.golden</c>), checks it against the trusted publishers of the agent's
-/// policy, compares it with the report, and allows the image only when the policy allows its digest or its publisher.
+/// policy and its <c>golden_trust</c> (required signers among them), compares it with the report, and allows the image only when the policy allows its digest or its publisher.
 /// </summary>
 public sealed class ImageAttestor(IVerifierStore store, PolicyCache policies, RegistryClient registry, AgentConnections connections, TimeProvider time)
 {
@@ -49,11 +49,12 @@ public sealed class ImageAttestor(IVerifierStore store, PolicyCache policies, Re
         var golden = verification.Value!;
         if (golden.FindMismatch(observed with { DiffIds = golden.DiffIds }) is { } mismatch)
             return Deny($"image does not match its golden value: {mismatch}");
-        if (policy.GoldenTrust.FindRefusal(golden, Digest.Parse(GoldenValue.JwsDigest(jws)), reference) is { } refused)
+        if (policy.GoldenTrust.FindRefusal(verification, reference) is { } refused)
             return Deny($"golden value refused by {policy.Display}: {refused}");
         if (!policy.AllowsDigest(observed.ManifestDigest.ToString()) && !policy.AllowsPublisher(golden.PublisherKeyId))
             return Deny($"image {observed.ManifestDigest} (publisher {golden.PublisherKeyId}) is not allowed by {policy.Display}");
-        return new ImageAttestationDecision(true, "verified", golden.PublisherKeyId, GoldenValue.JwsDigest(jws), golden.RootfsDigest.ToString(), jws);
+        return new ImageAttestationDecision(true, "verified", golden.PublisherKeyId, verification.Golden!.Value.ToString(), golden.RootfsDigest.ToString(), jws,
+            verification.Signers);
     }
 
     private static bool TryDigests(ImageAttestationRequest request, out ObservedImage observed, out string error)

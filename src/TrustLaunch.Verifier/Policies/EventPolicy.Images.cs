@@ -11,7 +11,9 @@ public static partial class EventPolicy
     /// <summary>
     /// The node says the image matched a golden value; the verifier checks that golden value itself: the evidence holds
     /// it and it hashes to <c>golden</c>; it is signed by a key the policy trusts, names the event's image digest, and was
-    /// valid when the record arrived. Its signer, never the event's <c>publisher</c>, is the publisher the policy judges.
+    /// valid when the record arrived. Its signer, never the event's <c>publisher</c>, is the publisher the policy judges;
+    /// the signers the event names must be among those the verifier checked, and the policy's required signers
+    /// (<c>golden_trust</c> <c>all_of</c> / <c>any_of</c>) are judged from the verifier's own checks.
     /// </summary>
     private static string? ImageVerified(AttestationPolicy policy, JsonElement content, EventContext context)
     {
@@ -39,13 +41,34 @@ public static partial class EventPolicy
         var rootfs = content.GetProperty("rootfs").GetString()!;
         if (rootfs != value.RootfsDigest.ToString())
             return $"the event's rootfs {rootfs} is not its golden value's {value.RootfsDigest}";
-        if (policy.GoldenTrust.FindRefusal(value, Digest.Parse(golden), image) is { } refused)
+        if (ClaimedSigners(policy, content, verification) is { } claimed)
+            return claimed;
+        if (policy.GoldenTrust.FindRefusal(verification, image) is { } refused)
             return $"golden value refused by {policy.Display}: {refused}";
         if (policy.AllowsDigest(digestText))
             return null;
         if (!policy.AllowsPublisher(value.PublisherKeyId))
             return $"image {digestText} (publisher {value.PublisherKeyId}) is not allowed by {policy.Display}";
         context.VerifiedImages.Add(digestText);
+        return null;
+    }
+
+    /// <summary>The event's <c>signers</c> (optional: older events have none) must each be a signature the verifier
+    /// checked itself under this policy; the policy's required signers are judged from its own list, never the event's.</summary>
+    private static string? ClaimedSigners(AttestationPolicy policy, JsonElement content, GoldenVerification verification)
+    {
+        if (!content.TryGetProperty("signers", out var signers))
+            return null;
+        if (signers.ValueKind != JsonValueKind.Array)
+            return $"content 'signers' is {signers.ValueKind}, expected an array of key ids";
+        foreach (var signer in signers.EnumerateArray())
+        {
+            if (signer.ValueKind != JsonValueKind.String)
+                return $"content 'signers' holds {signer.ValueKind}, expected key ids";
+            var keyId = signer.GetString()!;
+            if (!verification.Signers.Contains(keyId, StringComparer.Ordinal))
+                return $"the event names signer {keyId}, but its golden value holds no valid signature by that key which {policy.Display} trusts";
+        }
         return null;
     }
 

@@ -28,7 +28,7 @@ public sealed class MeasureRequestCheckTests
 
     [Fact]
     public void Validate_ImageVerifiedWithoutGoldenValue_Refused() =>
-        Assert.Equal("ImageVerified needs golden_value: the compact JWS of the golden value the image was checked against",
+        Assert.Equal("ImageVerified needs golden_value: the JWS of the golden value the image was checked against",
             MeasureRequestCheck.Validate(new MeasureRequest("ImageVerified", ImageVerified(GoldenValue.JwsDigest(Golden)))));
 
     [Fact]
@@ -42,8 +42,8 @@ public sealed class MeasureRequestCheckTests
             MeasureRequestCheck.Validate(new MeasureRequest("ImageVerified", Json("{\"digest\":\"x\"}"), Golden)));
 
     [Fact]
-    public void Validate_GoldenValueNotCompactJws_Refused() =>
-        Assert.Equal("golden_value is not a compact JWS (base64url parts joined by '.')",
+    public void Validate_GoldenValueNeitherJwsSerialization_Refused() =>
+        Assert.Equal("golden_value is neither a compact JWS (base64url parts joined by '.') nor JWS JSON in printable ASCII",
             MeasureRequestCheck.Validate(new MeasureRequest("ImageVerified", ImageVerified("sha256:" + new string('0', 64)), "e30.e30.c2ln\n")));
 
     [Fact]

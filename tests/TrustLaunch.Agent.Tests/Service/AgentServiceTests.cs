@@ -76,7 +76,7 @@ public sealed class AgentServiceTests(AgentDeployment node) : IClassFixture<Agen
         using var missing = await node.PostMeasureAsync(LaunchEvents.ImageVerified, content);
         using var mismatched = await node.PostMeasureAsync(LaunchEvents.ImageVerified, content, "e30.e30.c2ln");
 
-        Assert.Equal("ImageVerified needs golden_value: the compact JWS of the golden value the image was checked against",
+        Assert.Equal("ImageVerified needs golden_value: the JWS of the golden value the image was checked against",
             (await Problems.ExpectAsync(missing, HttpStatusCode.BadRequest)).Detail);
         Assert.Equal($"golden_value hashes to {Oci.Golden.GoldenValue.JwsDigest("e30.e30.c2ln")}, but the event's golden is sha256:{new string('3', 64)}",
             (await Problems.ExpectAsync(mismatched, HttpStatusCode.BadRequest)).Detail);

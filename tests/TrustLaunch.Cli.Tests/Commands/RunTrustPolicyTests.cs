@@ -120,6 +120,33 @@ public sealed class RunTrustPolicyTests(ImageRegistryFixture registry, LaunchAge
     }
 
     [Fact]
+    public async Task Run_PublisherAndStoreRequired_RefusedNamingTheStoreUntilCountersignedThenSignersMeasured()
+    {
+        var (reference, digest, _, publisherPub) = await PublishAsync("countersign/app");
+        var (storePriv, storePub) = ImageRegistryFixture.WriteKeyPair(_scratch.Path, "store");
+        var trust = _scratch["trusted"];
+        Directory.CreateDirectory(trust);
+        File.Copy(publisherPub, Path.Combine(trust, "publisher.pem"));
+        File.Copy(storePub, Path.Combine(trust, "store.pem"));
+        string publisher, store;
+        using (var p = Oci.Signing.PemPayloadVerifier.FromFile(publisherPub))
+            publisher = p.KeyId;
+        using (var s = Oci.Signing.PemPayloadVerifier.FromFile(storePub))
+            store = s.KeyId;
+        var name = ImageReference.Parse(reference).Name;
+        var policy = Policy($$"""{ "repositories": { "{{name}}": { "all_of": ["{{publisher}}", "{{store}}"] } } }""");
+
+        var refused = await RefusedAsync(reference, digest, "--trust", trust, "--trust-policy", policy);
+        (await CliHarness.RunAsync("golden", "countersign", reference, "--key", storePriv)).EnsureSuccess();
+        var since = (await agent.Deployment.GetInfoAsync()).LogLength;
+        await RunsAsync(reference, "countersigned", "--trust", trust, "--trust-policy", policy);
+
+        Assert.Equal($"NOT verified: missing signature by {store}, which the trust policy requires for {name} (all_of)\n", refused);
+        var verified = (await agent.Deployment.ReadLogAsync(since)).Select(r => EventLine.Parse(r.Content)).First(e => e.Operation == LaunchEvents.ImageVerified);
+        Assert.Equal([publisher, store], verified.Content.GetProperty("signers").EnumerateArray().Select(e => e.GetString()));
+    }
+
+    [Fact]
     public async Task Run_MalformedTrustPolicy_UsageErrorNothingMeasured()
     {
         var (reference, _, _, trusted) = await PublishAsync("policy/malformed");

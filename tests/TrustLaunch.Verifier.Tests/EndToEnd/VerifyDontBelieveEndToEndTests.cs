@@ -82,7 +82,7 @@ public sealed class VerifyDontBelieveEndToEndTests(AttestationProcesses processe
         using var mismatched = await agent.PostMeasureAsync(LaunchEvents.ImageVerified, TestEvents.ImageVerified(Published, golden), other);
         using var misplaced = await agent.PostMeasureAsync(LaunchEvents.ContainerStarted, TestEvents.Container("web"), golden);
 
-        Assert.Equal((HttpStatusCode.BadRequest, "ImageVerified needs golden_value: the compact JWS of the golden value the image was checked against"),
+        Assert.Equal((HttpStatusCode.BadRequest, "ImageVerified needs golden_value: the JWS of the golden value the image was checked against"),
             await ProblemAsync(missing));
         Assert.Equal((HttpStatusCode.BadRequest, $"golden_value hashes to {GoldenValue.JwsDigest(other)}, but the event's golden is {GoldenValue.JwsDigest(golden)}"),
             await ProblemAsync(mismatched));

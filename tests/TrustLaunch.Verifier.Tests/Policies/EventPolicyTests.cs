@@ -119,6 +119,35 @@ public sealed class EventPolicyTests
     }
 
     [Fact]
+    public void ImageVerified_StoreRequiredByGoldenTrust_JudgedFromTheVerifiersOwnSignersNotTheEvents()
+    {
+        using var storeKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        using var store = Oci.Signing.PemPayloadSigner.FromPem(storeKey.ExportPkcs8PrivateKeyPem());
+        using var stranger = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var strangerKeyId = Jwk.ThumbprintOf(stranger);
+        var document = TestPolicies.Document();
+        var policy = TestPolicies.Compile(document with
+        {
+            TrustedPublishers = new Dictionary<string, string>(document.TrustedPublishers) { [store.KeyId] = storeKey.ExportSubjectPublicKeyInfoPem() },
+            GoldenTrust = JsonDocument.Parse($$"""{"repositories":{"registry/app":{"all_of":["{{TestPolicies.PublisherKeyId}}","{{store.KeyId}}"]""" + "}}}").RootElement,
+        });
+        var publisherOnly = TestEvents.SignGolden(Published);
+        var countersigned = GoldenCountersign.Add(publisherOnly, store).Jws;
+
+        var missing = Judge(policy, LaunchEvents.ImageVerified, TestEvents.ImageVerified(Published, publisherOnly, signers: [TestPolicies.PublisherKeyId, store.KeyId]), Context(publisherOnly));
+        var claimed = Judge(policy, LaunchEvents.ImageVerified, TestEvents.ImageVerified(Published, countersigned, signers: [TestPolicies.PublisherKeyId, strangerKeyId]), Context(countersigned));
+        var both = Judge(policy, LaunchEvents.ImageVerified, TestEvents.ImageVerified(Published, countersigned, signers: [TestPolicies.PublisherKeyId, store.KeyId]), Context(countersigned));
+        var old = Judge(policy, LaunchEvents.ImageVerified, TestEvents.ImageVerified(Published, countersigned), Context(countersigned));
+
+        Assert.Equal($"event 5 (ImageVerified): the event names signer {store.KeyId}, but its golden value holds no valid signature by that key which policy 'prod' v1 trusts", missing);
+        Assert.Equal($"event 5 (ImageVerified): the event names signer {strangerKeyId}, but its golden value holds no valid signature by that key which policy 'prod' v1 trusts", claimed);
+        Assert.Null(both);
+        Assert.Null(old);
+        Assert.Equal($"event 5 (ImageVerified): golden value refused by policy 'prod' v1: missing signature by {store.KeyId}, which the trust policy requires for docker.io/registry/app (all_of)",
+            Judge(policy, LaunchEvents.ImageVerified, TestEvents.ImageVerified(Published, publisherOnly), Context(publisherOnly)));
+    }
+
+    [Fact]
     public void ImageVerified_GoldenValuePublishedForAnotherRepository_FailedUnlessThePolicyNamesItsSource()
     {
         var golden = TestEvents.SignGolden(Published);

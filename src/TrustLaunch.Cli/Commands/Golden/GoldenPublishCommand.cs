@@ -4,7 +4,6 @@ using TrustLaunch.Cli.Commands.Image;
 using TrustLaunch.Cli.Output;
 using TrustLaunch.Cli.Parsing;
 using TrustLaunch.Oci.Golden;
-using TrustLaunch.Oci.Manifests;
 using TrustLaunch.Oci.Store;
 
 namespace TrustLaunch.Cli.Commands.Golden;
@@ -79,9 +78,7 @@ public static class GoldenPublishCommand
             };
             var artifact = GoldenArtifact.Build(value.Sign(signer), image.ManifestDescriptor);
             var tagReference = r.WithTag(GoldenArtifact.TagFor(image.ManifestDigest));
-            await client.PushBlobAsync(tagReference, artifact.Config, ct).ConfigureAwait(false);
-            await client.PushBlobAsync(tagReference, artifact.Layer, ct).ConfigureAwait(false);
-            var artifactDigest = await client.PushManifestAsync(tagReference, artifact.ManifestBytes, MediaTypes.OciManifest, ct).ConfigureAwait(false);
+            var artifactDigest = await GoldenArtifact.PushAsync(client, tagReference, artifact, ct).ConfigureAwait(false);
 
             var result = new GoldenPublishResult(r.ToString(), image.ManifestDigest.ToString(), tagReference.ToString(), artifactDigest.ToString(),
                 signer.KeyId, signer.Algorithm, rootfsDigest.ToString(), created, expiry);

@@ -23,12 +23,12 @@ public static class GoldenShowCommand
                 throw new CliFailureException($"no golden value for {r} (tag {fetched.Tag} not found)");
             if (fetched.Malformed is { } why)
                 throw new CliFailureException($"{fetched.TagReference}: malformed golden value: {why}");
-            JwsParts parts;
+            IReadOnlyList<JwsParts> signatures;
             GoldenValue value;
             try
             {
-                parts = Jws.Parse(fetched.Jws!);
-                value = GoldenValue.ParsePayload(parts.Payload);
+                signatures = JwsJson.ParseSignatures(fetched.Jws!);
+                value = GoldenValue.ParsePayload(signatures[0].Payload);
             }
             catch (FormatException e)
             {
@@ -37,7 +37,8 @@ public static class GoldenShowCommand
             var fields = new GoldenValueFields(value.Reference, value.ManifestDigest.ToString(), value.ConfigDigest.ToString(),
                 value.LayerDigests.Select(d => d.ToString()).ToList(), value.DiffIds.Select(d => d.ToString()).ToList(),
                 value.RootfsDigest.ToString(), value.Created, value.Expires, value.PublisherKeyId);
-            var result = new GoldenShowResult(false, fetched.TagReference.ToString(), parts.Algorithm, parts.KeyId, fields);
+            var publisher = signatures.FirstOrDefault(s => s.KeyId == value.PublisherKeyId) ?? signatures[0];
+            var result = new GoldenShowResult(false, fetched.TagReference.ToString(), publisher.Algorithm, publisher.KeyId, fields, signatures.Select(s => s.KeyId).ToList());
             return await CliOutput.For(parse, options).WriteAsync(result, CliJsonContext.Output.GoldenShowResult, (w, x) =>
             {
                 w.WriteLine($"golden value {x.Tag} (unverified: signature and publisher not checked)");
@@ -50,6 +51,7 @@ public static class GoldenShowCommand
                 w.WriteLine($"created:       {GoldenPublishCommand.GoldenTime(x.Value.Created)}");
                 w.WriteLine($"expires:       {GoldenPublishCommand.GoldenTime(x.Value.Expires)}");
                 w.WriteLine($"publisher key: {x.Value.PublisherKeyId} ({x.Algorithm})");
+                w.WriteLine($"signatures:    {string.Join(", ", x.Signers)}");
             }).ConfigureAwait(false);
         });
         return command;

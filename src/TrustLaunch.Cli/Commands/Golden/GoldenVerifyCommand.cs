@@ -59,12 +59,13 @@ public static class GoldenVerifyCommand
             if (value.FindMismatch(observed) is { } mismatch)
                 return await NotVerifiedAsync(output, r.ToString(), manifestDigest, mismatch).ConfigureAwait(false);
 
-            var result = new GoldenVerifyResult(true, null, r.ToString(), manifestDigest, value.PublisherKeyId, value.Expires, rootfsDigest?.ToString());
+            var result = new GoldenVerifyResult(true, null, r.ToString(), manifestDigest, value.PublisherKeyId, value.Expires, rootfsDigest?.ToString(), verdict.Signers);
             return await output.WriteAsync(result, CliJsonContext.Output.GoldenVerifyResult, (w, x) =>
             {
                 w.WriteLine("verified");
                 w.WriteLine($"image:         {x.Reference} {x.ManifestDigest}");
                 w.WriteLine($"publisher key: {x.PublisherKeyId}");
+                w.WriteLine($"signers:       {string.Join(", ", x.Signers!)}");
                 w.WriteLine($"expires:       {GoldenPublishCommand.GoldenTime(x.Expires!.Value)}");
                 w.WriteLine($"rootfs:        {(x.RootfsDigest is null ? "not checked (no --rootfs)" : x.RootfsDigest + " matches")}");
             }).ConfigureAwait(false);
