@@ -4,8 +4,6 @@ using TrustLaunch.Agent.Launcher;
 using TrustLaunch.Hosting.Clients;
 using TrustLaunch.Hosting.Contracts;
 using TrustLaunch.Hosting.Pki;
-using TrustLaunch.Oci.Golden;
-using TrustLaunch.Oci.Signing;
 
 namespace TrustLaunch.Agent.Cri;
 
@@ -24,23 +22,19 @@ internal sealed class CriHostedService(CriSettings settings, AgentRuntime agent,
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        IImageJudge judge;
         if (settings.Verifier is { } verifier)
-        {
             _verifier = clients.Create(new Uri(verifier), ServiceRoles.Verifier);
-            judge = new RemoteImageJudge(_verifier, agent.Options.AgentId);
-        }
-        else
+        var judge = ImageJudges.Create(new ImageJudgeOptions(agent.Options.AgentId)
         {
-            judge = new LocalImageJudge(TrustedKeys.Load(settings.Trust!), policy: settings.TrustPolicy is { } policy ? GoldenTrustPolicy.Load(policy) : null);
-        }
+            Trust = settings.Trust, TrustPolicy = settings.TrustPolicy, Verifier = _verifier, SignaturePolicy = settings.SignaturePolicy, RegistriesD = settings.RegistriesD,
+        });
         var options = new CriOptions
         {
             ListenSocket = CriOptions.SocketPath(settings.Listen, "--cri-listen"),
             BackendSocket = CriOptions.SocketPath(settings.Backend, "--cri-backend"),
             Mirrors = CriOptions.ParseMirrors(settings.Mirrors),
         };
-        _endpoint = await CriEndpoint.StartAsync(options, judge, new LaunchLogMeasurer(agent.Log), loggerFactory, cancellationToken: cancellationToken).ConfigureAwait(false);
+        _endpoint = await CriEndpoint.StartAsync(options, judge, new LaunchLogMeasurer(agent.Log), loggerFactory, settings.RegistryOptions(), cancellationToken).ConfigureAwait(false);
     }
 
     public async Task StopAsync(CancellationToken cancellationToken) => await DisposeAsync().ConfigureAwait(false);

@@ -1,12 +1,31 @@
+using TrustLaunch.Oci.Registry;
+
 namespace TrustLaunch.Agent.Cri;
 
 /// <summary>
 /// <c>serve agent --cri-listen unix:///PATH --cri-backend unix:///PATH</c> and how the endpoint judges images: locally
 /// against <see cref="Trust"/> (publisher keys, optionally a golden trust policy), or remotely by
-/// <see cref="Verifier"/> (the verifier's agent-facing URL).
+/// <see cref="Verifier"/> (the verifier's agent-facing URL); in both modes behind the containers-policy.json
+/// <see cref="SignaturePolicy"/> and <see cref="RegistriesD"/>, reading registries with the settings users keep for
+/// podman and skopeo (<see cref="AuthFile"/>, <see cref="RegistriesConf"/>, <see cref="CertsDir"/>), as
+/// <c>trustlaunch run</c> does. Null = the defaults under <c>/etc/containers</c>; all read once, when the agent starts.
 /// </summary>
 public sealed record CriSettings(string Listen, string Backend, string? Trust, string? TrustPolicy, string? Verifier, IReadOnlyList<string> Mirrors)
 {
+    public string? SignaturePolicy { get; init; }
+    public string? RegistriesD { get; init; }
+    public string? AuthFile { get; init; }
+    public string? RegistriesConf { get; init; }
+    public string? CertsDir { get; init; }
+
+    /// <summary>The registry settings files read now (a missing named file or a malformed one throws).</summary>
+    public RegistryClientOptions RegistryOptions() => new()
+    {
+        AuthFiles = RegistryAuthFiles.Load(AuthFile),
+        Registries = Oci.Registry.RegistriesConf.Load(RegistriesConf),
+        Certs = new CertsDirectory(CertsDir ?? CertsDirectory.DefaultPath),
+    };
+
     /// <summary>Every problem at once, empty when usable.</summary>
     public IReadOnlyList<string> Validate()
     {

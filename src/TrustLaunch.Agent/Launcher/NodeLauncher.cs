@@ -4,9 +4,7 @@ using TrustLaunch.Hosting.Clients;
 using TrustLaunch.Hosting.Contracts;
 using TrustLaunch.Hosting.Pki;
 using TrustLaunch.Oci.Crypt;
-using TrustLaunch.Oci.Golden;
 using TrustLaunch.Oci.Registry;
-using TrustLaunch.Oci.Signing;
 using TrustLaunch.Oci.Store;
 
 namespace TrustLaunch.Agent.Launcher;
@@ -50,11 +48,10 @@ public sealed class NodeLauncher(AgentRuntime agent, ServiceHttpClientFactory cl
         await RememberAsync(request.DataDir, cancellationToken).ConfigureAwait(false);
         using var keys = new DisposableList<DecryptionKey>(request.DecryptionKeys?.Select(DecryptionKey.FromFile));
         using var verifier = request.Mode == "remote" ? VerifierClient(request) : null;
-        IImageJudge judge = verifier is null
-            ? new LocalImageJudge(TrustedKeys.Load(request.Trust ?? throw new ArgumentException("local mode needs trust (the publisher keys)")),
-                policy: request.TrustPolicy is null ? GoldenTrustPolicy.Default : GoldenTrustPolicy.Load(request.TrustPolicy))
-            : new RemoteImageJudge(verifier, request.AgentId ?? agent.Options.AgentId);
-        judge = SignaturePolicyJudge.Wrap(judge, request.SignaturePolicy, request.RegistriesD);
+        var judge = ImageJudges.Create(new ImageJudgeOptions(request.AgentId ?? agent.Options.AgentId)
+        {
+            Trust = request.Trust, TrustPolicy = request.TrustPolicy, Verifier = verifier, SignaturePolicy = request.SignaturePolicy, RegistriesD = request.RegistriesD,
+        });
         var (client, owned) = RegistryClientOf(request, launch.Reference);
         using var disposeOwned = owned ? client : null;
         var measurer = Measurer;

@@ -19,11 +19,15 @@ internal sealed class CriTestNode : IAsyncDisposable
     private readonly SwtpmFixture _swtpm = new();
     private TpmDevice? _device;
     private readonly TimeSpan _verificationLifetime;
+    private readonly string? _signaturePolicy;
+    private readonly string? _registriesD;
 
-    private CriTestNode(ContainerdFixture containerd, TimeSpan verificationLifetime)
+    private CriTestNode(ContainerdFixture containerd, TimeSpan verificationLifetime, string? signaturePolicy, string? registriesD)
     {
         Containerd = containerd;
         _verificationLifetime = verificationLifetime;
+        _signaturePolicy = signaturePolicy;
+        _registriesD = registriesD;
         Endpoint = null!;
         Log = null!;
     }
@@ -31,6 +35,7 @@ internal sealed class CriTestNode : IAsyncDisposable
     public ContainerdFixture Containerd { get; }
     public string Directory { get; } = System.IO.Directory.CreateTempSubdirectory("trustlaunch-cri-node-").FullName;
     public string Socket => Path.Combine(Directory, "cri.sock");
+    public string TrustFile => Path.Combine(Directory, "publisher.pub.pem");
     public ECDsa PublisherKey { get; } = ECDsa.Create(ECCurve.NamedCurves.nistP256);
     public LaunchLog Log { get; private set; }
     public CriEndpoint Endpoint { get; private set; }
@@ -41,9 +46,12 @@ internal sealed class CriTestNode : IAsyncDisposable
     /// <summary>A connection to containerd's own socket, past the endpoint.</summary>
     public ContainerdConnection Direct { get; private set; } = null!;
 
-    public static async Task<CriTestNode> StartAsync(ContainerdFixture containerd, TimeSpan? verificationLifetime = null)
+    /// <summary>A node judging locally by its publisher key, behind <paramref name="signaturePolicy"/> (default: the host's policy.json) when given.</summary>
+    public static async Task<CriTestNode> StartAsync(ContainerdFixture containerd, TimeSpan? verificationLifetime = null, string? signaturePolicy = null,
+        string? registriesD = null)
     {
-        var node = new CriTestNode(containerd, verificationLifetime ?? CriOptions.DefaultVerificationLifetime);
+        var node = new CriTestNode(containerd, verificationLifetime ?? CriOptions.DefaultVerificationLifetime, signaturePolicy, registriesD);
+        await File.WriteAllTextAsync(node.TrustFile, node.PublisherKey.ExportSubjectPublicKeyInfoPem());
         await node._swtpm.InitializeAsync();
         node._device = node._swtpm.OpenDevice();
         await node._device.StartupAsync();
@@ -69,7 +77,6 @@ internal sealed class CriTestNode : IAsyncDisposable
 
     private Task<CriEndpoint> StartEndpointAsync()
     {
-        var trusted = new TrustedKeys([PemPayloadVerifier.FromPem(PublisherKey.ExportSubjectPublicKeyInfoPem())]);
         var options = new CriOptions
         {
             ListenSocket = Socket,
@@ -78,7 +85,8 @@ internal sealed class CriTestNode : IAsyncDisposable
             ExitPollInterval = TimeSpan.FromMilliseconds(200),
             VerificationLifetime = _verificationLifetime,
         };
-        return CriEndpoint.StartAsync(options, new LocalImageJudge(trusted), new LaunchLogMeasurer(Log), NullLoggerFactory.Instance);
+        var judge = ImageJudges.Create(new ImageJudgeOptions("cri-test-node") { Trust = TrustFile, SignaturePolicy = _signaturePolicy, RegistriesD = _registriesD });
+        return CriEndpoint.StartAsync(options, judge, new LaunchLogMeasurer(Log), NullLoggerFactory.Instance);
     }
 
     public async ValueTask DisposeAsync()

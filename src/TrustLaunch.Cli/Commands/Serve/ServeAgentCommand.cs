@@ -54,10 +54,20 @@ public static class ServeAgentCommand
             HelpName = "REGISTRY=HOST",
             DefaultValueFactory = _ => [],
         };
+        var criSignaturePolicy = new Option<string?>("--cri-signature-policy")
+        {
+            Description = "CRI: containers-policy.json images must also satisfy (default: /etc/containers/policy.json when it exists)",
+            HelpName = "FILE",
+        };
+        var criRegistriesD = new Option<string?>("--cri-registries.d") { Description = "CRI: registries.d naming signature stores (default: /etc/containers/registries.d)", HelpName = "DIR" };
+        var criAuthFile = new Option<string?>("--cri-authfile") { Description = "CRI: registry credentials file read alone (default: the auth files' search path)", HelpName = "FILE" };
+        var criRegistriesConf = new Option<string?>("--cri-registries-conf") { Description = "CRI: registries.conf (default: /etc/containers/registries.conf and its .d)", HelpName = "FILE" };
+        var criCertsDir = new Option<string?>("--cri-certs-dir") { Description = "CRI: per-registry TLS directory (default: /etc/containers/certs.d)", HelpName = "DIR" };
         var akHandle = CliParsers.HandleOption("--ak-handle", $"Persistent handle of the agent's AK (default {CliParsers.FormatHandle(AgentOptions.DefaultAkHandle)})", AgentOptions.DefaultAkHandle);
         var command = new Command("agent", "Run the node agent: TPM quotes, launch event log, registration")
         {
             agentId, registrar, listen, advertise, push, socket, launchPcr, akHandle, criListen, criBackend, criTrust, criTrustPolicy, criVerifier, criMirror,
+            criSignaturePolicy, criRegistriesD, criAuthFile, criRegistriesConf, criCertsDir,
         };
         serve.AddTo(command);
         command.SetAction(async (parse, ct) =>
@@ -77,7 +87,14 @@ public static class ServeAgentCommand
                 Cri = parse.GetValue(criListen) is null && parse.GetValue(criBackend) is null
                     ? null
                     : new CriSettings(parse.GetValue(criListen) ?? "", parse.GetValue(criBackend) ?? "", parse.GetValue(criTrust), parse.GetValue(criTrustPolicy),
-                        parse.GetValue(criVerifier), parse.GetValue(criMirror) ?? []),
+                        parse.GetValue(criVerifier), parse.GetValue(criMirror) ?? [])
+                    {
+                        SignaturePolicy = parse.GetValue(criSignaturePolicy),
+                        RegistriesD = parse.GetValue(criRegistriesD),
+                        AuthFile = parse.GetValue(criAuthFile),
+                        RegistriesConf = parse.GetValue(criRegistriesConf),
+                        CertsDir = parse.GetValue(criCertsDir),
+                    },
             };
             if (agentOptions.Validate() is { Count: > 0 } errors)
                 throw new CliUsageException(string.Join("; ", errors));
