@@ -29,6 +29,8 @@ public sealed class ServiceHttpClientFactory(TlsIdentity identity)
         {
             PooledConnectionLifetime = TimeSpan.FromMinutes(5),
             ConnectTimeout = TimeSpan.FromSeconds(10),
+            // One client serves concurrent calls: a shared cookie jar would mix one call's session into another's.
+            UseCookies = false,
             SslOptions = new SslClientAuthenticationOptions
             {
                 ClientCertificates = [identity.Certificate],

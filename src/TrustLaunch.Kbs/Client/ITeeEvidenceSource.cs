@@ -1,0 +1,32 @@
+using System.Text.Json;
+using TrustLaunch.Kbs.Protocol;
+
+namespace TrustLaunch.Kbs.Client;
+
+/// <summary>
+/// Where a KBS client gets its TEE evidence: the agent's TPM (its registrar-activated AK) or a software AK (load
+/// simulation). The evidence must bind <see cref="Attestation.ReportData"/> of its additional evidence, the
+/// challenge's nonce and the tee-pubkey, so it is made per handshake.
+/// </summary>
+public interface ITeeEvidenceSource
+{
+    /// <summary>The tee type sent at <c>/kbs/v0/auth</c>, e.g. <c>tpm</c>.</summary>
+    string Tee { get; }
+
+    Task<KbsTeeEvidence> CollectAsync(string nonce, JsonElement teePubkey, CancellationToken cancellationToken);
+}
+
+/// <summary>Trustee's <c>tpm</c> evidence from a quote whose qualifying data is the report data.</summary>
+public static class TpmTeeEvidence
+{
+    /// <summary>The report data a TPM quote must carry as qualifying data; the additional evidence is empty.</summary>
+    public static byte[] ReportDataFor(string nonce, JsonElement teePubkey) => Attestation.ReportData.Compute("", nonce, teePubkey);
+
+    /// <param name="pcrs">The 24 SHA-256 PCR values (hex) in index order; those the quote selects must be the quoted ones.</param>
+    public static KbsTeeEvidence Create(byte[] reportData, byte[] akPublic, byte[] attest, byte[] signature, IReadOnlyList<string> pcrs)
+    {
+        var evidence = new TpmEvidence(Convert.ToBase64String(reportData), Convert.ToBase64String(akPublic),
+            new TpmQuoteEvidence(Convert.ToBase64String(attest), Convert.ToBase64String(signature), pcrs));
+        return new KbsTeeEvidence(JsonSerializer.SerializeToElement(evidence, KbsJsonContext.Default.TpmEvidence), "");
+    }
+}
