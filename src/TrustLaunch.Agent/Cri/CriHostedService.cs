@@ -26,7 +26,11 @@ internal sealed class CriHostedService(CriSettings settings, AgentRuntime agent,
             _verifier = clients.Create(new Uri(verifier), ServiceRoles.Verifier);
         var judge = ImageJudges.Create(new ImageJudgeOptions(agent.Options.AgentId)
         {
-            Trust = settings.Trust, TrustPolicy = settings.TrustPolicy, Verifier = _verifier, SignaturePolicy = settings.SignaturePolicy, RegistriesD = settings.RegistriesD,
+            Trust = settings.Trust,
+            TrustPolicy = settings.TrustPolicy,
+            Verifier = _verifier,
+            SignaturePolicy = settings.SignaturePolicy,
+            RegistriesD = settings.RegistriesD,
         });
         var options = new CriOptions
         {

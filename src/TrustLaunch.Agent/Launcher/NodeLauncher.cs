@@ -50,7 +50,11 @@ public sealed class NodeLauncher(AgentRuntime agent, ServiceHttpClientFactory cl
         using var verifier = request.Mode == "remote" ? VerifierClient(request) : null;
         var judge = ImageJudges.Create(new ImageJudgeOptions(request.AgentId ?? agent.Options.AgentId)
         {
-            Trust = request.Trust, TrustPolicy = request.TrustPolicy, Verifier = verifier, SignaturePolicy = request.SignaturePolicy, RegistriesD = request.RegistriesD,
+            Trust = request.Trust,
+            TrustPolicy = request.TrustPolicy,
+            Verifier = verifier,
+            SignaturePolicy = request.SignaturePolicy,
+            RegistriesD = request.RegistriesD,
         });
         var (client, owned) = RegistryClientOf(request, launch.Reference);
         using var disposeOwned = owned ? client : null;
