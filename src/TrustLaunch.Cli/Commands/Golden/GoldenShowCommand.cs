@@ -18,11 +18,7 @@ public static class GoldenShowCommand
         {
             var r = RegistryOptions.ParseReference(parse.GetValue(reference)!);
             using var client = registry.CreateClient(parse, options.Input, r);
-            var fetched = await GoldenFetch.FetchAsync(client, r, RegistryOptions.ParsePlatform(parse.GetValue(platform)), ct).ConfigureAwait(false);
-            if (fetched.Missing)
-                throw new CliFailureException($"no golden value for {r} (tag {fetched.Tag} not found)");
-            if (fetched.Malformed is { } why)
-                throw new CliFailureException($"{fetched.TagReference}: malformed golden value: {why}");
+            var fetched = await PublishedGolden.FetchAsync(client, r, RegistryOptions.ParsePlatform(parse.GetValue(platform)), ct).ConfigureAwait(false);
             IReadOnlyList<JwsParts> signatures;
             GoldenValue value;
             try
