@@ -19,12 +19,7 @@ public sealed record CriSettings(string Listen, string Backend, string? Trust, s
     public string? CertsDir { get; init; }
 
     /// <summary>The registry settings files read now (a missing named file or a malformed one throws).</summary>
-    public RegistryClientOptions RegistryOptions() => new()
-    {
-        AuthFiles = RegistryAuthFiles.Load(AuthFile),
-        Registries = Oci.Registry.RegistriesConf.Load(RegistriesConf),
-        Certs = new CertsDirectory(CertsDir ?? CertsDirectory.DefaultPath),
-    };
+    public RegistryClientOptions RegistryOptions() => RegistryClientOptions.FromSettingsFiles(AuthFile, RegistriesConf, CertsDir);
 
     /// <summary>Every problem at once, empty when usable.</summary>
     public IReadOnlyList<string> Validate()

@@ -157,13 +157,10 @@ public sealed class NodeLauncher(AgentRuntime agent, ServiceHttpClientFactory cl
             credentials[reference.Registry] = new RegistryCredentials(user, request.RegistryPassword!);
         var certs = request.CertsDir ?? CertsDirectory.DefaultPath;
         // The settings files are read only for a new client: a kept one was made from the same files, unchanged.
-        RegistryClient Create() => new(new RegistryClientOptions
+        RegistryClient Create() => new(RegistryClientOptions.FromSettingsFiles(request.AuthFile, request.RegistriesConf, certs) with
         {
             InsecureRegistries = request.InsecureRegistries ?? [],
             Credentials = credentials,
-            AuthFiles = RegistryAuthFiles.Load(request.AuthFile),
-            Registries = RegistriesConf.Load(request.RegistriesConf),
-            Certs = new CertsDirectory(certs),
         });
         // Keyed by a hash, so no password is kept as a key; the settings files' paths and change times are part of
         // it, so an edited auth file, registries.conf or certs.d makes a new client.

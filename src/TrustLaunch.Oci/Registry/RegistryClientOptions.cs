@@ -46,4 +46,15 @@ public sealed record RegistryClientOptions
 
     /// <summary>Largest manifest or index accepted (the distribution spec suggests registries accept 4 MiB).</summary>
     public int MaxManifestBytes { get; init; } = 4 * 1024 * 1024;
+
+    /// <summary>Options with the registry settings users keep for podman and skopeo, read now: auth files
+    /// (<see cref="RegistryAuthFiles.Load"/>), registries.conf and certs.d; null = their default locations.</summary>
+    /// <exception cref="FileNotFoundException">A named settings file is missing.</exception>
+    /// <exception cref="FormatException">A settings file is malformed.</exception>
+    public static RegistryClientOptions FromSettingsFiles(string? authFile, string? registriesConf, string? certsDir) => new()
+    {
+        AuthFiles = RegistryAuthFiles.Load(authFile),
+        Registries = RegistriesConf.Load(registriesConf),
+        Certs = new CertsDirectory(certsDir ?? CertsDirectory.DefaultPath),
+    };
 }

@@ -122,13 +122,11 @@ public sealed class RegistryOptions
             foreach (var reference in references)
                 credentials[reference.Registry] = new RegistryCredentials(user, password!);
         }
-        return new RegistryClient(new RegistryClientOptions
+        var settings = Settings(() => RegistryClientOptions.FromSettingsFiles(parse.GetValue(AuthFile), parse.GetValue(RegistriesConf), parse.GetValue(CertsDir)));
+        return new RegistryClient(settings with
         {
             InsecureRegistries = parse.GetValue(InsecureRegistry) ?? [],
             Credentials = credentials,
-            AuthFiles = Settings(() => RegistryAuthFiles.Load(parse.GetValue(AuthFile))),
-            Registries = Settings(() => Oci.Registry.RegistriesConf.Load(parse.GetValue(RegistriesConf))),
-            Certs = new CertsDirectory(parse.GetValue(CertsDir) ?? CertsDirectory.DefaultPath),
         });
     }
 
