@@ -31,14 +31,31 @@ public sealed class AgentReadinessTests(RegistrarFixture fixture) : IClassFixtur
             await otherNode.DisposeAsync();
         }
 
-        var port = FreePorts.FindPair();
-        using var verifierClient = new ServiceHttpClientFactory(TlsIdentity.FromDirectory(fixture.TlsDirectory, ServiceRoles.Verifier))
-            .Create(new Uri($"https://127.0.0.1:{port}/"), ServiceRoles.Agent);
-        await using var agent = await ServiceProcess.StartAsync("agent",
-        [
-            "--agent-id", id, "--data-dir", Path.Combine(fixture.Directory, "agent-" + id), "--tpm", fixture.Swtpm.Tcti,
-            "--tls-dir", fixture.TlsDirectory, "--registrar", $"https://127.0.0.1:{fixture.AgentPort}", "--listen", $"127.0.0.1:{port}",
-        ], new Uri($"https://127.0.0.1:{port}/healthz"), verifierClient, Path.Combine(fixture.Directory, "agent-" + id + ".log"));
+        int port;
+        HttpClient verifierClient;
+        ServiceProcess agent;
+        for (var attempt = 0; ; attempt++)
+        {
+            port = FreePorts.FindPair();
+            verifierClient = new ServiceHttpClientFactory(TlsIdentity.FromDirectory(fixture.TlsDirectory, ServiceRoles.Verifier))
+                .Create(new Uri($"https://127.0.0.1:{port}/"), ServiceRoles.Agent);
+            try
+            {
+                agent = await ServiceProcess.StartAsync("agent",
+                [
+                    "--agent-id", id, "--data-dir", Path.Combine(fixture.Directory, "agent-" + id), "--tpm", fixture.Swtpm.Tcti,
+                    "--tls-dir", fixture.TlsDirectory, "--registrar", $"https://127.0.0.1:{fixture.AgentPort}", "--listen", $"127.0.0.1:{port}",
+                ], new Uri($"https://127.0.0.1:{port}/healthz"), verifierClient, Path.Combine(fixture.Directory, "agent-" + id + ".log"));
+                break;
+            }
+            catch (InvalidOperationException e) when (attempt < 3 && e.Message.Contains("address already in use", StringComparison.Ordinal))
+            {
+                // The picked port was taken meanwhile by another process: try another.
+                verifierClient.Dispose();
+            }
+        }
+        using var verifierClientLifetime = verifierClient;
+        await using var agentLifetime = agent;
 
         var readyz = new Uri($"https://127.0.0.1:{port}/readyz");
         HttpResponseMessage response;

@@ -12,12 +12,29 @@ public static class FreePorts
     {
         for (var attempt = 0; attempt < 100; attempt++)
         {
-            var port = Random.Shared.Next(20000, 60000);
+            var port = Random.Shared.Next(PickFrom, EphemeralLow.Value - 1);
             if (IsFree(port) && IsFree(port + 1))
                 return port;
         }
         throw new InvalidOperationException("no free pair of loopback ports found");
     }
+
+    private const int PickFrom = 10000;
+
+    /// <summary>The lowest port the kernel hands out for outgoing connections and port-0 binds
+    /// (<c>ip_local_port_range</c>); picking below it leaves only other pickers to race with.</summary>
+    private static readonly Lazy<int> EphemeralLow = new(() =>
+    {
+        try
+        {
+            var low = File.ReadAllText("/proc/sys/net/ipv4/ip_local_port_range").Split((char[])['\t', ' '], StringSplitOptions.RemoveEmptyEntries)[0];
+            return int.TryParse(low, out var port) && port > PickFrom + 1000 ? port : 32768;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return 32768;
+        }
+    });
 
     public static bool IsFree(int port)
     {
