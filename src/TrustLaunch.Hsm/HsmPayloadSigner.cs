@@ -16,8 +16,9 @@ public sealed class HsmPayloadSigner : IPayloadSigner, IDisposable
     private readonly ConcurrentBag<HsmSession> _all = [];
     private bool _disposed;
 
-    private HsmPayloadSigner(HsmSession primary, HsmKey key, string algorithm, string keyId)
+    private HsmPayloadSigner(HsmSession primary, HsmKey key, string algorithm, string keyId, string publicKeyPem)
     {
+        PublicKeyPem = publicKeyPem;
         _primary = primary;
         _key = key;
         Algorithm = algorithm;
@@ -26,6 +27,9 @@ public sealed class HsmPayloadSigner : IPayloadSigner, IDisposable
 
     public string Algorithm { get; }
     public string KeyId { get; }
+
+    /// <summary>The public key (SPKI PEM), for whoever checks this signer's signatures.</summary>
+    public string PublicKeyPem { get; }
 
     /// <summary>The key as an RFC 7512 URI.</summary>
     public string KeyUri => new Pkcs11Uri { Token = _primary.TokenLabel, Object = _key.Label, Type = HsmObjectType.Private }.ToString();
@@ -47,7 +51,7 @@ public sealed class HsmPayloadSigner : IPayloadSigner, IDisposable
                     $"{key.Describe()} cannot sign {algorithm ?? "golden values"}; ES256 needs an EC P-256 key, RS256/PS256 an RSA key"),
             };
             using var pub = session.GetPublicKey(key);
-            return new HsmPayloadSigner(session, key, alg, Jwk.ThumbprintOf(pub));
+            return new HsmPayloadSigner(session, key, alg, Jwk.ThumbprintOf(pub), pub.ExportSubjectPublicKeyInfoPem());
         }
         catch
         {

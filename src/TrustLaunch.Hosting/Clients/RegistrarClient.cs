@@ -1,3 +1,4 @@
+using System.Buffers.Text;
 using System.Net;
 using System.Net.Http.Json;
 using System.Security.Cryptography;
@@ -59,6 +60,17 @@ public sealed class RegistrarClient(HttpClient http)
         if (response.StatusCode == HttpStatusCode.NotFound)
             return null;
         await ServiceProblemException.EnsureSuccessAsync(response, $"get agent {agentId}", cancellationToken).ConfigureAwait(false);
+        return await response.Content.ReadFromJsonAsync(ContractsJsonContext.Default.RegisteredAgent, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The active registration whose AK is <paramref name="akPublic"/> (TPM2B_PUBLIC), or null.</summary>
+    public async Task<RegisteredAgent?> FindByAkAsync(byte[] akPublic, CancellationToken cancellationToken = default)
+    {
+        using var response = await http.GetAsync(new Uri("v1/agents/by-ak/" + Base64Url.EncodeToString(akPublic), UriKind.Relative), cancellationToken)
+            .ConfigureAwait(false);
+        if (response.StatusCode == HttpStatusCode.NotFound)
+            return null;
+        await ServiceProblemException.EnsureSuccessAsync(response, "find agent by AK", cancellationToken).ConfigureAwait(false);
         return await response.Content.ReadFromJsonAsync(ContractsJsonContext.Default.RegisteredAgent, cancellationToken).ConfigureAwait(false);
     }
 

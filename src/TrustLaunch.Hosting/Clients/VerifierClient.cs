@@ -22,6 +22,11 @@ public sealed class VerifierClient(HttpClient http)
     public Task<AgentStatus?> GetAgentAsync(string agentId, CancellationToken cancellationToken = default) =>
         FindAsync($"v1/agents/{Uri.EscapeDataString(agentId)}", ContractsJsonContext.Default.AgentStatus, cancellationToken);
 
+    /// <summary>What the verifier established of the agent (a tenant or kbs certificate), or null when it does not
+    /// attest it.</summary>
+    public Task<AgentAppraisal?> GetAppraisalAsync(string agentId, CancellationToken cancellationToken = default) =>
+        FindAsync($"v1/agents/{Uri.EscapeDataString(agentId)}/appraisal", ContractsJsonContext.Default.AgentAppraisal, cancellationToken);
+
     public Task RemoveAgentAsync(string agentId, CancellationToken cancellationToken = default) =>
         SendAsync(HttpMethod.Delete, $"v1/agents/{Uri.EscapeDataString(agentId)}", cancellationToken);
 

@@ -25,6 +25,7 @@ namespace TrustLaunch.Hosting.Contracts;
 [JsonSerializable(typeof(IReadOnlyList<CelRecord>))]
 [JsonSerializable(typeof(AddAgentRequest))]
 [JsonSerializable(typeof(AgentStatus))]
+[JsonSerializable(typeof(AgentAppraisal))]
 [JsonSerializable(typeof(IReadOnlyList<AgentStatus>))]
 [JsonSerializable(typeof(PolicyDocument))]
 [JsonSerializable(typeof(StoredPolicy))]

@@ -5,7 +5,8 @@ namespace TrustLaunch.Hosting.Contracts;
 // Verifier wire format. Tenant API (8881, mTLS):
 //   POST   /v1/agents                  AddAgentRequest -> 201 AgentStatus | 409 exists | 404 unknown policy/agent
 //   GET    /v1/agents                  -> AgentStatus[]
-//   GET    /v1/agents/{id}             -> AgentStatus
+//   GET    /v1/agents/{id}             -> AgentStatus                (also to kbs certificates)
+//   GET    /v1/agents/{id}/appraisal   -> AgentAppraisal             (also to kbs certificates)
 //   DELETE /v1/agents/{id}             -> 204
 //   POST   /v1/agents/{id}/pause | /resume -> AgentStatus
 //   GET    /v1/agents/{id}/results?last=N  -> AttestationResultRecord[] (newest first)
@@ -68,6 +69,20 @@ public sealed record AgentStatus(
     long Attestations,
     string Mode = AttestationModes.Pull,
     DateTimeOffset? PushDeadline = null);
+
+/// <summary>
+/// What the verifier established of an agent from its own appraisal of the log, not from the agent's word: its state,
+/// the policy it is held to, its last affirming appraisal, the boot count, and the image digests a trusted publisher
+/// vouched for in this boot (<c>ImageVerified</c> events the policy allowed). The key broker decides on these.
+/// </summary>
+public sealed record AgentAppraisal(
+    string AgentId,
+    string State,
+    string Policy,
+    int PolicyVersion,
+    DateTimeOffset? LastSuccess,
+    long BootCount,
+    IReadOnlyList<string> VerifiedImages);
 
 /// <summary>
 /// A push-mode challenge: quote <c>Pcrs</c> (sha256 bank) over <c>Nonce</c> with the log records from <c>Since</c>

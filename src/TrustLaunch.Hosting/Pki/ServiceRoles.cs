@@ -10,11 +10,14 @@ public static class ServiceRoles
     public const string Tenant = "tenant";
     public const string Kbs = "kbs";
 
-    public static IReadOnlyList<string> All { get; } = [Registrar, Verifier, Agent, Tenant, Kbs];
+    /// <summary>The key broker's administrators (its resources and resource policy); client-only.</summary>
+    public const string KbsAdmin = "kbs-admin";
+
+    public static IReadOnlyList<string> All { get; } = [Registrar, Verifier, Agent, Tenant, Kbs, KbsAdmin];
 
     public static bool IsKnown(string role) => All.Contains(role, StringComparer.Ordinal);
 
     /// <summary>Roles that serve TLS (and call others as clients); the others are client-only: no server
     /// authentication, no DNS/IP names.</summary>
-    public static bool IsServer(string role) => IsKnown(role) && role != Tenant;
+    public static bool IsServer(string role) => IsKnown(role) && role is not (Tenant or KbsAdmin);
 }

@@ -40,7 +40,8 @@ public static class KbsApi
                 return Error(e);
             }
         });
-        group.MapPost("/attest", async (HttpContext http, KbsSessionStore sessions, TpmAttestationVerifier verifier, KbsOptions options, TimeProvider time) =>
+        group.MapPost("/attest", async (HttpContext http, KbsSessionStore sessions, TpmAttestationVerifier verifier, KbsOptions options, TimeProvider time,
+            KbsMetrics metrics) =>
         {
             try
             {
@@ -50,16 +51,18 @@ public static class KbsApi
                 var (agentId, teeKey) = await verifier.VerifyAsync(session, attestation, http.RequestAborted).ConfigureAwait(false);
                 var token = KbsToken.Create(options.TokenSigner, agentId, teeKey, time.GetUtcNow(), options.TokenLifetime);
                 session.Attested = new KbsAttestedNode(agentId, teeKey, token);
+                metrics.Attested();
                 return Results.Json(new KbsAttestationToken(token), KbsJsonContext.Default.KbsAttestationToken);
             }
             catch (KbsError e)
             {
+                metrics.Refused(e.Name);
                 return Error(e);
             }
         });
     }
 
-    private static IResult Error(KbsError e) => Results.Json(e.ToBody(), KbsJsonContext.Default.KbsErrorBody, statusCode: e.Status);
+    internal static IResult Error(KbsError e) => Results.Json(e.ToBody(), KbsJsonContext.Default.KbsErrorBody, statusCode: e.Status);
 
     private static async Task<T> ReadAsync<T>(HttpContext http, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> type)
     {

@@ -1,3 +1,5 @@
+using TrustLaunch.Hosting.Contracts;
+
 namespace TrustLaunch.Kbs.Attestation;
 
 /// <summary>Where the broker learns which node an AK belongs to and how the verifier judges it.</summary>
@@ -6,7 +8,7 @@ public interface INodeDirectory
     /// <summary>The agent whose AK (TPM2B_PUBLIC bytes) the registrar activated, or null.</summary>
     Task<string?> FindActivatedAgentAsync(byte[] akPublic, CancellationToken cancellationToken);
 
-    /// <summary>The verifier's state for the agent (<c>Attested</c>, <c>Failed</c>, …), or null when it does not
-    /// attest that agent.</summary>
-    Task<string?> VerifierStateAsync(string agentId, CancellationToken cancellationToken);
+    /// <summary>What the verifier established of the agent (state, policy, verified images), or null when it does
+    /// not attest that agent.</summary>
+    Task<AgentAppraisal?> AppraisalAsync(string agentId, CancellationToken cancellationToken);
 }

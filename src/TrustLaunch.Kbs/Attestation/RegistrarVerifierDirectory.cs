@@ -1,22 +1,15 @@
-using System.Security.Cryptography;
 using TrustLaunch.Hosting.Clients;
+using TrustLaunch.Hosting.Contracts;
 
 namespace TrustLaunch.Kbs.Attestation;
 
-/// <summary><see cref="INodeDirectory"/> over the registrar's and the verifier's management APIs (mutual TLS with
-/// the broker's certificate).</summary>
+/// <summary><see cref="INodeDirectory"/> over the registrar's management API (its lookup by AK) and the verifier's
+/// tenant API (an agent's appraisal), mutual TLS with the broker's kbs certificate: read-only routes.</summary>
 public sealed class RegistrarVerifierDirectory(RegistrarClient registrar, VerifierClient verifier) : INodeDirectory
 {
-    public async Task<string?> FindActivatedAgentAsync(byte[] akPublic, CancellationToken cancellationToken)
-    {
-        foreach (var agent in await registrar.ListAsync(cancellationToken).ConfigureAwait(false))
-        {
-            if (agent.Active && agent.AkPublic.Length == akPublic.Length && CryptographicOperations.FixedTimeEquals(agent.AkPublic, akPublic))
-                return agent.AgentId;
-        }
-        return null;
-    }
+    public async Task<string?> FindActivatedAgentAsync(byte[] akPublic, CancellationToken cancellationToken) =>
+        (await registrar.FindByAkAsync(akPublic, cancellationToken).ConfigureAwait(false)) is { Active: true } agent ? agent.AgentId : null;
 
-    public async Task<string?> VerifierStateAsync(string agentId, CancellationToken cancellationToken) =>
-        (await verifier.GetAgentAsync(agentId, cancellationToken).ConfigureAwait(false))?.State;
+    public Task<AgentAppraisal?> AppraisalAsync(string agentId, CancellationToken cancellationToken) =>
+        verifier.GetAppraisalAsync(agentId, cancellationToken);
 }

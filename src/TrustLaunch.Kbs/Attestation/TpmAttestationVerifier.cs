@@ -1,8 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
-using TrustLaunch.Hosting.Clients;
-using TrustLaunch.Hosting.Contracts;
 using TrustLaunch.Jose;
 using TrustLaunch.Kbs.Protocol;
 using TrustLaunch.Kbs.Sessions;
@@ -19,7 +17,7 @@ namespace TrustLaunch.Kbs.Attestation;
 /// data = report_data, PCR values matching), and the verifier's latest verdict on the node being Attested. Every
 /// refusal is a <see cref="KbsError"/> naming the first check that failed.
 /// </summary>
-public sealed class TpmAttestationVerifier(INodeDirectory nodes)
+public sealed class TpmAttestationVerifier(INodeDirectory nodes, NodeStanding standing)
 {
     public const string Tee = "tpm";
     private const int PcrCount = 24;
@@ -45,28 +43,11 @@ public sealed class TpmAttestationVerifier(INodeDirectory nodes)
             throw KbsError.AttestationFailed("report_data is not SHA-384 of the canonical {additional-evidence, nonce, tee-pubkey}: the evidence does not bind this session's nonce and tee-pubkey");
 
         var akPublic = Base64(evidence.AkPublic, "ak_public");
-        var agentId = await AskAsync("registrar", () => nodes.FindActivatedAgentAsync(akPublic, cancellationToken)).ConfigureAwait(false)
+        var agentId = await NodeStanding.AskAsync("registrar", () => nodes.FindActivatedAgentAsync(akPublic, cancellationToken)).ConfigureAwait(false)
             ?? throw KbsError.AttestationFailed("the AK is not one the registrar activated");
         CheckQuote(akPublic, evidence.TpmQuote, reportData);
-        var state = await AskAsync("verifier", () => nodes.VerifierStateAsync(agentId, cancellationToken)).ConfigureAwait(false);
-        if (state != AgentStates.Attested)
-            throw KbsError.AttestationFailed(state is null
-                ? $"agent '{agentId}' is not under attestation by the verifier"
-                : $"agent '{agentId}' is {state} at the verifier, not {AgentStates.Attested}");
+        await standing.RequireAttestedAsync(agentId, cancellationToken).ConfigureAwait(false);
         return (agentId, teeKey);
-    }
-
-    /// <summary>A registrar or verifier that cannot answer refuses the attestation (503), never lets it pass.</summary>
-    private static async Task<T> AskAsync<T>(string service, Func<Task<T>> ask)
-    {
-        try
-        {
-            return await ask().ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is HttpRequestException or ServiceProblemException or TaskCanceledException or System.Security.Authentication.AuthenticationException)
-        {
-            throw KbsError.Unavailable($"the {service} could not be asked: {e.Message}");
-        }
     }
 
     private static TpmEvidence ParseEvidence(JsonElement primary)

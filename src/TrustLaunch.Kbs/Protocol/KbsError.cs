@@ -29,6 +29,21 @@ public sealed class KbsError(int status, string name, string detail) : Exception
 
     public static KbsError AttestationFailed(string detail) => new(StatusCodes.Status401Unauthorized, "AttestationFailed", detail);
 
+    public static KbsError TokenNotFound() =>
+        new(StatusCodes.Status401Unauthorized, "TokenNotFound", "no kbs-session-id cookie and no Authorization: Bearer token: attest first");
+
+    public static KbsError UnauthenticatedCookie() =>
+        new(StatusCodes.Status401Unauthorized, "UnAuthenticatedCookie", "the session has not attested: POST /kbs/v0/attest first");
+
+    public static KbsError InvalidToken(string detail) => new(StatusCodes.Status401Unauthorized, "InvalidToken", $"the bearer token is refused: {detail}");
+
+    public static KbsError PolicyDeny(string detail) => new(StatusCodes.Status403Forbidden, "PolicyDeny", detail);
+
+    public static KbsError ResourceNotFound(string path) => new(StatusCodes.Status404NotFound, "ResourceNotFound", $"no resource {path}");
+
+    /// <summary>A stored resource that does not open (altered, or its wrapping key is not this broker's).</summary>
+    public static KbsError Internal(string detail) => new(StatusCodes.Status500InternalServerError, "InternalError", detail);
+
     /// <summary>The broker could not decide (registrar or verifier unreachable or refusing it): refused, 503.</summary>
     public static KbsError Unavailable(string detail) => new(StatusCodes.Status503ServiceUnavailable, "ServiceUnavailable", detail);
 }

@@ -20,6 +20,9 @@ public sealed class PemPayloadSigner : IPayloadSigner, IDisposable
     public string Algorithm { get; }
     public string KeyId { get; }
 
+    /// <summary>The public key (SPKI PEM), for whoever checks this signer's signatures.</summary>
+    public string PublicKeyPem => _key.ExportSubjectPublicKeyInfoPem();
+
     /// <param name="algorithm">For RSA keys, <c>RS256</c> (default) or <c>PS256</c>; EC keys always sign ES256.</param>
     public static PemPayloadSigner FromFile(string path, string? algorithm = null) =>
         FromPem(File.ReadAllText(path), algorithm, path);

@@ -1,3 +1,4 @@
+using System.Buffers.Text;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -9,7 +10,8 @@ using TrustLaunch.Registrar.Storage;
 
 namespace TrustLaunch.Registrar.Apis;
 
-/// <summary>The management port (mutual TLS; tenant and verifier certificates): list, get, delete registrations.</summary>
+/// <summary>The management port (mutual TLS; tenant and verifier certificates): list, get, delete registrations. The
+/// key broker (kbs certificate) may only look an active registration up by its AK.</summary>
 public static class ManagementApi
 {
     public static RouteGroupBuilder MapManagementApi(this IEndpointRouteBuilder routes, ServiceEndpoint endpoint)
@@ -18,6 +20,8 @@ public static class ManagementApi
         group.MapGet("/", ListAsync);
         group.MapGet("/{id}", GetAsync);
         group.MapDelete("/{id}", DeleteAsync);
+        routes.MapGroup("/v1/agents/by-ak").OnEndpoint(endpoint).RequireClientRole(ServiceRoles.Tenant, ServiceRoles.Verifier, ServiceRoles.Kbs)
+            .MapGet("/{ak}", FindByAkAsync);
         return group;
     }
 
@@ -28,6 +32,24 @@ public static class ManagementApi
         await store.GetAsync(id, cancellationToken).ConfigureAwait(false) is { } record
             ? TypedResults.Ok(record.Agent)
             : NotRegistered(id);
+
+    /// <summary>The active registration whose AK is <paramref name="ak"/> (base64url of its TPM2B_PUBLIC); pending
+    /// registrations are not found: their AK is not proven yet.</summary>
+    private static async Task<Results<Ok<RegisteredAgent>, ProblemHttpResult>> FindByAkAsync(string ak, IRegistrarStore store, CancellationToken cancellationToken)
+    {
+        byte[] akPublic;
+        try
+        {
+            akPublic = Base64Url.DecodeFromChars(ak);
+        }
+        catch (FormatException)
+        {
+            return TypedResults.Problem(title: "bad AK", detail: "the AK is not base64url", statusCode: StatusCodes.Status400BadRequest);
+        }
+        return await store.FindActiveByAkAsync(akPublic, cancellationToken).ConfigureAwait(false) is { } agent
+            ? TypedResults.Ok(agent)
+            : TypedResults.Problem(title: "unknown AK", detail: "no active registration has this AK", statusCode: StatusCodes.Status404NotFound);
+    }
 
     private static async Task<Results<NoContent, ProblemHttpResult>> DeleteAsync(string id, IRegistrarStore store, CancellationToken cancellationToken) =>
         await store.DeleteAsync(id, cancellationToken).ConfigureAwait(false) ? TypedResults.NoContent() : NotRegistered(id);

@@ -44,6 +44,8 @@ internal static class RegistrarMigrations
                 proof_digest BLOB NOT NULL
             ) STRICT;
             """),
+        // The key broker finds an agent by the AK its evidence carries.
+        new(3, "agents_by_ak", "CREATE INDEX agents_ak_public ON agents (ak_public)"),
     ],
     [
         new(1, "agents", """
@@ -75,5 +77,6 @@ internal static class RegistrarMigrations
                 proof_digest bytea NOT NULL
             )
             """),
+        new(3, "agents_by_ak", "CREATE INDEX agents_ak_public ON agents (ak_public)"),
     ]);
 }

@@ -12,7 +12,7 @@ using TrustLaunch.Verifier.Storage;
 namespace TrustLaunch.Verifier.Apis;
 
 /// <summary>
-/// The tenant API (mutual TLS, tenant certificates only): agents under attestation, policies, results, the verifier
+/// The tenant API (mutual TLS, tenant certificates; the key broker's may read an agent and its appraisal): agents under attestation, policies, results, the verifier
 /// instances sharing the store, their public keys by key id (as on the agent-facing port), and the webhook outbox.
 /// </summary>
 public static class TenantApi
@@ -26,8 +26,12 @@ public static class TenantApi
         v1.MapPost("/agents", AddAgentAsync);
         v1.MapGet("/agents", async (IVerifierStore store, CancellationToken ct) =>
             TypedResults.Ok<IReadOnlyList<AgentStatus>>([.. (await store.ListAgentsAsync(ct).ConfigureAwait(false)).Select(a => a.ToStatus())]));
-        v1.MapGet("/agents/{id}", async Task<Results<Ok<AgentStatus>, ProblemHttpResult>> (string id, IVerifierStore store, CancellationToken ct) =>
+        // The key broker (kbs) reads an agent's state and appraisal, and nothing else.
+        var read = app.MapGroup("/v1/agents").OnEndpoint(endpoint).RequireClientRole(ServiceRoles.Tenant, ServiceRoles.Kbs);
+        read.MapGet("/{id}", async Task<Results<Ok<AgentStatus>, ProblemHttpResult>> (string id, IVerifierStore store, CancellationToken ct) =>
             await store.GetAgentAsync(id, ct).ConfigureAwait(false) is { } agent ? TypedResults.Ok(agent.ToStatus()) : NoSuchAgent(id));
+        read.MapGet("/{id}/appraisal", async Task<Results<Ok<AgentAppraisal>, ProblemHttpResult>> (string id, IVerifierStore store, CancellationToken ct) =>
+            await store.GetAgentAsync(id, ct).ConfigureAwait(false) is { } agent ? TypedResults.Ok(agent.ToAppraisal()) : NoSuchAgent(id));
         v1.MapDelete("/agents/{id}", async Task<Results<NoContent, ProblemHttpResult>> (string id, IVerifierStore store, AgentConnections connections,
             VerifierMetrics metrics, CancellationToken ct) =>
         {

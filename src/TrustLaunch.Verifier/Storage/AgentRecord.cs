@@ -34,6 +34,9 @@ public sealed record AgentRecord(
 
     public AgentStatus ToStatus() => new(AgentId, Address, PolicyName, PolicyVersion, State, Paused, LastAttestation, LastSuccess,
         FailureReason, FailedEventIndex, EventsVerified, Attestations, Mode, PushDeadline);
+
+    public AgentAppraisal ToAppraisal() => new(AgentId, State, PolicyName, PolicyVersion, LastSuccess, Appraisal.BootCount,
+        [.. Appraisal.VerifiedImages.Order(StringComparer.Ordinal)]);
 }
 
 /// <summary>What removing a policy did.</summary>

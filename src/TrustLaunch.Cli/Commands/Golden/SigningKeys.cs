@@ -34,22 +34,7 @@ public static class SigningKeys
 
     private static HsmPayloadSigner OpenHsm(string keyRef)
     {
-        Pkcs11Uri uri;
-        try
-        {
-            uri = Pkcs11Uri.Parse(keyRef);
-        }
-        catch (FormatException e)
-        {
-            throw new CliUsageException($"--key {e.Message}");
-        }
-        if (uri.Token is null)
-            throw new CliUsageException($"--key {Pkcs11Uri.Redact(keyRef)}: the URI names no token; add token=LABEL");
-        var pinFile = uri.PinSource is { } source && source.StartsWith(FileScheme, StringComparison.OrdinalIgnoreCase) ? source[FileScheme.Length..] : uri.PinSource;
-        if (pinFile is not null && pinFile != "-" && !File.Exists(pinFile))
-            throw new CliUsageException($"--key {Pkcs11Uri.Redact(keyRef)}: the pin-source file does not exist");
-        var pin = PinSource.Read(pinFile)
-            ?? throw new CliUsageException($"--key {Pkcs11Uri.Redact(keyRef)}: no PIN; add pin-source=FILE to the URI or set {PinSource.EnvironmentVariable}");
+        var (uri, pin) = HsmKeyRef(keyRef, "--key");
         try
         {
             return HsmPayloadSigner.Open(HsmModule.Load(uri.ModulePath), uri, pin);
@@ -63,6 +48,36 @@ public static class SigningKeys
             Array.Clear(pin);
         }
     }
+
+    /// <summary>A PKCS#11 KEYREF given to <paramref name="option"/>: the URI and its PIN (clear it after use).</summary>
+    public static (Pkcs11Uri Uri, byte[] Pin) HsmKeyRef(string keyRef, string option)
+    {
+        Pkcs11Uri uri;
+        try
+        {
+            uri = Pkcs11Uri.Parse(keyRef);
+        }
+        catch (FormatException e)
+        {
+            throw new CliUsageException($"{option} {e.Message}");
+        }
+        if (uri.Token is null)
+            throw new CliUsageException($"{option} {Pkcs11Uri.Redact(keyRef)}: the URI names no token; add token=LABEL");
+        var pinFile = uri.PinSource is { } source && source.StartsWith(FileScheme, StringComparison.OrdinalIgnoreCase) ? source[FileScheme.Length..] : uri.PinSource;
+        if (pinFile is not null && pinFile != "-" && !File.Exists(pinFile))
+            throw new CliUsageException($"{option} {Pkcs11Uri.Redact(keyRef)}: the pin-source file does not exist");
+        var pin = PinSource.Read(pinFile)
+            ?? throw new CliUsageException($"{option} {Pkcs11Uri.Redact(keyRef)}: no PIN; add pin-source=FILE to the URI or set {PinSource.EnvironmentVariable}");
+        return (uri, pin);
+    }
+
+    /// <summary>The public half of a signer <see cref="Open"/> made, to check what it signs.</summary>
+    public static PemPayloadVerifier VerifierOf(IPayloadSigner signer) => PemPayloadVerifier.FromPem(signer switch
+    {
+        HsmPayloadSigner hsm => hsm.PublicKeyPem,
+        PemPayloadSigner pem => pem.PublicKeyPem,
+        _ => throw new ArgumentException($"{signer.GetType().Name} is not a signer SigningKeys opens", nameof(signer)),
+    });
 
     public static TrustedKeys LoadTrusted(string fileOrDirectory)
     {

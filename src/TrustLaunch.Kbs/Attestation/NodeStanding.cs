@@ -1,0 +1,57 @@
+using System.Collections.Concurrent;
+using TrustLaunch.Hosting.Clients;
+using TrustLaunch.Hosting.Contracts;
+using TrustLaunch.Kbs.Policy;
+using TrustLaunch.Kbs.Protocol;
+
+namespace TrustLaunch.Kbs.Attestation;
+
+/// <summary>
+/// How the verifier stands on a node now, asked at every attestation and every resource request; an answer is kept
+/// for at most <see cref="CacheFor"/> (keep it shorter than the verifier's quote interval), so a node the verifier
+/// fails loses access within one interval, whatever its token's lifetime. Only Attested nodes pass.
+/// </summary>
+public sealed class NodeStanding(INodeDirectory nodes, TimeProvider time, TimeSpan cacheFor)
+{
+    private readonly ConcurrentDictionary<string, (AgentAppraisal Appraisal, DateTimeOffset Until)> _cache = new(StringComparer.Ordinal);
+
+    public TimeSpan CacheFor { get; } = cacheFor >= TimeSpan.Zero ? cacheFor : throw new ArgumentOutOfRangeException(nameof(cacheFor));
+
+    /// <summary>The facts the resource policy decides on, for an agent the verifier holds Attested.</summary>
+    /// <exception cref="KbsError">Not Attested (401 AttestationFailed), or the verifier could not be asked (503).</exception>
+    public async Task<NodeFacts> RequireAttestedAsync(string agentId, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        AgentAppraisal? appraisal;
+        if (_cache.TryGetValue(agentId, out var cached) && now < cached.Until)
+        {
+            appraisal = cached.Appraisal;
+        }
+        else
+        {
+            appraisal = await AskAsync("verifier", () => nodes.AppraisalAsync(agentId, cancellationToken)).ConfigureAwait(false);
+            if (appraisal is null)
+                _cache.TryRemove(agentId, out _);
+            else if (CacheFor > TimeSpan.Zero)
+                _cache[agentId] = (appraisal, now + CacheFor);
+        }
+        if (appraisal is null)
+            throw KbsError.AttestationFailed($"agent '{agentId}' is not under attestation by the verifier");
+        if (appraisal.State != AgentStates.Attested)
+            throw KbsError.AttestationFailed($"agent '{agentId}' is {appraisal.State} at the verifier, not {AgentStates.Attested}");
+        return new NodeFacts(agentId, appraisal.Policy, new HashSet<string>(appraisal.VerifiedImages, StringComparer.Ordinal));
+    }
+
+    /// <summary>A registrar or verifier that cannot answer refuses the request (503), never lets it pass.</summary>
+    internal static async Task<T> AskAsync<T>(string service, Func<Task<T>> ask)
+    {
+        try
+        {
+            return await ask().ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is HttpRequestException or ServiceProblemException or TaskCanceledException or System.Security.Authentication.AuthenticationException)
+        {
+            throw KbsError.Unavailable($"the {service} could not be asked: {e.Message}");
+        }
+    }
+}

@@ -1,0 +1,112 @@
+using System.Text.Json;
+using TrustLaunch.Kbs.Resources;
+
+namespace TrustLaunch.Kbs.Policy;
+
+/// <summary>What the verifier established of a node, which the resource policy decides on (never the node's claims).</summary>
+public sealed record NodeFacts(string AgentId, string VerifierPolicy, IReadOnlySet<string> VerifiedImages);
+
+/// <summary>A parsed, checked policy version (<see cref="ResourcePolicyDocument"/>) and its decisions.</summary>
+public sealed class ResourcePolicy
+{
+    public const int MaxRules = 1000;
+
+    private ResourcePolicy(int version, ResourcePolicyDocument document)
+    {
+        Version = version;
+        Document = document;
+    }
+
+    /// <summary>Version 0: no policy stored yet; denies everything.</summary>
+    public static ResourcePolicy None { get; } = new(0, new ResourcePolicyDocument([]));
+
+    public int Version { get; }
+    public ResourcePolicyDocument Document { get; }
+
+    /// <exception cref="FormatException">Not JSON of a policy, or a rule that could never match (the reason named).</exception>
+    public static ResourcePolicy Parse(int version, string json)
+    {
+        ResourcePolicyDocument document;
+        try
+        {
+            document = JsonSerializer.Deserialize(json, KbsAdminJsonContext.Default.ResourcePolicyDocument)
+                ?? throw new FormatException("the policy is null");
+        }
+        catch (JsonException e)
+        {
+            throw new FormatException($"the policy is not valid JSON of a resource policy: {e.Message}");
+        }
+        if (document.Rules.Count > MaxRules)
+            throw new FormatException($"the policy has {document.Rules.Count} rules; at most {MaxRules}");
+        for (var i = 0; i < document.Rules.Count; i++)
+        {
+            if (RuleProblem(document.Rules[i]) is { } problem)
+                throw new FormatException($"rule {i}: {problem}");
+        }
+        return new ResourcePolicy(version, document);
+    }
+
+    /// <summary>Null when <paramref name="node"/> may read <paramref name="path"/>, else why not.</summary>
+    public string? Refusal(ResourcePath path, NodeFacts node)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        ArgumentNullException.ThrowIfNull(node);
+        var name = path.ToString();
+        foreach (var rule in Document.Rules)
+        {
+            if (rule.Resources.Any(g => Glob.Matches(g, name, segmented: true))
+                && (rule.Agents is null || rule.Agents.Any(g => Glob.Matches(g, node.AgentId, segmented: false)))
+                && (rule.VerifierPolicies is null || rule.VerifierPolicies.Contains(node.VerifierPolicy, StringComparer.Ordinal))
+                && (rule.ImageDigests is null || rule.ImageDigests.Any(node.VerifiedImages.Contains)))
+                return null;
+        }
+        return Version == 0
+            ? $"no resource policy is set: {name} is denied to agent '{node.AgentId}'"
+            : $"no rule of resource policy version {Version} lets agent '{node.AgentId}' (verifier policy '{node.VerifierPolicy}') read {name}";
+    }
+
+    private static string? RuleProblem(ResourceRule rule)
+    {
+        if (rule.Resources.Count == 0)
+            return "'resources' is empty: the rule would match nothing";
+        foreach (var (member, list) in new[] { ("agents", rule.Agents), ("verifier_policies", rule.VerifierPolicies), ("image_digests", rule.ImageDigests) })
+        {
+            if (list is { Count: 0 })
+                return $"'{member}' is empty: the rule would match nothing (leave it out to not restrict by it)";
+        }
+        if (rule.Resources.FirstOrDefault(g => g.Split('/').Length != 3 || g.Any(char.IsControl)) is { } bad)
+            return $"resource glob '{bad}' is not repository/type/tag";
+        if (rule.ImageDigests?.FirstOrDefault(d => !d.StartsWith("sha256:", StringComparison.Ordinal) || d.Length != 71) is { } digest)
+            return $"image digest '{digest}' is not sha256:<64 hex>";
+        return null;
+    }
+}
+
+/// <summary>Globs: <c>*</c> any run of characters, <c>?</c> one; in resource paths neither crosses a <c>/</c>.</summary>
+internal static class Glob
+{
+    public static bool Matches(string pattern, string value, bool segmented) => Match(pattern, 0, value, 0, segmented);
+
+    private static bool Match(string p, int pi, string v, int vi, bool segmented)
+    {
+        while (pi < p.Length)
+        {
+            var c = p[pi];
+            if (c == '*')
+            {
+                for (var end = vi; ; end++)
+                {
+                    if (Match(p, pi + 1, v, end, segmented))
+                        return true;
+                    if (end == v.Length || (segmented && v[end] == '/'))
+                        return false;
+                }
+            }
+            if (vi == v.Length || (c == '?' ? segmented && v[vi] == '/' : c != v[vi]))
+                return false;
+            pi++;
+            vi++;
+        }
+        return vi == v.Length;
+    }
+}
