@@ -5,24 +5,29 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using TrustLaunch.Hosting.Pki;
 using TrustLaunch.Hosting.Web;
+using TrustLaunch.Hsm;
 using TrustLaunch.Jose;
 using TrustLaunch.Kbs.Attestation;
 using TrustLaunch.Kbs.Protocol;
+using TrustLaunch.Kbs.Resources;
 using TrustLaunch.Testing;
 
 namespace TrustLaunch.Kbs.Tests;
 
 /// <summary>
-/// The broker in this process on a loopback port with its own CA and a clock the tests move. Its registrar and
-/// verifier URLs name closed ports: the tests here are refusals decided before the broker asks either.
+/// The broker in this process on a loopback port with its own CA, a SoftHSM wrap key and a clock the tests move. Its
+/// registrar and verifier URLs name closed ports: the tests here are refusals decided before the broker asks either.
 /// </summary>
 public sealed class KbsFixture : IAsyncLifetime
 {
     public static readonly TimeSpan SessionTimeout = TimeSpan.FromMinutes(5);
+    public const string WrapKeyLabel = "kbs-wrap";
 
     private readonly string _directory = Directory.CreateTempSubdirectory("trustlaunch-kbs-").FullName;
+    private readonly SoftHsmFixture _hsm = new();
     private WebApplication _app = null!;
     private TokenSigner _signer = null!;
+    private HsmResourceKeyWrapper _wrapper = null!;
 
     public ManualClock Clock { get; } = new(DateTimeOffset.UtcNow);
     public int Port { get; private set; }
@@ -31,13 +36,18 @@ public sealed class KbsFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         TestCa.Create(TlsDirectory);
+        await _hsm.InitializeAsync();
+        using (var session = _hsm.OpenSession())
+            session.GenerateKey(new HsmKeySpec(HsmKeyKind.Aes, 256), new HsmKeyOptions { Label = WrapKeyLabel, Usage = HsmKeyUsage.Encrypt });
+        _wrapper = HsmResourceKeyWrapper.Open(_hsm.Module, Pkcs11Uri.Parse($"pkcs11:token={_hsm.TokenLabel};object={WrapKeyLabel}"), SoftHsmFixture.UserPin);
         _signer = new TokenSigner();
         Port = FreePorts.FindPair();
         var unused = FreePorts.FindPair();
-        _app = KbsApp.Build(new KbsOptions(Path.Combine(_directory, "data"),
+        _app = await KbsApp.BuildAsync(new KbsOptions(Path.Combine(_directory, "data"),
             new ServiceEndpoint("attesters", new IPEndPoint(IPAddress.Loopback, Port), false),
+            new ServiceEndpoint("admin", new IPEndPoint(IPAddress.Loopback, Port + 1), true),
             TlsIdentity.FromDirectory(TlsDirectory, ServiceRoles.Kbs),
-            new Uri($"https://127.0.0.1:{unused}"), new Uri($"https://127.0.0.1:{unused + 1}"), _signer)
+            new Uri($"https://127.0.0.1:{unused}"), new Uri($"https://127.0.0.1:{unused + 1}"), _signer, _signer, _wrapper)
         { SessionTimeout = SessionTimeout }, Clock);
         await _app.StartAsync();
     }
@@ -48,6 +58,7 @@ public sealed class KbsFixture : IAsyncLifetime
     public async Task DisposeAsync()
     {
         await _app.DisposeAsync();
+        _wrapper.Dispose();
         _signer.Dispose();
         Directory.Delete(_directory, recursive: true);
     }
@@ -85,8 +96,8 @@ public sealed class ManualClock(DateTimeOffset now) : TimeProvider
     public void Advance(TimeSpan by) => _now += by;
 }
 
-/// <summary>The broker's token key for tests: a P-256 key in memory.</summary>
-internal sealed class TokenSigner : IPayloadSigner, IDisposable
+/// <summary>The broker's token key for tests: a P-256 key in memory, signing and checking.</summary>
+internal sealed class TokenSigner : IPayloadSigner, IPayloadVerifier, IDisposable
 {
     private readonly ECDsa _key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
 
@@ -95,5 +106,6 @@ internal sealed class TokenSigner : IPayloadSigner, IDisposable
     public string Algorithm => JwsAlgorithms.ES256;
     public string KeyId { get; }
     public byte[] Sign(ReadOnlySpan<byte> data) => JwsSignature.Sign(_key, Algorithm, data);
+    public bool Verify(string algorithm, ReadOnlySpan<byte> data, ReadOnlySpan<byte> signature) => JwsSignature.Verify(_key, algorithm, data, signature);
     public void Dispose() => _key.Dispose();
 }
