@@ -40,7 +40,7 @@ public sealed class TpmAttestationVerifier(INodeDirectory nodes, NodeStanding st
         var reportData = Base64(evidence.ReportData, "report_data");
         var expected = ReportData.Compute(attestation.TeeEvidence.AdditionalEvidence ?? "", runtime.Nonce, runtime.TeePubkey);
         if (reportData.Length != expected.Length || !CryptographicOperations.FixedTimeEquals(reportData, expected))
-            throw KbsError.AttestationFailed("report_data is not SHA-384 of the canonical {additional-evidence, nonce, tee-pubkey}: the evidence does not bind this session's nonce and tee-pubkey");
+            throw KbsError.AttestationFailed(KbsErrorNames.NotBoundDetail);
 
         var akPublic = Base64(evidence.AkPublic, "ak_public");
         var agentId = await NodeStanding.AskAsync("registrar", () => nodes.FindActivatedAgentAsync(akPublic, cancellationToken)).ConfigureAwait(false)
