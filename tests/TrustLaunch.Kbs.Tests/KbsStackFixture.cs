@@ -19,6 +19,9 @@ namespace TrustLaunch.Kbs.Tests;
 /// </summary>
 public sealed class KbsStackFixture : IAsyncLifetime
 {
+    /// <summary>The collection whose classes share one stack, one class at a time.</summary>
+    public const string Collection = "kbs-stack";
+
     public static readonly TimeSpan QuoteInterval = TimeSpan.FromSeconds(1);
     public static readonly TimeSpan StandingCache = TimeSpan.FromSeconds(0.5);
     public const string VerifierPolicy = "prod";
@@ -64,6 +67,24 @@ public sealed class KbsStackFixture : IAsyncLifetime
             "--registrar", _fleet.RegistrarManagementUrl, "--verifier", $"https://127.0.0.1:{_verifier.TenantPort}",
             "--standing-cache", StandingCache.TotalSeconds.ToString(CultureInfo.InvariantCulture),
         ], new Uri($"https://127.0.0.1:{Port}/readyz"), Client(), Path.Combine(Directory, "kbs.log"));
+        var policy = Path.Combine(Directory, "resource-policy.json");
+        await File.WriteAllTextAsync(policy, ResourcePolicyJson);
+        (await AdminCliAsync("policy", "put", policy)).EnsureSuccess("kbs policy put");
+    }
+
+    /// <summary>The resource policy the stack starts with: <c>default/key/*</c> to nodes under verifier policy
+    /// <c>prod</c>, <c>node1/*/*</c> to node 1 only.</summary>
+    public string ResourcePolicyJson => $$"""
+        {"rules":[{"resources":["default/key/*"],"verifier_policies":["{{VerifierPolicy}}"]},{"resources":["node1/*/*"],"agents":["{{Nodes[1].AgentId}}"]}]}
+        """;
+
+    /// <summary>Stores <paramref name="bytes"/> at <paramref name="path"/> with <c>trustlaunch kbs resource put</c>.</summary>
+    public async Task PutResourceAsync(string path, byte[] bytes)
+    {
+        var file = Path.Combine(Directory, "resource-" + Guid.NewGuid().ToString("N"));
+        await File.WriteAllBytesAsync(file, bytes);
+        (await AdminCliAsync("resource", "put", path, "--file", file)).EnsureSuccess("kbs resource put " + path);
+        File.Delete(file);
     }
 
     public Task DisposeAsync() => DisposeCoreAsync();
@@ -124,3 +145,6 @@ public sealed class KbsStackFixture : IAsyncLifetime
         return index >= 0 && index + 1 < arguments.Count ? arguments[index + 1] : throw new InvalidOperationException($"agent {node.AgentId} was started without {option}");
     }
 }
+
+[CollectionDefinition(KbsStackFixture.Collection)]
+public sealed class KbsStackCollection : ICollectionFixture<KbsStackFixture>;

@@ -1,7 +1,6 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
-using System.Text;
 using System.Text.Json;
 using TrustLaunch.Jose;
 using TrustLaunch.Kbs.Client;
@@ -15,47 +14,22 @@ namespace TrustLaunch.Kbs.Tests;
 /// verifier, with evidence quoted by a real agent's AK on swtpm.
 /// </summary>
 [Trait("Category", "Slow")]
-public sealed class RealAttestationTests(KbsStackFixture stack) : IClassFixture<KbsStackFixture>
+[Collection(KbsStackFixture.Collection)]
+public sealed class RealAttestationTests(KbsStackFixture stack)
 {
-    private const string ErrorPrefix = "https://github.com/confidential-containers/kbs/errors/";
-
     private FleetNode Node => stack.Nodes[0];
-
-    private static async Task AssertErrorAsync(HttpResponseMessage response, HttpStatusCode status, string name, string detail)
-    {
-        var text = await response.Content.ReadAsStringAsync();
-        Assert.True(response.StatusCode == status, $"{(int)response.StatusCode}: {text}");
-        var body = JsonSerializer.Deserialize(text, KbsJsonContext.Default.KbsErrorBody)!;
-        Assert.Equal((ErrorPrefix + name, detail), (body.Type, body.Detail));
-    }
-
-    private static StringContent Json(KbsAttestation attestation) =>
-        new(JsonSerializer.Serialize(attestation, KbsJsonContext.Default.KbsAttestation), Encoding.UTF8, "application/json");
-
-    private static async Task<string> AuthAsync(HttpClient client)
-    {
-        using var response = await client.PostAsJsonAsync("kbs/v0/auth", new KbsAuthRequest("0.4.0", "tpm"), KbsJsonContext.Default.KbsAuthRequest);
-        response.EnsureSuccessStatusCode();
-        return (await response.Content.ReadFromJsonAsync(KbsJsonContext.Default.KbsChallenge))!.Nonce;
-    }
-
-    private static KbsAttestation Attestation(string nonce, Jwk teeKey, KbsTeeEvidence evidence)
-    {
-        using var teePubkey = JsonDocument.Parse(teeKey.ToJson());
-        return new KbsAttestation(new KbsRuntimeData(nonce, teePubkey.RootElement.Clone()), evidence);
-    }
 
     [Fact]
     public async Task Attest_RealAgentAk_TokenForTheAgent()
     {
         var evidence = await stack.EvidenceAsync(Node);
         using var client = stack.Client();
-        var nonce = await AuthAsync(client);
+        var nonce = await KbsFixture.AuthAsync(client);
         using var key = JweDecryptionKey.CreateP256();
         using var teePubkey = JsonDocument.Parse(key.PublicJwk.ToJson());
         var tee = await evidence.CollectAsync(nonce, teePubkey.RootElement, default);
 
-        using var response = await client.PostAsync("kbs/v0/attest", Json(Attestation(nonce, key.PublicJwk, tee)));
+        using var response = await client.PostAsync("kbs/v0/attest", KbsWire.Json(KbsWire.Attestation(nonce, key.PublicJwk, tee)));
 
         var text = await response.Content.ReadAsStringAsync();
         Assert.True(response.StatusCode == HttpStatusCode.OK, $"{(int)response.StatusCode}: {text}");
@@ -69,14 +43,14 @@ public sealed class RealAttestationTests(KbsStackFixture stack) : IClassFixture<
     {
         var evidence = await stack.EvidenceAsync(Node);
         using var client = stack.Client();
-        var nonce = await AuthAsync(client);
+        var nonce = await KbsFixture.AuthAsync(client);
         using var key = JweDecryptionKey.CreateP256();
         using var teePubkey = JsonDocument.Parse(key.PublicJwk.ToJson());
         var tee = await evidence.CollectAsync(Convert.ToBase64String(new byte[32]), teePubkey.RootElement, default);
 
-        using var response = await client.PostAsync("kbs/v0/attest", Json(Attestation(nonce, key.PublicJwk, tee)));
+        using var response = await client.PostAsync("kbs/v0/attest", KbsWire.Json(KbsWire.Attestation(nonce, key.PublicJwk, tee)));
 
-        await AssertErrorAsync(response, HttpStatusCode.Unauthorized, KbsErrorNames.AttestationFailed, KbsErrorNames.NotBoundDetail);
+        await KbsWire.AssertErrorAsync(response, HttpStatusCode.Unauthorized, KbsErrorNames.AttestationFailed, KbsErrorNames.NotBoundDetail);
     }
 
     [Fact]
@@ -84,15 +58,15 @@ public sealed class RealAttestationTests(KbsStackFixture stack) : IClassFixture<
     {
         var evidence = await stack.EvidenceAsync(Node);
         using var client = stack.Client();
-        var nonce = await AuthAsync(client);
+        var nonce = await KbsFixture.AuthAsync(client);
         using var key = JweDecryptionKey.CreateP256();
         using var attacker = JweDecryptionKey.CreateP256();
         using var teePubkey = JsonDocument.Parse(key.PublicJwk.ToJson());
         var tee = await evidence.CollectAsync(nonce, teePubkey.RootElement, default);
 
-        using var response = await client.PostAsync("kbs/v0/attest", Json(Attestation(nonce, attacker.PublicJwk, tee)));
+        using var response = await client.PostAsync("kbs/v0/attest", KbsWire.Json(KbsWire.Attestation(nonce, attacker.PublicJwk, tee)));
 
-        await AssertErrorAsync(response, HttpStatusCode.Unauthorized, KbsErrorNames.AttestationFailed, KbsErrorNames.NotBoundDetail);
+        await KbsWire.AssertErrorAsync(response, HttpStatusCode.Unauthorized, KbsErrorNames.AttestationFailed, KbsErrorNames.NotBoundDetail);
     }
 
     [Fact]
@@ -100,7 +74,7 @@ public sealed class RealAttestationTests(KbsStackFixture stack) : IClassFixture<
     {
         var evidence = await stack.EvidenceAsync(Node);
         using var client = stack.Client();
-        var nonce = await AuthAsync(client);
+        var nonce = await KbsFixture.AuthAsync(client);
         using var key = JweDecryptionKey.CreateP256();
         using var teePubkey = JsonDocument.Parse(key.PublicJwk.ToJson());
         var bound = TpmTeeEvidence.ReportDataFor(nonce, teePubkey.RootElement);
@@ -108,9 +82,9 @@ public sealed class RealAttestationTests(KbsStackFixture stack) : IClassFixture<
         var primary = quoted.PrimaryEvidence.Deserialize(KbsJsonContext.Default.TpmEvidence)! with { ReportData = Convert.ToBase64String(bound) };
         var tee = new KbsTeeEvidence(JsonSerializer.SerializeToElement(primary, KbsJsonContext.Default.TpmEvidence), "");
 
-        using var response = await client.PostAsync("kbs/v0/attest", Json(Attestation(nonce, key.PublicJwk, tee)));
+        using var response = await client.PostAsync("kbs/v0/attest", KbsWire.Json(KbsWire.Attestation(nonce, key.PublicJwk, tee)));
 
-        await AssertErrorAsync(response, HttpStatusCode.Unauthorized, KbsErrorNames.AttestationFailed, "quote refused: nonce mismatch");
+        await KbsWire.AssertErrorAsync(response, HttpStatusCode.Unauthorized, KbsErrorNames.AttestationFailed, "quote refused: nonce mismatch");
     }
 
     [Fact]
@@ -118,20 +92,20 @@ public sealed class RealAttestationTests(KbsStackFixture stack) : IClassFixture<
     {
         var evidence = await stack.EvidenceAsync(Node);
         using var first = stack.Client();
-        var nonce = await AuthAsync(first);
+        var nonce = await KbsFixture.AuthAsync(first);
         using var key = JweDecryptionKey.CreateP256();
         using var teePubkey = JsonDocument.Parse(key.PublicJwk.ToJson());
-        var attestation = Attestation(nonce, key.PublicJwk, await evidence.CollectAsync(nonce, teePubkey.RootElement, default));
-        using (var accepted = await first.PostAsync("kbs/v0/attest", Json(attestation)))
+        var attestation = KbsWire.Attestation(nonce, key.PublicJwk, await evidence.CollectAsync(nonce, teePubkey.RootElement, default));
+        using (var accepted = await first.PostAsync("kbs/v0/attest", KbsWire.Json(attestation)))
             Assert.Equal(HttpStatusCode.OK, accepted.StatusCode);
         using var second = stack.Client();
-        var secondNonce = await AuthAsync(second);
+        var secondNonce = await KbsFixture.AuthAsync(second);
 
-        using var replayed = await second.PostAsync("kbs/v0/attest", Json(attestation));
-        using var rebound = await second.PostAsync("kbs/v0/attest", Json(attestation with { RuntimeData = attestation.RuntimeData with { Nonce = secondNonce } }));
+        using var replayed = await second.PostAsync("kbs/v0/attest", KbsWire.Json(attestation));
+        using var rebound = await second.PostAsync("kbs/v0/attest", KbsWire.Json(attestation with { RuntimeData = attestation.RuntimeData with { Nonce = secondNonce } }));
 
-        await AssertErrorAsync(replayed, HttpStatusCode.Unauthorized, KbsErrorNames.AttestationFailed, "runtime-data nonce is not this session's nonce");
-        await AssertErrorAsync(rebound, HttpStatusCode.Unauthorized, KbsErrorNames.AttestationFailed,
+        await KbsWire.AssertErrorAsync(replayed, HttpStatusCode.Unauthorized, KbsErrorNames.AttestationFailed, "runtime-data nonce is not this session's nonce");
+        await KbsWire.AssertErrorAsync(rebound, HttpStatusCode.Unauthorized, KbsErrorNames.AttestationFailed,
             "this session has already been used for an attestation: call /kbs/v0/auth for a new one");
     }
 
@@ -140,14 +114,14 @@ public sealed class RealAttestationTests(KbsStackFixture stack) : IClassFixture<
     {
         using var software = new NodeSoftwareEvidence();
         using var client = stack.Client();
-        var nonce = await AuthAsync(client);
+        var nonce = await KbsFixture.AuthAsync(client);
         using var key = JweDecryptionKey.CreateP256();
         using var teePubkey = JsonDocument.Parse(key.PublicJwk.ToJson());
         var tee = await software.CollectAsync(nonce, teePubkey.RootElement, default);
 
-        using var response = await client.PostAsync("kbs/v0/attest", Json(Attestation(nonce, key.PublicJwk, tee)));
+        using var response = await client.PostAsync("kbs/v0/attest", KbsWire.Json(KbsWire.Attestation(nonce, key.PublicJwk, tee)));
 
-        await AssertErrorAsync(response, HttpStatusCode.Unauthorized, KbsErrorNames.AttestationFailed, "the AK is not one the registrar activated");
+        await KbsWire.AssertErrorAsync(response, HttpStatusCode.Unauthorized, KbsErrorNames.AttestationFailed, "the AK is not one the registrar activated");
     }
 
     [Fact]
@@ -164,7 +138,7 @@ public sealed class RealAttestationTests(KbsStackFixture stack) : IClassFixture<
 
         Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
         var body = (await response.Content.ReadFromJsonAsync(KbsJsonContext.Default.KbsErrorBody))!;
-        Assert.Equal(ErrorPrefix + KbsErrorNames.InvalidToken, body.Type);
+        Assert.Equal(KbsError.TypePrefix + KbsErrorNames.InvalidToken, body.Type);
         Assert.StartsWith("the bearer token is refused: ", body.Detail);
     }
 }
