@@ -5,19 +5,22 @@ using Microsoft.Extensions.DependencyInjection;
 using TrustLaunch.Agent.Apis;
 using TrustLaunch.Agent.Configuration;
 using TrustLaunch.Agent.Cri;
+using TrustLaunch.Agent.Kbs;
 using TrustLaunch.Agent.Push;
 using TrustLaunch.Agent.Registration;
 using TrustLaunch.Hosting.Clients;
 using TrustLaunch.Hosting.Pki;
 using TrustLaunch.Hosting.Storage;
 using TrustLaunch.Hosting.Web;
+using TrustLaunch.Kbs.Client;
 
 namespace TrustLaunch.Agent;
 
 /// <summary>
 /// Builds and starts <c>trustlaunch serve agent</c>: the mTLS attestation listener, the launcher's unix socket
 /// (mode 0600), the TPM and launch log opened and reconciled before either accepts a request, registration, and in
-/// push mode the loop that posts evidence to the verifier; with <see cref="AgentOptions.Cri"/>, the CRI endpoint.
+/// push mode the loop that posts evidence to the verifier; with <see cref="AgentOptions.Cri"/>, the CRI endpoint; with
+/// <see cref="AgentOptions.Kbs"/>, the key broker's attester behind <c>POST /v1/kbs/resource</c>.
 /// </summary>
 public static class AgentHost
 {
@@ -58,6 +61,17 @@ public static class AgentHost
             builder.Services.AddSingleton(services => new PushAttestationClient(
                 services.GetRequiredService<ServiceHttpClientFactory>().Create(new Uri(pushVerifier), ServiceRoles.Verifier)));
             builder.Services.AddHostedService<PushAttestationService>();
+        }
+
+        if (options.Kbs is { } kbs)
+        {
+            builder.Services.AddSingleton(services =>
+            {
+                var runtime = services.GetRequiredService<AgentRuntime>();
+                var http = services.GetRequiredService<ServiceHttpClientFactory>().Create(new Uri(kbs), ServiceRoles.Kbs);
+                return new NodeKeyBroker(new KbsClient(http, new Uri(kbs), new AgentTeeEvidence(runtime)), runtime,
+                    services.GetRequiredService<Microsoft.Extensions.Logging.ILogger<NodeKeyBroker>>());
+            });
         }
 
         if (options.Cri is { } cri)

@@ -37,4 +37,7 @@ public static class LaunchEventLines
 
     public static string ContainerExec(ContainerExecEvent e) =>
         EventLine.Format(LaunchEvents.Domain, LaunchEvents.ContainerExec, e, Json.ContainerExecEvent);
+
+    public static string KeyReleased(KeyReleasedEvent e) =>
+        EventLine.Format(LaunchEvents.Domain, LaunchEvents.KeyReleased, e, Json.KeyReleasedEvent);
 }

@@ -22,11 +22,12 @@ public static class LaunchEvents
     public const string PodSandboxCreated = "PodSandboxCreated";
     public const string PodSandboxStopped = "PodSandboxStopped";
     public const string PodSandboxRemoved = "PodSandboxRemoved";
+    public const string KeyReleased = "KeyReleased";
 
     public static readonly IReadOnlySet<string> Operations = new HashSet<string>(StringComparer.Ordinal)
     {
         ImagePulled, ImageVerified, ImageRejected, ContainerCreated, ContainerStarted, ContainerStopped,
-        ContainerDeleted, ContainerExec, PodSandboxCreated, PodSandboxStopped, PodSandboxRemoved,
+        ContainerDeleted, ContainerExec, PodSandboxCreated, PodSandboxStopped, PodSandboxRemoved, KeyReleased,
     };
 }
 
@@ -116,3 +117,11 @@ public sealed record PodSandboxCreatedEvent(
 /// <summary><c>PodSandboxStopped</c>, <c>PodSandboxRemoved</c>: the pod sandbox id.</summary>
 public sealed record PodSandboxEvent(
     [property: JsonPropertyName("pod")] string Pod);
+
+/// <summary>
+/// <c>KeyReleased</c>: the key broker released a resource to this node after attesting it: <c>resource</c> is its URI
+/// without the broker (<c>kbs:///REPOSITORY/TYPE/TAG</c>), <c>broker</c> the broker's URL. Never the bytes.
+/// </summary>
+public sealed record KeyReleasedEvent(
+    [property: JsonPropertyName("resource")] string Resource,
+    [property: JsonPropertyName("broker")] string Broker);

@@ -16,4 +16,5 @@ namespace TrustLaunch.Measurement;
 [JsonSerializable(typeof(ContainerExecEvent))]
 [JsonSerializable(typeof(PodSandboxCreatedEvent))]
 [JsonSerializable(typeof(PodSandboxEvent))]
+[JsonSerializable(typeof(KeyReleasedEvent))]
 public sealed partial class LaunchEventsJsonContext : JsonSerializerContext;

@@ -39,6 +39,10 @@ public sealed class AgentOptions
     /// </summary>
     public string? PushVerifier { get; set; }
 
+    /// <summary>Base URL of the key broker (<c>https://HOST:8080</c>) the agent attests to for <c>kbs:///</c>
+    /// resources; its certificate must chain to the agent's CA and carry the kbs role. Null: no broker.</summary>
+    public string? Kbs { get; set; }
+
     /// <summary>The local measure API's unix socket; defaults to <c>DATA/agent.sock</c>.</summary>
     public string? SocketPath { get; set; }
 
@@ -65,6 +69,8 @@ public sealed class AgentOptions
             errors.Add($"registrar '{Registrar}' is not an https:// URL");
         if (PushVerifier is not null && (!Uri.TryCreate(PushVerifier, UriKind.Absolute, out var push) || push.Scheme != Uri.UriSchemeHttps))
             errors.Add($"push verifier '{PushVerifier}' is not an https:// URL");
+        if (Kbs is not null && (!Uri.TryCreate(Kbs, UriKind.Absolute, out var kbs) || kbs.Scheme != Uri.UriSchemeHttps || kbs.PathAndQuery != "/"))
+            errors.Add($"key broker '{Kbs}' is not an https://HOST:PORT URL");
         if (!IPEndPoint.TryParse(Listen, out var listen) || listen.Port == 0)
             errors.Add($"listen address '{Listen}' is not IP:PORT");
         if (Cri is not null)

@@ -9,7 +9,8 @@ namespace TrustLaunch.Verifier.Policies;
 /// digest, or vouched for by an allowed publisher in an earlier <c>ImageVerified</c> of the same boot; containers must
 /// keep to the policy's namespaces, network and seccomp rules; every later container event must name a container
 /// created earlier in the boot, and execs must be allowed. Pod sandbox events (the CRI endpoint's) are informative:
-/// they must be well formed and are otherwise accepted. Any other domain or operation, or content that is not the
+/// they must be well formed and are otherwise accepted; so is <c>KeyReleased</c> (a resource URI <c>kbs:///…</c> and
+/// the broker). Any other domain or operation, or content that is not the
 /// operation's JSON object, is out of policy.
 /// </summary>
 public static partial class EventPolicy
@@ -49,6 +50,7 @@ public static partial class EventPolicy
                 LaunchEvents.ContainerExec => ContainerExec(policy, root, context),
                 LaunchEvents.PodSandboxCreated => PodEvent(root, "name", "namespace", "uid"),
                 LaunchEvents.PodSandboxStopped or LaunchEvents.PodSandboxRemoved => PodEvent(root),
+                LaunchEvents.KeyReleased => KeyReleased(root),
                 _ => $"operation '{operation}' has no rule in the verifier",
             } is { } problem ? $"event {recnum} ({operation}): {problem}" : null;
         }
@@ -73,6 +75,16 @@ public static partial class EventPolicy
         if ((Require(content, "pod") ?? Require(content, members)) is { } missing)
             return missing;
         return content.GetProperty("pod").GetString() is { Length: > 0 } pod && !pod.Any(char.IsControl) ? null : "pod id is empty or holds a control character";
+    }
+
+    private static string? KeyReleased(JsonElement content)
+    {
+        if (Require(content, "resource", "broker") is { } missing)
+            return missing;
+        var resource = content.GetProperty("resource").GetString()!;
+        if (!resource.StartsWith("kbs:///", StringComparison.Ordinal) || resource.Length == "kbs:///".Length || resource.Any(char.IsControl))
+            return $"resource '{resource.ReplaceLineEndings(" ")}' is not a kbs:///REPOSITORY/TYPE/TAG URI";
+        return content.GetProperty("broker").GetString()!.Any(char.IsControl) ? "broker holds a control character" : null;
     }
 
     // exit_code is null when the container's monitor died before it could reap the container.

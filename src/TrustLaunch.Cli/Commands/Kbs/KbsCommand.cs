@@ -2,7 +2,6 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using TrustLaunch.Cli.Output;
-using TrustLaunch.Hosting.Storage;
 using TrustLaunch.Kbs.Policy;
 using TrustLaunch.Kbs.Resources;
 
@@ -17,7 +16,7 @@ public static class KbsCommand
     public static Command Create(GlobalOptions options)
     {
         var admin = new KbsAdminOptions();
-        var kbs = new Command("kbs", "The key broker: its resources and resource policy (admin API)");
+        var kbs = new Command("kbs", "The key broker: its resources and resource policy (admin API); get-resource on a node");
         var resource = new Command("resource", "Resources the broker releases to attested nodes (repository/type/tag)");
         foreach (var command in new[] { PutResource(admin), GetResource(admin), ListResources(options, admin), RemoveResource(admin) })
             resource.Subcommands.Add(command);
@@ -28,6 +27,7 @@ public static class KbsCommand
         admin.AddTo(policy);
         kbs.Subcommands.Add(resource);
         kbs.Subcommands.Add(policy);
+        kbs.Subcommands.Add(KbsGetResourceCommand.Create());
         return kbs;
     }
 
@@ -82,7 +82,7 @@ public static class KbsCommand
     private static Command GetResource(KbsAdminOptions admin)
     {
         var path = PathArgument();
-        var output = new Option<FileInfo?>("--out") { Description = "Write the bytes here (mode 0600; default: standard output)", HelpName = "FILE" };
+        var output = KbsGetResourceCommand.OutOption();
         var command = new Command("get", "Print a resource's bytes") { path, output };
         command.SetAction(async (parse, ct) =>
         {
@@ -91,17 +91,7 @@ public static class KbsCommand
                 ?? throw new CliFailureException($"no resource {resourcePath}");
             try
             {
-                if (parse.GetValue(output) is { } file)
-                {
-                    PrivateFiles.CreateFile(file.FullName);
-                    await using var stream = new FileStream(file.FullName, FileMode.Truncate, FileAccess.Write);
-                    await stream.WriteAsync(bytes, ct).ConfigureAwait(false);
-                }
-                else
-                {
-                    await using var stdout = Console.OpenStandardOutput();
-                    await stdout.WriteAsync(bytes, ct).ConfigureAwait(false);
-                }
+                await KbsGetResourceCommand.WriteAsync(parse.GetValue(output), bytes, ct).ConfigureAwait(false);
             }
             finally
             {

@@ -11,7 +11,8 @@ namespace TrustLaunch.Cli.Commands.Serve;
 /// <c>trustlaunch serve agent --agent-id UUID --registrar URL</c>: TPM quotes over mutual TLS on <c>--listen</c>,
 /// the launcher's measure API on the unix socket <c>--socket</c>, registration with the registrar at start, and with
 /// <c>--push URL</c> evidence posted to the verifier (nodes behind NAT); with <c>--cri-listen</c> and <c>--cri-backend</c>
-/// the CRI endpoint kubelet uses in front of containerd.
+/// the CRI endpoint kubelet uses in front of containerd; with <c>--kbs URL</c> the key broker's attester behind
+/// <c>trustlaunch kbs get-resource</c>.
 /// </summary>
 public static class ServeAgentCommand
 {
@@ -31,6 +32,11 @@ public static class ServeAgentCommand
         {
             Description = "Push mode: post evidence to this verifier agent-facing URL (e.g. https://verifier:8880) instead of waiting to be polled",
             HelpName = "VERIFIER_URL",
+        };
+        var kbs = new Option<string?>("--kbs")
+        {
+            Description = "The key broker `kbs get-resource` attests to (its certificate from the CA in --tls-dir, role kbs), e.g. https://kbs:8080",
+            HelpName = "URL",
         };
         var socket = new Option<string?>("--socket") { Description = "Unix socket of the local measure API (default DATA/agent.sock)", HelpName = "PATH" };
         var launchPcr = new Option<int>("--launch-pcr")
@@ -66,7 +72,7 @@ public static class ServeAgentCommand
         var akHandle = CliParsers.HandleOption("--ak-handle", $"Persistent handle of the agent's AK (default {CliParsers.FormatHandle(AgentOptions.DefaultAkHandle)})", AgentOptions.DefaultAkHandle);
         var command = new Command("agent", "Run the node agent: TPM quotes, launch event log, registration")
         {
-            agentId, registrar, listen, advertise, push, socket, launchPcr, akHandle, criListen, criBackend, criTrust, criTrustPolicy, criVerifier, criMirror,
+            agentId, registrar, listen, advertise, push, kbs, socket, launchPcr, akHandle, criListen, criBackend, criTrust, criTrustPolicy, criVerifier, criMirror,
             criSignaturePolicy, criRegistriesD, criAuthFile, criRegistriesConf, criCertsDir,
         };
         serve.AddTo(command);
@@ -83,6 +89,7 @@ public static class ServeAgentCommand
                 Listen = parse.GetValue(listen)!,
                 AdvertisedAddress = parse.GetValue(advertise),
                 PushVerifier = parse.GetValue(push),
+                Kbs = parse.GetValue(kbs),
                 SocketPath = parse.GetValue(socket),
                 Cri = parse.GetValue(criListen) is null && parse.GetValue(criBackend) is null
                     ? null

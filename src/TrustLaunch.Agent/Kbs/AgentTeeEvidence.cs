@@ -1,0 +1,30 @@
+using System.Text.Json;
+using TrustLaunch.Agent.Attestation;
+using TrustLaunch.Kbs.Client;
+using TrustLaunch.Kbs.Protocol;
+using TrustLaunch.Tpm.Structures;
+
+namespace TrustLaunch.Agent.Kbs;
+
+/// <summary>
+/// Trustee <c>tpm</c> evidence from this agent's registrar-activated AK: a quote of all 24 SHA-256 PCRs taken through
+/// <see cref="LaunchLog.QuoteAsync"/> (so the launch PCR is checked against the log, as for the verifier's quotes)
+/// whose qualifying data is the report data binding the broker's nonce and the handshake's tee-pubkey.
+/// </summary>
+public sealed class AgentTeeEvidence(AgentRuntime agent) : ITeeEvidenceSource
+{
+    private static readonly IReadOnlyList<int> AllPcrs = [.. Enumerable.Range(0, PcrSelection.PcrCount)];
+
+    public string Tee => "tpm";
+
+    /// <exception cref="LaunchLogNotReadyException">Log and launch PCR disagree: the agent quotes for nobody.</exception>
+    public async Task<KbsTeeEvidence> CollectAsync(string nonce, JsonElement teePubkey, CancellationToken cancellationToken)
+    {
+        var reportData = TpmTeeEvidence.ReportDataFor(nonce, teePubkey);
+        // Since the log's end: the broker reads the node's standing from the verifier, not from events sent here.
+        var query = new QuoteQuery(reportData, AllPcrs, agent.Log.Length);
+        var quote = await agent.Log.QuoteAsync(agent.Tpm.Keys, agent.Options.AgentId, query, cancellationToken).ConfigureAwait(false);
+        var pcrs = quote.Pcrs.OrderBy(p => p.Index).Select(p => p.Value).ToList();
+        return TpmTeeEvidence.Create(reportData, agent.Tpm.Keys.AkPublic.ToTpm2bPublic(), quote.Quoted, quote.Signature, pcrs);
+    }
+}
