@@ -23,6 +23,9 @@ public sealed class VerifierFleet(int nodeCount, AgentDeployment? deployment = n
     public string TlsDirectory => Deployment.TlsDirectory;
     public string RegistrarManagementUrl => $"https://127.0.0.1:{Deployment.RegistrarPort + 1}";
 
+    /// <summary>More <c>serve agent</c> options for the nodes after the deployment's own (e.g. <c>--kbs URL</c>).</summary>
+    public IReadOnlyList<string> NodeArguments { get; init; } = [];
+
     public async Task InitializeAsync()
     {
         await Deployment.InitializeAsync();
@@ -39,7 +42,7 @@ public sealed class VerifierFleet(int nodeCount, AgentDeployment? deployment = n
             var process = await ServiceProcess.StartAsync("agent",
             [
                 "--agent-id", id, "--data-dir", Path.Combine(Deployment.Directory, name), "--tpm", tpm.Tcti, "--tls-dir", TlsDirectory,
-                "--tls-name", name, "--registrar", $"https://127.0.0.1:{Deployment.RegistrarPort}", "--listen", $"127.0.0.1:{port}",
+                "--tls-name", name, "--registrar", $"https://127.0.0.1:{Deployment.RegistrarPort}", "--listen", $"127.0.0.1:{port}", .. NodeArguments,
             ], new Uri($"https://127.0.0.1:{port}/readyz"), Client(ServiceRoles.Verifier, port, ServiceRoles.Agent), Path.Combine(Deployment.Directory, name + ".log"));
             _nodes.Add(new FleetNode(id, process, tpm));
         }
