@@ -64,6 +64,15 @@ public sealed class KbsEndToEndTests(KbsEndToEndFixture stack)
     }
 
     [Fact]
+    public async Task GetResource_MalformedUri_UsageError()
+    {
+        var refused = await stack.GetResourceAsync(Attested, "kbs:///default/../key");
+
+        Assert.Equal(2, refused.ExitCode);
+        Assert.Equal("error: resource URI 'kbs:///default/../key': segment '..' is not letters, digits, '.', '_' or '-' (and not '.' or '..')", refused.StandardError.Trim());
+    }
+
+    [Fact]
     public async Task GetResource_JweTamperedOnThePath_RefusedByTheAgentAndNotMeasured()
     {
         await stack.PutResourceAsync("default/key/e2e-tamper", RandomNumberGenerator.GetBytes(32));

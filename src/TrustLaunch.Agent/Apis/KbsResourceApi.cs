@@ -49,12 +49,12 @@ public static class KbsResourceApi
 
     private static async Task<byte[]> FetchCoreAsync(HttpContext context, NodeKeyBroker? broker)
     {
-        if (broker is null)
-            throw new InvalidOperationException("this agent has no key broker: start it with serve agent --kbs https://HOST:8080");
         if (context.Request.ContentLength > MaxRequestBytes)
             throw new JsonException($"the body is over {MaxRequestBytes} bytes");
         var request = await JsonSerializer.DeserializeAsync(context.Request.Body, KbsResourceJsonContext.Default.KbsResourceRequest, context.RequestAborted)
             .ConfigureAwait(false) ?? throw new JsonException("the body is null");
+        if (broker is null)
+            throw new InvalidOperationException("this agent has no key broker: start it with serve agent --kbs https://HOST:8080");
         return await broker.FetchAsync(request.Uri, context.RequestAborted).ConfigureAwait(false);
     }
 

@@ -44,6 +44,18 @@ public sealed class AgentOptionsTests
         Assert.Equal([$"push verifier '{url}' is not an https:// URL"], options.Validate());
     }
 
+    [Theory]
+    [InlineData("http://kbs:8080")]
+    [InlineData("kbs:8080")]
+    [InlineData("https://kbs:8080/kbs/v0")]
+    public void Validate_KbsNotAnHttpsOrigin_Refused(string url)
+    {
+        var options = Valid();
+        options.Kbs = url;
+
+        Assert.Equal([$"key broker '{url}' is not an https://HOST:PORT URL"], options.Validate());
+    }
+
     [Fact]
     public void Validate_EverythingWrong_ListsEveryProblem()
     {
