@@ -37,6 +37,8 @@ public sealed class KbsStackFixture : IAsyncLifetime
     public string Directory => _fleet.Deployment.Directory;
     public IReadOnlyList<FleetNode> Nodes => _fleet.Nodes;
     public VerifierClient Tenant => _fleet.Tenant(_verifier);
+    public string RegistrarManagementUrl => _fleet.RegistrarManagementUrl;
+    public string VerifierTenantUrl => $"https://127.0.0.1:{_verifier.TenantPort}";
 
     public async Task InitializeAsync()
     {
