@@ -60,4 +60,40 @@ public sealed class RevocationTests(KbsStackFixture stack, ITestOutputHelper out
             KbsWire.Json(KbsWire.Attestation(nonce, key.PublicJwk, await evidence.CollectAsync(nonce, teePubkey.RootElement, default))));
         await KbsWire.AssertErrorAsync(attest, HttpStatusCode.Unauthorized, KbsErrorNames.AttestationFailed, refusal);
     }
+
+    [Fact]
+    public async Task VerifierStopsAttestingTheNode_RefusedOnceItsLastAppraisalIsTooOld_ReleasedAgainAfterResume()
+    {
+        var node = stack.Nodes[0];
+        await stack.PutResourceAsync("default/key/paused", "paused"u8.ToArray());
+        using var client = stack.Client();
+        using var key = JweDecryptionKey.CreateP256();
+        await KbsWire.AttestAsync(client, await stack.EvidenceAsync(node), key);
+        var tenant = stack.Tenant;
+
+        await tenant.PauseAgentAsync(node.AgentId, pause: true);
+        string refusal;
+        try
+        {
+            refusal = await Eventually.WaitAsync(async () =>
+            {
+                using var response = await KbsWire.GetResourceAsync(client, "default/key/paused");
+                return response.StatusCode == HttpStatusCode.OK ? null : await response.Content.ReadAsStringAsync();
+            }, () => "the paused node refused: not reached in time");
+        }
+        finally
+        {
+            await tenant.PauseAgentAsync(node.AgentId, pause: false);
+        }
+        var released = await Eventually.WaitAsync(async () =>
+        {
+            using var response = await KbsWire.GetResourceAsync(client, "default/key/paused");
+            return response.StatusCode == HttpStatusCode.OK ? await response.Content.ReadAsByteArrayAsync() : null;
+        }, () => "released again after resume: not reached in time");
+
+        var error = System.Text.Json.JsonSerializer.Deserialize(refusal, KbsJsonContext.Default.KbsErrorBody)!;
+        Assert.Equal(KbsError.TypePrefix + KbsErrorNames.AttestationFailed, error.Type);
+        Assert.Matches($@"^agent '{node.AgentId}' was last appraised affirming at \d{{4}}-\d\d-\d\dT\d\d:\d\d:\d\dZ, more than 3 s ago: the verifier is not attesting it now$", error.Detail);
+        Assert.Equal("paused"u8.ToArray(), JweJson.Decrypt(released, key));
+    }
 }
