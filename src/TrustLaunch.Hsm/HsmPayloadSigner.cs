@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using TrustLaunch.Jose;
 
 namespace TrustLaunch.Hsm;
@@ -10,16 +9,13 @@ namespace TrustLaunch.Hsm;
 /// </summary>
 public sealed class HsmPayloadSigner : IPayloadSigner, IDisposable
 {
-    private readonly HsmSession _primary;
+    private readonly HsmSessionPool _sessions;
     private readonly HsmKey _key;
-    private readonly ConcurrentBag<HsmSession> _pool = [];
-    private readonly ConcurrentBag<HsmSession> _all = [];
-    private bool _disposed;
 
     private HsmPayloadSigner(HsmSession primary, HsmKey key, string algorithm, string keyId, string publicKeyPem)
     {
         PublicKeyPem = publicKeyPem;
-        _primary = primary;
+        _sessions = new HsmSessionPool(primary);
         _key = key;
         Algorithm = algorithm;
         KeyId = keyId;
@@ -32,7 +28,7 @@ public sealed class HsmPayloadSigner : IPayloadSigner, IDisposable
     public string PublicKeyPem { get; }
 
     /// <summary>The key as an RFC 7512 URI.</summary>
-    public string KeyUri => new Pkcs11Uri { Token = _primary.TokenLabel, Object = _key.Label, Type = HsmObjectType.Private }.ToString();
+    public string KeyUri => new Pkcs11Uri { Token = _sessions.TokenLabel, Object = _key.Label, Type = HsmObjectType.Private }.ToString();
 
     /// <summary>Opens a signer for the private key <paramref name="uri"/> names (its token= picks the token).</summary>
     public static HsmPayloadSigner Open(HsmModule module, Pkcs11Uri uri, ReadOnlySpan<byte> pin, string? algorithm = null)
@@ -62,29 +58,16 @@ public sealed class HsmPayloadSigner : IPayloadSigner, IDisposable
 
     public byte[] Sign(ReadOnlySpan<byte> data)
     {
-        ObjectDisposedException.ThrowIf(_disposed, this);
-        if (!_pool.TryTake(out var session))
-        {
-            session = _primary.Module.OpenSession(_primary.TokenLabel, []);
-            _all.Add(session);
-        }
+        var session = _sessions.Rent();
         try
         {
             return session.Sign(_key, Algorithm, data);
         }
         finally
         {
-            _pool.Add(session);
+            _sessions.Return(session);
         }
     }
 
-    public void Dispose()
-    {
-        if (_disposed)
-            return;
-        _disposed = true;
-        foreach (var s in _all)
-            s.Dispose();
-        _primary.Dispose();
-    }
+    public void Dispose() => _sessions.Dispose();
 }

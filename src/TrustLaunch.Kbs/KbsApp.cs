@@ -41,7 +41,8 @@ public static class KbsApp
                 new RegistrarClient(clients.Create(options.RegistrarManagement, ServiceRoles.Registrar)),
                 new VerifierClient(clients.Create(options.Verifier, ServiceRoles.Verifier)));
         });
-        builder.Services.AddSingleton(services => new NodeStanding(services.GetRequiredService<INodeDirectory>(), clock, options.StandingCache));
+        builder.Services.AddSingleton(services => new NodeStanding(services.GetRequiredService<INodeDirectory>(), clock, options.StandingCache,
+            options.MaxAppraisalAge));
         builder.Services.AddSingleton<TpmAttestationVerifier>();
 
         var app = builder.Build();

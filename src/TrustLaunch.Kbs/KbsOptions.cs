@@ -27,6 +27,7 @@ public sealed record KbsOptions(
     public const int DefaultAdminPort = 8081;
     public static readonly TimeSpan DefaultSessionTimeout = TimeSpan.FromMinutes(5);
     public static readonly TimeSpan DefaultStandingCache = TimeSpan.FromSeconds(1);
+    public static readonly TimeSpan DefaultMaxAppraisalAge = TimeSpan.FromSeconds(10);
 
     /// <summary>Where resources and policy versions are kept (default: SQLite in the data directory).</summary>
     public StoreLocation Store { get; init; } = StoreLocation.Sqlite;
@@ -41,4 +42,8 @@ public sealed record KbsOptions(
     /// <summary>How long the verifier's answer on a node is reused; keep it below the verifier's quote interval so a
     /// node it fails loses access within one interval.</summary>
     public TimeSpan StandingCache { get; init; } = DefaultStandingCache;
+
+    /// <summary>How old a node's last affirming appraisal may be (default five of the verifier's default 2 s quote
+    /// intervals); older, the verifier is taken as no longer attesting it.</summary>
+    public TimeSpan MaxAppraisalAge { get; init; } = DefaultMaxAppraisalAge;
 }

@@ -24,6 +24,7 @@ public sealed class KbsStackFixture : IAsyncLifetime
 
     public static readonly TimeSpan QuoteInterval = TimeSpan.FromSeconds(1);
     public static readonly TimeSpan StandingCache = TimeSpan.FromSeconds(0.5);
+    public static readonly TimeSpan MaxAppraisalAge = TimeSpan.FromSeconds(3);
     public const string VerifierPolicy = "prod";
 
     private readonly VerifierFleet _fleet = new(2);
@@ -37,6 +38,8 @@ public sealed class KbsStackFixture : IAsyncLifetime
     public string Directory => _fleet.Deployment.Directory;
     public IReadOnlyList<FleetNode> Nodes => _fleet.Nodes;
     public VerifierClient Tenant => _fleet.Tenant(_verifier);
+    public string RegistrarManagementUrl => _fleet.RegistrarManagementUrl;
+    public string VerifierTenantUrl => $"https://127.0.0.1:{_verifier.TenantPort}";
 
     public async Task InitializeAsync()
     {
@@ -66,6 +69,7 @@ public sealed class KbsStackFixture : IAsyncLifetime
             "--listen", $"127.0.0.1:{Port}", "--admin-listen", $"127.0.0.1:{AdminPort}",
             "--registrar", _fleet.RegistrarManagementUrl, "--verifier", $"https://127.0.0.1:{_verifier.TenantPort}",
             "--standing-cache", StandingCache.TotalSeconds.ToString(CultureInfo.InvariantCulture),
+            "--max-appraisal-age", MaxAppraisalAge.TotalSeconds.ToString(CultureInfo.InvariantCulture),
         ], new Uri($"https://127.0.0.1:{Port}/readyz"), Client(), Path.Combine(Directory, "kbs.log"));
         var policy = Path.Combine(Directory, "resource-policy.json");
         await File.WriteAllTextAsync(policy, ResourcePolicyJson);

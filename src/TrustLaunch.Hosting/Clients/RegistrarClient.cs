@@ -63,15 +63,14 @@ public sealed class RegistrarClient(HttpClient http)
         return await response.Content.ReadFromJsonAsync(ContractsJsonContext.Default.RegisteredAgent, cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>The active registration whose AK is <paramref name="akPublic"/> (TPM2B_PUBLIC), or null.</summary>
-    public async Task<RegisteredAgent?> FindByAkAsync(byte[] akPublic, CancellationToken cancellationToken = default)
+    /// <summary>The active registrations whose AK is <paramref name="akPublic"/> (TPM2B_PUBLIC): none, one, or the
+    /// first two when several agents registered it.</summary>
+    public async Task<IReadOnlyList<RegisteredAgent>> FindByAkAsync(byte[] akPublic, CancellationToken cancellationToken = default)
     {
         using var response = await http.GetAsync(new Uri("v1/agents/by-ak/" + Base64Url.EncodeToString(akPublic), UriKind.Relative), cancellationToken)
             .ConfigureAwait(false);
-        if (response.StatusCode == HttpStatusCode.NotFound)
-            return null;
-        await ServiceProblemException.EnsureSuccessAsync(response, "find agent by AK", cancellationToken).ConfigureAwait(false);
-        return await response.Content.ReadFromJsonAsync(ContractsJsonContext.Default.RegisteredAgent, cancellationToken).ConfigureAwait(false);
+        await ServiceProblemException.EnsureSuccessAsync(response, "find agents by AK", cancellationToken).ConfigureAwait(false);
+        return await response.Content.ReadFromJsonAsync(ContractsJsonContext.Default.IReadOnlyListRegisteredAgent, cancellationToken).ConfigureAwait(false) ?? [];
     }
 
     /// <summary>Returns false when the agent was not registered.</summary>

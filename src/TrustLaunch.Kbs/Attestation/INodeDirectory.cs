@@ -6,6 +6,7 @@ namespace TrustLaunch.Kbs.Attestation;
 public interface INodeDirectory
 {
     /// <summary>The agent whose AK (TPM2B_PUBLIC bytes) the registrar activated, or null.</summary>
+    /// <exception cref="Protocol.KbsError">AttestationFailed: several agents registered the AK.</exception>
     Task<string?> FindActivatedAgentAsync(byte[] akPublic, CancellationToken cancellationToken);
 
     /// <summary>What the verifier established of the agent (state, policy, verified images), or null when it does

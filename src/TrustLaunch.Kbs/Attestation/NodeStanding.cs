@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Globalization;
 using TrustLaunch.Hosting.Clients;
 using TrustLaunch.Hosting.Contracts;
 using TrustLaunch.Kbs.Policy;
@@ -9,13 +10,17 @@ namespace TrustLaunch.Kbs.Attestation;
 /// <summary>
 /// How the verifier stands on a node now, asked at every attestation and every resource request; an answer is kept
 /// for at most <see cref="CacheFor"/> (keep it shorter than the verifier's quote interval), so a node the verifier
-/// fails loses access within one interval, whatever its token's lifetime. Only Attested nodes pass.
+/// fails loses access within one interval, whatever its token's lifetime. Only Attested nodes whose last affirming
+/// appraisal is at most <see cref="MaxAppraisalAge"/> old pass: a verifier that stopped attesting a node (paused,
+/// or every instance down) leaves its last state in the store, which must not keep releasing.
 /// </summary>
-public sealed class NodeStanding(INodeDirectory nodes, TimeProvider time, TimeSpan cacheFor)
+public sealed class NodeStanding(INodeDirectory nodes, TimeProvider time, TimeSpan cacheFor, TimeSpan maxAppraisalAge)
 {
     private readonly ConcurrentDictionary<string, (AgentAppraisal Appraisal, DateTimeOffset Until)> _cache = new(StringComparer.Ordinal);
 
     public TimeSpan CacheFor { get; } = cacheFor >= TimeSpan.Zero ? cacheFor : throw new ArgumentOutOfRangeException(nameof(cacheFor));
+
+    public TimeSpan MaxAppraisalAge { get; } = maxAppraisalAge > TimeSpan.Zero ? maxAppraisalAge : throw new ArgumentOutOfRangeException(nameof(maxAppraisalAge));
 
     /// <summary>The facts the resource policy decides on, for an agent the verifier holds Attested.</summary>
     /// <exception cref="KbsError">Not Attested (401 AttestationFailed), or the verifier could not be asked (503).</exception>
@@ -39,6 +44,9 @@ public sealed class NodeStanding(INodeDirectory nodes, TimeProvider time, TimeSp
             throw KbsError.AttestationFailed($"agent '{agentId}' is not under attestation by the verifier");
         if (appraisal.State != AgentStates.Attested)
             throw KbsError.AttestationFailed($"agent '{agentId}' is {appraisal.State} at the verifier, not {AgentStates.Attested}");
+        if (appraisal.LastSuccess is not { } last || now - last > MaxAppraisalAge)
+            throw KbsError.AttestationFailed(string.Create(CultureInfo.InvariantCulture,
+                $"agent '{agentId}' was last appraised affirming {(appraisal.LastSuccess is { } at ? $"at {at:yyyy-MM-ddTHH:mm:ssZ}" : "never")}, more than {MaxAppraisalAge.TotalSeconds} s ago: the verifier is not attesting it now"));
         return new NodeFacts(agentId, appraisal.Policy, new HashSet<string>(appraisal.VerifiedImages, StringComparer.Ordinal));
     }
 

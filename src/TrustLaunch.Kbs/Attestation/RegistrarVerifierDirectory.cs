@@ -1,5 +1,6 @@
 using TrustLaunch.Hosting.Clients;
 using TrustLaunch.Hosting.Contracts;
+using TrustLaunch.Kbs.Protocol;
 
 namespace TrustLaunch.Kbs.Attestation;
 
@@ -8,7 +9,13 @@ namespace TrustLaunch.Kbs.Attestation;
 public sealed class RegistrarVerifierDirectory(RegistrarClient registrar, VerifierClient verifier) : INodeDirectory
 {
     public async Task<string?> FindActivatedAgentAsync(byte[] akPublic, CancellationToken cancellationToken) =>
-        (await registrar.FindByAkAsync(akPublic, cancellationToken).ConfigureAwait(false)) is { Active: true } agent ? agent.AgentId : null;
+        (await registrar.FindByAkAsync(akPublic, cancellationToken).ConfigureAwait(false)).Where(a => a.Active).ToList() switch
+        {
+            [] => null,
+            [var agent] => agent.AgentId,
+            var several => throw KbsError.AttestationFailed(
+                $"the AK is registered by several agents ({string.Join(", ", several.Select(a => a.AgentId))}): it does not name one node"),
+        };
 
     public Task<AgentAppraisal?> AppraisalAsync(string agentId, CancellationToken cancellationToken) =>
         verifier.GetAppraisalAsync(agentId, cancellationToken);

@@ -74,7 +74,7 @@ public sealed class TpmAttestationVerifier(INodeDirectory nodes, NodeStanding st
         try
         {
             attest = TpmAttest.Parse(message);
-            ak = AkPublicKeys.Load(akPublic);
+            ak = AkPublicKeys.LoadAttestationKey(akPublic);
         }
         catch (TpmFormatException e)
         {

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using TrustLaunch.Hsm;
 
@@ -7,18 +6,16 @@ namespace TrustLaunch.Kbs.Resources;
 /// <summary>
 /// <see cref="IResourceKeyWrapper"/> by an AES-256 key in a PKCS#11 token made for encryption (usage <c>encrypt</c>):
 /// the data key is AES-GCM encrypted inside the HSM (<c>iv || ciphertext || tag</c>). Thread-safe: each call
-/// borrows a session of its own from a pool (the login is the first session's, kept until <see cref="Dispose"/>).
+/// borrows a session of its own (<see cref="HsmSessionPool"/>).
 /// </summary>
 public sealed class HsmResourceKeyWrapper : IResourceKeyWrapper, IDisposable
 {
-    private readonly HsmSession _primary;
+    private readonly HsmSessionPool _sessions;
     private readonly HsmKey _key;
-    private readonly ConcurrentBag<HsmSession> _pool = [];
-    private readonly ConcurrentBag<HsmSession> _all = [];
 
     private HsmResourceKeyWrapper(HsmSession primary, HsmKey key)
     {
-        _primary = primary;
+        _sessions = new HsmSessionPool(primary);
         _key = key;
         KeyName = new Pkcs11Uri { Token = primary.TokenLabel, Object = key.Label, Type = HsmObjectType.SecretKey }.ToString();
     }
@@ -74,25 +71,16 @@ public sealed class HsmResourceKeyWrapper : IResourceKeyWrapper, IDisposable
 
     private byte[] Borrow(Func<HsmSession, byte[]> operation)
     {
-        if (!_pool.TryTake(out var session))
-        {
-            session = _primary.Module.OpenSession(_primary.TokenLabel, []);
-            _all.Add(session);
-        }
+        var session = _sessions.Rent();
         try
         {
             return operation(session);
         }
         finally
         {
-            _pool.Add(session);
+            _sessions.Return(session);
         }
     }
 
-    public void Dispose()
-    {
-        foreach (var session in _all)
-            session.Dispose();
-        _primary.Dispose();
-    }
+    public void Dispose() => _sessions.Dispose();
 }

@@ -6,21 +6,28 @@ namespace TrustLaunch.Kbs.Sessions;
 
 /// <summary>
 /// The broker's sessions (in memory: a restarted broker refuses old cookies as unknown, and clients start again at
-/// <c>/auth</c>). A session expires <see cref="Timeout"/> after <c>/auth</c>; it takes one attestation attempt.
+/// <c>/auth</c>). A session expires <see cref="Timeout"/> after <c>/auth</c>; it takes one attestation attempt. At most
+/// <see cref="MaxSessions"/> live at once: a flood of <c>/auth</c> is refused, not kept until memory runs out.
 /// </summary>
-public sealed class KbsSessionStore(TimeSpan timeout, TimeProvider time)
+public sealed class KbsSessionStore(TimeSpan timeout, TimeProvider time, int maxSessions = KbsSessionStore.DefaultMaxSessions)
 {
     public const string CookieName = "kbs-session-id";
     public const int NonceBytes = 32;
+    public const int DefaultMaxSessions = 100_000;
+
+    public int MaxSessions { get; } = maxSessions > 0 ? maxSessions : throw new ArgumentOutOfRangeException(nameof(maxSessions));
 
     private readonly ConcurrentDictionary<Guid, KbsSession> _sessions = new();
     private long _nextPurgeTicks;
 
     public TimeSpan Timeout { get; } = timeout > TimeSpan.Zero ? timeout : throw new ArgumentOutOfRangeException(nameof(timeout), "the session timeout must be positive");
 
+    /// <exception cref="KbsError">503: <see cref="MaxSessions"/> sessions are live.</exception>
     public KbsSession Create(string tee)
     {
         PurgeExpired();
+        if (_sessions.Count >= MaxSessions)
+            throw KbsError.Unavailable($"the broker holds {MaxSessions} live sessions: try again when some have expired");
         var session = new KbsSession(Guid.NewGuid(), tee, Convert.ToBase64String(RandomNumberGenerator.GetBytes(NonceBytes)), time.GetUtcNow() + Timeout);
         _sessions[session.Id] = session;
         return session;

@@ -33,9 +33,10 @@ public static class ManagementApi
             ? TypedResults.Ok(record.Agent)
             : NotRegistered(id);
 
-    /// <summary>The active registration whose AK is <paramref name="ak"/> (base64url of its TPM2B_PUBLIC); pending
-    /// registrations are not found: their AK is not proven yet.</summary>
-    private static async Task<Results<Ok<RegisteredAgent>, ProblemHttpResult>> FindByAkAsync(string ak, IRegistrarStore store, CancellationToken cancellationToken)
+    /// <summary>The active registrations whose AK is <paramref name="ak"/> (base64url of its TPM2B_PUBLIC), at most
+    /// two (more than one is ambiguous: the caller refuses); pending registrations are not found: their AK is not
+    /// proven yet.</summary>
+    private static async Task<Results<Ok<IReadOnlyList<RegisteredAgent>>, ProblemHttpResult>> FindByAkAsync(string ak, IRegistrarStore store, CancellationToken cancellationToken)
     {
         byte[] akPublic;
         try
@@ -46,9 +47,7 @@ public static class ManagementApi
         {
             return TypedResults.Problem(title: "bad AK", detail: "the AK is not base64url", statusCode: StatusCodes.Status400BadRequest);
         }
-        return await store.FindActiveByAkAsync(akPublic, cancellationToken).ConfigureAwait(false) is { } agent
-            ? TypedResults.Ok(agent)
-            : TypedResults.Problem(title: "unknown AK", detail: "no active registration has this AK", statusCode: StatusCodes.Status404NotFound);
+        return TypedResults.Ok(await store.FindActiveByAkAsync(akPublic, cancellationToken).ConfigureAwait(false));
     }
 
     private static async Task<Results<NoContent, ProblemHttpResult>> DeleteAsync(string id, IRegistrarStore store, CancellationToken cancellationToken) =>

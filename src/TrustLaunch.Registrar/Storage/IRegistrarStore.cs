@@ -48,8 +48,9 @@ public interface IRegistrarStore
     /// <summary>Every agent id: its active registration, else its pending one.</summary>
     Task<IReadOnlyList<RegisteredAgent>> ListAsync(CancellationToken cancellationToken = default);
 
-    /// <summary>The active registration whose AK public area is <paramref name="akPublic"/>, or null.</summary>
-    Task<RegisteredAgent?> FindActiveByAkAsync(byte[] akPublic, CancellationToken cancellationToken = default);
+    /// <summary>The active registrations whose AK public area is <paramref name="akPublic"/>: none, one, or (when
+    /// several agent ids registered one TPM's AK) the first two.</summary>
+    Task<IReadOnlyList<RegisteredAgent>> FindActiveByAkAsync(byte[] akPublic, CancellationToken cancellationToken = default);
 
     /// <summary>Deletes the active and pending registrations; returns whether there was one.</summary>
     Task<bool> DeleteAsync(string agentId, CancellationToken cancellationToken = default);

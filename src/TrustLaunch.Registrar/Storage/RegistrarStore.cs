@@ -81,9 +81,10 @@ public sealed class RegistrarStore(StoreDatabase database) : IRegistrarStore, IA
                 """, r => ReadAgent(r, active: r.GetBoolean(8)), cancellationToken).ConfigureAwait(false),
             cancellationToken);
 
-    public Task<RegisteredAgent?> FindActiveByAkAsync(byte[] akPublic, CancellationToken cancellationToken = default) =>
-        database.ReadAsync(connection => connection.QuerySingleAsync(null, $"SELECT {ActiveColumns} FROM agents WHERE ak_public = @ak",
-            r => ReadAgent(r, active: true), cancellationToken, ("@ak", akPublic)), cancellationToken);
+    public Task<IReadOnlyList<RegisteredAgent>> FindActiveByAkAsync(byte[] akPublic, CancellationToken cancellationToken = default) =>
+        database.ReadAsync<IReadOnlyList<RegisteredAgent>>(async connection => await connection.QueryAsync(null,
+            $"SELECT {ActiveColumns} FROM agents WHERE ak_public = @ak ORDER BY agent_id LIMIT 2",
+            r => ReadAgent(r, active: true), cancellationToken, ("@ak", akPublic)).ConfigureAwait(false), cancellationToken);
 
     public Task<bool> DeleteAsync(string agentId, CancellationToken cancellationToken = default) =>
         database.WriteAsync(async (connection, transaction) =>

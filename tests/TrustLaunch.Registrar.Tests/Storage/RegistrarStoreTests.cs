@@ -45,6 +45,24 @@ public abstract class RegistrarStoreTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task FindActiveByAk_PendingThenActiveThenTwoAgents_NoneOneBoth()
+    {
+        await _store.RegisterAsync(Agent("a1", ak: 5), [7, 7]);
+        var pending = await _store.FindActiveByAkAsync([5, 0, 5]);
+        await _store.ActivateAsync("a1", [7, 7], Now);
+        var one = await _store.FindActiveByAkAsync([5, 0, 5]);
+        await _store.RegisterAsync(Agent("a2", ek: 3, ak: 5), [8, 8]);
+        await _store.ActivateAsync("a2", [8, 8], Now);
+
+        var both = await _store.FindActiveByAkAsync([5, 0, 5]);
+
+        Assert.Empty(pending);
+        Assert.Equal(["a1"], one.Select(a => a.AgentId));
+        Assert.Equal(["a1", "a2"], both.Select(a => a.AgentId));
+        Assert.Empty(await _store.FindActiveByAkAsync([5, 0, 6]));
+    }
+
+    [Fact]
     public async Task Activate_PendingProof_ActiveAndPendingGone()
     {
         await _store.RegisterAsync(Agent("a1"), [7, 7]);

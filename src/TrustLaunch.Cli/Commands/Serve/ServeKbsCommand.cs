@@ -32,6 +32,12 @@ public static class ServeKbsCommand
             HelpName = "SECONDS",
             DefaultValueFactory = _ => KbsOptions.DefaultStandingCache.TotalSeconds,
         };
+        var maxAppraisalAge = new Option<double>("--max-appraisal-age")
+        {
+            Description = $"Seconds a node's last affirming appraisal may be old (default {KbsOptions.DefaultMaxAppraisalAge.TotalSeconds}); older, the node is refused",
+            HelpName = "SECONDS",
+            DefaultValueFactory = _ => KbsOptions.DefaultMaxAppraisalAge.TotalSeconds,
+        };
         var registrar = Url("--registrar", "Registrar management URL", "https://127.0.0.1:8891");
         var verifier = Url("--verifier", "Verifier tenant URL", "https://127.0.0.1:8881");
         var signingKey = new Option<string>("--signing-key")
@@ -48,7 +54,7 @@ public static class ServeKbsCommand
         };
         var command = new Command("kbs", "Run the key broker: resources released only to attested nodes (Trustee KBS protocol)")
         {
-            listen, adminListen, registrar, verifier, signingKey, wrapKey, sessionTimeout, standingCache,
+            listen, adminListen, registrar, verifier, signingKey, wrapKey, sessionTimeout, standingCache, maxAppraisalAge,
         };
         serve.AddTo(command);
         var store = new StoreOptions();
@@ -61,6 +67,9 @@ public static class ServeKbsCommand
             var cache = parse.GetValue(standingCache);
             if (cache is < 0 or > 60)
                 throw new CliUsageException(string.Create(CultureInfo.InvariantCulture, $"--standing-cache {cache} must be 0 to 60 seconds"));
+            var maxAge = parse.GetValue(maxAppraisalAge);
+            if (maxAge is < 1 or > 3600)
+                throw new CliUsageException(string.Create(CultureInfo.InvariantCulture, $"--max-appraisal-age {maxAge} must be 1 to 3600 seconds"));
             var registrarUrl = ParseUrl(parse, registrar);
             var verifierUrl = ParseUrl(parse, verifier);
             var storeLocation = store.Parse(parse);
@@ -87,6 +96,7 @@ public static class ServeKbsCommand
                     Store = storeLocation,
                     SessionTimeout = TimeSpan.FromSeconds(seconds),
                     StandingCache = TimeSpan.FromSeconds(cache),
+                    MaxAppraisalAge = TimeSpan.FromSeconds(maxAge),
                 };
                 return await ServeOptions.RunAsync(await KbsApp.BuildAsync(kbs, cancellationToken: ct).ConfigureAwait(false), ct).ConfigureAwait(false);
             }
