@@ -5,6 +5,7 @@ using System.Runtime.InteropServices;
 using TrustLaunch.Hosting.Clients;
 using TrustLaunch.Hosting.Contracts;
 using TrustLaunch.Hosting.Pki;
+using TrustLaunch.Kbs.Client;
 using TrustLaunch.LoadSim.Simulation;
 
 namespace TrustLaunch.LoadSim;
@@ -12,7 +13,8 @@ namespace TrustLaunch.LoadSim;
 /// <summary>
 /// <c>loadsim ek-ca --work DIR</c> creates the simulator's EK CA and prints its certificate's path (for the registrar's
 /// <c>--ek-ca</c>). <c>loadsim run …</c> creates N agents, serves them, registers them, adds the benchmark policy and
-/// the agents to the verifier, prints <c>ready</c> and serves until SIGTERM or SIGINT.
+/// the agents to the verifier, prints <c>ready</c> and serves until SIGTERM or SIGINT; with <c>--kbs</c> it also runs
+/// <see cref="KbsLoad"/> against the key broker.
 /// </summary>
 public static class LoadSimCommand
 {
@@ -20,13 +22,15 @@ public static class LoadSimCommand
         usage: loadsim ek-ca --work DIR
                loadsim run --agents N --pki DIR --ca-key-dir DIR --tenant NAME --work DIR --registrar URL --verifier URL --port PORT
                            [--first-address 127.1.0.1] [--launch-pcr 13] [--event-every 10] [--policy loadsim] [--parallel 16]
-                           [--push URL]
+                           [--push URL] [--kbs URL --kbs-resource REPO/TYPE/TAG [--kbs-concurrency 4,8,16] [--kbs-warmup 10] [--kbs-window 30]]
           --pki       the deployment CA's TLS directory (ca.crt, crl.pem, NAME.crt/.key of the tenant)
           --ca-key-dir the deployment CA's key directory (ca.key): agent certificates are issued from it
           --registrar the registrar's agent port, e.g. https://127.0.0.1:8890
           --verifier  the verifier's tenant port, e.g. https://127.0.0.1:8881
           --push      push mode: agents post evidence to this verifier agent port (e.g. https://127.0.0.1:8880)
                       instead of serving quotes
+          --kbs       key-broker load: once every agent is Attested, whole handshakes (auth, attest, resource) with
+                      each --kbs-concurrency's workers against this broker; prints "measuring c=C" then one "kbs c=C …" line
         """;
 
     public static async Task<int> RunAsync(string[] args)
@@ -100,12 +104,18 @@ public static class LoadSimCommand
         var push = pushUrl is not null
             ? fleet.Agents.Select(a => new PushClient(a, new Uri(pushUrl), trust)).ToList()
             : [];
+        using var kbsHttp = options.TryGetValue("kbs", out var kbs) ? clients.Create(new Uri(kbs), ServiceRoles.Kbs) : null;
+        var kbsLoad = kbsHttp is null
+            ? Task.CompletedTask
+            : new KbsLoad(fleet, kbsHttp, new Uri(kbs!), KbsResourceUri.Parse("kbs:///" + Required(options, "kbs-resource")))
+                .RunAsync(verifier, Ints(options, "kbs-concurrency", "8"), TimeSpan.FromSeconds(Int(options, "kbs-warmup", 10)),
+                    TimeSpan.FromSeconds(Int(options, "kbs-window", 30)), stop.Token);
         try
         {
             // Each pushing agent starts at a random point of the first interval, as a fleet booted over time would.
             var interval = TimeSpan.FromSeconds(2);
             await Task.WhenAll(push.Select(p => p.RunAsync(interval * Random.Shared.NextDouble(), stop.Token))
-                .Append(Task.Delay(Timeout.Infinite, stop.Token))).ConfigureAwait(false);
+                .Append(kbsLoad).Append(Task.Delay(Timeout.Infinite, stop.Token))).ConfigureAwait(false);
         }
         catch (OperationCanceledException)
         {
@@ -141,4 +151,10 @@ public static class LoadSimCommand
         options.TryGetValue(name, out var text)
             ? int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var value) ? value : throw new ArgumentException($"--{name} must be a number, got '{text}'")
             : fallback ?? throw new ArgumentException($"--{name} is required");
+
+    private static int[] Ints(Dictionary<string, string> options, string name, string fallback) =>
+        [.. options.GetValueOrDefault(name, fallback).Split(',').Select(part =>
+            int.TryParse(part, NumberStyles.None, CultureInfo.InvariantCulture, out var value) && value > 0
+                ? value
+                : throw new ArgumentException($"--{name} must be positive numbers separated by commas, got '{part}'"))];
 }
