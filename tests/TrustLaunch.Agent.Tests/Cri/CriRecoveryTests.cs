@@ -76,10 +76,10 @@ public sealed class CriRecoveryTests(ContainerdFixture containerd)
         var events = node.Events();
         Assert.Equal(
         [
-            LaunchEvents.PodSandboxCreated, LaunchEvents.ImagePulled, LaunchEvents.ImageVerified, LaunchEvents.ImageVerified, LaunchEvents.ContainerCreated,
-            LaunchEvents.ContainerDeleted, LaunchEvents.PodSandboxStopped, LaunchEvents.PodSandboxRemoved,
+            LaunchEvents.ImageVerified, LaunchEvents.PodSandboxCreated, LaunchEvents.ImagePulled, LaunchEvents.ImageVerified, LaunchEvents.ImageVerified,
+            LaunchEvents.ContainerCreated, LaunchEvents.ContainerDeleted, LaunchEvents.PodSandboxStopped, LaunchEvents.PodSandboxRemoved,
         ], events.Select(e => e.Operation));
-        Assert.Equal(events[2].Content.Replace(image, $"docker.io/library/app-restart@{pushed.ManifestDigest}", StringComparison.Ordinal), events[3].Content);
+        Assert.Equal(events[3].Content.Replace(image, $"docker.io/library/app-restart@{pushed.ManifestDigest}", StringComparison.Ordinal), events[4].Content);
         Assert.Equal(events.Select((e, i) => (long)i), node.Log.ReadFrom(0).Select(r => r.RecNum));
     }
 
