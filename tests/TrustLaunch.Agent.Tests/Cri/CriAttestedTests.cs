@@ -54,25 +54,14 @@ public sealed class CriAttestedTests(ContainerdFixture containerd) : IAsyncLifet
     public async Task KubeletSequenceThroughTheAgentsCriEndpoint_EveryStepInTheQuotedLogAndTheNodeAttested()
     {
         var deployment = _fleet.Deployment;
-        var (image, pushed, _) = await CriPods.PushImageAsync(containerd, "app-attested");
-        using (var publisher = PemPayloadSigner.FromPem(_publisherKey.ExportPkcs8PrivateKeyPem()))
-        {
-            await CriGolden.PublishAsync(containerd.SandboxImagePushed.Reference, publisher);
-            await CriGolden.PublishAsync(pushed.Reference, publisher);
-        }
-        var verifier = await _fleet.StartVerifierAsync("cri-verifier", "--quote-interval", "0.3");
-        var tenant = _fleet.Tenant(verifier);
-        await tenant.AddPolicyAsync(Policy());
-        await tenant.AddAgentAsync(new AddAgentRequest(deployment.AgentId, "cri"));
+        var (image, pushed, tenant) = await PrepareAsync("app-attested");
 
         using var kubelet = new ContainerdConnection(CriSocket);
         var runtime = kubelet.Runtime;
         var sandbox = CriPods.Sandbox("web-0", Path.Combine(_directory, "pods"));
         var pod = (await runtime.RunPodSandboxAsync(new RunPodSandboxRequest { Config = sandbox })).PodSandboxId;
         var pulled = await kubelet.Images.PullImageAsync(new PullImageRequest { Image = new ImageSpec { Image = image }, SandboxConfig = sandbox });
-        var create = CriPods.Container(pod, sandbox, pulled.ImageRef, "/bin/busybox", "sleep", "3600");
-        create.Config.Linux.SecurityContext.Seccomp = new SecurityProfile { ProfileType = SecurityProfile.Types.ProfileType.RuntimeDefault };
-        var container = (await runtime.CreateContainerAsync(create)).ContainerId;
+        var container = (await runtime.CreateContainerAsync(Sleeping(pod, sandbox, pulled.ImageRef))).ContainerId;
         await runtime.StartContainerAsync(new StartContainerRequest { ContainerId = container });
         var status = (await runtime.ContainerStatusAsync(new ContainerStatusRequest { ContainerId = container })).Status;
         var exec = await runtime.ExecSyncAsync(new ExecSyncRequest { ContainerId = container, Cmd = { "/bin/busybox", "echo", "attested" }, Timeout = 10 });
@@ -109,12 +98,78 @@ public sealed class CriAttestedTests(ContainerdFixture containerd) : IAsyncLifet
         Assert.Equal((AgentStates.Attested, (string?)null), (attested.State, attested.FailureReason));
     }
 
+    [Fact]
+    public async Task AgentKilledAndRestartedWhileThePodRuns_CriSocketBackLogContinuesNodeAttested()
+    {
+        var deployment = _fleet.Deployment;
+        var (image, _, tenant) = await PrepareAsync("app-attested-restart");
+        var sandbox = CriPods.Sandbox("web-1", Path.Combine(_directory, "pods"));
+        string pod, container;
+        long before;
+        using (var kubelet = new ContainerdConnection(CriSocket))
+        {
+            pod = (await kubelet.Runtime.RunPodSandboxAsync(new RunPodSandboxRequest { Config = sandbox })).PodSandboxId;
+            var pulled = await kubelet.Images.PullImageAsync(new PullImageRequest { Image = new ImageSpec { Image = image } });
+            container = (await kubelet.Runtime.CreateContainerAsync(Sleeping(pod, sandbox, pulled.ImageRef))).ContainerId;
+            await kubelet.Runtime.StartContainerAsync(new StartContainerRequest { ContainerId = container });
+            before = (await QuotedLogAsync(deployment)).Count;
+        }
+
+        await deployment.Agent!.KillAsync();
+        await deployment.StartAgentAsync();
+        using (var kubelet = new ContainerdConnection(CriSocket))
+        {
+            await CriRecoveryTests.BackAsync(kubelet);
+            var exec = await kubelet.Runtime.ExecSyncAsync(new ExecSyncRequest { ContainerId = container, Cmd = { "/bin/busybox", "echo", "after" }, Timeout = 10 });
+            Assert.Equal("after\n", exec.Stdout.ToStringUtf8());
+            await kubelet.Runtime.StopContainerAsync(new StopContainerRequest { ContainerId = container, Timeout = 0 });
+            await kubelet.Runtime.RemoveContainerAsync(new RemoveContainerRequest { ContainerId = container });
+            await kubelet.Runtime.StopPodSandboxAsync(new StopPodSandboxRequest { PodSandboxId = pod });
+            await kubelet.Runtime.RemovePodSandboxAsync(new RemovePodSandboxRequest { PodSandboxId = pod });
+        }
+
+        var log = await QuotedLogAsync(deployment);
+        Assert.Equal(Enumerable.Range(0, log.Count).Select(i => (long)i), log.Select(r => r.RecNum));
+        Assert.Equal(
+            [LaunchEvents.ContainerExec, LaunchEvents.ContainerStopped, LaunchEvents.ContainerDeleted, LaunchEvents.PodSandboxStopped, LaunchEvents.PodSandboxRemoved],
+            log.Skip((int)before).Select(r => r.Content.Split(' ', 3)[1]));
+        var attested = await WaitForAgentAsync(tenant, deployment.AgentId, s => s.EventsVerified >= log.Count);
+        Assert.Equal((AgentStates.Attested, (string?)null), (attested.State, attested.FailureReason));
+    }
+
+    /// <summary>A container that sleeps, under containerd's default seccomp profile (the policy does not allow unconfined ones).</summary>
+    private static CreateContainerRequest Sleeping(string pod, PodSandboxConfig sandbox, string image)
+    {
+        var create = CriPods.Container(pod, sandbox, image, "/bin/busybox", "sleep", "3600");
+        create.Config.Linux.SecurityContext.Seccomp = new SecurityProfile { ProfileType = SecurityProfile.Types.ProfileType.RuntimeDefault };
+        return create;
+    }
+
+    /// <summary>
+    /// A test image and the sandbox image published by the test publisher, the verifier started with <see cref="Policy"/>
+    /// for the agent; kubelet's name for the image, what was pushed, and the verifier's tenant API.
+    /// </summary>
+    private async Task<(string Image, PushedImage Pushed, Hosting.Clients.VerifierClient Tenant)> PrepareAsync(string name)
+    {
+        var (image, pushed, _) = await CriPods.PushImageAsync(containerd, name);
+        using (var publisher = PemPayloadSigner.FromPem(_publisherKey.ExportPkcs8PrivateKeyPem()))
+        {
+            await CriGolden.PublishAsync(containerd.SandboxImagePushed.Reference, publisher);
+            await CriGolden.PublishAsync(pushed.Reference, publisher);
+        }
+        var verifier = await _fleet.StartVerifierAsync("cri-verifier", "--quote-interval", "0.3");
+        var tenant = _fleet.Tenant(verifier);
+        await tenant.AddPolicyAsync(Policy(name));
+        await tenant.AddAgentAsync(new AddAgentRequest(_fleet.Deployment.AgentId, "cri"));
+        return (image, pushed, tenant);
+    }
+
     /// <summary>
     /// Trusts the test publisher for the pods' images in namespace tenant-a; the fixture's pods share the node's network
     /// (allowed explicitly), and containerd pulls through a loopback mirror, so the golden values name the mirror's
     /// repositories, which the policy's golden_trust accepts for the names kubelet uses.
     /// </summary>
-    private PolicyDocument Policy()
+    private PolicyDocument Policy(string repository)
     {
         var registry = containerd.Registry.Host;
         string keyId;
@@ -122,7 +177,7 @@ public sealed class CriAttestedTests(ContainerdFixture containerd) : IAsyncLifet
             keyId = key.KeyId;
         using var goldenTrust = JsonDocument.Parse($$$"""
             {"repositories": {
-              "docker.io/library/app-attested": {"golden_from": ["{{{registry}}}/library/app-attested"]},
+              "docker.io/library/{{{repository}}}": {"golden_from": ["{{{registry}}}/library/{{{repository}}}"]},
               "registry.k8s.io/pause": {"golden_from": ["{{{registry}}}/pause"]} } }
             """);
         return new PolicyDocument("cri", new Dictionary<string, string> { [keyId] = File.ReadAllText(TrustFile) }, [], [keyId], [CriPods.Namespace],

@@ -95,7 +95,7 @@ internal sealed class CriTestNode : IAsyncDisposable
             VerificationLifetime = _verificationLifetime,
         };
         var judge = ImageJudges.Create(new ImageJudgeOptions("cri-test-node") { Trust = TrustFile, SignaturePolicy = _signaturePolicy, RegistriesD = _registriesD });
-        return CriEndpoint.StartAsync(options, judge, new LaunchLogMeasurer(Log), NullLoggerFactory.Instance);
+        return CriEndpoint.StartAsync(options, judge, new LaunchLogMeasurer(Log), NullLoggerFactory.Instance, Log.ReadFrom(0).Select(r => r.Content));
     }
 
     public async ValueTask DisposeAsync()
