@@ -10,12 +10,15 @@ namespace TrustLaunch.Testing;
 /// /run/containerd/s): CRI plugin with runc v2 shims on cgroupfs, overlayfs, <c>restrict_oom_score_adj</c> (root
 /// lacks CAP_SYS_RESOURCE on these VMs), its stream server on 127.0.0.1, and registry mirrors sending docker.io,
 /// registry.k8s.io, gcr.io and quay.io to a loopback registry, which holds the sandbox image
-/// <see cref="SandboxImage"/> (busybox-static sleeping). Pods use the host network. Dispose kills containerd and
+/// <see cref="SandboxImage"/> (busybox-static sleeping), already pulled into containerd. Pods use the host network. Dispose kills containerd and
 /// its shims (found by this socket on their command line), unmounts what they left and deletes the directory.
 /// </summary>
 public sealed class ContainerdFixture : IAsyncLifetime
 {
     public const string SandboxImage = "registry.k8s.io/pause:3.9";
+
+    /// <summary>The containerd namespace the CRI plugin keeps its images and containers in.</summary>
+    public const string CriNamespace = "k8s.io";
     public static readonly string[] MirroredRegistries = ["docker.io", "registry.k8s.io", "gcr.io", "quay.io"];
 
     private Process? _process;
@@ -33,6 +36,9 @@ public sealed class ContainerdFixture : IAsyncLifetime
 
     public bool IsRunning => _process is { HasExited: false };
 
+    /// <summary><see cref="SandboxImage"/> as the loopback registry holds it (<c>HOST/pause:3.9</c>).</summary>
+    public PushedImage SandboxImagePushed { get; private set; } = null!;
+
     public async Task InitializeAsync()
     {
         await Registry.InitializeAsync();
@@ -41,10 +47,28 @@ public sealed class ContainerdFixture : IAsyncLifetime
         // A sandbox must stay up until it is stopped (SIGKILL): busybox's sleep is enough of a pause.
         (await ProcessRunner.RunAsync("umoci", ["config", "--image", $"{layout}:pause", "--config.cmd", "/bin/busybox", "--config.cmd", "sleep", "--config.cmd", "2147483647"]))
             .EnsureSuccess("umoci config");
-        await TestImages.PushAsync(Registry, layout, "pause", "pause", "3.9");
+        SandboxImagePushed = await TestImages.PushAsync(Registry, layout, "pause", "pause", "3.9");
         await File.WriteAllTextAsync(ConfigPath, Config());
         await StartAsync();
+        await PullSandboxImageAsync();
     }
+
+    /// <summary>
+    /// Puts <see cref="SandboxImage"/> into the CRI plugin's store past any CRI endpoint, as a provisioned node has it
+    /// (kubeadm pulls it beforehand): under its repository digest and its tag, the names a CRI pull gives it.
+    /// </summary>
+    public async Task PullSandboxImageAsync()
+    {
+        var hosts = Path.Combine(Directory, "hosts.d", "registry.k8s.io");
+        System.IO.Directory.CreateDirectory(hosts);
+        await File.WriteAllTextAsync(Path.Combine(hosts, "hosts.toml"), $"server = \"http://{Registry.Host}\"\n[host.\"http://{Registry.Host}\"]\n  capabilities = [\"pull\", \"resolve\"]\n");
+        var byDigest = $"registry.k8s.io/pause@{SandboxImagePushed.ManifestDigest}";
+        (await Ctr("images", "pull", "--hosts-dir", Path.GetDirectoryName(hosts)!, byDigest)).EnsureSuccess("ctr images pull");
+        (await Ctr("images", "tag", "--force", byDigest, SandboxImage)).EnsureSuccess("ctr images tag");
+    }
+
+    private Task<ProcessResult> Ctr(params string[] arguments) =>
+        ProcessRunner.RunAsync("ctr", ["--address", Socket, "--namespace", CriNamespace, .. arguments], timeout: TimeSpan.FromMinutes(1));
 
     public async Task StartAsync()
     {

@@ -35,8 +35,9 @@ public sealed class CriEndpoint : IAsyncDisposable
 
     public CriInterception Interception { get; }
 
+    /// <param name="measuredLines">The launch log of this boot so far (<c>DOMAIN OPERATION CONTENT</c> lines): the containers an earlier run created are taken up.</param>
     public static async Task<CriEndpoint> StartAsync(CriOptions options, IImageJudge judge, IMeasurer measurer, ILoggerFactory loggerFactory,
-        RegistryClientOptions? registryOptions = null, CancellationToken cancellationToken = default)
+        IEnumerable<string> measuredLines, RegistryClientOptions? registryOptions = null, CancellationToken cancellationToken = default)
     {
         if (!OperatingSystem.IsLinux())
             throw new PlatformNotSupportedException("the CRI endpoint needs Linux (unix sockets, overlay mounts)");
@@ -44,6 +45,7 @@ public sealed class CriEndpoint : IAsyncDisposable
         var containerd = new ContainerdConnection(options.BackendSocket);
         var registries = new CriRegistries(options.Mirrors, registryOptions);
         var interception = new CriInterception(containerd, registries, judge, measurer, logger, options.VerificationLifetime);
+        interception.Resume(measuredLines);
 
         Directory.CreateDirectory(Path.GetDirectoryName(options.ListenSocket)!);
         File.Delete(options.ListenSocket);

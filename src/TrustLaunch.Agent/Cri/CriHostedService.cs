@@ -38,7 +38,8 @@ internal sealed class CriHostedService(CriSettings settings, AgentRuntime agent,
             BackendSocket = CriOptions.SocketPath(settings.Backend, "--cri-backend"),
             Mirrors = CriOptions.ParseMirrors(settings.Mirrors),
         };
-        _endpoint = await CriEndpoint.StartAsync(options, judge, new LaunchLogMeasurer(agent.Log), loggerFactory, settings.RegistryOptions(), cancellationToken).ConfigureAwait(false);
+        _endpoint = await CriEndpoint.StartAsync(options, judge, new LaunchLogMeasurer(agent.Log), loggerFactory,
+            agent.Log.ReadFrom(0).Select(r => r.Content), settings.RegistryOptions(), cancellationToken).ConfigureAwait(false);
     }
 
     public async Task StopAsync(CancellationToken cancellationToken) => await DisposeAsync().ConfigureAwait(false);

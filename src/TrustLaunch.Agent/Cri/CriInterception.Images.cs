@@ -20,6 +20,17 @@ public sealed partial class CriInterception
         var spec = request.Image?.Image ?? "";
         if (!ImageReference.TryParse(spec, out var reference, out var error))
             throw new RpcException(new Status(StatusCode.InvalidArgument, $"image '{spec}': {error}"));
+        return await PullVerifiedAsync(reference, request, sandboxImage: false, context).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Judges <paramref name="reference"/> and has containerd pull the manifest judged: by digest, or for the
+    /// <paramref name="sandboxImage"/> by its tag, which is the name containerd looks it up by at RunPodSandbox (a tag
+    /// moved between the judgment and containerd's pull shows as another stored image and is refused); a refusal of
+    /// the sandbox image says so.
+    /// </summary>
+    private async Task<PullImageResponse> PullVerifiedAsync(ImageReference reference, PullImageRequest request, bool sandboxImage, ServerCallContext context)
+    {
         var cancellationToken = context.CancellationToken;
         Digest? manifest = null;
         try
@@ -32,12 +43,13 @@ public sealed partial class CriInterception
 
             var byDigest = $"{reference.Name}@{manifest}";
             var forward = request.Clone();
-            forward.Image.Image = byDigest;
+            forward.Image ??= new ImageSpec();
+            forward.Image.Image = sandboxImage && reference.Digest is null ? reference.ToString() : byDigest;
             var pulled = await containerd.Images.PullImageAsync(forward, Forwarded(context)).ConfigureAwait(false);
             var status = await containerd.Images.ImageStatusAsync(new ImageStatusRequest { Image = new ImageSpec { Image = pulled.ImageRef } }, Forwarded(context)).ConfigureAwait(false);
             if (status.Image is not { } stored || stored.Id != verified.Config.ToString() || !stored.RepoDigests.Contains(byDigest))
             {
-                throw new ImageNotVerifiedException($"containerd stored {byDigest} as image {status.Image?.Id ?? "(none)"} with digests [{string.Join(", ", status.Image?.RepoDigests ?? [])}], not the verified config {verified.Config}");
+                throw new ImageNotVerifiedException($"containerd stored {forward.Image.Image} as image {status.Image?.Id ?? "(none)"} with digests [{string.Join(", ", status.Image?.RepoDigests ?? [])}], not the verified config {verified.Config}");
             }
 
             await MeasureAsync(LaunchEvents.ImagePulled, new ImagePulledEvent(reference.ToString(), manifest.ToString()!), LaunchEventsJsonContext.Default.ImagePulledEvent, cancellationToken).ConfigureAwait(false);
@@ -47,8 +59,9 @@ public sealed partial class CriInterception
         }
         catch (Exception e) when (ImageRefusal.ReasonOf(e) is { } reason)
         {
-            await MeasureRejectedAsync(reference.ToString(), manifest?.ToString() ?? "", reason, cancellationToken).ConfigureAwait(false);
-            throw Refusal(reason);
+            var refusal = sandboxImage ? SandboxImageRefusal(reference.ToString(), reason) : reason;
+            await MeasureRejectedAsync(reference.ToString(), manifest?.ToString() ?? "", refusal, cancellationToken).ConfigureAwait(false);
+            throw Refusal(refusal);
         }
     }
 

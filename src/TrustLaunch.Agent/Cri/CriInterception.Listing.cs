@@ -1,5 +1,6 @@
 using TrustLaunch.Agent.Cri.V1;
 using TrustLaunch.Hosting.Contracts;
+using TrustLaunch.Oci.Content;
 
 namespace TrustLaunch.Agent.Cri;
 
@@ -7,7 +8,7 @@ public sealed partial class CriInterception
 {
     /// <summary>
     /// The containers containerd's CRI plugin holds, as <c>trustlaunch ps</c> lists them: the CRI container id (what
-    /// <c>ContainerCreated</c> measured), the image and its digest, the pod sandbox id with the pod's name and namespace,
+    /// <c>ContainerCreated</c> measured), the image (its repository when containerd knows it only by id) and its digest, the pod sandbox id with the pod's name and namespace,
     /// the state, and for a container that ran, its pid (while running) or exit code and end time. containerd's errors
     /// propagate: a listing that cannot ask containerd fails instead of showing a node without its pods.
     /// </summary>
@@ -25,9 +26,13 @@ public sealed partial class CriInterception
             var exited = status.State == ContainerState.ContainerExited;
             // ContainerStatus names the image by repository digest (REPO@sha256:…); ps shows the digest, as for run.
             var at = status.ImageRef.LastIndexOf('@');
+            var image = status.Image?.Image ?? container.Image?.Image ?? "";
+            // An image pulled through the endpoint is stored by digest only, so containerd names it by its id: its repository says more.
+            if (at > 0 && Digest.TryParse(image, out _, out _))
+                image = status.ImageRef[..at];
             listed.Add(new NodeContainer(
                 container.Id,
-                status.Image?.Image ?? container.Image?.Image ?? "",
+                image,
                 at >= 0 ? status.ImageRef[(at + 1)..] : status.ImageRef,
                 container.PodSandboxId,
                 pod?.Namespace ?? "",

@@ -17,9 +17,13 @@ public sealed partial class CriInterception
         return version;
     }
 
-    /// <summary>RunPodSandbox: <c>PodSandboxCreated</c> once containerd runs it; a sandbox whose event cannot be measured is removed again.</summary>
+    /// <summary>
+    /// RunPodSandbox: forwarded only once the sandbox image is verified; <c>PodSandboxCreated</c> once containerd runs
+    /// it; a sandbox whose event cannot be measured is removed again.
+    /// </summary>
     public async Task<RunPodSandboxResponse> RunPodSandboxAsync(RunPodSandboxRequest request, ServerCallContext context)
     {
+        await EnsureSandboxImageVerifiedAsync(context).ConfigureAwait(false);
         var response = await containerd.Runtime.RunPodSandboxAsync(request, Forwarded(context)).ConfigureAwait(false);
         var metadata = request.Config?.Metadata;
         try

@@ -52,12 +52,20 @@ public sealed class CriKubeletSequenceTests(ContainerdFixture containerd)
         Assert.Equal(ContainerState.ContainerExited, stopped.State);
         Assert.Equal(137, stopped.ExitCode);
         // What trustlaunch ps shows of the pod's container, running and then exited.
-        Assert.Equal(("running", pod, "web-0", CriPods.Namespace, "cri", pushed.ManifestDigest.ToString(), (int?)null),
-            (listedRunning.Status, listedRunning.Pod, listedRunning.PodName, listedRunning.Namespace, listedRunning.Source, listedRunning.ImageDigest, listedRunning.ExitCode));
+        Assert.Equal(("running", pod, "web-0", CriPods.Namespace, "cri", "docker.io/library/app-sequence", pushed.ManifestDigest.ToString(), (int?)null),
+            (listedRunning.Status, listedRunning.Pod, listedRunning.PodName, listedRunning.Namespace, listedRunning.Source, listedRunning.Image, listedRunning.ImageDigest,
+                listedRunning.ExitCode));
         Assert.Equal(("exited", (int?)137), (listedStopped.Status, listedStopped.ExitCode));
         Assert.Equal(StatusCode.NotFound, missing.StatusCode);
 
-        var events = node.Events();
+        var all = node.Events();
+        // The sandbox image, which containerd already holds, is judged before the pod is created.
+        using (var sandboxImage = JsonDocument.Parse(all[0].Content))
+        {
+            Assert.Equal((LaunchEvents.ImageVerified, $"registry.k8s.io/pause@{containerd.SandboxImagePushed.ManifestDigest}", containerd.SandboxImagePushed.ManifestDigest),
+                (all[0].Operation, sandboxImage.RootElement.GetProperty("image").GetString(), sandboxImage.RootElement.GetProperty("digest").GetString()));
+        }
+        var events = all.Skip(1).ToList();
         Assert.Equal(
         [
             LaunchEvents.PodSandboxCreated, LaunchEvents.ImagePulled, LaunchEvents.ImageVerified, LaunchEvents.ContainerCreated, LaunchEvents.ContainerStarted,

@@ -1,4 +1,5 @@
 using Grpc.Core;
+using TrustLaunch.Agent.Cri;
 using TrustLaunch.Agent.Cri.V1;
 using TrustLaunch.Measurement;
 using TrustLaunch.Testing;
@@ -56,18 +57,7 @@ public sealed class CriRecoveryTests(ContainerdFixture containerd)
         var pulled = await node.Kubelet.Images.PullImageAsync(new PullImageRequest { Image = new ImageSpec { Image = image } });
 
         await node.RestartEndpointAsync();
-        // kubelet's channel may still hold the connection the old endpoint closed: like kubelet, retry until it is back.
-        var version = await Eventually.WaitAsync(async () =>
-        {
-            try
-            {
-                return await node.Kubelet.Runtime.VersionAsync(new VersionRequest());
-            }
-            catch (RpcException e) when (e.StatusCode == StatusCode.Unavailable)
-            {
-                return null;
-            }
-        }, () => "the CRI socket did not come back after the restart", TimeSpan.FromSeconds(10));
+        var version = await BackAsync(node.Kubelet);
         var container = (await node.Kubelet.Runtime.CreateContainerAsync(CriPods.Container(pod, sandbox, pulled.ImageRef, "/bin/busybox", "sleep", "60"))).ContainerId;
         await StopAndRemoveAsync(node, pod, container);
 
@@ -76,12 +66,46 @@ public sealed class CriRecoveryTests(ContainerdFixture containerd)
         var events = node.Events();
         Assert.Equal(
         [
-            LaunchEvents.PodSandboxCreated, LaunchEvents.ImagePulled, LaunchEvents.ImageVerified, LaunchEvents.ImageVerified, LaunchEvents.ContainerCreated,
-            LaunchEvents.ContainerDeleted, LaunchEvents.PodSandboxStopped, LaunchEvents.PodSandboxRemoved,
+            LaunchEvents.ImageVerified, LaunchEvents.PodSandboxCreated, LaunchEvents.ImagePulled, LaunchEvents.ImageVerified, LaunchEvents.ImageVerified,
+            LaunchEvents.ContainerCreated, LaunchEvents.ContainerDeleted, LaunchEvents.PodSandboxStopped, LaunchEvents.PodSandboxRemoved,
         ], events.Select(e => e.Operation));
-        Assert.Equal(events[2].Content.Replace(image, $"docker.io/library/app-restart@{pushed.ManifestDigest}", StringComparison.Ordinal), events[3].Content);
+        Assert.Equal(events[3].Content.Replace(image, $"docker.io/library/app-restart@{pushed.ManifestDigest}", StringComparison.Ordinal), events[4].Content);
         Assert.Equal(events.Select((e, i) => (long)i), node.Log.ReadFrom(0).Select(r => r.RecNum));
     }
+
+    [Fact]
+    public async Task AgentRestartedWhileAContainerRuns_ItsStopAndDeletionStillMeasured()
+    {
+        await using var node = await CriTestNode.StartAsync(containerd);
+        var (pod, container) = await RunningContainerAsync(node, "app-outlived", "outlived-0");
+
+        await node.RestartEndpointAsync();
+        await BackAsync(node.Kubelet);
+        await StopAndRemoveAsync(node, pod, container);
+
+        Assert.Equal(
+        [
+            (LaunchEvents.ContainerStopped, $"{{\"container\":\"{container}\",\"exit_code\":137}}"), (LaunchEvents.ContainerDeleted, $"{{\"container\":\"{container}\"}}"),
+            (LaunchEvents.PodSandboxStopped, $"{{\"pod\":\"{pod}\"}}"), (LaunchEvents.PodSandboxRemoved, $"{{\"pod\":\"{pod}\"}}"),
+        ], node.Events().TakeLast(4));
+    }
+
+    /// <summary>
+    /// Waits until the CRI socket answers again after a restart. kubelet's channel may still hold the connection the
+    /// old endpoint closed: like kubelet, it retries until the endpoint is back.
+    /// </summary>
+    internal static Task<VersionResponse> BackAsync(ContainerdConnection kubelet) =>
+        Eventually.WaitAsync(async () =>
+        {
+            try
+            {
+                return await kubelet.Runtime.VersionAsync(new VersionRequest());
+            }
+            catch (RpcException e) when (e.StatusCode == StatusCode.Unavailable)
+            {
+                return null;
+            }
+        }, () => "the CRI socket did not come back after the restart", TimeSpan.FromSeconds(30));
 
     private static async Task<(string Pod, string Container)> RunningContainerAsync(CriTestNode node, string imageName, string podName)
     {

@@ -2,6 +2,8 @@ using Grpc.Core;
 using TrustLaunch.Agent.Cri.V1;
 using TrustLaunch.Measurement;
 using TrustLaunch.Oci.Content;
+using TrustLaunch.Oci.Manifests;
+using TrustLaunch.Oci.Registry;
 using TrustLaunch.Testing;
 
 namespace TrustLaunch.Agent.Tests.Cri;
@@ -41,8 +43,41 @@ public sealed class CriRefusalTests(ContainerdFixture containerd)
 
         var refused = await Assert.ThrowsAsync<RpcException>(async () => await node.Kubelet.Images.PullImageAsync(new PullImageRequest { Image = new ImageSpec { Image = image } }));
 
-        Assert.Equal($"NOT verified: untrusted publisher key {signer.KeyId}", refused.Status.Detail);
-        Assert.Equal([LaunchEvents.ImageRejected], node.Events().Select(e => e.Operation));
+        var reason = $"untrusted publisher key {signer.KeyId}";
+        Assert.Equal((StatusCode.PermissionDenied, $"NOT verified: {reason}"), (refused.StatusCode, refused.Status.Detail));
+        Assert.Equal([(LaunchEvents.ImageRejected, $"{{\"digest\":\"{pushed.ManifestDigest}\",\"image\":\"{image}\",\"reason\":\"{reason}\"}}")], node.Events());
+        Assert.Null((await node.Direct.Images.ImageStatusAsync(new ImageStatusRequest { Image = new ImageSpec { Image = $"docker.io/library/app-untrusted@{pushed.ManifestDigest}" } })).Image);
+    }
+
+    [Fact]
+    public async Task PullImage_TagMovedToAnotherImage_NoGoldenValueThenManifestMismatchWithTheOldGoldenValueCopied()
+    {
+        await using var node = await CriTestNode.StartAsync(containerd);
+        var (image, first, _) = await CriPods.PushImageAsync(containerd, "app-moved");
+        using (var publisher = node.Publisher())
+            await CriGolden.PublishAsync(first.Reference, publisher);
+        var (_, moved, _) = await CriPods.PushImageAsync(containerd, "app-moved");
+
+        var missing = await Assert.ThrowsAsync<RpcException>(async () => await node.Kubelet.Images.PullImageAsync(new PullImageRequest { Image = new ImageSpec { Image = image } }));
+        // An attacker also copies the first image's golden value onto the moved one's golden tag.
+        using (var registry = new RegistryClient())
+        {
+            var artifact = await registry.GetManifestAsync(ImageReference.Parse(first.Reference).WithTag(GoldenTag(first.ManifestDigest)));
+            await registry.PushManifestAsync(ImageReference.Parse(first.Reference).WithTag(GoldenTag(moved.ManifestDigest)), artifact.Bytes, MediaTypes.OciManifest);
+        }
+        var copied = await Assert.ThrowsAsync<RpcException>(async () => await node.Kubelet.Images.PullImageAsync(new PullImageRequest { Image = new ImageSpec { Image = image } }));
+
+        var noGolden = $"no golden value for {moved.Reference} (tag {GoldenTag(moved.ManifestDigest)} not found)";
+        var mismatch = $"manifest digest mismatch: golden value is for {first.ManifestDigest}, image is {moved.ManifestDigest}";
+        Assert.NotEqual(first.ManifestDigest, moved.ManifestDigest);
+        Assert.Equal((StatusCode.PermissionDenied, $"NOT verified: {noGolden}"), (missing.StatusCode, missing.Status.Detail));
+        Assert.Equal((StatusCode.PermissionDenied, $"NOT verified: {mismatch}"), (copied.StatusCode, copied.Status.Detail));
+        Assert.Equal(
+        [
+            (LaunchEvents.ImageRejected, $"{{\"digest\":\"{moved.ManifestDigest}\",\"image\":\"{image}\",\"reason\":\"{noGolden}\"}}"),
+            (LaunchEvents.ImageRejected, $"{{\"digest\":\"{moved.ManifestDigest}\",\"image\":\"{image}\",\"reason\":\"{mismatch}\"}}"),
+        ], node.Events());
+        Assert.Null((await node.Direct.Images.ImageStatusAsync(new ImageStatusRequest { Image = new ImageSpec { Image = $"docker.io/library/app-moved@{moved.ManifestDigest}" } })).Image);
     }
 
     [Fact]
@@ -61,8 +96,8 @@ public sealed class CriRefusalTests(ContainerdFixture containerd)
             var reason = $"no golden value for {containerd.Registry.Host}/library/app-past@{pushed.ManifestDigest} (tag {GoldenTag(pushed.ManifestDigest)} not found)";
             Assert.Equal(StatusCode.PermissionDenied, refused.StatusCode);
             Assert.Equal($"NOT verified: {reason}", refused.Status.Detail);
-            Assert.Equal([LaunchEvents.PodSandboxCreated, LaunchEvents.ImageRejected], node.Events().Select(e => e.Operation));
-            Assert.Equal($"{{\"digest\":\"\",\"image\":\"{pulled.ImageRef}\",\"reason\":\"{reason}\"}}", node.Events()[1].Content);
+            Assert.Equal([LaunchEvents.ImageVerified, LaunchEvents.PodSandboxCreated, LaunchEvents.ImageRejected], node.Events().Select(e => e.Operation));
+            Assert.Equal($"{{\"digest\":\"\",\"image\":\"{pulled.ImageRef}\",\"reason\":\"{reason}\"}}", node.Events()[2].Content);
             Assert.Empty((await node.Direct.Runtime.ListContainersAsync(new ListContainersRequest { Filter = new ContainerFilter { PodSandboxId = pod } })).Containers);
         }
         finally
@@ -116,9 +151,10 @@ public sealed class CriRefusalTests(ContainerdFixture containerd)
             Assert.StartsWith("NOT verified: rootfs digest mismatch: golden value has sha256:", refused.Status.Detail);
             Assert.EndsWith(" (modified after the pull?)", refused.Status.Detail);
             var events = node.Events();
-            Assert.Equal([LaunchEvents.PodSandboxCreated, LaunchEvents.ImagePulled, LaunchEvents.ImageVerified, LaunchEvents.ImageRejected], events.Select(e => e.Operation));
-            Assert.Contains($"\"digest\":\"{pushed.ManifestDigest}\"", events[3].Content);
-            Assert.Contains($"\"reason\":\"{refused.Status.Detail["NOT verified: ".Length..]}\"", events[3].Content);
+            Assert.Equal([LaunchEvents.ImageVerified, LaunchEvents.PodSandboxCreated, LaunchEvents.ImagePulled, LaunchEvents.ImageVerified, LaunchEvents.ImageRejected],
+                events.Select(e => e.Operation));
+            Assert.Contains($"\"digest\":\"{pushed.ManifestDigest}\"", events[4].Content);
+            Assert.Contains($"\"reason\":\"{refused.Status.Detail["NOT verified: ".Length..]}\"", events[4].Content);
             Assert.Empty((await node.Direct.Runtime.ListContainersAsync(new ListContainersRequest { Filter = new ContainerFilter { PodSandboxId = pod } })).Containers);
         }
         finally
@@ -141,8 +177,11 @@ public sealed class CriRefusalTests(ContainerdFixture containerd)
             var pulled = await node.Kubelet.Images.PullImageAsync(new PullImageRequest { Image = new ImageSpec { Image = image } });
             await node.Kubelet.Runtime.CreateContainerAsync(CriPods.Container(pod, sandbox, pulled.ImageRef, "/bin/busybox", "sleep", "60"));
 
-            Assert.Equal([LaunchEvents.PodSandboxCreated, LaunchEvents.ImagePulled, LaunchEvents.ImageVerified, LaunchEvents.ImageVerified, LaunchEvents.ContainerCreated],
-                node.Events().Select(e => e.Operation));
+            Assert.Equal(
+            [
+                LaunchEvents.ImageVerified, LaunchEvents.PodSandboxCreated, LaunchEvents.ImagePulled, LaunchEvents.ImageVerified, LaunchEvents.ImageVerified,
+                LaunchEvents.ContainerCreated,
+            ], node.Events().Select(e => e.Operation));
         }
         finally
         {

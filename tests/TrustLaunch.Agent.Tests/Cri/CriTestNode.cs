@@ -46,12 +46,21 @@ internal sealed class CriTestNode : IAsyncDisposable
     /// <summary>A connection to containerd's own socket, past the endpoint.</summary>
     public ContainerdConnection Direct { get; private set; } = null!;
 
-    /// <summary>A node judging locally by its publisher key, behind <paramref name="signaturePolicy"/> (default: the host's policy.json) when given.</summary>
+    /// <summary>
+    /// A node judging locally by its publisher key, behind <paramref name="signaturePolicy"/> (default: the host's
+    /// policy.json) when given; the sandbox image's golden value is published with that key unless
+    /// <paramref name="trustSandboxImage"/> is false.
+    /// </summary>
     public static async Task<CriTestNode> StartAsync(ContainerdFixture containerd, TimeSpan? verificationLifetime = null, string? signaturePolicy = null,
-        string? registriesD = null)
+        string? registriesD = null, bool trustSandboxImage = true)
     {
         var node = new CriTestNode(containerd, verificationLifetime ?? CriOptions.DefaultVerificationLifetime, signaturePolicy, registriesD);
         await File.WriteAllTextAsync(node.TrustFile, node.PublisherKey.ExportSubjectPublicKeyInfoPem());
+        if (trustSandboxImage)
+        {
+            using var publisher = node.Publisher();
+            await CriGolden.PublishAsync(containerd.SandboxImagePushed.Reference, publisher);
+        }
         await node._swtpm.InitializeAsync();
         node._device = node._swtpm.OpenDevice();
         await node._device.StartupAsync();
@@ -86,7 +95,7 @@ internal sealed class CriTestNode : IAsyncDisposable
             VerificationLifetime = _verificationLifetime,
         };
         var judge = ImageJudges.Create(new ImageJudgeOptions("cri-test-node") { Trust = TrustFile, SignaturePolicy = _signaturePolicy, RegistriesD = _registriesD });
-        return CriEndpoint.StartAsync(options, judge, new LaunchLogMeasurer(Log), NullLoggerFactory.Instance);
+        return CriEndpoint.StartAsync(options, judge, new LaunchLogMeasurer(Log), NullLoggerFactory.Instance, Log.ReadFrom(0).Select(r => r.Content));
     }
 
     public async ValueTask DisposeAsync()
