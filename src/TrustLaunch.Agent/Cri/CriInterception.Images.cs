@@ -33,6 +33,7 @@ public sealed partial class CriInterception
             var byDigest = $"{reference.Name}@{manifest}";
             var forward = request.Clone();
             forward.Image.Image = byDigest;
+            forward.Auth = registries.ForwardedAuth(source, request.Auth);
             var pulled = await containerd.Images.PullImageAsync(forward, Forwarded(context)).ConfigureAwait(false);
             var status = await containerd.Images.ImageStatusAsync(new ImageStatusRequest { Image = new ImageSpec { Image = pulled.ImageRef } }, Forwarded(context)).ConfigureAwait(false);
             if (status.Image is not { } stored || stored.Id != verified.Config.ToString() || !stored.RepoDigests.Contains(byDigest))

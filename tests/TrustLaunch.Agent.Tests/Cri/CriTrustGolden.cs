@@ -10,9 +10,9 @@ namespace TrustLaunch.Agent.Tests.Cri;
 internal static class CriTrustGolden
 {
     /// <summary>The golden value's JWS as published for <paramref name="reference"/>.</summary>
-    public static async Task<string> FetchAsync(string reference)
+    public static async Task<string> FetchAsync(string reference, RegistryClientOptions? registry = null)
     {
-        using var client = new RegistryClient();
+        using var client = new RegistryClient(registry);
         var fetched = await GoldenFetch.FetchAsync(client, ImageReference.Parse(reference), null, CancellationToken.None);
         return fetched.Jws ?? throw new InvalidOperationException($"no golden value for {reference}: {fetched.Malformed ?? "missing"}");
     }
@@ -21,10 +21,10 @@ internal static class CriTrustGolden
         await ReplaceAsync(reference, GoldenCountersign.Add(await FetchAsync(reference), store).Jws);
 
     /// <summary>Pushes <paramref name="jws"/> as the golden value of <paramref name="reference"/>'s manifest.</summary>
-    public static async Task ReplaceAsync(string reference, string jws)
+    public static async Task ReplaceAsync(string reference, string jws, RegistryClientOptions? registry = null)
     {
         var r = ImageReference.Parse(reference);
-        using var client = new RegistryClient();
+        using var client = new RegistryClient(registry);
         var image = await client.ResolveImageAsync(r);
         var subject = new OciDescriptor { MediaType = image.Manifest.MediaType, Digest = image.Manifest.Digest, Size = image.Manifest.Bytes.Length };
         await GoldenArtifact.PushAsync(client, r.WithTag(GoldenArtifact.TagFor(image.Manifest.Digest)), GoldenArtifact.Build(jws, subject), CancellationToken.None);
