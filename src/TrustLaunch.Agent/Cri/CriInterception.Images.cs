@@ -45,6 +45,7 @@ public sealed partial class CriInterception
             var forward = request.Clone();
             forward.Image ??= new ImageSpec();
             forward.Image.Image = sandboxImage && reference.Digest is null ? reference.ToString() : byDigest;
+            forward.Auth = registries.ForwardedAuth(source, request.Auth);
             var pulled = await containerd.Images.PullImageAsync(forward, Forwarded(context)).ConfigureAwait(false);
             var status = await containerd.Images.ImageStatusAsync(new ImageStatusRequest { Image = new ImageSpec { Image = pulled.ImageRef } }, Forwarded(context)).ConfigureAwait(false);
             if (status.Image is not { } stored || stored.Id != verified.Config.ToString() || !stored.RepoDigests.Contains(byDigest))

@@ -42,6 +42,19 @@ public sealed class CriRegistries(IReadOnlyDictionary<string, string> mirrors, R
         return new RegistryLease(new RegistryClient(_options with { Credentials = credentials }), owned: true);
     }
 
+    /// <summary>
+    /// The credentials for containerd's pull of <paramref name="source"/> when kubelet sent none: the node's auth files'
+    /// (those the endpoint read the image with), bound to that registry host; null when they hold none for it.
+    /// </summary>
+    public AuthConfig? ForwardedAuth(ImageReference source, AuthConfig? sent)
+    {
+        if (sent is not null && sent.CalculateSize() > 0)
+            return sent;
+        return _options.AuthFiles?.Find(source) is { } node
+            ? new AuthConfig { Username = node.Username, Password = node.Password, ServerAddress = "https://" + source.Registry }
+            : sent;
+    }
+
     public void Dispose() => _anonymous.Dispose();
 }
 

@@ -23,15 +23,18 @@ public sealed record ImageJudgeOptions(string AgentId)
 public static class ImageJudges
 {
     /// <exception cref="ArgumentException">Local mode without publisher keys.</exception>
-    /// <exception cref="FormatException">A malformed trust policy, signature policy or registries.d.</exception>
+    /// <exception cref="FormatException">A malformed trust policy (or one requiring a signer that is not trusted), signature policy or registries.d.</exception>
     /// <exception cref="FileNotFoundException">A named file that does not exist.</exception>
     public static IImageJudge Create(ImageJudgeOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        IImageJudge judge = options.Verifier is { } verifier
-            ? new RemoteImageJudge(verifier, options.AgentId)
-            : new LocalImageJudge(TrustedKeys.Load(options.Trust ?? throw new ArgumentException("local mode needs trust (the publisher keys)")),
-                policy: options.TrustPolicy is null ? GoldenTrustPolicy.Default : GoldenTrustPolicy.Load(options.TrustPolicy));
-        return SignaturePolicyJudge.Wrap(judge, options.SignaturePolicy, options.RegistriesD);
+        return SignaturePolicyJudge.Wrap(options.Verifier is { } verifier ? new RemoteImageJudge(verifier, options.AgentId) : Local(options),
+            options.SignaturePolicy, options.RegistriesD);
+    }
+
+    private static LocalImageJudge Local(ImageJudgeOptions options)
+    {
+        var trusted = TrustedKeys.Load(options.Trust ?? throw new ArgumentException("local mode needs trust (the publisher keys)"));
+        return new LocalImageJudge(trusted, policy: options.TrustPolicy is null ? GoldenTrustPolicy.Default : GoldenTrustPolicy.Load(options.TrustPolicy, trusted.KeyIds));
     }
 }

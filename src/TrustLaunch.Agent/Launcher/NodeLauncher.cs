@@ -167,7 +167,7 @@ public sealed class NodeLauncher(AgentRuntime agent, ServiceHttpClientFactory cl
         var key = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(string.Join('\0',
             [reference.Registry, request.RegistryUsername ?? "", request.RegistryPassword ?? "", .. (request.InsecureRegistries ?? []).Order(StringComparer.Ordinal),
              .. SettingsStamps([.. RegistryAuthFiles.SearchPath(request.AuthFile), request.RegistriesConf ?? RegistriesConf.DefaultPath,
-                 (request.RegistriesConf ?? RegistriesConf.DefaultPath) + ".d", certs])]))));
+                 (request.RegistriesConf ?? RegistriesConf.DefaultPath) + ".d", certs, .. CertsEntries(certs)])]))));
         if (_registryClients.TryGetValue(key, out var kept))
             return (kept, false);
         if (_registryClients.Count >= MaxRegistryClients)
@@ -178,6 +178,10 @@ public sealed class NodeLauncher(AgentRuntime agent, ServiceHttpClientFactory cl
         created.Dispose();
         return (_registryClients[key], false);
     }
+
+    /// <summary>Every host directory and file of certs.d: a certificate added under <c>HOST/</c> changes that directory, not the root.</summary>
+    private static IEnumerable<string> CertsEntries(string certs) =>
+        Directory.Exists(certs) ? Directory.EnumerateFileSystemEntries(certs, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal) : [];
 
     /// <summary>Each path with the time it last changed (files and directories; absent ones say so).</summary>
     private static IEnumerable<string> SettingsStamps(IEnumerable<string> paths) =>

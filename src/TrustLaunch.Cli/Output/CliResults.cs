@@ -123,7 +123,8 @@ public sealed record GoldenValueFields(
     string PublisherKeyId);
 
 /// <summary><c>golden show</c>: the payload as found, never trusted (<see cref="Verified"/> is always false).</summary>
-public sealed record GoldenShowResult(bool Verified, string Tag, string Algorithm, string? KeyId, GoldenValueFields Value, IReadOnlyList<string?> Signers);
+/// <param name="Payload">The SHA-256 of the signed payload: what a trust policy's <c>revoked</c> lists to withdraw this golden value however it is signed.</param>
+public sealed record GoldenShowResult(bool Verified, string Tag, string Algorithm, string? KeyId, GoldenValueFields Value, IReadOnlyList<string?> Signers, string Payload);
 
 public sealed record GoldenVerifyResult(
     bool Verified,

@@ -9,8 +9,9 @@ namespace TrustLaunch.Oci.Golden;
 /// Where golden values may come from and which are withdrawn, beyond the publisher keys: by default a golden value
 /// must name the registry host and repository of the image it is used for (its signed <c>reference</c>); a rule per
 /// repository may accept golden values published for other repositories (a mirror) and set the oldest issue time
-/// still accepted (rollback to an older golden value); <c>revoked</c> lists golden values (SHA-256 of the JWS, or of one of its signatures as a compact JWS) never
-/// accepted again.
+/// still accepted (rollback to an older golden value); <c>revoked</c> lists golden values never accepted again, by the
+/// SHA-256 of their payload (<c>golden show</c> prints it as <c>payload:</c>), however they are signed. Entries of the
+/// older form, the SHA-256 of a JWS or of one of its signatures as a compact JWS, are still matched.
 /// </summary>
 /// <remarks>
 /// The file (<c>trustlaunch run --trust-policy FILE</c>), every member optional:
@@ -58,6 +59,8 @@ public sealed record GoldenTrustPolicy
         ArgumentNullException.ThrowIfNull(image);
         var value = verification.Value ?? throw new ArgumentException("the golden value was not verified", nameof(verification));
         var golden = verification.Golden!.Value;
+        if (Revoked.Contains(verification.Payload!.Value))
+            return $"golden value {golden} is revoked by the trust policy: its payload {verification.Payload} is revoked";
         if (Revoked.Contains(golden))
             return $"golden value {golden} is revoked by the trust policy";
         if (verification.Digests.Where(Revoked.Contains).Select(d => (Digest?)d).FirstOrDefault() is { } signature)
@@ -77,6 +80,33 @@ public sealed record GoldenTrustPolicy
         if (rule.AnyOf.Count > 0 && !rule.AnyOf.Any(k => signers.Contains(k, StringComparer.Ordinal)))
             return $"missing signature by any of {string.Join(", ", rule.AnyOf)}, one of which the trust policy requires for {image.Name} (any_of)";
         return null;
+    }
+
+    /// <summary>
+    /// The first key that an <c>all_of</c> or <c>any_of</c> names and <paramref name="trustedKeyIds"/> does not hold, as a
+    /// problem sentence, or null: a signature by a key that is not trusted is never checked, so such an <c>all_of</c>
+    /// could never be met and such an <c>any_of</c> entry would only look like a choice.
+    /// </summary>
+    public string? FindUntrustedSigner(IReadOnlyCollection<string> trustedKeyIds)
+    {
+        ArgumentNullException.ThrowIfNull(trustedKeyIds);
+        foreach (var (name, rule) in Repositories)
+        {
+            foreach (var (member, keys) in new[] { ("all_of", rule.AllOf), ("any_of", rule.AnyOf) })
+            {
+                if (keys.FirstOrDefault(k => !trustedKeyIds.Contains(k, StringComparer.Ordinal)) is { } untrusted)
+                    return $"repositories.\"{name}\".{member}: key {untrusted} is not one of the trusted publisher keys, so no signature by it is ever checked";
+            }
+        }
+        return null;
+    }
+
+    /// <summary>Reads a policy file as <see cref="Load(string)"/> does, and refuses signer keys that are not among <paramref name="trustedKeyIds"/> (<see cref="FindUntrustedSigner"/>).</summary>
+    /// <exception cref="FormatException">With the file and the reason.</exception>
+    public static GoldenTrustPolicy Load(string path, IReadOnlyCollection<string> trustedKeyIds)
+    {
+        var policy = Load(path);
+        return policy.FindUntrustedSigner(trustedKeyIds) is { } problem ? throw new FormatException($"trust policy {path}: {problem}") : policy;
     }
 
     /// <summary>Reads a policy file strictly: unknown members, wrong types and malformed names or times are refused.</summary>

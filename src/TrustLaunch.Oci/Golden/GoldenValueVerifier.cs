@@ -7,10 +7,11 @@ namespace TrustLaunch.Oci.Golden;
 /// <summary>The outcome of checking a golden value: verified with its value and signers, or refused with one exact reason.</summary>
 public sealed record GoldenVerification
 {
-    private GoldenVerification(GoldenValue? value, Digest? golden, IReadOnlyList<string> signers, IReadOnlySet<Digest> digests, string? reason)
+    private GoldenVerification(GoldenValue? value, Digest? golden, Digest? payload, IReadOnlyList<string> signers, IReadOnlySet<Digest> digests, string? reason)
     {
         Value = value;
         Golden = golden;
+        Payload = payload;
         Signers = signers;
         Digests = digests;
         Reason = reason;
@@ -24,12 +25,17 @@ public sealed record GoldenVerification
     /// <summary>The SHA-256 of the JWS as published, what <c>ImageVerified</c>'s <c>golden</c> names (set when verified).</summary>
     public Digest? Golden { get; }
 
+    /// <summary>The SHA-256 of the signed payload (the golden value's canonical JSON), what revocation matches first: the
+    /// same for every JWS of the value, re-signed, countersigned or with a malleated signature (set when verified).</summary>
+    public Digest? Payload { get; }
+
     /// <summary>The key ids whose signatures were checked and hold, the publisher first, then the countersigners in the
     /// order the JWS lists them; signatures by keys that are not trusted are not among them (empty when refused).</summary>
     public IReadOnlyList<string> Signers { get; }
 
-    /// <summary>What revocation matches: the SHA-256 of the JWS as published and of each of its signatures as a compact
-    /// JWS, so neither re-serializing nor adding or dropping a countersignature escapes a revocation.</summary>
+    /// <summary>What revocations of the older form match: the SHA-256 of the JWS as published and of each of its
+    /// signatures as a compact JWS. They do not survive a new signature over the same payload (ECDSA signs with a fresh
+    /// nonce, and <c>s</c> may be replaced by <c>n - s</c>): revoke by <see cref="Payload"/>.</summary>
     public IReadOnlySet<Digest> Digests { get; }
 
     /// <summary>Why it was refused: <c>signature invalid</c>, <c>signature by KID invalid</c>,
@@ -37,10 +43,10 @@ public sealed record GoldenVerification
     /// <c>malformed golden value: …</c>.</summary>
     public string? Reason { get; }
 
-    internal static GoldenVerification Verified(GoldenValue value, Digest golden, IReadOnlyList<string> signers, IReadOnlySet<Digest> digests) =>
-        new(value, golden, signers, digests, null);
+    internal static GoldenVerification Verified(GoldenValue value, Digest golden, Digest payload, IReadOnlyList<string> signers, IReadOnlySet<Digest> digests) =>
+        new(value, golden, payload, signers, digests, null);
 
-    internal static GoldenVerification Refused(string reason) => new(null, null, [], new HashSet<Digest>(), reason);
+    internal static GoldenVerification Refused(string reason) => new(null, null, null, [], new HashSet<Digest>(), reason);
 
     public override string ToString() => Reason is null ? "verified" : $"NOT verified: {Reason}";
 }
@@ -114,7 +120,7 @@ public static class GoldenValueVerifier
         var digests = new HashSet<Digest> { golden };
         foreach (var parts in signatures)
             digests.Add(Digest.Parse(GoldenValue.JwsDigest(parts.ToCompact())));
-        return GoldenVerification.Verified(value, golden, [value.PublisherKeyId, .. verified.Where(k => k != value.PublisherKeyId)], digests);
+        return GoldenVerification.Verified(value, golden, Digest.Sha256(signatures[0].Payload), [value.PublisherKeyId, .. verified.Where(k => k != value.PublisherKeyId)], digests);
     }
 
     private static GoldenVerification Malformed(string why) => GoldenVerification.Refused($"malformed golden value: {why}");

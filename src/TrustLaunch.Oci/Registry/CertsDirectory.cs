@@ -19,6 +19,9 @@ public sealed class CertsDirectory(string root)
 
     public string Root { get; } = root;
 
+    /// <summary>Whether <paramref name="host"/> has a directory here: its operator gave TLS material for it, so it speaks TLS.</summary>
+    public bool Has(string host) => !host.Contains('/', StringComparison.Ordinal) && host is not ("." or "..") && Directory.Exists(Path.Combine(Root, host));
+
     /// <summary>The settings for <paramref name="host"/> (as in references, <c>HOST:PORT</c>), or null when it has no directory.</summary>
     /// <exception cref="FormatException">An unusable file, naming it.</exception>
     public HostTls? For(string host)

@@ -45,13 +45,13 @@ public sealed partial class RegistryClient : IDisposable
             c.Dispose();
     }
 
-    /// <summary>http for loopback hosts and configured insecure registries, https for everything else.</summary>
+    /// <summary>http for loopback hosts (unless certs.d has a directory for them) and configured insecure registries, https for everything else.</summary>
     public Uri BaseUri(ImageReference reference)
     {
         var host = reference.ApiHost;
         var hostOnly = HostWithoutPort(host);
         var loopback = hostOnly is "localhost" || (IPAddress.TryParse(hostOnly.Trim('[', ']'), out var ip) && IPAddress.IsLoopback(ip));
-        var plain = (loopback && _options.PlainHttpForLoopback) ||
+        var plain = (loopback && _options.PlainHttpForLoopback && _options.Certs?.Has(host) != true) ||
                     _options.InsecureRegistries.Contains(reference.Registry) || _options.InsecureRegistries.Contains(host) ||
                     _options.InsecureRegistries.Contains(hostOnly) || _options.Registries.IsInsecureHost(host);
         return new Uri($"{(plain ? "http" : "https")}://{host}/v2/");

@@ -38,7 +38,7 @@ public sealed record RegistryClientOptions
     /// <summary>A blob read that gets no data for this long counts as a broken connection (and is resumed).</summary>
     public TimeSpan BlobReadTimeout { get; init; } = TimeSpan.FromSeconds(60);
 
-    /// <summary>Loopback registries use plain http unless this is false (a local registry with TLS).</summary>
+    /// <summary>Loopback registries use plain http unless this is false (a local registry with TLS) or certs.d has a directory for the host.</summary>
     public bool PlainHttpForLoopback { get; init; } = true;
 
     /// <summary>Time limit for a response's headers (blob bodies stream without a total limit).</summary>

@@ -60,7 +60,8 @@ public static class PolicyValidation
         {
             try
             {
-                GoldenTrustPolicy.Parse(goldenTrust);
+                if (GoldenTrustPolicy.Parse(goldenTrust).FindUntrustedSigner(policy.TrustedPublishers.Keys.ToList()) is { } untrusted)
+                    return $"golden_trust: {untrusted}";
             }
             catch (FormatException e)
             {

@@ -9,10 +9,10 @@ namespace TrustLaunch.Agent.Tests.Cri;
 /// <summary>Publishes a signed golden value next to an image, as <c>trustlaunch golden publish</c> does.</summary>
 internal static class CriGolden
 {
-    public static async Task PublishAsync(string reference, IPayloadSigner signer)
+    public static async Task PublishAsync(string reference, IPayloadSigner signer, RegistryClientOptions? registry = null)
     {
         var r = ImageReference.Parse(reference);
-        using var client = new RegistryClient();
+        using var client = new RegistryClient(registry);
         var scratch = Directory.CreateTempSubdirectory("trustlaunch-cri-golden-").FullName;
         try
         {

@@ -146,6 +146,77 @@ public sealed class RunTrustPolicyTests(ImageRegistryFixture registry, LaunchAge
         Assert.Equal([publisher, store], verified.Content.GetProperty("signers").EnumerateArray().Select(e => e.GetString()));
     }
 
+    /// <summary>A directory trusting the publisher of <paramref name="publisherPub"/> and new keys named <paramref name="others"/>; their (private key, key id).</summary>
+    private (string Directory, string Publisher, IReadOnlyList<(string Private, string KeyId)> Others) TrustDirectory(string name, string publisherPub, params string[] others)
+    {
+        var trust = _scratch[name];
+        Directory.CreateDirectory(trust);
+        File.Copy(publisherPub, Path.Combine(trust, "publisher.pem"));
+        var made = new List<(string, string)>();
+        foreach (var other in others)
+        {
+            var (priv, pub) = ImageRegistryFixture.WriteKeyPair(_scratch.Path, $"{name}-{other}");
+            File.Copy(pub, Path.Combine(trust, other + ".pem"));
+            made.Add((priv, KeyId(pub)));
+        }
+        return (trust, KeyId(publisherPub), made);
+    }
+
+    private static string KeyId(string publicPem)
+    {
+        using var key = Oci.Signing.PemPayloadVerifier.FromFile(publicPem);
+        return key.KeyId;
+    }
+
+    [Fact]
+    public async Task Run_AnyOfStoreOrAuditor_RefusedWithNeitherThenTheAuditorsCountersignatureSuffices()
+    {
+        var (reference, digest, _, publisherPub) = await PublishAsync("anyof/app");
+        var (trust, _, others) = TrustDirectory("trusted-anyof", publisherPub, "store", "auditor");
+        var name = ImageReference.Parse(reference).Name;
+        var policy = Policy($$"""{ "repositories": { "{{name}}": { "any_of": ["{{others[0].KeyId}}", "{{others[1].KeyId}}"] } } }""");
+
+        var refused = await RefusedAsync(reference, digest, "--trust", trust, "--trust-policy", policy);
+        (await CliHarness.RunAsync("golden", "countersign", reference, "--key", others[1].Private)).EnsureSuccess();
+        var since = (await agent.Deployment.GetInfoAsync()).LogLength;
+        await RunsAsync(reference, "auditor-countersigned", "--trust", trust, "--trust-policy", policy);
+
+        Assert.Equal($"NOT verified: missing signature by any of {others[0].KeyId}, {others[1].KeyId}, one of which the trust policy requires for {name} (any_of)\n", refused);
+        var verified = (await agent.Deployment.ReadLogAsync(since)).Select(r => EventLine.Parse(r.Content)).First(e => e.Operation == LaunchEvents.ImageVerified);
+        Assert.Equal([KeyId(publisherPub), others[1].KeyId], verified.Content.GetProperty("signers").EnumerateArray().Select(e => e.GetString()));
+    }
+
+    [Fact]
+    public async Task Run_AllOfNamesAKeyThatIsNotTrusted_UsageErrorNothingMeasured()
+    {
+        var (reference, _, _, trusted) = await PublishAsync("allof/untrusted");
+        var (_, stranger) = ImageRegistryFixture.WriteKeyPair(_scratch.Path, "stranger");
+        var name = ImageReference.Parse(reference).Name;
+        var policy = Policy($$"""{ "repositories": { "{{name}}": { "all_of": ["{{KeyId(trusted)}}", "{{KeyId(stranger)}}"] } } }""");
+        var since = (await agent.Deployment.GetInfoAsync()).LogLength;
+
+        var run = await Tl("run", reference, "--trust", trusted, "--trust-policy", policy);
+
+        Assert.Equal((2, $"error: --trust-policy: trust policy {policy}: repositories.\"{name}\".all_of: key {KeyId(stranger)} is not one of the trusted publisher keys, so no signature by it is ever checked\n"),
+            (run.ExitCode, run.Stderr));
+        Assert.Empty(await agent.Deployment.ReadLogAsync(since));
+    }
+
+    [Fact]
+    public async Task Run_RevokedByPayloadThenServedUnderAMalleatedSignature_StillRefused()
+    {
+        var (reference, digest, _, trusted) = await PublishAsync("revoke/payload");
+        var payload = (await CliHarness.RunAsync("golden", "show", reference, "--json")).EnsureSuccess().Json.GetProperty("payload").GetString();
+        var policy = Policy($$"""{ "revoked": ["{{payload}}"] }""");
+        var malleated = TrustLaunch.Testing.JwsMalleation.Malleated(await CraftedImages.FetchGoldenAsync(reference));
+        using (var client = new RegistryClient())
+            await CraftedImages.PushGoldenAsync(reference, await client.GetManifestAsync(ImageReference.Parse(reference)), malleated);
+
+        var refused = await RefusedAsync(reference, digest, "--trust", trusted, "--trust-policy", policy);
+
+        Assert.Equal($"NOT verified: golden value {CraftedImages.GoldenDigest(malleated)} is revoked by the trust policy: its payload {payload} is revoked\n", refused);
+    }
+
     [Fact]
     public async Task Run_MalformedTrustPolicy_UsageErrorNothingMeasured()
     {

@@ -5,6 +5,7 @@ using TrustLaunch.Oci.Content;
 using TrustLaunch.Oci.Golden;
 using TrustLaunch.Oci.Registry;
 using TrustLaunch.Oci.Signing;
+using TrustLaunch.Testing;
 
 namespace TrustLaunch.Oci.Tests.Golden;
 
@@ -126,6 +127,47 @@ public sealed class GoldenTrustPolicyTests : IDisposable
         foreach (var jws in new[] { countersigned, reserialized })
             Assert.Equal($"golden value {GoldenValue.JwsDigest(jws)} is revoked by the trust policy: it holds the signature of revoked golden value {revoked}",
                 policy.FindRefusal(Verify(jws, value), ImageReference.Parse("registry.example/team/app:v1")));
+    }
+
+    [Fact]
+    public void FindRefusal_RevokedPayloadReSignedOrMalleated_StillRevoked()
+    {
+        var value = Value(Repository + ":v1");
+        var first = value.Sign(_publisher);
+        var revoked = Verify(first, value);
+        var policy = Parse($$"""{ "revoked": ["{{revoked.Payload}}"] }""");
+        var resigned = value.Sign(_publisher);
+        var malleated = JwsMalleation.Malleated(first);
+
+        foreach (var jws in new[] { first, resigned, malleated, GoldenCountersign.Add(malleated, _store).Jws })
+        {
+            var verification = Verify(jws, value);
+            Assert.Equal(revoked.Payload, verification.Payload);
+            Assert.Equal($"golden value {GoldenValue.JwsDigest(jws)} is revoked by the trust policy: its payload {revoked.Payload} is revoked",
+                policy.FindRefusal(verification, ImageReference.Parse(Repository + ":v1")));
+        }
+        // What the older form (SHA-256 of the JWS or of a signature) could not catch: three JWS of other bytes.
+        Assert.Equal(3, new[] { first, resigned, malleated }.Select(GoldenValue.JwsDigest).Distinct().Count());
+    }
+
+    [Theory]
+    [InlineData("all_of")]
+    [InlineData("any_of")]
+    public void Load_SignerKeyThatIsNotTrusted_RefusedNamingIt(string member)
+    {
+        var path = Path.GetTempFileName();
+        try
+        {
+            File.WriteAllText(path, $$"""{ "repositories": { "{{Repository}}": { "{{member}}": ["{{_publisher.KeyId}}", "{{_stranger.KeyId}}"] } } }""");
+
+            Assert.Equal($"trust policy {path}: repositories.\"{Repository}\".{member}: key {_stranger.KeyId} is not one of the trusted publisher keys, so no signature by it is ever checked",
+                Assert.Throws<FormatException>(() => GoldenTrustPolicy.Load(path, _trusted.KeyIds)).Message);
+            Assert.Null(GoldenTrustPolicy.Load(path).FindUntrustedSigner([_publisher.KeyId, _stranger.KeyId]));
+        }
+        finally
+        {
+            File.Delete(path);
+        }
     }
 
     private const string Repository = "registry.example/team/app";

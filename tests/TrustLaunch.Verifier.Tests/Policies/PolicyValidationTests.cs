@@ -36,6 +36,18 @@ public sealed class PolicyValidationTests
     public void FindProblem_MalformedGoldenTrust_RefusedNamingTheMember(string goldenTrust, string expected) =>
         Assert.Equal(expected, PolicyValidation.FindProblem(TestPolicies.Document() with { GoldenTrust = System.Text.Json.JsonDocument.Parse(goldenTrust).RootElement }));
 
+    [Theory]
+    [InlineData("all_of")]
+    [InlineData("any_of")]
+    public void FindProblem_GoldenTrustSignerNotATrustedPublisher_Refused(string member)
+    {
+        const string stranger = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+        var goldenTrust = $$"""{"repositories":{"busybox":{"{{member}}":["{{TestPolicies.PublisherKeyId}}","{{stranger}}"] } } }""";
+
+        Assert.Equal($"golden_trust: repositories.\"docker.io/library/busybox\".{member}: key {stranger} is not one of the trusted publisher keys, so no signature by it is ever checked",
+            PolicyValidation.FindProblem(TestPolicies.Document() with { GoldenTrust = System.Text.Json.JsonDocument.Parse(goldenTrust).RootElement }));
+    }
+
     [Fact]
     public void FindProblem_BadName_Refused() =>
         Assert.Equal("name 'a b' must be 1 to 64 ASCII letters, digits, '-', '_' or '.'", PolicyValidation.FindProblem(TestPolicies.Document(name: "a b")));

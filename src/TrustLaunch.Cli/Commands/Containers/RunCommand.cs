@@ -108,8 +108,7 @@ public static class RunCommand
                 // Checked here too, so a missing file is the same usage error it always was; the agent reads them itself.
                 if (!remote)
                 {
-                    SigningKeys.LoadTrusted(trustPath);
-                    SigningKeys.LoadTrustPolicy(trustPolicyPath);
+                    SigningKeys.LoadTrustPolicy(trustPolicyPath, SigningKeys.LoadTrusted(trustPath));
                 }
                 RegistryOptions.LoadDecryptionKeys(parse.GetValue(keys)).Dispose();
                 signaturePolicy.Check(parse);
@@ -137,7 +136,7 @@ public static class RunCommand
             using var measurer = containers.OpenMeasurer(parse);
             using var verifierClient = remote ? VerifierAgentPort(parse, verifier, tlsDir, tlsName) : null;
             IImageJudge judge = verifierClient is null
-                ? new LocalImageJudge(SigningKeys.LoadTrusted(trustPath), policy: SigningKeys.LoadTrustPolicy(trustPolicyPath))
+                ? LocalJudge(trustPath, trustPolicyPath)
                 : new RemoteImageJudge(verifierClient, parse.GetValue(agentId) ?? Environment.GetEnvironmentVariable(AgentIdEnvironmentVariable)
                     ?? throw new CliUsageException($"--mode remote needs --agent-id (or ${AgentIdEnvironmentVariable})"));
             judge = signaturePolicy.Wrap(parse, judge);
@@ -154,6 +153,12 @@ public static class RunCommand
             return await RunStandaloneAsync(parse, containers, launcher, client, launch, parse.GetValue(attach), output, ct).ConfigureAwait(false);
         });
         return command;
+    }
+
+    private static LocalImageJudge LocalJudge(string trustPath, string? trustPolicyPath)
+    {
+        var trusted = SigningKeys.LoadTrusted(trustPath);
+        return new LocalImageJudge(trusted, policy: SigningKeys.LoadTrustPolicy(trustPolicyPath, trusted));
     }
 
     /// <summary>The node daemon launches; attached, its output and exit status come back over the socket.</summary>

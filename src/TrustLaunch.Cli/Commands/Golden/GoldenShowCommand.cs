@@ -34,7 +34,8 @@ public static class GoldenShowCommand
                 value.LayerDigests.Select(d => d.ToString()).ToList(), value.DiffIds.Select(d => d.ToString()).ToList(),
                 value.RootfsDigest.ToString(), value.Created, value.Expires, value.PublisherKeyId);
             var publisher = signatures.FirstOrDefault(s => s.KeyId == value.PublisherKeyId) ?? signatures[0];
-            var result = new GoldenShowResult(false, fetched.TagReference.ToString(), publisher.Algorithm, publisher.KeyId, fields, signatures.Select(s => s.KeyId).ToList());
+            var result = new GoldenShowResult(false, fetched.TagReference.ToString(), publisher.Algorithm, publisher.KeyId, fields, signatures.Select(s => s.KeyId).ToList(),
+                Oci.Content.Digest.Sha256(signatures[0].Payload).ToString());
             return await CliOutput.For(parse, options).WriteAsync(result, CliJsonContext.Output.GoldenShowResult, (w, x) =>
             {
                 w.WriteLine($"golden value {x.Tag} (unverified: signature and publisher not checked)");
@@ -48,6 +49,7 @@ public static class GoldenShowCommand
                 w.WriteLine($"expires:       {GoldenPublishCommand.GoldenTime(x.Value.Expires)}");
                 w.WriteLine($"publisher key: {x.Value.PublisherKeyId} ({x.Algorithm})");
                 w.WriteLine($"signatures:    {string.Join(", ", x.Signers)}");
+                w.WriteLine($"payload:       {x.Payload} (what a trust policy's revoked lists)");
             }).ConfigureAwait(false);
         });
         return command;

@@ -93,8 +93,9 @@ public static class SigningKeys
         }
     }
 
-    /// <summary>The trust policy at <paramref name="path"/>, or the default one (golden values bound to their own repository) when null.</summary>
-    public static GoldenTrustPolicy LoadTrustPolicy(string? path)
+    /// <summary>The trust policy at <paramref name="path"/>, or the default one (golden values bound to their own repository)
+    /// when null; the signers its rules require must be among <paramref name="trusted"/>.</summary>
+    public static GoldenTrustPolicy LoadTrustPolicy(string? path, TrustedKeys trusted)
     {
         if (path is null)
             return GoldenTrustPolicy.Default;
@@ -102,7 +103,7 @@ public static class SigningKeys
             throw new CliUsageException($"--trust-policy {path}: no such file");
         try
         {
-            return GoldenTrustPolicy.Load(path);
+            return GoldenTrustPolicy.Load(path, trusted.KeyIds);
         }
         catch (FormatException e)
         {

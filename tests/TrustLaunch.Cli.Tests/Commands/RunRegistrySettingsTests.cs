@@ -1,0 +1,92 @@
+using TrustLaunch.Measurement;
+using TrustLaunch.Oci.Registry;
+using TrustLaunch.Testing;
+
+namespace TrustLaunch.Cli.Tests.Commands;
+
+/// <summary>A docker-registry behind TLS that demands a client certificate (skopeo pushes with the fixture's).</summary>
+public sealed class ClientCertificateRegistryFixture() : RegistryFixture(RegistryAuthMode.None, tls: true, requireClientCertificate: true);
+
+/// <summary>
+/// <c>trustlaunch run</c> with the registry settings users keep for podman: a registries.conf mirror serving tampered
+/// bytes is given up for the next source, every byte still checked against the digests; certs.d's CA and client
+/// certificate for a registry behind TLS client authentication. Real docker-registry, agent on swtpm, crun.
+/// </summary>
+[Trait("Category", "Slow")]
+public sealed class RunRegistrySettingsTests(ImageRegistryFixture registry, ClientCertificateRegistryFixture tls, LaunchAgentFixture agent)
+    : IClassFixture<ImageRegistryFixture>, IClassFixture<ClientCertificateRegistryFixture>, IClassFixture<LaunchAgentFixture>, IAsyncLifetime
+{
+    private readonly ScratchDirectory _scratch = new();
+    private readonly RegistryFixture _tampered = new();
+
+    public Task InitializeAsync() => _tampered.InitializeAsync();
+
+    public async Task DisposeAsync()
+    {
+        await _tampered.DisposeAsync();
+        _scratch.Dispose();
+    }
+
+    private Task<CliResult> Tl(string command, params string[] args) =>
+        CliHarness.RunAsync([command, "--data-dir", _scratch["data"], "--agent-socket", agent.Deployment.SocketPath, .. args]);
+
+    [Fact]
+    public async Task Run_FirstMirrorServesATamperedLayer_RefusedAndTheNextSourceUsed()
+    {
+        var image = await registry.PushAsync(registry.LayoutA, "mirrored/app", "v1");
+        var copy = await TestImages.PushAsync(_tampered, registry.LayoutA, "t", "mirrored/app", "v1");
+        var (priv, pub) = ImageRegistryFixture.WriteKeyPair(_scratch.Path, "publisher");
+        (await CliHarness.RunAsync("golden", "publish", image.Reference, "--key", priv, "--data-dir", _scratch["publish"])).EnsureSuccess();
+        string layer;
+        using (var client = new RegistryClient())
+        {
+            var subject = await client.GetManifestAsync(ImageReference.Parse(copy.Reference));
+            await CraftedImages.PushGoldenAsync(copy.Reference, subject, await CraftedImages.FetchGoldenAsync(image.Reference));
+            layer = subject.ParseManifest().Layers[^1].Digest.ToString();
+        }
+        var data = _tampered.BlobDataPath(layer);
+        var bytes = await File.ReadAllBytesAsync(data);
+        bytes[bytes.Length / 2] ^= 0xff;
+        await File.WriteAllBytesAsync(data, bytes);
+        await using var mirror = new TcpPortForwarder(_tampered.Port);
+        var conf = _scratch["registries.conf"];
+        await File.WriteAllTextAsync(conf, $"""
+            [[registry]]
+            prefix = "{registry.Host}"
+            location = "{registry.Host}"
+
+            [[registry.mirror]]
+            location = "127.0.0.1:{mirror.Port}"
+            """);
+        var since = (await agent.Deployment.GetInfoAsync()).LogLength;
+
+        var run = await Tl("run", image.Reference, "--registries-conf", conf, "--trust", pub, "--name", "mirrored", "--attach", "--", "/bin/busybox", "cat", "/etc/hello.txt");
+
+        Assert.Equal((0, "hello from image A\n"), (run.ExitCode, run.Stdout));
+        Assert.True(mirror.Connections > 0, "the mirror was never asked");
+        var verified = (await agent.Deployment.ReadLogAsync(since)).Select(r => EventLine.Parse(r.Content)).Single(e => e.Operation == LaunchEvents.ImageVerified);
+        Assert.Equal(image.ManifestDigest, verified.Content.GetProperty("digest").GetString());
+        (await Tl("rm", "mirrored")).EnsureSuccess();
+    }
+
+    [Fact]
+    public async Task Run_CertsDirectoryClientCertificate_PulledFromTheRegistryBehindTlsClientAuth()
+    {
+        var image = await TestImages.BuildAndPushAsync(tls, "secure/app", "v1");
+        var certs = _scratch["certs.d"];
+        var host = Directory.CreateDirectory(Path.Combine(certs, tls.Host)).FullName;
+        File.Copy(tls.CaPemPath, Path.Combine(host, "ca.crt"));
+        var (priv, pub) = ImageRegistryFixture.WriteKeyPair(_scratch.Path, "secure-publisher");
+        var caOnly = await Tl("run", image.Reference, "--certs-dir", certs, "--trust", pub, "--name", "no-client-certificate");
+        File.Copy(tls.ClientCertPath, Path.Combine(host, "client.cert"));
+        File.Copy(tls.ClientKeyPath, Path.Combine(host, "client.key"));
+        (await CliHarness.RunAsync("golden", "publish", image.Reference, "--key", priv, "--certs-dir", certs, "--data-dir", _scratch["publish-secure"])).EnsureSuccess();
+
+        var run = await Tl("run", image.Reference, "--certs-dir", certs, "--trust", pub, "--name", "secure", "--attach", "--", "/bin/busybox", "true");
+
+        Assert.Equal(1, caOnly.ExitCode);
+        Assert.StartsWith($"error: GET https://{tls.Host}/v2/secure/app/manifests/v1: ", caOnly.Stderr);
+        run.EnsureSuccess();
+        (await Tl("rm", "secure")).EnsureSuccess();
+    }
+}
