@@ -34,7 +34,8 @@ internal sealed class CriTrustEndpoint : IAsyncDisposable
             Mirrors = ContainerdFixture.MirroredRegistries.ToDictionary(r => r, _ => node.Containerd.Registry.Host),
             ExitPollInterval = TimeSpan.FromMilliseconds(200),
         };
-        var endpoint = await CriEndpoint.StartAsync(options, ImageJudges.Create(judge), new LaunchLogMeasurer(node.Log), NullLoggerFactory.Instance, registry);
+        var endpoint = await CriEndpoint.StartAsync(options, ImageJudges.Create(judge), new LaunchLogMeasurer(node.Log), NullLoggerFactory.Instance,
+            node.Log.ReadFrom(0).Select(r => r.Content), registry);
         return new CriTrustEndpoint(endpoint, socket);
     }
 
