@@ -114,6 +114,21 @@ public sealed class AdminApiTests(KbsStackFixture stack)
         Assert.Contains(node.AgentId, await byAk.Content.ReadAsStringAsync(), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Operations_HealthReadyMetrics_OnBothListeners()
+    {
+        using var attesters = stack.Client();
+        using var admin = Admin(ServiceRoles.KbsAdmin);
+        using var key = Jose.JweDecryptionKey.CreateP256();
+        await KbsWire.AttestAsync(attesters, await stack.EvidenceAsync(stack.Nodes[0]), key);
+
+        Assert.Equal("ok\n", await attesters.GetStringAsync("healthz"));
+        Assert.Equal("ready\n", await attesters.GetStringAsync("readyz"));
+        Assert.Equal("ready\n", await admin.GetStringAsync("readyz"));
+        var metrics = await attesters.GetStringAsync("metrics");
+        Assert.Matches(@"(?m)^trustlaunch_kbs_attestations_total(\{[^}]*\})? [1-9]", metrics);
+    }
+
     private async Task<int> VersionAsync()
     {
         var shown = (await stack.AdminCliAsync("policy", "show", "--json")).EnsureSuccess("kbs policy show");
