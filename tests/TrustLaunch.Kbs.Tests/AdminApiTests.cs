@@ -114,6 +114,43 @@ public sealed class AdminApiTests(KbsStackFixture stack)
         Assert.Contains(node.AgentId, await byAk.Content.ReadAsStringAsync(), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Operations_HealthReadyMetrics_OnBothListeners()
+    {
+        using var attesters = stack.Client();
+        using var admin = Admin(ServiceRoles.KbsAdmin);
+        using var key = Jose.JweDecryptionKey.CreateP256();
+        await KbsWire.AttestAsync(attesters, await stack.EvidenceAsync(stack.Nodes[0]), key);
+
+        Assert.Equal("ok\n", await attesters.GetStringAsync("healthz"));
+        Assert.Equal("ready\n", await attesters.GetStringAsync("readyz"));
+        Assert.Equal("ready\n", await admin.GetStringAsync("readyz"));
+        var metrics = await attesters.GetStringAsync("metrics");
+        Assert.Matches(@"(?m)^trustlaunch_kbs_attestations_total(\{[^}]*\})? [1-9]", metrics);
+    }
+
+    [Fact]
+    public async Task ResourcePut_LargerThanTheLimit_413NothingStored()
+    {
+        using var http = Admin(ServiceRoles.KbsAdmin);
+
+        using var response = await http.PutAsync("kbs/v0/admin/resources/admin/key/huge", new ByteArrayContent(new byte[Apis.AdminApi.MaxResourceBytes + 1]));
+        using var get = await http.GetAsync("kbs/v0/admin/resources/admin/key/huge");
+
+        Assert.Equal((HttpStatusCode.RequestEntityTooLarge, HttpStatusCode.NotFound), (response.StatusCode, get.StatusCode));
+        Assert.Contains($"the resource is larger than {Apis.AdminApi.MaxResourceBytes} bytes", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    public void DataDirectory_OwnerOnly()
+    {
+        var data = Path.Combine(stack.Directory, "kbs");
+
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(data));
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(Path.Combine(data, "kbs.db")));
+    }
+
     private async Task<int> VersionAsync()
     {
         var shown = (await stack.AdminCliAsync("policy", "show", "--json")).EnsureSuccess("kbs policy show");

@@ -77,9 +77,10 @@ public sealed class KbsStackFixture : IAsyncLifetime
     }
 
     /// <summary>The resource policy the stack starts with: <c>default/key/*</c> to nodes under verifier policy
-    /// <c>prod</c>, <c>node1/*/*</c> to node 1 only.</summary>
+    /// <c>prod</c>, <c>node1/*/*</c> to node 1 only, <c>team-a/*/*</c> to nodes confined to namespace team-a (none:
+    /// <c>prod</c> allows any namespace).</summary>
     public string ResourcePolicyJson => $$"""
-        {"rules":[{"resources":["default/key/*"],"verifier_policies":["{{VerifierPolicy}}"]},{"resources":["node1/*/*"],"agents":["{{Nodes[1].AgentId}}"]}]}
+        {"rules":[{"resources":["default/key/*"],"verifier_policies":["{{VerifierPolicy}}"]},{"resources":["node1/*/*"],"agents":["{{Nodes[1].AgentId}}"]},{"resources":["team-a/*/*"],"namespaces":["team-a"]}]}
         """;
 
     /// <summary>Stores <paramref name="bytes"/> at <paramref name="path"/> with <c>trustlaunch kbs resource put</c>.</summary>

@@ -70,6 +70,23 @@ public sealed class ResourceReleaseTests(KbsStackFixture stack)
     }
 
     [Fact]
+    public async Task Resource_RuleNeedsNamespacesTheNodesPolicyDoesNotConfineItTo_403PolicyDeny()
+    {
+        await stack.PutResourceAsync("team-a/key/1", [7]);
+        using var client = stack.Client();
+        using var key = JweDecryptionKey.CreateP256();
+        await KbsWire.AttestAsync(client, await stack.EvidenceAsync(Node), key);
+        var appraisal = (await stack.Tenant.GetAppraisalAsync(Node.AgentId))!;
+        var version = await CurrentPolicyVersionAsync();
+
+        using var response = await KbsWire.GetResourceAsync(client, "team-a/key/1");
+
+        Assert.Empty(appraisal.PolicyNamespaces);
+        await KbsWire.AssertErrorAsync(response, HttpStatusCode.Forbidden, KbsErrorNames.PolicyDeny,
+            $"no rule of resource policy version {version} lets agent '{Node.AgentId}' (verifier policy '{KbsStackFixture.VerifierPolicy}') read team-a/key/1");
+    }
+
+    [Fact]
     public async Task Resource_AllowedButNeverStored_404ResourceNotFound()
     {
         using var client = stack.Client();

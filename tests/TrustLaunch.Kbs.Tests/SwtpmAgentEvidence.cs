@@ -26,7 +26,6 @@ public sealed class SwtpmAgentEvidence(HttpClient agentAttestationClient, byte[]
     {
         var quote = (await agentAttestationClient.GetFromJsonAsync($"/v1/quote?nonce={Convert.ToHexStringLower(reportData)}&pcrs={AllPcrs}",
             ContractsJsonContext.Default.QuoteEvidence, cancellationToken))!;
-        var pcrs = quote.Pcrs.OrderBy(p => p.Index).Select(p => p.Value).ToList();
-        return TpmTeeEvidence.Create(reportData, akPublic, quote.Quoted, quote.Signature, pcrs);
+        return TpmTeeEvidence.FromQuote(reportData, akPublic, quote);
     }
 }

@@ -1,7 +1,6 @@
 using System.Text.Json;
 using TrustLaunch.Kbs.Client;
 using TrustLaunch.Kbs.Protocol;
-using TrustLaunch.Tpm.Structures;
 
 namespace TrustLaunch.LoadSim.Simulation;
 
@@ -12,8 +11,6 @@ namespace TrustLaunch.LoadSim.Simulation;
 /// </summary>
 public sealed class SimulatedTeeEvidence(SimulatedAgent agent) : ITeeEvidenceSource
 {
-    private static readonly IReadOnlyList<int> AllPcrs = [.. Enumerable.Range(0, PcrSelection.PcrCount)];
-
     private readonly byte[] _akPublic = agent.Tpm.AkPublic.ToTpm2bPublic();
 
     public string Tee => "tpm";
@@ -21,7 +18,7 @@ public sealed class SimulatedTeeEvidence(SimulatedAgent agent) : ITeeEvidenceSou
     public Task<KbsTeeEvidence> CollectAsync(string nonce, JsonElement teePubkey, CancellationToken cancellationToken)
     {
         var reportData = TpmTeeEvidence.ReportDataFor(nonce, teePubkey);
-        var quote = agent.Log.Quote(agent.Tpm, agent.AgentId, reportData, AllPcrs, agent.Log.Length);
-        return Task.FromResult(TpmTeeEvidence.Create(reportData, _akPublic, quote.Quoted, quote.Signature, [.. quote.Pcrs.Select(p => p.Value)]));
+        var quote = agent.Log.Quote(agent.Tpm, agent.AgentId, reportData, TpmTeeEvidence.QuotedPcrs, agent.Log.Length);
+        return Task.FromResult(TpmTeeEvidence.FromQuote(reportData, _akPublic, quote));
     }
 }

@@ -2,7 +2,6 @@ using System.Text.Json;
 using TrustLaunch.Agent.Attestation;
 using TrustLaunch.Kbs.Client;
 using TrustLaunch.Kbs.Protocol;
-using TrustLaunch.Tpm.Structures;
 
 namespace TrustLaunch.Agent.Kbs;
 
@@ -13,8 +12,6 @@ namespace TrustLaunch.Agent.Kbs;
 /// </summary>
 public sealed class AgentTeeEvidence(AgentRuntime agent) : ITeeEvidenceSource
 {
-    private static readonly IReadOnlyList<int> AllPcrs = [.. Enumerable.Range(0, PcrSelection.PcrCount)];
-
     public string Tee => "tpm";
 
     /// <exception cref="LaunchLogNotReadyException">Log and launch PCR disagree: the agent quotes for nobody.</exception>
@@ -22,9 +19,8 @@ public sealed class AgentTeeEvidence(AgentRuntime agent) : ITeeEvidenceSource
     {
         var reportData = TpmTeeEvidence.ReportDataFor(nonce, teePubkey);
         // Since the log's end: the broker reads the node's standing from the verifier, not from events sent here.
-        var query = new QuoteQuery(reportData, AllPcrs, agent.Log.Length);
+        var query = new QuoteQuery(reportData, TpmTeeEvidence.QuotedPcrs, agent.Log.Length);
         var quote = await agent.Log.QuoteAsync(agent.Tpm.Keys, agent.Options.AgentId, query, cancellationToken).ConfigureAwait(false);
-        var pcrs = quote.Pcrs.OrderBy(p => p.Index).Select(p => p.Value).ToList();
-        return TpmTeeEvidence.Create(reportData, agent.Tpm.Keys.AkPublic.ToTpm2bPublic(), quote.Quoted, quote.Signature, pcrs);
+        return TpmTeeEvidence.FromQuote(reportData, agent.Tpm.Keys.AkPublic.ToTpm2bPublic(), quote);
     }
 }

@@ -72,8 +72,9 @@ public sealed record AgentStatus(
 
 /// <summary>
 /// What the verifier established of an agent from its own appraisal of the log, not from the agent's word: its state,
-/// the policy it is held to, its last affirming appraisal, the boot count, and the image digests a trusted publisher
-/// vouched for in this boot (<c>ImageVerified</c> events the policy allowed). The key broker decides on these.
+/// the policy it is held to, its last affirming appraisal, the boot count, the image digests a trusted publisher
+/// vouched for in this boot (<c>ImageVerified</c> events the policy allowed), and the namespaces that policy confines
+/// its containers to (empty: any namespace). The key broker decides on these.
 /// </summary>
 public sealed record AgentAppraisal(
     string AgentId,
@@ -82,7 +83,8 @@ public sealed record AgentAppraisal(
     int PolicyVersion,
     DateTimeOffset? LastSuccess,
     long BootCount,
-    IReadOnlyList<string> VerifiedImages);
+    IReadOnlyList<string> VerifiedImages,
+    IReadOnlyList<string> PolicyNamespaces);
 
 /// <summary>
 /// A push-mode challenge: quote <c>Pcrs</c> (sha256 bank) over <c>Nonce</c> with the log records from <c>Since</c>

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using TrustLaunch.Hosting.Contracts;
 using TrustLaunch.Kbs.Protocol;
 
 namespace TrustLaunch.Kbs.Client;
@@ -19,6 +20,9 @@ public interface ITeeEvidenceSource
 /// <summary>Trustee's <c>tpm</c> evidence from a quote whose qualifying data is the report data.</summary>
 public static class TpmTeeEvidence
 {
+    /// <summary>What the quote selects: every SHA-256 PCR, as Trustee's TPM attester sends them.</summary>
+    public static IReadOnlyList<int> QuotedPcrs { get; } = [.. Enumerable.Range(0, 24)];
+
     /// <summary>The report data a TPM quote must carry as qualifying data; the additional evidence is empty.</summary>
     public static byte[] ReportDataFor(string nonce, JsonElement teePubkey) => Attestation.ReportData.Compute("", nonce, teePubkey);
 
@@ -28,5 +32,13 @@ public static class TpmTeeEvidence
         var evidence = new TpmEvidence(Convert.ToBase64String(reportData), Convert.ToBase64String(akPublic),
             new TpmQuoteEvidence(Convert.ToBase64String(attest), Convert.ToBase64String(signature), pcrs));
         return new KbsTeeEvidence(JsonSerializer.SerializeToElement(evidence, KbsJsonContext.Default.TpmEvidence), "");
+    }
+
+    /// <summary>The evidence of an agent's quote (<c>GET /v1/quote</c>'s answer) over <see cref="QuotedPcrs"/> whose
+    /// qualifying data is <paramref name="reportData"/>; its events are not part of it.</summary>
+    public static KbsTeeEvidence FromQuote(byte[] reportData, byte[] akPublic, QuoteEvidence quote)
+    {
+        ArgumentNullException.ThrowIfNull(quote);
+        return Create(reportData, akPublic, quote.Quoted, quote.Signature, [.. quote.Pcrs.OrderBy(p => p.Index).Select(p => p.Value)]);
     }
 }

@@ -3,8 +3,10 @@ using TrustLaunch.Kbs.Resources;
 
 namespace TrustLaunch.Kbs.Policy;
 
-/// <summary>What the verifier established of a node, which the resource policy decides on (never the node's claims).</summary>
-public sealed record NodeFacts(string AgentId, string VerifierPolicy, IReadOnlySet<string> VerifiedImages);
+/// <summary>What the verifier established of a node, which the resource policy decides on (never the node's claims):
+/// the agent, the verifier policy it is held to, the images verified this boot, and the namespaces that policy confines
+/// its containers to (empty: any).</summary>
+public sealed record NodeFacts(string AgentId, string VerifierPolicy, IReadOnlySet<string> VerifiedImages, IReadOnlyList<string> ConfinedNamespaces);
 
 /// <summary>A parsed, checked policy version (<see cref="ResourcePolicyDocument"/>) and its decisions.</summary>
 public sealed class ResourcePolicy
@@ -57,7 +59,8 @@ public sealed class ResourcePolicy
             if (rule.Resources.Any(g => Glob.Matches(g, name, segmented: true))
                 && (rule.Agents is null || rule.Agents.Any(g => Glob.Matches(g, node.AgentId, segmented: false)))
                 && (rule.VerifierPolicies is null || rule.VerifierPolicies.Contains(node.VerifierPolicy, StringComparer.Ordinal))
-                && (rule.ImageDigests is null || rule.ImageDigests.Any(node.VerifiedImages.Contains)))
+                && (rule.ImageDigests is null || rule.ImageDigests.Any(node.VerifiedImages.Contains))
+                && (rule.Namespaces is null || (node.ConfinedNamespaces.Count > 0 && node.ConfinedNamespaces.All(rule.Namespaces.Contains))))
                 return null;
         }
         return Version == 0
@@ -69,7 +72,7 @@ public sealed class ResourcePolicy
     {
         if (rule.Resources.Count == 0)
             return "'resources' is empty: the rule would match nothing";
-        foreach (var (member, list) in new[] { ("agents", rule.Agents), ("verifier_policies", rule.VerifierPolicies), ("image_digests", rule.ImageDigests) })
+        foreach (var (member, list) in new[] { ("agents", rule.Agents), ("verifier_policies", rule.VerifierPolicies), ("image_digests", rule.ImageDigests), ("namespaces", rule.Namespaces) })
         {
             if (list is { Count: 0 })
                 return $"'{member}' is empty: the rule would match nothing (leave it out to not restrict by it)";

@@ -6,7 +6,9 @@ namespace TrustLaunch.Kbs.Policy;
 /// The broker's resource policy: a resource may be read when one rule names it (<c>resources</c>, globs on
 /// <c>repository/type/tag</c>) and every condition the rule gives holds of what the verifier established of the node:
 /// <c>agents</c> (globs on the agent id), <c>verifier_policies</c> (the verifier policy the node is held to),
-/// <c>image_digests</c> (at least one of them verified in the node's current boot). No rule: denied.
+/// <c>image_digests</c> (at least one of them verified in the node's current boot), <c>namespaces</c> (the node's
+/// verifier policy confines its containers to these: a node whose policy allows any namespace never matches, and
+/// one that starts a container elsewhere is failed by the verifier). No rule: denied.
 /// </summary>
 public sealed record ResourcePolicyDocument([property: JsonPropertyName("rules")] IReadOnlyList<ResourceRule> Rules);
 
@@ -14,7 +16,8 @@ public sealed record ResourceRule(
     [property: JsonPropertyName("resources")] IReadOnlyList<string> Resources,
     [property: JsonPropertyName("agents")] IReadOnlyList<string>? Agents = null,
     [property: JsonPropertyName("verifier_policies")] IReadOnlyList<string>? VerifierPolicies = null,
-    [property: JsonPropertyName("image_digests")] IReadOnlyList<string>? ImageDigests = null);
+    [property: JsonPropertyName("image_digests")] IReadOnlyList<string>? ImageDigests = null,
+    [property: JsonPropertyName("namespaces")] IReadOnlyList<string>? Namespaces = null);
 
 /// <summary>What the admin API answers for <c>GET /kbs/v0/admin/policy</c> and <c>PUT</c>.</summary>
 public sealed record ResourcePolicyVersion([property: JsonPropertyName("version")] int Version);

@@ -31,7 +31,13 @@ public static class TenantApi
         read.MapGet("/{id}", async Task<Results<Ok<AgentStatus>, ProblemHttpResult>> (string id, IVerifierStore store, CancellationToken ct) =>
             await store.GetAgentAsync(id, ct).ConfigureAwait(false) is { } agent ? TypedResults.Ok(agent.ToStatus()) : NoSuchAgent(id));
         read.MapGet("/{id}/appraisal", async Task<Results<Ok<AgentAppraisal>, ProblemHttpResult>> (string id, IVerifierStore store, CancellationToken ct) =>
-            await store.GetAgentAsync(id, ct).ConfigureAwait(false) is { } agent ? TypedResults.Ok(agent.ToAppraisal()) : NoSuchAgent(id));
+        {
+            if (await store.GetAgentAsync(id, ct).ConfigureAwait(false) is not { } agent)
+                return NoSuchAgent(id);
+            // A policy version that cannot be read confines nothing: rules that require namespaces then deny.
+            var policy = await store.GetPolicyAsync(agent.PolicyName, agent.PolicyVersion, ct).ConfigureAwait(false);
+            return TypedResults.Ok(agent.ToAppraisal(policy?.Policy.AllowedNamespaces ?? []));
+        });
         v1.MapDelete("/agents/{id}", async Task<Results<NoContent, ProblemHttpResult>> (string id, IVerifierStore store, AgentConnections connections,
             VerifierMetrics metrics, CancellationToken ct) =>
         {

@@ -35,8 +35,9 @@ public sealed record AgentRecord(
     public AgentStatus ToStatus() => new(AgentId, Address, PolicyName, PolicyVersion, State, Paused, LastAttestation, LastSuccess,
         FailureReason, FailedEventIndex, EventsVerified, Attestations, Mode, PushDeadline);
 
-    public AgentAppraisal ToAppraisal() => new(AgentId, State, PolicyName, PolicyVersion, LastSuccess, Appraisal.BootCount,
-        [.. Appraisal.VerifiedImages.Order(StringComparer.Ordinal)]);
+    /// <param name="policyNamespaces">The namespaces of the policy version the agent is held to (empty: any).</param>
+    public AgentAppraisal ToAppraisal(IReadOnlyList<string> policyNamespaces) => new(AgentId, State, PolicyName, PolicyVersion, LastSuccess,
+        Appraisal.BootCount, [.. Appraisal.VerifiedImages.Order(StringComparer.Ordinal)], policyNamespaces);
 }
 
 /// <summary>What removing a policy did.</summary>

@@ -7,7 +7,7 @@ namespace TrustLaunch.Kbs.Tests.Policy;
 public sealed class ResourcePolicyTests
 {
     private static readonly string Image = "sha256:" + new string('a', 64);
-    private static readonly NodeFacts Node = new("agent-7", "prod", new HashSet<string>([Image], StringComparer.Ordinal));
+    private static readonly NodeFacts Node = new("agent-7", "prod", new HashSet<string>([Image], StringComparer.Ordinal), ["team-a"]);
 
     private static string? Decide(string rulesJson, string path, NodeFacts? node = null) =>
         ResourcePolicy.Parse(3, $$"""{"rules":[{{rulesJson}}]}""").Refusal(ResourcePath.Parse(path), node ?? Node);
@@ -44,6 +44,19 @@ public sealed class ResourcePolicyTests
     }
 
     [Theory]
+    [InlineData(new[] { "team-a" }, true)]
+    [InlineData(new[] { "team-a", "team-b" }, true)]
+    [InlineData(new[] { "team-a", "kube-system" }, false)]
+    [InlineData(new string[0], false)]
+    public void Refusal_NamespacesTheNodesPolicyConfinesItTo_AllWithinTheRule(string[] confined, bool allowed)
+    {
+        var rule = """{"resources":["default/key/*"],"namespaces":["team-a","team-b"]}""";
+
+        Assert.Equal(allowed, Decide(rule, "default/key/1", Node with { ConfinedNamespaces = confined }) is null);
+    }
+
+    [Theory]
+    [InlineData("""{"resources":["a/b/c"],"namespaces":[]}""", "rule 0: 'namespaces' is empty: the rule would match nothing (leave it out to not restrict by it)")]
     [InlineData("""{"resources":[]}""", "rule 0: 'resources' is empty: the rule would match nothing")]
     [InlineData("""{"resources":["a/b/c"],"image_digests":[]}""", "rule 0: 'image_digests' is empty: the rule would match nothing (leave it out to not restrict by it)")]
     [InlineData("""{"resources":["a/b"]}""", "rule 0: resource glob 'a/b' is not repository/type/tag")]

@@ -46,23 +46,6 @@ public sealed class TenantOptions
     }
 
     /// <summary>Runs <paramref name="call"/> against the verifier; its error answers and network faults fail the command.</summary>
-    public async Task<T> CallAsync<T>(ParseResult parse, Func<VerifierClient, Task<T>> call)
-    {
-        if (!Uri.TryCreate(parse.GetValue(Verifier), UriKind.Absolute, out var uri) || uri.Scheme != Uri.UriSchemeHttps)
-            throw new CliUsageException($"--verifier '{parse.GetValue(Verifier)}' is not an https:// URL");
-        using var identity = TlsIdentity.FromDirectory(parse.GetValue(TlsDirectory)!, parse.GetValue(TlsName)!);
-        using var http = new ServiceHttpClientFactory(identity).Create(uri, ServiceRoles.Verifier);
-        try
-        {
-            return await call(new VerifierClient(http)).ConfigureAwait(false);
-        }
-        catch (ServiceProblemException e)
-        {
-            throw new CliFailureException(e.Message);
-        }
-        catch (HttpRequestException e)
-        {
-            throw new CliFailureException($"verifier {uri} unreachable: {e.Message}");
-        }
-    }
+    public Task<T> CallAsync<T>(ParseResult parse, Func<VerifierClient, Task<T>> call) =>
+        ServiceCall.RunAsync(parse, Verifier, TlsDirectory, TlsName, ServiceRoles.Verifier, "verifier", http => call(new VerifierClient(http)));
 }

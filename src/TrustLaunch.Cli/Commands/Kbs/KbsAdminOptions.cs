@@ -1,5 +1,4 @@
 using System.CommandLine;
-using TrustLaunch.Hosting.Clients;
 using TrustLaunch.Hosting.Pki;
 using TrustLaunch.Kbs.Admin;
 
@@ -46,23 +45,6 @@ public sealed class KbsAdminOptions
     }
 
     /// <summary>Runs <paramref name="call"/> against the broker; its error answers and network faults fail the command.</summary>
-    public async Task<T> CallAsync<T>(ParseResult parse, Func<KbsAdminClient, Task<T>> call)
-    {
-        if (!Uri.TryCreate(parse.GetValue(Url), UriKind.Absolute, out var uri) || uri.Scheme != Uri.UriSchemeHttps)
-            throw new CliUsageException($"--kbs-admin '{parse.GetValue(Url)}' is not an https:// URL");
-        using var identity = TlsIdentity.FromDirectory(parse.GetValue(TlsDirectory)!, parse.GetValue(TlsName)!);
-        using var http = new ServiceHttpClientFactory(identity).Create(uri, ServiceRoles.Kbs);
-        try
-        {
-            return await call(new KbsAdminClient(http)).ConfigureAwait(false);
-        }
-        catch (ServiceProblemException e)
-        {
-            throw new CliFailureException(e.Message);
-        }
-        catch (HttpRequestException e)
-        {
-            throw new CliFailureException($"key broker {uri} unreachable: {e.Message}");
-        }
-    }
+    public Task<T> CallAsync<T>(ParseResult parse, Func<KbsAdminClient, Task<T>> call) =>
+        ServiceCall.RunAsync(parse, Url, TlsDirectory, TlsName, ServiceRoles.Kbs, "key broker", http => call(new KbsAdminClient(http)));
 }

@@ -141,7 +141,7 @@ public static class KbsCommand
     {
         var file = new Argument<FileInfo>("FILE")
         {
-            Description = "Resource policy JSON: {\"rules\":[{\"resources\":[\"repo/type/*\"],\"agents\":[…],\"verifier_policies\":[…],\"image_digests\":[…]}]}",
+            Description = "Resource policy JSON: {\"rules\":[{\"resources\":[\"repo/type/*\"],\"agents\":[…],\"verifier_policies\":[…],\"image_digests\":[…],\"namespaces\":[…]}]}",
         };
         var command = new Command("put", "Store a new version of the resource policy") { file };
         command.SetAction(async (parse, ct) =>
