@@ -3,8 +3,8 @@ using System.Security.Cryptography;
 using System.Text;
 using TrustLaunch.Agent.Cri.Containerd;
 using TrustLaunch.Agent.Launcher;
-using TrustLaunch.Oci.Content;
 using TrustLaunch.Measurement.Native;
+using TrustLaunch.Oci.Content;
 using TrustLaunch.Oci.Rootfs;
 
 namespace TrustLaunch.Agent.Cri;

@@ -159,10 +159,7 @@ public sealed class CriRefusalTests(ContainerdFixture containerd)
         try
         {
             var pulled = await node.Kubelet.Images.PullImageAsync(new PullImageRequest { Image = new ImageSpec { Image = image } });
-            var layer = Directory.EnumerateDirectories(containerd.SnapshotsDirectory)
-                .Select(d => Path.Combine(d, "fs"))
-                .Single(fs => File.Exists(Path.Combine(fs, CriPods.MarkerFile)) && File.ReadAllBytes(Path.Combine(fs, CriPods.MarkerFile)).SequenceEqual(marker));
-            await File.WriteAllTextAsync(Path.Combine(layer, "etc", "planted"), "not in the golden value");
+            await File.WriteAllTextAsync(Path.Combine(LayerHolding(marker), "etc", "planted"), "not in the golden value");
 
             var refused = await Assert.ThrowsAsync<RpcException>(async () =>
                 await node.Kubelet.Runtime.CreateContainerAsync(CriPods.Container(pod, sandbox, pulled.ImageRef, "/bin/busybox", "sleep", "60")));
@@ -197,9 +194,7 @@ public sealed class CriRefusalTests(ContainerdFixture containerd)
             var pulled = await node.Kubelet.Images.PullImageAsync(new PullImageRequest { Image = new ImageSpec { Image = image } });
             var first = CriPods.Container(pod, sandbox, pulled.ImageRef, "/bin/busybox", "sleep", "60");
             await node.Kubelet.Runtime.CreateContainerAsync(first);
-            var marked = Directory.EnumerateDirectories(containerd.SnapshotsDirectory)
-                .Select(d => Path.Combine(d, "fs", CriPods.MarkerFile))
-                .Single(f => File.Exists(f) && File.ReadAllBytes(f).SequenceEqual(marker));
+            var marked = Path.Combine(LayerHolding(marker), CriPods.MarkerFile);
             // Same size, same mtime: only the ctime tells.
             var mtime = File.GetLastWriteTimeUtc(marked);
             await File.WriteAllBytesAsync(marked, marker.Select(b => (byte)~b).ToArray());
@@ -245,6 +240,12 @@ public sealed class CriRefusalTests(ContainerdFixture containerd)
             await RemovePodAsync(node, pod);
         }
     }
+
+    /// <summary>The unpacked layer (overlayfs <c>snapshots/N/fs</c>) of the test image whose marker file holds <paramref name="marker"/>.</summary>
+    private string LayerHolding(byte[] marker) =>
+        Directory.EnumerateDirectories(containerd.SnapshotsDirectory)
+            .Select(d => Path.Combine(d, "fs"))
+            .Single(fs => File.Exists(Path.Combine(fs, CriPods.MarkerFile)) && File.ReadAllBytes(Path.Combine(fs, CriPods.MarkerFile)).SequenceEqual(marker));
 
     private static async Task RemovePodAsync(CriTestNode node, string pod)
     {
