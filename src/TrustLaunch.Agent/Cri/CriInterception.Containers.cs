@@ -39,11 +39,13 @@ public sealed partial class CriInterception
         {
             var status = await containerd.Runtime.ContainerStatusAsync(new ContainerStatusRequest { ContainerId = id, Verbose = true }, Forwarded(context)).ConfigureAwait(false);
             var info = ContainerInfo.Parse(id, status);
-            var digests = await SnapshotDigest.ComputeAsync(containerd, info.Snapshotter, info.SnapshotKey, cancellationToken).ConfigureAwait(false);
-            if (!digests.Matches(image.Approval.RootfsDigest))
+            var (sealKey, digests) = await SnapshotDigest.ComputeAsync(containerd, _seals, info.Snapshotter, info.SnapshotKey, cancellationToken).ConfigureAwait(false);
+            if (!digests.Digests.Matches(image.Approval.RootfsDigest))
             {
-                throw new ImageNotVerifiedException($"rootfs digest mismatch: golden value has {image.Approval.RootfsDigest}, containerd's snapshot {info.SnapshotKey} has {digests.As(image.Approval.RootfsDigest)} (modified after the pull?)");
+                _seals.Forget(sealKey);
+                throw new ImageNotVerifiedException($"rootfs digest mismatch: golden value has {image.Approval.RootfsDigest}, containerd's snapshot {info.SnapshotKey} has {digests.Digests.As(image.Approval.RootfsDigest)} (modified after the pull?)");
             }
+            _seals.Seal(sealKey, digests);
             // The pod as containerd keeps it, not the sandbox_config the request repeats "for reference".
             var sandbox = (await containerd.Runtime.PodSandboxStatusAsync(new PodSandboxStatusRequest { PodSandboxId = request.PodSandboxId }, Forwarded(context)).ConfigureAwait(false)).Status;
             var pod = sandbox.Metadata;

@@ -11,8 +11,9 @@ namespace TrustLaunch.Agent.Cri;
 public sealed partial class CriInterception
 {
     /// <summary>
-    /// PullImage: resolve the reference once, judge the manifest and config against the golden value, then have
-    /// containerd pull that manifest by digest and check that what it stored is the verified image. Measures
+    /// PullImage: resolve the reference once, judge the manifest and config against the golden value (or reuse a recent
+    /// judgment of an image containerd holds), then have containerd pull that manifest by digest and check that what it
+    /// stored is the verified image. Measures
     /// <c>ImagePulled</c> + <c>ImageVerified</c>, or <c>ImageRejected</c> and refuses.
     /// </summary>
     public async Task<PullImageResponse> PullImageAsync(PullImageRequest request, ServerCallContext context)
@@ -39,9 +40,14 @@ public sealed partial class CriInterception
             using var lease = registries.Client(source, request.Auth);
             var resolved = await lease.Client.ResolveImageAsync(source, cancellationToken: cancellationToken).ConfigureAwait(false);
             manifest = resolved.Manifest.Digest;
+            var byDigest = $"{reference.Name}@{manifest}";
+            if (!sandboxImage && await HeldSinceAJudgmentAsync(reference, resolved, byDigest, context).ConfigureAwait(false) is { } held)
+            {
+                await MeasurePulledAsync(reference, held, cancellationToken).ConfigureAwait(false);
+                return new PullImageResponse { ImageRef = held.Config.ToString() };
+            }
             var verified = await JudgeAsync(lease.Client, reference, source, resolved, cancellationToken).ConfigureAwait(false);
 
-            var byDigest = $"{reference.Name}@{manifest}";
             var forward = request.Clone();
             forward.Image ??= new ImageSpec();
             forward.Image.Image = sandboxImage && reference.Digest is null ? reference.ToString() : byDigest;
@@ -53,8 +59,7 @@ public sealed partial class CriInterception
                 throw new ImageNotVerifiedException($"containerd stored {forward.Image.Image} as image {status.Image?.Id ?? "(none)"} with digests [{string.Join(", ", status.Image?.RepoDigests ?? [])}], not the verified config {verified.Config}");
             }
 
-            await MeasureAsync(LaunchEvents.ImagePulled, new ImagePulledEvent(reference.ToString(), manifest.ToString()!), LaunchEventsJsonContext.Default.ImagePulledEvent, cancellationToken).ConfigureAwait(false);
-            await MeasureVerifiedAsync(verified, cancellationToken).ConfigureAwait(false);
+            await MeasurePulledAsync(reference, verified, cancellationToken).ConfigureAwait(false);
             _verified[stored.Id] = verified;
             return pulled;
         }
@@ -64,6 +69,28 @@ public sealed partial class CriInterception
             await MeasureRejectedAsync(reference.ToString(), manifest?.ToString() ?? "", refusal, cancellationToken).ConfigureAwait(false);
             throw Refusal(refusal);
         }
+    }
+
+    /// <summary>
+    /// The judgment of the manifest <paramref name="reference"/> resolves to, made under that same name less than the
+    /// verification lifetime ago, when containerd still holds that image by its repository digest: the judgment stands,
+    /// as at CreateContainer, and containerd has nothing to fetch (a pull of an image kubelet already has). A tag that
+    /// moved resolves to another manifest and is judged again.
+    /// </summary>
+    private async Task<VerifiedImage?> HeldSinceAJudgmentAsync(ImageReference reference, ResolvedImage resolved, string byDigest, ServerCallContext context)
+    {
+        if (!_verified.TryGetValue(resolved.Parsed.Config.Digest.ToString(), out var known) || _time.GetUtcNow() - known.At >= verificationLifetime
+            || known.Manifest != resolved.Manifest.Digest || known.Reference != reference.ToString())
+            return null;
+        var status = await containerd.Images.ImageStatusAsync(new ImageStatusRequest { Image = new ImageSpec { Image = byDigest } }, Forwarded(context)).ConfigureAwait(false);
+        return status.Image is { } held && held.Id == known.Config.ToString() && held.RepoDigests.Contains(byDigest) ? known : null;
+    }
+
+    private async Task MeasurePulledAsync(ImageReference reference, VerifiedImage verified, CancellationToken cancellationToken)
+    {
+        await MeasureAsync(LaunchEvents.ImagePulled, new ImagePulledEvent(reference.ToString(), verified.Manifest.ToString()), LaunchEventsJsonContext.Default.ImagePulledEvent,
+            cancellationToken).ConfigureAwait(false);
+        await MeasureVerifiedAsync(verified, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>

@@ -28,6 +28,9 @@ public sealed partial class CriInterception(ContainerdConnection containerd, Cri
 
     private readonly TimeProvider _time = time ?? TimeProvider.System;
 
+    /// <summary>The snapshots' digests, sealed by their layers' metadata once they matched a golden value.</summary>
+    private readonly SnapshotSeals _seals = new();
+
     private sealed record VerifiedImage(string Reference, Digest Manifest, Digest Config, ImageApproval Approval, DateTimeOffset At);
 
     private sealed class TrackedContainer(string pod)

@@ -29,17 +29,26 @@ public sealed class SnapshotSeals
     /// The tree digests of <paramref name="rootfs"/>: the sealed ones when its metadata is unchanged, else computed
     /// afresh (with the metadata they may be sealed under, null when the tree changed while it was read).
     /// </summary>
-    public SealedDigests Digest(string rootfs, CancellationToken cancellationToken)
+    public SealedDigests Digest(string rootfs, CancellationToken cancellationToken) =>
+        Digest(rootfs, () => Metadata(rootfs, cancellationToken), () => RootfsDigest.ComputeAll(rootfs, cancellationToken));
+
+    /// <summary>
+    /// The same for a tree sealed under <paramref name="key"/> whose metadata <paramref name="metadata"/> takes and
+    /// which <paramref name="digest"/> reads whole (a containerd snapshot: its layers, mounted to be read).
+    /// </summary>
+    public SealedDigests Digest(string key, Func<Digest> metadata, Func<RootfsDigests> digest)
     {
-        var metadata = Metadata(rootfs, cancellationToken);
-        if (_seals.TryGetValue(rootfs, out var seal) && seal.Metadata == metadata)
+        ArgumentNullException.ThrowIfNull(metadata);
+        ArgumentNullException.ThrowIfNull(digest);
+        var before = metadata();
+        if (_seals.TryGetValue(key, out var seal) && seal.Metadata == before)
             return seal;
-        _seals.TryRemove(rootfs, out _);
-        var digests = RootfsDigest.ComputeAll(rootfs, cancellationToken);
-        return new SealedDigests(digests, Metadata(rootfs, cancellationToken) == metadata ? metadata : null);
+        _seals.TryRemove(key, out _);
+        var digests = digest();
+        return new SealedDigests(digests, metadata() == before ? before : null);
     }
 
-    /// <summary>Seals <paramref name="rootfs"/> with <paramref name="digests"/>, which the caller found to match its golden value.</summary>
+    /// <summary>Seals <paramref name="rootfs"/> (or a key) with <paramref name="digests"/>, which the caller found to match its golden value.</summary>
     public void Seal(string rootfs, SealedDigests digests)
     {
         if (digests.Metadata is not null)

@@ -115,6 +115,17 @@ public static unsafe partial class Libc
 
     public static int LastError => Marshal.GetLastPInvokeError();
 
+    /// <summary>True when <paramref name="path"/> (not followed) has any extended attribute; a filesystem without them has none.</summary>
+    /// <exception cref="IOException">llistxattr failed otherwise.</exception>
+    public static bool HasXattrs(string path)
+    {
+        var size = Llistxattr(path, null, 0);
+        if (size >= 0)
+            return size > 0;
+        var errno = Marshal.GetLastPInvokeError();
+        return errno == EOPNOTSUPP ? false : throw new IOException($"llistxattr '{path}': {ErrorText(errno)}");
+    }
+
     private static class ArchitectureFlags
     {
         private static readonly bool ArmLike = RuntimeInformation.ProcessArchitecture switch

@@ -81,6 +81,26 @@ public sealed class CriRefusalTests(ContainerdFixture containerd)
     }
 
     [Fact]
+    public async Task PullImage_TagMovedAfterAVerifiedPull_TheNewImageJudgedAndRefused()
+    {
+        await using var node = await CriTestNode.StartAsync(containerd);
+        var (image, first, _) = await CriPods.PushImageAsync(containerd, "app-moved-later");
+        using (var publisher = node.Publisher())
+            await CriGolden.PublishAsync(first.Reference, publisher);
+        await node.Kubelet.Images.PullImageAsync(new PullImageRequest { Image = new ImageSpec { Image = image } });
+        await node.Kubelet.Images.PullImageAsync(new PullImageRequest { Image = new ImageSpec { Image = image } });
+        var (_, moved, _) = await CriPods.PushImageAsync(containerd, "app-moved-later");
+
+        var refused = await Assert.ThrowsAsync<RpcException>(async () => await node.Kubelet.Images.PullImageAsync(new PullImageRequest { Image = new ImageSpec { Image = image } }));
+
+        var reason = $"no golden value for {moved.Reference} (tag {GoldenTag(moved.ManifestDigest)} not found)";
+        Assert.Equal((StatusCode.PermissionDenied, $"NOT verified: {reason}"), (refused.StatusCode, refused.Status.Detail));
+        Assert.Equal([LaunchEvents.ImagePulled, LaunchEvents.ImageVerified, LaunchEvents.ImagePulled, LaunchEvents.ImageVerified, LaunchEvents.ImageRejected],
+            node.Events().Select(e => e.Operation));
+        Assert.Equal(node.Events()[1], node.Events()[3]);
+    }
+
+    [Fact]
     public async Task CreateContainer_ImagePulledPastTheEndpointWithoutGoldenValue_RefusedAndNothingCreated()
     {
         await using var node = await CriTestNode.StartAsync(containerd);
@@ -139,10 +159,7 @@ public sealed class CriRefusalTests(ContainerdFixture containerd)
         try
         {
             var pulled = await node.Kubelet.Images.PullImageAsync(new PullImageRequest { Image = new ImageSpec { Image = image } });
-            var layer = Directory.EnumerateDirectories(containerd.SnapshotsDirectory)
-                .Select(d => Path.Combine(d, "fs"))
-                .Single(fs => File.Exists(Path.Combine(fs, CriPods.MarkerFile)) && File.ReadAllBytes(Path.Combine(fs, CriPods.MarkerFile)).SequenceEqual(marker));
-            await File.WriteAllTextAsync(Path.Combine(layer, "etc", "planted"), "not in the golden value");
+            await File.WriteAllTextAsync(Path.Combine(LayerHolding(marker), "etc", "planted"), "not in the golden value");
 
             var refused = await Assert.ThrowsAsync<RpcException>(async () =>
                 await node.Kubelet.Runtime.CreateContainerAsync(CriPods.Container(pod, sandbox, pulled.ImageRef, "/bin/busybox", "sleep", "60")));
@@ -156,6 +173,41 @@ public sealed class CriRefusalTests(ContainerdFixture containerd)
             Assert.Contains($"\"digest\":\"{pushed.ManifestDigest}\"", events[4].Content);
             Assert.Contains($"\"reason\":\"{refused.Status.Detail["NOT verified: ".Length..]}\"", events[4].Content);
             Assert.Empty((await node.Direct.Runtime.ListContainersAsync(new ListContainersRequest { Filter = new ContainerFilter { PodSandboxId = pod } })).Containers);
+        }
+        finally
+        {
+            await RemovePodAsync(node, pod);
+        }
+    }
+
+    [Fact]
+    public async Task CreateContainer_SnapshotModifiedAfterAContainerOfItWasCreated_TheSealDoesNotHideItRefused()
+    {
+        await using var node = await CriTestNode.StartAsync(containerd);
+        var (image, pushed, marker) = await CriPods.PushImageAsync(containerd, "app-resealed");
+        using (var publisher = node.Publisher())
+            await CriGolden.PublishAsync(pushed.Reference, publisher);
+        var sandbox = CriPods.Sandbox("resealed-0", Path.Combine(node.Directory, "pods"));
+        var pod = (await node.Kubelet.Runtime.RunPodSandboxAsync(new RunPodSandboxRequest { Config = sandbox })).PodSandboxId;
+        try
+        {
+            var pulled = await node.Kubelet.Images.PullImageAsync(new PullImageRequest { Image = new ImageSpec { Image = image } });
+            var first = CriPods.Container(pod, sandbox, pulled.ImageRef, "/bin/busybox", "sleep", "60");
+            await node.Kubelet.Runtime.CreateContainerAsync(first);
+            var marked = Path.Combine(LayerHolding(marker), CriPods.MarkerFile);
+            // Same size, same mtime: only the ctime tells.
+            var mtime = File.GetLastWriteTimeUtc(marked);
+            await File.WriteAllBytesAsync(marked, marker.Select(b => (byte)~b).ToArray());
+            File.SetLastWriteTimeUtc(marked, mtime);
+
+            var second = CriPods.Container(pod, sandbox, pulled.ImageRef, "/bin/busybox", "sleep", "60");
+            second.Config.Metadata.Attempt = 1;
+            var refused = await Assert.ThrowsAsync<RpcException>(async () => await node.Kubelet.Runtime.CreateContainerAsync(second));
+
+            Assert.Equal(StatusCode.PermissionDenied, refused.StatusCode);
+            Assert.Matches("^NOT verified: rootfs digest mismatch: golden value has sha256:[0-9a-f]{64}, containerd's snapshot .+ has sha256:[0-9a-f]{64} \\(modified after the pull\\?\\)$",
+                refused.Status.Detail);
+            Assert.Equal([LaunchEvents.ContainerCreated, LaunchEvents.ImageRejected], node.Events().TakeLast(2).Select(e => e.Operation));
         }
         finally
         {
@@ -188,6 +240,12 @@ public sealed class CriRefusalTests(ContainerdFixture containerd)
             await RemovePodAsync(node, pod);
         }
     }
+
+    /// <summary>The unpacked layer (overlayfs <c>snapshots/N/fs</c>) of the test image whose marker file holds <paramref name="marker"/>.</summary>
+    private string LayerHolding(byte[] marker) =>
+        Directory.EnumerateDirectories(containerd.SnapshotsDirectory)
+            .Select(d => Path.Combine(d, "fs"))
+            .Single(fs => File.Exists(Path.Combine(fs, CriPods.MarkerFile)) && File.ReadAllBytes(Path.Combine(fs, CriPods.MarkerFile)).SequenceEqual(marker));
 
     private static async Task RemovePodAsync(CriTestNode node, string pod)
     {
