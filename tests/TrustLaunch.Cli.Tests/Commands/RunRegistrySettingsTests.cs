@@ -4,9 +4,6 @@ using TrustLaunch.Testing;
 
 namespace TrustLaunch.Cli.Tests.Commands;
 
-/// <summary>A docker-registry behind TLS that demands a client certificate (skopeo pushes with the fixture's).</summary>
-public sealed class ClientCertificateRegistryFixture() : RegistryFixture(RegistryAuthMode.None, tls: true, requireClientCertificate: true);
-
 /// <summary>
 /// <c>trustlaunch run</c> with the registry settings users keep for podman: a registries.conf mirror serving tampered
 /// bytes is given up for the next source, every byte still checked against the digests; certs.d's CA and client
