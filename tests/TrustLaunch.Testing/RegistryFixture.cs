@@ -233,3 +233,6 @@ public sealed class BasicAuthRegistryFixture() : RegistryFixture(RegistryAuthMod
 public sealed class BearerAuthRegistryFixture() : RegistryFixture(RegistryAuthMode.Bearer);
 
 public sealed class TlsRegistryFixture() : RegistryFixture(RegistryAuthMode.None, tls: true);
+
+/// <summary>TLS that demands a client certificate (skopeo pushes with the fixture's, see <see cref="RegistryFixture.SkopeoDestinationArguments"/>).</summary>
+public sealed class ClientCertificateRegistryFixture() : RegistryFixture(RegistryAuthMode.None, requireClientCertificate: true);

@@ -24,14 +24,16 @@ internal sealed class CriTrustEndpoint : IAsyncDisposable
 
     public ContainerdConnection Kubelet { get; }
 
-    public static async Task<CriTrustEndpoint> StartAsync(CriTestNode node, ImageJudgeOptions judge, RegistryClientOptions? registry = null)
+    /// <param name="mirrors">Where the endpoint reads each registry's images (<c>--cri-registry-mirror</c>); default: containerd's mirrors, the node's loopback registry.</param>
+    public static async Task<CriTrustEndpoint> StartAsync(CriTestNode node, ImageJudgeOptions judge, RegistryClientOptions? registry = null,
+        IReadOnlyDictionary<string, string>? mirrors = null)
     {
         var socket = Path.Combine(node.Directory, $"cri-trust-{Guid.NewGuid():N}.sock");
         var options = new CriOptions
         {
             ListenSocket = socket,
             BackendSocket = node.Containerd.Socket,
-            Mirrors = ContainerdFixture.MirroredRegistries.ToDictionary(r => r, _ => node.Containerd.Registry.Host),
+            Mirrors = mirrors ?? ContainerdFixture.MirroredRegistries.ToDictionary(r => r, _ => node.Containerd.Registry.Host),
             ExitPollInterval = TimeSpan.FromMilliseconds(200),
         };
         var endpoint = await CriEndpoint.StartAsync(options, ImageJudges.Create(judge), new LaunchLogMeasurer(node.Log), NullLoggerFactory.Instance,

@@ -4,9 +4,6 @@ using TrustLaunch.Testing;
 
 namespace TrustLaunch.Cli.Tests.Commands;
 
-/// <summary>A docker-registry behind TLS that demands a client certificate (skopeo pushes with the fixture's).</summary>
-public sealed class ClientCertificateRegistryFixture() : RegistryFixture(RegistryAuthMode.None, tls: true, requireClientCertificate: true);
-
 /// <summary>
 /// <c>trustlaunch run</c> with the registry settings users keep for podman: a registries.conf mirror serving tampered
 /// bytes is given up for the next source, every byte still checked against the digests; certs.d's CA and client
@@ -67,6 +64,31 @@ public sealed class RunRegistrySettingsTests(ImageRegistryFixture registry, Clie
         var verified = (await agent.Deployment.ReadLogAsync(since)).Select(r => EventLine.Parse(r.Content)).Single(e => e.Operation == LaunchEvents.ImageVerified);
         Assert.Equal(image.ManifestDigest, verified.Content.GetProperty("digest").GetString());
         (await Tl("rm", "mirrored")).EnsureSuccess();
+    }
+
+    [Fact]
+    public async Task Run_MirrorAnswersTheTagWithAnotherImage_RefusedForWantOfItsGoldenValue()
+    {
+        var image = await registry.PushAsync(registry.LayoutA, "substituted/app", "v1");
+        var other = await TestImages.PushAsync(_tampered, registry.LayoutB, "t", "substituted/app", "v1");
+        var (priv, pub) = ImageRegistryFixture.WriteKeyPair(_scratch.Path, "substituted-publisher");
+        (await CliHarness.RunAsync("golden", "publish", image.Reference, "--key", priv, "--data-dir", _scratch["publish-substituted"])).EnsureSuccess();
+        var conf = _scratch["substituted.conf"];
+        await File.WriteAllTextAsync(conf, $"""
+            [[registry]]
+            prefix = "{registry.Host}"
+            location = "{registry.Host}"
+
+            [[registry.mirror]]
+            location = "{_tampered.Host}"
+            """);
+        var since = (await agent.Deployment.GetInfoAsync()).LogLength;
+
+        var run = await Tl("run", image.Reference, "--registries-conf", conf, "--trust", pub, "--name", "substituted");
+
+        Assert.Equal((3, $"NOT verified: no golden value for {image.Reference} (tag sha256-{other.ManifestDigest["sha256:".Length..]}.golden not found)\n"), (run.ExitCode, run.Stderr));
+        var rejected = EventLine.Parse(Assert.Single(await agent.Deployment.ReadLogAsync(since)).Content);
+        Assert.Equal((LaunchEvents.ImageRejected, other.ManifestDigest), (rejected.Operation, rejected.Content.GetProperty("digest").GetString()));
     }
 
     [Fact]
