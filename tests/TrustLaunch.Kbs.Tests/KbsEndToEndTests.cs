@@ -104,11 +104,11 @@ public sealed class KbsEndToEndTests(KbsEndToEndFixture stack)
         // A container event for a container the log never created: out of policy, so the verifier fails the node.
         await stack.MeasureAsync(ToFail, LaunchEvents.ContainerStarted, """{"container":"never-created"}""");
         await stack.WaitForStateAsync(ToFail, AgentStates.Failed);
-        await Task.Delay(KbsEndToEndFixture.StandingCache);
+        await Task.Delay(KbsBrokerStack.StandingCache);
         var before = (await stack.ReadLogAsync(ToFail)).Count;
         var refused = await stack.GetResourceAsync(ToFail, "kbs:///default/key/e2e-revoked");
 
-        Assert.True(KbsEndToEndFixture.StandingCache < KbsEndToEndFixture.QuoteInterval, "the broker's standing cache must be shorter than the quote interval");
+        Assert.True(KbsBrokerStack.StandingCache < KbsBrokerStack.QuoteInterval, "the broker's standing cache must be shorter than the quote interval");
         Assert.Equal(1, refused.ExitCode);
         Assert.Equal($"error: kbs refused: AttestationFailed: agent '{ToFail.AgentId}' is {AgentStates.Failed} at the verifier, not {AgentStates.Attested}",
             refused.StandardError.Trim());

@@ -66,7 +66,7 @@ public sealed class ResourceReleaseTests(KbsStackFixture stack)
         using var response = await KbsWire.GetResourceAsync(client, "node1/key/only");
 
         await KbsWire.AssertErrorAsync(response, HttpStatusCode.Forbidden, KbsErrorNames.PolicyDeny,
-            $"no rule of resource policy version {version} lets agent '{Node.AgentId}' (verifier policy '{KbsStackFixture.VerifierPolicy}') read node1/key/only");
+            $"no rule of resource policy version {version} lets agent '{Node.AgentId}' (verifier policy '{KbsBrokerStack.VerifierPolicy}') read node1/key/only");
     }
 
     [Fact]
@@ -83,7 +83,7 @@ public sealed class ResourceReleaseTests(KbsStackFixture stack)
 
         Assert.Empty(appraisal.PolicyNamespaces);
         await KbsWire.AssertErrorAsync(response, HttpStatusCode.Forbidden, KbsErrorNames.PolicyDeny,
-            $"no rule of resource policy version {version} lets agent '{Node.AgentId}' (verifier policy '{KbsStackFixture.VerifierPolicy}') read team-a/key/1");
+            $"no rule of resource policy version {version} lets agent '{Node.AgentId}' (verifier policy '{KbsBrokerStack.VerifierPolicy}') read team-a/key/1");
     }
 
     [Fact]

@@ -11,7 +11,7 @@ namespace TrustLaunch.Kbs.Tests;
 
 /// <summary>
 /// Revocation: the broker asks the verifier how a node stands at every attestation and resource request (an answer
-/// reused for at most <see cref="KbsStackFixture.StandingCache"/>), so once the verifier fails a node its sessions and
+/// reused for at most <see cref="KbsBrokerStack.StandingCache"/>), so once the verifier fails a node its sessions and
 /// tokens stop working within one quote interval, and it cannot attest again. Fails node 1 of the stack.
 /// </summary>
 [Trait("Category", "Slow")]
@@ -42,12 +42,12 @@ public sealed class RevocationTests(KbsStackFixture stack, ITestOutputHelper out
             using var probe = await KbsWire.GetResourceAsync(client, "node1/key/revoked");
             status = probe.StatusCode;
         }
-        while (status == HttpStatusCode.OK && failedSeen.Elapsed < 2 * KbsStackFixture.QuoteInterval);
+        while (status == HttpStatusCode.OK && failedSeen.Elapsed < 2 * KbsBrokerStack.QuoteInterval);
         var refusedAfter = failedSeen.Elapsed;
         output.WriteLine($"refused {refusedAfter.TotalMilliseconds:F0} ms after the verifier reported Failed");
 
         var refusal = $"agent '{Node.AgentId}' is {AgentStates.Failed} at the verifier, not {AgentStates.Attested}";
-        Assert.True(refusedAfter <= KbsStackFixture.QuoteInterval, $"still released {refusedAfter} after the verifier failed the node");
+        Assert.True(refusedAfter <= KbsBrokerStack.QuoteInterval, $"still released {refusedAfter} after the verifier failed the node");
         using (var cookie = await KbsWire.GetResourceAsync(client, "node1/key/revoked"))
             await KbsWire.AssertErrorAsync(cookie, HttpStatusCode.Unauthorized, KbsErrorNames.AttestationFailed, refusal);
         using (var other = stack.Client())

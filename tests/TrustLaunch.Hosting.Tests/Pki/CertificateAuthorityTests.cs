@@ -126,7 +126,7 @@ public sealed class CertificateAuthorityTests : IDisposable
     {
         using var ca = Init();
         var e = Assert.Throws<ArgumentException>(() => ca.Issue("admin", "x"));
-        Assert.Equal("unknown role 'admin': expected one of registrar, verifier, agent, tenant, kbs (Parameter 'role')", e.Message);
+        Assert.Equal("unknown role 'admin': expected one of registrar, verifier, agent, tenant, kbs, kbs-admin (Parameter 'role')", e.Message);
     }
 
     [Theory]

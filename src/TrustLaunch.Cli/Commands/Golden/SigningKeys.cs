@@ -16,25 +16,26 @@ public static class SigningKeys
 {
     private const string FileScheme = "file:";
 
-    public static IPayloadSigner Open(string keyRef)
+    /// <summary>Opens the signing key <paramref name="keyRef"/>; refusals name <paramref name="option"/>.</summary>
+    public static IPayloadSigner Open(string keyRef, string option = "--key")
     {
         if (Pkcs11Uri.LooksLikeUri(keyRef))
-            return OpenHsm(keyRef);
+            return OpenHsm(keyRef, option);
         if (!File.Exists(keyRef))
-            throw new CliUsageException($"--key {keyRef}: no such file");
+            throw new CliUsageException($"{option} {keyRef}: no such file");
         try
         {
             return PemPayloadSigner.FromFile(keyRef);
         }
         catch (CryptographicException e)
         {
-            throw new CliUsageException($"--key {e.Message}");
+            throw new CliUsageException($"{option} {e.Message}");
         }
     }
 
-    private static HsmPayloadSigner OpenHsm(string keyRef)
+    private static HsmPayloadSigner OpenHsm(string keyRef, string option)
     {
-        var (uri, pin) = HsmKeyRef(keyRef, "--key");
+        var (uri, pin) = HsmKeyRef(keyRef, option);
         try
         {
             return HsmPayloadSigner.Open(HsmModule.Load(uri.ModulePath), uri, pin);

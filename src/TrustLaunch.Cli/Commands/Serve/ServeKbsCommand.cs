@@ -77,7 +77,7 @@ public static class ServeKbsCommand
             var adminEndpoint = ServeOptions.Endpoint(parse, adminListen, "admin", mutualTls: true);
             if (!Pkcs11Uri.LooksLikeUri(parse.GetValue(wrapKey)!))
                 throw new CliUsageException("--wrap-key must be a pkcs11: URI: resources are wrapped by a key in an HSM");
-            var signer = SigningKeys.Open(parse.GetValue(signingKey)!);
+            var signer = SigningKeys.Open(parse.GetValue(signingKey)!, signingKey.Name);
             try
             {
                 using var wrapper = OpenWrapKey(parse.GetValue(wrapKey)!);
