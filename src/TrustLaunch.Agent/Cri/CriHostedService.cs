@@ -38,8 +38,12 @@ internal sealed class CriHostedService(CriSettings settings, AgentRuntime agent,
             BackendSocket = CriOptions.SocketPath(settings.Backend, "--cri-backend"),
             Mirrors = CriOptions.ParseMirrors(settings.Mirrors),
         };
+        var sourceLogger = loggerFactory.CreateLogger<CriRegistries>();
         _endpoint = await CriEndpoint.StartAsync(options, judge, new LaunchLogMeasurer(agent.Log), loggerFactory,
-            agent.Log.ReadFrom(0).Select(r => r.Content), settings.RegistryOptions(), cancellationToken).ConfigureAwait(false);
+            agent.Log.ReadFrom(0).Select(r => r.Content), settings.RegistryOptions() with
+            {
+                SourceRefused = reason => sourceLogger.LogWarning("Registry source given up: {Reason}", reason),
+            }, cancellationToken).ConfigureAwait(false);
     }
 
     public async Task StopAsync(CancellationToken cancellationToken) => await DisposeAsync().ConfigureAwait(false);

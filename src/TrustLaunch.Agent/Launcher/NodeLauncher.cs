@@ -161,6 +161,7 @@ public sealed class NodeLauncher(AgentRuntime agent, ServiceHttpClientFactory cl
         {
             InsecureRegistries = request.InsecureRegistries ?? [],
             Credentials = credentials,
+            SourceRefused = reason => logger.LogWarning("Registry source given up: {Reason}", reason),
         });
         // Keyed by a hash, so no password is kept as a key; the settings files' paths and change times are part of
         // it, so an edited auth file, registries.conf or certs.d makes a new client.

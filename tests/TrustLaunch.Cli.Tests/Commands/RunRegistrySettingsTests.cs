@@ -63,7 +63,40 @@ public sealed class RunRegistrySettingsTests(ImageRegistryFixture registry, Clie
         Assert.True(mirror.Connections > 0, "the mirror was never asked");
         var verified = (await agent.Deployment.ReadLogAsync(since)).Select(r => EventLine.Parse(r.Content)).Single(e => e.Operation == LaunchEvents.ImageVerified);
         Assert.Equal(image.ManifestDigest, verified.Content.GetProperty("digest").GetString());
+        var givenUp = $"Registry source given up: mirror 127.0.0.1:{mirror.Port} refused for {registry.Host}/mirrored/app";
+        await Eventually.WaitAsync(() => Task.FromResult(agent.Deployment.Agent!.ReadLog().Contains(givenUp, StringComparison.Ordinal) ? givenUp : null),
+            () => $"the agent's log never said '{givenUp}'");
         (await Tl("rm", "mirrored")).EnsureSuccess();
+    }
+
+    [Fact]
+    public async Task ImagePull_FirstMirrorServesATamperedLayer_WarnsAndPullsFromTheNextSource()
+    {
+        var image = await registry.PushAsync(registry.LayoutA, "mirrored/pull", "v1");
+        var copy = await TestImages.PushAsync(_tampered, registry.LayoutA, "t", "mirrored/pull", "v1");
+        string layer;
+        using (var client = new RegistryClient())
+            layer = (await client.GetManifestAsync(ImageReference.Parse(copy.Reference))).ParseManifest().Layers[^1].Digest.ToString();
+        var data = _tampered.BlobDataPath(layer);
+        var bytes = await File.ReadAllBytesAsync(data);
+        bytes[bytes.Length / 2] ^= 0xff;
+        await File.WriteAllBytesAsync(data, bytes);
+        var conf = _scratch["pull-registries.conf"];
+        await File.WriteAllTextAsync(conf, $"""
+            [[registry]]
+            prefix = "{registry.Host}"
+            location = "{registry.Host}"
+
+            [[registry.mirror]]
+            location = "{_tampered.Host}"
+            """);
+
+        var pull = await CliHarness.RunAsync("image", "pull", image.Reference, "--registries-conf", conf, "--data-dir", _scratch["pull"]);
+
+        Assert.Equal(0, pull.ExitCode);
+        Assert.StartsWith($"warning: mirror {_tampered.Host} refused for {registry.Host}/mirrored/pull:v1", pull.Stderr);
+        Assert.Contains($"digest mismatch: expected {layer}, got sha256:", pull.Stderr);
+        Assert.EndsWith($"; trying {registry.Host}\n", pull.Stderr);
     }
 
     [Fact]

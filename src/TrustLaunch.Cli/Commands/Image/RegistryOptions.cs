@@ -127,6 +127,7 @@ public sealed class RegistryOptions
         {
             InsecureRegistries = parse.GetValue(InsecureRegistry) ?? [],
             Credentials = credentials,
+            SourceRefused = reason => parse.InvocationConfiguration.Error.WriteLine($"warning: {reason}"),
         });
     }
 
