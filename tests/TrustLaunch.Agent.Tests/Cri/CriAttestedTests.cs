@@ -72,8 +72,8 @@ public sealed class CriAttestedTests(ContainerdFixture containerd) : IAsyncLifet
         await runtime.RemovePodSandboxAsync(new RemovePodSandboxRequest { PodSandboxId = pod });
 
         Assert.Equal((ContainerState.ContainerRunning, "attested\n"), (status.State, exec.Stdout.ToStringUtf8()));
-        var row = Assert.Single(ps, line => line.StartsWith(container, StringComparison.Ordinal));
-        Assert.Matches($@"^{container} +running +docker\.io/library/app-attested +{pushed.ManifestDigest[..19]} +\d{{4}}-\d\d-\d\d \d\d:\d\d:\d\d {CriPods.Namespace}/web-0$", row);
+        var row = Assert.Single(ps, line => line.StartsWith(container[..13] + " ", StringComparison.Ordinal));
+        Assert.Matches($@"^{container[..13]} +running +docker\.io/library/app-attested +{pushed.ManifestDigest[..19]} +\d{{4}}-\d\d-\d\d \d\d:\d\d:\d\d {CriPods.Namespace}/web-0$", row);
 
         var log = await QuotedLogAsync(deployment);
         var events = log.Select(r => r.Content.Split(' ', 3)).Select(p => (Operation: p[1], Content: p[2])).ToList();

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Text.Json.Serialization;
 using TrustLaunch.Agent.Launcher;
 using TrustLaunch.Cli.Output;
 using TrustLaunch.Hosting.Contracts;
@@ -10,9 +11,14 @@ public static class PsCommand
 {
     public static Command Create(GlobalOptions options, ContainerOptions containers)
     {
-        var command = new Command("ps", "List the node's containers: started by trustlaunch run, or through the agent's CRI endpoint (with their pods)");
+        var noTrunc = new Option<bool>("--no-trunc") { Description = "Print CRI container ids whole (the table shows their first 13 characters, as crictl does)" };
+        var command = new Command("ps", "List the node's containers: started by trustlaunch run, or through the agent's CRI endpoint (with their pods)")
+        {
+            noTrunc,
+        };
         command.SetAction(async (parse, ct) =>
         {
+            var whole = parse.GetValue(noTrunc);
             List<ContainerView> list;
             if (containers.IsStandalone(parse))
             {
@@ -27,7 +33,7 @@ public static class PsCommand
             {
                 w.WriteLine($"{"NAME",-20} {"STATUS",-12} {"IMAGE",-40} {"DIGEST",-20} {"CREATED",-19} POD");
                 foreach (var c in items)
-                    w.WriteLine($"{c.Name,-20} {c.StatusText,-12} {Trim(c.Image, 40),-40} {c.ImageDigest[..Math.Min(19, c.ImageDigest.Length)],-20} {c.Created:yyyy-MM-dd HH:mm:ss} {c.PodText}".TrimEnd());
+                    w.WriteLine($"{(whole ? c.Name : c.ShortName),-20} {c.StatusText,-12} {Trim(c.Image, 40),-40} {c.ImageDigest[..Math.Min(19, c.ImageDigest.Length)],-20} {c.Created:yyyy-MM-dd HH:mm:ss} {c.PodText}".TrimEnd());
             }).ConfigureAwait(false);
         });
         return command;
@@ -46,6 +52,10 @@ public sealed record ContainerView(string Name, string Image, string ImageDigest
     string? ExitReason = null, string PodName = "", string Source = NodeContainer.RunSource)
 {
     public string StatusText => ExitCode is { } code ? $"exited({code})" : Status;
+
+    /// <summary>The name, or for a CRI container its id's first 13 characters (crictl's short form).</summary>
+    [JsonIgnore]
+    public string ShortName => Source == NodeContainer.CriSource && Name.Length > 13 ? Name[..13] : Name;
 
     /// <summary>namespace/pod-name for CRI containers, else the pod id given to run (if any).</summary>
     public string PodText => PodName.Length > 0 ? (Namespace.Length > 0 ? $"{Namespace}/{PodName}" : PodName) : Pod;
