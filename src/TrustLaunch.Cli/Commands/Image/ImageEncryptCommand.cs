@@ -1,9 +1,9 @@
 using System.CommandLine;
 using System.Security.Cryptography;
 using System.Text.Json;
+using TrustLaunch.Agent.Launcher;
 using TrustLaunch.Cli.Commands.Kbs;
 using TrustLaunch.Cli.Commands.KeyProvider;
-using TrustLaunch.Agent.Launcher;
 using TrustLaunch.Cli.Output;
 using TrustLaunch.Kbs.Client;
 using TrustLaunch.Oci.Crypt;
