@@ -18,7 +18,8 @@ public static class ProcessRunner
         IEnumerable<string> arguments,
         IReadOnlyDictionary<string, string>? environment = null,
         string? workingDirectory = null,
-        TimeSpan? timeout = null)
+        TimeSpan? timeout = null,
+        string? standardInput = null)
     {
         var info = new ProcessStartInfo(fileName)
         {
@@ -33,6 +34,8 @@ public static class ProcessRunner
         foreach (var (k, v) in environment ?? new Dictionary<string, string>())
             info.Environment[k] = v;
         using var process = Process.Start(info) ?? throw new InvalidOperationException($"could not start {fileName}");
+        if (standardInput is not null)
+            await process.StandardInput.WriteAsync(standardInput);
         process.StandardInput.Close();
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();

@@ -207,8 +207,8 @@ public sealed class NodeLauncher(AgentRuntime agent, ServiceHttpClientFactory cl
         File.Exists(DataDirsFile) ? await File.ReadAllLinesAsync(DataDirsFile, cancellationToken).ConfigureAwait(false) : [];
 }
 
-/// <summary>Items disposed together (the decryption keys of one launch).</summary>
-internal sealed class DisposableList<T>(IEnumerable<T>? items) : List<T>(items ?? []), IDisposable where T : IDisposable
+/// <summary>Items disposed together (the decryption keys of one launch, the key provider recipients of one image).</summary>
+public sealed class DisposableList<T>(IEnumerable<T>? items) : List<T>(items ?? []), IDisposable where T : IDisposable
 {
     public void Dispose()
     {

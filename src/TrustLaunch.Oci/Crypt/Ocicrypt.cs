@@ -15,7 +15,7 @@ namespace TrustLaunch.Oci.Crypt;
 /// <c>{"cipher":"AES_256_CTR_HMAC_SHA256","hmac":b64,"cipheroptions":{}}</c>. The cipher is AES-256-CTR with the nonce
 /// as the first counter block, and HMAC-SHA256 (same key) over the whole ciphertext.
 /// </summary>
-public static class Ocicrypt
+public static partial class Ocicrypt
 {
     public const string KeysJweAnnotation = "org.opencontainers.image.enc.keys.jwe";
     public const string PubOptsAnnotation = "org.opencontainers.image.enc.pubopts";
@@ -47,6 +47,11 @@ public static class Ocicrypt
     {
         var opts = UnwrapKey(encryptedLayer, keys);
         CryptographicOperations.ZeroMemory(opts.SymKey);
+        return PlainDescriptor(encryptedLayer, opts);
+    }
+
+    private static OciDescriptor PlainDescriptor(OciDescriptor encryptedLayer, LayerKey opts)
+    {
         return encryptedLayer with
         {
             MediaType = encryptedLayer.MediaType[..^MediaTypes.EncryptedSuffix.Length],
@@ -58,16 +63,18 @@ public static class Ocicrypt
 
     internal sealed record LayerKey(byte[] SymKey, byte[] Nonce, byte[] Hmac, Digest? PlainDigest);
 
-    internal static LayerKey UnwrapKey(OciDescriptor layer, IReadOnlyList<DecryptionKey> keys)
+    internal static LayerKey UnwrapKey(OciDescriptor layer, IReadOnlyList<DecryptionKey> keys) =>
+        UnwrapJwe(layer, ReadPublicOptions(layer), keys);
+
+    /// <summary>Checks the layer is encrypted with <see cref="Cipher"/> and returns the HMAC from its public options.</summary>
+    private static byte[] ReadPublicOptions(OciDescriptor layer)
     {
         if (!MediaTypes.IsEncrypted(layer.MediaType))
             throw new CryptographicException($"layer {layer.Digest}: media type '{layer.MediaType}' is not an encrypted layer");
         var annotations = layer.Annotations ?? new Dictionary<string, string>();
         if (!annotations.TryGetValue(PubOptsAnnotation, out var pubB64))
             throw new CryptographicException($"layer {layer.Digest}: annotation {PubOptsAnnotation} is missing");
-        if (!annotations.TryGetValue(KeysJweAnnotation, out var jwes) || jwes.Length == 0)
-            throw new CryptographicException($"layer {layer.Digest}: annotation {KeysJweAnnotation} is missing (other key wrappers — pkcs7, pgp, provider — are not supported here)");
-        if (pubB64.Length > MaxAnnotationLength || jwes.Length > MaxAnnotationLength)
+        if (annotations.Where(a => a.Key.StartsWith("org.opencontainers.image.enc.", StringComparison.Ordinal)).Any(a => a.Value.Length > MaxAnnotationLength))
             throw new CryptographicException($"layer {layer.Digest}: encryption annotations are larger than {MaxAnnotationLength} bytes");
 
         byte[] hmac;
@@ -85,7 +92,18 @@ public static class Ocicrypt
         }
         if (hmac.Length != 32)
             throw new CryptographicException($"layer {layer.Digest}: pubopts hmac is {hmac.Length} bytes, expected 32");
+        return hmac;
+    }
 
+    private static LayerKey UnwrapJwe(OciDescriptor layer, byte[] hmac, IReadOnlyList<DecryptionKey> keys)
+    {
+        var annotations = layer.Annotations ?? new Dictionary<string, string>();
+        if (!annotations.TryGetValue(KeysJweAnnotation, out var jwes) || jwes.Length == 0)
+        {
+            throw new CryptographicException(annotations.ContainsKey(KeyProviderPacket.Annotation)
+                ? $"layer {layer.Digest}: its key is wrapped only for key provider {KeyProviderPacket.ProviderName}: it is unwrapped through the key broker"
+                : $"layer {layer.Digest}: annotation {KeysJweAnnotation} is missing (other key wrappers — pkcs7, pgp, other providers — are not supported here)");
+        }
         var entries = jwes.Split(',', StringSplitOptions.RemoveEmptyEntries);
         var recipientCount = 0;
         foreach (var entry in entries)
@@ -164,12 +182,21 @@ public static class Ocicrypt
     /// encrypted layer's descriptor (media type + <c>+encrypted</c>, ciphertext digest and size, the two
     /// annotations). One JWE holds all recipients, as skopeo writes it.
     /// </summary>
+    public static Task<OciDescriptor> EncryptAsync(OciDescriptor plainLayer, Stream plaintext, Stream destination,
+        IReadOnlyList<EncryptionRecipient> recipients, CancellationToken cancellationToken = default) =>
+        EncryptAsync(plainLayer, plaintext, destination, recipients, [], cancellationToken);
+
+    /// <summary>
+    /// As above, and the layer key is also wrapped for each of <paramref name="providers"/> into the
+    /// <see cref="KeyProviderPacket.Annotation"/> annotation (comma-separated base64 packets, as ocicrypt writes a
+    /// provider's answers). Either list may be empty, not both.
+    /// </summary>
     public static async Task<OciDescriptor> EncryptAsync(OciDescriptor plainLayer, Stream plaintext, Stream destination,
-        IReadOnlyList<EncryptionRecipient> recipients, CancellationToken cancellationToken = default)
+        IReadOnlyList<EncryptionRecipient> recipients, IReadOnlyList<ProviderRecipient> providers, CancellationToken cancellationToken = default)
     {
         if (MediaTypes.IsEncrypted(plainLayer.MediaType))
             throw new ArgumentException($"layer {plainLayer.Digest} is already encrypted", nameof(plainLayer));
-        if (recipients.Count == 0)
+        if (recipients.Count == 0 && providers.Count == 0)
             throw new ArgumentException("at least one recipient is needed", nameof(recipients));
         var key = RandomNumberGenerator.GetBytes(32);
         var nonce = RandomNumberGenerator.GetBytes(16);
@@ -189,23 +216,24 @@ public static class Ocicrypt
                 await destination.WriteAsync(buffer.AsMemory(0, n), cancellationToken).ConfigureAwait(false);
                 size += n;
             }
+            var pubOptions = $$$"""{"cipher":"{{{Cipher}}}","hmac":"{{{Convert.ToBase64String(hmac.GetHashAndReset())}}}","cipheroptions":{}}""";
+            var annotations = new Dictionary<string, string>(WithoutEncAnnotations(plainLayer.Annotations) ?? new Dictionary<string, string>())
+            {
+                [PubOptsAnnotation] = Convert.ToBase64String(Encoding.UTF8.GetBytes(pubOptions)),
+            };
             var privateBuffer = new byte[512];
-            byte[] jwe;
             try
             {
-                var length = WritePrivateOptions(privateBuffer, key, nonce, plainLayer.Digest);
-                jwe = JweJson.Encrypt(privateBuffer.AsSpan(0, length), recipients.Select(r => r.Key).ToList());
+                var privateOptions = privateBuffer.AsSpan(0, WritePrivateOptions(privateBuffer, key, nonce, plainLayer.Digest));
+                if (recipients.Count > 0)
+                    annotations[KeysJweAnnotation] = Convert.ToBase64String(JweJson.Encrypt(privateOptions, recipients.Select(r => r.Key).ToList()));
+                if (providers.Count > 0)
+                    annotations[KeyProviderPacket.Annotation] = WrapForProviders(privateOptions, providers);
             }
             finally
             {
                 CryptographicOperations.ZeroMemory(privateBuffer);
             }
-            var pubOptions = $$$"""{"cipher":"{{{Cipher}}}","hmac":"{{{Convert.ToBase64String(hmac.GetHashAndReset())}}}","cipheroptions":{}}""";
-            var annotations = new Dictionary<string, string>(WithoutEncAnnotations(plainLayer.Annotations) ?? new Dictionary<string, string>())
-            {
-                [KeysJweAnnotation] = Convert.ToBase64String(jwe),
-                [PubOptsAnnotation] = Convert.ToBase64String(Encoding.UTF8.GetBytes(pubOptions)),
-            };
             return plainLayer with
             {
                 MediaType = plainLayer.MediaType + MediaTypes.EncryptedSuffix,

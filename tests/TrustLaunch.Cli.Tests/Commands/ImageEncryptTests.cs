@@ -173,8 +173,14 @@ public sealed class ImageEncryptTests(ImageRegistryFixture registry) : IClassFix
     }
 
     [Theory]
-    [InlineData("rsa:{0}", "error: --recipient 'rsa:{0}': only jwe:PUBLIC-KEY.pem recipients are supported\n")]
+    [InlineData("rsa:{0}", "error: --recipient 'rsa:{0}': only jwe:PUBLIC-KEY.pem and provider:trustlaunch:kbs:///REPOSITORY/TYPE/TAG recipients are supported\n")]
     [InlineData("jwe:{0}.missing", "error: --recipient jwe:{0}.missing: no such file\n")]
+    [InlineData("provider:other:kbs:///default/image-key/app",
+        "error: --recipient 'provider:other:kbs:///default/image-key/app': only jwe:PUBLIC-KEY.pem and provider:trustlaunch:kbs:///REPOSITORY/TYPE/TAG recipients are supported\n")]
+    [InlineData("provider:trustlaunch:kbs://kbs.example:8080/default/image-key/app",
+        "error: --recipient provider:trustlaunch:kbs://kbs.example:8080/default/image-key/app: resource URI 'kbs://kbs.example:8080/default/image-key/app' names the broker kbs.example:8080: the key-encryption key is kept at the --kbs-admin broker, name it kbs:///default/image-key/app\n")]
+    [InlineData("provider:trustlaunch:default/image-key/app",
+        "error: --recipient provider:trustlaunch:default/image-key/app: resource URI 'default/image-key/app' does not start with kbs://\n")]
     public async Task Encrypt_BadRecipient_ExitTwo(string recipient, string expected)
     {
         var (_, pub) = ImageRegistryFixture.WriteKeyPair(_scratch.Path, "r");

@@ -1,7 +1,11 @@
 using System.CommandLine;
 using System.Security.Cryptography;
 using System.Text.Json;
+using TrustLaunch.Agent.Launcher;
+using TrustLaunch.Cli.Commands.Kbs;
+using TrustLaunch.Cli.Commands.KeyProvider;
 using TrustLaunch.Cli.Output;
+using TrustLaunch.Kbs.Client;
 using TrustLaunch.Oci.Crypt;
 using TrustLaunch.Oci.Manifests;
 using TrustLaunch.Oci.Store;
@@ -9,13 +13,16 @@ using TrustLaunch.Oci.Store;
 namespace TrustLaunch.Cli.Commands.Image;
 
 /// <summary>
-/// <c>trustlaunch image encrypt SRC DST --recipient jwe:PUB.pem…</c>: pulls SRC, encrypts every layer with ocicrypt
-/// (AES-256-CTR + HMAC-SHA256, the key wrapped for each recipient in one JWE) and pushes an OCI image to DST that
-/// <c>skopeo copy --decryption-key</c> decrypts.
+/// <c>trustlaunch image encrypt SRC DST --recipient jwe:PUB.pem… --recipient provider:trustlaunch:kbs:///…</c>: pulls
+/// SRC, encrypts every layer with ocicrypt (AES-256-CTR + HMAC-SHA256, the key wrapped for each JWE recipient in one
+/// JWE, and for each key provider recipient in a packet under the key-encryption key kept at that broker resource,
+/// see <see cref="ImageKeyEncryptionKeys"/>) and pushes an OCI image to DST. <c>skopeo copy --decryption-key</c>
+/// decrypts the JWE recipients; provider layers open only through the broker, on an attested node.
 /// </summary>
 public static class ImageEncryptCommand
 {
     private const string JwePrefix = "jwe:";
+    private const string ProviderPrefix = "provider:" + KeyProviderPacket.ProviderName + ":";
 
     public static Command Create(GlobalOptions options, RegistryOptions registry)
     {
@@ -23,8 +30,9 @@ public static class ImageEncryptCommand
         var destination = RegistryOptions.ReferenceArgument("DST", "Where to push the encrypted image");
         var recipient = new Option<string[]>("--recipient")
         {
-            Description = "jwe:PUBLIC-KEY.pem (RSA or EC P-256/P-384/P-521, SPKI PEM); repeatable, at least one",
-            HelpName = "jwe:FILE",
+            Description = "jwe:PUBLIC-KEY.pem (RSA or EC P-256/P-384/P-521, SPKI PEM) or provider:trustlaunch:kbs:///REPOSITORY/TYPE/TAG "
+                + "(key-encryption key kept at the broker: --kbs-admin, --tls-dir); repeatable, at least one",
+            HelpName = "jwe:FILE|provider:trustlaunch:URI",
             Required = true,
         };
         var platform = RegistryOptions.PlatformOption();
@@ -32,18 +40,21 @@ public static class ImageEncryptCommand
         {
             source, destination, recipient, platform,
         };
+        var admin = new KbsAdminOptions();
+        admin.AddTo(command);
         command.SetAction(async (parse, ct) =>
         {
             var src = RegistryOptions.ParseReference(parse.GetValue(source)!);
             var dst = RegistryOptions.ParseReference(parse.GetValue(destination)!);
             var p = RegistryOptions.ParsePlatform(parse.GetValue(platform));
-            var recipients = LoadRecipients(parse.GetValue(recipient) ?? []);
+            var (recipients, kids) = LoadRecipients(parse.GetValue(recipient) ?? []);
             var store = registry.OpenStore(parse);
             using var client = registry.CreateClient(parse, options.Input, src, dst);
             var output = CliOutput.For(parse, options);
             var view = output.Json ? null : new PullProgressView(output.Writer, PullProgressView.IsTerminal(output.Writer));
             var image = await LocalImages.PullAsync(client, store, src, p, [], view, ct).ConfigureAwait(false);
             view?.Complete();
+            using var providers = await ProviderRecipientsAsync(parse, admin, kids, ct).ConfigureAwait(false);
 
             var layers = new List<OciDescriptor>();
             var report = new List<EncryptedLayer>();
@@ -57,7 +68,7 @@ public static class ImageEncryptCommand
                     FileOptions.Asynchronous | FileOptions.DeleteOnClose);
                 OciDescriptor encrypted;
                 await using (var blob = store.OpenBlob(layer.Digest))
-                    encrypted = await Ocicrypt.EncryptAsync(plain, blob, ciphertext, recipients, ct).ConfigureAwait(false);
+                    encrypted = await Ocicrypt.EncryptAsync(plain, blob, ciphertext, recipients, providers, ct).ConfigureAwait(false);
                 ciphertext.Position = 0;
                 await client.PushBlobAsync(dst, encrypted.Digest, encrypted.Size, ciphertext, ct).ConfigureAwait(false);
                 layers.Add(encrypted);
@@ -74,7 +85,7 @@ public static class ImageEncryptCommand
             var bytes = JsonSerializer.SerializeToUtf8Bytes(manifest, OciJson.Readable.OciManifest);
             var digest = await client.PushManifestAsync(dst, bytes, MediaTypes.OciManifest, ct).ConfigureAwait(false);
 
-            var result = new EncryptResult(src.ToString(), dst.ToString(), digest.ToString(), recipients.Count, report);
+            var result = new EncryptResult(src.ToString(), dst.ToString(), digest.ToString(), recipients.Count + providers.Count, report);
             return await output.WriteAsync(result, CliJsonContext.Output.EncryptResult, (w, x) =>
             {
                 foreach (var l in x.Layers)
@@ -85,13 +96,29 @@ public static class ImageEncryptCommand
         return command;
     }
 
-    private static List<EncryptionRecipient> LoadRecipients(IEnumerable<string> values)
+    private static (List<EncryptionRecipient> Jwe, List<KbsResourceUri> Kids) LoadRecipients(IEnumerable<string> values)
     {
         var recipients = new List<EncryptionRecipient>();
+        var kids = new List<KbsResourceUri>();
         foreach (var value in values)
         {
+            if (value.StartsWith(ProviderPrefix, StringComparison.Ordinal))
+            {
+                try
+                {
+                    var kid = ImageKeyEncryptionKeys.ParseKid(value[ProviderPrefix.Length..]);
+                    if (kids.Contains(kid))
+                        throw new CliUsageException($"--recipient {value} is given twice");
+                    kids.Add(kid);
+                }
+                catch (FormatException e)
+                {
+                    throw new CliUsageException($"--recipient {value}: {e.Message}");
+                }
+                continue;
+            }
             if (!value.StartsWith(JwePrefix, StringComparison.Ordinal))
-                throw new CliUsageException($"--recipient '{value}': only jwe:PUBLIC-KEY.pem recipients are supported");
+                throw new CliUsageException($"--recipient '{value}': only jwe:PUBLIC-KEY.pem and {ProviderPrefix}kbs:///REPOSITORY/TYPE/TAG recipients are supported");
             var file = value[JwePrefix.Length..];
             if (!File.Exists(file))
                 throw new CliUsageException($"--recipient {value}: no such file");
@@ -104,9 +131,37 @@ public static class ImageEncryptCommand
                 throw new CliUsageException($"--recipient {file}: not an RSA or EC public key: {e.Message}");
             }
         }
-        if (recipients.Count == 0)
+        if (recipients.Count == 0 && kids.Count == 0)
             throw new CliUsageException("--recipient: at least one recipient is needed");
-        return recipients;
+        return (recipients, kids);
+    }
+
+    /// <summary>The key-encryption key of each provider recipient, created at the broker when it has none.</summary>
+    private static async Task<DisposableList<ProviderRecipient>> ProviderRecipientsAsync(ParseResult parse, KbsAdminOptions admin, List<KbsResourceUri> kids,
+        CancellationToken cancellationToken)
+    {
+        var providers = new DisposableList<ProviderRecipient>(null);
+        try
+        {
+            foreach (var kid in kids)
+            {
+                var kek = await admin.CallAsync(parse, client => ImageKeyEncryptionKeys.GetOrCreateAsync(client, kid, cancellationToken)).ConfigureAwait(false);
+                try
+                {
+                    providers.Add(new ProviderRecipient(kid.WithoutAuthority, kek));
+                }
+                finally
+                {
+                    CryptographicOperations.ZeroMemory(kek);
+                }
+            }
+            return providers;
+        }
+        catch
+        {
+            providers.Dispose();
+            throw;
+        }
     }
 
     /// <summary>Docker schema 2 layer types have no encrypted form: the OCI type of the same content.</summary>

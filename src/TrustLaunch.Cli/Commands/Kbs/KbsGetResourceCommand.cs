@@ -20,18 +20,11 @@ public static class KbsGetResourceCommand
     {
         var uri = new Argument<string>("URI") { Description = "kbs:///REPOSITORY/TYPE/TAG (or kbs://HOST:PORT/… naming the agent's broker)" };
         var output = OutOption();
-        var socket = new Option<string?>("--agent-socket")
-        {
-            Description = $"The local agent's unix socket (default: ${ContainerOptions.AgentSocketEnvironmentVariable}, else {ContainerOptions.DefaultAgentSocket})",
-            HelpName = "PATH",
-        };
+        var socket = AgentSocketOption();
         var command = new Command("get-resource", "Fetch a resource from the key broker through the local agent's attestation") { uri, output, socket };
         command.SetAction(async (parse, ct) =>
         {
-            var path = parse.GetValue(socket) ?? Environment.GetEnvironmentVariable(ContainerOptions.AgentSocketEnvironmentVariable) ?? ContainerOptions.DefaultAgentSocket;
-            if (!File.Exists(path))
-                throw new CliFailureException($"no agent socket at {path}: start `trustlaunch serve agent --kbs URL`, or pass --agent-socket");
-            var bytes = await FetchAsync(path, parse.GetValue(uri)!, ct).ConfigureAwait(false);
+            var bytes = await FetchAsync(AgentSocket(parse, socket), parse.GetValue(uri)!, ct).ConfigureAwait(false);
             try
             {
                 await WriteAsync(parse.GetValue(output), bytes, ct).ConfigureAwait(false);
@@ -43,6 +36,20 @@ public static class KbsGetResourceCommand
             return ExitCodes.Success;
         });
         return command;
+    }
+
+    /// <summary><c>--agent-socket PATH</c> of the commands that fetch a resource through the local agent.</summary>
+    internal static Option<string?> AgentSocketOption() => new("--agent-socket")
+    {
+        Description = $"The local agent's unix socket (default: ${ContainerOptions.AgentSocketEnvironmentVariable}, else {ContainerOptions.DefaultAgentSocket})",
+        HelpName = "PATH",
+    };
+
+    /// <summary>The agent socket <paramref name="option"/> names (or its default), which must exist.</summary>
+    internal static string AgentSocket(ParseResult parse, Option<string?> option)
+    {
+        var path = parse.GetValue(option) ?? Environment.GetEnvironmentVariable(ContainerOptions.AgentSocketEnvironmentVariable) ?? ContainerOptions.DefaultAgentSocket;
+        return File.Exists(path) ? path : throw new CliFailureException($"no agent socket at {path}: start `trustlaunch serve agent --kbs URL`, or pass --agent-socket");
     }
 
     /// <summary><c>--out FILE</c> of the commands that print a resource.</summary>
@@ -65,7 +72,8 @@ public static class KbsGetResourceCommand
         }
     }
 
-    private static async Task<byte[]> FetchAsync(string socket, string uri, CancellationToken cancellationToken)
+    /// <summary>The resource's bytes through the agent at <paramref name="socket"/> (NodeKeyBroker: attested, measured as KeyReleased).</summary>
+    internal static async Task<byte[]> FetchAsync(string socket, string uri, CancellationToken cancellationToken)
     {
         using var http = UnixSocketHttp.Create(socket);
         // A handshake is a few round trips and one TPM quote; the broker side is bounded by the agent's own client.
