@@ -157,7 +157,7 @@ public abstract class KbsBrokerStack : IAsyncLifetime
             () => $"agent {node.AgentId} {state}: not reached in time");
     }
 
-    private static string SocketOf(FleetNode node) => Path.Combine(Argument(node, "--data-dir"), "agent.sock");
+    public static string SocketOf(FleetNode node) => Path.Combine(Argument(node, "--data-dir"), "agent.sock");
 
     /// <summary>The value the fleet started <paramref name="node"/>'s agent with for <paramref name="option"/>.</summary>
     private static string Argument(FleetNode node, string option)

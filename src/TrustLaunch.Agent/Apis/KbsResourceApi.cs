@@ -58,7 +58,8 @@ public static class KbsResourceApi
         return await broker.FetchAsync(request.Uri, context.RequestAborted).ConfigureAwait(false);
     }
 
-    private static IResult? Problem(Exception e, NodeKeyBroker? broker) => e switch
+    /// <summary>The problem a failed <see cref="NodeKeyBroker.FetchAsync"/> answers with; null for any other exception.</summary>
+    internal static IResult? Problem(Exception e, NodeKeyBroker? broker) => e switch
     {
         JsonException => TypedResults.Problem(title: "bad kbs resource request", detail: $"the body is not {{\"uri\":\"kbs:///REPOSITORY/TYPE/TAG\"}}: {e.Message}",
             statusCode: StatusCodes.Status400BadRequest),
