@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Builder;
@@ -24,27 +23,11 @@ public static class SecretApi
 
     public static void MapSecretApi(this RouteGroupBuilder group) => group.MapPost("/secret/unseal", UnsealAsync);
 
-    private static async Task UnsealAsync(HttpContext context)
+    private static Task UnsealAsync(HttpContext context)
     {
         var broker = context.RequestServices.GetService<NodeKeyBroker>();
         var secrets = context.RequestServices.GetService<NodeSecrets>();
-        byte[]? value = null;
-        try
-        {
-            value = await UnsealCoreAsync(context, broker, secrets).ConfigureAwait(false);
-            context.Response.ContentType = "application/octet-stream";
-            context.Response.ContentLength = value.Length;
-            await context.Response.Body.WriteAsync(value, context.RequestAborted).ConfigureAwait(false);
-        }
-        catch (Exception e) when (Problem(e, broker) is { } problem)
-        {
-            await problem.ExecuteAsync(context).ConfigureAwait(false);
-        }
-        finally
-        {
-            if (value is not null)
-                CryptographicOperations.ZeroMemory(value);
-        }
+        return KbsResourceApi.RespondWithBytesAsync(context, () => UnsealCoreAsync(context, broker, secrets), e => Problem(e, broker));
     }
 
     private static async Task<byte[]> UnsealCoreAsync(HttpContext context, NodeKeyBroker? broker, NodeSecrets? secrets)
