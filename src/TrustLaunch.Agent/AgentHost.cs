@@ -72,6 +72,12 @@ public static class AgentHost
                 return new NodeKeyBroker(new KbsClient(http, new Uri(kbs), new AgentTeeEvidence(runtime)), runtime,
                     services.GetRequiredService<Microsoft.Extensions.Logging.ILogger<NodeKeyBroker>>());
             });
+            if (options.SecretTrust is { } secretTrust)
+            {
+                var signers = TrustLaunch.Kbs.Secrets.SealedSecretSigners.Load(secretTrust);
+                builder.Services.AddSingleton(services => new NodeSecrets(signers, services.GetRequiredService<NodeKeyBroker>(),
+                    services.GetRequiredService<AgentRuntime>(), services.GetRequiredService<Microsoft.Extensions.Logging.ILogger<NodeSecrets>>()));
+            }
         }
 
         if (options.Cri is { } cri)

@@ -11,9 +11,14 @@ namespace TrustLaunch.Jose;
 public static class Jws
 {
     /// <summary>Signs <paramref name="payload"/>: <c>b64url(header).b64url(payload).b64url(signature)</c>.</summary>
-    public static string SignCompact(ReadOnlySpan<byte> payload, IPayloadSigner signer, string type)
+    public static string SignCompact(ReadOnlySpan<byte> payload, IPayloadSigner signer, string type) =>
+        SignCompact(payload, signer, type, signer.KeyId);
+
+    /// <summary>Signs with a protected header naming <paramref name="keyId"/> rather than the key's thumbprint, and
+    /// no <c>typ</c> when <paramref name="type"/> is null (sealed secrets carry only <c>alg</c> and <c>kid</c>).</summary>
+    public static string SignCompact(ReadOnlySpan<byte> payload, IPayloadSigner signer, string? type, string keyId)
     {
-        var signingInput = EncodeHeader(signer, type) + "." + Base64UrlText.Encode(payload);
+        var signingInput = EncodeHeader(signer.Algorithm, keyId, type) + "." + Base64UrlText.Encode(payload);
         var signature = signer.Sign(Encoding.ASCII.GetBytes(signingInput));
         return signingInput + "." + Base64UrlText.Encode(signature);
     }
@@ -64,15 +69,18 @@ public static class Jws
     }
 
     /// <summary>The protected header <c>{"alg","kid","typ"}</c> of a signature by <paramref name="signer"/>, base64url.</summary>
-    internal static string EncodeHeader(IPayloadSigner signer, string type)
+    internal static string EncodeHeader(IPayloadSigner signer, string type) => EncodeHeader(signer.Algorithm, signer.KeyId, type);
+
+    private static string EncodeHeader(string algorithm, string keyId, string? type)
     {
         using var buffer = new MemoryStream();
         using (var w = new Utf8JsonWriter(buffer))
         {
             w.WriteStartObject();
-            w.WriteString("alg", signer.Algorithm);
-            w.WriteString("kid", signer.KeyId);
-            w.WriteString("typ", type);
+            w.WriteString("alg", algorithm);
+            w.WriteString("kid", keyId);
+            if (type is not null)
+                w.WriteString("typ", type);
             w.WriteEndObject();
         }
         return Base64UrlText.Encode(buffer.ToArray());

@@ -23,11 +23,13 @@ public static class LaunchEvents
     public const string PodSandboxStopped = "PodSandboxStopped";
     public const string PodSandboxRemoved = "PodSandboxRemoved";
     public const string KeyReleased = "KeyReleased";
+    public const string SecretReleased = "SecretReleased";
 
     public static readonly IReadOnlySet<string> Operations = new HashSet<string>(StringComparer.Ordinal)
     {
         ImagePulled, ImageVerified, ImageRejected, ContainerCreated, ContainerStarted, ContainerStopped,
         ContainerDeleted, ContainerExec, PodSandboxCreated, PodSandboxStopped, PodSandboxRemoved, KeyReleased,
+        SecretReleased,
     };
 }
 
@@ -125,3 +127,20 @@ public sealed record PodSandboxEvent(
 public sealed record KeyReleasedEvent(
     [property: JsonPropertyName("resource")] string Resource,
     [property: JsonPropertyName("broker")] string Broker);
+
+/// <summary>
+/// <c>SecretReleased</c>: the agent unsealed a sealed secret and is about to hand its value over: <c>name</c> is what
+/// the caller calls it, <c>sealed_digest</c> is <c>sha256:HEX</c> of the whole <c>sealed.…</c> string's UTF-8 bytes
+/// (so a publisher can tell which sealed form was opened). Never the value.
+/// </summary>
+public sealed record SecretReleasedEvent(
+    [property: JsonPropertyName("name")] string Name,
+    [property: JsonPropertyName("sealed_digest")] string SealedDigest)
+{
+    /// <summary>A secret's name is a file name: 1-255 letters, digits, <c>.</c>, <c>_</c> or <c>-</c>, not <c>.</c> or <c>..</c>.</summary>
+    public static bool IsName(string name) =>
+        name.Length is > 0 and <= 255 && name is not ("." or "..") && name.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-');
+
+    public static bool IsDigest(string digest) =>
+        digest.Length == 71 && digest.StartsWith("sha256:", StringComparison.Ordinal) && digest.AsSpan(7).ContainsAnyExcept("0123456789abcdef") is false;
+}

@@ -17,4 +17,5 @@ namespace TrustLaunch.Measurement;
 [JsonSerializable(typeof(PodSandboxCreatedEvent))]
 [JsonSerializable(typeof(PodSandboxEvent))]
 [JsonSerializable(typeof(KeyReleasedEvent))]
+[JsonSerializable(typeof(SecretReleasedEvent))]
 public sealed partial class LaunchEventsJsonContext : JsonSerializerContext;

@@ -6,13 +6,22 @@ namespace TrustLaunch.Kbs.Tests;
 /// <summary>
 /// Nodes whose agents attest to the broker themselves (<c>serve agent --kbs</c>). Node 0 reaches the broker through
 /// <see cref="Proxy"/> (pass-through until a test tampers) and stays Attested; tests that fail a node use node 1,
-/// which reaches the broker directly.
+/// which reaches the broker directly. Every agent trusts sealed secrets signed by <see cref="SecretSigningKey"/> under kid
+/// <see cref="SecretKid"/> (<c>--secret-trust</c>); the secret tests fail node 2.
 /// </summary>
 public sealed class KbsEndToEndFixture : KbsBrokerStack
 {
     public const string Collection = "kbs-end-to-end";
 
+    public const string SecretKid = "e2e-publisher";
+
+    private readonly DirectoryInfo _secrets = System.IO.Directory.CreateTempSubdirectory("tl-e2e-secrets-");
     private int _proxyPort;
+
+    /// <summary>The P-256 PEM private key <c>trustlaunch secret seal --key</c> signs the tests' sealed secrets with.</summary>
+    public string SecretSigningKey => Path.Combine(_secrets.FullName, "signer.key");
+
+    private string SecretTrust => Path.Combine(_secrets.FullName, "trust");
 
     public EndToEndTamperingProxy Proxy { get; private set; } = null!;
 
@@ -22,12 +31,18 @@ public sealed class KbsEndToEndFixture : KbsBrokerStack
     // The agents reach neither the proxy nor the broker until a resource is asked for: both start after the fleet.
     protected override VerifierFleet CreateFleet()
     {
+        using (var signer = System.Security.Cryptography.ECDsa.Create(System.Security.Cryptography.ECCurve.NamedCurves.nistP256))
+        {
+            File.WriteAllText(SecretSigningKey, signer.ExportPkcs8PrivateKeyPem());
+            System.IO.Directory.CreateDirectory(SecretTrust);
+            File.WriteAllText(Path.Combine(SecretTrust, SecretKid + ".pem"), signer.ExportSubjectPublicKeyInfoPem());
+        }
         _proxyPort = FreePorts.FindPair();
         while (Math.Abs(_proxyPort - Port) < 2)
             _proxyPort = FreePorts.FindPair();
-        return new VerifierFleet(2, new AgentDeployment { AgentArguments = ["--kbs", $"https://127.0.0.1:{_proxyPort}"] })
+        return new VerifierFleet(3, new AgentDeployment { AgentArguments = ["--kbs", $"https://127.0.0.1:{_proxyPort}", "--secret-trust", SecretTrust] })
         {
-            NodeArguments = ["--kbs", BrokerUrl],
+            NodeArguments = ["--kbs", BrokerUrl, "--secret-trust", SecretTrust],
         };
     }
 
@@ -38,6 +53,7 @@ public sealed class KbsEndToEndFixture : KbsBrokerStack
         await base.DisposeAsync();
         if (Proxy is not null)
             await Proxy.DisposeAsync();
+        _secrets.Delete(recursive: true);
     }
 }
 

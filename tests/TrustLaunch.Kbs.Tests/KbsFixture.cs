@@ -107,5 +107,6 @@ internal sealed class TokenSigner : IPayloadSigner, IPayloadVerifier, IDisposabl
     public string KeyId { get; }
     public byte[] Sign(ReadOnlySpan<byte> data) => JwsSignature.Sign(_key, Algorithm, data);
     public bool Verify(string algorithm, ReadOnlySpan<byte> data, ReadOnlySpan<byte> signature) => JwsSignature.Verify(_key, algorithm, data, signature);
+    public string PublicKeyPem() => _key.ExportSubjectPublicKeyInfoPem();
     public void Dispose() => _key.Dispose();
 }

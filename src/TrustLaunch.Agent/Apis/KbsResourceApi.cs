@@ -25,20 +25,27 @@ public static class KbsResourceApi
 
     public static void MapKbsResourceApi(this RouteGroupBuilder group) => group.MapPost("/kbs/resource", FetchAsync);
 
-    private static async Task FetchAsync(HttpContext context)
+    private static Task FetchAsync(HttpContext context)
     {
         var broker = context.RequestServices.GetService<NodeKeyBroker>();
+        return RespondWithBytesAsync(context, () => FetchCoreAsync(context, broker), e => Problem(e, broker));
+    }
+
+    /// <summary>Answers with the bytes <paramref name="release"/> hands over (wiped once written), or the problem
+    /// <paramref name="problem"/> makes of its exception; other exceptions propagate.</summary>
+    internal static async Task RespondWithBytesAsync(HttpContext context, Func<Task<byte[]>> release, Func<Exception, IResult?> problem)
+    {
         byte[]? bytes = null;
         try
         {
-            bytes = await FetchCoreAsync(context, broker).ConfigureAwait(false);
+            bytes = await release().ConfigureAwait(false);
             context.Response.ContentType = "application/octet-stream";
             context.Response.ContentLength = bytes.Length;
             await context.Response.Body.WriteAsync(bytes, context.RequestAborted).ConfigureAwait(false);
         }
-        catch (Exception e) when (Problem(e, broker) is { } problem)
+        catch (Exception e) when (problem(e) is { } result)
         {
-            await problem.ExecuteAsync(context).ConfigureAwait(false);
+            await result.ExecuteAsync(context).ConfigureAwait(false);
         }
         finally
         {
@@ -58,7 +65,8 @@ public static class KbsResourceApi
         return await broker.FetchAsync(request.Uri, context.RequestAborted).ConfigureAwait(false);
     }
 
-    private static IResult? Problem(Exception e, NodeKeyBroker? broker) => e switch
+    /// <summary>The problem a failed <see cref="NodeKeyBroker.FetchAsync"/> answers with; null for any other exception.</summary>
+    internal static IResult? Problem(Exception e, NodeKeyBroker? broker) => e switch
     {
         JsonException => TypedResults.Problem(title: "bad kbs resource request", detail: $"the body is not {{\"uri\":\"kbs:///REPOSITORY/TYPE/TAG\"}}: {e.Message}",
             statusCode: StatusCodes.Status400BadRequest),

@@ -11,7 +11,7 @@ namespace TrustLaunch.Agent.Apis;
 /// <summary>
 /// The local API of the launcher on the agent's unix socket: <c>POST /v1/measure</c>, <c>GET /v1/log</c>, the
 /// node daemon's container endpoints (<see cref="LauncherApi"/>) and the key broker's resources
-/// (<see cref="KbsResourceApi"/>). The
+/// (<see cref="KbsResourceApi"/>) and sealed secrets (<see cref="SecretApi"/>). The
 /// routes answer only on the socket (file mode 0600, so only the agent's user can connect); on TCP they are 404.
 /// </summary>
 public static class LocalApi
@@ -26,6 +26,7 @@ public static class LocalApi
         group.MapGet("/log", GetLog);
         group.MapLauncherApi();
         group.MapKbsResourceApi();
+        group.MapSecretApi();
         return group;
     }
 

@@ -43,6 +43,10 @@ public sealed class AgentOptions
     /// resources; its certificate must chain to the agent's CA and carry the kbs role. Null: no broker.</summary>
     public string? Kbs { get; set; }
 
+    /// <summary>Directory of <c>KID.pem</c> P-256 public keys whose sealed secrets the agent opens (through
+    /// <see cref="Kbs"/>). Null: <c>POST /v1/secret/unseal</c> refuses every sealed secret.</summary>
+    public string? SecretTrust { get; set; }
+
     /// <summary>The local measure API's unix socket; defaults to <c>DATA/agent.sock</c>.</summary>
     public string? SocketPath { get; set; }
 

@@ -10,7 +10,7 @@ namespace TrustLaunch.Verifier.Policies;
 /// keep to the policy's namespaces, network and seccomp rules; every later container event must name a container
 /// created earlier in the boot, and execs must be allowed. Pod sandbox events (the CRI endpoint's) are informative:
 /// they must be well formed and are otherwise accepted; so is <c>KeyReleased</c> (a resource URI <c>kbs:///…</c> and
-/// the broker). Any other domain or operation, or content that is not the
+/// the broker) and <c>SecretReleased</c> (a secret name and the sealed form's sha256 digest). Any other domain or operation, or content that is not the
 /// operation's JSON object, is out of policy.
 /// </summary>
 public static partial class EventPolicy
@@ -51,6 +51,7 @@ public static partial class EventPolicy
                 LaunchEvents.PodSandboxCreated => PodEvent(root, "name", "namespace", "uid"),
                 LaunchEvents.PodSandboxStopped or LaunchEvents.PodSandboxRemoved => PodEvent(root),
                 LaunchEvents.KeyReleased => KeyReleased(root),
+                LaunchEvents.SecretReleased => SecretReleased(root),
                 _ => $"operation '{operation}' has no rule in the verifier",
             } is { } problem ? $"event {recnum} ({operation}): {problem}" : null;
         }
@@ -85,6 +86,15 @@ public static partial class EventPolicy
         if (!resource.StartsWith("kbs:///", StringComparison.Ordinal) || resource.Length == "kbs:///".Length || resource.Any(char.IsControl))
             return $"resource '{resource.ReplaceLineEndings(" ")}' is not a kbs:///REPOSITORY/TYPE/TAG URI";
         return content.GetProperty("broker").GetString()!.Any(char.IsControl) ? "broker holds a control character" : null;
+    }
+
+    private static string? SecretReleased(JsonElement content)
+    {
+        if (Require(content, "name", "sealed_digest") is { } missing)
+            return missing;
+        if (!SecretReleasedEvent.IsName(content.GetProperty("name").GetString()!))
+            return "name is not 1-255 letters, digits, '.', '_' or '-'";
+        return SecretReleasedEvent.IsDigest(content.GetProperty("sealed_digest").GetString()!) ? null : "sealed_digest is not sha256:<64 lowercase hex>";
     }
 
     // exit_code is null when the container's monitor died before it could reap the container.

@@ -14,7 +14,7 @@ public sealed class MeasureRequestCheckTests
     [Fact]
     public void Validate_UnknownOperation_NamesTheKnownOnes() =>
         Assert.Equal(
-            "unknown operation 'RunAnything': expected one of ContainerCreated, ContainerDeleted, ContainerExec, ContainerStarted, ContainerStopped, ImagePulled, ImageRejected, ImageVerified, KeyReleased, PodSandboxCreated, PodSandboxRemoved, PodSandboxStopped",
+            "unknown operation 'RunAnything': expected one of ContainerCreated, ContainerDeleted, ContainerExec, ContainerStarted, ContainerStopped, ImagePulled, ImageRejected, ImageVerified, KeyReleased, PodSandboxCreated, PodSandboxRemoved, PodSandboxStopped, SecretReleased",
             MeasureRequestCheck.Validate(new MeasureRequest("RunAnything", Json("{}"))));
 
     [Fact]

@@ -38,6 +38,11 @@ public static class ServeAgentCommand
             Description = "The key broker `kbs get-resource` attests to (its certificate from the CA in --tls-dir, role kbs), e.g. https://kbs:8080",
             HelpName = "URL",
         };
+        var secretTrust = new Option<string?>("--secret-trust")
+        {
+            Description = "Directory of KID.pem P-256 public keys whose sealed secrets this agent unseals through --kbs",
+            HelpName = "DIR",
+        };
         var socket = new Option<string?>("--socket") { Description = "Unix socket of the local measure API (default DATA/agent.sock)", HelpName = "PATH" };
         var launchPcr = new Option<int>("--launch-pcr")
         {
@@ -72,7 +77,7 @@ public static class ServeAgentCommand
         var akHandle = CliParsers.HandleOption("--ak-handle", $"Persistent handle of the agent's AK (default {CliParsers.FormatHandle(AgentOptions.DefaultAkHandle)})", AgentOptions.DefaultAkHandle);
         var command = new Command("agent", "Run the node agent: TPM quotes, launch event log, registration")
         {
-            agentId, registrar, listen, advertise, push, kbs, socket, launchPcr, akHandle, criListen, criBackend, criTrust, criTrustPolicy, criVerifier, criMirror,
+            agentId, registrar, listen, advertise, push, kbs, secretTrust, socket, launchPcr, akHandle, criListen, criBackend, criTrust, criTrustPolicy, criVerifier, criMirror,
             criSignaturePolicy, criRegistriesD, criAuthFile, criRegistriesConf, criCertsDir,
         };
         serve.AddTo(command);
@@ -90,6 +95,7 @@ public static class ServeAgentCommand
                 AdvertisedAddress = parse.GetValue(advertise),
                 PushVerifier = parse.GetValue(push),
                 Kbs = parse.GetValue(kbs),
+                SecretTrust = SecretTrust(parse.GetValue(secretTrust), parse.GetValue(kbs)),
                 SocketPath = parse.GetValue(socket),
                 Cri = parse.GetValue(criListen) is null && parse.GetValue(criBackend) is null
                     ? null
@@ -110,5 +116,23 @@ public static class ServeAgentCommand
             return await ServeOptions.RunAsync(app, ct).ConfigureAwait(false);
         });
         return command;
+    }
+
+    /// <summary>Checks <c>--secret-trust</c> now, so a bad directory stops the agent before it serves.</summary>
+    private static string? SecretTrust(string? directory, string? kbs)
+    {
+        if (directory is null)
+            return null;
+        if (kbs is null)
+            throw new CliUsageException("--secret-trust needs --kbs: sealed secrets open only through the key broker");
+        try
+        {
+            TrustLaunch.Kbs.Secrets.SealedSecretSigners.Load(directory).Dispose();
+        }
+        catch (TrustLaunch.Kbs.Secrets.SealedSecretException e)
+        {
+            throw new CliUsageException($"--secret-trust {e.Message}");
+        }
+        return directory;
     }
 }

@@ -1,0 +1,39 @@
+using System.Security.Cryptography;
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+using TrustLaunch.Kbs.Secrets;
+using TrustLaunch.Measurement;
+
+namespace TrustLaunch.Agent.Kbs;
+
+/// <summary>
+/// Opens sealed secrets on this node: the signature is checked against <c>--secret-trust</c> before anything is
+/// fetched, the resource (vault) or KEK (envelope) comes through <see cref="NodeKeyBroker.FetchAsync"/> (so only an
+/// Attested node gets it, measured as <c>KeyReleased</c>), and <c>SecretReleased</c> {name, sealed digest} is measured
+/// before the value is handed over — never the value. A release that cannot be measured is not handed over.
+/// </summary>
+public sealed class NodeSecrets(SealedSecretSigners signers, NodeKeyBroker broker, AgentRuntime agent, ILogger<NodeSecrets> logger)
+{
+    /// <exception cref="SealedSecretException">The name or the sealed form is refused, or it does not open.</exception>
+    /// <exception cref="ResourceUriRefusedException">The sealed form names another broker.</exception>
+    /// <exception cref="TrustLaunch.Kbs.Client.KbsRefusedException">The broker refused (e.g. the node is not Attested).</exception>
+    public async Task<byte[]> UnsealAsync(string name, string sealedText, CancellationToken cancellationToken)
+    {
+        if (!SecretReleasedEvent.IsName(name))
+            throw new SealedSecretException("secret name is not 1-255 letters, digits, '.', '_' or '-'");
+        var secret = SealedSecret.Open(sealedText, signers);
+        var value = await secret.UnsealAsync(broker.FetchAsync, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var released = JsonSerializer.SerializeToElement(new SecretReleasedEvent(name, secret.Digest), LaunchEventsJsonContext.Default.SecretReleasedEvent);
+            await agent.Log.MeasureAsync(LaunchEvents.SecretReleased, released, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            CryptographicOperations.ZeroMemory(value);
+            throw;
+        }
+        logger.LogInformation("Sealed secret {Name} ({SealedDigest}, kid {Kid}) unsealed through {Resource}", name, secret.Digest, secret.Kid, secret.ResourceUri);
+        return value;
+    }
+}
