@@ -40,4 +40,7 @@ public static class LaunchEventLines
 
     public static string KeyReleased(KeyReleasedEvent e) =>
         EventLine.Format(LaunchEvents.Domain, LaunchEvents.KeyReleased, e, Json.KeyReleasedEvent);
+
+    public static string SecretReleased(SecretReleasedEvent e) =>
+        EventLine.Format(LaunchEvents.Domain, LaunchEvents.SecretReleased, e, Json.SecretReleasedEvent);
 }
