@@ -3,8 +3,8 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using TrustLaunch.Hosting.Contracts;
 using TrustLaunch.Hosting.Clients;
+using TrustLaunch.Hosting.Contracts;
 using TrustLaunch.Kbs.Secrets;
 using TrustLaunch.Measurement;
 using TrustLaunch.Testing;
@@ -124,5 +124,18 @@ public sealed class SecretEndToEndTests(KbsEndToEndFixture stack)
         Assert.Equal($"kbs refused: AttestationFailed: agent '{ToFail.AgentId}' is {AgentStates.Failed} at the verifier, not {AgentStates.Attested}", Detail(body));
         Assert.Equal(before, (await stack.ReadLogAsync(ToFail)).Count);
         Assert.DoesNotContain(Encoding.UTF8.GetString(value), await File.ReadAllTextAsync(ToFail.Process.LogFile));
+    }
+
+    [Theory]
+    [InlineData("../etc", "sealed.e30.e30.AAAA", "secret name is not 1-255 letters, digits, '.', '_' or '-'")]
+    [InlineData("db", "eyJhbGciOiJFUzI1NiJ9.e30.AAAA", "sealed secret does not start with 'sealed.'")]
+    public async Task Unseal_BadNameOrForm_RefusedAndNotMeasured(string name, string sealedText, string reason)
+    {
+        var before = (await stack.ReadLogAsync(Attested)).Count;
+
+        var (status, body) = await UnsealAsync(Attested, name, sealedText);
+
+        Assert.Equal((HttpStatusCode.Forbidden, reason), (status, Detail(body)));
+        Assert.Equal(before, (await stack.ReadLogAsync(Attested)).Count);
     }
 }
