@@ -7,7 +7,8 @@ using TrustLaunch.Oci.Golden;
 namespace TrustLaunch.Agent.Attestation;
 
 /// <summary>
-/// What the local measure API accepts: a known launch operation and a JSON object as its content; an
+/// What the local measure API accepts: a known launch operation (not a release, which only the agent measures) and a
+/// JSON object as its content; an
 /// <c>ImageVerified</c> also the golden value (JWS, compact or JSON) whose SHA-256 its content names as <c>golden</c>.
 /// </summary>
 public static class MeasureRequestCheck
@@ -15,13 +16,19 @@ public static class MeasureRequestCheck
     /// <summary>A golden value is a few kilobytes; anything near this is not one.</summary>
     public const int MaxGoldenValueLength = 64 * 1024;
 
+    // A release is measured where it happens (NodeKeyBroker, NodeSecrets); one measured through the API would be a
+    // forged claim that the broker released something.
+    private static readonly string[] AgentOnly = [LaunchEvents.KeyReleased, LaunchEvents.SecretReleased];
+
     /// <summary>Null when the request can be measured, else why not (for a 400 problem).</summary>
     public static string? Validate(MeasureRequest? request)
     {
         if (request is null)
             return "a measure request needs a body: {\"operation\": OPERATION, \"content\": {…}}";
+        if (AgentOnly.Contains(request.Operation))
+            return $"{request.Operation} is measured by the agent itself when the key broker releases to it, never through the measure API";
         if (!LaunchEvents.Operations.Contains(request.Operation ?? ""))
-            return $"unknown operation '{request.Operation}': expected one of {string.Join(", ", LaunchEvents.Operations.Order(StringComparer.Ordinal))}";
+            return $"unknown operation '{request.Operation}': expected one of {string.Join(", ", LaunchEvents.Operations.Except(AgentOnly).Order(StringComparer.Ordinal))}";
         if (request.Content.ValueKind != JsonValueKind.Object)
             return $"content must be a JSON object, not {request.Content.ValueKind}";
         if (request.Operation == LaunchEvents.ImageVerified)

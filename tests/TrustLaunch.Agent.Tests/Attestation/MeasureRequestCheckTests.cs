@@ -14,8 +14,15 @@ public sealed class MeasureRequestCheckTests
     [Fact]
     public void Validate_UnknownOperation_NamesTheKnownOnes() =>
         Assert.Equal(
-            "unknown operation 'RunAnything': expected one of ContainerCreated, ContainerDeleted, ContainerExec, ContainerStarted, ContainerStopped, ImagePulled, ImageRejected, ImageVerified, KeyReleased, PodSandboxCreated, PodSandboxRemoved, PodSandboxStopped, SecretReleased",
+            "unknown operation 'RunAnything': expected one of ContainerCreated, ContainerDeleted, ContainerExec, ContainerStarted, ContainerStopped, ImagePulled, ImageRejected, ImageVerified, PodSandboxCreated, PodSandboxRemoved, PodSandboxStopped",
             MeasureRequestCheck.Validate(new MeasureRequest("RunAnything", Json("{}"))));
+
+    [Theory]
+    [InlineData("KeyReleased", "{\"broker\":\"https://kbs:8080\",\"resource\":\"kbs:///default/key/a\"}")]
+    [InlineData("SecretReleased", "{\"name\":\"db\",\"sealed_digest\":\"sha256:00\"}")]
+    public void Validate_ReleaseEvent_RefusedAsTheAgentsOwn(string operation, string content) =>
+        Assert.Equal($"{operation} is measured by the agent itself when the key broker releases to it, never through the measure API",
+            MeasureRequestCheck.Validate(new MeasureRequest(operation, Json(content))));
 
     [Fact]
     public void Validate_ContentNotAnObject_Refused() =>
