@@ -76,6 +76,28 @@ public sealed class AdminApiTests(KbsStackFixture stack)
     }
 
     [Fact]
+    public async Task CreateResource_PathAlreadyHeld_412AndTheFirstValueKept()
+    {
+        var path = TrustLaunch.Kbs.Resources.ResourcePath.Create("admin", "key", "create-only");
+        using var http = Admin(ServiceRoles.KbsAdmin);
+        var admin = new TrustLaunch.Kbs.Admin.KbsAdminClient(http);
+
+        var first = await admin.CreateResourceAsync(path, [1, 2, 3]);
+        var second = await admin.CreateResourceAsync(path, [9, 9, 9]);
+        using var request = new HttpRequestMessage(HttpMethod.Put, "kbs/v0/admin/resources/admin/key/create-only") { Content = new ByteArrayContent([7]) };
+        request.Headers.IfNoneMatch.Add(System.Net.Http.Headers.EntityTagHeaderValue.Any);
+        using var refused = await http.SendAsync(request);
+
+        Assert.Equal((true, false), (first, second));
+        Assert.Equal(HttpStatusCode.PreconditionFailed, refused.StatusCode);
+        Assert.Contains("resource admin/key/create-only exists: create-only put (If-None-Match: *) left it as it was", await refused.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal([1, 2, 3], await admin.GetResourceAsync(path));
+        await admin.PutResourceAsync(path, [4]);
+        Assert.Equal([4], await admin.GetResourceAsync(path));
+        Assert.True(await admin.DeleteResourceAsync(path));
+    }
+
+    [Fact]
     public async Task AdminApi_TenantCertificate_403NamingTheRole()
     {
         using var http = Admin(ServiceRoles.Tenant);

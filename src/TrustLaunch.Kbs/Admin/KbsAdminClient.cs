@@ -23,6 +23,21 @@ public sealed class KbsAdminClient(HttpClient http)
         await ServiceProblemException.EnsureSuccessAsync(response, $"put resource {path}", cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>Stores <paramref name="bytes"/> only if <paramref name="path"/> holds no resource; false when one was there.</summary>
+    public async Task<bool> CreateResourceAsync(ResourcePath path, byte[] bytes, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        using var content = new ByteArrayContent(bytes);
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
+        using var request = new HttpRequestMessage(HttpMethod.Put, ResourceUri(path)) { Content = content };
+        request.Headers.IfNoneMatch.Add(EntityTagHeaderValue.Any);
+        using var response = await http.SendAsync(request, cancellationToken).ConfigureAwait(false);
+        if (response.StatusCode == HttpStatusCode.PreconditionFailed)
+            return false;
+        await ServiceProblemException.EnsureSuccessAsync(response, $"create resource {path}", cancellationToken).ConfigureAwait(false);
+        return true;
+    }
+
     /// <summary>The resource's bytes, or null when there is none.</summary>
     public async Task<byte[]?> GetResourceAsync(ResourcePath path, CancellationToken cancellationToken = default)
     {

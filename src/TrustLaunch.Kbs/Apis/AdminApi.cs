@@ -13,7 +13,8 @@ namespace TrustLaunch.Kbs.Apis;
 
 /// <summary>
 /// The admin API on its own mutual-TLS listener, for <c>kbs-admin</c> certificates only: resources
-/// (<c>PUT</c>/<c>GET</c>/<c>DELETE /kbs/v0/admin/resources/{repository}/{type}/{tag}</c>, raw bytes; <c>GET
+/// (<c>PUT</c>/<c>GET</c>/<c>DELETE /kbs/v0/admin/resources/{repository}/{type}/{tag}</c>, raw bytes, a PUT with
+/// <c>If-None-Match: *</c> only creating (412 when the resource exists); <c>GET
 /// /kbs/v0/admin/resources</c> lists them) and the resource policy (<c>PUT</c>/<c>GET /kbs/v0/admin/policy</c>).
 /// Refusals are problem documents.
 /// </summary>
@@ -57,6 +58,14 @@ public static class AdminApi
         try
         {
             var sealedResource = SealedResource.Seal(path, body, options.KeyWrapper);
+            // If-None-Match: * (RFC 9110) asks for create-only, so two first writers cannot overwrite each other.
+            if (request.Headers.IfNoneMatch.ToString() == "*")
+            {
+                return await store.CreateAsync(path, sealedResource, body.Length, time.GetUtcNow(), ct).ConfigureAwait(false)
+                    ? TypedResults.NoContent()
+                    : TypedResults.Problem(title: "resource exists", detail: $"resource {path} exists: create-only put (If-None-Match: *) left it as it was",
+                        statusCode: StatusCodes.Status412PreconditionFailed);
+            }
             await store.PutAsync(path, sealedResource, body.Length, time.GetUtcNow(), ct).ConfigureAwait(false);
             return TypedResults.NoContent();
         }

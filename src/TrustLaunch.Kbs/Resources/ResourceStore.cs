@@ -38,6 +38,19 @@ public sealed class ResourceStore(StoreDatabase database) : IAsyncDisposable
             cancellationToken);
     }
 
+    /// <summary>Stores the resource only if <paramref name="path"/> holds none; false when one was there (left as it was).</summary>
+    public Task<bool> CreateAsync(ResourcePath path, SealedResource sealedResource, long size, DateTimeOffset now, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        ArgumentNullException.ThrowIfNull(sealedResource);
+        return database.WriteAsync(async (connection, transaction) => await connection.ExecuteAsync(transaction, """
+            INSERT INTO resources (path, wrapped_key, iv, ciphertext, tag, size, updated_at) VALUES (@path, @key, @iv, @ct, @tag, @size, @at)
+            ON CONFLICT (path) DO NOTHING
+            """, cancellationToken, ("@path", path.ToString()), ("@key", sealedResource.WrappedKey), ("@iv", sealedResource.Iv),
+            ("@ct", sealedResource.Ciphertext), ("@tag", sealedResource.Tag), ("@size", size), ("@at", database.Timestamp(now))).ConfigureAwait(false) == 1,
+            cancellationToken);
+    }
+
     public Task<SealedResource?> GetAsync(ResourcePath path, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(path);

@@ -47,6 +47,19 @@ public abstract class ResourceStoreTests(WrapKeyFixture keys) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Create_PathHeld_FalseAndTheFirstKept()
+    {
+        var path = ResourcePath.Parse("img/kek/app");
+
+        var first = await _store.CreateAsync(path, SealedResource.Seal(path, [1, 2], keys.Wrapper), 2, Now);
+        var second = await _store.CreateAsync(path, SealedResource.Seal(path, [3], keys.Wrapper), 1, Now.AddSeconds(1));
+
+        Assert.Equal((true, false), (first, second));
+        Assert.Equal([1, 2], (await _store.GetAsync(path))!.Open(path, keys.Wrapper));
+        Assert.Equal([new ResourceEntry("img/kek/app", 2, Now)], await _store.ListAsync());
+    }
+
+    [Fact]
     public async Task AddPolicy_EachAVersion_NewestServed()
     {
         Assert.Null(await _store.GetPolicyAsync());

@@ -28,25 +28,34 @@ internal static class ImageKeyEncryptionKeys
     public static async Task<byte[]> GetOrCreateAsync(KbsAdminClient admin, KbsResourceUri kid, CancellationToken cancellationToken)
     {
         var path = ResourcePath.Create(kid.Repository, kid.Type, kid.Tag);
-        var existing = await admin.GetResourceAsync(path, cancellationToken).ConfigureAwait(false);
-        if (existing is not null)
-        {
-            if (existing.Length == KeyProviderPacket.KekLength)
-                return existing;
-            var length = existing.Length;
-            CryptographicOperations.ZeroMemory(existing);
-            throw new CliFailureException($"resource {kid.WithoutAuthority} holds {length} bytes, not a {KeyProviderPacket.KekLength}-byte key-encryption key");
-        }
+        if (await admin.GetResourceAsync(path, cancellationToken).ConfigureAwait(false) is { } existing)
+            return RequireKek(existing, kid);
         var kek = RandomNumberGenerator.GetBytes(KeyProviderPacket.KekLength);
+        bool created;
         try
         {
-            await admin.PutResourceAsync(path, kek, cancellationToken).ConfigureAwait(false);
-            return kek;
+            // Create-only: of two first wraps at once, one key wins and both wrap under it.
+            created = await admin.CreateResourceAsync(path, kek, cancellationToken).ConfigureAwait(false);
         }
         catch
         {
             CryptographicOperations.ZeroMemory(kek);
             throw;
         }
+        if (created)
+            return kek;
+        CryptographicOperations.ZeroMemory(kek);
+        var winner = await admin.GetResourceAsync(path, cancellationToken).ConfigureAwait(false)
+            ?? throw new CliFailureException($"resource {kid.WithoutAuthority} was created by another wrap and removed before it could be read");
+        return RequireKek(winner, kid);
+    }
+
+    private static byte[] RequireKek(byte[] resource, KbsResourceUri kid)
+    {
+        if (resource.Length == KeyProviderPacket.KekLength)
+            return resource;
+        var length = resource.Length;
+        CryptographicOperations.ZeroMemory(resource);
+        throw new CliFailureException($"resource {kid.WithoutAuthority} holds {length} bytes, not a {KeyProviderPacket.KekLength}-byte key-encryption key");
     }
 }
