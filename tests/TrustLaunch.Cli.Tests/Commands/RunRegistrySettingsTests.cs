@@ -27,6 +27,30 @@ public sealed class RunRegistrySettingsTests(ImageRegistryFixture registry, Clie
     private Task<CliResult> Tl(string command, params string[] args) =>
         CliHarness.RunAsync([command, "--data-dir", _scratch["data"], "--agent-socket", agent.Deployment.SocketPath, .. args]);
 
+    /// <summary>Flips a byte in the middle of <paramref name="layer"/>'s blob as the tampering mirror stores it.</summary>
+    private async Task TamperAsync(string layer)
+    {
+        var data = _tampered.BlobDataPath(layer);
+        var bytes = await File.ReadAllBytesAsync(data);
+        bytes[bytes.Length / 2] ^= 0xff;
+        await File.WriteAllBytesAsync(data, bytes);
+    }
+
+    /// <summary>A registries.conf that reads the registry through <paramref name="mirror"/> first.</summary>
+    private async Task<string> MirrorConfAsync(string name, string mirror)
+    {
+        var conf = _scratch[name];
+        await File.WriteAllTextAsync(conf, $"""
+            [[registry]]
+            prefix = "{registry.Host}"
+            location = "{registry.Host}"
+
+            [[registry.mirror]]
+            location = "{mirror}"
+            """);
+        return conf;
+    }
+
     [Fact]
     public async Task Run_FirstMirrorServesATamperedLayer_RefusedAndTheNextSourceUsed()
     {
@@ -41,20 +65,9 @@ public sealed class RunRegistrySettingsTests(ImageRegistryFixture registry, Clie
             await CraftedImages.PushGoldenAsync(copy.Reference, subject, await CraftedImages.FetchGoldenAsync(image.Reference));
             layer = subject.ParseManifest().Layers[^1].Digest.ToString();
         }
-        var data = _tampered.BlobDataPath(layer);
-        var bytes = await File.ReadAllBytesAsync(data);
-        bytes[bytes.Length / 2] ^= 0xff;
-        await File.WriteAllBytesAsync(data, bytes);
+        await TamperAsync(layer);
         await using var mirror = new TcpPortForwarder(_tampered.Port);
-        var conf = _scratch["registries.conf"];
-        await File.WriteAllTextAsync(conf, $"""
-            [[registry]]
-            prefix = "{registry.Host}"
-            location = "{registry.Host}"
-
-            [[registry.mirror]]
-            location = "127.0.0.1:{mirror.Port}"
-            """);
+        var conf = await MirrorConfAsync("registries.conf", $"127.0.0.1:{mirror.Port}");
         var since = (await agent.Deployment.GetInfoAsync()).LogLength;
 
         var run = await Tl("run", image.Reference, "--registries-conf", conf, "--trust", pub, "--name", "mirrored", "--attach", "--", "/bin/busybox", "cat", "/etc/hello.txt");
@@ -77,19 +90,8 @@ public sealed class RunRegistrySettingsTests(ImageRegistryFixture registry, Clie
         string layer;
         using (var client = new RegistryClient())
             layer = (await client.GetManifestAsync(ImageReference.Parse(copy.Reference))).ParseManifest().Layers[^1].Digest.ToString();
-        var data = _tampered.BlobDataPath(layer);
-        var bytes = await File.ReadAllBytesAsync(data);
-        bytes[bytes.Length / 2] ^= 0xff;
-        await File.WriteAllBytesAsync(data, bytes);
-        var conf = _scratch["pull-registries.conf"];
-        await File.WriteAllTextAsync(conf, $"""
-            [[registry]]
-            prefix = "{registry.Host}"
-            location = "{registry.Host}"
-
-            [[registry.mirror]]
-            location = "{_tampered.Host}"
-            """);
+        await TamperAsync(layer);
+        var conf = await MirrorConfAsync("pull-registries.conf", _tampered.Host);
 
         var pull = await CliHarness.RunAsync("image", "pull", image.Reference, "--registries-conf", conf, "--data-dir", _scratch["pull"]);
 
@@ -106,15 +108,7 @@ public sealed class RunRegistrySettingsTests(ImageRegistryFixture registry, Clie
         var other = await TestImages.PushAsync(_tampered, registry.LayoutB, "t", "substituted/app", "v1");
         var (priv, pub) = ImageRegistryFixture.WriteKeyPair(_scratch.Path, "substituted-publisher");
         (await CliHarness.RunAsync("golden", "publish", image.Reference, "--key", priv, "--data-dir", _scratch["publish-substituted"])).EnsureSuccess();
-        var conf = _scratch["substituted.conf"];
-        await File.WriteAllTextAsync(conf, $"""
-            [[registry]]
-            prefix = "{registry.Host}"
-            location = "{registry.Host}"
-
-            [[registry.mirror]]
-            location = "{_tampered.Host}"
-            """);
+        var conf = await MirrorConfAsync("substituted.conf", _tampered.Host);
         var since = (await agent.Deployment.GetInfoAsync()).LogLength;
 
         var run = await Tl("run", image.Reference, "--registries-conf", conf, "--trust", pub, "--name", "substituted");
