@@ -39,18 +39,8 @@ public static partial class Ocicrypt
     /// tried when there is no provider, no packet, or no packet opens.
     /// </summary>
     public static async Task<DecryptingStream> DecryptAsync(OciDescriptor encryptedLayer, Stream ciphertext, IReadOnlyList<DecryptionKey> keys,
-        IKeyEncryptionKeySource? provider, bool leaveOpen = false, CancellationToken cancellationToken = default)
-    {
-        var opts = await UnwrapKeyAsync(encryptedLayer, keys, provider, cancellationToken).ConfigureAwait(false);
-        try
-        {
-            return new DecryptingStream(ciphertext, opts.SymKey, opts.Nonce, opts.Hmac, encryptedLayer.Digest.ToString(), leaveOpen);
-        }
-        finally
-        {
-            CryptographicOperations.ZeroMemory(opts.SymKey);
-        }
-    }
+        IKeyEncryptionKeySource? provider, bool leaveOpen = false, CancellationToken cancellationToken = default) =>
+        Open(encryptedLayer, ciphertext, await UnwrapKeyAsync(encryptedLayer, keys, provider, cancellationToken).ConfigureAwait(false), leaveOpen);
 
     /// <summary>As <see cref="DecryptedDescriptor"/>, with the key provider path of <see cref="DecryptAsync"/>.</summary>
     public static async Task<OciDescriptor> DecryptedDescriptorAsync(OciDescriptor encryptedLayer, IReadOnlyList<DecryptionKey> keys,

@@ -30,7 +30,12 @@ public static partial class Ocicrypt
     /// unwrap any of its M JWE recipient(s)"; or annotations missing or malformed.</exception>
     public static DecryptingStream Decrypt(OciDescriptor encryptedLayer, Stream ciphertext, IReadOnlyList<DecryptionKey> keys, bool leaveOpen = false)
     {
-        var opts = UnwrapKey(encryptedLayer, keys);
+        return Open(encryptedLayer, ciphertext, UnwrapKey(encryptedLayer, keys), leaveOpen);
+    }
+
+    /// <summary>The plaintext stream under <paramref name="opts"/>' key, which is wiped here once the stream holds it.</summary>
+    private static DecryptingStream Open(OciDescriptor encryptedLayer, Stream ciphertext, LayerKey opts, bool leaveOpen)
+    {
         try
         {
             return new DecryptingStream(ciphertext, opts.SymKey, opts.Nonce, opts.Hmac, encryptedLayer.Digest.ToString(), leaveOpen);
