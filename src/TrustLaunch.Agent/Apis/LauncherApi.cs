@@ -179,6 +179,8 @@ public static class LauncherApi
         OperationCanceledException => null,
         ImageNotVerifiedException => TypedResults.Problem(title: "image not verified", detail: e.Message, statusCode: StatusCodes.Status422UnprocessableEntity,
             type: LauncherProblemTypes.NotVerified),
+        SecretRefusedException => TypedResults.Problem(title: "secret refused", detail: e.Message, statusCode: StatusCodes.Status422UnprocessableEntity,
+            type: LauncherProblemTypes.NotVerified),
         JsonException or ArgumentException or FormatException or FileNotFoundException or DirectoryNotFoundException or CryptographicException =>
             TypedResults.Problem(title: "bad launcher request", detail: e.Message, statusCode: StatusCodes.Status400BadRequest),
         LauncherException => TypedResults.Problem(title: "launcher refused", detail: e.Message, statusCode: StatusCodes.Status409Conflict),

@@ -37,7 +37,7 @@ public static class SecretApi
         var request = await JsonSerializer.DeserializeAsync(context.Request.Body, SecretJsonContext.Default.SecretUnsealRequest, context.RequestAborted)
             .ConfigureAwait(false) ?? throw new JsonException("the body is null");
         if (broker is null)
-            throw new InvalidOperationException("this agent has no key broker: start it with serve agent --kbs https://HOST:8080");
+            throw new InvalidOperationException(NodeSecrets.NotConfiguredReason(hasBroker: false));
         if (secrets is null)
             throw new NoSecretTrustException();
         return await secrets.UnsealAsync(request.Name, request.Sealed, context.RequestAborted).ConfigureAwait(false);
@@ -54,8 +54,7 @@ public static class SecretApi
         _ => KbsResourceApi.Problem(e, broker),
     };
 
-    private sealed class NoSecretTrustException()
-        : Exception("this agent trusts no sealed secret signers: start it with serve agent --secret-trust DIR (KID.pem public keys)");
+    private sealed class NoSecretTrustException() : Exception(NodeSecrets.NotConfiguredReason(hasBroker: true));
 }
 
 /// <summary>The request of <c>POST /v1/secret/unseal</c>.</summary>

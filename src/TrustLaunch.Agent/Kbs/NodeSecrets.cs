@@ -14,13 +14,25 @@ namespace TrustLaunch.Agent.Kbs;
 /// </summary>
 public sealed class NodeSecrets(SealedSecretSigners signers, NodeKeyBroker broker, AgentRuntime agent, ILogger<NodeSecrets> logger)
 {
+    /// <summary>Why an agent without this service (no <c>--kbs</c>, or no <c>--secret-trust</c>) opens no sealed secret.</summary>
+    public static string NotConfiguredReason(bool hasBroker) => !hasBroker
+        ? "this agent has no key broker: start it with serve agent --kbs https://HOST:8080"
+        : "this agent trusts no sealed secret signers: start it with serve agent --secret-trust DIR (KID.pem public keys)";
+
+    /// <summary>Checks <paramref name="name"/> and the signature of <paramref name="sealedText"/> without fetching or measuring anything.</summary>
+    /// <exception cref="SealedSecretException">The name or the sealed form is refused.</exception>
+    public void Verify(string name, string sealedText)
+    {
+        CheckName(name);
+        SealedSecret.Open(sealedText, signers);
+    }
+
     /// <exception cref="SealedSecretException">The name or the sealed form is refused, or it does not open.</exception>
     /// <exception cref="ResourceUriRefusedException">The sealed form names another broker.</exception>
     /// <exception cref="TrustLaunch.Kbs.Client.KbsRefusedException">The broker refused (e.g. the node is not Attested).</exception>
     public async Task<byte[]> UnsealAsync(string name, string sealedText, CancellationToken cancellationToken)
     {
-        if (!SecretReleasedEvent.IsName(name))
-            throw new SealedSecretException("secret name is not 1-255 letters, digits, '.', '_' or '-'");
+        CheckName(name);
         var secret = SealedSecret.Open(sealedText, signers);
         var value = await secret.UnsealAsync(broker.FetchAsync, cancellationToken).ConfigureAwait(false);
         try
@@ -35,5 +47,11 @@ public sealed class NodeSecrets(SealedSecretSigners signers, NodeKeyBroker broke
         }
         logger.LogInformation("Sealed secret {Name} ({SealedDigest}, kid {Kid}) unsealed through {Resource}", name, secret.Digest, secret.Kid, secret.ResourceUri);
         return value;
+    }
+
+    private static void CheckName(string name)
+    {
+        if (!SecretReleasedEvent.IsName(name))
+            throw new SealedSecretException("secret name is not 1-255 letters, digits, '.', '_' or '-'");
     }
 }

@@ -12,7 +12,8 @@ namespace TrustLaunch.Agent.Launcher;
 /// rotated; written through the FIFO <c>stdio.pipe</c>), <c>created</c> and <c>stopped</c> (written once
 /// <c>ContainerCreated</c>, <c>ContainerStopped</c> are measured), <c>exit.json</c> (written when the
 /// container ends), <c>monitor.log</c> (the monitor's own messages) and <c>monitor.lock</c> (flocked by the monitor
-/// for as long as it runs, so <c>rm</c> can wait for its last measurement and a dead monitor can be told from a live one).
+/// for as long as it runs, so <c>rm</c> can wait for its last measurement and a dead monitor can be told from a live one),
+/// <c>secrets/</c> (a tmpfs mount point, when the container was given sealed secrets).
 /// </summary>
 public sealed partial class ContainerDirectory
 {
@@ -33,6 +34,9 @@ public sealed partial class ContainerDirectory
     public string ExitFile => System.IO.Path.Combine(Path, "exit.json");
     public string MonitorLog => System.IO.Path.Combine(Path, "monitor.log");
     public string MonitorLock => System.IO.Path.Combine(Path, "monitor.lock");
+
+    /// <summary>The tmpfs of the container's sealed secrets (<see cref="ContainerSecrets"/>), when it was given any.</summary>
+    public string Secrets => System.IO.Path.Combine(Path, "secrets");
 
     public static string ContainersRoot(string dataDir) => System.IO.Path.Combine(dataDir, "containers");
 
@@ -82,10 +86,11 @@ public sealed partial class ContainerDirectory
 
     public void MarkStopMeasured() => WriteJson(StoppedMarker, []);
 
-    /// <summary>Removes the container's files, after detaching its root filesystem.</summary>
+    /// <summary>Removes the container's files, after detaching its root filesystem and its secrets' tmpfs.</summary>
     public void Discard()
     {
         OverlayRootfs.Unmount(System.IO.Path.Combine(Bundle, "rootfs"));
+        OverlayRootfs.Unmount(Secrets);
         Directory.Delete(Path, recursive: true);
     }
 

@@ -7,7 +7,7 @@ namespace TrustLaunch.Agent.Launcher;
 /// the runtime is <see cref="Name"/>; <see cref="Runtime"/> is the OCI runtime that runs it (null in records older
 /// than the field: the caller's default). <see cref="Network"/> and <see cref="Seccomp"/> are what its
 /// <c>ContainerCreated</c> measures (<see cref="TrustLaunch.Measurement.ContainerIsolation"/>); a record without them
-/// is not started.
+/// is not started. <see cref="Secrets"/>: the sealed secrets it was given, by name and sealed digest (never a value).
 /// </summary>
 public sealed record ContainerRecord(
     string Name,
@@ -19,7 +19,8 @@ public sealed record ContainerRecord(
     DateTimeOffset Created,
     string? Runtime = null,
     string? Network = null,
-    string? Seccomp = null);
+    string? Seccomp = null,
+    IReadOnlyList<ContainerSecretRecord>? Secrets = null);
 
 /// <summary>
 /// How a container ended, written by its monitor when it reaps the container's init. <see cref="ExitCode"/> is null

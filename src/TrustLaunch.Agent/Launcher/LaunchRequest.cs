@@ -27,6 +27,9 @@ public sealed record LaunchRequest(
 {
     public IReadOnlyList<DecryptionKey> DecryptionKeys { get; init; } = [];
 
+    /// <summary>Sealed secrets given to the container as read-only files under <see cref="ContainerSecrets.ContainerPath"/>.</summary>
+    public IReadOnlyList<LaunchSecret> Secrets { get; init; } = [];
+
     /// <summary>The OCI runtime (name or path) recorded for the container, so ps, stop and rm drive the same one.</summary>
     public string? Runtime { get; init; }
 

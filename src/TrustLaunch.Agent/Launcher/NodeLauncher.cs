@@ -20,8 +20,11 @@ public sealed record LaunchedContainer(ContainerDirectory Container, int Pid, Ta
 /// monitor process. Snapshots are sealed (<see cref="SnapshotSeals"/>) for the agent's lifetime. The data
 /// directories it launched into are remembered in the agent's own data directory, so that after a restart the
 /// containers whose exit it did not see are recovered (<see cref="ContainerRecovery"/>) before anything new is measured.
+/// Sealed secrets are opened through <paramref name="secrets"/> (<c>--kbs</c> and <c>--secret-trust</c>); their names,
+/// this agent's ability to open them and their signatures are checked before anything is measured.
 /// </summary>
-public sealed class NodeLauncher(AgentRuntime agent, ServiceHttpClientFactory clients, ILogger<NodeLauncher> logger)
+public sealed class NodeLauncher(AgentRuntime agent, ServiceHttpClientFactory clients, ILogger<NodeLauncher> logger,
+    TrustLaunch.Agent.Kbs.NodeKeyBroker? broker = null, TrustLaunch.Agent.Kbs.NodeSecrets? secrets = null)
 {
     public const string DefaultRuntime = "crun";
 
@@ -45,6 +48,7 @@ public sealed class NodeLauncher(AgentRuntime agent, ServiceHttpClientFactory cl
     public async Task<LaunchedContainer> RunAsync(RunContainerRequest request, CancellationToken cancellationToken)
     {
         var launch = LaunchRequestOf(request);
+        VerifySecrets(launch.Secrets);
         await RememberAsync(request.DataDir, cancellationToken).ConfigureAwait(false);
         using var keys = new DisposableList<DecryptionKey>(request.DecryptionKeys?.Select(DecryptionKey.FromFile));
         using var verifier = request.Mode == "remote" ? VerifierClient(request) : null;
@@ -63,7 +67,7 @@ public sealed class NodeLauncher(AgentRuntime agent, ServiceHttpClientFactory cl
 
         // Containers whose exit went unseen get their ContainerStopped measured before anything new is.
         await Control(request.DataDir).RecoverAsync(cancellationToken).ConfigureAwait(false);
-        var container = await new TrustedLauncher(request.DataDir, store, judge, measurer, _seals)
+        var container = await new TrustedLauncher(request.DataDir, store, judge, measurer, _seals) { Unsealer = secrets is null ? null : secrets.UnsealAsync }
             .PrepareAsync(client, launch with { DecryptionKeys = keys }, cancellationToken).ConfigureAwait(false);
 
         var monitor = new ContainerMonitor(new OciRuntime(request.Runtime, Path.Combine(request.DataDir, "runtime")), measurer);
@@ -108,6 +112,25 @@ public sealed class NodeLauncher(AgentRuntime agent, ServiceHttpClientFactory cl
         }
     }
 
+    private void VerifySecrets(IReadOnlyList<LaunchSecret> launchSecrets)
+    {
+        if (launchSecrets.Count == 0)
+            return;
+        if (secrets is null)
+            throw new LauncherException($"--secret refused: {TrustLaunch.Agent.Kbs.NodeSecrets.NotConfiguredReason(broker is not null)}");
+        foreach (var secret in launchSecrets)
+        {
+            try
+            {
+                secrets.Verify(secret.Name, secret.SealedText);
+            }
+            catch (TrustLaunch.Kbs.Secrets.SealedSecretException e)
+            {
+                throw new SecretRefusedException(secret.Name, e.Message, e);
+            }
+        }
+    }
+
     private static LaunchRequest LaunchRequestOf(RunContainerRequest request)
     {
         if (!Path.IsPathFullyQualified(request.DataDir))
@@ -123,6 +146,8 @@ public sealed class NodeLauncher(AgentRuntime agent, ServiceHttpClientFactory cl
             throw new ArgumentException("pids_limit must be a positive number of processes");
         if (request.Runtime.Length == 0)
             throw new ArgumentException("runtime is empty");
+        var launchSecrets = (request.Secrets ?? []).Select(s => new LaunchSecret(s.Name, s.Sealed)).ToList();
+        LaunchSecret.CheckNames(launchSecrets.Select(s => s.Name));
         if (!ImageReference.TryParse(request.Reference, out var reference, out var error))
             throw new ArgumentException(error);
         Platform? platform = null;
@@ -135,6 +160,7 @@ public sealed class NodeLauncher(AgentRuntime agent, ServiceHttpClientFactory cl
             HostNetwork = request.Network == TrustLaunch.Measurement.ContainerIsolation.NetworkHost,
             SeccompUnconfined = request.Seccomp == TrustLaunch.Measurement.ContainerIsolation.SeccompUnconfined,
             PidsLimit = request.PidsLimit,
+            Secrets = launchSecrets,
         };
     }
 

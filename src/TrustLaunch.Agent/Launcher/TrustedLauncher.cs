@@ -21,6 +21,9 @@ public sealed class TrustedLauncher(string dataDir, ContentStore store, IImageJu
 {
     private readonly SnapshotSeals _seals = seals ?? new SnapshotSeals();
 
+    /// <summary>Opens the launch's sealed secrets once its image is verified; without one a launch with secrets is refused.</summary>
+    public SecretUnsealer? Unsealer { get; init; }
+
     public async Task<ContainerDirectory> PrepareAsync(RegistryClient client, LaunchRequest request, CancellationToken cancellationToken = default)
     {
         var container = ContainerDirectory.Create(dataDir, request.Name);
@@ -48,10 +51,12 @@ public sealed class TrustedLauncher(string dataDir, ContentStore store, IImageJu
                 approval.ToEvent(reference, image.ManifestDigest.ToString(), judge.Mode), LaunchEventsJsonContext.Default.ImageVerifiedEvent),
                 approval.GoldenValue, cancellationToken).ConfigureAwait(false);
 
+            // Released only to an image just verified.
+            var secretBinds = await ContainerSecrets.MountAsync(container, request.Secrets, Unsealer, cancellationToken).ConfigureAwait(false);
             OverlayRootfs.Mount(snapshot, container.Path, Path.Combine(container.Bundle, "rootfs"));
-            var configDigest = RuntimeBundle.Write(container.Bundle, image.Config, request.BundleOptions());
+            var configDigest = RuntimeBundle.Write(container.Bundle, image.Config, request.BundleOptions() with { ReadOnlyBinds = secretBinds });
             container.WriteRecord(new ContainerRecord(request.Name, reference, image.ManifestDigest.ToString(), request.Pod, request.Namespace,
-                configDigest.ToString(), DateTimeOffset.UtcNow, request.Runtime, request.Network, request.Seccomp));
+                configDigest.ToString(), DateTimeOffset.UtcNow, request.Runtime, request.Network, request.Seccomp, ContainerSecrets.Records(request.Secrets)));
             return container;
         }
         catch (Exception e) when (ImageRefusal.ReasonOf(e) is { } reason)

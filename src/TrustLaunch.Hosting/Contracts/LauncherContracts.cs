@@ -11,7 +11,8 @@ namespace TrustLaunch.Hosting.Contracts;
 /// name when given. <see cref="RegistryPassword"/> is never logged. <see cref="AuthFile"/>,
 /// <see cref="RegistriesConf"/>, <see cref="CertsDir"/>, <see cref="SignaturePolicy"/> and <see cref="RegistriesD"/>
 /// are the registry settings and containers-policy.json of <c>run</c>'s options; null = the defaults under
-/// <c>/etc/containers</c> (and the auth files' search path), read by the agent on this same host.
+/// <c>/etc/containers</c> (and the auth files' search path), read by the agent on this same host. <see cref="Secrets"/>
+/// are the sealed secrets (<c>--secret NAME=FILE</c>, the files' <c>sealed.…</c> text) the agent opens for the container.
 /// </summary>
 public sealed record RunContainerRequest(
     string DataDir,
@@ -43,7 +44,15 @@ public sealed record RunContainerRequest(
     string? SignaturePolicy = null,
     string? RegistriesD = null)
 {
+    public IReadOnlyList<RunContainerSecret>? Secrets { get; init; }
+
     public override string ToString() => $"RunContainerRequest {{ Name = {Name}, Reference = {Reference} }}";
+}
+
+/// <summary>One <c>--secret NAME=FILE</c> of <see cref="RunContainerRequest"/>: the name of <c>/run/secrets/NAME</c> and the sealed form.</summary>
+public sealed record RunContainerSecret(string Name, string Sealed)
+{
+    public override string ToString() => $"RunContainerSecret {{ Name = {Name} }}";
 }
 
 /// <summary><c>POST /v1/containers/{name}/stop</c>: SIGTERM, SIGKILL after <see cref="TimeoutSeconds"/>.</summary>

@@ -70,6 +70,11 @@ public static unsafe partial class Libc
     public const int LOCK_EX = 2;
     public const int LOCK_NB = 4;
     public const int MNT_DETACH = 2;
+    public const ulong MS_RDONLY = 1;
+    public const ulong MS_NOSUID = 2;
+    public const ulong MS_NODEV = 4;
+    public const ulong MS_NOEXEC = 8;
+    public const ulong MS_REMOUNT = 32;
     public const int PR_SET_CHILD_SUBREAPER = 36;
     public const int SIGKILL = 9;
     public const int SIGTERM = 15;

@@ -31,7 +31,13 @@ public sealed record RuntimeBundleOptions
 
     /// <summary>Mount the rootfs read-only.</summary>
     public bool ReadOnlyRootfs { get; init; }
+
+    /// <summary>Host directories bound read-only (nosuid, nodev, noexec) into the container, after the default mounts.</summary>
+    public IReadOnlyList<ReadOnlyBind> ReadOnlyBinds { get; init; } = [];
 }
+
+/// <summary>A host directory <see cref="Source"/> seen read-only at <see cref="Destination"/> in the container.</summary>
+public sealed record ReadOnlyBind(string Source, string Destination);
 
 /// <summary>The resolved identity the process runs as.</summary>
 public sealed record ContainerUser(uint Uid, uint Gid, IReadOnlyList<uint> AdditionalGids);

@@ -15,11 +15,13 @@ namespace TrustLaunch.Cli.Commands.Containers;
 
 /// <summary>
 /// <c>trustlaunch run REF [--name N] [--pod ID] [--namespace NS] [--mode local|remote] [--trust FILE|DIR] [--trust-policy FILE]
-/// [--attach] [--net pod|host] [--seccomp default|unconfined] [--pids-limit N] [-- ARGS]</c>: a measured launch of an image
+/// [--attach] [--net pod|host] [--seccomp default|unconfined] [--pids-limit N] [--secret NAME=FILE]... [-- ARGS]</c>: a measured launch of an image
 /// that matches a trusted golden value, isolated as a Kubernetes pod is by default (anything looser only when asked, and
 /// measured in ContainerCreated). Exit 3 with <c>NOT verified: REASON</c> (and an ImageRejected measurement)
 /// otherwise. Detached by default; <c>--attach</c> streams the output and returns the container's exit status. The
 /// agent (the node daemon) launches and supervises it; <c>--standalone</c> launches in this process, without one.
+/// <c>--secret NAME=FILE</c> (FILE holds a <c>sealed.…</c> secret) needs the agent: it unseals the secret through the
+/// node's broker once the image is verified and the container reads it at <c>/run/secrets/NAME</c> (a read-only tmpfs).
 /// </summary>
 public static class RunCommand
 {
@@ -87,9 +89,14 @@ public static class RunCommand
         var platform = RegistryOptions.PlatformOption();
         var keys = RegistryOptions.DecryptionKeyOption();
         var signaturePolicy = new ImageSignaturePolicyOptions();
+        var secrets = new Option<string[]>("--secret")
+        {
+            Description = $"A sealed secret (FILE holds its sealed.… form) the agent unseals for the container as the read-only file {ContainerSecrets.ContainerPath}/NAME (repeatable)",
+            HelpName = "NAME=FILE",
+        };
         var command = new Command("run", "Launch a container from an image that matches its signed golden value, measuring every step")
         {
-            reference, args, name, pod, ns, mode, trust, trustPolicy, verifier, agentId, tlsDir, tlsName, attach, network, seccomp, pidsLimit, platform, keys,
+            reference, args, name, pod, ns, mode, trust, trustPolicy, verifier, agentId, tlsDir, tlsName, attach, network, seccomp, pidsLimit, platform, keys, secrets,
         };
         containers.AddTo(command);
         signaturePolicy.AddTo(command);
@@ -103,6 +110,9 @@ public static class RunCommand
             var trustPath = parse.GetValue(trust) ?? Environment.GetEnvironmentVariable(TrustEnvironmentVariable) ?? DefaultTrust;
             var trustPolicyPath = parse.GetValue(trustPolicy) ?? Environment.GetEnvironmentVariable(TrustPolicyEnvironmentVariable);
             var output = CliOutput.For(parse, options);
+            var sealedSecrets = ReadSecrets(parse.GetValue(secrets));
+            if (sealedSecrets.Count > 0 && containers.IsStandalone(parse))
+                throw new CliUsageException("--secret needs the agent (it unseals through the node's key broker): it cannot be used with --standalone");
             if (!containers.IsStandalone(parse))
             {
                 // Checked here too, so a missing file is the same usage error it always was; the agent reads them itself.
@@ -127,6 +137,7 @@ public static class RunCommand
                     CertsDir = containers.Registry.CertsDirPath(parse),
                     SignaturePolicy = signaturePolicy.Paths(parse).SignaturePolicy,
                     RegistriesD = signaturePolicy.Paths(parse).RegistriesD,
+                    Secrets = sealedSecrets,
                 };
                 return await RunThroughAgentAsync(parse, containers, request, output, ct).ConfigureAwait(false);
             }
@@ -153,6 +164,32 @@ public static class RunCommand
             return await RunStandaloneAsync(parse, containers, launcher, client, launch, parse.GetValue(attach), output, ct).ConfigureAwait(false);
         });
         return command;
+    }
+
+    /// <summary>The <c>--secret NAME=FILE</c> values: names checked as the agent checks them, each file's <c>sealed.…</c> text (trimmed).</summary>
+    private static List<RunContainerSecret> ReadSecrets(string[]? values)
+    {
+        var pairs = (values ?? []).Select(v => v.IndexOf('=', StringComparison.Ordinal) is var equals and >= 0
+            ? (Name: v[..equals], File: v[(equals + 1)..])
+            : throw new CliUsageException($"--secret '{v}' is not NAME=FILE")).ToList();
+        try
+        {
+            LaunchSecret.CheckNames(pairs.Select(p => p.Name));
+        }
+        catch (ArgumentException e)
+        {
+            throw new CliUsageException($"--secret: {e.Message}");
+        }
+        var secrets = new List<RunContainerSecret>(pairs.Count);
+        foreach (var (secretName, file) in pairs)
+        {
+            if (file.Length == 0 || !File.Exists(file))
+                throw new CliUsageException($"--secret {secretName}: no file '{file}'");
+            if (new FileInfo(file).Length > TrustLaunch.Kbs.Secrets.SealedSecret.MaxLength + 2)
+                throw new CliUsageException($"--secret {secretName}: '{file}' is over {TrustLaunch.Kbs.Secrets.SealedSecret.MaxLength} bytes, larger than any sealed secret");
+            secrets.Add(new RunContainerSecret(secretName, File.ReadAllText(file).Trim()));
+        }
+        return secrets;
     }
 
     private static LocalImageJudge LocalJudge(string trustPath, string? trustPolicyPath)
