@@ -16,7 +16,9 @@ public sealed class KbsEndToEndFixture : KbsBrokerStack
     public const string SecretKid = "e2e-publisher";
 
     private readonly DirectoryInfo _secrets = System.IO.Directory.CreateTempSubdirectory("tl-e2e-secrets-");
+    private readonly SemaphoreSlim _publisherGate = new(1, 1);
     private int _proxyPort;
+    private (string Private, string Public)? _publisher;
 
     /// <summary>The P-256 PEM private key <c>trustlaunch secret seal --key</c> signs the tests' sealed secrets with.</summary>
     public string SecretSigningKey => Path.Combine(_secrets.FullName, "signer.key");
@@ -27,6 +29,63 @@ public sealed class KbsEndToEndFixture : KbsBrokerStack
 
     public override string ResourcePolicyJson =>
         $$"""{"rules":[{"resources":["default/key/*"],"verifier_policies":["{{VerifierPolicy}}"]}]}""";
+
+    /// <summary>A sealed envelope of <paramref name="value"/> (<c>trustlaunch secret seal envelope</c>) under a new KEK stored at <paramref name="kekPath"/>.</summary>
+    public async Task<string> SealEnvelopeAsync(string kekPath, byte[] value)
+    {
+        var kek = System.Security.Cryptography.RandomNumberGenerator.GetBytes(32);
+        await PutResourceAsync(kekPath, kek);
+        var kekFile = Path.Combine(Directory, "kek-" + Guid.NewGuid().ToString("N"));
+        var valueFile = Path.Combine(Directory, "value-" + Guid.NewGuid().ToString("N"));
+        await File.WriteAllBytesAsync(kekFile, kek);
+        await File.WriteAllBytesAsync(valueFile, value);
+        try
+        {
+            return (await CliAsync("secret", "seal", "envelope", "--kek-file", kekFile, "--key-id", "kbs:///" + kekPath, "--file", valueFile,
+                "--key", SecretSigningKey, "--kid", SecretKid)).EnsureSuccess("secret seal envelope").StandardOutput.Trim();
+        }
+        finally
+        {
+            File.Delete(kekFile);
+            File.Delete(valueFile);
+        }
+    }
+
+    /// <summary>
+    /// A golden-value publisher key pair (PEM files) that the verifier's policy trusts, for tests that launch containers
+    /// on the nodes: made and added to the policy (a new version, trusting it beside nothing else) on first use.
+    /// </summary>
+    public async Task<(string Private, string Public)> TrustedPublisherAsync()
+    {
+        await _publisherGate.WaitAsync();
+        try
+        {
+            if (_publisher is { } made)
+                return made;
+            var priv = Path.Combine(_secrets.FullName, "publisher.pem");
+            var pub = Path.Combine(_secrets.FullName, "publisher.pub.pem");
+            using (var key = System.Security.Cryptography.ECDsa.Create(System.Security.Cryptography.ECCurve.NamedCurves.nistP256))
+            {
+                await File.WriteAllTextAsync(priv, key.ExportPkcs8PrivateKeyPem());
+                await File.WriteAllTextAsync(pub, key.ExportSubjectPublicKeyInfoPem());
+            }
+            string keyId;
+            using (var verifier = TrustLaunch.Oci.Signing.PemPayloadVerifier.FromFile(pub))
+                keyId = verifier.KeyId;
+            var current = (await Tenant.GetPolicyAsync(VerifierPolicy))!.Policy;
+            await Tenant.AddPolicyAsync(current with
+            {
+                TrustedPublishers = new Dictionary<string, string>(current.TrustedPublishers) { [keyId] = await File.ReadAllTextAsync(pub) },
+                AllowedPublishers = [.. current.AllowedPublishers, keyId],
+            });
+            _publisher = (priv, pub);
+            return (priv, pub);
+        }
+        finally
+        {
+            _publisherGate.Release();
+        }
+    }
 
     // The agents reach neither the proxy nor the broker until a resource is asked for: both start after the fleet.
     protected override VerifierFleet CreateFleet()

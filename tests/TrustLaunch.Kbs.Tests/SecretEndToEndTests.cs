@@ -1,5 +1,4 @@
 using System.Net;
-using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -24,26 +23,6 @@ public sealed class SecretEndToEndTests(KbsEndToEndFixture stack)
     private FleetNode Attested => stack.Nodes[0];
     private FleetNode ToFail => stack.Nodes[2];
 
-    private async Task<string> SealEnvelopeAsync(string kekPath, byte[] value)
-    {
-        var kek = RandomNumberGenerator.GetBytes(32);
-        await stack.PutResourceAsync(kekPath, kek);
-        var kekFile = Path.Combine(stack.Directory, "kek-" + Guid.NewGuid().ToString("N"));
-        var valueFile = Path.Combine(stack.Directory, "value-" + Guid.NewGuid().ToString("N"));
-        await File.WriteAllBytesAsync(kekFile, kek);
-        await File.WriteAllBytesAsync(valueFile, value);
-        try
-        {
-            return (await KbsBrokerStack.CliAsync("secret", "seal", "envelope", "--kek-file", kekFile, "--key-id", "kbs:///" + kekPath, "--file", valueFile,
-                "--key", stack.SecretSigningKey, "--kid", KbsEndToEndFixture.SecretKid)).EnsureSuccess("secret seal envelope").StandardOutput.Trim();
-        }
-        finally
-        {
-            File.Delete(kekFile);
-            File.Delete(valueFile);
-        }
-    }
-
     private static async Task<(HttpStatusCode Status, byte[] Body)> UnsealAsync(FleetNode node, string name, string sealedText)
     {
         using var local = UnixSocketHttp.Create(KbsBrokerStack.SocketOf(node));
@@ -59,7 +38,7 @@ public sealed class SecretEndToEndTests(KbsEndToEndFixture stack)
     public async Task Unseal_EnvelopeOnAttestedNode_ValueReturnedMeasuredAndInNoLog()
     {
         var value = Encoding.UTF8.GetBytes("e2e-sealed-" + Guid.NewGuid().ToString("N"));
-        var sealedText = await SealEnvelopeAsync("default/key/e2e-secret-kek", value);
+        var sealedText = await stack.SealEnvelopeAsync("default/key/e2e-secret-kek", value);
 
         var (status, body) = await UnsealAsync(Attested, "db-password", sealedText);
 
@@ -96,7 +75,7 @@ public sealed class SecretEndToEndTests(KbsEndToEndFixture stack)
     [Fact]
     public async Task Unseal_BadSignature_RefusedBeforeTheBrokerAndNotMeasured()
     {
-        var sealedText = await SealEnvelopeAsync("default/key/e2e-secret-forged", "forged"u8.ToArray());
+        var sealedText = await stack.SealEnvelopeAsync("default/key/e2e-secret-forged", "forged"u8.ToArray());
         var parts = sealedText.Split('.');
         parts[3] = parts[3][..10] + (parts[3][10] == 'A' ? 'B' : 'A') + parts[3][11..];
         var before = (await stack.ReadLogAsync(Attested)).Count;
@@ -112,7 +91,7 @@ public sealed class SecretEndToEndTests(KbsEndToEndFixture stack)
     public async Task Unseal_NodeTheVerifierFails_RefusedWithTheBrokersReasonAndNoSecretReleased()
     {
         var value = Encoding.UTF8.GetBytes("never-released-" + Guid.NewGuid().ToString("N"));
-        var sealedText = await SealEnvelopeAsync("default/key/e2e-secret-failed", value);
+        var sealedText = await stack.SealEnvelopeAsync("default/key/e2e-secret-failed", value);
         await stack.MeasureAsync(ToFail, LaunchEvents.ContainerStarted, """{"container":"never-created"}""");
         await stack.WaitForStateAsync(ToFail, AgentStates.Failed);
         await Task.Delay(KbsBrokerStack.StandingCache);
