@@ -44,7 +44,10 @@ public sealed class CriEndpoint : IAsyncDisposable
         var logger = loggerFactory.CreateLogger<CriEndpoint>();
         var containerd = new ContainerdConnection(options.BackendSocket);
         var registries = new CriRegistries(options.Mirrors, registryOptions);
-        var interception = new CriInterception(containerd, registries, judge, measurer, logger, options.VerificationLifetime);
+        var interception = new CriInterception(containerd, registries, judge, measurer, logger, options.VerificationLifetime)
+        {
+            SealedSecrets = options.SealedSecrets,
+        };
         interception.Resume(measuredLines);
 
         Directory.CreateDirectory(Path.GetDirectoryName(options.ListenSocket)!);

@@ -7,8 +7,10 @@ using TrustLaunch.Hosting.Pki;
 
 namespace TrustLaunch.Agent.Cri;
 
-/// <summary>Runs the CRI endpoint inside <c>serve agent</c>, measuring into the agent's own launch log (opened before hosted services start).</summary>
-internal sealed class CriHostedService(CriSettings settings, AgentRuntime agent, ServiceHttpClientFactory clients, ILoggerFactory loggerFactory)
+/// <summary>Runs the CRI endpoint inside <c>serve agent</c>, measuring into the agent's own launch log (opened before hosted services start).
+/// Sealed env values and mounted files are opened through <paramref name="secrets"/> (null without <c>--kbs</c> and <c>--secret-trust</c>: refused).</summary>
+internal sealed class CriHostedService(CriSettings settings, AgentRuntime agent, ServiceHttpClientFactory clients, ILoggerFactory loggerFactory,
+    TrustLaunch.Agent.Kbs.NodeKeyBroker? broker = null, TrustLaunch.Agent.Kbs.NodeSecrets? secrets = null)
     : IHostedService, INodeContainerSource, IAsyncDisposable
 {
     public string Source => NodeContainer.CriSource;
@@ -37,6 +39,8 @@ internal sealed class CriHostedService(CriSettings settings, AgentRuntime agent,
             ListenSocket = CriOptions.SocketPath(settings.Listen, "--cri-listen"),
             BackendSocket = CriOptions.SocketPath(settings.Backend, "--cri-backend"),
             Mirrors = CriOptions.ParseMirrors(settings.Mirrors),
+            SealedSecrets = new CriSealedSecrets(Path.Combine(agent.Options.DataDirectory, "cri-secrets"), secrets is null ? null : secrets.UnsealAsync,
+                TrustLaunch.Agent.Kbs.NodeSecrets.NotConfiguredReason(broker is not null)),
         };
         var sourceLogger = loggerFactory.CreateLogger<CriRegistries>();
         _endpoint = await CriEndpoint.StartAsync(options, judge, new LaunchLogMeasurer(agent.Log), loggerFactory,

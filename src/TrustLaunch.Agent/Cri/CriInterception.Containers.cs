@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using Grpc.Core;
 using TrustLaunch.Agent.Cri.V1;
 using TrustLaunch.Agent.Launcher;
@@ -33,12 +34,23 @@ public sealed partial class CriInterception
             throw Refusal(reason);
         }
 
-        var created = await containerd.Runtime.CreateContainerAsync(request, Forwarded(context)).ConfigureAwait(false);
+        // Opened only for a verified image; a refusal here refuses CreateContainer before containerd sees it.
+        var secrets = await SealedSecrets.PrepareAsync(request, cancellationToken).ConfigureAwait(false);
+        CreateContainerResponse created;
+        try
+        {
+            created = await containerd.Runtime.CreateContainerAsync(secrets.Request, Forwarded(context)).ConfigureAwait(false);
+        }
+        catch
+        {
+            CriSealedSecrets.Remove(secrets.Tmpfs);
+            throw;
+        }
         var id = created.ContainerId;
         try
         {
             var status = await containerd.Runtime.ContainerStatusAsync(new ContainerStatusRequest { ContainerId = id, Verbose = true }, Forwarded(context)).ConfigureAwait(false);
-            var info = ContainerInfo.Parse(id, status);
+            var info = ContainerInfo.Parse(id, status, secrets.SealedEnv);
             var (sealKey, digests) = await SnapshotDigest.ComputeAsync(containerd, _seals, info.Snapshotter, info.SnapshotKey, cancellationToken).ConfigureAwait(false);
             if (!digests.Digests.Matches(image.Approval.RootfsDigest))
             {
@@ -53,12 +65,13 @@ public sealed partial class CriInterception
             await MeasureAsync(LaunchEvents.ContainerCreated, new ContainerCreatedEvent(id, request.PodSandboxId, pod?.Namespace ?? "", image.Reference, image.Manifest.ToString(),
                 info.SpecDigest, hostNetwork ? ContainerIsolation.NetworkHost : ContainerIsolation.NetworkPod, Seccomp(request, info), pod?.Name ?? "", pod?.Uid ?? ""),
                 LaunchEventsJsonContext.Default.ContainerCreatedEvent, cancellationToken).ConfigureAwait(false);
-            _containers[id] = new TrackedContainer(request.PodSandboxId);
+            _containers[id] = new TrackedContainer(request.PodSandboxId, secrets.Tmpfs);
             return created;
         }
         catch (Exception e)
         {
             await UndoAsync($"CreateContainer {id}", () => containerd.Runtime.RemoveContainerAsync(new RemoveContainerRequest { ContainerId = id }).ResponseAsync).ConfigureAwait(false);
+            CriSealedSecrets.Remove(secrets.Tmpfs);
             if (ImageRefusal.ReasonOf(e) is not { } reason)
                 throw;
             await MeasureRejectedAsync(image.Reference, image.Manifest.ToString(), reason, cancellationToken).ConfigureAwait(false);
@@ -86,8 +99,11 @@ public sealed partial class CriInterception
     {
         await MeasureExitAsync(request.ContainerId, context.CancellationToken).ConfigureAwait(false);
         var response = await containerd.Runtime.RemoveContainerAsync(request, Forwarded(context)).ConfigureAwait(false);
-        if (_containers.TryRemove(request.ContainerId, out _))
+        if (_containers.TryRemove(request.ContainerId, out var tracked))
+        {
+            CriSealedSecrets.Remove(tracked.SecretsTmpfs);
             await MeasureDeletedAsync(request.ContainerId, context.CancellationToken).ConfigureAwait(false);
+        }
         return response;
     }
 
@@ -170,7 +186,9 @@ public sealed partial class CriInterception
     /// <param name="OwnNetwork">The spec puts it in a network namespace: a new one, or its pod's (which may be the host's).</param>
     private sealed record ContainerInfo(string SnapshotKey, string Snapshotter, string SpecDigest, bool OwnNetwork, bool HasSeccomp)
     {
-        public static ContainerInfo Parse(string id, ContainerStatusResponse status)
+        /// <param name="sealedEnv">Env names whose value was unsealed, with their sealed forms: the spec's digest is taken with those put
+        /// back, so the log's digest cannot be used to test guesses of a value.</param>
+        public static ContainerInfo Parse(string id, ContainerStatusResponse status, IReadOnlyDictionary<string, string> sealedEnv)
         {
             if (!status.Info.TryGetValue("info", out var text))
                 throw new InvalidDataException($"containerd's verbose status of container {id} has no info");
@@ -182,13 +200,27 @@ public sealed partial class CriInterception
             var snapshotter = root.TryGetProperty("snapshotter", out var s) ? s.GetString() : null;
             if (string.IsNullOrEmpty(key) || string.IsNullOrEmpty(snapshotter))
                 throw new InvalidDataException($"containerd's verbose status of container {id} names no snapshot");
-            var digest = "sha256:" + Convert.ToHexStringLower(SHA256.HashData(CanonicalJson.Serialize(spec)));
+            var digest = "sha256:" + Convert.ToHexStringLower(SHA256.HashData(CanonicalJson.Serialize(WithSealedEnv(spec, sealedEnv))));
             var linux = spec.TryGetProperty("linux", out var l) ? l : default;
             var ownNetwork = linux.ValueKind == JsonValueKind.Object && linux.TryGetProperty("namespaces", out var namespaces)
                 && namespaces.ValueKind == JsonValueKind.Array
                 && namespaces.EnumerateArray().Any(n => n.TryGetProperty("type", out var type) && type.GetString() == "network");
             var seccomp = linux.ValueKind == JsonValueKind.Object && linux.TryGetProperty("seccomp", out var filter) && filter.ValueKind == JsonValueKind.Object;
             return new ContainerInfo(key, snapshotter, digest, ownNetwork, seccomp);
+        }
+
+        private static JsonElement WithSealedEnv(JsonElement spec, IReadOnlyDictionary<string, string> sealedEnv)
+        {
+            if (sealedEnv.Count == 0 || JsonNode.Parse(spec.GetRawText()) is not JsonObject root || root["process"]?["env"] is not JsonArray env)
+                return spec;
+            for (var i = 0; i < env.Count; i++)
+            {
+                if (env[i]?.GetValue<string>() is { } entry && entry.IndexOf('=', StringComparison.Ordinal) is var equals and > 0
+                    && sealedEnv.TryGetValue(entry[..equals], out var sealedText))
+                    env[i] = $"{entry[..equals]}={sealedText}";
+            }
+            using var document = JsonDocument.Parse(root.ToJsonString());
+            return document.RootElement.Clone();
         }
     }
 }

@@ -67,6 +67,7 @@ public sealed partial class CriInterception
             if (_containers.TryRemove(id, out _))
                 await MeasureDeletedAsync(id, context.CancellationToken).ConfigureAwait(false);
         }
+        SealedSecrets.RemoveSandbox(request.PodSandboxId);
         if (known)
             await MeasurePodAsync(LaunchEvents.PodSandboxRemoved, request.PodSandboxId, context.CancellationToken).ConfigureAwait(false);
         return response;

@@ -33,11 +33,17 @@ public sealed partial class CriInterception(ContainerdConnection containerd, Cri
 
     private sealed record VerifiedImage(string Reference, Digest Manifest, Digest Config, ImageApproval Approval, DateTimeOffset At);
 
-    private sealed class TrackedContainer(string pod)
+    /// <summary>How CreateContainer opens sealed env values and mounted files; by default it refuses them.</summary>
+    public CriSealedSecrets SealedSecrets { get; init; } = CriSealedSecrets.Refusing;
+
+    /// <param name="pod">The pod sandbox's id.</param>
+    /// <param name="secretsTmpfs">The tmpfs of its unsealed mounted files, removed with it.</param>
+    private sealed class TrackedContainer(string pod, string? secretsTmpfs = null)
     {
         private int _stopMeasured;
 
         public string Pod => pod;
+        public string? SecretsTmpfs => secretsTmpfs;
         public bool StopMeasured => Volatile.Read(ref _stopMeasured) != 0;
 
         /// <summary>True for the one caller that gets to measure the stop.</summary>

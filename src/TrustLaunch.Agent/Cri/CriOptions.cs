@@ -30,6 +30,9 @@ public sealed class CriOptions
 
     public static readonly TimeSpan DefaultVerificationLifetime = TimeSpan.FromMinutes(5);
 
+    /// <summary>How CreateContainer opens sealed env values and mounted files (by default it refuses them).</summary>
+    public CriSealedSecrets SealedSecrets { get; init; } = CriSealedSecrets.Refusing;
+
     /// <summary>How often containers are checked for exits, to measure <c>ContainerStopped</c> with the exit code.</summary>
     public TimeSpan ExitPollInterval { get; init; } = TimeSpan.FromSeconds(1);
 

@@ -36,7 +36,7 @@ public static class ContainerSecrets
         {
             foreach (var secret in secrets)
                 values.Add(await UnsealAsync(unseal, secret, cancellationToken).ConfigureAwait(false));
-            Mount(container.Secrets, secrets, values);
+            MountFiles(container.Secrets, [.. secrets.Select((s, i) => (s.Name, values[i]))]);
         }
         finally
         {
@@ -62,25 +62,32 @@ public static class ContainerSecrets
         }
     }
 
-    private static void Mount(string directory, IReadOnlyList<LaunchSecret> secrets, IReadOnlyList<byte[]> values)
+    /// <summary>
+    /// Mounts a tmpfs just big enough at <paramref name="directory"/>, writes each value at its relative path (0444; a
+    /// parent directory is made 0755) and remounts it read-only. The caller zeroes the values.
+    /// </summary>
+    public static void MountFiles(string directory, IReadOnlyList<(string Path, byte[] Value)> files)
     {
         if (!OperatingSystem.IsLinux())
             throw new PlatformNotSupportedException("secrets on a tmpfs need Linux");
         Directory.CreateDirectory(directory, PrivateDirectory.Mode);
-        // A page per file more than the values need: nothing else fits.
-        var size = checked(values.Sum(v => (long)(v.Length + PageBytes - 1) / PageBytes * PageBytes) + (long)PageBytes * (values.Count + 1));
+        // A page per file and per directory more than the values need: nothing else fits.
+        var size = checked(files.Sum(f => (long)(f.Value.Length + PageBytes - 1) / PageBytes * PageBytes) + (long)PageBytes * (2 * files.Count + 1));
         const ulong flags = Libc.MS_NOSUID | Libc.MS_NODEV | Libc.MS_NOEXEC;
-        if (Libc.Mount("tmpfs", directory, "tmpfs", flags, $"mode=0755,size={size},nr_inodes={values.Count + 2}") != 0)
+        if (Libc.Mount("tmpfs", directory, "tmpfs", flags, $"mode=0755,size={size},nr_inodes={2 * files.Count + 2}") != 0)
             throw new IOException($"cannot mount the secrets tmpfs at '{directory}': errno {Marshal.GetLastPInvokeError()}");
-        for (var i = 0; i < secrets.Count; i++)
+        foreach (var (path, value) in files)
         {
-            using var file = new FileStream(Path.Combine(directory, secrets[i].Name), new FileStreamOptions
+            var file = Path.Combine(directory, path);
+            Directory.CreateDirectory(Path.GetDirectoryName(file)!, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute
+                | UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute);
+            using var stream = new FileStream(file, new FileStreamOptions
             {
                 Mode = FileMode.CreateNew,
                 Access = FileAccess.Write,
                 UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.GroupRead | UnixFileMode.OtherRead,
             });
-            file.Write(values[i]);
+            stream.Write(value);
         }
         if (Libc.Mount("tmpfs", directory, "tmpfs", Libc.MS_REMOUNT | Libc.MS_RDONLY | flags, "") != 0)
             throw new IOException($"cannot remount the secrets tmpfs at '{directory}' read-only: errno {Marshal.GetLastPInvokeError()}");
