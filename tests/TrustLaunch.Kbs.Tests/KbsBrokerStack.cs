@@ -109,6 +109,30 @@ public abstract class KbsBrokerStack : IAsyncLifetime
         File.Delete(file);
     }
 
+    /// <summary>
+    /// <c>trustlaunch secret seal envelope</c> of <paramref name="value"/> under a new KEK stored at <paramref name="kekPath"/>,
+    /// signed by <paramref name="signingKey"/> (PEM) under <paramref name="kid"/>.
+    /// </summary>
+    protected async Task<string> SealEnvelopeAsync(string kekPath, byte[] value, string signingKey, string kid)
+    {
+        var kek = RandomNumberGenerator.GetBytes(32);
+        await PutResourceAsync(kekPath, kek);
+        var kekFile = Path.Combine(Directory, "kek-" + Guid.NewGuid().ToString("N"));
+        var valueFile = Path.Combine(Directory, "value-" + Guid.NewGuid().ToString("N"));
+        await File.WriteAllBytesAsync(kekFile, kek);
+        await File.WriteAllBytesAsync(valueFile, value);
+        try
+        {
+            return (await CliAsync("secret", "seal", "envelope", "--kek-file", kekFile, "--key-id", "kbs:///" + kekPath, "--file", valueFile,
+                "--key", signingKey, "--kid", kid)).EnsureSuccess("secret seal envelope").StandardOutput.Trim();
+        }
+        finally
+        {
+            File.Delete(kekFile);
+            File.Delete(valueFile);
+        }
+    }
+
     /// <summary>Runs <c>trustlaunch kbs ARGUMENTS --kbs-admin … --tls-dir …</c> (kbs-admin certificate).</summary>
     public Task<ProcessResult> AdminCliAsync(params string[] arguments) =>
         CliAsync(["kbs", .. arguments, "--kbs-admin", $"https://127.0.0.1:{AdminPort}", "--tls-dir", TlsDirectory]);

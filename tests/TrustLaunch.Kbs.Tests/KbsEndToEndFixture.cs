@@ -30,26 +30,9 @@ public sealed class KbsEndToEndFixture : KbsBrokerStack
     public override string ResourcePolicyJson =>
         $$"""{"rules":[{"resources":["default/key/*"],"verifier_policies":["{{VerifierPolicy}}"]}]}""";
 
-    /// <summary>A sealed envelope of <paramref name="value"/> (<c>trustlaunch secret seal envelope</c>) under a new KEK stored at <paramref name="kekPath"/>.</summary>
-    public async Task<string> SealEnvelopeAsync(string kekPath, byte[] value)
-    {
-        var kek = System.Security.Cryptography.RandomNumberGenerator.GetBytes(32);
-        await PutResourceAsync(kekPath, kek);
-        var kekFile = Path.Combine(Directory, "kek-" + Guid.NewGuid().ToString("N"));
-        var valueFile = Path.Combine(Directory, "value-" + Guid.NewGuid().ToString("N"));
-        await File.WriteAllBytesAsync(kekFile, kek);
-        await File.WriteAllBytesAsync(valueFile, value);
-        try
-        {
-            return (await CliAsync("secret", "seal", "envelope", "--kek-file", kekFile, "--key-id", "kbs:///" + kekPath, "--file", valueFile,
-                "--key", SecretSigningKey, "--kid", SecretKid)).EnsureSuccess("secret seal envelope").StandardOutput.Trim();
-        }
-        finally
-        {
-            File.Delete(kekFile);
-            File.Delete(valueFile);
-        }
-    }
+    /// <summary>A sealed envelope of <paramref name="value"/> under a new KEK stored at <paramref name="kekPath"/>, signed by <see cref="SecretSigningKey"/>.</summary>
+    public Task<string> SealEnvelopeAsync(string kekPath, byte[] value) => SealEnvelopeAsync(kekPath, value, SecretSigningKey, SecretKid);
+
 
     /// <summary>
     /// A golden-value publisher key pair (PEM files) that the verifier's policy trusts, for tests that launch containers

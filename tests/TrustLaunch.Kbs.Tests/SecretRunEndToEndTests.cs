@@ -48,7 +48,7 @@ public sealed class SecretRunEndToEndTests(KbsEndToEndFixture stack, RegistryFix
     /// <summary>Whatever a failed test left mounted under the scratch directory is unmounted before it goes.</summary>
     public void Dispose()
     {
-        foreach (var mount in Mounts().Keys.Where(m => m.StartsWith(_scratch.FullName + "/", StringComparison.Ordinal)).OrderDescending(StringComparer.Ordinal))
+        foreach (var mount in SecretDisk.Mounts().Keys.Where(m => m.StartsWith(_scratch.FullName + "/", StringComparison.Ordinal)).OrderDescending(StringComparer.Ordinal))
             _ = TrustLaunch.Measurement.Native.Libc.Umount2(mount, TrustLaunch.Measurement.Native.Libc.MNT_DETACH);
         _scratch.Delete(recursive: true);
     }
@@ -60,18 +60,6 @@ public sealed class SecretRunEndToEndTests(KbsEndToEndFixture stack, RegistryFix
 
     private static Task<ProcessResult> RemoveAsync(FleetNode node, string dataDir, string name) =>
         KbsBrokerStack.CliAsync("rm", name, "--agent-socket", KbsBrokerStack.SocketOf(node), "--data-dir", dataDir);
-
-    /// <summary>The mounts of this mount namespace (the agent's too): mount point → (type, options).</summary>
-    private static Dictionary<string, (string Type, string Options)> Mounts() =>
-        File.ReadLines("/proc/self/mounts").Select(l => l.Split(' ')).GroupBy(f => f[1].Replace("\\040", " ", StringComparison.Ordinal))
-            .ToDictionary(g => g.Key, g => (g.Last()[2], g.Last()[3]));
-
-    /// <summary>The regular files under <paramref name="directory"/> on its own filesystem (the tmpfs and overlay mounts left out) that hold <paramref name="text"/>.</summary>
-    private static async Task<string> FilesOnDiskHoldingAsync(string directory, string text)
-    {
-        var found = await ProcessRunner.RunAsync("find", [directory, "-xdev", "-type", "f", "-exec", "grep", "-lF", "--", text, "{}", "+"]);
-        return found.StandardOutput + found.StandardError;
-    }
 
     [Fact]
     public async Task Run_SecretOnAttestedNode_ReadableReadOnlyFromTmpfsMeasuredByNameAndInNoLogOrFileOnDisk()
@@ -88,9 +76,9 @@ public sealed class SecretRunEndToEndTests(KbsEndToEndFixture stack, RegistryFix
             + "/bin/busybox touch /run/secrets/new 2>/dev/null && echo added || echo none-added");
 
         var secretsMount = Path.Combine(dataDir, "containers", "sec-read", "secrets");
-        var mounted = Mounts().GetValueOrDefault(secretsMount);
+        var mounted = SecretDisk.Mounts().GetValueOrDefault(secretsMount);
         var record = JsonDocument.Parse(await File.ReadAllBytesAsync(Path.Combine(dataDir, "containers", "sec-read", "container.json"))).RootElement.GetProperty("secrets");
-        var onDisk = await FilesOnDiskHoldingAsync(dataDir, value) + await FilesOnDiskHoldingAsync(Path.GetDirectoryName(KbsBrokerStack.SocketOf(Attested))!, value);
+        var onDisk = await SecretDisk.FilesHoldingAsync(dataDir, value) + await SecretDisk.FilesHoldingAsync(Path.GetDirectoryName(KbsBrokerStack.SocketOf(Attested))!, value);
         var log = await stack.ReadLogAsync(Attested);
         (await RemoveAsync(Attested, dataDir, "sec-read")).EnsureSuccess("rm");
 
@@ -109,7 +97,7 @@ public sealed class SecretRunEndToEndTests(KbsEndToEndFixture stack, RegistryFix
         foreach (var file in new[] { Attested.Process.LogFile, stack.Kbs.LogFile })
             Assert.DoesNotContain(value, await File.ReadAllTextAsync(file));
         Assert.DoesNotContain(value, run.StandardOutput + run.StandardError);
-        Assert.False(Mounts().ContainsKey(secretsMount));
+        Assert.False(SecretDisk.Mounts().ContainsKey(secretsMount));
         Assert.False(Directory.Exists(Path.Combine(dataDir, "containers", "sec-read")));
     }
 
@@ -149,7 +137,7 @@ public sealed class SecretRunEndToEndTests(KbsEndToEndFixture stack, RegistryFix
         var events = (await stack.ReadLogAsync(ToFail)).Skip(before).Select(r => EventLine.Parse(r.Content).Operation).ToList();
         Assert.Equal([LaunchEvents.ImagePulled, LaunchEvents.ImageVerified], events);
         Assert.False(Directory.Exists(Path.Combine(dataDir, "containers", "sec-failed")));
-        Assert.DoesNotContain(Path.Combine(dataDir, "containers", "sec-failed", "secrets"), Mounts().Keys);
+        Assert.DoesNotContain(Path.Combine(dataDir, "containers", "sec-failed", "secrets"), SecretDisk.Mounts().Keys);
         Assert.DoesNotContain(value, await File.ReadAllTextAsync(ToFail.Process.LogFile));
     }
 
