@@ -172,7 +172,8 @@ public sealed class SecretRunEndToEndTests(KbsEndToEndFixture stack, RegistryFix
     {
         using var local = UnixSocketHttp.Create(KbsBrokerStack.SocketOf(Attested));
         var request = new RunContainerRequest(DataDir(), "127.0.0.1:1/none:v1", "sec-api", "crun", "local", ContainerIsolation.NetworkPod, ContainerIsolation.SeccompDefault,
-            1024, Attach: false, Trust: stack.Directory) { Secrets = secrets };
+            1024, Attach: false, Trust: stack.Directory)
+        { Secrets = secrets };
         using var response = await local.PostAsJsonAsync("/v1/containers", request, LauncherContractsJsonContext.Default.RunContainerRequest);
         var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
         return (response.StatusCode, problem.TryGetProperty("detail", out var detail) ? detail.GetString() : null);
