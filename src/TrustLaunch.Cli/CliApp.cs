@@ -45,6 +45,7 @@ public static class CliApp
         root.Subcommands.Add(PolicyCommands.Create(options));
         root.Subcommands.Add(Commands.Kbs.KbsCommand.Create(options));
         root.Subcommands.Add(Commands.KeyProvider.KeyProviderCommand.Create(options));
+        root.Subcommands.Add(Commands.StreamProcessor.StreamDecryptCommand.Create());
         root.Subcommands.Add(Commands.Secret.SecretCommand.Create());
         root.Subcommands.Add(ResultsCommand.Create(options));
         root.Subcommands.Add(Commands.Verifier.VerifierCommands.Create(options));

@@ -5,7 +5,8 @@ namespace TrustLaunch.Kbs.Tests;
 
 /// <summary>
 /// Two nodes whose agents attest to the broker (<c>--kbs</c>, <c>--secret-trust</c>) and serve kubelet's CRI
-/// (<c>--cri-listen</c>, one socket each) in front of one real containerd (<see cref="Containerd"/>, started first),
+/// (<c>--cri-listen</c>, one socket each) in front of one real containerd (<see cref="Containerd"/>, started first; its
+/// snapshots on a tmpfs, <c>trustlaunch stream-decrypt</c> its stream processor, asking node 0's agent),
 /// judging by <see cref="PublisherKey"/>. The verifier's policy trusts that publisher, the pods' host network and the
 /// loopback mirror's golden values for <see cref="Repositories"/>. Node 0 stays Attested; tests that fail a node use node 1.
 /// </summary>
@@ -16,11 +17,21 @@ public sealed class KbsCriFixture : KbsBrokerStack, IAsyncLifetime
     public const string SecretKid = "cri-publisher";
 
     /// <summary>The repositories (<c>docker.io/library/NAME</c>) the tests push images to.</summary>
-    public static readonly string[] Repositories = ["secret-cri", "secret-cri-forged", "secret-cri-failed"];
+    public static readonly string[] Repositories = ["secret-cri", "secret-cri-forged", "secret-cri-failed", "enc-cri", "enc-cri-failed"];
 
     private readonly DirectoryInfo _own = System.IO.Directory.CreateTempSubdirectory("tl-kbs-cri-");
 
-    public ContainerdFixture Containerd { get; } = new();
+    public KbsCriFixture()
+    {
+        var (cli, prefix) = ServiceProcess.CliCommand();
+        Containerd = new ContainerdFixture { MemorySnapshots = true, StreamProcessor = [cli, .. prefix, "stream-decrypt", "--agent-socket", StreamProcessorSocket] };
+    }
+
+    /// <summary>containerd with its overlayfs snapshots on a tmpfs and <c>trustlaunch stream-decrypt</c> as its ocicrypt stream processor.</summary>
+    public ContainerdFixture Containerd { get; }
+
+    /// <summary>The socket the stream processor asks: a link to node 0's agent socket, made once the agents run (containerd starts first).</summary>
+    private string StreamProcessorSocket => Path.Combine(_own.FullName, "stream-processor-agent.sock");
 
     /// <summary>The golden-value publisher's private key (PEM), trusted by the nodes' CRI judges and by the verifier.</summary>
     public string PublisherKey => Path.Combine(_own.FullName, "publisher.pem");
@@ -42,6 +53,7 @@ public sealed class KbsCriFixture : KbsBrokerStack, IAsyncLifetime
     {
         await Containerd.InitializeAsync();
         await InitializeAsync();
+        File.CreateSymbolicLink(StreamProcessorSocket, SocketOf(Nodes[0]));
         (await CliAsync("golden", "publish", Containerd.SandboxImagePushed.Reference, "--key", PublisherKey, "--data-dir", Path.Combine(_own.FullName, "golden")))
             .EnsureSuccess("golden publish (sandbox image)");
         await TrustPublisherAndHostNetworkAsync();

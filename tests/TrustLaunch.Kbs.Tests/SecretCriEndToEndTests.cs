@@ -25,16 +25,6 @@ public sealed class SecretCriEndToEndTests(KbsCriFixture stack)
 
     private static string AgentDataDir(FleetNode node) => Path.GetDirectoryName(KbsBrokerStack.SocketOf(node))!;
 
-    /// <summary>A busybox image of its own pushed as <c>library/NAME:1</c>, its golden value published; kubelet's name for it.</summary>
-    private async Task<string> PushAsync(string name)
-    {
-        var marker = new Dictionary<string, byte[]> { ["/etc/trustlaunch-test"] = RandomNumberGenerator.GetBytes(32) };
-        var pushed = await TestImages.BuildAndPushAsync(stack.Containerd.Registry, $"library/{name}", "1", marker);
-        (await KbsBrokerStack.CliAsync("golden", "publish", pushed.Reference, "--key", stack.PublisherKey, "--data-dir", Path.Combine(stack.Directory, "golden-" + name)))
-            .EnsureSuccess("golden publish");
-        return $"docker.io/library/{name}:1";
-    }
-
     /// <summary>A Kubernetes secret volume as kubelet's atomic writer lays it out: <c>..data/KEY</c> files and <c>KEY → ..data/KEY</c> links.</summary>
     private string SecretVolume(IReadOnlyDictionary<string, string> files)
     {
@@ -49,60 +39,23 @@ public sealed class SecretCriEndToEndTests(KbsCriFixture stack)
         return volume;
     }
 
-    private static PodSandboxConfig Sandbox(string name) => new()
-    {
-        Metadata = new PodSandboxMetadata { Name = name, Namespace = "tenant-a", Uid = Guid.NewGuid().ToString() },
-        LogDirectory = Path.Combine(Path.GetTempPath(), "tl-kbs-cri-pods"),
-        Linux = new LinuxPodSandboxConfig
-        {
-            SecurityContext = new LinuxSandboxSecurityContext { NamespaceOptions = new NamespaceOption { Network = NamespaceMode.Node } },
-        },
-    };
-
-    private static CreateContainerRequest Container(string pod, PodSandboxConfig sandbox, string image) => new()
-    {
-        PodSandboxId = pod,
-        SandboxConfig = sandbox,
-        Config = new ContainerConfig
-        {
-            Metadata = new ContainerMetadata { Name = "app" },
-            Image = new ImageSpec { Image = image },
-            Command = { "/bin/busybox", "sleep", "3600" },
-            LogPath = "app.log",
-            Linux = new LinuxContainerConfig
-            {
-                SecurityContext = new LinuxContainerSecurityContext
-                {
-                    NamespaceOptions = new NamespaceOption { Network = NamespaceMode.Node, Pid = NamespaceMode.Container },
-                    Seccomp = new SecurityProfile { ProfileType = SecurityProfile.Types.ProfileType.RuntimeDefault },
-                },
-            },
-        },
-    };
-
-    private static async Task RemovePodAsync(ContainerdConnection kubelet, string pod)
-    {
-        await kubelet.Runtime.StopPodSandboxAsync(new StopPodSandboxRequest { PodSandboxId = pod });
-        await kubelet.Runtime.RemovePodSandboxAsync(new RemovePodSandboxRequest { PodSandboxId = pod });
-    }
-
     private static string Sha256(string text) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)));
 
     [Fact]
     public async Task CreateContainer_SealedEnvAndSecretVolume_ValuesInsideFileOnReadOnlyTmpfsMeasuredAndNotOnDisk()
     {
-        var image = await PushAsync("secret-cri");
+        var image = await CriRequests.PushAsync(stack, "secret-cri");
         var token = "cri-env-" + Guid.NewGuid().ToString("N");
         var password = "cri-file-" + Guid.NewGuid().ToString("N");
         var sealedToken = await stack.SealEnvelopeAsync("default/key/cri-env-kek", Encoding.UTF8.GetBytes(token));
         var sealedPassword = await stack.SealEnvelopeAsync("default/key/cri-file-kek", Encoding.UTF8.GetBytes(password));
         var volume = SecretVolume(new Dictionary<string, string> { ["db-password"] = sealedPassword + "\n", ["username"] = "admin" });
         using var kubelet = new ContainerdConnection(stack.CriSocket(0));
-        var sandbox = Sandbox("secret-0");
+        var sandbox = CriRequests.Sandbox("secret-0");
         var pod = (await kubelet.Runtime.RunPodSandboxAsync(new RunPodSandboxRequest { Config = sandbox })).PodSandboxId;
         var pulled = await kubelet.Images.PullImageAsync(new PullImageRequest { Image = new ImageSpec { Image = image }, SandboxConfig = sandbox });
         var before = (await stack.ReadLogAsync(Attested)).Count;
-        var create = Container(pod, sandbox, pulled.ImageRef);
+        var create = CriRequests.Container(pod, sandbox, pulled.ImageRef);
         create.Config.Envs.Add(new KeyValue { Key = "DB_TOKEN", Value = sealedToken });
         create.Config.Envs.Add(new KeyValue { Key = "PLAIN", Value = "plain-value" });
         create.Config.Mounts.Add(new Mount { ContainerPath = "/etc/creds", HostPath = volume });
@@ -128,7 +81,7 @@ public sealed class SecretCriEndToEndTests(KbsCriFixture stack)
         var log = await stack.ReadLogAsync(Attested);
         await kubelet.Runtime.StopContainerAsync(new TrustLaunch.Agent.Cri.V1.StopContainerRequest { ContainerId = container, Timeout = 0 });
         await kubelet.Runtime.RemoveContainerAsync(new RemoveContainerRequest { ContainerId = container });
-        await RemovePodAsync(kubelet, pod);
+        await CriRequests.RemovePodAsync(kubelet, pod);
 
         Assert.Equal($"{Sha256(token)}  -\nplain-value\n{Sha256(password)}  -\nadmin\ntmpfs\nread-only\n", exec.Stdout.ToStringUtf8());
         Assert.Equal("tmpfs", mounted.Type);
@@ -156,21 +109,21 @@ public sealed class SecretCriEndToEndTests(KbsCriFixture stack)
     [Fact]
     public async Task CreateContainer_SealedEnvWithBadSignature_PermissionDeniedAndNothingCreatedOrReleased()
     {
-        var image = await PushAsync("secret-cri-forged");
+        var image = await CriRequests.PushAsync(stack, "secret-cri-forged");
         var parts = (await stack.SealEnvelopeAsync("default/key/cri-forged-kek", "forged"u8.ToArray())).Split('.');
         parts[3] = parts[3][..10] + (parts[3][10] == 'A' ? 'B' : 'A') + parts[3][11..];
         using var kubelet = new ContainerdConnection(stack.CriSocket(0));
-        var sandbox = Sandbox("secret-forged");
+        var sandbox = CriRequests.Sandbox("secret-forged");
         var pod = (await kubelet.Runtime.RunPodSandboxAsync(new RunPodSandboxRequest { Config = sandbox })).PodSandboxId;
         var pulled = await kubelet.Images.PullImageAsync(new PullImageRequest { Image = new ImageSpec { Image = image }, SandboxConfig = sandbox });
-        var create = Container(pod, sandbox, pulled.ImageRef);
+        var create = CriRequests.Container(pod, sandbox, pulled.ImageRef);
         create.Config.Envs.Add(new KeyValue { Key = "DB_TOKEN", Value = string.Join('.', parts) });
         var before = (await stack.ReadLogAsync(Attested)).Count;
 
         var refused = await Assert.ThrowsAsync<RpcException>(async () => await kubelet.Runtime.CreateContainerAsync(create));
         var containers = await kubelet.Runtime.ListContainersAsync(new ListContainersRequest { Filter = new ContainerFilter { PodSandboxId = pod } });
         var events = (await stack.ReadLogAsync(Attested)).Skip(before).Select(r => EventLine.Parse(r.Content).Operation).ToList();
-        await RemovePodAsync(kubelet, pod);
+        await CriRequests.RemovePodAsync(kubelet, pod);
 
         Assert.Equal((StatusCode.PermissionDenied, $"NOT verified: secret 'DB_TOKEN' refused: sealed secret's signature does not verify under kid '{KbsCriFixture.SecretKid}'"),
             (refused.StatusCode, refused.Status.Detail));
@@ -182,17 +135,17 @@ public sealed class SecretCriEndToEndTests(KbsCriFixture stack)
     [Fact]
     public async Task CreateContainer_SealedVolumeFileOnNodeTheVerifierFails_PermissionDeniedWithTheBrokersReasonNoTmpfsLeft()
     {
-        var image = await PushAsync("secret-cri-failed");
+        var image = await CriRequests.PushAsync(stack, "secret-cri-failed");
         var value = "cri-never-" + Guid.NewGuid().ToString("N");
         var volume = SecretVolume(new Dictionary<string, string> { ["api-key"] = await stack.SealEnvelopeAsync("default/key/cri-failed-kek", Encoding.UTF8.GetBytes(value)) });
         using var kubelet = new ContainerdConnection(stack.CriSocket(1));
-        var sandbox = Sandbox("secret-failed");
+        var sandbox = CriRequests.Sandbox("secret-failed");
         var pod = (await kubelet.Runtime.RunPodSandboxAsync(new RunPodSandboxRequest { Config = sandbox })).PodSandboxId;
         var pulled = await kubelet.Images.PullImageAsync(new PullImageRequest { Image = new ImageSpec { Image = image }, SandboxConfig = sandbox });
         await stack.MeasureAsync(ToFail, LaunchEvents.ContainerStarted, """{"container":"never-created"}""");
         await stack.WaitForStateAsync(ToFail, AgentStates.Failed);
         await Task.Delay(KbsBrokerStack.StandingCache);
-        var create = Container(pod, sandbox, pulled.ImageRef);
+        var create = CriRequests.Container(pod, sandbox, pulled.ImageRef);
         create.Config.Mounts.Add(new Mount { ContainerPath = "/etc/creds", HostPath = volume, Readonly = true });
         var before = (await stack.ReadLogAsync(ToFail)).Count;
 
@@ -200,7 +153,7 @@ public sealed class SecretCriEndToEndTests(KbsCriFixture stack)
         var containers = await kubelet.Runtime.ListContainersAsync(new ListContainersRequest { Filter = new ContainerFilter { PodSandboxId = pod } });
         var after = (await stack.ReadLogAsync(ToFail)).Count;
         var leftover = System.IO.Directory.Exists(Path.Combine(AgentDataDir(ToFail), "cri-secrets", pod, "app-0"));
-        await RemovePodAsync(kubelet, pod);
+        await CriRequests.RemovePodAsync(kubelet, pod);
 
         Assert.Equal((StatusCode.PermissionDenied,
                 $"NOT verified: secret 'api-key' refused: kbs refused: AttestationFailed: agent '{ToFail.AgentId}' is {AgentStates.Failed} at the verifier, not {AgentStates.Attested}"),

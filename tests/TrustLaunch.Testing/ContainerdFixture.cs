@@ -36,6 +36,15 @@ public sealed class ContainerdFixture : IAsyncLifetime
 
     public bool IsRunning => _process is { HasExited: false };
 
+    /// <summary>Mount a tmpfs at <see cref="SnapshotsDirectory"/>'s snapshotter directory before containerd starts (decrypted layers stay in memory).</summary>
+    public bool MemorySnapshots { get; init; }
+
+    /// <summary>
+    /// The command (path, then arguments) containerd runs as its ocicrypt stream processor for encrypted tar and
+    /// tar+gzip layers; null: containerd's default (<c>ctd-decoder</c>, not installed here).
+    /// </summary>
+    public IReadOnlyList<string>? StreamProcessor { get; init; }
+
     /// <summary><see cref="SandboxImage"/> as the loopback registry holds it (<c>HOST/pause:3.9</c>).</summary>
     public PushedImage SandboxImagePushed { get; private set; } = null!;
 
@@ -49,6 +58,11 @@ public sealed class ContainerdFixture : IAsyncLifetime
             .EnsureSuccess("umoci config");
         SandboxImagePushed = await TestImages.PushAsync(Registry, layout, "pause", "pause", "3.9");
         await File.WriteAllTextAsync(ConfigPath, Config());
+        if (MemorySnapshots)
+        {
+            var snapshotter = System.IO.Directory.CreateDirectory(Path.GetDirectoryName(SnapshotsDirectory)!).FullName;
+            (await ProcessRunner.RunAsync("mount", ["-t", "tmpfs", "-o", "mode=0700", "tmpfs", snapshotter])).EnsureSuccess("mount tmpfs (snapshots)");
+        }
         await StartAsync();
         await PullSandboxImageAsync();
     }
@@ -172,7 +186,24 @@ public sealed class ContainerdFixture : IAsyncLifetime
                 bin_dir = "/usr/lib/cni"
                 conf_dir = "{{Path.Combine(Directory, "cni")}}"
             {{mirrors}}
+            {{StreamProcessors()}}
             """;
+    }
+
+    private string StreamProcessors()
+    {
+        if (StreamProcessor is not { Count: > 0 } command)
+            return "";
+        var path = command[0];
+        var quotedArgs = string.Join(", ", command.Skip(1).Select(a => $"\"{a}\""));
+        return string.Concat(new[] { ("tar", "tar"), ("tar.gzip", "tar+gzip") }.Select(t => $$"""
+
+            [stream_processors."io.containerd.ocicrypt.decoder.v1.{{t.Item1}}"]
+              accepts = ["application/vnd.oci.image.layer.v1.{{t.Item2}}+encrypted"]
+              returns = "application/vnd.oci.image.layer.v1.{{t.Item2}}"
+              path = "{{path}}"
+              args = [{{quotedArgs}}]
+            """));
     }
 
     private async Task<bool> AnswersAsync()

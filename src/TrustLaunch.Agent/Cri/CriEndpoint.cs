@@ -47,6 +47,7 @@ public sealed class CriEndpoint : IAsyncDisposable
         var interception = new CriInterception(containerd, registries, judge, measurer, logger, options.VerificationLifetime)
         {
             SealedSecrets = options.SealedSecrets,
+            KeyBroker = options.KeyBroker,
         };
         interception.Resume(measuredLines);
 

@@ -41,6 +41,7 @@ internal sealed class CriHostedService(CriSettings settings, AgentRuntime agent,
             Mirrors = CriOptions.ParseMirrors(settings.Mirrors),
             SealedSecrets = new CriSealedSecrets(Path.Combine(agent.Options.DataDirectory, "cri-secrets"), secrets is null ? null : secrets.UnsealAsync,
                 TrustLaunch.Agent.Kbs.NodeSecrets.NotConfiguredReason(broker is not null)),
+            KeyBroker = broker,
         };
         var sourceLogger = loggerFactory.CreateLogger<CriRegistries>();
         _endpoint = await CriEndpoint.StartAsync(options, judge, new LaunchLogMeasurer(agent.Log), loggerFactory,

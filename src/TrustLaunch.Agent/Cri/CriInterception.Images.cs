@@ -40,6 +40,7 @@ public sealed partial class CriInterception
             using var lease = registries.Client(source, request.Auth);
             var resolved = await lease.Client.ResolveImageAsync(source, cancellationToken: cancellationToken).ConfigureAwait(false);
             manifest = resolved.Manifest.Digest;
+            await CheckEncryptedStorageAsync(resolved, context).ConfigureAwait(false);
             var byDigest = $"{reference.Name}@{manifest}";
             if (!sandboxImage && await HeldSinceAJudgmentAsync(reference, resolved, byDigest, context).ConfigureAwait(false) is { } held)
             {
@@ -47,6 +48,7 @@ public sealed partial class CriInterception
                 return new PullImageResponse { ImageRef = held.Config.ToString() };
             }
             var verified = await JudgeAsync(lease.Client, reference, source, resolved, cancellationToken).ConfigureAwait(false);
+            await OpenEncryptedLayersAsync(resolved, cancellationToken).ConfigureAwait(false);
 
             var forward = request.Clone();
             forward.Image ??= new ImageSpec();

@@ -33,6 +33,9 @@ public sealed class CriOptions
     /// <summary>How CreateContainer opens sealed env values and mounted files (by default it refuses them).</summary>
     public CriSealedSecrets SealedSecrets { get; init; } = CriSealedSecrets.Refusing;
 
+    /// <summary>The broker the layer keys of encrypted images come through; none: encrypted images are refused.</summary>
+    public TrustLaunch.Agent.Kbs.NodeKeyBroker? KeyBroker { get; init; }
+
     /// <summary>How often containers are checked for exits, to measure <c>ContainerStopped</c> with the exit code.</summary>
     public TimeSpan ExitPollInterval { get; init; } = TimeSpan.FromSeconds(1);
 

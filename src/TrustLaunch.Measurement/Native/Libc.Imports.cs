@@ -97,6 +97,17 @@ public static unsafe partial class Libc
     [LibraryImport(Library, EntryPoint = "umount2", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int Umount2(string target, int flags);
 
+    [LibraryImport(Library, EntryPoint = "statfs", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int Statfs(string path, byte* buffer);
+
+    /// <summary>statfs(2)'s <c>f_type</c> of the filesystem holding <paramref name="path"/> (a long at offset 0 on 64-bit Linux); -1 with errno set on failure.</summary>
+    public static long FileSystemType(string path)
+    {
+        // struct statfs is 120 bytes on x86-64 and arm64; room to spare.
+        var buffer = stackalloc byte[256];
+        return Statfs(path, buffer) == 0 ? *(long*)buffer : -1;
+    }
+
     // Processes and the environment.
     [LibraryImport(Library, EntryPoint = "geteuid")]
     public static partial uint Geteuid();

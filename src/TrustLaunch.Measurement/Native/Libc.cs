@@ -75,6 +75,8 @@ public static unsafe partial class Libc
     public const ulong MS_NODEV = 4;
     public const ulong MS_NOEXEC = 8;
     public const ulong MS_REMOUNT = 32;
+    public const long TMPFS_MAGIC = 0x01021994;
+    public const long RAMFS_MAGIC = 0x858458f6;
     public const int PR_SET_CHILD_SUBREAPER = 36;
     public const int SIGKILL = 9;
     public const int SIGTERM = 15;

@@ -1,0 +1,57 @@
+using System.Security.Cryptography;
+using TrustLaunch.Agent.Cri;
+using TrustLaunch.Agent.Cri.V1;
+using TrustLaunch.Testing;
+
+namespace TrustLaunch.Kbs.Tests;
+
+/// <summary>CRI requests as kubelet sends them for a host-network pod with one container, and the images they run.</summary>
+internal static class CriRequests
+{
+    /// <summary>A busybox image of its own pushed as <c>library/NAME:1</c>, its golden value published; kubelet's name for it.</summary>
+    public static async Task<string> PushAsync(KbsCriFixture stack, string name)
+    {
+        var marker = new Dictionary<string, byte[]> { ["/etc/trustlaunch-test"] = RandomNumberGenerator.GetBytes(32) };
+        var pushed = await TestImages.BuildAndPushAsync(stack.Containerd.Registry, $"library/{name}", "1", marker);
+        (await KbsBrokerStack.CliAsync("golden", "publish", pushed.Reference, "--key", stack.PublisherKey, "--data-dir", Path.Combine(stack.Directory, "golden-" + name)))
+            .EnsureSuccess("golden publish");
+        return $"docker.io/library/{name}:1";
+    }
+
+    public static PodSandboxConfig Sandbox(string name) => new()
+    {
+        Metadata = new PodSandboxMetadata { Name = name, Namespace = "tenant-a", Uid = Guid.NewGuid().ToString() },
+        LogDirectory = Path.Combine(Path.GetTempPath(), "tl-kbs-cri-pods"),
+        Linux = new LinuxPodSandboxConfig
+        {
+            SecurityContext = new LinuxSandboxSecurityContext { NamespaceOptions = new NamespaceOption { Network = NamespaceMode.Node } },
+        },
+    };
+
+    public static CreateContainerRequest Container(string pod, PodSandboxConfig sandbox, string image) => new()
+    {
+        PodSandboxId = pod,
+        SandboxConfig = sandbox,
+        Config = new ContainerConfig
+        {
+            Metadata = new ContainerMetadata { Name = "app" },
+            Image = new ImageSpec { Image = image },
+            Command = { "/bin/busybox", "sleep", "3600" },
+            LogPath = "app.log",
+            Linux = new LinuxContainerConfig
+            {
+                SecurityContext = new LinuxContainerSecurityContext
+                {
+                    NamespaceOptions = new NamespaceOption { Network = NamespaceMode.Node, Pid = NamespaceMode.Container },
+                    Seccomp = new SecurityProfile { ProfileType = SecurityProfile.Types.ProfileType.RuntimeDefault },
+                },
+            },
+        },
+    };
+
+    public static async Task RemovePodAsync(ContainerdConnection kubelet, string pod)
+    {
+        await kubelet.Runtime.StopPodSandboxAsync(new StopPodSandboxRequest { PodSandboxId = pod });
+        await kubelet.Runtime.RemovePodSandboxAsync(new RemovePodSandboxRequest { PodSandboxId = pod });
+    }
+}
