@@ -1,5 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
 using Grpc.Core;
 using TrustLaunch.Agent.Cri;
 using TrustLaunch.Agent.Cri.V1;
@@ -61,6 +63,7 @@ public sealed class SecretCriEndToEndTests(KbsCriFixture stack)
         create.Config.Mounts.Add(new Mount { ContainerPath = "/etc/creds", HostPath = volume });
 
         var container = (await kubelet.Runtime.CreateContainerAsync(create)).ContainerId;
+        var spec = SpecOf(await kubelet.Runtime.ContainerStatusAsync(new ContainerStatusRequest { ContainerId = container, Verbose = true }));
         await kubelet.Runtime.StartContainerAsync(new StartContainerRequest { ContainerId = container });
         var exec = await kubelet.Runtime.ExecSyncAsync(new ExecSyncRequest
         {
@@ -104,6 +107,42 @@ public sealed class SecretCriEndToEndTests(KbsCriFixture stack)
         }
         Assert.False(SecretDisk.Mounts().ContainsKey(tmpfs));
         Assert.False(System.IO.Directory.Exists(Path.Combine(AgentDataDir(Attested), "cri-secrets", pod)));
+        // ContainerCreated's digest is of containerd's spec with the env value put back in its sealed form, not of the spec holding the value.
+        var config = log.Skip(before).Select(r => EventLine.Parse(r.Content)).Single(e => e.Operation == LaunchEvents.ContainerCreated).Content.GetProperty("config").GetString();
+        Assert.Contains($"DB_TOKEN={token}", spec["process"]!["env"]!.AsArray().Select(e => (string)e!));
+        var withSealed = spec.DeepClone();
+        var env = withSealed["process"]!["env"]!.AsArray();
+        env[env.Select(e => (string)e!).ToList().IndexOf($"DB_TOKEN={token}")] = $"DB_TOKEN={sealedToken}";
+        Assert.Equal(SpecDigest(withSealed), config);
+        Assert.NotEqual(SpecDigest(spec), config);
+    }
+
+    [Fact]
+    public async Task CreateContainer_SealedEnvThatIsNotText_PermissionDeniedAndNotCreated()
+    {
+        var image = await CriRequests.PushAsync(stack, "secret-cri-forged");
+        var sealedBinary = await stack.SealEnvelopeAsync("default/key/cri-binary-kek", [0xff, 0xfe, 0x00, 0x01]);
+        using var kubelet = new ContainerdConnection(stack.CriSocket(0));
+        var sandbox = CriRequests.Sandbox("secret-binary");
+        var pod = (await kubelet.Runtime.RunPodSandboxAsync(new RunPodSandboxRequest { Config = sandbox })).PodSandboxId;
+        var pulled = await kubelet.Images.PullImageAsync(new PullImageRequest { Image = new ImageSpec { Image = image }, SandboxConfig = sandbox });
+        var create = CriRequests.Container(pod, sandbox, pulled.ImageRef);
+        create.Config.Envs.Add(new KeyValue { Key = "BLOB", Value = sealedBinary });
+
+        var refused = await Assert.ThrowsAsync<RpcException>(async () => await kubelet.Runtime.CreateContainerAsync(create));
+        var containers = await kubelet.Runtime.ListContainersAsync(new ListContainersRequest { Filter = new ContainerFilter { PodSandboxId = pod } });
+        await CriRequests.RemovePodAsync(kubelet, pod);
+
+        Assert.Equal((StatusCode.PermissionDenied, "NOT verified: secret 'BLOB' is not UTF-8 text: it cannot be an environment value"), (refused.StatusCode, refused.Status.Detail));
+        Assert.Empty(containers.Containers);
+    }
+
+    private static JsonNode SpecOf(ContainerStatusResponse status) => JsonNode.Parse(status.Info["info"])!["runtimeSpec"]!;
+
+    private static string SpecDigest(JsonNode spec)
+    {
+        using var document = JsonDocument.Parse(spec.ToJsonString());
+        return "sha256:" + Convert.ToHexStringLower(SHA256.HashData(TrustLaunch.Jose.CanonicalJson.Serialize(document.RootElement)));
     }
 
     [Fact]
