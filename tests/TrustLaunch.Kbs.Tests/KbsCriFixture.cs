@@ -24,7 +24,8 @@ public sealed class KbsCriFixture : KbsBrokerStack, IAsyncLifetime
     public KbsCriFixture()
     {
         var (cli, prefix) = ServiceProcess.CliCommand();
-        Containerd = new ContainerdFixture { MemorySnapshots = true, StreamProcessor = [cli, .. prefix, "stream-decrypt", "--agent-socket", StreamProcessorSocket] };
+        Containerd = new ContainerdFixture { MemorySnapshots = true };
+        Containerd.StreamProcessor = [cli, .. prefix, "stream-decrypt", "--agent-socket", StreamProcessorSocket, "--snapshots", Path.GetDirectoryName(Containerd.SnapshotsDirectory)!];
     }
 
     /// <summary>containerd with its overlayfs snapshots on a tmpfs and <c>trustlaunch stream-decrypt</c> as its ocicrypt stream processor.</summary>

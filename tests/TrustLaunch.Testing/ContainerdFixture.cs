@@ -41,9 +41,9 @@ public sealed class ContainerdFixture : IAsyncLifetime
 
     /// <summary>
     /// The command (path, then arguments) containerd runs as its ocicrypt stream processor for encrypted tar and
-    /// tar+gzip layers; null: containerd's default (<c>ctd-decoder</c>, not installed here).
+    /// tar+gzip layers (set before <see cref="InitializeAsync"/>); null: containerd's default (<c>ctd-decoder</c>, not installed here).
     /// </summary>
-    public IReadOnlyList<string>? StreamProcessor { get; init; }
+    public IReadOnlyList<string>? StreamProcessor { get; set; }
 
     /// <summary><see cref="SandboxImage"/> as the loopback registry holds it (<c>HOST/pause:3.9</c>).</summary>
     public PushedImage SandboxImagePushed { get; private set; } = null!;

@@ -1,10 +1,8 @@
-using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text.Json;
 using TrustLaunch.Agent.Cri.V1;
 using TrustLaunch.Agent.Kbs;
 using TrustLaunch.Agent.Launcher;
-using TrustLaunch.Measurement.Native;
 using TrustLaunch.Oci.Crypt;
 using TrustLaunch.Oci.Manifests;
 using TrustLaunch.Oci.Registry;
@@ -41,12 +39,8 @@ public sealed partial class CriInterception
             throw new ImageNotVerifiedException($"encrypted image: containerd's CRI snapshotter is '{snapshotter}', not overlayfs, whose snapshots this agent can check are memory-backed");
         if (string.IsNullOrEmpty(root) || !Path.IsPathFullyQualified(root))
             throw new ImageNotVerifiedException("encrypted image: containerd's CRI status names no root directory");
-        var snapshots = Path.Combine(root, OverlayfsSnapshotter);
-        var type = Libc.FileSystemType(snapshots);
-        if (type == -1)
-            throw new ImageNotVerifiedException($"encrypted image: cannot statfs containerd's snapshots at {snapshots}: errno {Marshal.GetLastPInvokeError()}");
-        if (type is not (Libc.TMPFS_MAGIC or Libc.RAMFS_MAGIC))
-            throw new ImageNotVerifiedException($"encrypted image: containerd's snapshots at {snapshots} are not memory-backed (filesystem type 0x{type:x}, not tmpfs): decrypted layers would reach the disk");
+        if (SnapshotStorage.RefusalOf(Path.Combine(root, OverlayfsSnapshotter)) is { } refusal)
+            throw new ImageNotVerifiedException($"encrypted image: {refusal}");
         if (KeyBroker is null)
             throw new ImageNotVerifiedException($"encrypted image: {NodeSecrets.NotConfiguredReason(hasBroker: false)}");
     }

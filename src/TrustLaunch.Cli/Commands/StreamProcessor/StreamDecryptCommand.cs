@@ -8,7 +8,7 @@ using TrustLaunch.Oci.Manifests;
 namespace TrustLaunch.Cli.Commands.StreamProcessor;
 
 /// <summary>
-/// <c>trustlaunch stream-decrypt [--agent-socket PATH]</c>: containerd's ocicrypt stream processor
+/// <c>trustlaunch stream-decrypt [--agent-socket PATH] [--snapshots DIR]</c>: containerd's ocicrypt stream processor
 /// (<c>[stream_processors."io.containerd.ocicrypt.decoder.v1.tar.gzip"]</c> and <c>….tar</c>, CRI
 /// <c>image_decryption.key_model = "node"</c>). The encrypted layer comes on stdin, its descriptor in the payload on
 /// fd 3 (<see cref="StreamProcessorPayload"/>); the layer key is unwrapped from the descriptor's
@@ -23,12 +23,20 @@ public static class StreamDecryptCommand
     public static Command Create()
     {
         var socket = KbsGetResourceCommand.AgentSocketOption();
+        var snapshots = new Option<string?>("--snapshots")
+        {
+            Description = "containerd's overlayfs snapshot directory (ROOT/io.containerd.snapshotter.v1.overlayfs): refuse to decrypt unless it is memory-backed",
+            HelpName = "DIR",
+        };
         var command = new Command("stream-decrypt", "containerd stream processor: decrypt a provider-encrypted layer (stdin → stdout, descriptor on fd 3) through the agent's broker")
         {
-            socket,
+            socket, snapshots,
         };
         command.SetAction(async (parse, ct) =>
         {
+            // Also for pulls past the agent's CRI endpoint (ctr, another client), which nothing else checks.
+            if (parse.GetValue(snapshots) is { } directory && TrustLaunch.Agent.Cri.SnapshotStorage.RefusalOf(directory) is { } refusal)
+                throw new CliFailureException($"refusing to decrypt: {refusal}");
             var agentSocket = KbsGetResourceCommand.AgentSocket(parse, socket);
             var layer = StreamProcessorPayload.Parse(await ReadPayloadAsync(ct).ConfigureAwait(false));
             if (!MediaTypes.IsEncrypted(layer.MediaType) || layer.Annotations?.ContainsKey(KeyProviderPacket.Annotation) is not true)
