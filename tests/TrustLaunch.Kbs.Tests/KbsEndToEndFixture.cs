@@ -7,7 +7,8 @@ namespace TrustLaunch.Kbs.Tests;
 /// Nodes whose agents attest to the broker themselves (<c>serve agent --kbs</c>). Node 0 reaches the broker through
 /// <see cref="Proxy"/> (pass-through until a test tampers) and stays Attested; tests that fail a node use node 1,
 /// which reaches the broker directly. Every agent trusts sealed secrets signed by <see cref="SecretSigningKey"/> under kid
-/// <see cref="SecretKid"/> (<c>--secret-trust</c>); the secret tests fail node 2.
+/// <see cref="SecretKid"/> (<c>--secret-trust</c>); the secret tests fail node 2. Policy <c>prod</c> trusts golden
+/// values signed by <see cref="PublisherKey"/>, so containers of images published with it run on node 0 (the gateway tests).
 /// </summary>
 public sealed class KbsEndToEndFixture : KbsBrokerStack
 {
@@ -23,6 +24,22 @@ public sealed class KbsEndToEndFixture : KbsBrokerStack
 
     private string SecretTrust => Path.Combine(_secrets.FullName, "trust");
 
+    /// <summary>The P-256 PEM private key <c>golden publish --key</c> signs the gateway tests' images with.</summary>
+    public string PublisherKey => Path.Combine(_secrets.FullName, "publisher.pem");
+
+    /// <summary>Its public key, for <c>trustlaunch run --trust</c>.</summary>
+    public string PublisherPublicKey => Path.Combine(_secrets.FullName, "publisher.pub.pem");
+
+    protected override IReadOnlyDictionary<string, string> TrustedPublishers
+    {
+        get
+        {
+            using var key = System.Security.Cryptography.ECDsa.Create();
+            key.ImportFromPem(File.ReadAllText(PublisherPublicKey));
+            return new Dictionary<string, string> { [Jose.Jwk.ThumbprintOf(key)] = File.ReadAllText(PublisherPublicKey) };
+        }
+    }
+
     public EndToEndTamperingProxy Proxy { get; private set; } = null!;
 
     public override string ResourcePolicyJson =>
@@ -36,6 +53,11 @@ public sealed class KbsEndToEndFixture : KbsBrokerStack
             File.WriteAllText(SecretSigningKey, signer.ExportPkcs8PrivateKeyPem());
             System.IO.Directory.CreateDirectory(SecretTrust);
             File.WriteAllText(Path.Combine(SecretTrust, SecretKid + ".pem"), signer.ExportSubjectPublicKeyInfoPem());
+        }
+        using (var publisher = System.Security.Cryptography.ECDsa.Create(System.Security.Cryptography.ECCurve.NamedCurves.nistP256))
+        {
+            File.WriteAllText(PublisherKey, publisher.ExportPkcs8PrivateKeyPem() + "\n");
+            File.WriteAllText(PublisherPublicKey, publisher.ExportSubjectPublicKeyInfoPem() + "\n");
         }
         _proxyPort = FreePorts.FindPair();
         while (Math.Abs(_proxyPort - Port) < 2)

@@ -21,6 +21,8 @@ public static partial class RuntimeBundle
             Mount(w, "/sys", "sysfs", "sysfs", ["nosuid", "noexec", "nodev", "ro"]);
         // In the container's cgroup namespace: its own cgroups only, read-only.
         Mount(w, "/sys/fs/cgroup", "cgroup", "cgroup", ["nosuid", "noexec", "nodev", "relatime", "ro"]);
+        foreach (var bind in options.ReadOnlyBinds)
+            Mount(w, bind.Destination, "bind", bind.Source, ["bind", "ro", "nosuid", "noexec", "nodev"]);
         w.WriteEndArray();
     }
 

@@ -31,7 +31,14 @@ public sealed record RuntimeBundleOptions
 
     /// <summary>Mount the rootfs read-only.</summary>
     public bool ReadOnlyRootfs { get; init; }
+
+    /// <summary>Host directories bound read-only (nosuid, noexec, nodev) into the container, e.g. the agent's workload
+    /// gateway socket directory at <c>/run/trustlaunch</c>.</summary>
+    public IReadOnlyList<BundleBind> ReadOnlyBinds { get; init; } = [];
 }
+
+/// <summary>A host directory <see cref="Source"/> bound at <see cref="Destination"/> in the container.</summary>
+public sealed record BundleBind(string Source, string Destination);
 
 /// <summary>The resolved identity the process runs as.</summary>
 public sealed record ContainerUser(uint Uid, uint Gid, IReadOnlyList<uint> AdditionalGids);

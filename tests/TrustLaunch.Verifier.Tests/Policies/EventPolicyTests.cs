@@ -230,7 +230,8 @@ public sealed class EventPolicyTests
             network: ContainerIsolation.NetworkHost, seccomp: ContainerIsolation.SeccompUnconfined), context);
 
         Assert.Null(reason);
-        Assert.Equal(["c1"], context.CreatedContainers);
+        Assert.Equal(["c1"], context.CreatedContainers.Keys);
+        Assert.Equal(ByDigest, context.CreatedContainers["c1"]);
     }
 
     [Theory]
