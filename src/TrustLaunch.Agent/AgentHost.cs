@@ -84,6 +84,8 @@ public static class AgentHost
             builder.Services.AddSingleton(services => new WorkloadGateway(services.GetRequiredService<WorkloadServices>(),
                 services.GetRequiredService<Microsoft.Extensions.Logging.ILoggerFactory>(), Path.Combine(options.DataDirectory, "gateway")));
             builder.Services.AddHostedService(services => services.GetRequiredService<WorkloadGateway>());
+            builder.Services.AddHostedService(services => new TrustLaunch.Agent.GuestApi.GuestApiHost(services.GetRequiredService<WorkloadServices>(),
+                services.GetRequiredService<Microsoft.Extensions.Logging.ILoggerFactory>(), Path.Combine(options.DataDirectory, "guest")));
         }
 
         if (options.Cri is { } cri)

@@ -153,12 +153,13 @@ public sealed record SecretReleasedEvent(
 
 /// <summary>
 /// <c>WorkloadEvent</c>: an event a container appended through its workload gateway (CoCo's AAEL
-/// <c>POST /aa/aael</c>, the attestation agent's ExtendRuntimeMeasurement): <c>container</c> is the calling container,
-/// which the agent knows from the connection, never from the request; <c>domain</c>, <c>operation</c> and
-/// <c>content</c> are the workload's. The domain is never <see cref="LaunchEvents.Domain"/>.
+/// <c>POST /aa/aael</c>) or a guest component of the node (the attestation agent's ExtendRuntimeMeasurement on the node's
+/// socket): <c>container</c> is the calling container, which the agent knows from the connection, never from the
+/// request (absent for the node's own); <c>domain</c>, <c>operation</c> and <c>content</c> are the caller's. The domain
+/// is never <see cref="LaunchEvents.Domain"/>.
 /// </summary>
 public sealed record WorkloadEventEvent(
-    [property: JsonPropertyName("container")] string Container,
+    [property: JsonPropertyName("container"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Container,
     [property: JsonPropertyName("domain")] string Domain,
     [property: JsonPropertyName("operation")] string Operation,
     [property: JsonPropertyName("content")] string Content)

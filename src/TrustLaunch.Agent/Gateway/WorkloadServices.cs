@@ -58,17 +58,15 @@ public sealed class WorkloadServices(AgentRuntime agent, NodeKeyBroker broker, N
         return JsonSerializer.SerializeToUtf8Bytes(evidence, KbsJsonContext.Default.KbsTeeEvidence);
     }
 
-    /// <summary>Appends the caller's event to the launch log as <c>WorkloadEvent</c>, naming its container.</summary>
-    /// <exception cref="WorkloadRequestRefusedException">The node itself (it has no container), domain <c>trustlaunch</c>, or a malformed event.</exception>
+    /// <summary>Appends the caller's event to the launch log as <c>WorkloadEvent</c>, naming its container (none for the node's own).</summary>
+    /// <exception cref="WorkloadRequestRefusedException">Domain <c>trustlaunch</c>, or a malformed event.</exception>
     public async Task<MeasuredWorkloadEvent> MeasureAsync(WorkloadIdentity caller, string domain, string operation, string content, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(caller);
-        if (caller.IsNode)
-            throw new WorkloadRequestRefusedException("a workload event names the container that appends it: the node's own socket has none (call it from inside a container)");
         if (WorkloadEventEvent.Problem(domain ?? "", operation ?? "", content ?? "") is { } problem)
             throw new WorkloadRequestRefusedException(problem);
         var measured = await agent.Log.MeasureAsync(LaunchEvents.WorkloadEvent, JsonSerializer.SerializeToElement(
-            new WorkloadEventEvent(caller.Container, domain!, operation!, content!), LaunchEventsJsonContext.Default.WorkloadEventEvent), cancellationToken).ConfigureAwait(false);
+            new WorkloadEventEvent(caller.IsNode ? null : caller.Container, domain!, operation!, content!), LaunchEventsJsonContext.Default.WorkloadEventEvent), cancellationToken).ConfigureAwait(false);
         return new MeasuredWorkloadEvent(measured.Record.RecNum);
     }
 

@@ -30,7 +30,8 @@ public static partial class EventPolicy
 
     private static string? WorkloadEvent(JsonElement content, EventContext context)
     {
-        if ((CreatedContainer(content, context, out _) ?? Require(content, "domain", "operation", "content")) is { } problem)
+        // Without a container it is the node's own guest component's event.
+        if (((content.TryGetProperty("container", out _) ? CreatedContainer(content, context, out _) : null) ?? Require(content, "domain", "operation", "content")) is { } problem)
             return problem;
         return Measurement.WorkloadEventEvent.Problem(content.GetProperty("domain").GetString()!, content.GetProperty("operation").GetString()!,
             content.GetProperty("content").GetString()!);
