@@ -206,6 +206,23 @@ public sealed class GatewayEndToEndTests(KbsEndToEndFixture stack, RegistryFixtu
         await Eventually.WaitAsync(() => Task.FromResult<string?>(File.Exists(socket) ? null : socket), () => $"{socket} still there after the container stopped");
     }
 
+    [Fact]
+    public async Task Run_NameOfARunningContainerOfAnotherDataDirectory_RefusedBeforeAnythingIsMeasured()
+    {
+        var image = await PublishAsync("gateway/dup");
+        var name = NewName("gw-dup");
+        (await ContainerAsync(image, name, "sleep 60", attach: false)).EnsureSuccess("run");
+        var before = (await stack.ReadLogAsync(Node)).Count;
+
+        var second = await KbsBrokerStack.CliAsync("run", image.Reference, "--trust", stack.PublisherPublicKey, "--name", name,
+            "--agent-socket", KbsBrokerStack.SocketOf(Node), "--data-dir", Path.Combine(_data, "other"), "--", "/bin/busybox", "true");
+
+        Assert.NotEqual(0, second.ExitCode);
+        Assert.Contains($"container name '{name}' already has a workload gateway (a container of that name runs from another data directory): choose another name",
+            second.StandardError, StringComparison.Ordinal);
+        Assert.Equal(before, (await stack.ReadLogAsync(Node)).Count);
+    }
+
     private async Task AssertAttestedThroughAsync(long recnum)
     {
         var status = await Eventually.WaitAsync(async () => await stack.Tenant.GetAgentAsync(Node.AgentId) is { } s && s.EventsVerified > recnum ? s : null,

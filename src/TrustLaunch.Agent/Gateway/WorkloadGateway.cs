@@ -66,14 +66,14 @@ public sealed class WorkloadGateway(WorkloadServices services, ILoggerFactory lo
     /// private data directory) to bind into its bundle at <see cref="ContainerDirectory"/>. Nothing listens until
     /// <see cref="ContainerGateway.Start"/>.
     /// </summary>
-    /// <exception cref="InvalidOperationException">A running container of that name has a gateway already (another
+    /// <exception cref="Launcher.LauncherException">A running container of that name has a gateway already (another
     /// data directory): the broker could not tell the two apart, so the second gets none and is not launched.</exception>
     public ContainerGateway Claim(string container)
     {
         var path = Path.Combine(directory, Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16)));
         var gateway = new ContainerGateway(this, container, path);
         if (!_open.TryAdd(container, gateway))
-            throw new InvalidOperationException($"container name '{container}' already has a workload gateway (a container of that name runs from another data directory): choose another name");
+            throw new Launcher.LauncherException($"container name '{container}' already has a workload gateway (a container of that name runs from another data directory): choose another name");
         Directory.CreateDirectory(path);
         ContainerGateway.SetMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupRead | UnixFileMode.GroupExecute
             | UnixFileMode.OtherRead | UnixFileMode.OtherExecute);

@@ -28,6 +28,13 @@ public sealed class EventPolicyWorkloadTests
     }
 
     [Fact]
+    public void WorkloadEvent_OfTheNodesOwnGuestComponent_Accepted()
+    {
+        Assert.Null(Judge(LaunchEvents.WorkloadEvent, JsonSerializer.Serialize(new WorkloadEventEvent(null, "guest.example", "Mounted", "volume=data"),
+            LaunchEventsJsonContext.Default.WorkloadEventEvent)));
+    }
+
+    [Fact]
     public void WorkloadEvent_OfAContainerNeverCreated_Failed()
     {
         Assert.Equal("event 7 (WorkloadEvent): container 'ghost' was not created earlier in this boot's log", Judge(LaunchEvents.WorkloadEvent, Workload("ghost", "app.example")));
