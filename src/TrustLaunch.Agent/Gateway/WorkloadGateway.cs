@@ -133,9 +133,17 @@ public sealed class ContainerGateway : IAsyncDisposable
             throw new ArgumentException($"the gateway was claimed for '{Container}', not '{workload.Container}'", nameof(workload));
         _workload = workload;
         var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-        socket.Bind(new UnixDomainSocketEndPoint(SocketPath));
-        SetMode(SocketPath, (UnixFileMode)0b110_110_110);
-        socket.Listen(64);
+        try
+        {
+            socket.Bind(new UnixDomainSocketEndPoint(SocketPath));
+            SetMode(SocketPath, (UnixFileMode)0b110_110_110);
+            socket.Listen(64);
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
         Add(socket);
     }
 
@@ -191,8 +199,15 @@ public sealed class ContainerGateway : IAsyncDisposable
         }
         await Task.WhenAll(loops).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         _stop.Dispose();
-        if (System.IO.Directory.Exists(Directory))
-            System.IO.Directory.Delete(Directory, recursive: true);
+        try
+        {
+            if (System.IO.Directory.Exists(Directory))
+                System.IO.Directory.Delete(Directory, recursive: true);
+        }
+        catch (IOException e)
+        {
+            _owner.Logger.LogWarning("Workload gateway of container {Container}: {Directory} not removed: {Message}", Container, Directory, e.Message);
+        }
         _owner.Release(this);
     }
 }
