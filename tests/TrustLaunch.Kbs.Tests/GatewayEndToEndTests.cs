@@ -126,6 +126,23 @@ public sealed class GatewayEndToEndTests(KbsEndToEndFixture stack, RegistryFixtu
     }
 
     [Fact]
+    public async Task Resource_WhatOnlyTheNodeIsGranted_RefusedToItsContainers()
+    {
+        var image = await PublishAsync("gateway/nodekeys");
+        await stack.PutResourceAsync("default/key/gateway-node-only", "node"u8.ToArray());
+        var version = await GrantAsync("default/gateway/unrelated", image.ManifestDigest);
+        var name = NewName("gw-nodekeys");
+
+        var run = (await ContainerAsync(image, name, Get("/cdh/resource/default/key/gateway-node-only"))).EnsureSuccess("run");
+
+        var (status, body) = Response(run.StandardOutput);
+        Assert.Equal("HTTP/1.1 403 Forbidden", status);
+        Assert.Equal($"kbs refused: PolicyDeny: no rule of resource policy version {version} lets container '{name}' (image {image.ManifestDigest}) of agent '{Node.AgentId}' (verifier policy '{KbsBrokerStack.VerifierPolicy}') read default/key/gateway-node-only",
+            Detail(body));
+        Assert.Equal("node", (await stack.GetResourceAsync(Node, "kbs:///default/key/gateway-node-only")).EnsureSuccess("get-resource").StandardOutput);
+    }
+
+    [Fact]
     public async Task Resource_TheNodeItself_NeverMatchesARuleOnContainerImages()
     {
         var image = await PublishAsync("gateway/nodeonly");

@@ -56,7 +56,8 @@ public sealed class ResourcePolicy
     /// <summary>Null when <paramref name="node"/> may read <paramref name="path"/>, else why not.</summary>
     /// <param name="container">The container of the node that asks (its workload gateway) with the image the node says it
     /// runs, or null for the node itself. A rule with <c>container_images</c> matches only a container the verifier saw
-    /// created with that very image, and never the node itself.</param>
+    /// created with that very image, and never the node itself; a rule without matches only the node itself, so what
+    /// the node may read (its images' keys, its secrets' keys) no container reads unless a rule grants it.</param>
     public string? Refusal(ResourcePath path, NodeFacts node, ContainerEvidence? container = null)
     {
         ArgumentNullException.ThrowIfNull(path);
@@ -72,7 +73,9 @@ public sealed class ResourcePolicy
                 && (rule.VerifierPolicies is null || rule.VerifierPolicies.Contains(node.VerifierPolicy, StringComparer.Ordinal))
                 && (rule.ImageDigests is null || rule.ImageDigests.Any(node.VerifiedImages.Contains))
                 && (rule.Namespaces is null || (node.ConfinedNamespaces.Count > 0 && node.ConfinedNamespaces.All(rule.Namespaces.Contains)))
-                && (rule.ContainerImages is null || (image is { Length: > 0 } && rule.ContainerImages.Any(g => Glob.Matches(g, image, segmented: false)))))
+                && (rule.ContainerImages is null
+                    ? container is null
+                    : image is { Length: > 0 } && rule.ContainerImages.Any(g => Glob.Matches(g, image, segmented: false))))
                 return null;
         }
         var asker = container is null ? $"agent '{node.AgentId}'" : $"container '{container.Id}' (image {container.Image}) of agent '{node.AgentId}'";

@@ -10,7 +10,8 @@ namespace TrustLaunch.Kbs.Policy;
 /// verifier policy confines its containers to these: a node whose policy allows any namespace never matches, and
 /// one that starts a container elsewhere is failed by the verifier), <c>container_images</c> (globs on the image
 /// manifest digest of the calling container, as the verifier saw it created in the node's log: only a container
-/// asking through its workload gateway can match, never the node itself). No rule: denied.
+/// asking through its workload gateway can match, never the node itself; and a container matches no rule without
+/// it). No rule: denied.
 /// </summary>
 public sealed record ResourcePolicyDocument([property: JsonPropertyName("rules")] IReadOnlyList<ResourceRule> Rules);
 

@@ -37,6 +37,16 @@ public sealed class ContainerPolicyTests
     }
 
     [Fact]
+    public void Refusal_ContainerAskingForWhatOnlyTheNodeIsGranted_Denied()
+    {
+        var policy = ResourcePolicy.Parse(5, """{"rules":[{"resources":["default/key/*"],"verifier_policies":["prod"]}]}""");
+
+        Assert.Null(policy.Refusal(ResourcePath.Parse("default/key/image-kek"), Node));
+        Assert.Equal($"no rule of resource policy version 5 lets container 'web' (image {Granted}) of agent 'agent-7' (verifier policy 'prod') read default/key/image-kek",
+            policy.Refusal(ResourcePath.Parse("default/key/image-kek"), Node, new ContainerEvidence("web", Granted)));
+    }
+
+    [Fact]
     public void Refusal_TheNodeItself_NeverMatchesAContainerCondition()
     {
         Assert.Equal("no rule of resource policy version 4 lets agent 'agent-7' (verifier policy 'prod') read default/app/key", Decide(null));
