@@ -5,6 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 using TrustLaunch.Agent.Apis;
 using TrustLaunch.Agent.Configuration;
 using TrustLaunch.Agent.Cri;
+using TrustLaunch.Agent.Gateway;
 using TrustLaunch.Agent.Kbs;
 using TrustLaunch.Agent.Push;
 using TrustLaunch.Agent.Registration;
@@ -78,6 +79,13 @@ public static class AgentHost
                 builder.Services.AddSingleton(services => new NodeSecrets(signers, services.GetRequiredService<NodeKeyBroker>(),
                     services.GetRequiredService<AgentRuntime>(), services.GetRequiredService<Microsoft.Extensions.Logging.ILogger<NodeSecrets>>()));
             }
+            builder.Services.AddSingleton(services => new WorkloadServices(services.GetRequiredService<AgentRuntime>(), services.GetRequiredService<NodeKeyBroker>(),
+                services.GetService<NodeSecrets>(), services.GetRequiredService<Microsoft.Extensions.Logging.ILogger<WorkloadServices>>()));
+            builder.Services.AddSingleton(services => new WorkloadGateway(services.GetRequiredService<WorkloadServices>(),
+                services.GetRequiredService<Microsoft.Extensions.Logging.ILoggerFactory>(), Path.Combine(options.DataDirectory, "gateway")));
+            builder.Services.AddHostedService(services => services.GetRequiredService<WorkloadGateway>());
+            builder.Services.AddHostedService(services => new TrustLaunch.Agent.GuestApi.GuestApiHost(services.GetRequiredService<WorkloadServices>(),
+                services.GetRequiredService<Microsoft.Extensions.Logging.ILoggerFactory>(), Path.Combine(options.DataDirectory, "guest")));
         }
 
         if (options.Cri is { } cri)

@@ -28,6 +28,9 @@ public sealed class JweDecryptionKey : IDisposable
         ? Jwk.FromPublicKey(Rsa) with { Algorithm = JweJson.RsaOaep256 }
         : Jwk.FromPublicKey(Ecdh!) with { Algorithm = JweJson.EcdhEsA256Kw };
 
+    /// <summary>The private key as PKCS#8 PEM, for a caller the key is handed to (a workload's <c>tee_keypair</c>).</summary>
+    public string ExportPkcs8PrivateKeyPem() => Rsa is not null ? Rsa.ExportPkcs8PrivateKeyPem() : Ecdh!.ExportPkcs8PrivateKeyPem();
+
     public void Dispose()
     {
         Rsa?.Dispose();

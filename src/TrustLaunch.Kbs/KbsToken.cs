@@ -8,14 +8,17 @@ namespace TrustLaunch.Kbs;
 /// <summary>
 /// The broker's attestation token: an EAR-style JWT (<c>eat_profile</c>, <c>iat</c>, <c>exp</c>,
 /// <c>ear.verifier-id</c>, one affirming submodule named after the agent) that also carries the tee-pubkey resources
-/// are encrypted to (<c>trustlaunch.tee-pubkey</c>), signed by the broker's key.
+/// are encrypted to (<c>trustlaunch.tee-pubkey</c>) and, for a container's handshake, the container
+/// (<c>trustlaunch.container</c>), signed by the broker's key.
 /// </summary>
 public static class KbsToken
 {
     public const string Profile = "tag:github.com,2023:veraison/ear";
     public const string TeePubkeyClaim = "trustlaunch.tee-pubkey";
+    public const string ContainerClaim = ContainerEvidence.IdMember;
+    public const string ImageClaim = ContainerEvidence.ImageMember;
 
-    public static string Create(IPayloadSigner signer, string agentId, Jwk teePublicKey, DateTimeOffset now, TimeSpan lifetime)
+    public static string Create(IPayloadSigner signer, string agentId, Jwk teePublicKey, DateTimeOffset now, TimeSpan lifetime, ContainerEvidence? container = null)
     {
         ArgumentNullException.ThrowIfNull(signer);
         ArgumentNullException.ThrowIfNull(teePublicKey);
@@ -37,14 +40,19 @@ public static class KbsToken
             w.WriteEndObject();
             w.WritePropertyName(TeePubkeyClaim);
             teePublicKey.WriteTo(w);
+            if (container is not null)
+            {
+                w.WriteString(ContainerClaim, container.Id);
+                w.WriteString(ImageClaim, container.Image);
+            }
             w.WriteEndObject();
         }
         return Jwt.Sign(buffer.ToArray(), signer);
     }
 
-    /// <summary>The agent and tee-pubkey of a token this broker signed that has not expired.</summary>
+    /// <summary>The agent, tee-pubkey and container (null: the node itself) of a token this broker signed that has not expired.</summary>
     /// <exception cref="KbsError">401 InvalidToken naming the reason.</exception>
-    public static (string AgentId, Jwk TeePublicKey) Verify(string token, IPayloadVerifier verifier, DateTimeOffset now)
+    public static (string AgentId, Jwk TeePublicKey, ContainerEvidence? Container) Verify(string token, IPayloadVerifier verifier, DateTimeOffset now)
     {
         ArgumentNullException.ThrowIfNull(token);
         JwsParts parts;
@@ -68,7 +76,14 @@ public static class KbsToken
                 throw KbsError.InvalidToken("submods is not one affirming agent");
             if (!root.TryGetProperty(TeePubkeyClaim, out var teeKey))
                 throw KbsError.InvalidToken($"no {TeePubkeyClaim} claim");
-            return (submod.Name, Jwk.Parse(teeKey));
+            ContainerEvidence? container = null;
+            if (root.TryGetProperty(ContainerClaim, out var id) | root.TryGetProperty(ImageClaim, out var image))
+            {
+                if (id.ValueKind != JsonValueKind.String || image.ValueKind != JsonValueKind.String)
+                    throw KbsError.InvalidToken($"{ContainerClaim} and {ImageClaim} are not both strings");
+                container = new ContainerEvidence(id.GetString()!, image.GetString()!);
+            }
+            return (submod.Name, Jwk.Parse(teeKey), container);
         }
         catch (FormatException e)
         {

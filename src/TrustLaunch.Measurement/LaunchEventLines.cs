@@ -43,4 +43,7 @@ public static class LaunchEventLines
 
     public static string SecretReleased(SecretReleasedEvent e) =>
         EventLine.Format(LaunchEvents.Domain, LaunchEvents.SecretReleased, e, Json.SecretReleasedEvent);
+
+    public static string WorkloadEvent(WorkloadEventEvent e) =>
+        EventLine.Format(LaunchEvents.Domain, LaunchEvents.WorkloadEvent, e, Json.WorkloadEventEvent);
 }

@@ -24,12 +24,13 @@ public static class LaunchEvents
     public const string PodSandboxRemoved = "PodSandboxRemoved";
     public const string KeyReleased = "KeyReleased";
     public const string SecretReleased = "SecretReleased";
+    public const string WorkloadEvent = "WorkloadEvent";
 
     public static readonly IReadOnlySet<string> Operations = new HashSet<string>(StringComparer.Ordinal)
     {
         ImagePulled, ImageVerified, ImageRejected, ContainerCreated, ContainerStarted, ContainerStopped,
         ContainerDeleted, ContainerExec, PodSandboxCreated, PodSandboxStopped, PodSandboxRemoved, KeyReleased,
-        SecretReleased,
+        SecretReleased, WorkloadEvent,
     };
 }
 
@@ -122,20 +123,25 @@ public sealed record PodSandboxEvent(
 
 /// <summary>
 /// <c>KeyReleased</c>: the key broker released a resource to this node after attesting it: <c>resource</c> is its URI
-/// without the broker (<c>kbs:///REPOSITORY/TYPE/TAG</c>), <c>broker</c> the broker's URL. Never the bytes.
+/// without the broker (<c>kbs:///REPOSITORY/TYPE/TAG</c>), <c>broker</c> the broker's URL, <c>container</c> the
+/// container it went to through its workload gateway (absent when the node itself asked, whose events keep their
+/// bytes). Never the bytes.
 /// </summary>
 public sealed record KeyReleasedEvent(
     [property: JsonPropertyName("resource")] string Resource,
-    [property: JsonPropertyName("broker")] string Broker);
+    [property: JsonPropertyName("broker")] string Broker,
+    [property: JsonPropertyName("container"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Container = null);
 
 /// <summary>
 /// <c>SecretReleased</c>: the agent unsealed a sealed secret and is about to hand its value over: <c>name</c> is what
 /// the caller calls it, <c>sealed_digest</c> is <c>sha256:HEX</c> of the whole <c>sealed.…</c> string's UTF-8 bytes
-/// (so a publisher can tell which sealed form was opened). Never the value.
+/// (so a publisher can tell which sealed form was opened), <c>container</c> as in <see cref="KeyReleasedEvent"/>.
+/// Never the value.
 /// </summary>
 public sealed record SecretReleasedEvent(
     [property: JsonPropertyName("name")] string Name,
-    [property: JsonPropertyName("sealed_digest")] string SealedDigest)
+    [property: JsonPropertyName("sealed_digest")] string SealedDigest,
+    [property: JsonPropertyName("container"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Container = null)
 {
     /// <summary>A secret's name is a file name: 1-255 letters, digits, <c>.</c>, <c>_</c> or <c>-</c>, not <c>.</c> or <c>..</c>.</summary>
     public static bool IsName(string name) =>
@@ -143,4 +149,39 @@ public sealed record SecretReleasedEvent(
 
     public static bool IsDigest(string digest) =>
         digest.Length == 71 && digest.StartsWith("sha256:", StringComparison.Ordinal) && digest.AsSpan(7).ContainsAnyExcept("0123456789abcdef") is false;
+}
+
+/// <summary>
+/// <c>WorkloadEvent</c>: an event a container appended through its workload gateway (CoCo's AAEL
+/// <c>POST /aa/aael</c>) or a guest component of the node (the attestation agent's ExtendRuntimeMeasurement on the node's
+/// socket): <c>container</c> is the calling container, which the agent knows from the connection, never from the
+/// request (absent for the node's own); <c>domain</c>, <c>operation</c> and <c>content</c> are the caller's. The domain
+/// is never <see cref="LaunchEvents.Domain"/>.
+/// </summary>
+public sealed record WorkloadEventEvent(
+    [property: JsonPropertyName("container"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Container,
+    [property: JsonPropertyName("domain")] string Domain,
+    [property: JsonPropertyName("operation")] string Operation,
+    [property: JsonPropertyName("content")] string Content)
+{
+    public const int MaxDomainLength = 64;
+    public const int MaxOperationLength = 64;
+    public const int MaxContentLength = 4096;
+
+    /// <summary>Null when a workload may append this event, else why not.</summary>
+    public static string? Problem(string domain, string operation, string content)
+    {
+        if (domain == LaunchEvents.Domain)
+            return $"domain '{LaunchEvents.Domain}' is TrustLaunch's own: a workload cannot append its events";
+        if (!IsName(domain, MaxDomainLength))
+            return $"domain is not 1-{MaxDomainLength} letters, digits, '.', '_', '-' or '/'";
+        if (!IsName(operation, MaxOperationLength))
+            return $"operation is not 1-{MaxOperationLength} letters, digits, '.', '_', '-' or '/'";
+        if (content.Length > MaxContentLength || content.Any(char.IsControl))
+            return $"content is over {MaxContentLength} characters or holds a control character";
+        return null;
+    }
+
+    private static bool IsName(string value, int max) =>
+        value.Length > 0 && value.Length <= max && value.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-' or '/');
 }

@@ -18,4 +18,5 @@ namespace TrustLaunch.Measurement;
 [JsonSerializable(typeof(PodSandboxEvent))]
 [JsonSerializable(typeof(KeyReleasedEvent))]
 [JsonSerializable(typeof(SecretReleasedEvent))]
+[JsonSerializable(typeof(WorkloadEventEvent))]
 public sealed partial class LaunchEventsJsonContext : JsonSerializerContext;

@@ -48,6 +48,9 @@ public abstract class KbsBrokerStack : IAsyncLifetime
     /// <summary>Runs once the fleet's CA exists, before the verifier starts.</summary>
     protected virtual Task FleetReadyAsync() => Task.CompletedTask;
 
+    /// <summary>Golden-value publishers (key id → SPKI PEM) policy <c>prod</c> trusts and allows; none by default.</summary>
+    protected virtual IReadOnlyDictionary<string, string> TrustedPublishers => new Dictionary<string, string>();
+
     /// <summary>Options <c>serve kbs</c> gets besides the ones every stack uses.</summary>
     protected virtual IReadOnlyList<string> BrokerArguments => [];
 
@@ -60,7 +63,7 @@ public abstract class KbsBrokerStack : IAsyncLifetime
         _verifier = await _fleet.StartVerifierAsync("verifier-" + GetType().Name.ToLowerInvariant(),
             "--quote-interval", QuoteInterval.TotalSeconds.ToString(CultureInfo.InvariantCulture));
         var tenant = Tenant;
-        await tenant.AddPolicyAsync(new PolicyDocument(VerifierPolicy, new Dictionary<string, string>(), [], [], [], LaunchPcr.Default,
+        await tenant.AddPolicyAsync(new PolicyDocument(VerifierPolicy, TrustedPublishers, [], [.. TrustedPublishers.Keys], [], LaunchPcr.Default,
             new Dictionary<int, string>()));
         foreach (var node in Nodes)
             await tenant.AddAgentAsync(new AddAgentRequest(node.AgentId, VerifierPolicy, null));

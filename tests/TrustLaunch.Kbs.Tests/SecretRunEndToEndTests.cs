@@ -30,10 +30,9 @@ public sealed class SecretRunEndToEndTests(KbsEndToEndFixture stack, RegistryFix
     private async Task<(string Reference, string TrustedKey)> PublishAsync(string repository)
     {
         var image = await TestImages.BuildAndPushAsync(registry, repository, "v1");
-        var (priv, pub) = await stack.TrustedPublisherAsync();
-        (await KbsBrokerStack.CliAsync("golden", "publish", image.Reference, "--key", priv, "--data-dir", Path.Combine(stack.Directory, "golden-" + Guid.NewGuid().ToString("N"))))
+        (await KbsBrokerStack.CliAsync("golden", "publish", image.Reference, "--key", stack.PublisherKey, "--data-dir", Path.Combine(stack.Directory, "golden-" + Guid.NewGuid().ToString("N"))))
             .EnsureSuccess("golden publish");
-        return (image.Reference, pub);
+        return (image.Reference, stack.PublisherPublicKey);
     }
 
     private async Task<string> SealedFileAsync(string sealedText)

@@ -93,12 +93,14 @@ public class EventLineTests
             LaunchEventLines.PodSandboxRemoved(new("p")),
             LaunchEventLines.KeyReleased(new("kbs:///default/key/app", "https://kbs.example:8080")),
             LaunchEventLines.SecretReleased(new("db-password", "sha256:00ff")),
+            LaunchEventLines.WorkloadEvent(new("c", "app.example", "Configured", "v=1")),
         ];
         Assert.Equal(LaunchEvents.Operations.Order(), lines.Select(l => EventLine.Parse(l).Operation).Order());
         Assert.Equal("trustlaunch PodSandboxCreated {\"name\":\"web-0\",\"namespace\":\"ns\",\"pod\":\"p\",\"uid\":\"u\"}", lines[8]);
         Assert.Equal("trustlaunch PodSandboxRemoved {\"pod\":\"p\"}", lines[10]);
         Assert.Equal("trustlaunch KeyReleased {\"broker\":\"https://kbs.example:8080\",\"resource\":\"kbs:///default/key/app\"}", lines[11]);
         Assert.Equal("trustlaunch SecretReleased {\"name\":\"db-password\",\"sealed_digest\":\"sha256:00ff\"}", lines[12]);
+        Assert.Equal("trustlaunch WorkloadEvent {\"container\":\"c\",\"content\":\"v=1\",\"domain\":\"app.example\",\"operation\":\"Configured\"}", lines[13]);
         Assert.Equal(
             "trustlaunch ContainerCreated {\"config\":\"cfg\",\"container\":\"c\",\"digest\":\"d\",\"image\":\"i\",\"namespace\":\"ns\",\"network\":\"pod\",\"pod\":\"p\",\"pod_name\":\"web-0\",\"pod_uid\":\"u\",\"seccomp\":\"default\"}",
             LaunchEventLines.ContainerCreated(new("c", "p", "ns", "i", "d", "cfg", ContainerIsolation.NetworkPod, ContainerIsolation.SeccompDefault, "web-0", "u")));

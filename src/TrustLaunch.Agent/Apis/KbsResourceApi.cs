@@ -33,13 +33,13 @@ public static class KbsResourceApi
 
     /// <summary>Answers with the bytes <paramref name="release"/> hands over (wiped once written), or the problem
     /// <paramref name="problem"/> makes of its exception; other exceptions propagate.</summary>
-    internal static async Task RespondWithBytesAsync(HttpContext context, Func<Task<byte[]>> release, Func<Exception, IResult?> problem)
+    internal static async Task RespondWithBytesAsync(HttpContext context, Func<Task<byte[]>> release, Func<Exception, IResult?> problem, string? contentType = null)
     {
         byte[]? bytes = null;
         try
         {
             bytes = await release().ConfigureAwait(false);
-            context.Response.ContentType = "application/octet-stream";
+            context.Response.ContentType = contentType ?? "application/octet-stream";
             context.Response.ContentLength = bytes.Length;
             await context.Response.Body.WriteAsync(bytes, context.RequestAborted).ConfigureAwait(false);
         }
@@ -65,7 +65,7 @@ public static class KbsResourceApi
         return await broker.FetchAsync(request.Uri, context.RequestAborted).ConfigureAwait(false);
     }
 
-    /// <summary>The problem a failed <see cref="NodeKeyBroker.FetchAsync"/> answers with; null for any other exception.</summary>
+    /// <summary>The problem a failed <see cref="NodeKeyBroker.FetchAsync(string, CancellationToken)"/> answers with; null for any other exception.</summary>
     internal static IResult? Problem(Exception e, NodeKeyBroker? broker) => e switch
     {
         JsonException => TypedResults.Problem(title: "bad kbs resource request", detail: $"the body is not {{\"uri\":\"kbs:///REPOSITORY/TYPE/TAG\"}}: {e.Message}",

@@ -17,14 +17,17 @@ public static class MeasureRequestCheck
     public const int MaxGoldenValueLength = 64 * 1024;
 
     // A release is measured where it happens (NodeKeyBroker, NodeSecrets); one measured through the API would be a
-    // forged claim that the broker released something.
-    private static readonly string[] AgentOnly = [LaunchEvents.KeyReleased, LaunchEvents.SecretReleased];
+    // forged claim that the broker released something. A workload's event names its container, which only the gateway
+    // the container called knows.
+    private static readonly string[] AgentOnly = [LaunchEvents.KeyReleased, LaunchEvents.SecretReleased, LaunchEvents.WorkloadEvent];
 
     /// <summary>Null when the request can be measured, else why not (for a 400 problem).</summary>
     public static string? Validate(MeasureRequest? request)
     {
         if (request is null)
             return "a measure request needs a body: {\"operation\": OPERATION, \"content\": {…}}";
+        if (request.Operation == LaunchEvents.WorkloadEvent)
+            return $"{request.Operation} is measured by the agent itself for the container whose workload gateway is called, never through the measure API";
         if (AgentOnly.Contains(request.Operation))
             return $"{request.Operation} is measured by the agent itself when the key broker releases to it, never through the measure API";
         if (!LaunchEvents.Operations.Contains(request.Operation ?? ""))

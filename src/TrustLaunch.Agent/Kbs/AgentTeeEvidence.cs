@@ -15,12 +15,16 @@ public sealed class AgentTeeEvidence(AgentRuntime agent) : ITeeEvidenceSource
     public string Tee => "tpm";
 
     /// <exception cref="LaunchLogNotReadyException">Log and launch PCR disagree: the agent quotes for nobody.</exception>
-    public async Task<KbsTeeEvidence> CollectAsync(string nonce, JsonElement teePubkey, CancellationToken cancellationToken)
+    public Task<KbsTeeEvidence> CollectAsync(string nonce, JsonElement teePubkey, CancellationToken cancellationToken) =>
+        CollectAsync(nonce, teePubkey, "", cancellationToken);
+
+    /// <summary>Evidence binding <paramref name="additionalEvidence"/> too (the container a workload gateway asks for).</summary>
+    public async Task<KbsTeeEvidence> CollectAsync(string nonce, JsonElement teePubkey, string additionalEvidence, CancellationToken cancellationToken)
     {
-        var reportData = TpmTeeEvidence.ReportDataFor(nonce, teePubkey);
+        var reportData = TpmTeeEvidence.ReportDataFor(nonce, teePubkey, additionalEvidence);
         // Since the log's end: the broker reads the node's standing from the verifier, not from events sent here.
         var query = new QuoteQuery(reportData, TpmTeeEvidence.QuotedPcrs, agent.Log.Length);
         var quote = await agent.Log.QuoteAsync(agent.Tpm.Keys, agent.Options.AgentId, query, cancellationToken).ConfigureAwait(false);
-        return TpmTeeEvidence.FromQuote(reportData, agent.Tpm.Keys.AkPublic.ToTpm2bPublic(), quote);
+        return TpmTeeEvidence.FromQuote(reportData, agent.Tpm.Keys.AkPublic.ToTpm2bPublic(), quote, additionalEvidence);
     }
 }

@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using TrustLaunch.Kbs.Client;
+using TrustLaunch.Kbs.Protocol;
 using TrustLaunch.Measurement;
 
 namespace TrustLaunch.Agent.Kbs;
@@ -21,7 +22,37 @@ public sealed class NodeKeyBroker(KbsClient client, AgentRuntime agent, ILogger<
     /// <exception cref="KbsRefusedException">The broker refused (its error name and detail).</exception>
     /// <exception cref="KbsProtocolException">The broker's answer was refused here (e.g. a JWE that does not open).</exception>
     /// <exception cref="Attestation.LaunchLogNotReadyException">The log and launch PCR disagree: no quote, no measurement.</exception>
-    public async Task<byte[]> FetchAsync(string uri, CancellationToken cancellationToken)
+    public Task<byte[]> FetchAsync(string uri, CancellationToken cancellationToken) => FetchAsync(uri, null, cancellationToken);
+
+    /// <summary>A resource for <paramref name="container"/> of this node (its workload gateway asked; null: the node
+    /// itself): the handshake binds the container's id, the broker decides with what the verifier saw of it, and the
+    /// <c>KeyReleased</c> names it.</summary>
+    public async Task<byte[]> FetchAsync(string uri, ContainerEvidence? container, CancellationToken cancellationToken)
+    {
+        var resource = Resolve(uri);
+        var bytes = await client.FetchAsync(resource, container, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var released = JsonSerializer.SerializeToElement(new KeyReleasedEvent(resource.WithoutAuthority, Broker, container?.Id), LaunchEventsJsonContext.Default.KeyReleasedEvent);
+            await agent.Log.MeasureAsync(LaunchEvents.KeyReleased, released, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            CryptographicOperations.ZeroMemory(bytes);
+            throw;
+        }
+        logger.LogInformation("Key broker {Broker} released {Resource} ({Size} bytes){Container}", Broker, resource.WithoutAuthority, bytes.Length,
+            container is null ? "" : $" to container {container.Id}");
+        return bytes;
+    }
+
+    /// <summary>An attested session for <paramref name="container"/> (its attestation token and tee key), as a
+    /// workload's <c>GET /aa/token</c> hands over: the broker's token names the container, so it reads only what the
+    /// container may. Dispose it.</summary>
+    public Task<KbsAttestedSession> AttestAsync(ContainerEvidence? container, CancellationToken cancellationToken) =>
+        client.AttestAsync(container, cancellationToken);
+
+    private KbsResourceUri Resolve(string uri)
     {
         KbsResourceUri resource;
         try
@@ -34,20 +65,7 @@ public sealed class NodeKeyBroker(KbsClient client, AgentRuntime agent, ILogger<
         }
         if (!resource.IsFor(client.Broker))
             throw new ResourceUriRefusedException($"resource URI '{uri}' names the broker {resource.Authority}; this agent's broker is {client.Broker.Authority}");
-
-        var bytes = await client.FetchAsync(resource, cancellationToken).ConfigureAwait(false);
-        try
-        {
-            var released = JsonSerializer.SerializeToElement(new KeyReleasedEvent(resource.WithoutAuthority, Broker), LaunchEventsJsonContext.Default.KeyReleasedEvent);
-            await agent.Log.MeasureAsync(LaunchEvents.KeyReleased, released, cancellationToken).ConfigureAwait(false);
-        }
-        catch
-        {
-            CryptographicOperations.ZeroMemory(bytes);
-            throw;
-        }
-        logger.LogInformation("Key broker {Broker} released {Resource} ({Size} bytes)", Broker, resource.WithoutAuthority, bytes.Length);
-        return bytes;
+        return resource;
     }
 }
 

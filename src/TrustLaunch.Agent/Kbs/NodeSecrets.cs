@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
+using TrustLaunch.Kbs.Protocol;
 using TrustLaunch.Kbs.Secrets;
 using TrustLaunch.Measurement;
 
@@ -8,7 +9,7 @@ namespace TrustLaunch.Agent.Kbs;
 
 /// <summary>
 /// Opens sealed secrets on this node: the signature is checked against <c>--secret-trust</c> before anything is
-/// fetched, the resource (vault) or KEK (envelope) comes through <see cref="NodeKeyBroker.FetchAsync"/> (so only an
+/// fetched, the resource (vault) or KEK (envelope) comes through <see cref="NodeKeyBroker.FetchAsync(string, CancellationToken)"/> (so only an
 /// Attested node gets it, measured as <c>KeyReleased</c>), and <c>SecretReleased</c> {name, sealed digest} is measured
 /// before the value is handed over — never the value. A release that cannot be measured is not handed over.
 /// </summary>
@@ -30,14 +31,17 @@ public sealed class NodeSecrets(SealedSecretSigners signers, NodeKeyBroker broke
     /// <exception cref="SealedSecretException">The name or the sealed form is refused, or it does not open.</exception>
     /// <exception cref="ResourceUriRefusedException">The sealed form names another broker.</exception>
     /// <exception cref="TrustLaunch.Kbs.Client.KbsRefusedException">The broker refused (e.g. the node is not Attested).</exception>
-    public async Task<byte[]> UnsealAsync(string name, string sealedText, CancellationToken cancellationToken)
+    public Task<byte[]> UnsealAsync(string name, string sealedText, CancellationToken cancellationToken) => UnsealAsync(name, sealedText, null, cancellationToken);
+
+    /// <summary>Unseals for <paramref name="container"/> of this node (null: the node itself); both releases name it.</summary>
+    public async Task<byte[]> UnsealAsync(string name, string sealedText, ContainerEvidence? container, CancellationToken cancellationToken)
     {
         CheckName(name);
         var secret = SealedSecret.Open(sealedText, signers);
-        var value = await secret.UnsealAsync(broker.FetchAsync, cancellationToken).ConfigureAwait(false);
+        var value = await secret.UnsealAsync((uri, ct) => broker.FetchAsync(uri, container, ct), cancellationToken).ConfigureAwait(false);
         try
         {
-            var released = JsonSerializer.SerializeToElement(new SecretReleasedEvent(name, secret.Digest), LaunchEventsJsonContext.Default.SecretReleasedEvent);
+            var released = JsonSerializer.SerializeToElement(new SecretReleasedEvent(name, secret.Digest, container?.Id), LaunchEventsJsonContext.Default.SecretReleasedEvent);
             await agent.Log.MeasureAsync(LaunchEvents.SecretReleased, released, cancellationToken).ConfigureAwait(false);
         }
         catch

@@ -20,6 +20,10 @@ public sealed class ContainerMonitor(OciRuntime runtime, IMeasurer measurer)
     /// <summary>How long a failing <c>ContainerStopped</c> measurement is retried (the agent may be restarting).</summary>
     public TimeSpan StopMeasurementRetry { get; init; } = TimeSpan.FromMinutes(2);
 
+    /// <summary>Called with the init's pid once the container is created and before it starts (its namespaces exist,
+    /// nothing of it runs yet): the workload gateway listens in its network namespace.</summary>
+    public Action<int>? Created { get; init; }
+
     /// <summary>Creates and starts the container; <paramref name="started"/> is called once it runs, with its pid.</summary>
     /// <returns>The container's exit status (128 + signal when killed).</returns>
     public async Task<int> RunAsync(ContainerDirectory container, Action<int> started, CancellationToken cancellationToken = default)
@@ -50,6 +54,7 @@ public sealed class ContainerMonitor(OciRuntime runtime, IMeasurer measurer)
                 new ContainerCreatedEvent(record.Name, record.Pod, record.Namespace, record.Image, record.ImageDigest, record.ConfigDigest, network, seccomp),
                 LaunchEventsJsonContext.Default.ContainerCreatedEvent), cancellationToken).ConfigureAwait(false);
             container.MarkCreated();
+            Created?.Invoke(pid);
             await runtime.StartAsync(container.Name, cancellationToken).ConfigureAwait(false);
             await MeasureAsync(LaunchEvents.ContainerStarted, JsonSerializer.SerializeToElement(
                 new ContainerEvent(record.Name), LaunchEventsJsonContext.Default.ContainerEvent), cancellationToken).ConfigureAwait(false);

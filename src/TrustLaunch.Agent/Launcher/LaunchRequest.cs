@@ -41,6 +41,9 @@ public sealed record LaunchRequest(
 
     public long PidsLimit { get; init; } = RuntimeBundle.DefaultPidsLimit;
 
+    /// <summary>The host directory of the container's workload gateway socket, bound at /run/trustlaunch (a <c>--kbs</c> agent's launches).</summary>
+    public string? WorkloadGatewayDirectory { get; init; }
+
     public string Network => HostNetwork ? ContainerIsolation.NetworkHost : ContainerIsolation.NetworkPod;
 
     public string Seccomp => SeccompUnconfined ? ContainerIsolation.SeccompUnconfined : ContainerIsolation.SeccompDefault;
@@ -51,6 +54,7 @@ public sealed record LaunchRequest(
         HostNetwork = HostNetwork,
         SeccompUnconfined = SeccompUnconfined,
         PidsLimit = PidsLimit,
+        ReadOnlyBinds = WorkloadGatewayDirectory is { } gateway ? [new ReadOnlyBind(gateway, Gateway.WorkloadGateway.ContainerDirectory)] : [],
     };
 }
 

@@ -1,4 +1,6 @@
 using Microsoft.Extensions.Logging;
+using TrustLaunch.Agent.Gateway;
+using TrustLaunch.Agent.Kbs;
 using TrustLaunch.Agent.Runtime;
 using TrustLaunch.Hosting.Clients;
 using TrustLaunch.Hosting.Contracts;
@@ -21,10 +23,11 @@ public sealed record LaunchedContainer(ContainerDirectory Container, int Pid, Ta
 /// directories it launched into are remembered in the agent's own data directory, so that after a restart the
 /// containers whose exit it did not see are recovered (<see cref="ContainerRecovery"/>) before anything new is measured.
 /// Sealed secrets are opened through <paramref name="secrets"/> (<c>--kbs</c> and <c>--secret-trust</c>); their names,
-/// this agent's ability to open them and their signatures are checked before anything is measured.
+/// this agent's ability to open them and their signatures are checked before anything is measured. With a
+/// <paramref name="gateway"/> (a <c>--kbs</c> agent) every container gets its workload gateway, gone when it stops.
 /// </summary>
 public sealed class NodeLauncher(AgentRuntime agent, ServiceHttpClientFactory clients, ILogger<NodeLauncher> logger,
-    TrustLaunch.Agent.Kbs.NodeKeyBroker? broker = null, TrustLaunch.Agent.Kbs.NodeSecrets? secrets = null)
+    NodeKeyBroker? broker = null, NodeSecrets? secrets = null, WorkloadGateway? gateway = null)
 {
     public const string DefaultRuntime = "crun";
 
@@ -67,13 +70,30 @@ public sealed class NodeLauncher(AgentRuntime agent, ServiceHttpClientFactory cl
 
         // Containers whose exit went unseen get their ContainerStopped measured before anything new is.
         await Control(request.DataDir).RecoverAsync(cancellationToken).ConfigureAwait(false);
-        var container = await new TrustedLauncher(request.DataDir, store, judge, measurer, _seals) { Unsealer = secrets is null ? null : secrets.UnsealAsync }
-            .PrepareAsync(client, launch with { DecryptionKeys = keys }, cancellationToken).ConfigureAwait(false);
-
-        var monitor = new ContainerMonitor(new OciRuntime(request.Runtime, Path.Combine(request.DataDir, "runtime")), measurer);
+        var workloadGateway = gateway?.Claim(request.Name);
+        Task<int> exited;
+        ContainerDirectory container;
         var started = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
-        // The monitor outlives the request: it reaps the container and measures its stop whenever that comes.
-        var exited = Task.Run(() => monitor.RunAsync(container, pid => started.TrySetResult(pid), CancellationToken.None), CancellationToken.None);
+        try
+        {
+            container = await new TrustedLauncher(request.DataDir, store, judge, measurer, _seals) { Unsealer = secrets is null ? null : secrets.UnsealAsync }
+                .PrepareAsync(client, launch with { DecryptionKeys = keys, WorkloadGatewayDirectory = workloadGateway?.Directory }, cancellationToken).ConfigureAwait(false);
+            StartGateway(workloadGateway, container);
+            var monitor = new ContainerMonitor(new OciRuntime(request.Runtime, Path.Combine(request.DataDir, "runtime")), measurer)
+            {
+                Created = launch.HostNetwork ? null : workloadGateway is null ? null : workloadGateway.ListenInNetworkNamespace,
+            };
+            // The monitor outlives the request: it reaps the container and measures its stop whenever that comes.
+            exited = Task.Run(() => monitor.RunAsync(container, pid => started.TrySetResult(pid), CancellationToken.None), CancellationToken.None);
+        }
+        catch
+        {
+            if (workloadGateway is not null)
+                await workloadGateway.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+        if (workloadGateway is not null)
+            _ = exited.ContinueWith(_ => workloadGateway.DisposeAsync().AsTask(), CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default).Unwrap();
         _ = exited.ContinueWith(t => logger.LogWarning(t.Exception!.GetBaseException(), "Container {Name}: its monitor failed", request.Name),
             CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
         await Task.WhenAny(started.Task, exited).ConfigureAwait(false);
@@ -91,6 +111,24 @@ public sealed class NodeLauncher(AgentRuntime agent, ServiceHttpClientFactory cl
             throw new RuntimeException($"container '{request.Name}' exited before it was started");
         }
         return new LaunchedContainer(container, await started.Task.ConfigureAwait(false), exited);
+    }
+
+    /// <summary>The gateway answers as the container the record names (its image as judged); a gateway that cannot
+    /// listen leaves the container unstarted.</summary>
+    private static void StartGateway(ContainerGateway? workloadGateway, ContainerDirectory container)
+    {
+        if (workloadGateway is null)
+            return;
+        try
+        {
+            var record = container.ReadRecord() ?? throw new LauncherException($"container '{container.Name}' has no record");
+            workloadGateway.Start(new WorkloadIdentity(record.Name, record.Image, record.ImageDigest));
+        }
+        catch
+        {
+            ContainerControl.DiscardUnstarted(container);
+            throw;
+        }
     }
 
     /// <summary>Measures the missing ContainerStopped of containers whose exit no agent saw (the agent restarted meanwhile).</summary>

@@ -54,7 +54,8 @@ public sealed class TrustedLauncher(string dataDir, ContentStore store, IImageJu
             // Released only to an image just verified.
             var secretBinds = await ContainerSecrets.MountAsync(container, request.Secrets, Unsealer, cancellationToken).ConfigureAwait(false);
             OverlayRootfs.Mount(snapshot, container.Path, Path.Combine(container.Bundle, "rootfs"));
-            var configDigest = RuntimeBundle.Write(container.Bundle, image.Config, request.BundleOptions() with { ReadOnlyBinds = secretBinds });
+            var options = request.BundleOptions();
+            var configDigest = RuntimeBundle.Write(container.Bundle, image.Config, options with { ReadOnlyBinds = [.. options.ReadOnlyBinds, .. secretBinds] });
             container.WriteRecord(new ContainerRecord(request.Name, reference, image.ManifestDigest.ToString(), request.Pod, request.Namespace,
                 configDigest.ToString(), DateTimeOffset.UtcNow, request.Runtime, request.Network, request.Seccomp, ContainerSecrets.Records(request.Secrets)));
             return container;

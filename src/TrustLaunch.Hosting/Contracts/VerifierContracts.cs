@@ -74,7 +74,8 @@ public sealed record AgentStatus(
 /// What the verifier established of an agent from its own appraisal of the log, not from the agent's word: its state,
 /// the policy it is held to, its last affirming appraisal, the boot count, the image digests a trusted publisher
 /// vouched for in this boot (<c>ImageVerified</c> events the policy allowed), and the namespaces that policy confines
-/// its containers to (empty: any namespace). The key broker decides on these.
+/// its containers to (empty: any namespace), and the containers its log created in this boot and has not deleted, with
+/// the image manifest digest each runs (absent from verifiers before it). The key broker decides on these.
 /// </summary>
 public sealed record AgentAppraisal(
     string AgentId,
@@ -84,7 +85,8 @@ public sealed record AgentAppraisal(
     DateTimeOffset? LastSuccess,
     long BootCount,
     IReadOnlyList<string> VerifiedImages,
-    IReadOnlyList<string> PolicyNamespaces);
+    IReadOnlyList<string> PolicyNamespaces,
+    IReadOnlyDictionary<string, string>? Containers = null);
 
 /// <summary>
 /// A push-mode challenge: quote <c>Pcrs</c> (sha256 bank) over <c>Nonce</c> with the log records from <c>Since</c>

@@ -48,9 +48,9 @@ public static class KbsApi
                 var session = sessions.Get(http.Request.Cookies[KbsSessionStore.CookieName]);
                 var attestation = await ReadAsync(http, KbsJsonContext.Default.KbsAttestation).ConfigureAwait(false);
                 KbsSessionStore.BeginAttestation(session);
-                var (agentId, teeKey) = await verifier.VerifyAsync(session, attestation, http.RequestAborted).ConfigureAwait(false);
-                var token = KbsToken.Create(options.TokenSigner, agentId, teeKey, time.GetUtcNow(), options.TokenLifetime);
-                session.Attested = new KbsAttestedNode(agentId, teeKey, token);
+                var (agentId, teeKey, container) = await verifier.VerifyAsync(session, attestation, http.RequestAborted).ConfigureAwait(false);
+                var token = KbsToken.Create(options.TokenSigner, agentId, teeKey, time.GetUtcNow(), options.TokenLifetime, container);
+                session.Attested = new KbsAttestedNode(agentId, teeKey, token) { Container = container };
                 metrics.Attested();
                 return Results.Json(new KbsAttestationToken(token), KbsJsonContext.Default.KbsAttestationToken);
             }

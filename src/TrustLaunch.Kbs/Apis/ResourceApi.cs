@@ -17,7 +17,8 @@ namespace TrustLaunch.Kbs.Apis;
 /// <summary>
 /// <c>GET /kbs/v0/resource/{repository}/{type}/{tag}</c>: for an attested session (cookie) or a token of this broker
 /// (<c>Authorization: Bearer</c>), once the verifier still holds the node Attested and the resource policy allows
-/// it, the resource as a flattened JWE to the tee-pubkey the attestation bound. Refusals in order: 401
+/// it (for a container's handshake, <see cref="Protocol.ContainerEvidence"/>, with that container's image), the
+/// resource as a flattened JWE to the tee-pubkey the attestation bound. Refusals in order: 401
 /// unauthenticated, 401 AttestationFailed (no longer Attested), 403 PolicyDeny, 404 ResourceNotFound.
 /// </summary>
 public static class ResourceApi
@@ -32,7 +33,7 @@ public static class ResourceApi
         {
             try
             {
-                var (agentId, teeKey) = Authenticate(http, sessions, options, time);
+                var (agentId, teeKey, container) = Authenticate(http, sessions, options, time);
                 ResourcePath path;
                 try
                 {
@@ -44,7 +45,7 @@ public static class ResourceApi
                 }
                 var node = await standing.RequireAttestedAsync(agentId, http.RequestAborted).ConfigureAwait(false);
                 var current = await ReadStoreAsync(() => policy.CurrentAsync(http.RequestAborted)).ConfigureAwait(false);
-                if (current.Refusal(path, node) is { } refusal)
+                if (current.Refusal(path, node, container) is { } refusal)
                     throw KbsError.PolicyDeny(refusal);
                 var sealedResource = await ReadStoreAsync(() => store.GetAsync(path, http.RequestAborted)).ConfigureAwait(false)
                     ?? throw KbsError.ResourceNotFound(path.ToString());
@@ -76,7 +77,7 @@ public static class ResourceApi
         }).OnEndpoint(endpoint);
     }
 
-    private static (string AgentId, Jwk TeeKey) Authenticate(HttpContext http, KbsSessionStore sessions, KbsOptions options, TimeProvider time)
+    private static (string AgentId, Jwk TeeKey, ContainerEvidence? Container) Authenticate(HttpContext http, KbsSessionStore sessions, KbsOptions options, TimeProvider time)
     {
         var authorization = http.Request.Headers[HeaderNames.Authorization].ToString();
         if (authorization.Length > 0)
@@ -89,7 +90,7 @@ public static class ResourceApi
         if (string.IsNullOrEmpty(cookie))
             throw KbsError.TokenNotFound();
         var attested = sessions.Get(cookie).Attested ?? throw KbsError.UnauthenticatedCookie();
-        return (attested.AgentId, attested.TeePublicKey);
+        return (attested.AgentId, attested.TeePublicKey, attested.Container);
     }
 
     /// <summary>A store that cannot answer refuses the request (503).</summary>

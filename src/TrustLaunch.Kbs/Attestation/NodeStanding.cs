@@ -47,7 +47,10 @@ public sealed class NodeStanding(INodeDirectory nodes, TimeProvider time, TimeSp
         if (appraisal.LastSuccess is not { } last || now - last > MaxAppraisalAge)
             throw KbsError.AttestationFailed(string.Create(CultureInfo.InvariantCulture,
                 $"agent '{agentId}' was last appraised affirming {(appraisal.LastSuccess is { } at ? $"at {at:yyyy-MM-ddTHH:mm:ssZ}" : "never")}, more than {MaxAppraisalAge.TotalSeconds} s ago: the verifier is not attesting it now"));
-        return new NodeFacts(agentId, appraisal.Policy, new HashSet<string>(appraisal.VerifiedImages, StringComparer.Ordinal), appraisal.PolicyNamespaces);
+        return new NodeFacts(agentId, appraisal.Policy, new HashSet<string>(appraisal.VerifiedImages, StringComparer.Ordinal), appraisal.PolicyNamespaces)
+        {
+            Containers = appraisal.Containers ?? new Dictionary<string, string>(),
+        };
     }
 
     /// <summary>A registrar or verifier that cannot answer refuses the request (503), never lets it pass.</summary>

@@ -22,7 +22,8 @@ public sealed class TpmAttestationVerifier(INodeDirectory nodes, NodeStanding st
     public const string Tee = "tpm";
     private const int PcrCount = 24;
 
-    public async Task<(string AgentId, Jwk TeePublicKey)> VerifyAsync(KbsSession session, KbsAttestation attestation, CancellationToken cancellationToken)
+    /// <returns>The agent, the tee-pubkey, and the container the additional evidence names (null: the node itself).</returns>
+    public async Task<(string AgentId, Jwk TeePublicKey, ContainerEvidence? Container)> VerifyAsync(KbsSession session, KbsAttestation attestation, CancellationToken cancellationToken)
     {
         var runtime = attestation.RuntimeData;
         if (!CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(runtime.Nonce), Encoding.UTF8.GetBytes(session.Nonce)))
@@ -36,6 +37,7 @@ public sealed class TpmAttestationVerifier(INodeDirectory nodes, NodeStanding st
         {
             throw KbsError.InvalidRequest($"runtime-data tee-pubkey: {e.Message}");
         }
+        var container = ContainerEvidence.Decode(attestation.TeeEvidence.AdditionalEvidence);
         var evidence = ParseEvidence(attestation.TeeEvidence.PrimaryEvidence);
         var reportData = Base64(evidence.ReportData, "report_data");
         var expected = ReportData.Compute(attestation.TeeEvidence.AdditionalEvidence ?? "", runtime.Nonce, runtime.TeePubkey);
@@ -47,7 +49,7 @@ public sealed class TpmAttestationVerifier(INodeDirectory nodes, NodeStanding st
             ?? throw KbsError.AttestationFailed("the AK is not one the registrar activated");
         CheckQuote(akPublic, evidence.TpmQuote, reportData);
         await standing.RequireAttestedAsync(agentId, cancellationToken).ConfigureAwait(false);
-        return (agentId, teeKey);
+        return (agentId, teeKey, container);
     }
 
     private static TpmEvidence ParseEvidence(JsonElement primary)

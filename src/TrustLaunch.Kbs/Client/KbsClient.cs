@@ -24,21 +24,29 @@ public sealed class KbsClient(HttpClient http, Uri broker, ITeeEvidenceSource ev
     public Uri Broker { get; } = broker ?? throw new ArgumentNullException(nameof(broker));
 
     /// <summary>Runs the whole handshake and fetches one resource with the session cookie.</summary>
-    public async Task<byte[]> FetchAsync(KbsResourceUri resource, CancellationToken cancellationToken = default)
+    public Task<byte[]> FetchAsync(KbsResourceUri resource, CancellationToken cancellationToken = default) => FetchAsync(resource, null, cancellationToken);
+
+    /// <summary>The handshake for <paramref name="container"/> of this node (null: the node itself), then one resource.</summary>
+    public async Task<byte[]> FetchAsync(KbsResourceUri resource, ContainerEvidence? container, CancellationToken cancellationToken)
     {
-        using var session = await AttestAsync(cancellationToken).ConfigureAwait(false);
+        using var session = await AttestAsync(container, cancellationToken).ConfigureAwait(false);
         return await GetResourceAsync(session, resource, KbsCredential.Cookie, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary><c>/auth</c> then <c>/attest</c>; the session holds the tee key resources are encrypted to.</summary>
-    public async Task<KbsAttestedSession> AttestAsync(CancellationToken cancellationToken = default)
+    public Task<KbsAttestedSession> AttestAsync(CancellationToken cancellationToken = default) => AttestAsync(null, cancellationToken);
+
+    /// <summary><c>/auth</c> then <c>/attest</c> for <paramref name="container"/> of this node (its id in the additional
+    /// evidence, <see cref="ContainerEvidence"/>), or for the node itself when null.</summary>
+    public async Task<KbsAttestedSession> AttestAsync(ContainerEvidence? container, CancellationToken cancellationToken)
     {
         var (nonce, cookie) = await AuthAsync(cancellationToken).ConfigureAwait(false);
         var key = JweDecryptionKey.CreateP256();
         try
         {
             using var teePubkey = JsonDocument.Parse(key.PublicJwk.ToJson());
-            var tee = await evidence.CollectAsync(nonce, teePubkey.RootElement, cancellationToken).ConfigureAwait(false);
+            var additional = container?.Encode() ?? "";
+            var tee = await evidence.CollectAsync(nonce, teePubkey.RootElement, additional, cancellationToken).ConfigureAwait(false);
             var body = new KbsAttestation(new KbsRuntimeData(nonce, teePubkey.RootElement), tee);
             using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(Broker, "kbs/v0/attest"))
             {
@@ -208,6 +216,9 @@ public sealed class KbsAttestedSession(string cookie, string token, JweDecryptio
     public string Cookie { get; } = cookie;
     public string Token { get; } = token;
     internal JweDecryptionKey Key { get; } = key;
+
+    /// <summary>The tee key pair's private key (PKCS#8 PEM), which opens what the broker encrypts to this session.</summary>
+    public string ExportTeeKeyPem() => Key.ExportPkcs8PrivateKeyPem();
 
     public void Dispose() => Key.Dispose();
 }

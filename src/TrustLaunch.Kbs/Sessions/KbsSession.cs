@@ -20,5 +20,9 @@ public sealed class KbsSession(Guid id, string tee, string nonce, DateTimeOffset
     internal bool AttestationTried { get; set; }
 }
 
-/// <summary>What a successful attestation established.</summary>
-public sealed record KbsAttestedNode(string AgentId, Jwk TeePublicKey, string Token);
+/// <summary>What a successful attestation established; <see cref="Container"/> is the container of the node it is for
+/// (<see cref="Protocol.ContainerEvidence"/>), null for the node itself.</summary>
+public sealed record KbsAttestedNode(string AgentId, Jwk TeePublicKey, string Token)
+{
+    public Protocol.ContainerEvidence? Container { get; init; }
+}

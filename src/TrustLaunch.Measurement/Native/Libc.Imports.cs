@@ -121,6 +121,10 @@ public static unsafe partial class Libc
     [LibraryImport(Library, EntryPoint = "prctl", SetLastError = true)]
     public static partial int Prctl(int option, ulong arg2, ulong arg3, ulong arg4, ulong arg5);
 
+    /// <summary>Moves the calling thread into the namespace <paramref name="fd"/> refers to.</summary>
+    [LibraryImport(Library, EntryPoint = "setns", SetLastError = true)]
+    public static partial int Setns(int fd, int nstype);
+
     [LibraryImport(Library, EntryPoint = "setenv", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int Setenv(string name, string value, int overwrite);
 }

@@ -51,6 +51,9 @@ public static unsafe partial class Libc
 
     public const int STATX_BASIC_STATS = 0x7ff;
 
+    /// <summary>setns(2): the namespace file is a network namespace.</summary>
+    public const int CLONE_NEWNET = 0x40000000;
+
     public const int ENOENT = 2;
     public const int EINTR = 4;
     public const int EAGAIN = 11;

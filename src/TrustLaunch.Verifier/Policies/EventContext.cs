@@ -7,11 +7,11 @@ namespace TrustLaunch.Verifier.Policies;
 /// </summary>
 public sealed class EventContext
 {
-    public EventContext(IEnumerable<string> verifiedImages, IEnumerable<string> createdContainers,
+    public EventContext(IEnumerable<string> verifiedImages, IEnumerable<KeyValuePair<string, string>> createdContainers,
         IReadOnlyDictionary<string, string>? goldenValues, DateTimeOffset receivedAt)
     {
         VerifiedImages = new HashSet<string>(verifiedImages, StringComparer.Ordinal);
-        CreatedContainers = new HashSet<string>(createdContainers, StringComparer.Ordinal);
+        CreatedContainers = new Dictionary<string, string>(createdContainers, StringComparer.Ordinal);
         GoldenValues = goldenValues ?? new Dictionary<string, string>(StringComparer.Ordinal);
         ReceivedAt = receivedAt;
     }
@@ -19,8 +19,9 @@ public sealed class EventContext
     /// <summary>Digests allowed through their golden value's publisher so far this boot; an allowed <c>ImageVerified</c> adds to it.</summary>
     public HashSet<string> VerifiedImages { get; }
 
-    /// <summary>Containers created this boot and not deleted since; <c>ContainerCreated</c> adds, <c>ContainerDeleted</c> removes.</summary>
-    public HashSet<string> CreatedContainers { get; }
+    /// <summary>Containers created this boot and not deleted since, with the image manifest digest each runs;
+    /// <c>ContainerCreated</c> adds, <c>ContainerDeleted</c> removes.</summary>
+    public Dictionary<string, string> CreatedContainers { get; }
 
     /// <summary>Golden value JWS by the digest <c>ImageVerified</c>'s <c>golden</c> names them by.</summary>
     public IReadOnlyDictionary<string, string> GoldenValues { get; }

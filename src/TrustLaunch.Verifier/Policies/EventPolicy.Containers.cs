@@ -13,7 +13,7 @@ public static partial class EventPolicy
         container = content.GetProperty("container").GetString()!;
         if (ContainerIdProblem(container) is { } badId)
             return badId;
-        return context.CreatedContainers.Contains(container) ? null : $"container '{container}' was not created earlier in this boot's log";
+        return context.CreatedContainers.ContainsKey(container) ? null : $"container '{container}' was not created earlier in this boot's log";
     }
 
     private static string? ContainerDeleted(JsonElement content, EventContext context)
@@ -22,6 +22,19 @@ public static partial class EventPolicy
             return problem;
         context.CreatedContainers.Remove(container);
         return null;
+    }
+
+    /// <summary>A release to a container (its workload gateway) names one created earlier; one without is the node's.</summary>
+    private static string? ReleasedTo(JsonElement content, EventContext context) =>
+        content.TryGetProperty("container", out _) ? CreatedContainer(content, context, out _) : null;
+
+    private static string? WorkloadEvent(JsonElement content, EventContext context)
+    {
+        // Without a container it is the node's own guest component's event.
+        if (((content.TryGetProperty("container", out _) ? CreatedContainer(content, context, out _) : null) ?? Require(content, "domain", "operation", "content")) is { } problem)
+            return problem;
+        return Measurement.WorkloadEventEvent.Problem(content.GetProperty("domain").GetString()!, content.GetProperty("operation").GetString()!,
+            content.GetProperty("content").GetString()!);
     }
 
     /// <summary>Every exec is measured; the policy's <c>exec</c> decides by the command's argv[0].</summary>
@@ -40,7 +53,7 @@ public static partial class EventPolicy
             : $"exec of '{executable}' in container '{container}' is not allowed by {policy.Display} (exec: {policy.Exec})";
     }
 
-    /// <summary>Ids are kept one per line in the stored appraisal state: none may be empty or hold a control character.</summary>
+    /// <summary>Ids are kept one per line (a tab, then the image digest) in the stored appraisal state: none may be empty or hold a control character.</summary>
     private static string? ContainerIdProblem(string container) =>
         container.Length == 0 || container.Any(char.IsControl) ? "container id is empty or holds a control character" : null;
 }

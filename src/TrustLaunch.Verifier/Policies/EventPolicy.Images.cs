@@ -99,7 +99,7 @@ public static partial class EventPolicy
             var other => $"seccomp '{other}' is neither {ContainerIsolation.SeccompDefault} nor {ContainerIsolation.SeccompUnconfined}",
         };
         if (problem is null)
-            context.CreatedContainers.Add(container);
+            context.CreatedContainers[container] = digest;
         return problem;
     }
 }

@@ -10,8 +10,10 @@ namespace TrustLaunch.Verifier.Policies;
 /// keep to the policy's namespaces, network and seccomp rules; every later container event must name a container
 /// created earlier in the boot, and execs must be allowed. Pod sandbox events (the CRI endpoint's) are informative:
 /// they must be well formed and are otherwise accepted; so is <c>KeyReleased</c> (a resource URI <c>kbs:///…</c> and
-/// the broker) and <c>SecretReleased</c> (a secret name and the sealed form's sha256 digest). Any other domain or operation, or content that is not the
-/// operation's JSON object, is out of policy.
+/// the broker) and <c>SecretReleased</c> (a secret name and the sealed form's sha256 digest), each of which may name the
+/// container it went to (then one created earlier in the boot), and <c>WorkloadEvent</c> (a container's own event:
+/// its container created earlier, never in domain <c>trustlaunch</c>). Any other domain or operation, or content that
+/// is not the operation's JSON object, is out of policy.
 /// </summary>
 public static partial class EventPolicy
 {
@@ -50,8 +52,9 @@ public static partial class EventPolicy
                 LaunchEvents.ContainerExec => ContainerExec(policy, root, context),
                 LaunchEvents.PodSandboxCreated => PodEvent(root, "name", "namespace", "uid"),
                 LaunchEvents.PodSandboxStopped or LaunchEvents.PodSandboxRemoved => PodEvent(root),
-                LaunchEvents.KeyReleased => KeyReleased(root),
-                LaunchEvents.SecretReleased => SecretReleased(root),
+                LaunchEvents.KeyReleased => KeyReleased(root) ?? ReleasedTo(root, context),
+                LaunchEvents.SecretReleased => SecretReleased(root) ?? ReleasedTo(root, context),
+                LaunchEvents.WorkloadEvent => WorkloadEvent(root, context),
                 _ => $"operation '{operation}' has no rule in the verifier",
             } is { } problem ? $"event {recnum} ({operation}): {problem}" : null;
         }

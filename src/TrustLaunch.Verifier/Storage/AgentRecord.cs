@@ -37,7 +37,8 @@ public sealed record AgentRecord(
 
     /// <param name="policyNamespaces">The namespaces of the policy version the agent is held to (empty: any).</param>
     public AgentAppraisal ToAppraisal(IReadOnlyList<string> policyNamespaces) => new(AgentId, State, PolicyName, PolicyVersion, LastSuccess,
-        Appraisal.BootCount, [.. Appraisal.VerifiedImages.Order(StringComparer.Ordinal)], policyNamespaces);
+        Appraisal.BootCount, [.. Appraisal.VerifiedImages.Order(StringComparer.Ordinal)], policyNamespaces,
+        new SortedDictionary<string, string>(Appraisal.CreatedContainers.ToDictionary(), StringComparer.Ordinal));
 }
 
 /// <summary>What removing a policy did.</summary>

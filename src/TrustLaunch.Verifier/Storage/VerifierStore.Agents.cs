@@ -125,7 +125,7 @@ public sealed partial class VerifierStore
         ("@state", a.State), ("@paused", a.Paused), ("@pcr", a.Appraisal.LaunchPcrValue), ("@next", a.Appraisal.NextRecNum),
         ("@clock", a.Appraisal.LastClock is { } c ? (long)c.Clock : null), ("@reset", (long?)a.Appraisal.LastClock?.ResetCount),
         ("@restart", (long?)a.Appraisal.LastClock?.RestartCount), ("@boot", a.Appraisal.BootCount),
-        ("@images", JoinLines(a.Appraisal.VerifiedImages)), ("@containers", JoinLines(a.Appraisal.CreatedContainers)),
+        ("@images", JoinLines(a.Appraisal.VerifiedImages)), ("@containers", JoinContainers(a.Appraisal.CreatedContainers)),
         ("@last", Database.Timestamp(a.LastAttestation)), ("@success", Database.Timestamp(a.LastSuccess)),
         ("@reason", a.FailureReason), ("@event", a.FailedEventIndex), ("@verified", a.EventsVerified),
         ("@attestations", a.Attestations), ("@faults", a.ConsecutiveFaults), ("@mode", a.Mode), ("@deadline", Database.Timestamp(a.PushDeadline)),
@@ -135,7 +135,7 @@ public sealed partial class VerifierStore
     {
         TpmClockInfo? clock = r.IsDBNull(8) ? null
             : new TpmClockInfo((ulong)r.GetInt64(8), (uint)r.GetInt64(9), (uint)r.GetInt64(10), Safe: true);
-        var appraisal = new AppraisalState(r.GetBlob(6), r.GetInt64(7), clock, r.GetInt64(11), SplitLines(r.GetString(12)), SplitLines(r.GetString(22)));
+        var appraisal = new AppraisalState(r.GetBlob(6), r.GetInt64(7), clock, r.GetInt64(11), SplitLines(r.GetString(12)), SplitContainers(r.GetString(22)));
         return new AgentRecord(r.GetString(0), r.GetString(1), r.GetString(2), r.GetInt32(3), r.GetString(4), r.GetBoolean(5),
             appraisal, r.GetNullableTimestamp(13), r.GetNullableTimestamp(14), r.GetNullableString(15),
             r.GetNullableInt64(16), r.GetInt64(17), r.GetInt64(18), r.GetInt32(19))
@@ -149,4 +149,12 @@ public sealed partial class VerifierStore
     private static string JoinLines(IReadOnlySet<string> values) => string.Join('\n', values.Order(StringComparer.Ordinal));
 
     private static HashSet<string> SplitLines(string text) => new(text.Length == 0 ? [] : text.Split('\n'), StringComparer.Ordinal);
+
+    // A container per line: its id, a tab and its image digest (neither holds a control character). Rows from before
+    // the digests were kept have ids only: their digest is empty, which no broker rule on images matches.
+    private static string JoinContainers(IReadOnlyDictionary<string, string> containers) =>
+        string.Join('\n', containers.OrderBy(c => c.Key, StringComparer.Ordinal).Select(c => $"{c.Key}\t{c.Value}"));
+
+    private static Dictionary<string, string> SplitContainers(string text) =>
+        SplitLines(text).Select(line => line.Split('\t', 2)).ToDictionary(p => p[0], p => p.Length == 2 ? p[1] : "", StringComparer.Ordinal);
 }

@@ -25,6 +25,11 @@ public sealed class MeasureRequestCheckTests
             MeasureRequestCheck.Validate(new MeasureRequest(operation, Json(content))));
 
     [Fact]
+    public void Validate_WorkloadEvent_RefusedAsTheGatewaysOwn() =>
+        Assert.Equal("WorkloadEvent is measured by the agent itself for the container whose workload gateway is called, never through the measure API",
+            MeasureRequestCheck.Validate(new MeasureRequest("WorkloadEvent", Json("{\"container\":\"c\",\"domain\":\"d\",\"operation\":\"o\",\"content\":\"x\"}"))));
+
+    [Fact]
     public void Validate_ContentNotAnObject_Refused() =>
         Assert.Equal("content must be a JSON object, not Array",
             MeasureRequestCheck.Validate(new MeasureRequest("ContainerStarted", Json("[1]"))));

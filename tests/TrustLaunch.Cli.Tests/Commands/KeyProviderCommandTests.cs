@@ -36,7 +36,7 @@ public sealed class KeyProviderCommandTests
     }
 
     [Theory]
-    [InlineData("{", "keyprovider: the message on standard input is not JSON")]
+    [InlineData("{", "keyprovider: the message is not JSON")]
     [InlineData("[]", "keyprovider: the message is not a JSON object")]
     [InlineData("""{"op":"keysteal"}""", "keyprovider: op 'keysteal' is neither keywrap nor keyunwrap")]
     [InlineData("""{"op":"keywrap","keywrapparams":{"ec":{},"optsdata":"not base64"}}""", "keyprovider: keywrapparams.optsdata is missing or not base64")]

@@ -62,6 +62,7 @@ public sealed class LibcTests : IDisposable
             #include <errno.h>
             #include <fcntl.h>
             #include <linux/openat2.h>
+            #include <sched.h>
             #include <signal.h>
             #include <stddef.h>
             #include <stdio.h>

@@ -109,7 +109,7 @@ public sealed class AppraiserTests(SwtpmFixture tpm) : IClassFixture<SwtpmFixtur
 
         var third = await AppraiseAsync(node, second.State!);
 
-        Assert.Equal(["c1"], first.State!.CreatedContainers);
+        Assert.Equal(["c1"], first.State!.CreatedContainers.Keys);
         Assert.True(second.IsAttested, second.Reason);
         Assert.Empty(second.State!.CreatedContainers);
         Assert.Equal("event 6 (ContainerStarted): container 'c1' was not created earlier in this boot's log", third.Reason);
@@ -127,7 +127,7 @@ public sealed class AppraiserTests(SwtpmFixture tpm) : IClassFixture<SwtpmFixtur
         await node.MeasureAsync(LaunchEvents.ContainerStopped, """{"container":"c1","exit_code":0}""");
         var after = await AppraiseAsync(node, before.State!, since: 0);
 
-        Assert.Equal(["c1"], before.State!.CreatedContainers);
+        Assert.Equal(["c1"], before.State!.CreatedContainers.Keys);
         Assert.Equal("event 0 (ContainerStopped): container 'c1' was not created earlier in this boot's log", after.Reason);
     }
 

@@ -22,7 +22,7 @@ public sealed class EventPolicyTests
         EventPolicy.Evaluate(policy, 5, $"{LaunchEvents.Domain} {operation} {content}", context);
 
     private static EventContext Context(string? golden = null, DateTimeOffset? at = null, params string[] containers) =>
-        new([], containers, golden is null ? null : new Dictionary<string, string> { [GoldenValue.JwsDigest(golden)] = golden }, at ?? Now);
+        new([], containers.Select(c => new KeyValuePair<string, string>(c, ByDigest)), golden is null ? null : new Dictionary<string, string> { [GoldenValue.JwsDigest(golden)] = golden }, at ?? Now);
 
     [Fact]
     public void ImageVerified_GoldenValueChecksOut_AllowedAndImageRemembered()
@@ -230,7 +230,8 @@ public sealed class EventPolicyTests
             network: ContainerIsolation.NetworkHost, seccomp: ContainerIsolation.SeccompUnconfined), context);
 
         Assert.Null(reason);
-        Assert.Equal(["c1"], context.CreatedContainers);
+        Assert.Equal(["c1"], context.CreatedContainers.Keys);
+        Assert.Equal(ByDigest, context.CreatedContainers["c1"]);
     }
 
     [Theory]

@@ -122,7 +122,7 @@ public abstract partial class VerifierStoreTests : IAsyncLifetime
     {
         await _store.AddAgentAsync(AgentRecord.New("a1", "127.0.0.1:9002", "prod", 1));
         var appraisal = new AppraisalState(Enumerable.Range(0, 32).Select(i => (byte)i).ToArray(), 7,
-            new TrustLaunch.Tpm.Structures.TpmClockInfo(123456, 4, 1, true), 2, new HashSet<string> { QuotingDigest }, new HashSet<string> { "web-1", "db-1" });
+            new TrustLaunch.Tpm.Structures.TpmClockInfo(123456, 4, 1, true), 2, new HashSet<string> { QuotingDigest }, new Dictionary<string, string> { ["web-1"] = QuotingDigest, ["db-1"] = QuotingDigest });
         var agent = (await _store.GetAgentAsync("a1"))! with
         {
             State = AgentStates.Failed,
@@ -141,7 +141,7 @@ public abstract partial class VerifierStoreTests : IAsyncLifetime
         Assert.Equal(appraisal.LaunchPcrValue, reloaded.Appraisal.LaunchPcrValue);
         Assert.Equal((7L, 2L, 4u, 123456ul), (reloaded.Appraisal.NextRecNum, reloaded.Appraisal.BootCount, reloaded.Appraisal.LastClock!.ResetCount, reloaded.Appraisal.LastClock.Clock));
         Assert.Equal([QuotingDigest], reloaded.Appraisal.VerifiedImages);
-        Assert.Equal(["db-1", "web-1"], reloaded.Appraisal.CreatedContainers.Order(StringComparer.Ordinal));
+        Assert.Equal([("db-1", QuotingDigest), ("web-1", QuotingDigest)], reloaded.Appraisal.CreatedContainers.Select(c => (c.Key, c.Value)).Order());
         Assert.Equal(saved, Assert.Single(await _store.GetResultsAsync("a1", 10)));
         Assert.Equal(2, (await _store.GetDueNotificationsAsync(Now, 10)).Count);
     }

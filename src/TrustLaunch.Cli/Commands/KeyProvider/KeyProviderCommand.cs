@@ -24,8 +24,16 @@ public static class KeyProviderCommand
         admin.AddTo(command);
         command.SetAction(async (parse, ct) =>
         {
-            var message = await KeyProviderProtocol.ReadMessageAsync(options.Input, ct).ConfigureAwait(false);
-            var answer = KeyProviderProtocol.Parse(message) switch
+            object request;
+            try
+            {
+                request = KeyProviderProtocol.Parse(await KeyProviderProtocol.ReadMessageAsync(options.Input, ct).ConfigureAwait(false));
+            }
+            catch (KeyProviderProtocolException e)
+            {
+                throw new CliUsageException("keyprovider: " + e.Message);
+            }
+            var answer = request switch
             {
                 KeyWrapRequest wrap => await WrapAsync(parse, admin, wrap, ct).ConfigureAwait(false),
                 KeyUnwrapRequest unwrap => await UnwrapAsync(parse, socket, unwrap, ct).ConfigureAwait(false),
@@ -60,27 +68,10 @@ public static class KeyProviderCommand
         }
     }
 
-    private static async Task<string> UnwrapAsync(ParseResult parse, Option<string?> socket, KeyUnwrapRequest request, CancellationToken cancellationToken)
-    {
-        var packet = KeyProviderPacket.Parse(request.Annotation);
-        KbsResourceUri.Parse(packet.Kid);
-        var kek = await KbsGetResourceCommand.FetchAsync(KbsGetResourceCommand.AgentSocket(parse, socket), packet.Kid, cancellationToken).ConfigureAwait(false);
-        byte[] optsdata;
-        try
+    private static Task<string> UnwrapAsync(ParseResult parse, Option<string?> socket, KeyUnwrapRequest request, CancellationToken cancellationToken) =>
+        KeyProviderProtocol.UnwrapAsync(request, (kid, ct) =>
         {
-            optsdata = packet.Open(kek);
-        }
-        finally
-        {
-            CryptographicOperations.ZeroMemory(kek);
-        }
-        try
-        {
-            return KeyProviderProtocol.UnwrapResult(optsdata);
-        }
-        finally
-        {
-            CryptographicOperations.ZeroMemory(optsdata);
-        }
-    }
+            KbsResourceUri.Parse(kid);
+            return KbsGetResourceCommand.FetchAsync(KbsGetResourceCommand.AgentSocket(parse, socket), kid, ct);
+        }, cancellationToken);
 }

@@ -1,26 +1,27 @@
+using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
-using TrustLaunch.Oci.Crypt;
 
-namespace TrustLaunch.Cli.Commands.KeyProvider;
+namespace TrustLaunch.Oci.Crypt;
 
 /// <summary>ocicrypt's <c>keywrap</c>: wrap <see cref="OptsData"/> for the one resource URI given as <c>provider:trustlaunch:URI</c>.</summary>
-internal sealed record KeyWrapRequest(byte[] OptsData, string Kid);
+public sealed record KeyWrapRequest(byte[] OptsData, string Kid);
 
 /// <summary>ocicrypt's <c>keyunwrap</c>: the packet bytes the provider returned at wrap time.</summary>
-internal sealed record KeyUnwrapRequest(byte[] Annotation);
+public sealed record KeyUnwrapRequest(byte[] Annotation);
 
 /// <summary>
 /// The messages of ocicrypt's key-provider protocol (containers/ocicrypt <c>keywrap/keyprovider</c>), as Go's
 /// encoding/json writes them: <c>[]byte</c> fields are standard base64 strings. In:
 /// <c>{"op":"keywrap","keywrapparams":{"ec":{"Parameters":{"trustlaunch":[b64]},"DecryptConfig":{…}},"optsdata":b64}}</c>
 /// or <c>{"op":"keyunwrap","keyunwrapparams":{"dc":{"Parameters":{…}},"annotation":b64}}</c>; out:
-/// <c>{"keywrapresults":{"annotation":b64}}</c> or <c>{"keyunwrapresults":{"optsdata":b64}}</c>.
+/// <c>{"keywrapresults":{"annotation":b64}}</c> or <c>{"keyunwrapresults":{"optsdata":b64}}</c>. The same messages
+/// travel as the bytes of gRPC <c>KeyProviderService</c>'s <c>KeyProviderKeyWrapProtocolInput</c>/<c>Output</c>, so
+/// <c>trustlaunch keyprovider</c> and the agent's KeyProviderService share this and <see cref="UnwrapAsync"/>.
 /// </summary>
-internal static class KeyProviderProtocol
+public static class KeyProviderProtocol
 {
     public const int MaxMessageLength = 1 << 20;
-    private const string Prefix = "keyprovider: ";
 
     /// <summary>Reads the one message on standard input, at most <see cref="MaxMessageLength"/> characters.</summary>
     public static async Task<string> ReadMessageAsync(TextReader input, CancellationToken cancellationToken)
@@ -31,13 +32,14 @@ internal static class KeyProviderProtocol
         while ((n = await input.ReadAsync(buffer, cancellationToken).ConfigureAwait(false)) > 0)
         {
             if (message.Length + n > MaxMessageLength)
-                throw new CliUsageException($"{Prefix}the message on standard input is more than {MaxMessageLength} characters");
+                throw new KeyProviderProtocolException($"the message on standard input is more than {MaxMessageLength} characters");
             message.Append(buffer, 0, n);
         }
         return message.ToString();
     }
 
     /// <returns>A <see cref="KeyWrapRequest"/> or a <see cref="KeyUnwrapRequest"/>.</returns>
+    /// <exception cref="KeyProviderProtocolException">Not a message of the protocol (the reason named).</exception>
     public static object Parse(string message)
     {
         try
@@ -56,7 +58,7 @@ internal static class KeyProviderProtocol
         }
         catch (JsonException)
         {
-            throw Refused("the message on standard input is not JSON");
+            throw Refused("the message is not JSON");
         }
     }
 
@@ -75,6 +77,36 @@ internal static class KeyProviderProtocol
         if (value.ValueKind != JsonValueKind.String || !value.TryGetBytesFromBase64(out var kid))
             throw Refused($"{ours}[0] is not base64");
         return new KeyWrapRequest(optsdata, Encoding.UTF8.GetString(kid));
+    }
+
+    /// <summary>
+    /// keyunwrap: the packet's kid names the key-encryption key, <paramref name="fetchKek"/> gets it (through the key
+    /// broker, so only an attested node does), the packet opens under it, and the answer carries the layer's private
+    /// options. The key and the options are wiped here; <see cref="CryptographicException"/> names a packet refused.
+    /// </summary>
+    public static async Task<string> UnwrapAsync(KeyUnwrapRequest request, Func<string, CancellationToken, Task<byte[]>> fetchKek, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(fetchKek);
+        var packet = KeyProviderPacket.Parse(request.Annotation);
+        var kek = await fetchKek(packet.Kid, cancellationToken).ConfigureAwait(false);
+        byte[] optsdata;
+        try
+        {
+            optsdata = packet.Open(kek);
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(kek);
+        }
+        try
+        {
+            return UnwrapResult(optsdata);
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(optsdata);
+        }
     }
 
     public static string WrapResult(byte[] annotation) => Result("keywrapresults", "annotation", annotation);
@@ -105,5 +137,8 @@ internal static class KeyProviderProtocol
 
     private static string Shown(string? text) => text is null ? "" : new([.. text.Take(64).Select(c => char.IsControl(c) ? '?' : c)]);
 
-    internal static CliUsageException Refused(string reason) => new(Prefix + reason);
+    internal static KeyProviderProtocolException Refused(string reason) => new(reason);
 }
+
+/// <summary>A message that is not one of the key-provider protocol's (the reason named).</summary>
+public sealed class KeyProviderProtocolException(string message) : Exception(message);
