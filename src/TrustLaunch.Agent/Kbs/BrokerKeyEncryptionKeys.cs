@@ -5,7 +5,7 @@ using TrustLaunch.Oci.Crypt;
 namespace TrustLaunch.Agent.Kbs;
 
 /// <summary>
-/// The key-encryption keys of one image pull, through <see cref="NodeKeyBroker.FetchAsync"/> (only an Attested node
+/// The key-encryption keys of one image pull, through <see cref="NodeKeyBroker.FetchAsync(string, CancellationToken)"/> (only an Attested node
 /// gets them, each measured <c>KeyReleased</c>): each kid is fetched at most once, and what is held is zeroed when
 /// disposed. A broker refusal is a <see cref="CryptographicException"/> with the broker's reason, as the key provider
 /// path of <see cref="Ocicrypt"/> expects.

@@ -31,7 +31,7 @@ public sealed record LaunchSecret(string Name, string SealedText)
     }
 }
 
-/// <summary>Opens one sealed secret on this node, measured (<see cref="TrustLaunch.Agent.Kbs.NodeSecrets.UnsealAsync"/>).</summary>
+/// <summary>Opens one sealed secret on this node, measured (<see cref="TrustLaunch.Agent.Kbs.NodeSecrets.UnsealAsync(string, string, CancellationToken)"/>).</summary>
 public delegate Task<byte[]> SecretUnsealer(string name, string sealedText, CancellationToken cancellationToken);
 
 /// <summary>What a container's record keeps of a secret it was given: its name and the digest of its sealed form, never the value.</summary>
