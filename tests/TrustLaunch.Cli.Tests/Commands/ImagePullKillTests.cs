@@ -78,5 +78,5 @@ public sealed class ImagePullKillTests(RegistryFixture registry) : IClassFixture
 
     private static bool PartlyIngested(ContentStore store) =>
         Directory.Exists(store.IngestDirectory)
-        && Directory.EnumerateFiles(store.IngestDirectory).Any(f => new FileInfo(f).Length is > 1 << 20 and < LayerBytes);
+        && Directory.EnumerateFiles(store.IngestDirectory).Any(f => new FileInfo(f) is { Exists: true } file && file.Length is > 1 << 20 and < LayerBytes); // Exists stats once: a file renamed meanwhile is skipped
 }

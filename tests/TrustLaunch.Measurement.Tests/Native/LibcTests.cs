@@ -61,6 +61,7 @@ public sealed class LibcTests : IDisposable
             #define _GNU_SOURCE
             #include <errno.h>
             #include <fcntl.h>
+            #include <linux/magic.h>
             #include <linux/openat2.h>
             #include <sched.h>
             #include <signal.h>
