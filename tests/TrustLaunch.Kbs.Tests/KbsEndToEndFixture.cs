@@ -1,3 +1,4 @@
+using TrustLaunch.Hosting.Contracts;
 using TrustLaunch.Hosting.Web;
 using TrustLaunch.Testing;
 
@@ -18,6 +19,13 @@ public sealed class KbsEndToEndFixture : KbsBrokerStack
     private readonly DirectoryInfo _secrets = System.IO.Directory.CreateTempSubdirectory("tl-e2e-secrets-");
     private int _proxyPort;
 
+    /// <summary>The P-256 PEM private key <c>golden publish --key</c> signs the launch tests' golden values with; the verifier
+    /// policy trusts and allows it, so launches keep a node Attested.</summary>
+    public string PublisherKey => Path.Combine(_secrets.FullName, "publisher.key");
+
+    /// <summary>The public key of <see cref="PublisherKey"/>, for <c>run --trust</c>.</summary>
+    public string PublisherPublicKey => Path.Combine(_secrets.FullName, "publisher.pub.pem");
+
     /// <summary>The P-256 PEM private key <c>trustlaunch secret seal --key</c> signs the tests' sealed secrets with.</summary>
     public string SecretSigningKey => Path.Combine(_secrets.FullName, "signer.key");
 
@@ -37,13 +45,35 @@ public sealed class KbsEndToEndFixture : KbsBrokerStack
             System.IO.Directory.CreateDirectory(SecretTrust);
             File.WriteAllText(Path.Combine(SecretTrust, SecretKid + ".pem"), signer.ExportSubjectPublicKeyInfoPem());
         }
+        using (var publisher = System.Security.Cryptography.ECDsa.Create(System.Security.Cryptography.ECCurve.NamedCurves.nistP256))
+        {
+            File.WriteAllText(PublisherKey, publisher.ExportPkcs8PrivateKeyPem());
+            File.WriteAllText(PublisherPublicKey, publisher.ExportSubjectPublicKeyInfoPem());
+        }
         _proxyPort = FreePorts.FindPair();
         while (Math.Abs(_proxyPort - Port) < 2)
-            _proxyPort = FreePorts.FindPair();
+            using (var publisher = System.Security.Cryptography.ECDsa.Create(System.Security.Cryptography.ECCurve.NamedCurves.nistP256))
+        {
+            File.WriteAllText(PublisherKey, publisher.ExportPkcs8PrivateKeyPem());
+            File.WriteAllText(PublisherPublicKey, publisher.ExportSubjectPublicKeyInfoPem());
+        }
+        _proxyPort = FreePorts.FindPair();
         return new VerifierFleet(3, new AgentDeployment { AgentArguments = ["--kbs", $"https://127.0.0.1:{_proxyPort}", "--secret-trust", SecretTrust] })
         {
             NodeArguments = ["--kbs", BrokerUrl, "--secret-trust", SecretTrust],
         };
+    }
+
+    protected override PolicyDocument VerifierPolicyDocument()
+    {
+        var pem = File.ReadAllText(PublisherPublicKey);
+        string keyId;
+        using (var key = System.Security.Cryptography.ECDsa.Create())
+        {
+            key.ImportFromPem(pem);
+            keyId = TrustLaunch.Jose.Jwk.ThumbprintOf(key);
+        }
+        return base.VerifierPolicyDocument() with { TrustedPublishers = new Dictionary<string, string> { [keyId] = pem }, AllowedPublishers = [keyId] };
     }
 
     protected override async Task FleetReadyAsync() => Proxy = await EndToEndTamperingProxy.StartAsync(TlsDirectory, _proxyPort, Port);

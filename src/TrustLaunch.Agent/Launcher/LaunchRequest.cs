@@ -27,6 +27,9 @@ public sealed record LaunchRequest(
 {
     public IReadOnlyList<DecryptionKey> DecryptionKeys { get; init; } = [];
 
+    /// <summary>The key-encryption keys of layers wrapped for the <c>trustlaunch</c> key provider (the agent's key broker); null: none.</summary>
+    public IKeyEncryptionKeySource? KeyEncryptionKeys { get; init; }
+
     /// <summary>The OCI runtime (name or path) recorded for the container, so ps, stop and rm drive the same one.</summary>
     public string? Runtime { get; init; }
 

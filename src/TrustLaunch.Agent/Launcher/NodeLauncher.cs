@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using TrustLaunch.Agent.Kbs;
 using TrustLaunch.Agent.Runtime;
 using TrustLaunch.Hosting.Clients;
 using TrustLaunch.Hosting.Contracts;
@@ -20,8 +21,10 @@ public sealed record LaunchedContainer(ContainerDirectory Container, int Pid, Ta
 /// monitor process. Snapshots are sealed (<see cref="SnapshotSeals"/>) for the agent's lifetime. The data
 /// directories it launched into are remembered in the agent's own data directory, so that after a restart the
 /// containers whose exit it did not see are recovered (<see cref="ContainerRecovery"/>) before anything new is measured.
+/// With <paramref name="broker"/> (<c>serve agent --kbs</c>) layers wrapped for the <c>trustlaunch</c> key provider are
+/// unwrapped through it.
 /// </summary>
-public sealed class NodeLauncher(AgentRuntime agent, ServiceHttpClientFactory clients, ILogger<NodeLauncher> logger)
+public sealed class NodeLauncher(AgentRuntime agent, ServiceHttpClientFactory clients, ILogger<NodeLauncher> logger, NodeKeyBroker? broker = null)
 {
     public const string DefaultRuntime = "crun";
 
@@ -47,6 +50,8 @@ public sealed class NodeLauncher(AgentRuntime agent, ServiceHttpClientFactory cl
         var launch = LaunchRequestOf(request);
         await RememberAsync(request.DataDir, cancellationToken).ConfigureAwait(false);
         using var keys = new DisposableList<DecryptionKey>(request.DecryptionKeys?.Select(DecryptionKey.FromFile));
+        // One per launch: each key-encryption key is fetched once for the whole pull and wiped when the launch is prepared.
+        using var keyEncryptionKeys = broker is null ? null : new BrokerKeyEncryptionKeys(broker);
         using var verifier = request.Mode == "remote" ? VerifierClient(request) : null;
         var judge = ImageJudges.Create(new ImageJudgeOptions(request.AgentId ?? agent.Options.AgentId)
         {
@@ -64,7 +69,7 @@ public sealed class NodeLauncher(AgentRuntime agent, ServiceHttpClientFactory cl
         // Containers whose exit went unseen get their ContainerStopped measured before anything new is.
         await Control(request.DataDir).RecoverAsync(cancellationToken).ConfigureAwait(false);
         var container = await new TrustedLauncher(request.DataDir, store, judge, measurer, _seals)
-            .PrepareAsync(client, launch with { DecryptionKeys = keys }, cancellationToken).ConfigureAwait(false);
+            .PrepareAsync(client, launch with { DecryptionKeys = keys, KeyEncryptionKeys = keyEncryptionKeys }, cancellationToken).ConfigureAwait(false);
 
         var monitor = new ContainerMonitor(new OciRuntime(request.Runtime, Path.Combine(request.DataDir, "runtime")), measurer);
         var started = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);

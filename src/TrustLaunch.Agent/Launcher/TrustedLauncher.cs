@@ -38,8 +38,10 @@ public sealed class TrustedLauncher(string dataDir, ContentStore store, IImageJu
             // Judged before any layer is fetched: the pull then downloads only what the approved manifest names, with its sizes.
             var (approval, snapshotDigest) = await JudgeAsync(client, measured, Snapshots.Rootfs(dataDir, resolved.Manifest.Digest), cancellationToken).ConfigureAwait(false);
             LocalImages.CheckSupported(resolved.Parsed);
-            LocalImages.CheckDecryptable(resolved.Parsed, request.DecryptionKeys);
-            var image = await LocalImages.PullAsync(client, store, request.Reference, resolved, request.DecryptionKeys, null, cancellationToken).ConfigureAwait(false);
+            // At every launch, snapshot or not: a key broker's answer (the node is Attested now) is what lets an encrypted image run.
+            await LocalImages.CheckDecryptableAsync(resolved.Parsed, request.DecryptionKeys, request.KeyEncryptionKeys, cancellationToken).ConfigureAwait(false);
+            var image = await LocalImages.PullAsync(client, store, request.Reference, resolved, request.DecryptionKeys, request.KeyEncryptionKeys, null, cancellationToken)
+                .ConfigureAwait(false);
             var snapshot = await SnapshotAsync(image, request, approval, snapshotDigest, cancellationToken).ConfigureAwait(false);
 
             await MeasureAsync(LaunchEvents.ImagePulled, new ImagePulledEvent(reference, image.ManifestDigest.ToString()),
@@ -106,7 +108,7 @@ public sealed class TrustedLauncher(string dataDir, ContentStore store, IImageJu
         else
         {
             PrivateDirectory.Ensure(Path.GetDirectoryName(rootfs)!);
-            actual = (await LocalImages.UnpackAsync(store, image, request.DecryptionKeys, rootfs, cancellationToken).ConfigureAwait(false)).Digests;
+            actual = (await LocalImages.UnpackAsync(store, image, request.DecryptionKeys, request.KeyEncryptionKeys, rootfs, cancellationToken).ConfigureAwait(false)).Digests;
             sealable = null;
         }
         // A tree just unpacked is sealed by the next launch's full digest, not here: nothing it did not read is sealed.
