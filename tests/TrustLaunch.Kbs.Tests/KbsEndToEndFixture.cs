@@ -8,7 +8,8 @@ namespace TrustLaunch.Kbs.Tests;
 /// Nodes whose agents attest to the broker themselves (<c>serve agent --kbs</c>). Node 0 reaches the broker through
 /// <see cref="Proxy"/> (pass-through until a test tampers) and stays Attested; tests that fail a node use node 1,
 /// which reaches the broker directly. Every agent trusts sealed secrets signed by <see cref="SecretSigningKey"/> under kid
-/// <see cref="SecretKid"/> (<c>--secret-trust</c>); the secret tests fail node 2.
+/// <see cref="SecretKid"/> (<c>--secret-trust</c>); the secret tests fail node 2, the provider-encrypted launch tests node 3.
+/// The verifier policy trusts <see cref="PublisherKey"/>'s golden values, so launches keep a node Attested.
 /// </summary>
 public sealed class KbsEndToEndFixture : KbsBrokerStack
 {
@@ -58,7 +59,7 @@ public sealed class KbsEndToEndFixture : KbsBrokerStack
             File.WriteAllText(PublisherPublicKey, publisher.ExportSubjectPublicKeyInfoPem());
         }
         _proxyPort = FreePorts.FindPair();
-        return new VerifierFleet(3, new AgentDeployment { AgentArguments = ["--kbs", $"https://127.0.0.1:{_proxyPort}", "--secret-trust", SecretTrust] })
+        return new VerifierFleet(4, new AgentDeployment { AgentArguments = ["--kbs", $"https://127.0.0.1:{_proxyPort}", "--secret-trust", SecretTrust] })
         {
             NodeArguments = ["--kbs", BrokerUrl, "--secret-trust", SecretTrust],
         };

@@ -27,17 +27,11 @@ public sealed class ProviderRunEndToEndTests(KbsEndToEndFixture stack, RegistryF
     private readonly string _directory = System.IO.Directory.CreateTempSubdirectory("tl-provrun-").FullName;
 
     private FleetNode Attested => stack.Nodes[0];
-    private FleetNode ToFail => stack.Nodes[1];
+    private FleetNode ToFail => stack.Nodes[3];
 
     private string DataDir(FleetNode node) => Path.Combine(_directory, "data-" + node.AgentId);
 
-    public void Dispose()
-    {
-        // The agent mounts memory-backed snapshot storage inside a data directory: detached before the directory goes.
-        foreach (var mount in File.ReadLines("/proc/self/mounts").Select(l => l.Split(' ')[1]).Where(m => m.StartsWith(_directory + "/", StringComparison.Ordinal)))
-            ProcessRunner.RunAsync("umount", ["-l", mount]).GetAwaiter().GetResult().EnsureSuccess("umount " + mount);
-        System.IO.Directory.Delete(_directory, recursive: true);
-    }
+    public void Dispose() => LaunchDirectories.Remove(_directory);
 
     private static Task<ProcessResult> CliAsync(params string[] arguments) => KbsBrokerStack.CliAsync(arguments);
 

@@ -21,6 +21,18 @@ internal static class RegistryManifests
         return JsonNode.Parse(await response.Content.ReadAsStringAsync())!.AsObject();
     }
 
+    /// <summary>The manifest digest the registry answers for TAG (Docker-Content-Digest) and its media type.</summary>
+    public static async Task<(string Digest, string MediaType)> DigestAsync(string host, string repository, string tag)
+    {
+        using var http = new HttpClient();
+        using var request = new HttpRequestMessage(HttpMethod.Head, $"http://{host}/v2/{repository}/manifests/{tag}");
+        request.Headers.Accept.ParseAdd("application/vnd.oci.image.manifest.v1+json");
+        request.Headers.Accept.ParseAdd("application/vnd.docker.distribution.manifest.v2+json");
+        using var response = await http.SendAsync(request);
+        response.EnsureSuccessStatusCode();
+        return (response.Headers.GetValues("Docker-Content-Digest").Single(), response.Content.Headers.ContentType?.MediaType ?? "");
+    }
+
     /// <summary>Pushes <paramref name="manifest"/> as <paramref name="tag"/> (its blobs must be in the repository already).</summary>
     public static async Task PutAsync(string host, string repository, string tag, JsonObject manifest)
     {
