@@ -1,4 +1,4 @@
-using TrustLaunch.Testing;
+using TrustLaunch.Measurement.Native;
 
 namespace TrustLaunch.Kbs.Tests;
 
@@ -8,8 +8,11 @@ internal static class LaunchDirectories
     /// <summary>Detaches every mount under <paramref name="directory"/>, then removes it.</summary>
     public static void Remove(string directory)
     {
-        foreach (var mount in File.ReadLines("/proc/self/mounts").Select(l => l.Split(' ')[1]).Where(m => m.StartsWith(directory + "/", StringComparison.Ordinal)))
-            ProcessRunner.RunAsync("umount", ["-l", mount]).GetAwaiter().GetResult().EnsureSuccess("umount " + mount);
+        foreach (var mount in File.ReadLines("/proc/self/mounts").Select(l => l.Split(' ')[1]).Where(m => m.StartsWith(directory + "/", StringComparison.Ordinal)).ToList())
+        {
+            if (Libc.Umount2(mount, Libc.MNT_DETACH) != 0)
+                throw new IOException($"umount {mount}: errno {System.Runtime.InteropServices.Marshal.GetLastPInvokeError()}");
+        }
         Directory.Delete(directory, recursive: true);
     }
 }

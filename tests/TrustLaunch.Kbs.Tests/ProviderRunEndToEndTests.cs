@@ -36,8 +36,8 @@ public sealed class ProviderRunEndToEndTests(KbsEndToEndFixture stack, RegistryF
     private static Task<ProcessResult> CliAsync(params string[] arguments) => KbsBrokerStack.CliAsync(arguments);
 
     /// <summary>A busybox image with <see cref="FilePath"/>, encrypted for the key provider under <see cref="Kid"/> and a JWE key;
-    /// a golden value of it published. Returns the encrypted image's reference and the JWE private key file.</summary>
-    private async Task<(string Reference, string JweKey)> EncryptedImageAsync(string repository)
+    /// a golden value of it published. Returns the encrypted image's reference, the JWE private key file and the plain image's reference.</summary>
+    private async Task<(string Reference, string JweKey, string Plain)> EncryptedImageAsync(string repository)
     {
         var image = await TestImages.BuildAndPushAsync(registry, repository + "-src", "v1", new Dictionary<string, byte[]> { [FilePath] = Encoding.UTF8.GetBytes(FileContent) });
         using var ec = ECDsa.Create(ECCurve.NamedCurves.nistP256);
@@ -48,7 +48,7 @@ public sealed class ProviderRunEndToEndTests(KbsEndToEndFixture stack, RegistryF
         var destination = $"{registry.Host}/{repository}:v1";
         (await CliAsync("image", "encrypt", image.Reference, destination, "--recipient", $"provider:trustlaunch:{Kid}", "--recipient", "jwe:" + pub,
             "--kbs-admin", $"https://127.0.0.1:{stack.AdminPort}", "--tls-dir", stack.TlsDirectory, "--data-dir", Path.Combine(_directory, "encrypt"))).EnsureSuccess("image encrypt");
-        return (destination, priv);
+        return (destination, priv, image.Reference);
     }
 
     private async Task PublishAsync(string reference, params string[] options) =>
@@ -99,11 +99,13 @@ public sealed class ProviderRunEndToEndTests(KbsEndToEndFixture stack, RegistryF
     [Fact]
     public async Task Run_ProviderEncryptedOnAttestedNode_DecryptedRootfsRunsKekReleasedOncePerPull()
     {
-        var (reference, jweKey) = await EncryptedImageAsync("provrun/app");
+        var (reference, jweKey, plain) = await EncryptedImageAsync("provrun/app");
         await PublishAsync(reference, "--decryption-key", jweKey);
+        await PublishAsync(plain);
         var before = (await stack.ReadLogAsync(Attested)).Count;
 
-        var run = await RunAsync(Attested, reference, "provrun-app", "/bin/busybox", "cat", FilePath);
+        // The container writes to a file of the image: the copy-up of a decrypted file must stay in memory too.
+        var run = await RunAsync(Attested, reference, "provrun-app", "/bin/busybox", "sh", "-c", $"echo changed >> {FilePath} && /bin/busybox head -c {FileContent.Length} {FilePath}");
 
         Assert.Equal((0, FileContent, ""), (run.ExitCode, run.StandardOutput, run.StandardError));
         var operations = await OperationsAfterAsync(Attested, before);
@@ -121,14 +123,43 @@ public sealed class ProviderRunEndToEndTests(KbsEndToEndFixture stack, RegistryF
         var appraised = await Eventually.WaitAsync(async () => await stack.Tenant.GetAgentAsync(Attested.AgentId) is { } s && s.EventsVerified > log[^1].RecNum ? s : null,
             () => $"the verifier did not appraise event {log[^1].RecNum} in time");
         Assert.Equal((AgentStates.Attested, null), (appraised.State, appraised.FailureReason));
-        foreach (var name in new[] { "provrun-app", "provrun-again" })
+        // The container's own output (stdio.log) aside, nothing on disk holds the decrypted file; the plain image's snapshot will.
+        Assert.Empty(await FilesOnDiskHoldingAsync(DataDir(Attested), FileContent));
+        (await RunAsync(Attested, plain, "provrun-plain", "/bin/busybox", "true")).EnsureSuccess("run the plain image");
+        var (encryptedDigest, _) = await RegistryManifests.DigestAsync(registry.Host, "provrun/app", "v1");
+        var (plainDigest, _) = await RegistryManifests.DigestAsync(registry.Host, "provrun/app-src", "v1");
+        var memorySnapshot = Path.Combine(DataDir(Attested), "memory-snapshots", encryptedDigest["sha256:".Length..]);
+        Assert.Equal((TmpfsMagic, TmpfsMagic), (await FileSystemTypeAsync(Path.Combine(memorySnapshot, "rootfs")),
+            await FileSystemTypeAsync(Path.Combine(DataDir(Attested), "memory-snapshots", "containers", "provrun-app", "upper", FilePath.TrimStart('/')))));
+        Assert.NotEqual(TmpfsMagic, await FileSystemTypeAsync(Path.Combine(DataDir(Attested), "snapshots", plainDigest["sha256:".Length..], "rootfs")));
+
+        foreach (var name in new[] { "provrun-app", "provrun-again", "provrun-plain" })
             (await CliAsync("rm", name, "--data-dir", DataDir(Attested), "--agent-socket", KbsBrokerStack.SocketOf(Attested))).EnsureSuccess("rm " + name);
+        Assert.False(System.IO.Directory.Exists(memorySnapshot));
+        Assert.Equal(["containers"], System.IO.Directory.EnumerateFileSystemEntries(Path.Combine(DataDir(Attested), "memory-snapshots")).Select(Path.GetFileName));
+        Assert.Empty(System.IO.Directory.EnumerateFileSystemEntries(Path.Combine(DataDir(Attested), "memory-snapshots", "containers")));
+        Assert.True(System.IO.Directory.Exists(Path.Combine(DataDir(Attested), "snapshots", plainDigest["sha256:".Length..], "rootfs")));
+    }
+
+    private const string TmpfsMagic = "1021994";
+
+    /// <summary><c>f_type</c> of the filesystem <paramref name="path"/> is on, in hex, as <c>stat -f</c> prints it (statfs).</summary>
+    private static async Task<string> FileSystemTypeAsync(string path) =>
+        (await ProcessRunner.RunAsync("stat", ["-f", "-c", "%t", path])).EnsureSuccess("stat -f " + path).StandardOutput.Trim();
+
+    /// <summary>Regular files on <paramref name="dataDir"/>'s own (disk) filesystem — not in the tmpfs or overlays mounted inside it —
+    /// that hold <paramref name="text"/>, the containers' own output (stdio.log) aside.</summary>
+    private static async Task<List<string>> FilesOnDiskHoldingAsync(string dataDir, string text)
+    {
+        var found = await ProcessRunner.RunAsync("sh", ["-c", "find \"$1\" -xdev -type f ! -name stdio.log -exec grep -lF -e \"$2\" {} +", "sh", dataDir, text]);
+        Assert.True(found.ExitCode is 0 or 1, found.StandardError);
+        return [.. found.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries)];
     }
 
     [Fact]
     public async Task Run_NodeTheVerifierFails_RefusedNotVerifiedAndImageRejectedMeasured()
     {
-        var (reference, jweKey) = await EncryptedImageAsync("provrun/failed");
+        var (reference, jweKey, _) = await EncryptedImageAsync("provrun/failed");
         await PublishAsync(reference, "--decryption-key", jweKey);
         await stack.MeasureAsync(ToFail, LaunchEvents.ContainerStarted, """{"container":"never-created"}""");
         await stack.WaitForStateAsync(ToFail, AgentStates.Failed);
@@ -149,7 +180,7 @@ public sealed class ProviderRunEndToEndTests(KbsEndToEndFixture stack, RegistryF
     [InlineData("iv")]
     public async Task Run_ForgedProviderPacket_RefusedByTheGcmTag(string field)
     {
-        var (reference, jweKey) = await EncryptedImageAsync("provrun/forged-" + field.Replace('_', '-'));
+        var (reference, jweKey, _) = await EncryptedImageAsync("provrun/forged-" + field.Replace('_', '-'));
         var forged = await ForgedAsync(reference, "forged", packet =>
         {
             var bytes = Convert.FromBase64String((string)packet[field]!);
@@ -169,7 +200,7 @@ public sealed class ProviderRunEndToEndTests(KbsEndToEndFixture stack, RegistryF
     [Fact]
     public async Task Run_UnknownKid_RefusedByTheBroker()
     {
-        var (reference, jweKey) = await EncryptedImageAsync("provrun/unknown-kid");
+        var (reference, jweKey, _) = await EncryptedImageAsync("provrun/unknown-kid");
         var forged = await ForgedAsync(reference, "unknown-kid", packet => packet["kid"] = "kbs:///default/key/provrun-never-stored");
         await PublishAsync(forged, "--decryption-key", jweKey);
         var layer = await FirstLayerAsync(forged);

@@ -97,6 +97,10 @@ public static unsafe partial class Libc
     [LibraryImport(Library, EntryPoint = "umount2", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int Umount2(string target, int flags);
 
+    /// <summary><c>statfs(2)</c> into <paramref name="buffer"/> (at least <see cref="StatfsSize"/> bytes; <c>f_type</c> is its first word).</summary>
+    [LibraryImport(Library, EntryPoint = "statfs", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int Statfs(string path, [Out] byte[] buffer);
+
     // Processes and the environment.
     [LibraryImport(Library, EntryPoint = "geteuid")]
     public static partial uint Geteuid();

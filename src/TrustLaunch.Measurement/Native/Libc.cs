@@ -70,6 +70,13 @@ public static unsafe partial class Libc
     public const int LOCK_EX = 2;
     public const int LOCK_NB = 4;
     public const int MNT_DETACH = 2;
+    public const ulong MS_NOSUID = 2;
+    public const ulong MS_NODEV = 4;
+    public const long TMPFS_MAGIC = 0x01021994;
+    public const long RAMFS_MAGIC = 0x858458f6;
+
+    /// <summary>Larger than <c>struct statfs</c> on every 64-bit Linux architecture (120 bytes).</summary>
+    public const int StatfsSize = 256;
     public const int PR_SET_CHILD_SUBREAPER = 36;
     public const int SIGKILL = 9;
     public const int SIGTERM = 15;
