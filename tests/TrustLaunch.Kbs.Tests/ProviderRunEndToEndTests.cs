@@ -175,6 +175,29 @@ public sealed class ProviderRunEndToEndTests(KbsEndToEndFixture stack, RegistryF
         Assert.False(System.IO.Directory.Exists(Path.Combine(DataDir(ToFail), "containers", "provrun-failed")));
     }
 
+    [Fact]
+    public async Task Run_EncryptedImagesSnapshotOnDisk_RefusedBeforeAnythingIsMeasured()
+    {
+        var (reference, jweKey, _) = await EncryptedImageAsync("provrun/on-disk");
+        await PublishAsync(reference, "--decryption-key", jweKey);
+        var (digest, _) = await RegistryManifests.DigestAsync(registry.Host, "provrun/on-disk", "v1");
+        // A plain directory bind-mounted where the decrypted snapshot would be, inside the agent's tmpfs.
+        var memory = Path.Combine(DataDir(Attested), "memory-snapshots");
+        System.IO.Directory.CreateDirectory(memory);
+        (await ProcessRunner.RunAsync("mount", ["-t", "tmpfs", "-o", "mode=0700", "tmpfs", memory])).EnsureSuccess("mount tmpfs");
+        var rootfs = System.IO.Directory.CreateDirectory(Path.Combine(memory, digest["sha256:".Length..], "rootfs")).FullName;
+        var disk = System.IO.Directory.CreateDirectory(Path.Combine(_directory, "disk-rootfs")).FullName;
+        (await ProcessRunner.RunAsync("mount", ["--bind", disk, rootfs])).EnsureSuccess("mount --bind");
+        var before = (await stack.ReadLogAsync(Attested)).Count;
+
+        var run = await RunAsync(Attested, reference, "provrun-on-disk", "/bin/busybox", "true");
+
+        Assert.Equal((1, $"error: '{rootfs}' is on filesystem type 0x{await FileSystemTypeAsync(disk)}, not tmpfs or ramfs: the decrypted layers of encrypted images are kept only in memory"),
+            (run.ExitCode, run.StandardError.Trim()));
+        Assert.Equal(before, (await stack.ReadLogAsync(Attested)).Count);
+        (await ProcessRunner.RunAsync("umount", [rootfs])).EnsureSuccess("umount the bind mount");
+    }
+
     [Theory]
     [InlineData("wrapped_data")]
     [InlineData("iv")]
