@@ -48,8 +48,9 @@ public abstract class KbsBrokerStack : IAsyncLifetime
     /// <summary>Runs once the fleet's CA exists, before the verifier starts.</summary>
     protected virtual Task FleetReadyAsync() => Task.CompletedTask;
 
-    /// <summary>Golden-value publishers (key id → SPKI PEM) policy <c>prod</c> trusts and allows; none by default.</summary>
-    protected virtual IReadOnlyDictionary<string, string> TrustedPublishers => new Dictionary<string, string>();
+    /// <summary>The verifier policy every node is under: by default it trusts no publisher, so no launch keeps a node Attested.</summary>
+    protected virtual PolicyDocument VerifierPolicyDocument() =>
+        new(VerifierPolicy, new Dictionary<string, string>(), [], [], [], LaunchPcr.Default, new Dictionary<int, string>());
 
     /// <summary>Options <c>serve kbs</c> gets besides the ones every stack uses.</summary>
     protected virtual IReadOnlyList<string> BrokerArguments => [];
@@ -63,8 +64,7 @@ public abstract class KbsBrokerStack : IAsyncLifetime
         _verifier = await _fleet.StartVerifierAsync("verifier-" + GetType().Name.ToLowerInvariant(),
             "--quote-interval", QuoteInterval.TotalSeconds.ToString(CultureInfo.InvariantCulture));
         var tenant = Tenant;
-        await tenant.AddPolicyAsync(new PolicyDocument(VerifierPolicy, TrustedPublishers, [], [.. TrustedPublishers.Keys], [], LaunchPcr.Default,
-            new Dictionary<int, string>()));
+        await tenant.AddPolicyAsync(VerifierPolicyDocument());
         foreach (var node in Nodes)
             await tenant.AddAgentAsync(new AddAgentRequest(node.AgentId, VerifierPolicy, null));
         foreach (var node in Nodes)

@@ -1,3 +1,4 @@
+using TrustLaunch.Hosting.Contracts;
 using TrustLaunch.Hosting.Web;
 using TrustLaunch.Testing;
 
@@ -7,8 +8,8 @@ namespace TrustLaunch.Kbs.Tests;
 /// Nodes whose agents attest to the broker themselves (<c>serve agent --kbs</c>). Node 0 reaches the broker through
 /// <see cref="Proxy"/> (pass-through until a test tampers) and stays Attested; tests that fail a node use node 1,
 /// which reaches the broker directly. Every agent trusts sealed secrets signed by <see cref="SecretSigningKey"/> under kid
-/// <see cref="SecretKid"/> (<c>--secret-trust</c>); the secret tests fail node 2. Policy <c>prod</c> trusts golden
-/// values signed by <see cref="PublisherKey"/>, so containers of images published with it keep a node Attested.
+/// <see cref="SecretKid"/> (<c>--secret-trust</c>); the secret tests fail node 2, the provider-encrypted launch tests node 3.
+/// The verifier policy trusts <see cref="PublisherKey"/>'s golden values, so launches keep a node Attested.
 /// </summary>
 public sealed class KbsEndToEndFixture : KbsBrokerStack
 {
@@ -19,26 +20,17 @@ public sealed class KbsEndToEndFixture : KbsBrokerStack
     private readonly DirectoryInfo _secrets = System.IO.Directory.CreateTempSubdirectory("tl-e2e-secrets-");
     private int _proxyPort;
 
+    /// <summary>The P-256 PEM private key <c>golden publish --key</c> signs the launch tests' golden values with; the verifier
+    /// policy trusts and allows it, so launches keep a node Attested.</summary>
+    public string PublisherKey => Path.Combine(_secrets.FullName, "publisher.key");
+
+    /// <summary>The public key of <see cref="PublisherKey"/>, for <c>run --trust</c>.</summary>
+    public string PublisherPublicKey => Path.Combine(_secrets.FullName, "publisher.pub.pem");
+
     /// <summary>The P-256 PEM private key <c>trustlaunch secret seal --key</c> signs the tests' sealed secrets with.</summary>
     public string SecretSigningKey => Path.Combine(_secrets.FullName, "signer.key");
 
     private string SecretTrust => Path.Combine(_secrets.FullName, "trust");
-
-    /// <summary>The P-256 PEM private key <c>golden publish --key</c> signs the launch tests' images with.</summary>
-    public string PublisherKey => Path.Combine(_secrets.FullName, "publisher.pem");
-
-    /// <summary>Its public key, for <c>trustlaunch run --trust</c>.</summary>
-    public string PublisherPublicKey => Path.Combine(_secrets.FullName, "publisher.pub.pem");
-
-    protected override IReadOnlyDictionary<string, string> TrustedPublishers
-    {
-        get
-        {
-            using var key = System.Security.Cryptography.ECDsa.Create();
-            key.ImportFromPem(File.ReadAllText(PublisherPublicKey));
-            return new Dictionary<string, string> { [Jose.Jwk.ThumbprintOf(key)] = File.ReadAllText(PublisherPublicKey) };
-        }
-    }
 
     public EndToEndTamperingProxy Proxy { get; private set; } = null!;
 
@@ -59,16 +51,28 @@ public sealed class KbsEndToEndFixture : KbsBrokerStack
         }
         using (var publisher = System.Security.Cryptography.ECDsa.Create(System.Security.Cryptography.ECCurve.NamedCurves.nistP256))
         {
-            File.WriteAllText(PublisherKey, publisher.ExportPkcs8PrivateKeyPem() + "\n");
-            File.WriteAllText(PublisherPublicKey, publisher.ExportSubjectPublicKeyInfoPem() + "\n");
+            File.WriteAllText(PublisherKey, publisher.ExportPkcs8PrivateKeyPem());
+            File.WriteAllText(PublisherPublicKey, publisher.ExportSubjectPublicKeyInfoPem());
         }
         _proxyPort = FreePorts.FindPair();
         while (Math.Abs(_proxyPort - Port) < 2)
             _proxyPort = FreePorts.FindPair();
-        return new VerifierFleet(3, new AgentDeployment { AgentArguments = ["--kbs", $"https://127.0.0.1:{_proxyPort}", "--secret-trust", SecretTrust] })
+        return new VerifierFleet(4, new AgentDeployment { AgentArguments = ["--kbs", $"https://127.0.0.1:{_proxyPort}", "--secret-trust", SecretTrust] })
         {
             NodeArguments = ["--kbs", BrokerUrl, "--secret-trust", SecretTrust],
         };
+    }
+
+    protected override PolicyDocument VerifierPolicyDocument()
+    {
+        var pem = File.ReadAllText(PublisherPublicKey);
+        string keyId;
+        using (var key = System.Security.Cryptography.ECDsa.Create())
+        {
+            key.ImportFromPem(pem);
+            keyId = TrustLaunch.Jose.Jwk.ThumbprintOf(key);
+        }
+        return base.VerifierPolicyDocument() with { TrustedPublishers = new Dictionary<string, string> { [keyId] = pem }, AllowedPublishers = [keyId] };
     }
 
     protected override async Task FleetReadyAsync() => Proxy = await EndToEndTamperingProxy.StartAsync(TlsDirectory, _proxyPort, Port);

@@ -16,27 +16,14 @@ namespace TrustLaunch.Kbs.Tests;
 public sealed class KeyProviderImageTests(KbsEndToEndFixture stack, RegistryFixture registry) : IClassFixture<RegistryFixture>
 {
     private const string Kid = "kbs:///default/key/kp-image";
-    private const string ProviderAnnotation = "org.opencontainers.image.enc.keys.provider.trustlaunch";
-    private const string JweAnnotation = "org.opencontainers.image.enc.keys.jwe";
+    private const string ProviderAnnotation = RegistryManifests.ProviderAnnotation;
+    private const string JweAnnotation = RegistryManifests.JweAnnotation;
 
     private static async Task<ProcessResult> CliAsync(string? stdin, params string[] arguments)
     {
         var (fileName, prefix) = ServiceProcess.CliCommand();
         return await ProcessRunner.RunAsync(fileName, [.. prefix, .. arguments], standardInput: stdin);
     }
-
-    private static async Task<JsonObject> ManifestAsync(string host, string repository, string tag)
-    {
-        using var http = new HttpClient();
-        using var request = new HttpRequestMessage(HttpMethod.Get, $"http://{host}/v2/{repository}/manifests/{tag}");
-        request.Headers.Accept.ParseAdd("application/vnd.oci.image.manifest.v1+json");
-        request.Headers.Accept.ParseAdd("application/vnd.docker.distribution.manifest.v2+json");
-        using var response = await http.SendAsync(request);
-        response.EnsureSuccessStatusCode();
-        return JsonNode.Parse(await response.Content.ReadAsStringAsync())!.AsObject();
-    }
-
-    private static List<string> LayerDigests(JsonObject manifest) => [.. manifest["layers"]!.AsArray().Select(l => (string)l!["digest"]!)];
 
     [Fact]
     public async Task Encrypt_ProviderAndJweRecipients_PacketsOpenOnAttestedNodeAndSkopeoStillDecrypts()
@@ -53,9 +40,9 @@ public sealed class KeyProviderImageTests(KbsEndToEndFixture stack, RegistryFixt
             "--kbs-admin", $"https://127.0.0.1:{stack.AdminPort}", "--tls-dir", stack.TlsDirectory, "--data-dir", Path.Combine(stack.Directory, "kp-images"))).EnsureSuccess("image encrypt");
         Assert.EndsWith("encrypted for 2 recipients)", encrypted.StandardOutput.Trim(), StringComparison.Ordinal);
 
-        var plainLayers = LayerDigests(await ManifestAsync(registry.Host, "test/kp-src", "v1"));
+        var plainLayers = RegistryManifests.LayerDigests(await RegistryManifests.GetAsync(registry.Host, "test/kp-src", "v1"));
         var unwrappedDigests = new List<string>();
-        foreach (var layer in (await ManifestAsync(registry.Host, "test/kp-enc", "v1"))["layers"]!.AsArray())
+        foreach (var layer in (await RegistryManifests.GetAsync(registry.Host, "test/kp-enc", "v1"))["layers"]!.AsArray())
         {
             var annotations = layer!["annotations"]!.AsObject();
             Assert.True(annotations.ContainsKey(JweAnnotation));
@@ -74,7 +61,7 @@ public sealed class KeyProviderImageTests(KbsEndToEndFixture stack, RegistryFixt
         var index = JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(layout, "index.json")))!;
         var manifestDigest = ((string)index["manifests"]![0]!["digest"]!)["sha256:".Length..];
         var decrypted = JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(layout, "blobs", "sha256", manifestDigest)))!.AsObject();
-        Assert.Equal(plainLayers, LayerDigests(decrypted));
+        Assert.Equal(plainLayers, RegistryManifests.LayerDigests(decrypted));
 
         var kekFile = Path.Combine(stack.Directory, "kp-image.kek");
         (await stack.AdminCliAsync("resource", "get", "default/key/kp-image", "--out", kekFile)).EnsureSuccess("kbs resource get");

@@ -36,10 +36,17 @@ public static class TestCa
 
     /// <summary>An HTTPS client for 127.0.0.1:<paramref name="port"/> that trusts only the CA in
     /// <paramref name="tlsDirectory"/> and presents no client certificate; it keeps cookies.</summary>
-    public static HttpClient AnonymousClient(string tlsDirectory, int port)
+    public static HttpClient AnonymousClient(string tlsDirectory, int port) =>
+        new(TrustingHandler(tlsDirectory)) { BaseAddress = new Uri($"https://127.0.0.1:{port}/") };
+
+    /// <summary>A handler that trusts servers whose certificate chains to the test CA, keeps cookies, and presents
+    /// <paramref name="clientCertificate"/> when given.</summary>
+    public static SocketsHttpHandler TrustingHandler(string tlsDirectory, X509Certificate2? clientCertificate = null)
     {
         var ca = X509Certificate2.CreateFromPem(File.ReadAllText(Path.Combine(tlsDirectory, CertificateAuthority.CertificateFile)));
         var handler = new SocketsHttpHandler { CookieContainer = new CookieContainer() };
+        if (clientCertificate is not null)
+            handler.SslOptions.ClientCertificates = [clientCertificate];
         handler.SslOptions.RemoteCertificateValidationCallback = (_, cert, _, _) =>
         {
             using var chain = new X509Chain();
@@ -48,6 +55,6 @@ public static class TestCa
             chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
             return cert is X509Certificate2 presented && chain.Build(presented);
         };
-        return new HttpClient(handler) { BaseAddress = new Uri($"https://127.0.0.1:{port}/") };
+        return handler;
     }
 }

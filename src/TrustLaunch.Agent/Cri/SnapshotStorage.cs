@@ -1,5 +1,4 @@
-using System.Runtime.InteropServices;
-using TrustLaunch.Measurement.Native;
+using TrustLaunch.Agent.Launcher;
 
 namespace TrustLaunch.Agent.Cri;
 
@@ -9,10 +8,16 @@ public static class SnapshotStorage
     /// <summary>Why <paramref name="directory"/> may not hold decrypted layers; null when it is memory-backed.</summary>
     public static string? RefusalOf(string directory)
     {
-        var type = Libc.FileSystemType(directory);
-        if (type == -1)
-            return $"cannot statfs containerd's snapshots at {directory}: errno {Marshal.GetLastPInvokeError()}";
-        return type is Libc.TMPFS_MAGIC or Libc.RAMFS_MAGIC
+        long type;
+        try
+        {
+            type = MemoryBackedStorage.FileSystemType(directory);
+        }
+        catch (IOException e)
+        {
+            return $"containerd's snapshots: {e.Message}";
+        }
+        return MemoryBackedStorage.IsMemoryType(type)
             ? null
             : $"containerd's snapshots at {directory} are not memory-backed (filesystem type 0x{type:x}, not tmpfs): decrypted layers would reach the disk";
     }

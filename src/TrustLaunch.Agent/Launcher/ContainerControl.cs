@@ -1,3 +1,4 @@
+using TrustLaunch.Oci.Content;
 using TrustLaunch.Agent.Runtime;
 
 namespace TrustLaunch.Agent.Launcher;
@@ -98,7 +99,11 @@ public sealed class ContainerControl(string dataDir, Func<string?, OciRuntime> r
         {
             await ContainerMeasurements.MeasureDeletedAsync(measurer, container, cancellationToken).ConfigureAwait(false);
         }
+        var image = container.ReadRecord()?.ImageDigest;
         container.Discard();
+        // A decrypted tree stays in memory only while a container uses it.
+        if (Digest.TryParse(image, out var manifest, out _))
+            Snapshots.ReleaseMemory(dataDir, manifest);
     }
 
     /// <summary>Removes what a launch left if it failed before <c>ContainerCreated</c> was measured (nothing of it is in the log).</summary>

@@ -86,11 +86,18 @@ public sealed partial class ContainerDirectory
 
     public void MarkStopMeasured() => WriteJson(StoppedMarker, []);
 
-    /// <summary>Removes the container's files, after detaching its root filesystem and its secrets' tmpfs.</summary>
+    /// <summary>The data directory the container is in (<c>DATA/containers/NAME</c>).</summary>
+    public string DataDir => System.IO.Path.GetDirectoryName(System.IO.Path.GetDirectoryName(Path))!;
+
+    /// <summary>Removes the container's files (and its upper layer on memory-backed storage, if it has one), after
+    /// detaching its root filesystem and its secrets' tmpfs.</summary>
     public void Discard()
     {
         OverlayRootfs.Unmount(System.IO.Path.Combine(Bundle, "rootfs"));
         OverlayRootfs.Unmount(Secrets);
+        var memory = Snapshots.MemoryContainer(DataDir, Name);
+        if (Directory.Exists(memory))
+            Directory.Delete(memory, recursive: true);
         Directory.Delete(Path, recursive: true);
     }
 

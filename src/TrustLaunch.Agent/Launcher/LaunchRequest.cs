@@ -27,6 +27,9 @@ public sealed record LaunchRequest(
 {
     public IReadOnlyList<DecryptionKey> DecryptionKeys { get; init; } = [];
 
+    /// <summary>The key-encryption keys of layers wrapped for the <c>trustlaunch</c> key provider (the agent's key broker); null: none.</summary>
+    public IKeyEncryptionKeySource? KeyEncryptionKeys { get; init; }
+
     /// <summary>Sealed secrets given to the container as read-only files under <see cref="ContainerSecrets.ContainerPath"/>.</summary>
     public IReadOnlyList<LaunchSecret> Secrets { get; init; } = [];
 

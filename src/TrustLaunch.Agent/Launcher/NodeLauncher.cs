@@ -22,9 +22,11 @@ public sealed record LaunchedContainer(ContainerDirectory Container, int Pid, Ta
 /// monitor process. Snapshots are sealed (<see cref="SnapshotSeals"/>) for the agent's lifetime. The data
 /// directories it launched into are remembered in the agent's own data directory, so that after a restart the
 /// containers whose exit it did not see are recovered (<see cref="ContainerRecovery"/>) before anything new is measured.
-/// Sealed secrets are opened through <paramref name="secrets"/> (<c>--kbs</c> and <c>--secret-trust</c>); their names,
-/// this agent's ability to open them and their signatures are checked before anything is measured. With a
-/// <paramref name="gateway"/> (a <c>--kbs</c> agent) every container gets its workload gateway, gone when it stops.
+/// With <paramref name="broker"/> (<c>serve agent --kbs</c>) layers wrapped for the <c>trustlaunch</c> key provider are
+/// unwrapped through it. Sealed secrets are opened through <paramref name="secrets"/> (<c>--kbs</c> and
+/// <c>--secret-trust</c>); their names, this agent's ability to open them and their signatures are checked before
+/// anything is measured. With a <paramref name="gateway"/> (a <c>--kbs</c> agent) every container gets its workload
+/// gateway, gone when it stops.
 /// </summary>
 public sealed class NodeLauncher(AgentRuntime agent, ServiceHttpClientFactory clients, ILogger<NodeLauncher> logger,
     NodeKeyBroker? broker = null, NodeSecrets? secrets = null, WorkloadGateway? gateway = null)
@@ -54,6 +56,8 @@ public sealed class NodeLauncher(AgentRuntime agent, ServiceHttpClientFactory cl
         VerifySecrets(launch.Secrets);
         await RememberAsync(request.DataDir, cancellationToken).ConfigureAwait(false);
         using var keys = new DisposableList<DecryptionKey>(request.DecryptionKeys?.Select(DecryptionKey.FromFile));
+        // One per launch: each key-encryption key is fetched once for the whole pull and wiped when the launch is prepared.
+        using var keyEncryptionKeys = broker is null ? null : new BrokerKeyEncryptionKeys(broker);
         using var verifier = request.Mode == "remote" ? VerifierClient(request) : null;
         var judge = ImageJudges.Create(new ImageJudgeOptions(request.AgentId ?? agent.Options.AgentId)
         {
@@ -77,7 +81,7 @@ public sealed class NodeLauncher(AgentRuntime agent, ServiceHttpClientFactory cl
         try
         {
             container = await new TrustedLauncher(request.DataDir, store, judge, measurer, _seals) { Unsealer = secrets is null ? null : secrets.UnsealAsync }
-                .PrepareAsync(client, launch with { DecryptionKeys = keys, WorkloadGatewayDirectory = workloadGateway?.Directory }, cancellationToken).ConfigureAwait(false);
+                .PrepareAsync(client, launch with { DecryptionKeys = keys, KeyEncryptionKeys = keyEncryptionKeys, WorkloadGatewayDirectory = workloadGateway?.Directory }, cancellationToken).ConfigureAwait(false);
             StartGateway(workloadGateway, container);
             var monitor = new ContainerMonitor(new OciRuntime(request.Runtime, Path.Combine(request.DataDir, "runtime")), measurer)
             {

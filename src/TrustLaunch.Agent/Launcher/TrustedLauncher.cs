@@ -15,7 +15,8 @@ namespace TrustLaunch.Agent.Launcher;
 /// <c>ImageVerified</c>, and build the bundle: an overlay over the snapshot and a <c>config.json</c>. Any refusal
 /// is measured as <c>ImageRejected</c> and leaves nothing behind. The <see cref="ContainerMonitor"/> then creates
 /// and starts the container. With <paramref name="seals"/> (a long-running launcher: the agent) a snapshot whose
-/// metadata is unchanged since it last matched is not read again (<see cref="SnapshotSeals"/>).
+/// metadata is unchanged since it last matched is not read again (<see cref="SnapshotSeals"/>). The snapshot of an
+/// image with an encrypted layer, and its containers' upper layers, are on memory-backed storage (<see cref="Snapshots"/>).
 /// </summary>
 public sealed class TrustedLauncher(string dataDir, ContentStore store, IImageJudge judge, IMeasurer measurer, SnapshotSeals? seals = null)
 {
@@ -38,12 +39,22 @@ public sealed class TrustedLauncher(string dataDir, ContentStore store, IImageJu
             var measured = await PrePullMeasurement.MeasureAsync(client, store, request.Reference, resolved, cancellationToken).ConfigureAwait(false);
             // Held until the record names the snapshot: parallel launches unpack once and image gc keeps it.
             using var snapshotLock = await Snapshots.LockAsync(dataDir, resolved.Manifest.Digest, cancellationToken).ConfigureAwait(false);
+            var memoryBacked = Snapshots.NeedsMemory(resolved.Parsed);
+            var rootfs = Snapshots.Rootfs(dataDir, resolved.Manifest.Digest, memoryBacked);
+            if (memoryBacked)
+            {
+                MemoryBackedStorage.Ensure(Snapshots.MemoryRoot(dataDir));
+                if (Directory.Exists(rootfs))
+                    MemoryBackedStorage.Require(rootfs);
+            }
             // Judged before any layer is fetched: the pull then downloads only what the approved manifest names, with its sizes.
-            var (approval, snapshotDigest) = await JudgeAsync(client, measured, Snapshots.Rootfs(dataDir, resolved.Manifest.Digest), cancellationToken).ConfigureAwait(false);
+            var (approval, snapshotDigest) = await JudgeAsync(client, measured, rootfs, cancellationToken).ConfigureAwait(false);
             LocalImages.CheckSupported(resolved.Parsed);
-            LocalImages.CheckDecryptable(resolved.Parsed, request.DecryptionKeys);
-            var image = await LocalImages.PullAsync(client, store, request.Reference, resolved, request.DecryptionKeys, null, cancellationToken).ConfigureAwait(false);
-            var snapshot = await SnapshotAsync(image, request, approval, snapshotDigest, cancellationToken).ConfigureAwait(false);
+            // At every launch, snapshot or not: a key broker's answer (the node is Attested now) is what lets an encrypted image run.
+            await LocalImages.CheckDecryptableAsync(resolved.Parsed, request.DecryptionKeys, request.KeyEncryptionKeys, cancellationToken).ConfigureAwait(false);
+            var image = await LocalImages.PullAsync(client, store, request.Reference, resolved, request.DecryptionKeys, request.KeyEncryptionKeys, null, cancellationToken)
+                .ConfigureAwait(false);
+            var snapshot = await SnapshotAsync(image, request, rootfs, approval, snapshotDigest, cancellationToken).ConfigureAwait(false);
 
             await MeasureAsync(LaunchEvents.ImagePulled, new ImagePulledEvent(reference, image.ManifestDigest.ToString()),
                 LaunchEventsJsonContext.Default.ImagePulledEvent, cancellationToken).ConfigureAwait(false);
@@ -53,7 +64,8 @@ public sealed class TrustedLauncher(string dataDir, ContentStore store, IImageJu
 
             // Released only to an image just verified.
             var secretBinds = await ContainerSecrets.MountAsync(container, request.Secrets, Unsealer, cancellationToken).ConfigureAwait(false);
-            OverlayRootfs.Mount(snapshot, container.Path, Path.Combine(container.Bundle, "rootfs"));
+            // Over a decrypted tree the upper layer is in memory too: a file the container changes is copied up whole.
+            OverlayRootfs.Mount(snapshot, memoryBacked ? Snapshots.MemoryContainer(dataDir, request.Name) : container.Path, Path.Combine(container.Bundle, "rootfs"));
             var options = request.BundleOptions();
             var configDigest = RuntimeBundle.Write(container.Bundle, image.Config, options with { ReadOnlyBinds = [.. options.ReadOnlyBinds, .. secretBinds] });
             container.WriteRecord(new ContainerRecord(request.Name, reference, image.ManifestDigest.ToString(), request.Pod, request.Namespace,
@@ -99,9 +111,9 @@ public sealed class TrustedLauncher(string dataDir, ContentStore store, IImageJu
 
     /// <summary>The image's unpacked tree, made once per manifest (under its lock) and checked against the approved digest every time
     /// (<paramref name="existingDigest"/>: the digest <see cref="JudgeAsync"/> took of a snapshot already there).</summary>
-    private async Task<string> SnapshotAsync(LocalImage image, LaunchRequest request, ImageApproval approval, SealedDigests? existingDigest, CancellationToken cancellationToken)
+    private async Task<string> SnapshotAsync(LocalImage image, LaunchRequest request, string rootfs, ImageApproval approval, SealedDigests? existingDigest,
+        CancellationToken cancellationToken)
     {
-        var rootfs = Snapshots.Rootfs(dataDir, image.ManifestDigest);
         SealedDigests? sealable;
         RootfsDigests actual;
         if (existingDigest is not null || Directory.Exists(rootfs))
@@ -112,7 +124,7 @@ public sealed class TrustedLauncher(string dataDir, ContentStore store, IImageJu
         else
         {
             PrivateDirectory.Ensure(Path.GetDirectoryName(rootfs)!);
-            actual = (await LocalImages.UnpackAsync(store, image, request.DecryptionKeys, rootfs, cancellationToken).ConfigureAwait(false)).Digests;
+            actual = (await LocalImages.UnpackAsync(store, image, request.DecryptionKeys, request.KeyEncryptionKeys, rootfs, cancellationToken).ConfigureAwait(false)).Digests;
             sealable = null;
         }
         // A tree just unpacked is sealed by the next launch's full digest, not here: nothing it did not read is sealed.

@@ -64,11 +64,16 @@ public static class LocalImages
     /// Pulls the manifest <paramref name="resolved"/> names (by digest: what was judged is what is pulled, whatever
     /// the tag points to by now) and returns that image, not whatever the reference's record says after the pull.
     /// </summary>
+    public static Task<LocalImage> PullAsync(RegistryClient client, ContentStore store, ImageReference reference, ResolvedImage resolved,
+        IReadOnlyList<DecryptionKey> keys, IProgress<PullProgress>? progress, CancellationToken cancellationToken) =>
+        PullAsync(client, store, reference, resolved, keys, null, progress, cancellationToken);
+
+    /// <summary>As the pull above; with <paramref name="provider"/> (or keys), every encrypted layer must unwrap first.</summary>
     public static async Task<LocalImage> PullAsync(RegistryClient client, ContentStore store, ImageReference reference, ResolvedImage resolved,
-        IReadOnlyList<DecryptionKey> keys, IProgress<PullProgress>? progress, CancellationToken cancellationToken)
+        IReadOnlyList<DecryptionKey> keys, IKeyEncryptionKeySource? provider, IProgress<PullProgress>? progress, CancellationToken cancellationToken)
     {
-        if (keys.Count > 0)
-            CheckDecryptable(resolved.Parsed, keys);
+        if (keys.Count > 0 || provider is not null)
+            await CheckDecryptableAsync(resolved.Parsed, keys, provider, cancellationToken).ConfigureAwait(false);
         var pulled = await new ImagePuller(client, store).PullAsync(reference, resolved, null, progress, cancellationToken).ConfigureAwait(false);
         return new LocalImage(reference, pulled.Record, resolved.Manifest.Bytes, pulled.Manifest, pulled.Config);
     }
@@ -84,14 +89,24 @@ public static class LocalImages
         JsonSerializer.Deserialize(store.ReadVerifiedBlob(manifest.Config), OciJsonContext.Default.ImageConfig)
         ?? throw new InvalidDataException($"image {reference}: config {manifest.Config.Digest} is null");
 
-    /// <summary>Throws the exact reason (a <see cref="CryptographicException"/>) when an encrypted layer cannot be unwrapped with <paramref name="keys"/>.</summary>
-    public static void CheckDecryptable(OciManifest manifest, IReadOnlyList<DecryptionKey> keys)
+    /// <summary>
+    /// Throws the exact reason (a <see cref="CryptographicException"/>) when an encrypted layer cannot be unwrapped with
+    /// <paramref name="keys"/> or, for layers carrying a <see cref="KeyProviderPacket"/>, with the key-encryption keys of
+    /// <paramref name="provider"/> (which a layer for the key provider needs when it has no JWE recipient these keys open).
+    /// </summary>
+    public static async Task CheckDecryptableAsync(OciManifest manifest, IReadOnlyList<DecryptionKey> keys, IKeyEncryptionKeySource? provider,
+        CancellationToken cancellationToken)
     {
         foreach (var layer in manifest.Layers.Where(l => MediaTypes.IsEncrypted(l.MediaType)))
         {
-            if (keys.Count == 0)
-                throw new CryptographicException($"layer {layer.Digest} is encrypted: pass its key with --decryption-key FILE");
-            Ocicrypt.DecryptedDescriptor(layer, keys);
+            var forProvider = layer.Annotations?.ContainsKey(KeyProviderPacket.Annotation) == true;
+            if (keys.Count == 0 && !(forProvider && provider is not null))
+            {
+                throw new CryptographicException(forProvider
+                    ? $"layer {layer.Digest} is encrypted for key provider {KeyProviderPacket.ProviderName}: its key comes through a key broker, and this launch has none (serve agent --kbs URL), nor a --decryption-key FILE"
+                    : $"layer {layer.Digest} is encrypted: pass its key with --decryption-key FILE");
+            }
+            await Ocicrypt.DecryptedDescriptorAsync(layer, keys, provider, cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -100,28 +115,34 @@ public static class LocalImages
     /// LayerUnpacker builds the tree in a sibling scratch directory and renames it into place only after every layer's
     /// diff_id — and, for encrypted layers, the HMAC at the end of the ciphertext — checked out.
     /// </summary>
-    public static async Task<UnpackedImage> UnpackAsync(ContentStore store, LocalImage image, IReadOnlyList<DecryptionKey> keys, string rootfs,
-        CancellationToken cancellationToken)
+    public static Task<UnpackedImage> UnpackAsync(ContentStore store, LocalImage image, IReadOnlyList<DecryptionKey> keys, string rootfs,
+        CancellationToken cancellationToken) =>
+        UnpackAsync(store, image, keys, null, rootfs, cancellationToken);
+
+    /// <summary>As the unpack above; layers carrying a <see cref="KeyProviderPacket"/> may open with <paramref name="provider"/>'s keys.
+    /// The decrypted stream goes straight into the tree: it is never spooled to a file.</summary>
+    public static async Task<UnpackedImage> UnpackAsync(ContentStore store, LocalImage image, IReadOnlyList<DecryptionKey> keys, IKeyEncryptionKeySource? provider,
+        string rootfs, CancellationToken cancellationToken)
     {
-        CheckDecryptable(image.Manifest, keys);
+        await CheckDecryptableAsync(image.Manifest, keys, provider, cancellationToken).ConfigureAwait(false);
         var layers = image.Manifest.Layers;
         var diffIds = image.Config.RootFs.DiffIds;
         if (layers.Count != diffIds.Count)
             throw new InvalidDataException($"image {image.Reference}: {layers.Count} layers but the config has {diffIds.Count} diff_ids");
 
         var decrypting = new List<DecryptingStream>();
-        var sources = layers.Select((layer, i) => new LayerSource(layer.Digest, MediaTypes.CompressionOf(layer.MediaType), diffIds[i], _ =>
+        var sources = layers.Select((layer, i) => new LayerSource(layer.Digest, MediaTypes.CompressionOf(layer.MediaType), diffIds[i], async ct =>
         {
             // Hashed again as it is read: a blob changed in the store since the pull fails the unpack, and
             // LayerUnpacker reads each source to its end before the tree is renamed into place.
             Stream blob = store.OpenVerifiedBlob(layer);
             if (!MediaTypes.IsEncrypted(layer.MediaType))
-                return ValueTask.FromResult(blob);
+                return blob;
             try
             {
-                var plain = Ocicrypt.Decrypt(layer, blob, keys);
+                var plain = await Ocicrypt.DecryptAsync(layer, blob, keys, provider, cancellationToken: ct).ConfigureAwait(false);
                 decrypting.Add(plain);
-                return ValueTask.FromResult<Stream>(plain);
+                return plain;
             }
             catch
             {

@@ -12,20 +12,6 @@ public sealed class KeyProviderTests
     private const string Kid = "kbs:///default/image-key/app";
     private static readonly byte[] Kek = RandomNumberGenerator.GetBytes(32);
 
-    /// <summary>The broker's side of the interface for unit tests: a fixed table of keys.</summary>
-    private sealed class KekTable(Dictionary<string, byte[]> keys) : IKeyEncryptionKeySource
-    {
-        public List<string> Asked { get; } = [];
-
-        public Task<byte[]> GetKeyEncryptionKeyAsync(string kid, CancellationToken cancellationToken)
-        {
-            Asked.Add(kid);
-            return keys.TryGetValue(kid, out var kek)
-                ? Task.FromResult(kek.ToArray())
-                : throw new CryptographicException($"no key-encryption key {kid}");
-        }
-    }
-
     private static KekTable Broker(byte[]? kek = null) => new(new() { [Kid] = kek ?? Kek });
 
     private static async Task<(OciDescriptor Encrypted, byte[] Ciphertext, byte[] Plain)> EncryptSample(IReadOnlyList<EncryptionRecipient> jwe, string kid = Kid)

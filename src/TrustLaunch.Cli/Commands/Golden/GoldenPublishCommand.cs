@@ -9,9 +9,11 @@ using TrustLaunch.Oci.Store;
 namespace TrustLaunch.Cli.Commands.Golden;
 
 /// <summary>
-/// <c>trustlaunch golden publish REF --key KEYREF [--expires 90d|DATE]</c>: pulls and unpacks the image (in a scratch
-/// directory) to measure its rootfs, signs the golden value and pushes it to the image's repository as an OCI
-/// artifact tagged <c>sha256-HEX.golden</c>.
+/// <c>trustlaunch golden publish REF --key KEYREF [--expires 90d|DATE] [--decryption-key F]… [--plain-image PLAIN_REF]</c>:
+/// pulls and unpacks the image (in a scratch directory) to measure its rootfs, signs the golden value and pushes it to
+/// the image's repository as an OCI artifact tagged <c>sha256-HEX.golden</c>. An encrypted image is measured decrypted:
+/// with its JWE keys, or on the image it was encrypted from (<see cref="PlainImageMeasurement"/>), the value naming
+/// the encrypted manifest.
 /// </summary>
 public static class GoldenPublishCommand
 {
@@ -34,9 +36,14 @@ public static class GoldenPublishCommand
         };
         var platform = RegistryOptions.PlatformOption();
         var keys = RegistryOptions.DecryptionKeyOption();
+        var plainImage = new Option<string?>("--plain-image")
+        {
+            Description = "The image REF was encrypted from (image encrypt): its rootfs is measured instead, with no layer key; the config and layers must correspond",
+            HelpName = "PLAIN_REF",
+        };
         var command = new Command("publish", "Measure an image, sign its golden value and push it next to the image")
         {
-            reference, key, expires, platform, keys,
+            reference, key, expires, platform, keys, plainImage,
         };
         command.SetAction(async (parse, ct) =>
         {
@@ -52,13 +59,27 @@ public static class GoldenPublishCommand
             var output = CliOutput.For(parse, options);
 
             var view = output.Json ? null : new PullProgressView(output.Writer, PullProgressView.IsTerminal(output.Writer));
-            var image = await LocalImages.PullAsync(client, store, r, p, ring, view, ct).ConfigureAwait(false);
+            var plainReference = parse.GetValue(plainImage) is { } plainText ? RegistryOptions.ParseReference(plainText) : null;
+            // Keys are checked against the image they open: with --plain-image, that one has none.
+            var image = await LocalImages.PullAsync(client, store, r, p, plainReference is null ? ring : [], view, ct).ConfigureAwait(false);
+            var measured = image;
+            if (plainReference is not null)
+            {
+                using var plainClient = registry.CreateClient(parse, options.Input, plainReference);
+                measured = await LocalImages.PullAsync(plainClient, store, plainReference, p, [], view, ct).ConfigureAwait(false);
+                PlainImageMeasurement.CheckEncryptedFrom(image, measured);
+            }
+            else if (PlainImageMeasurement.FirstProviderOnlyLayer(image.Manifest) is { } layer)
+            {
+                throw new CliUsageException($"layer {layer} of {r} is encrypted only for key provider {Oci.Crypt.KeyProviderPacket.ProviderName}: measure the image it was " +
+                    "encrypted from with --plain-image PLAIN_REF");
+            }
             view?.Complete();
             var scratch = Directory.CreateTempSubdirectory("trustlaunch-golden-").FullName;
             Oci.Content.Digest rootfsDigest;
             try
             {
-                rootfsDigest = (await LocalImages.UnpackAsync(store, image, ring, Path.Combine(scratch, "rootfs"), ct).ConfigureAwait(false)).Digests.Current;
+                rootfsDigest = (await LocalImages.UnpackAsync(store, measured, ring, Path.Combine(scratch, "rootfs"), ct).ConfigureAwait(false)).Digests.Current;
             }
             finally
             {
