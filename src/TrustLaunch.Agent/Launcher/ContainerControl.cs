@@ -1,5 +1,5 @@
-using TrustLaunch.Oci.Content;
 using TrustLaunch.Agent.Runtime;
+using TrustLaunch.Oci.Content;
 
 namespace TrustLaunch.Agent.Launcher;
 
