@@ -52,6 +52,14 @@ public abstract class KbsBrokerStack : IAsyncLifetime
     protected virtual PolicyDocument VerifierPolicyDocument() =>
         new(VerifierPolicy, new Dictionary<string, string>(), [], [], [], LaunchPcr.Default, new Dictionary<int, string>());
 
+    /// <summary>Writes a new P-256 key pair: the PKCS#8 private key and the SubjectPublicKeyInfo public key, both PEM.</summary>
+    protected static void WriteKeyPair(string privateKeyPath, string publicKeyPath)
+    {
+        using var key = System.Security.Cryptography.ECDsa.Create(System.Security.Cryptography.ECCurve.NamedCurves.nistP256);
+        File.WriteAllText(privateKeyPath, key.ExportPkcs8PrivateKeyPem());
+        File.WriteAllText(publicKeyPath, key.ExportSubjectPublicKeyInfoPem());
+    }
+
     /// <summary>Options <c>serve kbs</c> gets besides the ones every stack uses.</summary>
     protected virtual IReadOnlyList<string> BrokerArguments => [];
 

@@ -62,17 +62,9 @@ public sealed class KbsCriFixture : KbsBrokerStack, IAsyncLifetime
 
     protected override VerifierFleet CreateFleet()
     {
-        using (var signer = System.Security.Cryptography.ECDsa.Create(System.Security.Cryptography.ECCurve.NamedCurves.nistP256))
-        {
-            File.WriteAllText(SecretSigningKey, signer.ExportPkcs8PrivateKeyPem());
-            System.IO.Directory.CreateDirectory(SecretTrust);
-            File.WriteAllText(Path.Combine(SecretTrust, SecretKid + ".pem"), signer.ExportSubjectPublicKeyInfoPem());
-        }
-        using (var publisher = System.Security.Cryptography.ECDsa.Create(System.Security.Cryptography.ECCurve.NamedCurves.nistP256))
-        {
-            File.WriteAllText(PublisherKey, publisher.ExportPkcs8PrivateKeyPem());
-            File.WriteAllText(PublisherPublicKey, publisher.ExportSubjectPublicKeyInfoPem());
-        }
+        System.IO.Directory.CreateDirectory(SecretTrust);
+        WriteKeyPair(SecretSigningKey, Path.Combine(SecretTrust, SecretKid + ".pem"));
+        WriteKeyPair(PublisherKey, PublisherPublicKey);
         string[] Arguments(int node) =>
         [
             "--kbs", BrokerUrl, "--secret-trust", SecretTrust,

@@ -43,17 +43,9 @@ public sealed class KbsEndToEndFixture : KbsBrokerStack
     // The agents reach neither the proxy nor the broker until a resource is asked for: both start after the fleet.
     protected override VerifierFleet CreateFleet()
     {
-        using (var signer = System.Security.Cryptography.ECDsa.Create(System.Security.Cryptography.ECCurve.NamedCurves.nistP256))
-        {
-            File.WriteAllText(SecretSigningKey, signer.ExportPkcs8PrivateKeyPem());
-            System.IO.Directory.CreateDirectory(SecretTrust);
-            File.WriteAllText(Path.Combine(SecretTrust, SecretKid + ".pem"), signer.ExportSubjectPublicKeyInfoPem());
-        }
-        using (var publisher = System.Security.Cryptography.ECDsa.Create(System.Security.Cryptography.ECCurve.NamedCurves.nistP256))
-        {
-            File.WriteAllText(PublisherKey, publisher.ExportPkcs8PrivateKeyPem());
-            File.WriteAllText(PublisherPublicKey, publisher.ExportSubjectPublicKeyInfoPem());
-        }
+        System.IO.Directory.CreateDirectory(SecretTrust);
+        WriteKeyPair(SecretSigningKey, Path.Combine(SecretTrust, SecretKid + ".pem"));
+        WriteKeyPair(PublisherKey, PublisherPublicKey);
         _proxyPort = FreePorts.FindPair();
         while (Math.Abs(_proxyPort - Port) < 2)
             _proxyPort = FreePorts.FindPair();

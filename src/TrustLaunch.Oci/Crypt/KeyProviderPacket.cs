@@ -109,6 +109,26 @@ public sealed class KeyProviderPacket
         }
     }
 
+    /// <summary>
+    /// Parses <paramref name="packet"/>, gets its kid's key-encryption key from <paramref name="fetchKek"/> (the key
+    /// broker, so only an attested node does) and opens the packet under it; the key is wiped here, the private options
+    /// returned are the caller's to wipe.
+    /// </summary>
+    public static async Task<byte[]> OpenAsync(byte[] packet, Func<string, CancellationToken, Task<byte[]>> fetchKek, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(fetchKek);
+        var parsed = Parse(packet);
+        var kek = await fetchKek(parsed.Kid, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return parsed.Open(kek);
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(kek);
+        }
+    }
+
     private static string? StringField(JsonElement root, string name)
     {
         if (!root.TryGetProperty(name, out var value))

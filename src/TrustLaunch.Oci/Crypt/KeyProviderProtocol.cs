@@ -87,18 +87,7 @@ public static class KeyProviderProtocol
     public static async Task<string> UnwrapAsync(KeyUnwrapRequest request, Func<string, CancellationToken, Task<byte[]>> fetchKek, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
-        ArgumentNullException.ThrowIfNull(fetchKek);
-        var packet = KeyProviderPacket.Parse(request.Annotation);
-        var kek = await fetchKek(packet.Kid, cancellationToken).ConfigureAwait(false);
-        byte[] optsdata;
-        try
-        {
-            optsdata = packet.Open(kek);
-        }
-        finally
-        {
-            CryptographicOperations.ZeroMemory(kek);
-        }
+        var optsdata = await KeyProviderPacket.OpenAsync(request.Annotation, fetchKek, cancellationToken).ConfigureAwait(false);
         try
         {
             return UnwrapResult(optsdata);

@@ -83,17 +83,7 @@ public static partial class Ocicrypt
         {
             try
             {
-                var packet = KeyProviderPacket.Parse(DecodeBase64(entry));
-                var kek = await provider.GetKeyEncryptionKeyAsync(packet.Kid, cancellationToken).ConfigureAwait(false);
-                byte[] plain;
-                try
-                {
-                    plain = packet.Open(kek);
-                }
-                finally
-                {
-                    CryptographicOperations.ZeroMemory(kek);
-                }
+                var plain = await KeyProviderPacket.OpenAsync(DecodeBase64(entry), provider.GetKeyEncryptionKeyAsync, cancellationToken).ConfigureAwait(false);
                 try
                 {
                     return ParsePrivateOptions(plain, hmac, layer.Digest);
