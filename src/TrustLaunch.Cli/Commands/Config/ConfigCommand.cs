@@ -78,7 +78,9 @@ public static class ConfigCommand
                 SettingSource.Flag => "flag",
                 _ => "default",
             };
-            var value = parse.GetResult(setting.Option) is OptionResult result ? result.GetValueOrDefault<object?>() : null;
+            var value = parse.GetResult(setting.Option) is OptionResult result && !(setting.Option.Required && result.Tokens.Count == 0)
+                ? result.GetValueOrDefault<object?>()
+                : null;
             switch (value)
             {
                 case null:
