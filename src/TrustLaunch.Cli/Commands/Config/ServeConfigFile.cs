@@ -19,6 +19,9 @@ public static class ServeConfigFile
         string text;
         try
         {
+            // Like sshd's StrictModes: whoever may rewrite the file may choose the data dir, the CA and the listeners.
+            if (!OperatingSystem.IsWindows() && (File.GetUnixFileMode(path) & (UnixFileMode.GroupWrite | UnixFileMode.OtherWrite)) != 0)
+                throw new CliUsageException($"{path}: writable by group or others (chmod go-w): it decides what the service trusts");
             text = File.ReadAllText(path);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)

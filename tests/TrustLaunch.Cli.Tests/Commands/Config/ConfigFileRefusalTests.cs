@@ -4,6 +4,7 @@ namespace TrustLaunch.Cli.Tests.Commands.Config;
 /// What a <c>serve ROLE</c> settings file may not hold, each refused before anything starts with a message naming
 /// the file, the line and the key: unknown keys, wrong types, duplicates, inline secrets, and a missing --config file.
 /// </summary>
+[System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
 public sealed class ConfigFileRefusalTests : IDisposable
 {
     private readonly ScratchDirectory _scratch = new();
@@ -86,6 +87,18 @@ public sealed class ConfigFileRefusalTests : IDisposable
         var result = await CliHarness.RunAsync("serve", "agent", "--config", missing);
 
         Assert.Equal((2, $"error: --config {missing}: no such file\n"), (result.ExitCode, result.Stderr));
+    }
+
+    [Fact]
+    public async Task Serve_ConfigFileWritableByOthers_Refused()
+    {
+        var file = _scratch["registrar.yaml"];
+        await File.WriteAllTextAsync(file, "require-ek-cert: false\n");
+        File.SetUnixFileMode(file, (UnixFileMode)0x1B6);
+
+        var result = await CliHarness.RunAsync("serve", "registrar", "--config", file);
+
+        Assert.Equal((2, $"error: {file}: writable by group or others (chmod go-w): it decides what the service trusts\n"), (result.ExitCode, result.Stderr));
     }
 
     [Fact]

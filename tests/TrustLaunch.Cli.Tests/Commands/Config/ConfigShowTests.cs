@@ -71,6 +71,24 @@ public sealed class ConfigShowTests : IDisposable
         Assert.Contains("# agent-id:  # not set (default)", result.Stdout.Split('\n'));
     }
 
+    [Fact]
+    public async Task ConfigShow_CommentsOnlyFile_DefaultsAndRequiredKeyFromFile()
+    {
+        var empty = _scratch["empty.yaml"];
+        await File.WriteAllTextAsync(empty, "# nothing set yet\n");
+        var agent = _scratch["agent.yaml"];
+        await File.WriteAllTextAsync(agent, "# the node\nagent-id: 1b4e28ba-2fa1-11d2-883f-0016d3cca427\nlaunch-pcr: 14\n");
+
+        var defaults = await CliHarness.RunAsync("config", "show", "registrar", "--config", empty);
+        var fromFile = await CliHarness.RunAsync("config", "show", "agent", "--config", agent);
+
+        Assert.Equal((0, ""), (defaults.ExitCode, defaults.Stderr));
+        Assert.Contains("listen: \"127.0.0.1:8890\"  # default", defaults.Stdout.Split('\n'));
+        Assert.Equal((0, ""), (fromFile.ExitCode, fromFile.Stderr));
+        Assert.Contains($"agent-id: \"1b4e28ba-2fa1-11d2-883f-0016d3cca427\"  # file {agent}:2", fromFile.Stdout.Split('\n'));
+        Assert.Contains($"launch-pcr: 14  # file {agent}:3", fromFile.Stdout.Split('\n'));
+    }
+
     [Theory]
     [InlineData("TRUSTLAUNCH_REGISTRAR_REQUIRE_EK_CERT", "no", "error: TRUSTLAUNCH_REGISTRAR_REQUIRE_EK_CERT: key 'require-ek-cert' must be true or false, not 'no'\n")]
     [InlineData("TRUSTLAUNCH_REGISTRAR_STORE", "postgres://tl:hunter2@db/tl",
