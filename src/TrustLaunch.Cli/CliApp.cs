@@ -50,8 +50,18 @@ public static class CliApp
         root.Subcommands.Add(ResultsCommand.Create(options));
         root.Subcommands.Add(Commands.Verifier.VerifierCommands.Create(options));
         root.Subcommands.Add(Commands.Demo.DemoCommand.Create());
+        root.Subcommands.Add(Commands.Config.ConfigCommand.Create());
 
-        var parse = root.Parse(args);
+        ParseResult parse;
+        try
+        {
+            parse = Commands.Config.ServeConfiguration.Parse(root, args, Environment.GetEnvironmentVariable, out _);
+        }
+        catch (CliUsageException e)
+        {
+            await stderr.WriteLineAsync($"error: {OneLine(e.Message)}").ConfigureAwait(false);
+            return ExitCodes.Usage;
+        }
         if (parse.Errors.Count > 0 && parse.Action is not { ClearsParseErrors: true })
         {
             await stderr.WriteLineAsync($"error: {OneLine(parse.Errors[0].Message)}").ConfigureAwait(false);

@@ -3,7 +3,8 @@ using TrustLaunch.Cli.Commands.Serve;
 
 namespace TrustLaunch.Cli.Commands;
 
-/// <summary><c>trustlaunch serve ROLE</c>: runs one service until SIGINT/SIGTERM; one file per role under <c>Commands/Serve/</c>.</summary>
+/// <summary><c>trustlaunch serve ROLE</c>: runs one service until SIGINT/SIGTERM; one file per role under <c>Commands/Serve/</c>;
+/// each also reads its settings file (<see cref="ServeConfigOption"/>).</summary>
 public static class ServeCommand
 {
     public static Command Create(GlobalOptions options)
@@ -13,6 +14,8 @@ public static class ServeCommand
         serve.Subcommands.Add(ServeVerifierCommand.Create(options));
         serve.Subcommands.Add(ServeAgentCommand.Create(options));
         serve.Subcommands.Add(ServeKbsCommand.Create(options));
+        foreach (var role in serve.Subcommands)
+            role.Options.Add(new ServeConfigOption(role.Name));
         return serve;
     }
 }
