@@ -15,9 +15,7 @@ public static class PublishedCli
         {
             if (_published is not null)
                 return _published;
-            var root = AppContext.BaseDirectory;
-            while (!File.Exists(System.IO.Path.Combine(root, "TrustLaunch.slnx")))
-                root = System.IO.Path.GetDirectoryName(root) ?? throw new InvalidOperationException("TrustLaunch.slnx not found above the test directory");
+            var root = RepositoryRoot.Path;
             var output = Directory.CreateTempSubdirectory("trustlaunch-aot-").FullName;
             (await ProcessRunner.RunAsync("dotnet",
                 ["publish", System.IO.Path.Combine(root, "src", "TrustLaunch.Cli"), "-c", "Release", "-r", "linux-x64", "-o", output, "--nologo", "-v", "quiet"],

@@ -171,9 +171,7 @@ public sealed class ServiceProcess : IAsyncDisposable
         var configured = Environment.GetEnvironmentVariable(CliVariable);
         if (!string.IsNullOrEmpty(configured))
             return configured.EndsWith(".dll", StringComparison.Ordinal) ? ("dotnet", [configured]) : (configured, []);
-        var root = AppContext.BaseDirectory;
-        while (!File.Exists(Path.Combine(root, "TrustLaunch.slnx")))
-            root = Path.GetDirectoryName(root) ?? throw new InvalidOperationException("TrustLaunch.slnx not found above the test directory");
+        var root = RepositoryRoot.Path;
         var configuration = AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}", StringComparison.Ordinal) ? "Release" : "Debug";
         var dll = Path.Combine(root, "src", "TrustLaunch.Cli", "bin", configuration, "net10.0", "trustlaunch.dll");
         if (!File.Exists(dll))
