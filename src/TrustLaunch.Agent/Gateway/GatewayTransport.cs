@@ -64,10 +64,15 @@ public sealed class GatewayTransport : IConnectionListenerFactory, IConnectionLi
                 {
                     return;
                 }
+                catch (SocketException e) when (e.SocketErrorCode is SocketError.ConnectionAborted or SocketError.ConnectionReset)
+                {
+                    continue; // the client gave up before it was accepted; the listener is sound
+                }
                 catch (SocketException e)
                 {
-                    _logger.LogWarning("Workload gateway of container {Container}: accept failed: {Message}", workload.Container, e.Message);
-                    continue;
+                    // Anything else (EMFILE, a broken listener) would fail again at once: the container's gateway stops.
+                    _logger.LogError("Workload gateway of container {Container}: accept failed, its gateway stops: {Message}", workload.Container, e.Message);
+                    return;
                 }
                 var connection = _wrap.Create(accepted);
                 connection.Features.Set<IWorkloadConnectionFeature>(new WorkloadConnectionFeature(workload));
