@@ -66,6 +66,12 @@ public sealed class AttestationCommandsTests(ImageRegistryFixture registry, Atte
             .Last(e => e.Operation == LaunchEvents.ImageVerified);
         Assert.Equal("remote", remoteVerified.Content.GetProperty("mode").GetString());
 
+        // The verifier judges events it has not yet verified under the policy it holds now, so it must have verified the
+        // remote launch under v1 before v2 revokes its golden value (otherwise that earlier launch fails the node).
+        launched = (await node.Deployment.GetInfoAsync()).LogLength;
+        attested = await WaitForStatusAsync(s => s.GetProperty("events_verified").GetInt64() >= launched);
+        Assert.Equal(AgentStates.Attested, attested.GetProperty("state").GetString());
+
         // A new version of the policy revokes that golden value: the verifier denies the next remote launch of it.
         var golden = remoteVerified.Content.GetProperty("golden").GetString();
         await File.WriteAllTextAsync(policy, JsonSerializer.Serialize(new PolicyDocument("prod", new Dictionary<string, string> { [keyId] = pub },
