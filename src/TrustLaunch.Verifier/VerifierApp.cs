@@ -50,6 +50,7 @@ public static class VerifierApp
         app.UseServiceDefaults();
         app.MapOperations();
         app.MapTenantApi(options.TenantEndpoint);
+        app.MapDashboard(options.TenantEndpoint);
         app.MapAgentFacingApi(options.AgentEndpoint);
         return app;
     }

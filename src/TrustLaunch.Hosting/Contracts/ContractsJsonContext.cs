@@ -32,6 +32,7 @@ namespace TrustLaunch.Hosting.Contracts;
 [JsonSerializable(typeof(IReadOnlyList<StoredPolicy>))]
 [JsonSerializable(typeof(AttestationResultRecord))]
 [JsonSerializable(typeof(IReadOnlyList<AttestationResultRecord>))]
+[JsonSerializable(typeof(IReadOnlyList<VerifiedLaunch>))]
 [JsonSerializable(typeof(IReadOnlyList<VerifierInstanceStatus>))]
 [JsonSerializable(typeof(IReadOnlyList<OutboxEntryStatus>))]
 [JsonSerializable(typeof(ImageAttestationRequest))]

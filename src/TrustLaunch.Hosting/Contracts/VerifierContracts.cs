@@ -142,6 +142,7 @@ public sealed record StoredPolicy(PolicyDocument Policy, int Version, DateTimeOf
 /// One attestation outcome. <c>Status</c> is the EAR status (<c>affirming</c>, <c>warning</c>,
 /// <c>contraindicated</c>); <c>Token</c> is the signed EAR JWT a relying party can check offline (its <c>kid</c>
 /// names the key, served by <c>GET /v1/keys/{kid}</c>). <c>InstanceId</c> is the verifier instance that produced it.
+/// <c>Launches</c> are the containers whose <c>ContainerCreated</c> events this attestation verified (null: none).
 /// </summary>
 public sealed record AttestationResultRecord(
     long Id,
@@ -153,7 +154,15 @@ public sealed record AttestationResultRecord(
     long LogLength,
     string PolicyId,
     string Token,
-    string? InstanceId = null);
+    string? InstanceId = null,
+    IReadOnlyList<VerifiedLaunch>? Launches = null);
+
+/// <summary>
+/// A container launch the verifier verified, as its measured <c>ContainerCreated</c> event names it: the event's
+/// record number, the container id, the image manifest digest and reference, and the pod and namespace ("" when the
+/// container is not a pod's).
+/// </summary>
+public sealed record VerifiedLaunch(long EventIndex, string Container, string Digest, string Image, string Pod, string Namespace);
 
 /// <summary>
 /// A verifier instance on the shared store: alive while it renews its heartbeat (<c>ExpiresAt</c> in the future),

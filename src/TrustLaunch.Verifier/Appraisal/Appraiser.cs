@@ -94,7 +94,7 @@ public static partial class Appraiser
 
         var next = new AppraisalState(running, previous.NextRecNum + evidence.Events.Count, clock, evidence.BootCount,
             context.VerifiedImages, context.CreatedContainers);
-        return AppraisalOutcome.Attested(next, evidence.Events.Count, rebooted);
+        return AppraisalOutcome.Attested(next, evidence.Events.Count, rebooted, context.Launches);
     }
 
     private static AppraisalOutcome QuoteRefused(QuoteVerificationResult quote) => quote.Failure switch

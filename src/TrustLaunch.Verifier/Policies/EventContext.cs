@@ -3,7 +3,8 @@ namespace TrustLaunch.Verifier.Policies;
 /// <summary>
 /// What the events of one boot established so far, carried from one record to the next while a piece of evidence is
 /// appraised: the images a trusted, allowed publisher vouched for, the containers created and not yet deleted, the
-/// golden values the evidence holds (by digest), and when it arrived.
+/// launches (<c>ContainerCreated</c> events) found within policy in this evidence, the golden values it holds (by
+/// digest), and when it arrived.
 /// </summary>
 public sealed class EventContext
 {
@@ -22,6 +23,9 @@ public sealed class EventContext
     /// <summary>Containers created this boot and not deleted since, with the image manifest digest each runs;
     /// <c>ContainerCreated</c> adds, <c>ContainerDeleted</c> removes.</summary>
     public Dictionary<string, string> CreatedContainers { get; }
+
+    /// <summary>The <c>ContainerCreated</c> events of this evidence found within policy so far, in log order.</summary>
+    public List<Hosting.Contracts.VerifiedLaunch> Launches { get; } = [];
 
     /// <summary>Golden value JWS by the digest <c>ImageVerified</c>'s <c>golden</c> names them by.</summary>
     public IReadOnlyDictionary<string, string> GoldenValues { get; }

@@ -72,7 +72,7 @@ public static partial class EventPolicy
         return null;
     }
 
-    private static string? ContainerCreated(AttestationPolicy policy, JsonElement content, EventContext context)
+    private static string? ContainerCreated(AttestationPolicy policy, long recnum, JsonElement content, EventContext context)
     {
         if (Require(content, "container", "namespace", "digest", "network", "seccomp") is { } missing)
             return missing;
@@ -99,7 +99,14 @@ public static partial class EventPolicy
             var other => $"seccomp '{other}' is neither {ContainerIsolation.SeccompDefault} nor {ContainerIsolation.SeccompUnconfined}",
         };
         if (problem is null)
+        {
             context.CreatedContainers[container] = digest;
+            context.Launches.Add(new Hosting.Contracts.VerifiedLaunch(recnum, container, digest, OptionalString(content, "image"),
+                OptionalString(content, "pod"), ns));
+        }
         return problem;
     }
+
+    private static string OptionalString(JsonElement content, string member) =>
+        content.TryGetProperty(member, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString()! : "";
 }

@@ -43,7 +43,7 @@ public static partial class EventPolicy
             return operation switch
             {
                 LaunchEvents.ImageVerified => ImageVerified(policy, root, context),
-                LaunchEvents.ContainerCreated => ContainerCreated(policy, root, context),
+                LaunchEvents.ContainerCreated => ContainerCreated(policy, recnum, root, context),
                 LaunchEvents.ImagePulled => Require(root, "image", "digest"),
                 LaunchEvents.ImageRejected => Require(root, "image", "digest", "reason"),
                 LaunchEvents.ContainerStarted => CreatedContainer(root, context, out _),

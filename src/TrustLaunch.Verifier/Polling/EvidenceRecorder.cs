@@ -118,7 +118,7 @@ public sealed partial class EvidenceRecorder(
         var token = EarToken.Create(key.Signer, options.VerifierId, agent.AgentId, policyId, outcome.Reason,
             outcome.Failure == AppraisalFailure.Policy, outcome.EventIndex, now);
         var result = new AttestationResultRecord(0, agent.AgentId, now, attested ? EarToken.Affirming : EarToken.Contraindicated,
-            outcome.Reason, outcome.EventIndex, appraised.LogLength, policyId, token, options.InstanceId);
+            outcome.Reason, outcome.EventIndex, appraised.LogLength, policyId, token, options.InstanceId, outcome.Launches);
         var notification = attested ? null : notices.For(agent.AgentId, agent.State, AgentStates.Failed, outcome.Reason!, outcome.EventIndex, now);
         var saved = push is null
             ? await store.RecordAttestationAsync(updated, result, notification, options.WebhookUrls, options.InstanceId, cancellationToken).ConfigureAwait(false)

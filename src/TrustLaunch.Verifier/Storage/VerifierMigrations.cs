@@ -103,6 +103,9 @@ internal static class VerifierMigrations
             ALTER TABLE webhook_outbox ADD COLUMN key_id TEXT;
             ALTER TABLE verifier_keys ADD COLUMN used_until TEXT;
             """),
+        new(6, "the container launches each result verified (JSON), for the fleet dashboard's timelines", """
+            ALTER TABLE results ADD COLUMN launches TEXT;
+            """),
     ],
     [
         new(1, "policies, agents, results, webhook outbox", """
@@ -197,6 +200,9 @@ internal static class VerifierMigrations
             ALTER TABLE webhook_outbox ADD COLUMN dead_at timestamptz;
             ALTER TABLE webhook_outbox ADD COLUMN key_id text;
             ALTER TABLE verifier_keys ADD COLUMN used_until timestamptz;
+            """),
+        new(6, "the container launches each result verified (JSON), for the fleet dashboard's timelines", """
+            ALTER TABLE results ADD COLUMN launches text;
             """),
     ]);
 }

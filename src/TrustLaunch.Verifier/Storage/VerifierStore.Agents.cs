@@ -87,11 +87,11 @@ public sealed partial class VerifierStore
             return null;
         var keyId = SigningKeyOf(result.Token);
         var id = (long)(await connection.ScalarAsync(transaction, """
-            INSERT INTO results (agent_id, at, status, reason, event_index, log_length, policy_id, token, instance_id, key_id)
-            VALUES (@agent, @at, @status, @reason, @event, @length, @policy, @token, @instance, @key) RETURNING id
+            INSERT INTO results (agent_id, at, status, reason, event_index, log_length, policy_id, token, instance_id, key_id, launches)
+            VALUES (@agent, @at, @status, @reason, @event, @length, @policy, @token, @instance, @key, @launches) RETURNING id
             """, cancellationToken, ("@agent", result.AgentId), ("@at", Database.Timestamp(result.At)), ("@status", result.Status),
             ("@reason", result.Reason), ("@event", result.EventIndex), ("@length", result.LogLength), ("@policy", result.PolicyId),
-            ("@token", result.Token), ("@instance", result.InstanceId), ("@key", keyId)).ConfigureAwait(false))!;
+            ("@token", result.Token), ("@instance", result.InstanceId), ("@key", keyId), ("@launches", LaunchesColumn(result.Launches))).ConfigureAwait(false))!;
         await QueueNotificationAsync(connection, transaction, result.AgentId, notification, webhookUrls, result.At, cancellationToken).ConfigureAwait(false);
         return result with { Id = id };
     }

@@ -48,6 +48,9 @@ public sealed class AppraiserTests(SwtpmFixture tpm) : IClassFixture<SwtpmFixtur
         Assert.Equal(3, second.EventsVerified);
         Assert.Equal(7, second.State!.NextRecNum);
         Assert.Contains(PublishedImage, second.State.VerifiedImages);
+        // Each appraisal names the launches of its own new events only (the dashboard's timeline).
+        Assert.Equal([new VerifiedLaunch(2, "c1", AllowedImage, "registry/app:1", "", "")], first.Launches!);
+        Assert.Equal([new VerifiedLaunch(5, "c2", PublishedImage, "registry/app:1", "", "")], second.Launches!);
     }
 
     [Fact]

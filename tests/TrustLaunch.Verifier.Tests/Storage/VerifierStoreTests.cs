@@ -147,6 +147,21 @@ public abstract partial class VerifierStoreTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task RecordAttestation_WithLaunches_ReadBackWithTheirResultOnly()
+    {
+        await _store.AddAgentAsync(AgentRecord.New("a1", "127.0.0.1:9002", "prod", 1));
+        var agent = (await _store.GetAgentAsync("a1"))!;
+        VerifiedLaunch[] launches = [new(4, "web", "sha256:" + new string('a', 64), "registry/web:1", "pod-uid", "shop"), new(6, "job", "sha256:" + new string('b', 64), "", "", "")];
+
+        await _store.RecordAttestationAsync(agent, new AttestationResultRecord(0, "a1", Now, "affirming", null, null, 7, "prod:v1", "t", Launches: launches), null, [], null);
+        await _store.RecordAttestationAsync(agent, new AttestationResultRecord(0, "a1", Now.AddSeconds(1), "affirming", null, null, 7, "prod:v1", "t"), null, [], null);
+
+        var results = await _store.GetResultsAsync("a1", 10);
+        Assert.Null(results[0].Launches);
+        Assert.Equal(launches, results[1].Launches!);
+    }
+
+    [Fact]
     public async Task RecordAttestation_AgentRemovedMeanwhile_NothingWritten()
     {
         await _store.AddAgentAsync(AgentRecord.New("a1", "127.0.0.1:9002", "prod", 1));
