@@ -51,6 +51,7 @@ public static class CliApp
         root.Subcommands.Add(Commands.Verifier.VerifierCommands.Create(options));
         root.Subcommands.Add(Commands.Demo.DemoCommand.Create());
         root.Subcommands.Add(Commands.Config.ConfigCommand.Create());
+        root.Subcommands.Add(HealthCommand.Create());
 
         ParseResult parse;
         try
