@@ -14,6 +14,7 @@ public sealed class HealthCommandTests : IAsyncLifetime
 {
     private readonly string _tls = Directory.CreateTempSubdirectory("trustlaunch-health-").FullName;
     private readonly List<WebApplication> _servers = [];
+    private readonly List<TlsIdentity> _identities = [];
 
     public Task InitializeAsync()
     {
@@ -71,6 +72,7 @@ public sealed class HealthCommandTests : IAsyncLifetime
     {
         var port = FreePorts.FindPair();
         var identity = TlsIdentity.FromDirectory(_tls, ServiceRoles.Registrar);
+        _identities.Add(identity);
         var endpoint = new ServiceEndpoint("test", ServiceEndpoint.ParseAddress($"127.0.0.1:{port}"), RequireClientCertificate: true);
         var app = ServiceHost.CreateBuilder(new ServiceHostSettings(ServiceRoles.Registrar, identity, [endpoint], [])).Build();
         routes(app);
@@ -86,6 +88,8 @@ public sealed class HealthCommandTests : IAsyncLifetime
             await server.StopAsync();
             await server.DisposeAsync();
         }
+        foreach (var identity in _identities)
+            identity.Dispose();
         Directory.Delete(_tls, recursive: true);
         Directory.Delete(TestCa.KeyDirectory(_tls), recursive: true);
     }

@@ -1,4 +1,3 @@
-using TrustLaunch.Hosting.Web;
 using TrustLaunch.Testing;
 
 namespace TrustLaunch.Cli.Tests.Deploy;
@@ -29,8 +28,11 @@ public sealed class ComposeStack(PodmanFixture podman) : IAsyncLifetime
     }
 
     /// <summary>podman exec CONTAINER ARGUMENTS (as <paramref name="user"/> when given).</summary>
-    public Task<ProcessResult> ExecAsync(string service, string[] arguments, string? user = null) =>
-        podman.PodmanAsync([.. (string[])["exec"], .. user is null ? [] : (string[])["--user", user], Container(service), .. arguments]);
+    public Task<ProcessResult> ExecAsync(string service, string[] arguments, string? user = null)
+    {
+        string[] options = user is null ? [] : ["--user", user];
+        return podman.PodmanAsync(["exec", .. options, Container(service), .. arguments]);
+    }
 
     public Task<ProcessResult> TrustLaunchAsync(string service, params string[] arguments) => ExecAsync(service, ["trustlaunch", .. arguments]);
 
