@@ -57,7 +57,7 @@ public sealed class ComposeEndToEndTests(PodmanFixture podman, ITestOutputHelper
         // As root: unpacked as the tenant's uid, the image's files would not keep their owners and the rootfs digest
         // would not be the one the node measures (see deploy/README-containers.md).
         (await _stack.ExecAsync("tenant", ["trustlaunch", "golden", "publish", $"registry:5000/{image.Repository}:1", "--key", "/tmp/publisher.pem",
-            "--expires", "1d", "--insecure-registry", "registry:5000"], "root")).EnsureSuccess("golden publish");
+            "--expires", "1d", "--insecure-registry", "registry:5000", "--data-dir", "/root/golden"], "root")).EnsureSuccess("golden publish");
 
         var run = await RunAsync($"registry:5000/{image.Repository}:1", "hello", "--attach", "--", "/bin/busybox", "echo", Greeting);
         Assert.True(run.ExitCode == 0, $"the verified run exited {run.ExitCode}: {run.StandardError}{run.StandardOutput}");

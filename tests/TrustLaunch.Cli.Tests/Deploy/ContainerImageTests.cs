@@ -26,7 +26,7 @@ public sealed class ContainerImageTests(PodmanFixture podman)
     {
         var configured = (await podman.PodmanAsync("image", "inspect", "--format", "{{.Config.User}}", PodmanFixture.Image(target))).EnsureSuccess("inspect");
         Assert.Equal(user, configured.StandardOutput.Trim());
-        var id = (await podman.PodmanAsync("run", "--rm", "--entrypoint", "id", PodmanFixture.Image(target), "-un")).EnsureSuccess("id");
+        var id = (await podman.PodmanAsync("run", "--rm", "--no-healthcheck", "--entrypoint", "id", PodmanFixture.Image(target), "-un")).EnsureSuccess("id");
         Assert.Equal(user == "" ? "root" : user, id.StandardOutput.Trim());
     }
 
@@ -36,7 +36,7 @@ public sealed class ContainerImageTests(PodmanFixture podman)
     [InlineData("kbs")]
     public async Task TheRuntimeHasTheNativeBinaryAndNoSdk(string target)
     {
-        var listing = (await podman.PodmanAsync("run", "--rm", "--entrypoint", "sh", PodmanFixture.Image(target), "-c",
+        var listing = (await podman.PodmanAsync("run", "--rm", "--no-healthcheck", "--entrypoint", "sh", PodmanFixture.Image(target), "-c",
             "ls /usr/lib/trustlaunch; command -v dotnet || echo no dotnet; [ -e /usr/share/dotnet ] || [ -e /usr/lib/dotnet ] || echo no SDK directory; "
             + "trustlaunch --version >/dev/null && echo runs")).EnsureSuccess("listing");
         Assert.Equal("libe_sqlite3.so\ntrustlaunch\nno dotnet\nno SDK directory\nruns\n", listing.StandardOutput);
@@ -66,7 +66,7 @@ public sealed class ContainerImageTests(PodmanFixture podman)
             // The certificate as `ca` gives it to the role's volume: owned by the user the role runs as.
             var owner = role == ServiceRoles.Agent ? "0:0" : "10001:10001";
             (await ProcessRunner.RunAsync("chown", ["-R", owner, tls])).EnsureSuccess("chown");
-            var check = await podman.PodmanAsync(["run", "--rm", "--volume", $"{tls}:/etc/trustlaunch/tls:ro", "--entrypoint", "sh", PodmanFixture.Image(role), "-c", probe]);
+            var check = await podman.PodmanAsync(["run", "--rm", "--no-healthcheck", "--volume", $"{tls}:/etc/trustlaunch/tls:ro", "--entrypoint", "sh", PodmanFixture.Image(role), "-c", probe]);
             var port = probe.Split(' ')[2].Split(':')[2];
             Assert.Equal(1, check.ExitCode);
             Assert.Equal($"error: {role} https://127.0.0.1:{port}/ unreachable: Connection refused (127.0.0.1:{port})\n", check.StandardError);
