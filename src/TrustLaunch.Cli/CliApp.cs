@@ -52,6 +52,7 @@ public static class CliApp
         root.Subcommands.Add(Commands.Demo.DemoCommand.Create());
         root.Subcommands.Add(Commands.Config.ConfigCommand.Create());
         root.Subcommands.Add(Commands.Dashboard.DashboardCommand.Create());
+        root.Subcommands.Add(HealthCommand.Create());
 
         ParseResult parse;
         try
