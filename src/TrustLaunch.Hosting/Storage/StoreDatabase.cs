@@ -37,15 +37,28 @@ public abstract class StoreDatabase(int schemaVersion) : IReadinessCheck, IAsync
 
     public object Timestamp(DateTimeOffset? value) => value is { } v ? Timestamp(v) : DBNull.Value;
 
+    /// <summary>
+    /// How long the readiness check waits for the store. A store across a network that went silent (a cut link drops
+    /// packets, nothing is refused) would otherwise hold <c>/readyz</c> for the driver's command and connect timeouts
+    /// together, longer than any probe waits, so the probe would see no answer instead of "not ready" and why.
+    /// </summary>
+    public static readonly TimeSpan CheckTimeout = TimeSpan.FromSeconds(5);
+
     public async Task<string?> CheckAsync(CancellationToken cancellationToken)
     {
+        using var bounded = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        bounded.CancelAfter(CheckTimeout);
         try
         {
             return await ReadAsync(async connection =>
             {
-                await connection.ScalarAsync(null, "SELECT 1", cancellationToken).ConfigureAwait(false);
+                await connection.ScalarAsync(null, "SELECT 1", bounded.Token).ConfigureAwait(false);
                 return (string?)null;
-            }, cancellationToken).ConfigureAwait(false);
+            }, bounded.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (bounded.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            return $"{Location}: no answer within {CheckTimeout.TotalSeconds:0} s";
         }
         catch (StoreUnavailableException e)
         {
