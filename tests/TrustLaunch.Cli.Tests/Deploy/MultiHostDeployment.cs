@@ -131,7 +131,7 @@ public sealed class MultiHostDeployment : IAsyncLifetime
         [
             "--data-dir", Path.Combine(Directory, "registrar"), "--tls-dir", TlsDirectory, "--ek-ca", ekCa,
             "--listen", host.Endpoint(RegistrarOptions.DefaultAgentPort), "--management-listen", host.Endpoint(RegistrarOptions.DefaultManagementPort),
-        ], host.Endpoint(RegistrarOptions.DefaultAgentPort), ServiceRoles.Agent);
+        ], host.Endpoint(RegistrarOptions.DefaultAgentPort), AgentHost(0));
     }
 
     private async Task StartVerifierAsync()
