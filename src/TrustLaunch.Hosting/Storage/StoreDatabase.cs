@@ -46,18 +46,21 @@ public abstract class StoreDatabase(int schemaVersion) : IReadinessCheck, IAsync
 
     public async Task<string?> CheckAsync(CancellationToken cancellationToken)
     {
-        using var bounded = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        bounded.CancelAfter(CheckTimeout);
+        using var abandon = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var check = ReadAsync(async connection =>
+        {
+            await connection.ScalarAsync(null, "SELECT 1", abandon.Token).ConfigureAwait(false);
+            return (string?)null;
+        }, abandon.Token);
         try
         {
-            return await ReadAsync(async connection =>
-            {
-                await connection.ScalarAsync(null, "SELECT 1", bounded.Token).ConfigureAwait(false);
-                return (string?)null;
-            }, bounded.Token).ConfigureAwait(false);
+            // Not the driver's cancellation alone: cancelling a query sends a cancel request to the same silent server.
+            return await check.WaitAsync(CheckTimeout, cancellationToken).ConfigureAwait(false);
         }
-        catch (OperationCanceledException) when (bounded.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        catch (TimeoutException) when (!check.IsCompleted)
         {
+            await abandon.CancelAsync().ConfigureAwait(false);
+            _ = check.ContinueWith(t => t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
             return $"{Location}: no answer within {CheckTimeout.TotalSeconds:0} s";
         }
         catch (StoreUnavailableException e)

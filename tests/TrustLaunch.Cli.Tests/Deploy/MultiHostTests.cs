@@ -79,10 +79,11 @@ public sealed class MultiHostTests(MultiHostDeployment deployment) : IClassFixtu
         {
             await deployment.Network.HealAsync(MultiHostDeployment.Postgres);
         }
+        var healedAt = DateTimeOffset.UtcNow;
         await Eventually.WaitAsync(async () => await ReadinessAsync(probe) is (HttpStatusCode.OK, _) ? "" : null, () => "the verifier did not become ready again");
         var after = new List<AgentStatus>();
         foreach (var agent in deployment.Agents)
-            after.Add(await Eventually.WaitAsync(async () => await tenant.GetAgentAsync(agent.AgentId) is { } s && s.Attestations > before[agent.AgentId].Count ? s : null,
+            after.Add(await Eventually.WaitAsync(async () => await tenant.GetAgentAsync(agent.AgentId) is { LastSuccess: { } last } s && last > healedAt ? s : null,
                 () => $"agent {agent.Host.Name} not attested again after the store came back"));
 
         Assert.Equal($"store: {VerifierStoreLocation()}: no answer within {StoreDatabase.CheckTimeout.TotalSeconds:0} s", notReady);
