@@ -41,8 +41,7 @@ public sealed class AgentDeployment : IAsyncLifetime
         await Swtpm.InitializeAsync();
         TestCa.Create(TlsDirectory);
         var ekCa = Path.Combine(Directory, "ek-ca.pem");
-        await File.WriteAllTextAsync(ekCa, await File.ReadAllTextAsync(Path.Combine(SwtpmLocalCa, "issuercert.pem"))
-            + await File.ReadAllTextAsync(Path.Combine(SwtpmLocalCa, "swtpm-localca-rootca-cert.pem")) + ExtraEkCaPem);
+        await WriteSwtpmEkCaAsync(ekCa, ExtraEkCaPem);
         RegistrarPort = FreePorts.FindPair();
         Registrar = await ServiceProcess.StartAsync("registrar",
         [
@@ -51,6 +50,11 @@ public sealed class AgentDeployment : IAsyncLifetime
         ], new Uri($"https://127.0.0.1:{RegistrarPort}/readyz"), Client(ServiceRoles.Agent, RegistrarPort, ServiceRoles.Registrar), Path.Combine(Directory, "registrar.log"));
         AgentPort = FreePorts.FindPair();
     }
+
+    /// <summary>Writes the EK CA bundle a registrar needs for swtpm_setup's EK certificates (its local CA), plus <paramref name="extraPem"/>.</summary>
+    public static async Task WriteSwtpmEkCaAsync(string path, string extraPem = "") =>
+        await File.WriteAllTextAsync(path, await File.ReadAllTextAsync(Path.Combine(SwtpmLocalCa, "issuercert.pem"))
+            + await File.ReadAllTextAsync(Path.Combine(SwtpmLocalCa, "swtpm-localca-rootca-cert.pem")) + extraPem);
 
     /// <summary>Starts <c>trustlaunch serve agent</c> (again, on the same data dir and TPM) and waits until it serves.</summary>
     public async Task<ServiceProcess> StartAgentAsync()

@@ -3,12 +3,12 @@ using System.Net.Sockets;
 
 namespace TrustLaunch.Testing;
 
-/// <summary>Starts a server process for a fixture and waits until it accepts connections on its loopback port.</summary>
+/// <summary>Starts a server process for a fixture and waits until it accepts connections on its port (of loopback, or of <c>host</c>).</summary>
 public static class LoopbackServer
 {
     /// <summary>The started process once <paramref name="port"/> accepts a connection; null when the process exited
     /// first (e.g. the port was taken) or did not listen within <paramref name="timeout"/> (then it is killed).</summary>
-    public static async Task<Process?> StartAsync(ProcessStartInfo info, int port, TimeSpan? timeout = null)
+    public static async Task<Process?> StartAsync(ProcessStartInfo info, int port, TimeSpan? timeout = null, string host = "127.0.0.1")
     {
         var process = Process.Start(info) ?? throw new InvalidOperationException($"could not start {info.FileName}");
         var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(10));
@@ -22,7 +22,7 @@ public static class LoopbackServer
             try
             {
                 using var probe = new TcpClient();
-                await probe.ConnectAsync("127.0.0.1", port);
+                await probe.ConnectAsync(host, port);
                 return process;
             }
             catch (SocketException)

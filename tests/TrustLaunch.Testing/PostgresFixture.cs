@@ -12,7 +12,9 @@ namespace TrustLaunch.Testing;
 /// tests run as root (PostgreSQL refuses root). Password authentication (SCRAM) on loopback TCP; an admin role and a
 /// non-superuser <see cref="ServiceRole"/> that owns each database <see cref="CreateDatabaseAsync"/> makes, as a
 /// deployment would have. Stopped (fast shutdown) and deleted afterwards. <c>fsync=off</c> for speed: a killed
-/// server keeps what it committed (the OS has it); only a machine crash could lose it.
+/// server keeps what it committed (the OS has it); only a machine crash could lose it. On another host
+/// (<see cref="CommandPrefix"/>) it listens on <see cref="ListenAddress"/> and takes password logins from
+/// <see cref="ClientNetwork"/>.
 /// </summary>
 public sealed class PostgresFixture : IAsyncLifetime
 {
@@ -28,6 +30,15 @@ public sealed class PostgresFixture : IAsyncLifetime
     public string LogFile => Path.Combine(Directory, "postgres.log");
     public int Port { get; private set; }
     public string ServicePassword { get; } = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
+
+    /// <summary>What the server runs under, e.g. <see cref="NetworkHost.CommandPrefix"/>; none by default.</summary>
+    public IReadOnlyList<string> CommandPrefix { get; init; } = [];
+
+    /// <summary>The address the server listens on and clients connect to (127.0.0.1 unless on another host).</summary>
+    public string ListenAddress { get; init; } = "127.0.0.1";
+
+    /// <summary>A CIDR network whose clients may log in with a password too (initdb allows loopback only); null: none.</summary>
+    public string? ClientNetwork { get; init; }
 
     /// <summary>The newest PostgreSQL server installed (/usr/lib/postgresql/N/bin).</summary>
     public static string BinDirectory { get; } = System.IO.Directory.Exists("/usr/lib/postgresql")
@@ -48,6 +59,8 @@ public sealed class PostgresFixture : IAsyncLifetime
         (await RunAsPostgresAsync("initdb", "-D", DataDirectory, "-U", AdminRole, "--pwfile", passwordFile, "--auth=scram-sha-256",
             "--no-sync", "--no-instructions", "-E", "UTF8", "--locale=C.UTF-8")).EnsureSuccess("initdb");
         File.Delete(passwordFile);
+        if (ClientNetwork is not null)
+            await File.AppendAllTextAsync(Path.Combine(DataDirectory, "pg_hba.conf"), $"host all all {ClientNetwork} scram-sha-256\n");
         for (var attempt = 0; ; attempt++)
         {
             Port = FreePorts.FindPair();
@@ -67,9 +80,9 @@ public sealed class PostgresFixture : IAsyncLifetime
         return name;
     }
 
-    /// <summary><c>postgres://trustlaunch:PASSWORD@127.0.0.1:PORT/DATABASE</c>.</summary>
+    /// <summary><c>postgres://trustlaunch:PASSWORD@ADDRESS:PORT/DATABASE</c>.</summary>
     public string Url(string database, bool withPassword = true) => string.Create(CultureInfo.InvariantCulture,
-        $"postgres://{ServiceRole}{(withPassword ? ":" + ServicePassword : "")}@127.0.0.1:{Port}/{database}");
+        $"postgres://{ServiceRole}{(withPassword ? ":" + ServicePassword : "")}@{ListenAddress}:{Port}/{database}");
 
     /// <summary>Runs SQL as the admin role, in <paramref name="database"/> (default: the maintenance database).</summary>
     public async Task<object?> AdminAsync(string sql, string database = "postgres")
@@ -99,13 +112,14 @@ public sealed class PostgresFixture : IAsyncLifetime
 
     private async Task<bool> TryStartAsync()
     {
-        var info = new ProcessStartInfo(Environment.IsPrivilegedProcess ? "setpriv" : Path.Combine(BinDirectory, "postgres"))
+        string[] command = [.. CommandPrefix, .. AsPostgres("postgres")];
+        var info = new ProcessStartInfo(command[0])
         {
             UseShellExecute = false,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
         };
-        foreach (var a in AsPostgres("postgres").Concat(["-D", DataDirectory, "-h", "127.0.0.1", "-p", Port.ToString(CultureInfo.InvariantCulture),
+        foreach (var a in command.Skip(1).Concat(["-D", DataDirectory, "-h", ListenAddress, "-p", Port.ToString(CultureInfo.InvariantCulture),
             "-k", Directory, "-c", "fsync=off", "-c", "full_page_writes=off", "-c", "shared_buffers=16MB", "-c", "max_connections=100"]))
             info.ArgumentList.Add(a);
         var log = new StreamWriter(LogFile, append: true) { AutoFlush = true };
@@ -157,7 +171,7 @@ public sealed class PostgresFixture : IAsyncLifetime
 
     private string AdminConnectionString(string database) => new NpgsqlConnectionStringBuilder
     {
-        Host = "127.0.0.1",
+        Host = ListenAddress,
         Port = Port,
         Database = database,
         Username = AdminRole,
@@ -166,13 +180,16 @@ public sealed class PostgresFixture : IAsyncLifetime
         Timeout = 5,
     }.ConnectionString;
 
-    private static IEnumerable<string> AsPostgres(string tool) => Environment.IsPrivilegedProcess
-        ? ["--reuid", SystemUser, "--regid", SystemUser, "--init-groups", "--", Path.Combine(BinDirectory, tool)]
-        : [];
+    /// <summary>The command running <paramref name="tool"/> as the postgres user when the tests run as root, else the tool itself.</summary>
+    private static string[] AsPostgres(string tool) => Environment.IsPrivilegedProcess
+        ? ["setpriv", "--reuid", SystemUser, "--regid", SystemUser, "--init-groups", "--", Path.Combine(BinDirectory, tool)]
+        : [Path.Combine(BinDirectory, tool)];
 
-    private Task<ProcessResult> RunAsPostgresAsync(string tool, params string[] arguments) => Environment.IsPrivilegedProcess
-        ? ProcessRunner.RunAsync("setpriv", AsPostgres(tool).Concat(arguments), workingDirectory: Directory)
-        : ProcessRunner.RunAsync(Path.Combine(BinDirectory, tool), arguments, workingDirectory: Directory);
+    private Task<ProcessResult> RunAsPostgresAsync(string tool, params string[] arguments)
+    {
+        var command = AsPostgres(tool);
+        return ProcessRunner.RunAsync(command[0], command.Skip(1).Concat(arguments), workingDirectory: Directory);
+    }
 
     public async Task DisposeAsync()
     {

@@ -6,7 +6,8 @@ namespace TrustLaunch.Testing;
 /// <c>trustlaunch serve ROLE …</c> as a real child process: started with the CLI the tests built (<c>dotnet
 /// trustlaunch.dll</c>, or the executable named by <c>TRUSTLAUNCH_CLI</c>, e.g. the Native AOT one), ready once
 /// <c>readyUrl</c> answers 200, output appended to <see cref="LogFile"/>; stopped with SIGTERM, or killed with
-/// SIGKILL as a crash would, and restarted with the same arguments (so the same data dir).
+/// SIGKILL as a crash would, and restarted with the same arguments (so the same data dir). A command prefix that execs
+/// its command (e.g. <see cref="NetworkHost.CommandPrefix"/>, <c>ip netns exec NAME</c>) runs it on another host.
 /// </summary>
 public sealed class ServiceProcess : IAsyncDisposable
 {
@@ -20,10 +21,13 @@ public sealed class ServiceProcess : IAsyncDisposable
     private StreamWriter? _log;
 
     private readonly string? _executable;
+    private readonly IReadOnlyList<string> _commandPrefix;
 
-    private ServiceProcess(string role, IReadOnlyList<string> arguments, Uri readyUrl, HttpClient probe, string logFile, string? executable)
+    private ServiceProcess(string role, IReadOnlyList<string> arguments, Uri readyUrl, HttpClient probe, string logFile, string? executable,
+        IReadOnlyList<string> commandPrefix)
     {
         _executable = executable;
+        _commandPrefix = commandPrefix;
         Role = role;
         Arguments = arguments;
         _readyUrl = readyUrl;
@@ -38,11 +42,12 @@ public sealed class ServiceProcess : IAsyncDisposable
 
     /// <summary>Starts <c>trustlaunch serve ROLE ARGUMENTS</c> and waits until <paramref name="readyUrl"/> (fetched with
     /// <paramref name="probe"/>, which must trust the service's certificate) answers 200. <paramref name="executable"/>
-    /// runs instead of the CLI <see cref="CliCommand"/> finds (e.g. a Native AOT <c>trustlaunch</c>).</summary>
+    /// runs instead of the CLI <see cref="CliCommand"/> finds (e.g. a Native AOT <c>trustlaunch</c>); <paramref name="commandPrefix"/>
+    /// (a command that execs the rest, so the pid stays the service's) goes before it.</summary>
     public static async Task<ServiceProcess> StartAsync(string role, IEnumerable<string> arguments, Uri readyUrl, HttpClient probe, string logFile,
-        string? executable = null)
+        string? executable = null, IReadOnlyList<string>? commandPrefix = null)
     {
-        var service = new ServiceProcess(role, [.. arguments], readyUrl, probe, logFile, executable);
+        var service = new ServiceProcess(role, [.. arguments], readyUrl, probe, logFile, executable, commandPrefix ?? []);
         await service.StartAsync();
         return service;
     }
@@ -52,7 +57,9 @@ public sealed class ServiceProcess : IAsyncDisposable
     {
         if (_process is not null)
             throw new InvalidOperationException($"{Role} is already running (pid {_process.Id})");
-        var (fileName, prefix) = _executable is null ? CliCommand() : (_executable, []);
+        var (cli, cliPrefix) = _executable is null ? CliCommand() : (_executable, []);
+        string[] command = [.. _commandPrefix, cli, .. cliPrefix];
+        var fileName = command[0];
         var info = new ProcessStartInfo(fileName)
         {
             UseShellExecute = false,
@@ -60,7 +67,7 @@ public sealed class ServiceProcess : IAsyncDisposable
             RedirectStandardError = true,
             RedirectStandardInput = true,
         };
-        foreach (var argument in prefix.Concat(["serve", Role]).Concat(Arguments))
+        foreach (var argument in command.Skip(1).Concat(["serve", Role]).Concat(Arguments))
             info.ArgumentList.Add(argument);
         _log ??= new StreamWriter(new FileStream(LogFile, FileMode.Append, FileAccess.Write, FileShare.ReadWrite)) { AutoFlush = true };
         WriteLog($"--- start: trustlaunch serve {Role} {string.Join(' ', Arguments)}");

@@ -7,7 +7,9 @@ namespace TrustLaunch.Testing;
 
 /// <summary>
 /// A private swtpm for one test class: its own state directory made by <c>swtpm_setup --createek --create-ek-cert</c>
-/// (RSA and ECC EKs persisted, EK certificates in NV), its own loopback ports, stopped and deleted afterwards.
+/// (RSA and ECC EKs persisted, EK certificates in NV), its own loopback ports, stopped and deleted afterwards. On
+/// another host (<see cref="CommandPrefix"/>) it listens on that host's <see cref="ListenAddress"/>, which the test
+/// process reaches.
 /// </summary>
 public sealed class SwtpmFixture : IAsyncLifetime
 {
@@ -17,8 +19,14 @@ public sealed class SwtpmFixture : IAsyncLifetime
     public int Port { get; private set; }
     public int ControlPort => Port + 1;
 
+    /// <summary>What swtpm runs under, e.g. <see cref="NetworkHost.CommandPrefix"/>; none by default.</summary>
+    public IReadOnlyList<string> CommandPrefix { get; init; } = [];
+
+    /// <summary>The address swtpm listens on (127.0.0.1 unless on another host).</summary>
+    public string ListenAddress { get; init; } = "127.0.0.1";
+
     /// <summary>The TCTI string both TrustLaunch and tpm2-tools take.</summary>
-    public string Tcti => $"swtpm:host=127.0.0.1,port={Port}";
+    public string Tcti => $"swtpm:host={ListenAddress},port={Port}";
 
     /// <summary>swtpm_setup persists its RSA EK here.</summary>
     public const uint PersistentRsaEk = 0x8101_0001;
@@ -42,7 +50,7 @@ public sealed class SwtpmFixture : IAsyncLifetime
 
     public TpmDevice OpenDevice() => TpmDevice.Open(Tcti);
 
-    public SwtpmControl Control => new("127.0.0.1", ControlPort);
+    public SwtpmControl Control => new(ListenAddress, ControlPort);
 
     /// <summary>Runs a tpm2-tools command against this TPM and fails the test with its stderr if it fails.</summary>
     public async Task<ProcessResult> Tpm2Async(string tool, params string[] arguments) =>
@@ -71,22 +79,24 @@ public sealed class SwtpmFixture : IAsyncLifetime
 
     private async Task<bool> TryStartAsync()
     {
-        var info = new ProcessStartInfo("swtpm")
+        string[] command = [.. CommandPrefix, "swtpm"];
+        var info = new ProcessStartInfo(command[0])
         {
             UseShellExecute = false,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
         };
-        foreach (var a in new[]
-        {
-            "socket", "--tpm2", "--tpmstate", $"dir={StateDirectory}",
-            "--server", $"type=tcp,port={Port},bindaddr=127.0.0.1",
-            "--ctrl", $"type=tcp,port={ControlPort},bindaddr=127.0.0.1",
+        string[] arguments =
+        [
+            .. command.Skip(1), "socket", "--tpm2", "--tpmstate", $"dir={StateDirectory}",
+            "--server", $"type=tcp,port={Port},bindaddr={ListenAddress}",
+            "--ctrl", $"type=tcp,port={ControlPort},bindaddr={ListenAddress}",
             "--flags", "not-need-init,startup-clear",
             "--log", $"file={Path.Combine(StateDirectory, "swtpm.log")},level=1",
-        })
+        ];
+        foreach (var a in arguments)
             info.ArgumentList.Add(a);
-        _process = await LoopbackServer.StartAsync(info, Port);
+        _process = await LoopbackServer.StartAsync(info, Port, host: ListenAddress);
         return _process is not null;
     }
 

@@ -26,6 +26,13 @@ public static class TestCa
         return ca.Issue(role, name, ServiceRoles.IsServer(role) ? Loopback : null, outputDirectory: outputDirectory);
     }
 
+    /// <summary>A certificate for <paramref name="role"/> on another host, naming <paramref name="address"/> when the role serves TLS.</summary>
+    public static IssuedCertificate IssueAt(this CertificateAuthority ca, string role, string name, IPAddress address)
+    {
+        ArgumentNullException.ThrowIfNull(ca);
+        return ca.Issue(role, name, ServiceRoles.IsServer(role) ? SubjectAltNames.Parse(["IP:" + address]) : null);
+    }
+
     /// <summary>A new CA in <paramref name="tlsDirectory"/> with one certificate per role, named after it.</summary>
     public static void Create(string tlsDirectory, IEnumerable<string>? roles = null)
     {

@@ -37,15 +37,31 @@ public abstract class StoreDatabase(int schemaVersion) : IReadinessCheck, IAsync
 
     public object Timestamp(DateTimeOffset? value) => value is { } v ? Timestamp(v) : DBNull.Value;
 
+    /// <summary>
+    /// How long the readiness check waits for the store. A store across a network that went silent (a cut link drops
+    /// packets, nothing is refused) would otherwise hold <c>/readyz</c> for the driver's command and connect timeouts
+    /// together, longer than any probe waits, so the probe would see no answer instead of "not ready" and why.
+    /// </summary>
+    public static readonly TimeSpan CheckTimeout = TimeSpan.FromSeconds(5);
+
     public async Task<string?> CheckAsync(CancellationToken cancellationToken)
     {
+        using var abandon = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var check = ReadAsync(async connection =>
+        {
+            await connection.ScalarAsync(null, "SELECT 1", abandon.Token).ConfigureAwait(false);
+            return (string?)null;
+        }, abandon.Token);
         try
         {
-            return await ReadAsync(async connection =>
-            {
-                await connection.ScalarAsync(null, "SELECT 1", cancellationToken).ConfigureAwait(false);
-                return (string?)null;
-            }, cancellationToken).ConfigureAwait(false);
+            // Not the driver's cancellation alone: cancelling a query sends a cancel request to the same silent server.
+            return await check.WaitAsync(CheckTimeout, cancellationToken).ConfigureAwait(false);
+        }
+        catch (TimeoutException) when (!check.IsCompleted)
+        {
+            await abandon.CancelAsync().ConfigureAwait(false);
+            _ = check.ContinueWith(t => t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+            return $"{Location}: no answer within {CheckTimeout.TotalSeconds:0} s";
         }
         catch (StoreUnavailableException e)
         {
