@@ -126,8 +126,10 @@ public sealed record PushAttestationResult(string Status, string? Reason, long? 
 /// <c>GoldenTrust</c> holds the launcher's trust-policy rules (the <c>trustlaunch run --trust-policy</c> document:
 /// <c>repositories</c> with <c>golden_from</c> and <c>min_created</c>, <c>revoked</c>), which the verifier applies to
 /// remote-mode launches and to every <c>ImageVerified</c> it re-checks; absent = golden values must name the image's
-/// own repository, nothing revoked.
+/// own repository, nothing revoked. A member it does not know is refused, not ignored: a misspelt rule must not
+/// leave the policy more permissive than its author meant.
 /// </summary>
+[System.Text.Json.Serialization.JsonUnmappedMemberHandling(System.Text.Json.Serialization.JsonUnmappedMemberHandling.Disallow)]
 public sealed record PolicyDocument(
     string Name,
     IReadOnlyDictionary<string, string> TrustedPublishers,
