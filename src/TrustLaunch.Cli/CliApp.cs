@@ -43,6 +43,7 @@ public static class CliApp
         }
         root.Subcommands.Add(AgentCommands.Create(options));
         root.Subcommands.Add(PolicyCommands.Create(options));
+        root.Subcommands.Add(Commands.Registrar.RegistrarCommands.Create(options));
         root.Subcommands.Add(Commands.Kbs.KbsCommand.Create(options));
         root.Subcommands.Add(Commands.KeyProvider.KeyProviderCommand.Create(options));
         root.Subcommands.Add(Commands.StreamProcessor.StreamDecryptCommand.Create());

@@ -80,7 +80,7 @@ public sealed class KbsLoad(SimulatedFleet fleet, HttpClient http, Uri broker, K
         var ids = fleet.Agents.Select(a => a.AgentId).ToHashSet(StringComparer.Ordinal);
         while (true)
         {
-            var attested = (await verifier.ListAgentsAsync(cancellationToken).ConfigureAwait(false))
+            var attested = (await verifier.ListAgentsAsync(cancellationToken: cancellationToken).ConfigureAwait(false))
                 .Count(s => ids.Contains(s.AgentId) && s.State == AgentStates.Attested);
             if (attested == ids.Count)
                 return;

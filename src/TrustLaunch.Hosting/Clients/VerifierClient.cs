@@ -16,8 +16,9 @@ public sealed class VerifierClient(HttpClient http)
         SendAsync(HttpMethod.Post, "v1/agents", JsonContent.Create(request, ContractsJsonContext.Default.AddAgentRequest),
             ContractsJsonContext.Default.AgentStatus, cancellationToken);
 
-    public Task<IReadOnlyList<AgentStatus>> ListAgentsAsync(CancellationToken cancellationToken = default) =>
-        SendAsync(HttpMethod.Get, "v1/agents", null, ContractsJsonContext.Default.IReadOnlyListAgentStatus, cancellationToken);
+    /// <summary>The agents under attestation; with <paramref name="state"/>, only those in it.</summary>
+    public Task<IReadOnlyList<AgentStatus>> ListAgentsAsync(string? state = null, CancellationToken cancellationToken = default) =>
+        SendAsync(HttpMethod.Get, state is null ? "v1/agents" : "v1/agents?state=" + Uri.EscapeDataString(state), null, ContractsJsonContext.Default.IReadOnlyListAgentStatus, cancellationToken);
 
     public Task<AgentStatus?> GetAgentAsync(string agentId, CancellationToken cancellationToken = default) =>
         FindAsync($"v1/agents/{Uri.EscapeDataString(agentId)}", ContractsJsonContext.Default.AgentStatus, cancellationToken);
@@ -29,6 +30,11 @@ public sealed class VerifierClient(HttpClient http)
 
     public Task RemoveAgentAsync(string agentId, CancellationToken cancellationToken = default) =>
         SendAsync(HttpMethod.Delete, $"v1/agents/{Uri.EscapeDataString(agentId)}", cancellationToken);
+
+    /// <summary>Holds the agent to <paramref name="policy"/> (its latest version), appraised afresh from the log's start.</summary>
+    public Task<AgentStatus> UpdateAgentPolicyAsync(string agentId, string policy, CancellationToken cancellationToken = default) =>
+        SendAsync(HttpMethod.Put, $"v1/agents/{Uri.EscapeDataString(agentId)}/policy",
+            JsonContent.Create(new AgentPolicyUpdate(policy), ContractsJsonContext.Default.AgentPolicyUpdate), ContractsJsonContext.Default.AgentStatus, cancellationToken);
 
     public Task<AgentStatus> PauseAgentAsync(string agentId, bool pause, CancellationToken cancellationToken = default) =>
         SendAsync(HttpMethod.Post, $"v1/agents/{Uri.EscapeDataString(agentId)}/{(pause ? "pause" : "resume")}", null,

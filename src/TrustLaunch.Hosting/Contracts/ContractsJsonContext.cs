@@ -24,6 +24,7 @@ namespace TrustLaunch.Hosting.Contracts;
 [JsonSerializable(typeof(MeasuredEvent))]
 [JsonSerializable(typeof(IReadOnlyList<CelRecord>))]
 [JsonSerializable(typeof(AddAgentRequest))]
+[JsonSerializable(typeof(AgentPolicyUpdate))]
 [JsonSerializable(typeof(AgentStatus))]
 [JsonSerializable(typeof(AgentAppraisal))]
 [JsonSerializable(typeof(IReadOnlyList<AgentStatus>))]

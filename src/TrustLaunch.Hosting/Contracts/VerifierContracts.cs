@@ -4,10 +4,11 @@ namespace TrustLaunch.Hosting.Contracts;
 
 // Verifier wire format. Tenant API (8881, mTLS):
 //   POST   /v1/agents                  AddAgentRequest -> 201 AgentStatus | 409 exists | 404 unknown policy/agent
-//   GET    /v1/agents                  -> AgentStatus[]
+//   GET    /v1/agents[?state=S]        -> AgentStatus[] (those in state S: Registered, Attesting, Attested, Failed, Unreachable)
 //   GET    /v1/agents/{id}             -> AgentStatus                (also to kbs certificates)
 //   GET    /v1/agents/{id}/appraisal   -> AgentAppraisal             (also to kbs certificates)
 //   DELETE /v1/agents/{id}             -> 204
+//   PUT    /v1/agents/{id}/policy      AgentPolicyUpdate -> AgentStatus (appraised afresh from the log's start) | 404 | 409 same policy
 //   POST   /v1/agents/{id}/pause | /resume -> AgentStatus
 //   GET    /v1/agents/{id}/results?last=N  -> AttestationResultRecord[] (newest first)
 //   POST   /v1/policies                PolicyDocument -> 201 StoredPolicy (version = previous + 1)
@@ -33,6 +34,9 @@ namespace TrustLaunch.Hosting.Contracts;
 /// </summary>
 public sealed record AddAgentRequest(string AgentId, string Policy, string? Address = null, string? Mode = null);
 
+/// <summary>Hold an agent to another policy (keylime_tenant's update): its whole launch log is appraised afresh under it.</summary>
+public sealed record AgentPolicyUpdate(string Policy);
+
 /// <summary>How an agent's evidence reaches the verifier.</summary>
 public static class AttestationModes
 {
@@ -48,6 +52,8 @@ public static class AgentStates
     public const string Attested = "Attested";
     public const string Failed = "Failed";
     public const string Unreachable = "Unreachable";
+
+    public static IReadOnlyList<string> All { get; } = [Registered, Attesting, Attested, Failed, Unreachable];
 }
 
 /// <summary>
@@ -120,8 +126,10 @@ public sealed record PushAttestationResult(string Status, string? Reason, long? 
 /// <c>GoldenTrust</c> holds the launcher's trust-policy rules (the <c>trustlaunch run --trust-policy</c> document:
 /// <c>repositories</c> with <c>golden_from</c> and <c>min_created</c>, <c>revoked</c>), which the verifier applies to
 /// remote-mode launches and to every <c>ImageVerified</c> it re-checks; absent = golden values must name the image's
-/// own repository, nothing revoked.
+/// own repository, nothing revoked. A member it does not know is refused, not ignored: a misspelt rule must not
+/// leave the policy more permissive than its author meant.
 /// </summary>
+[System.Text.Json.Serialization.JsonUnmappedMemberHandling(System.Text.Json.Serialization.JsonUnmappedMemberHandling.Disallow)]
 public sealed record PolicyDocument(
     string Name,
     IReadOnlyDictionary<string, string> TrustedPublishers,

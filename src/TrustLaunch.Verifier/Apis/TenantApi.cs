@@ -24,8 +24,13 @@ public static class TenantApi
     {
         var v1 = app.MapGroup("/v1").OnEndpoint(endpoint).RequireClientRole(ServiceRoles.Tenant);
         v1.MapPost("/agents", AddAgentAsync);
-        v1.MapGet("/agents", async (IVerifierStore store, CancellationToken ct) =>
-            TypedResults.Ok<IReadOnlyList<AgentStatus>>([.. (await store.ListAgentsAsync(ct).ConfigureAwait(false)).Select(a => a.ToStatus())]));
+        v1.MapGet("/agents", async Task<Results<Ok<IReadOnlyList<AgentStatus>>, ProblemHttpResult>> (string? state, IVerifierStore store, CancellationToken ct) =>
+        {
+            if (state is not null && !AgentStates.All.Contains(state, StringComparer.Ordinal))
+                return TypedResults.Problem(detail: $"state must be one of {string.Join(", ", AgentStates.All)}, not '{state}'", statusCode: StatusCodes.Status400BadRequest);
+            var agents = await store.ListAgentsAsync(ct).ConfigureAwait(false);
+            return TypedResults.Ok<IReadOnlyList<AgentStatus>>([.. agents.Where(a => state is null || a.State == state).Select(a => a.ToStatus())]);
+        });
         // The key broker (kbs) reads an agent's state and appraisal, and nothing else.
         var read = app.MapGroup("/v1/agents").OnEndpoint(endpoint).RequireClientRole(ServiceRoles.Tenant, ServiceRoles.Kbs);
         read.MapGet("/{id}", async Task<Results<Ok<AgentStatus>, ProblemHttpResult>> (string id, IVerifierStore store, CancellationToken ct) =>
@@ -47,6 +52,7 @@ public static class TenantApi
             metrics.Forget(id);
             return TypedResults.NoContent();
         });
+        v1.MapPut("/agents/{id}/policy", UpdatePolicyAsync);
         v1.MapPost("/agents/{id}/pause", (string id, IVerifierStore store, CancellationToken ct) => PauseAsync(id, true, store, ct));
         v1.MapPost("/agents/{id}/resume", async (string id, IVerifierStore store, VerifierOptions options, TimeProvider time, CancellationToken ct) =>
         {
@@ -133,6 +139,23 @@ public static class TenantApi
         if (!await store.AddAgentAsync(agent, ct).ConfigureAwait(false))
             return TypedResults.Problem(title: "agent exists", detail: $"agent '{request.AgentId}' is already under attestation", statusCode: StatusCodes.Status409Conflict);
         return TypedResults.Created($"/v1/agents/{Uri.EscapeDataString(agent.AgentId)}", agent.ToStatus());
+    }
+
+    private static async Task<Results<Ok<AgentStatus>, ProblemHttpResult>> UpdatePolicyAsync(string id, AgentPolicyUpdate update, IVerifierStore store,
+        VerifierOptions options, TimeProvider time, CancellationToken ct)
+    {
+        if (string.IsNullOrWhiteSpace(update.Policy))
+            return TypedResults.Problem(detail: "policy is required", statusCode: StatusCodes.Status400BadRequest);
+        if (await store.GetAgentAsync(id, ct).ConfigureAwait(false) is not { } agent)
+            return NoSuchAgent(id);
+        // Its own policy's new versions reach an agent by themselves; resume re-appraises a Failed one.
+        if (agent.PolicyName == update.Policy)
+            return TypedResults.Problem(title: "same policy", detail: $"agent '{id}' is already held to policy '{update.Policy}'", statusCode: StatusCodes.Status409Conflict);
+        if (await store.GetPolicyAsync(update.Policy, null, ct).ConfigureAwait(false) is not { } policy)
+            return TypedResults.Problem(title: "no such policy", detail: $"policy '{update.Policy}' does not exist", statusCode: StatusCodes.Status404NotFound);
+        return await store.ChangePolicyAsync(id, policy, options.FirstPushDeadline(time.GetUtcNow()), ct).ConfigureAwait(false) is { } updated
+            ? TypedResults.Ok(updated.ToStatus())
+            : NoSuchAgent(id);
     }
 
     private static async Task<Results<Ok<AgentStatus>, ProblemHttpResult>> PauseAsync(string id, bool pause, IVerifierStore store, CancellationToken ct) =>

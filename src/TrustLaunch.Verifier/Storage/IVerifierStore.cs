@@ -29,6 +29,14 @@ public interface IVerifierStore
 
     Task<bool> RemoveAgentAsync(string agentId, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Holds the agent to <paramref name="policy"/> and starts its appraisal over (state Attesting, appraisal state
+    /// <see cref="Appraisal.AppraisalState.Initial"/>, its push challenge dropped, a push-mode agent given
+    /// <paramref name="pushDeadline"/>), so the whole launch log is judged under the new policy. Null when the agent is
+    /// not under attestation.
+    /// </summary>
+    Task<AgentRecord?> ChangePolicyAsync(string agentId, StoredPolicy policy, DateTimeOffset pushDeadline, CancellationToken cancellationToken = default);
+
     /// <summary>Pauses, or resumes (a Failed or Unreachable agent is attested afresh from its last good state).</summary>
     Task<AgentRecord?> SetPausedAsync(string agentId, bool paused, CancellationToken cancellationToken = default);
 
@@ -36,7 +44,7 @@ public interface IVerifierStore
     /// Saves the agent's new state (appraisal columns only: a concurrent pause or policy change stands), appends the
     /// result and queues <paramref name="notification"/> for every URL, in one transaction (shared with results recorded
     /// at the same time, each keeping its own checks and answer). Returns null, writing nothing, when the agent was
-    /// removed meanwhile, or when <paramref name="leaseHolder"/> (an instance id; null = no lease check) no longer holds
+    /// removed meanwhile or put under another policy since it was read (<see cref="ChangePolicyAsync"/>), or when <paramref name="leaseHolder"/> (an instance id; null = no lease check) no longer holds
     /// the agent's lease: a late result never overwrites the new holder's state.
     /// </summary>
     Task<AttestationResultRecord?> RecordAttestationAsync(AgentRecord agent, AttestationResultRecord result,

@@ -44,6 +44,37 @@ public sealed partial class VerifierStore
             return await connection.ExecuteAsync(transaction, "DELETE FROM agents WHERE agent_id = @id", cancellationToken, ("@id", agentId)).ConfigureAwait(false) > 0;
         }, cancellationToken);
 
+    public Task<AgentRecord?> ChangePolicyAsync(string agentId, StoredPolicy policy, DateTimeOffset pushDeadline, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(policy);
+        return Database.WriteAsync(async (connection, transaction) =>
+        {
+            if (await connection.QuerySingleAsync(transaction, $"SELECT {AgentColumns} FROM agents WHERE agent_id = @id", ReadAgent, cancellationToken,
+                    ("@id", agentId)).ConfigureAwait(false) is not { } agent)
+                return null;
+            var updated = agent with
+            {
+                PolicyName = policy.Policy.Name,
+                PolicyVersion = policy.Version,
+                State = AgentStates.Attesting,
+                Appraisal = AppraisalState.Initial,
+                FailureReason = null,
+                FailedEventIndex = null,
+                ConsecutiveFaults = 0,
+                PushDeadline = agent.IsPush ? pushDeadline : null,
+            };
+            await connection.ExecuteAsync(transaction, "DELETE FROM challenges WHERE agent_id = @id", cancellationToken, ("@id", agentId)).ConfigureAwait(false);
+            await connection.ExecuteAsync(transaction, """
+                UPDATE agents SET policy_name = @policy, policy_version = @policy_version, state = @state, pcr_value = @pcr, next_recnum = @next,
+                    clock = @clock, reset_count = @reset, restart_count = @restart, boot_count = @boot, verified_images = @images,
+                    created_containers = @containers, failure_reason = @reason, failed_event_index = @event, consecutive_faults = @faults,
+                    push_deadline = @deadline
+                WHERE agent_id = @id
+                """, cancellationToken, AgentParameters(updated)).ConfigureAwait(false);
+            return updated;
+        }, cancellationToken);
+    }
+
     public async Task<AgentRecord?> SetPausedAsync(string agentId, bool paused, CancellationToken cancellationToken = default)
     {
         // Resuming takes a Failed or Unreachable agent back to Attesting: the next quote is appraised from its last
@@ -81,7 +112,7 @@ public sealed partial class VerifierStore
                 created_containers = @containers,
                 last_attestation = @last, last_success = @success, failure_reason = @reason, failed_event_index = @event,
                 events_verified = @verified, attestations = @attestations, consecutive_faults = @faults
-            WHERE agent_id = @id{LeaseFence(leaseHolder)}
+            WHERE agent_id = @id AND policy_name = @policy{LeaseFence(leaseHolder)}
             """, cancellationToken, [.. AgentParameters(agent), .. FenceParameters(leaseHolder)]).ConfigureAwait(false);
         if (updated == 0)
             return null;

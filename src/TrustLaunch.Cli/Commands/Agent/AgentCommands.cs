@@ -5,7 +5,7 @@ using TrustLaunch.Hosting.Contracts;
 
 namespace TrustLaunch.Cli.Commands.Agent;
 
-/// <summary><c>trustlaunch agent add|list|status|remove|pause|resume</c>: agents under attestation at the verifier.</summary>
+/// <summary><c>trustlaunch agent add|list|status|update|remove|pause|resume</c>: agents under attestation at the verifier.</summary>
 public static class AgentCommands
 {
     public static Command Create(GlobalOptions options)
@@ -13,7 +13,7 @@ public static class AgentCommands
         var tenant = new TenantOptions();
         var agent = new Command("agent", "Put agents under attestation at the verifier and watch their state");
         tenant.AddTo(agent);
-        foreach (var command in new[] { Add(options, tenant), List(options, tenant), Status(options, tenant), Remove(options, tenant),
+        foreach (var command in new[] { Add(options, tenant), List(options, tenant), Status(options, tenant), Update(options, tenant), Remove(options, tenant),
                      Pause(options, tenant, pause: true), Pause(options, tenant, pause: false) })
             agent.Subcommands.Add(command);
         return agent;
@@ -42,11 +42,29 @@ public static class AgentCommands
 
     private static Command List(GlobalOptions options, TenantOptions tenant)
     {
-        var command = new Command("list", "List agents under attestation");
+        var state = new Option<string?>("--state") { Description = "Only agents in this state", HelpName = "STATE" };
+        state.AcceptOnlyFromAmong([.. AgentStates.All]);
+        var command = new Command("list", "List agents under attestation") { state };
         command.SetAction(async (parse, ct) =>
         {
-            var agents = await tenant.CallAsync(parse, c => c.ListAgentsAsync(ct)).ConfigureAwait(false);
-            return await CliOutput.For(parse, options).WriteAsync(agents, ContractsJsonContext.Default.IReadOnlyListAgentStatus, WriteTable).ConfigureAwait(false);
+            var only = parse.GetValue(state);
+            var agents = await tenant.CallAsync(parse, c => c.ListAgentsAsync(only, ct)).ConfigureAwait(false);
+            return await CliOutput.For(parse, options).WriteAsync(agents, ContractsJsonContext.Default.IReadOnlyListAgentStatus,
+                (w, list) => WriteTable(w, list, only is null ? "no agents under attestation" : $"no agents {only}")).ConfigureAwait(false);
+        });
+        return command;
+    }
+
+    private static Command Update(GlobalOptions options, TenantOptions tenant)
+    {
+        var id = AgentId();
+        var policy = new Option<string>("--policy") { Description = "The policy to hold the agent to from now on", HelpName = "NAME", Required = true };
+        var command = new Command("update", "Hold an agent to another policy: its whole launch log is appraised afresh under it") { id, policy };
+        command.SetAction(async (parse, ct) =>
+        {
+            var status = await tenant.CallAsync(parse, c => c.UpdateAgentPolicyAsync(parse.GetValue(id)!, parse.GetValue(policy)!, ct)).ConfigureAwait(false);
+            return await CliOutput.For(parse, options).WriteAsync(status, ContractsJsonContext.Default.AgentStatus,
+                (w, s) => w.WriteLine(string.Create(CultureInfo.InvariantCulture, $"agent {s.AgentId} now under policy {s.Policy} v{s.PolicyVersion}: {s.State}"))).ConfigureAwait(false);
         });
         return command;
     }
@@ -98,11 +116,11 @@ public static class AgentCommands
         return command;
     }
 
-    private static void WriteTable(TextWriter w, IReadOnlyList<AgentStatus> agents)
+    private static void WriteTable(TextWriter w, IReadOnlyList<AgentStatus> agents, string none)
     {
         if (agents.Count == 0)
         {
-            w.WriteLine("no agents under attestation");
+            w.WriteLine(none);
             return;
         }
         const string format = "{0,-38} {1,-22} {2,-14} {3,-12} {4,-20} {5}";

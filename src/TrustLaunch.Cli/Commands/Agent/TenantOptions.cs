@@ -22,7 +22,12 @@ public sealed class TenantOptions
         DefaultValueFactory = _ => Environment.GetEnvironmentVariable(VerifierVariable) ?? "https://127.0.0.1:8881",
     };
 
-    public Option<string> TlsDirectory { get; } = new("--tls-dir")
+    public Option<string> TlsDirectory { get; } = TlsDirectoryOption();
+
+    public Option<string> TlsName { get; } = TlsNameOption();
+
+    /// <summary><c>--tls-dir</c>: where every tenant command (verifier or registrar) finds its certificate.</summary>
+    public static Option<string> TlsDirectoryOption() => new("--tls-dir")
     {
         Description = $"Directory with the tenant certificate, key, ca.crt and crl.pem (default ${TlsDirectoryVariable}, else /etc/trustlaunch/tls)",
         HelpName = "DIR",
@@ -30,7 +35,7 @@ public sealed class TenantOptions
         DefaultValueFactory = _ => Environment.GetEnvironmentVariable(TlsDirectoryVariable) ?? "/etc/trustlaunch/tls",
     };
 
-    public Option<string> TlsName { get; } = new("--tls-name")
+    public static Option<string> TlsNameOption() => new("--tls-name")
     {
         Description = "Certificate name in --tls-dir (default tenant)",
         HelpName = "NAME",

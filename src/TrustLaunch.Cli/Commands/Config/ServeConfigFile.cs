@@ -113,7 +113,7 @@ public static class ServeConfigFile
             throw Refuse(path, Line(at), "anchors, aliases and tags are not allowed");
     }
 
-    private static bool IsNull(string value) => value is "" or "~" or "null" or "Null" or "NULL";
+    internal static bool IsNull(string value) => value is "" or "~" or "null" or "Null" or "NULL";
 
     private static int Line(ParsingEvent? at) => at is null ? 0 : (int)at.Start.Line;
 

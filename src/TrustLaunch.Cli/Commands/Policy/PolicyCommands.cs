@@ -22,7 +22,7 @@ public static class PolicyCommands
 
     private static Command Add(GlobalOptions options, TenantOptions tenant)
     {
-        var file = new Argument<FileInfo>("FILE") { Description = "Policy JSON (snake_case PolicyDocument: trusted_publishers, allowed_publishers, allowed_image_digests, allowed_namespaces, launch_pcr, expected_pcrs, exec, allow_host_network, allow_unconfined_seccomp, golden_trust); a trusted publisher value may name a PEM file" };
+        var file = new Argument<FileInfo>("FILE") { Description = "Policy JSON, or YAML when named .yaml/.yml (snake_case PolicyDocument: trusted_publishers, allowed_publishers, allowed_image_digests, allowed_namespaces, launch_pcr, expected_pcrs, exec, allow_host_network, allow_unconfined_seccomp, golden_trust); a trusted publisher value may name a PEM file" };
         var command = new Command("add", "Add a policy, or a new version of it") { file };
         command.SetAction(async (parse, ct) =>
         {

@@ -4,7 +4,8 @@ using TrustLaunch.Hosting.Contracts;
 namespace TrustLaunch.Cli.Commands.Policy;
 
 /// <summary>
-/// Reads a policy file: JSON in the wire form (snake_case; <c>exec</c> is <c>"allow"</c>, <c>"deny"</c> or a list of
+/// Reads a policy file (<c>.yaml</c>/<c>.yml</c>: YAML, turned into its JSON twin by <see cref="PolicyYaml"/>; any
+/// other name: JSON): the wire form (snake_case; <c>exec</c> is <c>"allow"</c>, <c>"deny"</c> or a list of
 /// argv[0] values, <c>allow_host_network</c> and <c>allow_unconfined_seccomp</c> booleans, all optional). A
 /// <c>trusted_publishers</c> value that is not a PEM block is a path to a PEM file, relative to the policy file.
 /// </summary>
@@ -22,8 +23,10 @@ public static class PolicyFile
         PolicyDocument? document;
         try
         {
-            await using var stream = file.OpenRead();
-            document = await JsonSerializer.DeserializeAsync(stream, ContractsJsonContext.Default.PolicyDocument, cancellationToken).ConfigureAwait(false);
+            var bytes = await File.ReadAllBytesAsync(file.FullName, cancellationToken).ConfigureAwait(false);
+            if (PolicyYaml.IsYaml(file))
+                bytes = PolicyYaml.ToJson(file.FullName, await File.ReadAllTextAsync(file.FullName, cancellationToken).ConfigureAwait(false));
+            document = JsonSerializer.Deserialize(bytes, ContractsJsonContext.Default.PolicyDocument);
         }
         catch (JsonException e)
         {
