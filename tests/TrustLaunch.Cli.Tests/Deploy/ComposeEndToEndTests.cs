@@ -55,7 +55,7 @@ public sealed class ComposeEndToEndTests(PodmanFixture podman, ITestOutputHelper
 
         var image = await PushAsync("demo/hello", "This image has a golden value.\n");
         // As root: unpacked as the tenant's uid, the image's files would not keep their owners and the rootfs digest
-        // would not be the one the node measures (see deploy/README-containers.md).
+        // would not be the one the node measures (see README.md, "Container images and compose").
         (await _stack.ExecAsync("tenant", ["trustlaunch", "golden", "publish", $"registry:5000/{image.Repository}:1", "--key", "/tmp/publisher.pem",
             "--expires", "1d", "--insecure-registry", "registry:5000", "--data-dir", "/root/golden"], "root")).EnsureSuccess("golden publish");
 
