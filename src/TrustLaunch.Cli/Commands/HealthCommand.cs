@@ -32,8 +32,7 @@ public static class HealthCommand
         {
             var serverRole = parse.GetValue(role)!;
             var name = parse.GetValue(tlsName) ?? serverRole;
-            if (!Uri.TryCreate(parse.GetValue(url), UriKind.Absolute, out var uri) || uri.Scheme != Uri.UriSchemeHttps)
-                throw new CliUsageException($"URL '{parse.GetValue(url)}' is not an https:// URL");
+            var uri = ServiceCall.HttpsUrl("URL", parse.GetValue(url));
             using var identity = TlsIdentity.FromDirectory(parse.GetValue(tlsDir)!, name);
             using var http = new Hosting.Clients.ServiceHttpClientFactory(identity).Create(uri, serverRole, timeout: TimeSpan.FromSeconds(5));
             try

@@ -12,8 +12,7 @@ internal static class ServiceCall
     public static async Task<T> RunAsync<T>(ParseResult parse, Option<string> url, Option<string> tlsDirectory, Option<string> tlsName,
         string serverRole, string service, Func<HttpClient, Task<T>> call)
     {
-        if (!Uri.TryCreate(parse.GetValue(url), UriKind.Absolute, out var uri) || uri.Scheme != Uri.UriSchemeHttps)
-            throw new CliUsageException($"{url.Name} '{parse.GetValue(url)}' is not an https:// URL");
+        var uri = HttpsUrl(url.Name, parse.GetValue(url));
         using var identity = TlsIdentity.FromDirectory(parse.GetValue(tlsDirectory)!, parse.GetValue(tlsName)!);
         using var http = new ServiceHttpClientFactory(identity).Create(uri, serverRole);
         try
@@ -29,4 +28,10 @@ internal static class ServiceCall
             throw new CliFailureException($"{service} {uri} unreachable: {e.Message}");
         }
     }
+
+    /// <summary><paramref name="value"/> as an absolute https:// URL, else a usage error naming <paramref name="name"/>.</summary>
+    public static Uri HttpsUrl(string name, string? value) =>
+        Uri.TryCreate(value, UriKind.Absolute, out var uri) && uri.Scheme == Uri.UriSchemeHttps
+            ? uri
+            : throw new CliUsageException($"{name} '{value}' is not an https:// URL");
 }

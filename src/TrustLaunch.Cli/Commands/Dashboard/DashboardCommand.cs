@@ -42,8 +42,7 @@ public static class DashboardCommand
             // The port acts with the tenant's certificate: another host must never reach it.
             if (!IPAddress.IsLoopback(address.Address))
                 throw new CliUsageException($"--listen {address} is not a loopback address: the dashboard port acts as the tenant, so it listens on 127.0.0.1 or ::1 only");
-            if (!Uri.TryCreate(parse.GetValue(tenant.Verifier), UriKind.Absolute, out var verifier) || verifier.Scheme != Uri.UriSchemeHttps)
-                throw new CliUsageException($"--verifier '{parse.GetValue(tenant.Verifier)}' is not an https:// URL");
+            var verifier = ServiceCall.HttpsUrl(tenant.Verifier.Name, parse.GetValue(tenant.Verifier));
             using var identity = TlsIdentity.FromDirectory(parse.GetValue(tenant.TlsDirectory)!, parse.GetValue(tenant.TlsName)!);
             // No timeout: the event stream stays open as long as the page does.
             using var http = new ServiceHttpClientFactory(identity).Create(verifier, ServiceRoles.Verifier, timeout: Timeout.InfiniteTimeSpan);
