@@ -93,6 +93,14 @@ public sealed class PostgresFixture : IAsyncLifetime
         return await command.ExecuteScalarAsync();
     }
 
+    /// <summary>An open connection as the admin role to <paramref name="database"/>, for a test's own transactions.</summary>
+    public async Task<NpgsqlConnection> OpenAdminConnectionAsync(string database)
+    {
+        var connection = new NpgsqlConnection(AdminConnectionString(database));
+        await connection.OpenAsync();
+        return connection;
+    }
+
     /// <summary>SIGKILL to the postmaster, as a crash would; the data directory stays.</summary>
     public async Task KillAsync()
     {

@@ -10,7 +10,8 @@ namespace TrustLaunch.Hosting.Storage;
 /// its <c>search_path</c>). Npgsql's slim data source keeps the CLI Native AOT clean. Migrations run under a
 /// transaction-scoped advisory lock per schema, so instances starting at once migrate once. Writes are SERIALIZABLE
 /// and retried when PostgreSQL aborts them for a conflict with a concurrent writer (SQLSTATE 40001/40P01), which
-/// gives the stores the same one-writer-at-a-time semantics as SQLite. A connection the server dropped (restart) is
+/// gives the stores the same one-writer-at-a-time semantics as SQLite; writes whose checks all hold by their own row
+/// locks (<see cref="WriteLockingRowsAsync{T}"/>) run READ COMMITTED. A connection the server dropped (restart) is
 /// replaced once, for reads, and for writes that did not reach commit.
 /// </summary>
 public sealed partial class PostgresDatabase : StoreDatabase
@@ -91,7 +92,15 @@ public sealed partial class PostgresDatabase : StoreDatabase
         }
     }
 
-    public override async Task<T> WriteAsync<T>(Func<DbConnection, DbTransaction, Task<T>> write, CancellationToken cancellationToken = default)
+    public override Task<T> WriteAsync<T>(Func<DbConnection, DbTransaction, Task<T>> write, CancellationToken cancellationToken = default) =>
+        WriteAsync(write, IsolationLevel.Serializable, cancellationToken);
+
+    public override Task<T> WriteLockingRowsAsync<T>(Func<DbConnection, DbTransaction, Task<T>> write, CancellationToken cancellationToken = default) =>
+        WriteAsync(write, IsolationLevel.ReadCommitted, cancellationToken);
+
+    public override string ShareLock => " FOR SHARE";
+
+    private async Task<T> WriteAsync<T>(Func<DbConnection, DbTransaction, Task<T>> write, IsolationLevel isolation, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(write);
         for (var attempt = 1; ; attempt++)
@@ -100,7 +109,7 @@ public sealed partial class PostgresDatabase : StoreDatabase
             try
             {
                 await using var connection = await OpenAsync(_dataSource, Location, cancellationToken).ConfigureAwait(false);
-                await using var transaction = await connection.BeginTransactionAsync(IsolationLevel.Serializable, cancellationToken).ConfigureAwait(false);
+                await using var transaction = await connection.BeginTransactionAsync(isolation, cancellationToken).ConfigureAwait(false);
                 var result = await write(connection, transaction).ConfigureAwait(false);
                 committing = true;
                 await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);

@@ -32,6 +32,22 @@ public abstract class StoreDatabase(int schemaVersion) : IReadinessCheck, IAsync
     /// </summary>
     public abstract Task<T> WriteAsync<T>(Func<DbConnection, DbTransaction, Task<T>> write, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// <see cref="WriteAsync{T}"/> for a write whose every check holds by row locks it takes itself: conditions on
+    /// the rows its <c>UPDATE</c>s change (a concurrent change of such a row is waited for and the condition checked
+    /// again on the new row) and on rows it reads with <see cref="ShareLock"/>; anything else it does only appends.
+    /// PostgreSQL runs it READ COMMITTED, without SERIALIZABLE's predicate tracking and its conflict retries; SQLite,
+    /// one writer at a time, runs it as any write.
+    /// </summary>
+    public virtual Task<T> WriteLockingRowsAsync<T>(Func<DbConnection, DbTransaction, Task<T>> write, CancellationToken cancellationToken = default) =>
+        WriteAsync(write, cancellationToken);
+
+    /// <summary>
+    /// The clause ending a <c>SELECT</c> whose rows must stay as read until the transaction ends (another
+    /// transaction's delete waits for it): <c> FOR SHARE</c> on PostgreSQL; nothing on SQLite, whose writers take turns.
+    /// </summary>
+    public virtual string ShareLock => "";
+
     /// <summary>A timestamp as this backend stores it (SQLite: ISO 8601 UTC text; PostgreSQL: timestamptz).</summary>
     public abstract object Timestamp(DateTimeOffset value);
 

@@ -5,20 +5,20 @@ using TrustLaunch.Hosting.Contracts;
 using TrustLaunch.Verifier.Appraisal;
 using TrustLaunch.Verifier.Notifications;
 using TrustLaunch.Verifier.Policies;
-using TrustLaunch.Verifier.Signing;
 using TrustLaunch.Verifier.Storage;
 
 namespace TrustLaunch.Verifier.Polling;
 
-/// <summary>An agent's state and consecutive network faults after one attestation round.</summary>
-public readonly record struct AttestationRound(string State, int ConsecutiveFaults);
+/// <summary>An agent's state and consecutive network faults after one attestation round, and the agent as the round
+/// wrote it (null when it wrote nothing: the next round reads the agent again).</summary>
+public readonly record struct AttestationRound(string State, int ConsecutiveFaults, AgentRecord? Agent);
 
 /// <summary>
 /// One pull-mode attestation round for one agent: fresh nonce, quote and new log records asked from the agent, then
 /// appraised and recorded by <see cref="EvidenceRecorder"/>. Network faults count towards Unreachable; they never fail
 /// an agent. Evidence that cannot be read or appraised, and an agent reporting that its log and PCR disagree, fail it;
 /// a store fault records nothing and is retried by the poller. Everything is written only while this instance (<see cref="VerifierOptions.InstanceId"/>) still holds
-/// the agent's lease; a late outcome is dropped and logged.
+/// the agent's lease and the agent's row is at the generation the round started from; a late outcome is dropped and logged.
 /// </summary>
 public sealed partial class AgentAttestation(
     IVerifierStore store,
@@ -38,7 +38,7 @@ public sealed partial class AgentAttestation(
         using var scope = AgentScope(logger, agent.AgentId);
         if (agent.State == AgentStates.Registered)
         {
-            if (!await store.RecordFaultAsync(agent.AgentId, agent.ConsecutiveFaults, AgentStates.Attesting, null, time.GetUtcNow(), options.InstanceId,
+            if (!await store.RecordFaultAsync(agent, agent.ConsecutiveFaults, AgentStates.Attesting, null, time.GetUtcNow(), options.InstanceId,
                     cancellationToken: cancellationToken).ConfigureAwait(false))
                 return Dropped(agent);
             agent = agent with { State = AgentStates.Attesting };
@@ -77,7 +77,7 @@ public sealed partial class AgentAttestation(
         if (saved is null)
             return Dropped(agent);
         metrics.AttestationCommitted(Stopwatch.GetElapsedTime(started));
-        return new(saved.Status == EarToken.Affirming ? AgentStates.Attested : AgentStates.Failed, 0);
+        return new(saved.Agent.State, 0, saved.Agent);
     }
 
     private static bool LogAndPcrDisagree(ServiceProblemException e) =>
@@ -97,20 +97,20 @@ public sealed partial class AgentAttestation(
         var state = faults >= options.UnreachableAfter ? AgentStates.Unreachable : agent.State;
         var now = time.GetUtcNow();
         var notification = notices.For(agent.AgentId, agent.State, state, reason, null, now);
-        if (!await store.RecordFaultAsync(agent.AgentId, faults, state, reason, now, options.InstanceId, notification, options.WebhookUrls,
+        if (!await store.RecordFaultAsync(agent, faults, state, reason, now, options.InstanceId, notification, options.WebhookUrls,
                 cancellationToken).ConfigureAwait(false))
             return Dropped(agent);
         metrics.Fault(kind);
         metrics.SetState(agent.AgentId, state);
         LogFault(logger, agent.AgentId, faults, reason);
-        return new(state, faults);
+        return new(state, faults, agent with { ConsecutiveFaults = faults, State = state, FailureReason = reason, LastAttestation = now });
     }
 
     /// <summary>Nothing was written: the agent was removed, failed meanwhile, or its lease moved to another instance.</summary>
     private AttestationRound Dropped(AgentRecord agent)
     {
         LogDropped(logger, agent.AgentId, options.InstanceId);
-        return new(agent.State, agent.ConsecutiveFaults);
+        return new(agent.State, agent.ConsecutiveFaults, null);
     }
 
     private static bool IsFault(Exception e, CancellationToken cancellationToken) => e switch
@@ -138,7 +138,7 @@ public sealed partial class AgentAttestation(
     /// <summary>The scope of one agent's round: a template, so a log shows "agent ID" as the scope, not a type name.</summary>
     internal static readonly Func<ILogger, string, IDisposable?> AgentScope = LoggerMessage.DefineScope<string>("agent {AgentId}");
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "agent {AgentId}: outcome dropped, the agent was removed, is Failed, or is no longer leased to {InstanceId}")]
+    [LoggerMessage(Level = LogLevel.Information, Message = "agent {AgentId}: outcome dropped, the agent was removed, changed by a tenant, is Failed, or is no longer leased to {InstanceId}")]
     private static partial void LogDropped(ILogger logger, string agentId, string instanceId);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "agent {AgentId} fault {Faults}: {Reason}")]

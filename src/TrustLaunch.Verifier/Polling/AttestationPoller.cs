@@ -16,7 +16,9 @@ namespace TrustLaunch.Verifier.Polling;
 /// that has not succeeded for a whole lease the instance stops attesting, since others may hold its agents by now.
 /// Paused and Failed agents are skipped (Failed stays Failed until resumed or re-added); an agent with network
 /// faults waits an exponential back-off (interval × 2^faults, capped) before its next try. Push-mode agents are never
-/// polled: their holder only checks their deadlines, once an interval. Leases are given up on shutdown.
+/// polled: their holder only checks their deadlines, once an interval. Leases are given up on shutdown. A round continues
+/// from the record the last one wrote (<see cref="AgentSchedule"/>); tenant changes reach it through the row's
+/// generation, which every lease maintenance reads and every round's write is fenced on.
 /// </summary>
 public sealed partial class AttestationPoller(
     IVerifierStore store,
@@ -30,7 +32,7 @@ public sealed partial class AttestationPoller(
 {
     private static readonly TimeSpan LeaveTimeout = TimeSpan.FromSeconds(5);
 
-    private readonly ConcurrentDictionary<string, DateTimeOffset> _due = new(StringComparer.Ordinal);
+    private readonly AgentSchedule _schedule = new();
     private readonly ConcurrentDictionary<string, Task> _inFlight = new(StringComparer.Ordinal);
     private readonly DateTimeOffset _startedAt = time.GetUtcNow();
     private DateTimeOffset _leasedUntil = DateTimeOffset.MinValue;
@@ -89,17 +91,8 @@ public sealed partial class AttestationPoller(
             return;
         }
         _leasedUntil = started + options.Lease;
-        var ids = held.Select(h => h.AgentId).ToHashSet(StringComparer.Ordinal);
-        foreach (var agentId in _due.Keys.Where(id => !ids.Contains(id)))
-        {
-            _due.TryRemove(agentId, out _);
+        foreach (var agentId in _schedule.Refresh(held, agent => Later(started, NextAfter(agent.LastAttestation, agent.ConsecutiveFaults))))
             metrics.Forget(agentId);
-        }
-        foreach (var agent in held)
-        {
-            if (!_due.ContainsKey(agent.AgentId))
-                _due[agent.AgentId] = Later(started, NextAfter(agent.LastAttestation, agent.ConsecutiveFaults));
-        }
         metrics.SetLeased(held.Count);
     }
 
@@ -109,24 +102,27 @@ public sealed partial class AttestationPoller(
         var now = time.GetUtcNow();
         if (now >= _leasedUntil)
             return;
-        var free = options.MaxConcurrency - _inFlight.Count;
-        var due = _due.Where(d => d.Value <= now && !_inFlight.ContainsKey(d.Key)).OrderBy(d => d.Value).Take(free + 1).ToList();
-        _saturated = due.Count > free;
-        foreach (var (agentId, _) in due.Take(free))
+        var free = Math.Max(0, options.MaxConcurrency - _inFlight.Count);
+        var due = _schedule.TakeDue(now, free, out var moreDue);
+        _saturated = moreDue;
+        foreach (var (agentId, kept) in due)
         {
             var run = new TaskCompletionSource();
             _inFlight[agentId] = run.Task;
-            _ = AttestOneAsync(agentId, run, cancellationToken);
+            _ = AttestOneAsync(agentId, kept, run, cancellationToken);
         }
     }
 
-    private async Task AttestOneAsync(string agentId, TaskCompletionSource done, CancellationToken cancellationToken)
+    /// <param name="kept">The record the last round left (null: read it). Push-mode agents are always read: other
+    /// instances' push API writes their rows.</param>
+    private async Task AttestOneAsync(string agentId, AgentRecord? kept, TaskCompletionSource done, CancellationToken cancellationToken)
     {
         await Task.Yield();
         var next = time.GetUtcNow() + options.QuoteInterval;
+        AgentRecord? after = null;
         try
         {
-            var agent = await store.GetAgentAsync(agentId, cancellationToken).ConfigureAwait(false);
+            var agent = kept is { IsPush: false } ? kept : await store.GetAgentAsync(agentId, cancellationToken).ConfigureAwait(false);
             if (agent is null)
                 return;
             metrics.SetState(agentId, agent.State);
@@ -138,6 +134,12 @@ public sealed partial class AttestationPoller(
             {
                 var round = await attestation.AttestAsync(agent, cancellationToken).ConfigureAwait(false);
                 next = NextAfter(time.GetUtcNow(), round.ConsecutiveFaults);
+                after = round.Agent;
+            }
+            else
+            {
+                // Paused or Failed until a tenant resumes it, which changes the row's generation.
+                after = agent;
             }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -151,8 +153,7 @@ public sealed partial class AttestationPoller(
         finally
         {
             // Rescheduled only while still held: maintenance may have dropped it (lease lost) meanwhile.
-            if (_due.TryGetValue(agentId, out var old))
-                _due.TryUpdate(agentId, next, old);
+            _schedule.Complete(agentId, next, after);
             _inFlight.TryRemove(agentId, out _);
             done.SetResult();
             if (_saturated && _slotFreed.CurrentCount == 0)

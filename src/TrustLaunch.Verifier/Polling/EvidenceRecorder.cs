@@ -13,6 +13,9 @@ namespace TrustLaunch.Verifier.Polling;
 /// <summary>The challenge push-mode evidence answered, consumed with its result, and the agent's next deadline.</summary>
 public sealed record PushReceipt(string ChallengeId, DateTimeOffset Deadline);
 
+/// <summary>A result as committed, and the agent as that commit left it.</summary>
+public sealed record RecordedAttestation(AttestationResultRecord Result, AgentRecord Agent);
+
 /// <summary>One appraised piece of evidence: the outcome, the log length the agent reported, and the appraisal time.</summary>
 public sealed record AppraisedEvidence(AppraisalOutcome Outcome, long LogLength, TimeSpan Elapsed);
 
@@ -78,10 +81,10 @@ public sealed partial class EvidenceRecorder(
     /// <summary>
     /// Records an attested or failed outcome (not one that needs the full log). Pull-mode outcomes are written only
     /// while this instance holds the agent's lease; push-mode ones consume <paramref name="push"/>'s challenge instead.
-    /// Returns the saved result, or null when nothing was written: the agent was removed meanwhile, its lease moved, or
-    /// the challenge was used already.
+    /// Returns the saved result and the agent as saved, or null when nothing was written: the agent was removed or
+    /// changed by a tenant meanwhile, its lease moved, or the challenge was used already.
     /// </summary>
-    public async Task<AttestationResultRecord?> RecordAsync(AgentRecord agent, StoredPolicy stored, AppraisedEvidence appraised, PushReceipt? push,
+    public async Task<RecordedAttestation?> RecordAsync(AgentRecord agent, StoredPolicy stored, AppraisedEvidence appraised, PushReceipt? push,
         CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(agent);
@@ -137,7 +140,7 @@ public sealed partial class EvidenceRecorder(
             metrics.Failed(outcome.Failure.ToString(), appraised.Elapsed);
             LogFailed(logger, agent.AgentId, outcome.Reason!);
         }
-        return saved;
+        return new RecordedAttestation(saved, updated);
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "agent {AgentId} attested ({Events} new events, rebooted: {Rebooted})")]

@@ -121,7 +121,7 @@ public sealed class PushAttestation(
         if (saved is null)
             return (null, Used(challenge.ChallengeId));
         metrics.AttestationCommitted(time.GetUtcNow() - challenge.IssuedAt);
-        return (new PushAttestationResult(saved.Status, saved.Reason, saved.EventIndex, next), null);
+        return (new PushAttestationResult(saved.Result.Status, saved.Result.Reason, saved.Result.EventIndex, next), null);
     }
 
     /// <summary>The caller is the agent, <paramref name="challengeId"/> its outstanding, unused, unexpired challenge, and its policy exists.</summary>

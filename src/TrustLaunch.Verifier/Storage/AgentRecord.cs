@@ -29,8 +29,21 @@ public sealed record AgentRecord(
     public DateTimeOffset? PushDeadline { get; init; }
     public bool IsPush => Mode == AttestationModes.Push;
 
+    /// <summary>
+    /// Which version of the row's tenant-set part this record was read from: a random value every tenant write (add,
+    /// policy change, pause, resume) sets anew, never one an attestation round writes. A round's write is fenced on it,
+    /// so a round that began before such a change writes nothing, however long its poller kept the record.
+    /// </summary>
+    public long Generation { get; init; }
+
     public static AgentRecord New(string agentId, string address, string policy, int policyVersion) =>
-        new(agentId, address, policy, policyVersion, AgentStates.Registered, false, AppraisalState.Initial, null, null, null, null, 0, 0, 0);
+        new(agentId, address, policy, policyVersion, AgentStates.Registered, false, AppraisalState.Initial, null, null, null, null, 0, 0, 0)
+        {
+            Generation = NewGeneration(),
+        };
+
+    /// <summary>A fresh generation: random, so a removed and re-added agent never gets the one an old record holds.</summary>
+    public static long NewGeneration() => BitConverter.ToInt64(System.Security.Cryptography.RandomNumberGenerator.GetBytes(sizeof(long)));
 
     public AgentStatus ToStatus() => new(AgentId, Address, PolicyName, PolicyVersion, State, Paused, LastAttestation, LastSuccess,
         FailureReason, FailedEventIndex, EventsVerified, Attestations, Mode, PushDeadline);
@@ -55,8 +68,9 @@ public sealed record OutboxEntry(long Id, string Url, string Body, int Attempts)
 /// <summary>A verifier instance as it announces itself on the store: id, EAR verifier id, and its signing key.</summary>
 public sealed record VerifierInstance(string InstanceId, string VerifierId, string KeyId, string PublicKeyPem, DateTimeOffset StartedAt);
 
-/// <summary>An agent leased to this instance, with what scheduling its next attestation needs.</summary>
-public sealed record HeldAgent(string AgentId, DateTimeOffset? LastAttestation, int ConsecutiveFaults);
+/// <summary>An agent leased to this instance, with what scheduling its next attestation needs and the generation its
+/// row is at (a record the poller kept from another generation is read again).</summary>
+public sealed record HeldAgent(string AgentId, DateTimeOffset? LastAttestation, int ConsecutiveFaults, long Generation);
 
 /// <summary>Webhook outbox entries still being retried and those given up (dead letters).</summary>
 public sealed record OutboxCounts(long Pending, long Dead);

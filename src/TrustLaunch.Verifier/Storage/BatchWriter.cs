@@ -12,7 +12,9 @@ namespace TrustLaunch.Verifier.Storage;
 /// commit fails every caller in it, as it would have alone. A caller cancelled before its write was taken into a batch
 /// is never written. Several batches may commit at once (<c>writers</c>): PostgreSQL overlaps their round trips, where
 /// SQLite, with one writer, gains nothing. The queue is bounded (<c>capacity</c>): when commits fall behind, callers
-/// wait for room (back-pressure on the attestations) instead of the queue growing without limit.
+/// wait for room (back-pressure on the attestations) instead of the queue growing without limit. Every write must
+/// hold its checks by the row locks it takes (<see cref="StoreDatabase.WriteLockingRowsAsync{T}"/>): batches run READ
+/// COMMITTED on PostgreSQL.
 /// </summary>
 public sealed class BatchWriter<T> : IAsyncDisposable
 {
@@ -40,7 +42,7 @@ public sealed class BatchWriter<T> : IAsyncDisposable
     public int Queued => _queue.Reader.Count;
 
     /// <summary>
-    /// Runs <paramref name="write"/> (which may run more than once, see <see cref="StoreDatabase.WriteAsync{T}"/>) in
+    /// Runs <paramref name="write"/> (which may run more than once, see <see cref="StoreDatabase.WriteLockingRowsAsync{T}"/>) in
     /// the next batch, waiting first for room in the queue while it is full.
     /// </summary>
     public async Task<T> WriteAsync(Func<DbConnection, DbTransaction, Task<T>> write, CancellationToken cancellationToken)
@@ -86,7 +88,7 @@ public sealed class BatchWriter<T> : IAsyncDisposable
         var allWritten = false;
         try
         {
-            results = await _database.WriteAsync(async (connection, transaction) =>
+            results = await _database.WriteLockingRowsAsync(async (connection, transaction) =>
             {
                 allWritten = false;
                 var answers = new T[batch.Count];
@@ -119,7 +121,7 @@ public sealed class BatchWriter<T> : IAsyncDisposable
         {
             try
             {
-                pending.Done.SetResult(await _database.WriteAsync(pending.Write).ConfigureAwait(false));
+                pending.Done.SetResult(await _database.WriteLockingRowsAsync(pending.Write).ConfigureAwait(false));
             }
             catch (Exception e)
             {

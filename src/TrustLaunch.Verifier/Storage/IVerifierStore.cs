@@ -44,8 +44,9 @@ public interface IVerifierStore
     /// Saves the agent's new state (appraisal columns only: a concurrent pause or policy change stands), appends the
     /// result and queues <paramref name="notification"/> for every URL, in one transaction (shared with results recorded
     /// at the same time, each keeping its own checks and answer). Returns null, writing nothing, when the agent was
-    /// removed meanwhile or put under another policy since it was read (<see cref="ChangePolicyAsync"/>), or when <paramref name="leaseHolder"/> (an instance id; null = no lease check) no longer holds
-    /// the agent's lease: a late result never overwrites the new holder's state.
+    /// removed meanwhile or changed by a tenant write since it was read (another <see cref="AgentRecord.Generation"/>: re-added,
+    /// <see cref="ChangePolicyAsync"/>, <see cref="SetPausedAsync"/>), or when <paramref name="leaseHolder"/> (an instance id; null
+    /// = no lease check) no longer holds the agent's lease: a late result never overwrites the new holder's state.
     /// </summary>
     Task<AttestationResultRecord?> RecordAttestationAsync(AgentRecord agent, AttestationResultRecord result,
         string? notification, IReadOnlyList<string> webhookUrls, string? leaseHolder, CancellationToken cancellationToken = default);
@@ -53,9 +54,10 @@ public interface IVerifierStore
     /// <summary>
     /// Saves a network fault: the fault count, and the state when it changes (e.g. to Unreachable), queueing
     /// <paramref name="notification"/> (when not null) for every URL in the same transaction. False, writing nothing,
-    /// when the agent is gone, Failed, or no longer leased to <paramref name="leaseHolder"/> (null = no check).
+    /// when the agent is gone, Failed, changed by a tenant write since <paramref name="agent"/> was read, or no longer
+    /// leased to <paramref name="leaseHolder"/> (null = no check).
     /// </summary>
-    Task<bool> RecordFaultAsync(string agentId, int consecutiveFaults, string state, string? reason, DateTimeOffset at, string? leaseHolder,
+    Task<bool> RecordFaultAsync(AgentRecord agent, int consecutiveFaults, string state, string? reason, DateTimeOffset at, string? leaseHolder,
         string? notification = null, IReadOnlyList<string>? webhookUrls = null, CancellationToken cancellationToken = default);
 
     /// <summary>
@@ -113,7 +115,8 @@ public interface IVerifierStore
     /// One lease round for <paramref name="instance"/>, in one transaction: heartbeat (alive until now + lease, its
     /// key published), renew its leases, then even out: with N agents and L live instances, the instance ranked r
     /// by id holds N / L, one more when r &lt; N mod L. It releases its excess (never an agent in
-    /// <paramref name="inFlight"/>) and takes unleased or expired agents up to its share. Returns what it holds.
+    /// <paramref name="inFlight"/>) and takes unleased or expired agents up to its share. Returns what it holds, with each
+    /// row's generation (the poller keeps agent records between rounds and reads again only those of another generation).
     /// </summary>
     Task<IReadOnlyList<HeldAgent>> MaintainLeasesAsync(VerifierInstance instance, IReadOnlySet<string> inFlight, DateTimeOffset now, TimeSpan lease,
         CancellationToken cancellationToken = default);

@@ -106,6 +106,9 @@ internal static class VerifierMigrations
         new(6, "the container launches each result verified (JSON), for the fleet dashboard's timelines", """
             ALTER TABLE results ADD COLUMN launches TEXT;
             """),
+        new(7, "the agent row's generation, changed by every tenant write, which an attestation round's write is fenced on", """
+            ALTER TABLE agents ADD COLUMN generation INTEGER NOT NULL DEFAULT 0;
+            """),
     ],
     [
         new(1, "policies, agents, results, webhook outbox", """
@@ -203,6 +206,9 @@ internal static class VerifierMigrations
             """),
         new(6, "the container launches each result verified (JSON), for the fleet dashboard's timelines", """
             ALTER TABLE results ADD COLUMN launches text;
+            """),
+        new(7, "the agent row's generation, changed by every tenant write, which an attestation round's write is fenced on", """
+            ALTER TABLE agents ADD COLUMN generation bigint NOT NULL DEFAULT 0;
             """),
     ]);
 }

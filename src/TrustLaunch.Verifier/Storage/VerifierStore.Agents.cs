@@ -11,7 +11,7 @@ public sealed partial class VerifierStore
     private const string AgentColumns = """
         agent_id, address, policy_name, policy_version, state, paused, pcr_value, next_recnum, clock, reset_count,
         restart_count, boot_count, verified_images, last_attestation, last_success, failure_reason, failed_event_index,
-        events_verified, attestations, consecutive_faults, mode, push_deadline, created_containers
+        events_verified, attestations, consecutive_faults, mode, push_deadline, created_containers, generation
         """;
 
     public Task<bool> AddAgentAsync(AgentRecord agent, CancellationToken cancellationToken = default)
@@ -23,7 +23,7 @@ public sealed partial class VerifierStore
                 return false;
             await connection.ExecuteAsync(transaction, $"""
                 INSERT INTO agents ({AgentColumns}) VALUES (@id, @address, @policy, @policy_version, @state, @paused, @pcr,
-                @next, @clock, @reset, @restart, @boot, @images, @last, @success, @reason, @event, @verified, @attestations, @faults, @mode, @deadline, @containers)
+                @next, @clock, @reset, @restart, @boot, @images, @last, @success, @reason, @event, @verified, @attestations, @faults, @mode, @deadline, @containers, @generation)
                 """, cancellationToken, AgentParameters(agent)).ConfigureAwait(false);
             return true;
         }, cancellationToken);
@@ -62,13 +62,14 @@ public sealed partial class VerifierStore
                 FailedEventIndex = null,
                 ConsecutiveFaults = 0,
                 PushDeadline = agent.IsPush ? pushDeadline : null,
+                Generation = AgentRecord.NewGeneration(),
             };
             await connection.ExecuteAsync(transaction, "DELETE FROM challenges WHERE agent_id = @id", cancellationToken, ("@id", agentId)).ConfigureAwait(false);
             await connection.ExecuteAsync(transaction, """
                 UPDATE agents SET policy_name = @policy, policy_version = @policy_version, state = @state, pcr_value = @pcr, next_recnum = @next,
                     clock = @clock, reset_count = @reset, restart_count = @restart, boot_count = @boot, verified_images = @images,
                     created_containers = @containers, failure_reason = @reason, failed_event_index = @event, consecutive_faults = @faults,
-                    push_deadline = @deadline
+                    push_deadline = @deadline, generation = @generation
                 WHERE agent_id = @id
                 """, cancellationToken, AgentParameters(updated)).ConfigureAwait(false);
             return updated;
@@ -81,14 +82,14 @@ public sealed partial class VerifierStore
         // good state against the current policy version.
         var changed = await Database.WriteAsync(async (connection, transaction) =>
             await connection.ExecuteAsync(transaction, paused
-                ? "UPDATE agents SET paused = TRUE WHERE agent_id = @id"
+                ? "UPDATE agents SET paused = TRUE, generation = @generation WHERE agent_id = @id"
                 : """
-                  UPDATE agents SET paused = FALSE, consecutive_faults = 0,
+                  UPDATE agents SET paused = FALSE, consecutive_faults = 0, generation = @generation,
                       state = CASE WHEN state IN ('Failed', 'Unreachable') THEN 'Attesting' ELSE state END,
                       failure_reason = CASE WHEN state IN ('Failed', 'Unreachable') THEN NULL ELSE failure_reason END,
                       failed_event_index = CASE WHEN state IN ('Failed', 'Unreachable') THEN NULL ELSE failed_event_index END
                   WHERE agent_id = @id
-                  """, cancellationToken, ("@id", agentId)).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+                  """, cancellationToken, ("@id", agentId), ("@generation", AgentRecord.NewGeneration())).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
         return changed > 0 ? await GetAgentAsync(agentId, cancellationToken).ConfigureAwait(false) : null;
     }
 
@@ -112,7 +113,7 @@ public sealed partial class VerifierStore
                 created_containers = @containers,
                 last_attestation = @last, last_success = @success, failure_reason = @reason, failed_event_index = @event,
                 events_verified = @verified, attestations = @attestations, consecutive_faults = @faults
-            WHERE agent_id = @id AND policy_name = @policy{LeaseFence(leaseHolder)}
+            WHERE agent_id = @id AND policy_name = @policy AND generation = @generation{LeaseFence(leaseHolder)}
             """, cancellationToken, [.. AgentParameters(agent), .. FenceParameters(leaseHolder)]).ConfigureAwait(false);
         if (updated == 0)
             return null;
@@ -127,26 +128,32 @@ public sealed partial class VerifierStore
         return result with { Id = id };
     }
 
-    public Task<bool> RecordFaultAsync(string agentId, int consecutiveFaults, string state, string? reason, DateTimeOffset at, string? leaseHolder,
-        string? notification = null, IReadOnlyList<string>? webhookUrls = null, CancellationToken cancellationToken = default) =>
-        Database.WriteAsync(async (connection, transaction) =>
+    public Task<bool> RecordFaultAsync(AgentRecord agent, int consecutiveFaults, string state, string? reason, DateTimeOffset at, string? leaseHolder,
+        string? notification = null, IReadOnlyList<string>? webhookUrls = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(agent);
+        return Database.WriteLockingRowsAsync(async (connection, transaction) =>
         {
             if (await connection.ExecuteAsync(transaction, $"""
                     UPDATE agents SET consecutive_faults = @faults, state = @state, failure_reason = @reason, last_attestation = @at
-                    WHERE agent_id = @id AND state <> 'Failed'{LeaseFence(leaseHolder)}
-                    """, cancellationToken, [("@id", agentId), ("@faults", consecutiveFaults), ("@state", state), ("@reason", reason),
-                    ("@at", Database.Timestamp(at)), .. FenceParameters(leaseHolder)]).ConfigureAwait(false) == 0)
+                    WHERE agent_id = @id AND state <> 'Failed' AND generation = @generation{LeaseFence(leaseHolder)}
+                    """, cancellationToken, [("@id", agent.AgentId), ("@faults", consecutiveFaults), ("@state", state), ("@reason", reason),
+                    ("@at", Database.Timestamp(at)), ("@generation", agent.Generation), .. FenceParameters(leaseHolder)]).ConfigureAwait(false) == 0)
                 return false;
-            await QueueNotificationAsync(connection, transaction, agentId, notification, webhookUrls, at, cancellationToken).ConfigureAwait(false);
+            await QueueNotificationAsync(connection, transaction, agent.AgentId, notification, webhookUrls, at, cancellationToken).ConfigureAwait(false);
             return true;
         }, cancellationToken);
+    }
 
     /// <summary>
-    /// The write goes through only while <c>@holder</c> holds the agent's lease. Not an <c>@holder IS NULL OR …</c>
-    /// test: PostgreSQL cannot type a parameter that is only ever NULL.
+    /// The write goes through only while <c>@holder</c> holds the agent's lease. The lease row is share-locked until
+    /// the commit, and leases change hands only by DELETE and INSERT (<see cref="MaintainLeasesAsync"/>,
+    /// <see cref="LeaveAsync"/>), so a takeover waits for this write, or this write sees the lease gone; that is what
+    /// lets these writes run READ COMMITTED on PostgreSQL. Not an <c>@holder IS NULL OR …</c> test: PostgreSQL cannot
+    /// type a parameter that is only ever NULL.
     /// </summary>
-    private static string LeaseFence(string? leaseHolder) => leaseHolder is null ? ""
-        : " AND EXISTS (SELECT 1 FROM agent_leases l WHERE l.agent_id = agents.agent_id AND l.instance_id = @holder)";
+    private string LeaseFence(string? leaseHolder) => leaseHolder is null ? ""
+        : $" AND EXISTS (SELECT 1 FROM agent_leases l WHERE l.agent_id = agents.agent_id AND l.instance_id = @holder{Database.ShareLock})";
 
     private static (string, object?)[] FenceParameters(string? leaseHolder) => leaseHolder is null ? [] : [("@holder", leaseHolder)];
 
@@ -160,6 +167,7 @@ public sealed partial class VerifierStore
         ("@last", Database.Timestamp(a.LastAttestation)), ("@success", Database.Timestamp(a.LastSuccess)),
         ("@reason", a.FailureReason), ("@event", a.FailedEventIndex), ("@verified", a.EventsVerified),
         ("@attestations", a.Attestations), ("@faults", a.ConsecutiveFaults), ("@mode", a.Mode), ("@deadline", Database.Timestamp(a.PushDeadline)),
+        ("@generation", a.Generation),
     ];
 
     private static AgentRecord ReadAgent(DbDataReader r)
@@ -173,6 +181,7 @@ public sealed partial class VerifierStore
         {
             Mode = r.GetString(20),
             PushDeadline = r.GetNullableTimestamp(21),
+            Generation = r.GetInt64(23),
         };
     }
 

@@ -63,9 +63,9 @@ public sealed partial class VerifierStore
                 }
             }
             return await connection.QueryAsync(transaction, """
-                SELECT a.agent_id, a.last_attestation, a.consecutive_faults FROM agents a
+                SELECT a.agent_id, a.last_attestation, a.consecutive_faults, a.generation FROM agents a
                 JOIN agent_leases l ON l.agent_id = a.agent_id WHERE l.instance_id = @me ORDER BY a.agent_id
-                """, r => new HeldAgent(r.GetString(0), r.GetNullableTimestamp(1), r.GetInt32(2)), cancellationToken, me).ConfigureAwait(false);
+                """, r => new HeldAgent(r.GetString(0), r.GetNullableTimestamp(1), r.GetInt32(2), r.GetInt64(3)), cancellationToken, me).ConfigureAwait(false);
         }, cancellationToken);
     }
 

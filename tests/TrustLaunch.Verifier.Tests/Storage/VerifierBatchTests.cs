@@ -31,7 +31,7 @@ public abstract class VerifierBatchTests : IAsyncLifetime
         _store = await VerifierStore.OpenAsync(_location, _dataDirectory, resultWriters: 1);
         _other = await VerifierStore.OpenAsync(_location, _dataDirectory, resultWriters: 1);
         for (var i = 0; i < 4; i++)
-            await _store.AddAgentAsync(AgentRecord.New($"agent-{i}", "127.0.0.1:9002", "prod", 1));
+            await _store.AddAgentAsync(Agent($"agent-{i}", "127.0.0.1:9002", "prod", 1));
     }
 
     public async Task DisposeAsync()
@@ -119,7 +119,7 @@ public abstract class VerifierBatchTests : IAsyncLifetime
         await using var store = await VerifierStore.OpenAsync(_location, _dataDirectory);
         var ids = Enumerable.Range(4, 60).Select(i => $"agent-{i}").ToList();
         foreach (var id in ids)
-            await store.AddAgentAsync(AgentRecord.New(id, "127.0.0.1:9002", "prod", 1));
+            await store.AddAgentAsync(Agent(id, "127.0.0.1:9002", "prod", 1));
         await store.MaintainLeasesAsync(Instance("a"), NoneInFlight, Now, Lease);
 
         var saved = await Task.WhenAll(ids.Select(id => Task.Run(() => store.RecordAttestationAsync(Attested(id), Result(id, "a"), null, [], "a"))));
@@ -207,14 +207,18 @@ public abstract class VerifierBatchTests : IAsyncLifetime
             return Task.FromResult<AttestationResultRecord?>(null);
         }, CancellationToken.None);
 
+    // One generation for every record, as if each were read back after it was added: a round's write is fenced on it.
+    private static AgentRecord Agent(string agentId, string address, string policy, int version) =>
+        AgentRecord.New(agentId, address, policy, version) with { Generation = 7 };
+
     private static AgentRecord Attested(string agentId) =>
-        AgentRecord.New(agentId, "127.0.0.1:9002", "prod", 1) with { State = AgentStates.Attested, LastAttestation = Now, Attestations = 1 };
+        Agent(agentId, "127.0.0.1:9002", "prod", 1) with { State = AgentStates.Attested, LastAttestation = Now, Attestations = 1 };
 
     private static AttestationResultRecord Result(string agentId, string? instance) =>
         new(0, agentId, Now, "affirming", null, null, 0, "prod:v1", "t", instance);
 
     private static AgentRecord PushAgent(string id) =>
-        AgentRecord.New(id, "", "prod", 1) with { Mode = AttestationModes.Push, PushDeadline = Now.AddSeconds(5) };
+        Agent(id, "", "prod", 1) with { Mode = AttestationModes.Push, PushDeadline = Now.AddSeconds(5) };
 
     private static StoredChallenge Challenge(string agentId, string challengeId) =>
         new(agentId, challengeId, System.Security.Cryptography.RandomNumberGenerator.GetBytes(32), [13], 0, Now, Now.AddSeconds(10), Consumed: false);

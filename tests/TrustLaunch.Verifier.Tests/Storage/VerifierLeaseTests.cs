@@ -103,7 +103,7 @@ public abstract class VerifierLeaseTests : IAsyncLifetime
         var attested = agent with { State = AgentStates.Attested, LastAttestation = Now.AddSeconds(17), Attestations = 1 };
 
         var late = await _store.RecordAttestationAsync(attested, Result("a"), "jws", ["http://x/"], "a");
-        var faulted = await _store.RecordFaultAsync("agent-0", 1, AgentStates.Attesting, "refused", Now.AddSeconds(17), "a");
+        var faulted = await _store.RecordFaultAsync(agent, 1, AgentStates.Attesting, "refused", Now.AddSeconds(17), "a");
         var holder = await _other.RecordAttestationAsync(attested, Result("b"), null, [], "b");
 
         Assert.Equal(10, taken.Count);
@@ -116,15 +116,15 @@ public abstract class VerifierLeaseTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task MaintainLeases_HeldAgents_CarryLastAttestationForScheduling()
+    public async Task MaintainLeases_HeldAgents_CarryLastAttestationForSchedulingAndTheirGeneration()
     {
         var agent = (await _store.GetAgentAsync("agent-3"))! with { LastAttestation = Now.AddSeconds(-1), ConsecutiveFaults = 2 };
         await _store.RecordAttestationAsync(agent, Result("x") with { AgentId = "agent-3" }, null, [], null);
 
         var held = await _store.MaintainLeasesAsync(Instance("a"), NoneInFlight, Now, Lease);
 
-        Assert.Equal(new HeldAgent("agent-3", Now.AddSeconds(-1), 2), held.Single(h => h.AgentId == "agent-3"));
-        Assert.Equal(new HeldAgent("agent-0", null, 0), held[0]);
+        Assert.Equal(new HeldAgent("agent-3", Now.AddSeconds(-1), 2, agent.Generation), held.Single(h => h.AgentId == "agent-3"));
+        Assert.Equal(new HeldAgent("agent-0", null, 0, (await _store.GetAgentAsync("agent-0"))!.Generation), held[0]);
     }
 
     [Fact]

@@ -55,12 +55,66 @@ public abstract partial class VerifierStoreTests : IAsyncLifetime
         await _store.AddAgentAsync(AgentRecord.New("a1", "127.0.0.1:9002", "prod", 1) with { State = AgentStates.Failed });
         await _store.AddAgentAsync(AgentRecord.New("a2", "127.0.0.1:9003", "prod", 1));
 
-        await _store.RecordFaultAsync("a1", 3, AgentStates.Unreachable, "refused", Now, null);
-        await _store.RecordFaultAsync("a2", 3, AgentStates.Unreachable, "refused", Now, null);
+        await _store.RecordFaultAsync((await _store.GetAgentAsync("a1"))!, 3, AgentStates.Unreachable, "refused", Now, null);
+        await _store.RecordFaultAsync((await _store.GetAgentAsync("a2"))!, 3, AgentStates.Unreachable, "refused", Now, null);
 
         Assert.Equal(AgentStates.Failed, (await _store.GetAgentAsync("a1"))!.State);
         var a2 = (await _store.GetAgentAsync("a2"))!;
         Assert.Equal((AgentStates.Unreachable, "refused", 3, Now), (a2.State, a2.FailureReason, a2.ConsecutiveFaults, a2.LastAttestation));
+    }
+
+    [Fact]
+    public async Task RecordAttestation_PausedAndResumedSinceTheRoundReadIt_NothingWritten()
+    {
+        await _store.AddAgentAsync(AgentRecord.New("a1", "127.0.0.1:9002", "prod", 1));
+        var read = (await _store.GetAgentAsync("a1"))!;
+        await _store.SetPausedAsync("a1", true);
+        await _store.SetPausedAsync("a1", false);
+
+        var saved = await _store.RecordAttestationAsync(read with { State = AgentStates.Attested, Attestations = 1 },
+            new AttestationResultRecord(0, "a1", Now, "affirming", null, null, 0, "prod:v1", "t"), null, [], null);
+        var faulted = await _store.RecordFaultAsync(read, 1, AgentStates.Unreachable, "refused", Now, null);
+
+        Assert.Null(saved);
+        Assert.False(faulted);
+        Assert.Empty(await _store.GetResultsAsync("a1", 10));
+        var stored = (await _store.GetAgentAsync("a1"))!;
+        Assert.Equal((AgentStates.Registered, 0L, 0), (stored.State, stored.Attestations, stored.ConsecutiveFaults));
+        Assert.NotEqual(read.Generation, stored.Generation);
+    }
+
+    [Fact]
+    public async Task RecordAttestation_RemovedAndAddedAgainSinceTheRoundReadIt_NewRowKeepsItsFreshState()
+    {
+        await _store.AddAgentAsync(AgentRecord.New("a1", "127.0.0.1:9002", "prod", 1));
+        var read = (await _store.GetAgentAsync("a1"))!;
+        await _store.RemoveAgentAsync("a1");
+        await _store.AddAgentAsync(AgentRecord.New("a1", "127.0.0.1:9002", "prod", 1));
+        var old = read with { State = AgentStates.Attested, Attestations = 9, Appraisal = read.Appraisal with { NextRecNum = 50 } };
+
+        var saved = await _store.RecordAttestationAsync(old, new AttestationResultRecord(0, "a1", Now, "affirming", null, null, 50, "prod:v1", "t"),
+            null, [], null);
+
+        Assert.Null(saved);
+        var stored = (await _store.GetAgentAsync("a1"))!;
+        Assert.Equal((AgentStates.Registered, 0L, 0L), (stored.State, stored.Attestations, stored.Appraisal.NextRecNum));
+    }
+
+    [Fact]
+    public async Task ChangePolicy_NewGeneration_TheRoundThatReadTheOldOneWritesNothing()
+    {
+        await _store.AddPolicyAsync(TestPolicies.Document(), Now);
+        await _store.AddPolicyAsync(TestPolicies.Document("other"), Now);
+        await _store.AddAgentAsync(AgentRecord.New("a1", "127.0.0.1:9002", "prod", 1));
+        var read = (await _store.GetAgentAsync("a1"))!;
+
+        var changed = await _store.ChangePolicyAsync("a1", (await _store.GetPolicyAsync("other"))!, Now);
+        var back = await _store.ChangePolicyAsync("a1", (await _store.GetPolicyAsync("prod"))!, Now);
+
+        Assert.Equal(back!.Generation, (await _store.GetAgentAsync("a1"))!.Generation);
+        Assert.NotEqual(read.Generation, changed!.Generation);
+        Assert.Null(await _store.RecordAttestationAsync(read with { State = AgentStates.Attested }, new AttestationResultRecord(0, "a1", Now, "affirming", null,
+            null, 0, "prod:v1", "t"), null, [], null));
     }
 
     [Fact]
@@ -70,8 +124,8 @@ public abstract partial class VerifierStoreTests : IAsyncLifetime
         await _store.AddAgentAsync(AgentRecord.New("a2", "127.0.0.1:9003", "prod", 1));
         string[] urls = ["http://127.0.0.1:1/a", "http://127.0.0.1:1/b"];
 
-        await _store.RecordFaultAsync("a1", 3, AgentStates.Unreachable, "refused", Now, null, "notice-a1", urls);
-        await _store.RecordFaultAsync("a2", 3, AgentStates.Unreachable, "refused", Now, null, "notice-a2", urls);
+        await _store.RecordFaultAsync((await _store.GetAgentAsync("a1"))!, 3, AgentStates.Unreachable, "refused", Now, null, "notice-a1", urls);
+        await _store.RecordFaultAsync((await _store.GetAgentAsync("a2"))!, 3, AgentStates.Unreachable, "refused", Now, null, "notice-a2", urls);
 
         var queued = await _store.GetDueNotificationsAsync(Now, 10);
         Assert.Equal([(urls[0], "notice-a2"), (urls[1], "notice-a2")], queued.Select(e => (e.Url, e.Body)));
