@@ -110,17 +110,36 @@ public static class GoldenValueVerifier
                 : $"payload publisher_kid {value.PublisherKeyId} made none of its {signatures.Count} signatures");
         if (!verified.Contains(value.PublisherKeyId, StringComparer.Ordinal))
             return GoldenVerification.Refused($"untrusted publisher key {value.PublisherKeyId}");
-        if (now >= value.Expires)
-            return GoldenVerification.Refused($"expired at {GoldenValue.FormatTime(value.Expires)}");
-        if (now < value.Created)
-            return GoldenVerification.Refused("not yet valid");
-        if (value.ManifestDigest != expectedManifestDigest)
-            return GoldenVerification.Refused($"manifest digest mismatch: golden value is for {value.ManifestDigest}, image is {expectedManifestDigest}");
+        if (ValidityRefusal(value, expectedManifestDigest, now) is { } refused)
+            return GoldenVerification.Refused(refused);
         var golden = Digest.Parse(GoldenValue.JwsDigest(jws));
         var digests = new HashSet<Digest> { golden };
         foreach (var parts in signatures)
             digests.Add(Digest.Parse(GoldenValue.JwsDigest(parts.ToCompact())));
         return GoldenVerification.Verified(value, golden, Digest.Sha256(signatures[0].Payload), [value.PublisherKeyId, .. verified.Where(k => k != value.PublisherKeyId)], digests);
+    }
+
+    /// <summary>
+    /// <paramref name="verified"/> (a verification that held) judged again for another image digest and time: the
+    /// checks of <see cref="Verify"/> that depend on them, with the same reasons. Its signatures need no second look.
+    /// </summary>
+    public static GoldenVerification Recheck(GoldenVerification verified, Digest expectedManifestDigest, DateTimeOffset now)
+    {
+        ArgumentNullException.ThrowIfNull(verified);
+        if (!verified.IsVerified)
+            throw new ArgumentException("only a verification that held can be checked again", nameof(verified));
+        return ValidityRefusal(verified.Value!, expectedManifestDigest, now) is { } refused ? GoldenVerification.Refused(refused) : verified;
+    }
+
+    private static string? ValidityRefusal(GoldenValue value, Digest expectedManifestDigest, DateTimeOffset now)
+    {
+        if (now >= value.Expires)
+            return $"expired at {GoldenValue.FormatTime(value.Expires)}";
+        if (now < value.Created)
+            return "not yet valid";
+        return value.ManifestDigest != expectedManifestDigest
+            ? $"manifest digest mismatch: golden value is for {value.ManifestDigest}, image is {expectedManifestDigest}"
+            : null;
     }
 
     private static GoldenVerification Malformed(string why) => GoldenVerification.Refused($"malformed golden value: {why}");

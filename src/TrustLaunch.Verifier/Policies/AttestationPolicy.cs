@@ -1,4 +1,6 @@
+using System.Collections.Concurrent;
 using TrustLaunch.Hosting.Contracts;
+using TrustLaunch.Oci.Content;
 using TrustLaunch.Oci.Golden;
 using TrustLaunch.Oci.Signing;
 
@@ -11,6 +13,11 @@ namespace TrustLaunch.Verifier.Policies;
 /// </summary>
 public sealed class AttestationPolicy
 {
+    /// <summary>Golden values whose signatures this policy version verified, kept at most (then all are let go).</summary>
+    public const int MaxVerifiedGoldenValues = 4096;
+
+    // By the SHA-256 of the JWS: the same bytes, whose signatures by these keys were checked once.
+    private readonly ConcurrentDictionary<string, GoldenVerification> _verifiedGoldenValues = new(StringComparer.Ordinal);
     private readonly HashSet<string> _allowedDigests;
     private readonly HashSet<string> _trustedAllowedPublishers;
     private readonly HashSet<string> _namespaces;
@@ -57,6 +64,26 @@ public sealed class AttestationPolicy
 
     public string Id => $"{Name}:v{Version}";
     public string Display => $"policy '{Name}' v{Version}";
+
+    /// <summary>
+    /// <see cref="GoldenValueVerifier.Verify"/> under this policy's keys, its signature checks made once per golden value
+    /// (<paramref name="goldenDigest"/>, the SHA-256 of <paramref name="jws"/>, which the caller has checked): the nodes
+    /// of a fleet run the same images, so every later <c>ImageVerified</c> naming it only has its image digest and
+    /// validity window judged again (<see cref="GoldenValueVerifier.Recheck"/>). Refusals are never kept.
+    /// </summary>
+    public GoldenVerification VerifyGoldenValue(string goldenDigest, string jws, Digest manifestDigest, DateTimeOffset at)
+    {
+        if (_verifiedGoldenValues.TryGetValue(goldenDigest, out var verified))
+            return GoldenValueVerifier.Recheck(verified, manifestDigest, at);
+        var verification = GoldenValueVerifier.Verify(jws, TrustedKeys, manifestDigest, at);
+        if (verification.IsVerified)
+        {
+            if (_verifiedGoldenValues.Count >= MaxVerifiedGoldenValues)
+                _verifiedGoldenValues.Clear();
+            _verifiedGoldenValues[goldenDigest] = verification;
+        }
+        return verification;
+    }
 
     public bool AllowsDigest(string digest) => _allowedDigests.Contains(digest);
 

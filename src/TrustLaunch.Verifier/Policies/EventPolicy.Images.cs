@@ -31,7 +31,7 @@ public static partial class EventPolicy
         var actual = GoldenValue.JwsDigest(jws);
         if (actual != golden)
             return $"the evidence's golden value {golden} hashes to {actual}";
-        var verification = GoldenValueVerifier.Verify(jws, policy.TrustedKeys, digest, context.ReceivedAt);
+        var verification = policy.VerifyGoldenValue(golden, jws, digest, context.ReceivedAt);
         if (!verification.IsVerified)
             return $"golden value NOT verified: {verification.Reason}";
         var value = verification.Value!;

@@ -92,6 +92,17 @@ public sealed class EventPolicyTests
     }
 
     [Fact]
+    public void ImageVerified_GoldenValueVerifiedEarlierThenNamedForAnotherImage_FailedAsTheFirstTime()
+    {
+        var golden = TestEvents.SignGolden(Published);
+        Assert.Null(Judge(_policy, LaunchEvents.ImageVerified, TestEvents.ImageVerified(Published, golden), Context(golden)));
+
+        var reason = Judge(_policy, LaunchEvents.ImageVerified, TestEvents.ImageVerified(Other, golden), Context(golden));
+
+        Assert.Equal($"event 5 (ImageVerified): golden value NOT verified: manifest digest mismatch: golden value is for {Published}, image is {Other}", reason);
+    }
+
+    [Fact]
     public void ImageVerified_ExpiredOrNotYetValidAtTheEventTime_Failed()
     {
         var created = new DateTimeOffset(2026, 3, 1, 0, 0, 0, TimeSpan.Zero);
