@@ -99,6 +99,7 @@ public sealed partial class PostgresDatabase : StoreDatabase
         WriteAsync(write, IsolationLevel.ReadCommitted, cancellationToken);
 
     public override string ShareLock => " FOR SHARE";
+    public override bool DataModifyingCtes => true;
 
     private async Task<T> WriteAsync<T>(Func<DbConnection, DbTransaction, Task<T>> write, IsolationLevel isolation, CancellationToken cancellationToken)
     {

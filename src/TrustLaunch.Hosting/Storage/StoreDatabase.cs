@@ -48,6 +48,12 @@ public abstract class StoreDatabase(int schemaVersion) : IReadinessCheck, IAsync
     /// </summary>
     public virtual string ShareLock => "";
 
+    /// <summary>
+    /// Whether a <c>WITH</c> clause may hold an <c>UPDATE … RETURNING</c> whose rows a following statement uses, so
+    /// dependent writes go in one statement (one round trip): PostgreSQL; SQLite has no data-modifying CTEs.
+    /// </summary>
+    public virtual bool DataModifyingCtes => false;
+
     /// <summary>A timestamp as this backend stores it (SQLite: ISO 8601 UTC text; PostgreSQL: timestamptz).</summary>
     public abstract object Timestamp(DateTimeOffset value);
 

@@ -107,25 +107,42 @@ public sealed partial class VerifierStore
     private async Task<AttestationResultRecord?> WriteAttestationAsync(DbConnection connection, DbTransaction transaction, AgentRecord agent,
         AttestationResultRecord result, string? notification, IReadOnlyList<string> webhookUrls, string? leaseHolder, CancellationToken cancellationToken)
     {
-        var updated = await connection.ExecuteAsync(transaction, $"""
+        const string Update = """
             UPDATE agents SET policy_version = @policy_version, state = @state, pcr_value = @pcr, next_recnum = @next,
                 clock = @clock, reset_count = @reset, restart_count = @restart, boot_count = @boot, verified_images = @images,
                 created_containers = @containers,
                 last_attestation = @last, last_success = @success, failure_reason = @reason, failed_event_index = @event,
                 events_verified = @verified, attestations = @attestations, consecutive_faults = @faults
-            WHERE agent_id = @id AND policy_name = @policy AND generation = @generation{LeaseFence(leaseHolder)}
-            """, cancellationToken, [.. AgentParameters(agent), .. FenceParameters(leaseHolder)]).ConfigureAwait(false);
-        if (updated == 0)
-            return null;
-        var keyId = SigningKeyOf(result.Token);
-        var id = (long)(await connection.ScalarAsync(transaction, """
+            WHERE agent_id = @id AND policy_name = @policy AND generation = @generation
+            """;
+        const string Insert = """
             INSERT INTO results (agent_id, at, status, reason, event_index, log_length, policy_id, token, instance_id, key_id, launches)
-            VALUES (@agent, @at, @status, @reason, @event, @length, @policy, @token, @instance, @key, @launches) RETURNING id
-            """, cancellationToken, ("@agent", result.AgentId), ("@at", Database.Timestamp(result.At)), ("@status", result.Status),
-            ("@reason", result.Reason), ("@event", result.EventIndex), ("@length", result.LogLength), ("@policy", result.PolicyId),
-            ("@token", result.Token), ("@instance", result.InstanceId), ("@key", keyId), ("@launches", LaunchesColumn(result.Launches))).ConfigureAwait(false))!;
+            """;
+        (string, object?)[] parameters =
+        [
+            .. AgentParameters(agent), .. FenceParameters(leaseHolder), ("@result_agent", result.AgentId), ("@result_at", Database.Timestamp(result.At)), ("@status", result.Status),
+            ("@result_reason", result.Reason), ("@result_event", result.EventIndex), ("@length", result.LogLength), ("@policy_id", result.PolicyId),
+            ("@token", result.Token), ("@instance", result.InstanceId), ("@key", SigningKeyOf(result.Token)), ("@launches", LaunchesColumn(result.Launches)),
+        ];
+        const string Values = "@result_agent, @result_at, @status, @result_reason, @result_event, @length, @policy_id, @token, @instance, @key, @launches";
+        long? id;
+        if (Database.DataModifyingCtes)
+        {
+            // One round trip: the result row is inserted only if the fenced update changed the agent's row.
+            id = (long?)await connection.ScalarAsync(transaction, $"""
+                WITH updated AS ({Update}{LeaseFence(leaseHolder)} RETURNING agent_id)
+                {Insert} SELECT {Values} FROM updated RETURNING id
+                """, cancellationToken, parameters).ConfigureAwait(false);
+        }
+        else
+        {
+            id = await connection.ExecuteAsync(transaction, Update + LeaseFence(leaseHolder), cancellationToken, parameters).ConfigureAwait(false) == 0 ? null
+                : (long?)await connection.ScalarAsync(transaction, $"{Insert} VALUES ({Values}) RETURNING id", cancellationToken, parameters).ConfigureAwait(false);
+        }
+        if (id is null)
+            return null;
         await QueueNotificationAsync(connection, transaction, result.AgentId, notification, webhookUrls, result.At, cancellationToken).ConfigureAwait(false);
-        return result with { Id = id };
+        return result with { Id = id.Value };
     }
 
     public Task<bool> RecordFaultAsync(AgentRecord agent, int consecutiveFaults, string state, string? reason, DateTimeOffset at, string? leaseHolder,
