@@ -7,12 +7,15 @@ namespace TrustLaunch.Hosting.Storage;
 /// <summary>
 /// A service's SQLite database file (0600, with its -wal and -shm, in a 0700 directory): WAL journal, <c>synchronous=FULL</c> (a committed transaction survives kill -9
 /// and power loss), a busy timeout for concurrent writers, foreign keys on; migrated on open. Writes run in one
-/// <c>BEGIN IMMEDIATE</c> transaction, so writers take turns.
+/// <c>BEGIN IMMEDIATE</c> transaction, so writers take turns: this process's on one long-lived connection whose
+/// commands stay prepared (<see cref="PreparedCommands"/>), other processes' through the busy timeout.
 /// </summary>
 public sealed class SqliteDatabase : StoreDatabase
 {
     public const int BusyTimeoutMilliseconds = 5000;
     private readonly string _connectionString;
+    private readonly SemaphoreSlim _writeTurn = new(1, 1);
+    private SqliteConnection? _writer;
 
     private SqliteDatabase(string path, int schemaVersion) : base(schemaVersion)
     {
@@ -70,11 +73,55 @@ public sealed class SqliteDatabase : StoreDatabase
     public override async Task<T> WriteAsync<T>(Func<DbConnection, DbTransaction, Task<T>> write, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(write);
-        await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        await using var transaction = await BeginImmediateAsync(connection, cancellationToken).ConfigureAwait(false);
-        var result = await write(connection, transaction).ConfigureAwait(false);
-        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-        return result;
+        await _writeTurn.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (_writer is null)
+            {
+                _writer = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+                PreparedCommands.Keep(_writer);
+            }
+            try
+            {
+                await using var transaction = await BeginImmediateAsync(_writer, cancellationToken).ConfigureAwait(false);
+                var result = await write(_writer, transaction).ConfigureAwait(false);
+                await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+                return result;
+            }
+            catch
+            {
+                // Whatever went wrong, the next write starts on a fresh connection, not on one in an unknown state.
+                await CloseWriterAsync().ConfigureAwait(false);
+                throw;
+            }
+        }
+        finally
+        {
+            _writeTurn.Release();
+        }
+    }
+
+    public override async ValueTask DisposeAsync()
+    {
+        await _writeTurn.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            await CloseWriterAsync().ConfigureAwait(false);
+        }
+        finally
+        {
+            _writeTurn.Release();
+        }
+        await base.DisposeAsync().ConfigureAwait(false);
+    }
+
+    private async Task CloseWriterAsync()
+    {
+        if (_writer is null)
+            return;
+        await PreparedCommands.ForgetAsync(_writer).ConfigureAwait(false);
+        await _writer.DisposeAsync().ConfigureAwait(false);
+        _writer = null;
     }
 
     /// <summary>ISO 8601 UTC text, fixed width, so text order is time order.</summary>

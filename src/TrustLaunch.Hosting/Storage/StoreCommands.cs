@@ -13,6 +13,12 @@ public static class StoreCommands
         var command = connection.CreateCommand();
         command.Transaction = transaction;
         command.CommandText = sql;
+        AddParameters(command, parameters);
+        return command;
+    }
+
+    internal static void AddParameters(DbCommand command, ReadOnlySpan<(string Name, object? Value)> parameters)
+    {
         foreach (var (name, value) in parameters)
         {
             var parameter = command.CreateParameter();
@@ -20,22 +26,35 @@ public static class StoreCommands
             parameter.Value = value ?? DBNull.Value;
             command.Parameters.Add(parameter);
         }
-        return command;
     }
 
     public static async Task<int> ExecuteAsync(this DbConnection connection, DbTransaction? transaction, string sql,
         CancellationToken cancellationToken, params (string Name, object? Value)[] parameters)
     {
-        await using var command = connection.Command(transaction, sql, parameters);
-        return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        var command = PreparedCommands.Rent(connection, transaction, sql, parameters);
+        try
+        {
+            return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            await PreparedCommands.ReturnAsync(connection, command).ConfigureAwait(false);
+        }
     }
 
     public static async Task<object?> ScalarAsync(this DbConnection connection, DbTransaction? transaction, string sql,
         CancellationToken cancellationToken, params (string Name, object? Value)[] parameters)
     {
-        await using var command = connection.Command(transaction, sql, parameters);
-        var value = await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
-        return value is DBNull ? null : value;
+        var command = PreparedCommands.Rent(connection, transaction, sql, parameters);
+        try
+        {
+            var value = await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
+            return value is DBNull ? null : value;
+        }
+        finally
+        {
+            await PreparedCommands.ReturnAsync(connection, command).ConfigureAwait(false);
+        }
     }
 
     /// <summary>Every row of the query, read with <paramref name="read"/>.</summary>
@@ -43,12 +62,19 @@ public static class StoreCommands
         Func<DbDataReader, T> read, CancellationToken cancellationToken, params (string Name, object? Value)[] parameters)
     {
         ArgumentNullException.ThrowIfNull(read);
-        await using var command = connection.Command(transaction, sql, parameters);
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        var rows = new List<T>();
-        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-            rows.Add(read(reader));
-        return rows;
+        var command = PreparedCommands.Rent(connection, transaction, sql, parameters);
+        try
+        {
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            var rows = new List<T>();
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                rows.Add(read(reader));
+            return rows;
+        }
+        finally
+        {
+            await PreparedCommands.ReturnAsync(connection, command).ConfigureAwait(false);
+        }
     }
 
     /// <summary>The first row of the query read with <paramref name="read"/>, or default when there is none.</summary>
@@ -56,9 +82,16 @@ public static class StoreCommands
         Func<DbDataReader, T> read, CancellationToken cancellationToken, params (string Name, object? Value)[] parameters)
     {
         ArgumentNullException.ThrowIfNull(read);
-        await using var command = connection.Command(transaction, sql, parameters);
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        return await reader.ReadAsync(cancellationToken).ConfigureAwait(false) ? read(reader) : default;
+        var command = PreparedCommands.Rent(connection, transaction, sql, parameters);
+        try
+        {
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            return await reader.ReadAsync(cancellationToken).ConfigureAwait(false) ? read(reader) : default;
+        }
+        finally
+        {
+            await PreparedCommands.ReturnAsync(connection, command).ConfigureAwait(false);
+        }
     }
 
     /// <summary>SQLite keeps timestamps as ISO 8601 text, PostgreSQL as timestamptz: both read back as a DateTimeOffset.</summary>

@@ -86,6 +86,33 @@ public abstract class StoreDatabaseTests : IAsyncLifetime
         Assert.Equal(["whole"], await NamesAsync(db));
     }
 
+    private const string InsertItem = "INSERT INTO items (id, name, size) VALUES (@id, @name, @size)";
+
+    [Fact]
+    public async Task WriteAsync_SameSqlAgain_WritesEachRunsValues()
+    {
+        await using var db = await OpenAsync(Schema);
+        for (var i = 1; i <= 3; i++)
+        {
+            var id = i;
+            await db.WriteAsync((c, t) => c.ExecuteAsync(t, InsertItem, CancellationToken.None, ("@id", id), ("@name", $"item {id}"), ("@size", id * 10)));
+        }
+        var rows = await db.ReadAsync(c => c.QueryAsync(null, "SELECT id, name, size FROM items ORDER BY id",
+            r => $"{r.GetInt32(0)}:{r.GetString(1)}:{r.GetInt32(2)}", CancellationToken.None));
+        Assert.Equal(["1:item 1:10", "2:item 2:20", "3:item 3:30"], rows);
+    }
+
+    [Fact]
+    public async Task WriteAsync_AfterAStatementFailed_TheSameSqlCommitsNext()
+    {
+        await using var db = await OpenAsync(Schema);
+        await db.WriteAsync((c, t) => c.ExecuteAsync(t, InsertItem, CancellationToken.None, ("@id", 1), ("@name", "first"), ("@size", 1)));
+        await Assert.ThrowsAnyAsync<DbException>(() =>
+            db.WriteAsync((c, t) => c.ExecuteAsync(t, InsertItem, CancellationToken.None, ("@id", 1), ("@name", "duplicate"), ("@size", 2))));
+        await db.WriteAsync((c, t) => c.ExecuteAsync(t, InsertItem, CancellationToken.None, ("@id", 2), ("@name", "second"), ("@size", 3)));
+        Assert.Equal(["first", "second"], await NamesAsync(db));
+    }
+
     [Fact]
     public async Task Timestamp_WrittenAndCompared_RoundTripsInTimeOrder()
     {
