@@ -275,7 +275,8 @@ public static class RunCommand
     private static string VerifierUrl(ParseResult parse, Option<string?> verifier)
     {
         var url = parse.GetValue(verifier) ?? Environment.GetEnvironmentVariable(VerifierEnvironmentVariable) ?? "https://127.0.0.1:8880";
-        return Uri.TryCreate(url, UriKind.Absolute, out var uri) && uri.Scheme == Uri.UriSchemeHttps ? url : throw new CliUsageException($"--verifier '{url}' is not an https:// URL");
+        ServiceCall.HttpsUrl("--verifier", url);
+        return url;
     }
 
     /// <summary>The verifier's agent port over TLS, presenting this node's agent certificate.</summary>

@@ -132,8 +132,5 @@ public static class ServeKbsCommand
         DefaultValueFactory = _ => defaultValue,
     };
 
-    private static Uri ParseUrl(ParseResult parse, Option<string> option) =>
-        Uri.TryCreate(parse.GetValue(option), UriKind.Absolute, out var url) && url.Scheme == Uri.UriSchemeHttps
-            ? url
-            : throw new CliUsageException($"{option.Name} '{parse.GetValue(option)}' is not an https:// URL");
+    private static Uri ParseUrl(ParseResult parse, Option<string> option) => ServiceCall.HttpsUrl(option.Name, parse.GetValue(option));
 }

@@ -72,8 +72,7 @@ public static class ServeVerifierCommand
         {
             var storeLocation = store.Parse(parse);
             var retained = retention.Parse(parse);
-            if (!Uri.TryCreate(parse.GetValue(registrar), UriKind.Absolute, out var registrarUrl) || registrarUrl.Scheme != Uri.UriSchemeHttps)
-                throw new CliUsageException($"--registrar '{parse.GetValue(registrar)}' is not an https:// URL");
+            var registrarUrl = ServiceCall.HttpsUrl("--registrar", parse.GetValue(registrar));
             var seconds = parse.GetValue(interval);
             if (seconds is < 0.05 or > 86_400)
                 throw new CliUsageException(string.Create(CultureInfo.InvariantCulture, $"--quote-interval {seconds} must be 0.05 to 86400 seconds"));
