@@ -2,7 +2,6 @@ using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
-using System.Text.Json.Nodes;
 using TrustLaunch.Hosting.Clients;
 using TrustLaunch.Hosting.Contracts;
 using TrustLaunch.Measurement;
@@ -20,51 +19,24 @@ namespace TrustLaunch.Kbs.Tests;
 [System.Runtime.Versioning.SupportedOSPlatform("linux")]
 public sealed class GatewayEndToEndTests(KbsEndToEndFixture stack, RegistryFixture registry) : IClassFixture<RegistryFixture>, IAsyncLifetime
 {
-    private readonly string _data = Path.Combine(stack.Directory, "gateway-" + Guid.NewGuid().ToString("N")[..8]);
-    private readonly List<string> _containers = [];
+    private readonly GatewayWorkloads _workloads = new(stack, registry);
 
     public Task InitializeAsync() => Task.CompletedTask;
 
-    /// <summary>Removes the test's containers (their overlay mounts would keep the fixture's directory from going).</summary>
-    public async Task DisposeAsync()
-    {
-        foreach (var name in _containers)
-            (await ContainerCommandAsync("rm", "--force", name)).EnsureSuccess("rm --force " + name);
-    }
+    public async Task DisposeAsync() => await _workloads.DisposeAsync();
 
-    private FleetNode Node => stack.Nodes[0];
+    private FleetNode Node => _workloads.Node;
 
-    private static string NewName(string prefix) => $"{prefix}-{Guid.NewGuid().ToString("N")[..8]}";
+    private static string NewName(string prefix) => GatewayWorkloads.NewName(prefix);
 
-    private async Task<PushedImage> PublishAsync(string repository)
-    {
-        var image = await TestImages.BuildAndPushAsync(registry, repository, "v1",
-            new Dictionary<string, byte[]> { ["/etc/image-name"] = Encoding.UTF8.GetBytes(repository + Guid.NewGuid()) });
-        (await KbsBrokerStack.CliAsync("golden", "publish", image.Reference, "--key", stack.PublisherKey, "--data-dir", Path.Combine(_data, "publish")))
-            .EnsureSuccess("golden publish");
-        return image;
-    }
+    private Task<PushedImage> PublishAsync(string repository) => _workloads.PublishAsync(repository);
 
-    /// <summary>The fixture's rules plus one granting <paramref name="resources"/> to containers of <paramref name="digest"/>; the new version.</summary>
-    private async Task<int> GrantAsync(string resources, string digest)
-    {
-        var policy = JsonNode.Parse(stack.ResourcePolicyJson)!.AsObject();
-        policy["rules"]!.AsArray().Add(new JsonObject { ["resources"] = new JsonArray(resources), ["container_images"] = new JsonArray(digest) });
-        var file = Path.Combine(stack.Directory, "gateway-policy-" + Guid.NewGuid().ToString("N") + ".json");
-        await File.WriteAllTextAsync(file, policy.ToJsonString());
-        var put = (await stack.AdminCliAsync("policy", "put", file, "--json")).EnsureSuccess("kbs policy put");
-        return JsonDocument.Parse(put.StandardOutput).RootElement.GetProperty("version").GetInt32();
-    }
+    private Task<int> GrantAsync(string resources, string digest) => _workloads.GrantAsync((resources, digest));
 
-    private Task<ProcessResult> ContainerAsync(PushedImage image, string name, string script, bool attach = true)
-    {
-        _containers.Add(name);
-        return KbsBrokerStack.CliAsync(["run", image.Reference, "--trust", stack.PublisherPublicKey, "--name", name, .. attach ? new[] { "--attach" } : [],
-            "--agent-socket", KbsBrokerStack.SocketOf(Node), "--data-dir", Path.Combine(_data, "run"), "--", "/bin/busybox", "sh", "-c", script]);
-    }
+    private Task<ProcessResult> ContainerAsync(PushedImage image, string name, string script, bool attach = true) =>
+        _workloads.RunAsync(image, name, script, attach);
 
-    private Task<ProcessResult> ContainerCommandAsync(params string[] arguments) =>
-        KbsBrokerStack.CliAsync([.. arguments, "--agent-socket", KbsBrokerStack.SocketOf(Node), "--data-dir", Path.Combine(_data, "run")]);
+    private Task<ProcessResult> ContainerCommandAsync(params string[] arguments) => _workloads.CommandAsync(arguments);
 
     /// <summary>A shell line sending <paramref name="request"/> (printf escapes) to the gateway, asked again while the
     /// broker has not yet seen the container in the verifier's view of the log; prints the last answer. nc's input
@@ -232,7 +204,7 @@ public sealed class GatewayEndToEndTests(KbsEndToEndFixture stack, RegistryFixtu
         var before = (await stack.ReadLogAsync(Node)).Count;
 
         var second = await KbsBrokerStack.CliAsync("run", image.Reference, "--trust", stack.PublisherPublicKey, "--name", name,
-            "--agent-socket", KbsBrokerStack.SocketOf(Node), "--data-dir", Path.Combine(_data, "other"), "--", "/bin/busybox", "true");
+            "--agent-socket", KbsBrokerStack.SocketOf(Node), "--data-dir", _workloads.RunDataDir + "-other", "--", "/bin/busybox", "true");
 
         Assert.NotEqual(0, second.ExitCode);
         Assert.Contains($"container name '{name}' already has a workload gateway (a container of that name runs from another data directory): choose another name",
