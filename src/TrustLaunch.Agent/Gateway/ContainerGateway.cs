@@ -100,7 +100,12 @@ public sealed class ContainerGateway : IAsyncDisposable
         File.SetUnixFileMode(path, mode);
     }
 
-    public async ValueTask DisposeAsync()
+    /// <summary>Closes the sockets and removes the directory: the container is gone.</summary>
+    public ValueTask DisposeAsync() => CloseAsync(keepDirectory: false);
+
+    /// <summary>Closes the sockets; with <paramref name="keepDirectory"/> (the agent stops, the container may run on)
+    /// the directory stays for the next agent to adopt (<see cref="GatewayRecovery"/>) or delete.</summary>
+    internal async ValueTask CloseAsync(bool keepDirectory)
     {
         if (Interlocked.Exchange(ref _disposed, 1) == 1)
             return;
@@ -116,7 +121,7 @@ public sealed class ContainerGateway : IAsyncDisposable
         _stop.Dispose();
         try
         {
-            if (System.IO.Directory.Exists(Directory))
+            if (!keepDirectory && System.IO.Directory.Exists(Directory))
                 System.IO.Directory.Delete(Directory, recursive: true);
         }
         catch (IOException e)

@@ -119,8 +119,9 @@ public sealed class WorkloadGateway(WorkloadServices services, ILoggerFactory lo
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
+        // The containers outlive the agent: their directories stay for the next one (GatewayRecovery).
         foreach (var gateway in _open.Values)
-            await gateway.DisposeAsync().ConfigureAwait(false);
+            await gateway.CloseAsync(keepDirectory: true).ConfigureAwait(false);
         if (_app is not null)
             await _app.StopAsync(cancellationToken).ConfigureAwait(false);
     }

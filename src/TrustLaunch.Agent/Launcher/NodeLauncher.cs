@@ -26,7 +26,8 @@ public sealed record LaunchedContainer(ContainerDirectory Container, int Pid, Ta
 /// unwrapped through it. Sealed secrets are opened through <paramref name="secrets"/> (<c>--kbs</c> and
 /// <c>--secret-trust</c>); their names, this agent's ability to open them and their signatures are checked before
 /// anything is measured. With a <paramref name="gateway"/> (a <c>--kbs</c> agent) every container gets its workload
-/// gateway, gone when it stops.
+/// gateway, gone when it stops, and back
+/// after an agent restart for those still running whose bundle and log agree (<see cref="GatewayRecovery"/>).
 /// </summary>
 public sealed class NodeLauncher(AgentRuntime agent, ServiceHttpClientFactory clients, ILogger<NodeLauncher> logger,
     NodeKeyBroker? broker = null, NodeSecrets? secrets = null, WorkloadGateway? gateway = null)
@@ -46,8 +47,11 @@ public sealed class NodeLauncher(AgentRuntime agent, ServiceHttpClientFactory cl
 
     private string DataDirsFile => Path.Combine(agent.Options.DataDirectory, "launcher-data-dirs");
 
-    public ContainerControl Control(string dataDir) =>
-        new(dataDir, binary => new OciRuntime(binary ?? DefaultRuntime, Path.Combine(dataDir, "runtime")), () => Measurer);
+    public ContainerControl Control(string dataDir) => new(dataDir, RuntimeFor(dataDir), () => Measurer);
+
+    /// <summary>Opens the OCI runtime a record names (null: the default) over the runtime state of <paramref name="dataDir"/>.</summary>
+    private static Func<string?, OciRuntime> RuntimeFor(string dataDir) =>
+        binary => new OciRuntime(binary ?? DefaultRuntime, Path.Combine(dataDir, "runtime"));
 
     /// <summary>Pulls, judges and prepares the container, creates and starts it; returns once it runs (or throws why it does not).</summary>
     public async Task<LaunchedContainer> RunAsync(RunContainerRequest request, CancellationToken cancellationToken)
@@ -135,9 +139,11 @@ public sealed class NodeLauncher(AgentRuntime agent, ServiceHttpClientFactory cl
         }
     }
 
-    /// <summary>Measures the missing ContainerStopped of containers whose exit no agent saw (the agent restarted meanwhile).</summary>
+    /// <summary>Measures the missing ContainerStopped of containers whose exit no agent saw (the agent restarted meanwhile);
+    /// with a gateway, gives those still running theirs back (<see cref="GatewayRecovery"/>) before it starts.</summary>
     public async Task RecoverAllAsync(CancellationToken cancellationToken)
     {
+        var gateways = gateway is null ? null : new GatewayRecovery(gateway, agent.Log.ReadFrom(0), logger);
         foreach (var dataDir in await KnownDataDirsAsync(cancellationToken).ConfigureAwait(false))
         {
             if (!Directory.Exists(dataDir))
@@ -145,6 +151,9 @@ public sealed class NodeLauncher(AgentRuntime agent, ServiceHttpClientFactory cl
             try
             {
                 await Control(dataDir).RecoverAsync(cancellationToken).ConfigureAwait(false);
+                if (gateways is not null)
+                    await gateways.AdoptAllAsync(dataDir, RuntimeFor(dataDir), () => Control(dataDir).RecoverAsync(CancellationToken.None), cancellationToken)
+                        .ConfigureAwait(false);
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {

@@ -118,6 +118,13 @@ public static unsafe partial class Libc
     [LibraryImport(Library, EntryPoint = "waitpid", SetLastError = true)]
     public static partial int Waitpid(int pid, out int status, int options);
 
+    /// <summary>A file descriptor of process <paramref name="pid"/> (any, not only a child), readable once it has exited.</summary>
+    [LibraryImport(Library, EntryPoint = "syscall", SetLastError = true)]
+    public static partial long PidfdOpen(long number, long pid, ulong flags);
+
+    [LibraryImport(Library, EntryPoint = "poll", SetLastError = true)]
+    public static partial int Poll(ref PollFd fds, nuint count, int timeoutMilliseconds);
+
     [LibraryImport(Library, EntryPoint = "prctl", SetLastError = true)]
     public static partial int Prctl(int option, ulong arg2, ulong arg3, ulong arg4, ulong arg5);
 

@@ -49,6 +49,11 @@ public static unsafe partial class Libc
     /// <summary>openat2's syscall number: one table for all architectures from Linux 5.6 on.</summary>
     public const long SYS_openat2 = 437;
 
+    /// <summary>pidfd_open's syscall number (Linux 5.3, the same on every architecture).</summary>
+    public const long SYS_pidfd_open = 434;
+
+    public const short POLLIN = 0x1;
+
     public const int STATX_BASIC_STATS = 0x7ff;
 
     /// <summary>setns(2): the namespace file is a network namespace.</summary>
@@ -118,6 +123,15 @@ public static unsafe partial class Libc
         public ulong Flags;
         public ulong Mode;
         public ulong Resolve;
+    }
+
+    /// <summary><c>struct pollfd</c> of poll(2).</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    public struct PollFd
+    {
+        public int Fd;
+        public short Events;
+        public short Revents;
     }
 
     /// <summary>The message of an errno value.</summary>
