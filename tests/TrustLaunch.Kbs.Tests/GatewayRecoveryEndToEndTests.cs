@@ -100,7 +100,20 @@ public sealed class GatewayRecoveryEndToEndTests(KbsEndToEndFixture stack, Regis
         Assert.Equal((HttpStatusCode.Forbidden, $"kbs refused: PolicyDeny: no rule of resource policy version {version} lets container '{name}' (image {image.ManifestDigest}) of agent '{Node.AgentId}' (verifier policy '{KbsBrokerStack.VerifierPolicy}') read default/gateway/recovered-other"),
             (refused.Status, Detail(refused.Body)));
         Assert.Contains($"Container {name} of {_workloads.RunDataDir}: workload gateway adopted after the agent's restart", _workloads.AgentMessages());
+
+        // No monitor supervises it now, yet its gateway goes when it stops.
+        var gatewayDirectory = GatewayDirectoryOf(name);
+        Assert.True(Directory.Exists(gatewayDirectory), $"{gatewayDirectory} is gone while the container runs");
+        (await _workloads.CommandAsync("stop", name)).EnsureSuccess("stop");
+        await Eventually.WaitAsync(() => Task.FromResult(Directory.Exists(gatewayDirectory) ? null : "gone"), () => $"{gatewayDirectory} still there after the container stopped");
     }
+
+    /// <summary>The host directory the container's config.json binds at /run/trustlaunch.</summary>
+    private string GatewayDirectoryOf(string name) =>
+        JsonDocument.Parse(File.ReadAllBytes(ConfigOf(name))).RootElement.GetProperty("mounts").EnumerateArray()
+            .Single(m => m.GetProperty("destination").GetString() == "/run/trustlaunch").GetProperty("source").GetString()!;
+
+    private string ConfigOf(string name) => Path.Combine(_workloads.RunDataDir, "containers", name, "bundle", "config.json");
 
     [Fact]
     public async Task AgentKilled_ConfigJsonChangedMeanwhile_RestartGivesTheContainerNoGateway_ReasonLogged()
@@ -108,10 +121,9 @@ public sealed class GatewayRecoveryEndToEndTests(KbsEndToEndFixture stack, Regis
         var image = await _workloads.PublishAsync("gateway/changed");
         var name = GatewayWorkloads.NewName("gw-changed");
         var pid = await RunThenTakeAgentDownAsync(image, name, kill: true);
-        var config = Path.Combine(_workloads.RunDataDir, "containers", name, "bundle", "config.json");
+        var config = ConfigOf(name);
         var measured = "sha256:" + Convert.ToHexStringLower(SHA256.HashData(await File.ReadAllBytesAsync(config)));
-        var gatewayDirectory = JsonDocument.Parse(await File.ReadAllBytesAsync(config)).RootElement.GetProperty("mounts").EnumerateArray()
-            .Single(m => m.GetProperty("destination").GetString() == "/run/trustlaunch").GetProperty("source").GetString()!;
+        var gatewayDirectory = GatewayDirectoryOf(name);
         await File.AppendAllTextAsync(config, "\n");
         var changed = "sha256:" + Convert.ToHexStringLower(SHA256.HashData(await File.ReadAllBytesAsync(config)));
 

@@ -107,6 +107,9 @@ public sealed class GatewayRecovery
     /// <summary>The gateway directory the container's measured <c>config.json</c> binds, once record, bundle and log agree.</summary>
     private string MeasuredGatewayDirectory(ContainerDirectory container, ContainerRecord record)
     {
+        // The runtime knows the container by its directory's name: the identity must be of that one.
+        if (record.Name != container.Name)
+            throw new GatewayNotAdoptedException($"its record names container '{record.Name}', not '{container.Name}'");
         var config = File.ReadAllBytes(Path.Combine(container.Bundle, "config.json"));
         var digest = Digest.Sha256(config).ToString();
         if (digest != record.ConfigDigest)
