@@ -20,7 +20,11 @@ namespace TrustLaunch.Agent.Gateway;
 /// </summary>
 public static class GatewayApi
 {
-    public const int MaxRequestBytes = 16 * 1024;
+    /// <summary>The largest request body the gateway reads (Kestrel's limit too, for bodies without a length).</summary>
+    public const int MaxRequestBytes = 64 * 1024;
+
+    public static string BodyTooLarge(long? length) =>
+        $"the request body is {(length is { } bytes ? $"{bytes} bytes" : "longer than that")}: the workload gateway reads at most {MaxRequestBytes} bytes";
 
     public static void MapGatewayApi(this WebApplication app)
     {
@@ -69,6 +73,8 @@ public static class GatewayApi
             var caller = http.Features.Get<IWorkloadConnectionFeature>()?.Workload;
             if (caller is null || caller.IsNode)
                 throw new WorkloadRequestRefusedException("this connection came from no container: the workload gateway answers only inside a container");
+            if (http.Request.ContentLength > MaxRequestBytes)
+                throw new RequestBodyTooLargeException(BodyTooLarge(http.Request.ContentLength));
             return await answer(caller).ConfigureAwait(false);
         }, e => Problem(e, broker), contentType);
     }
@@ -78,6 +84,11 @@ public static class GatewayApi
     {
         WorkloadRequestRefusedException => TypedResults.Problem(title: "workload request refused", detail: e.Message, statusCode: StatusCodes.Status403Forbidden,
             type: GatewayProblemTypes.Refused),
+        RequestBodyTooLargeException => TypedResults.Problem(title: "workload request refused", detail: e.Message, statusCode: StatusCodes.Status413PayloadTooLarge,
+            type: GatewayProblemTypes.Refused),
+        // Kestrel's own limit, for a body sent without Content-Length.
+        BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge } => TypedResults.Problem(title: "workload request refused",
+            detail: BodyTooLarge(null), statusCode: StatusCodes.Status413PayloadTooLarge, type: GatewayProblemTypes.Refused),
         SealedSecretException => TypedResults.Problem(title: "sealed secret refused", detail: e.Message, statusCode: StatusCodes.Status403Forbidden,
             type: SecretProblemTypes.Refused),
         _ => KbsResourceApi.Problem(e, broker),
@@ -89,6 +100,16 @@ public static class GatewayProblemTypes
 {
     public const string Refused = "urn:trustlaunch:problem:workload-request-refused";
 }
+
+/// <summary>A request body over <see cref="GatewayApi.MaxRequestBytes"/>.</summary>
+public sealed class RequestBodyTooLargeException(string message) : Exception(message);
+
+/// <summary>The problem document of a refusal written before Kestrel has the connection (<see cref="GatewayTransport"/>).</summary>
+public sealed record GatewayRefusal(
+    [property: JsonPropertyName("title")] string Title,
+    [property: JsonPropertyName("status")] int Status,
+    [property: JsonPropertyName("detail")] string Detail,
+    [property: JsonPropertyName("type")] string Type);
 
 /// <summary>CoCo's AAEL request: an event the container appends.</summary>
 public sealed record AaelRequest(
@@ -106,5 +127,6 @@ public sealed record GatewayInfo(
 [JsonSourceGenerationOptions(RespectNullableAnnotations = true, RespectRequiredConstructorParameters = true)]
 [JsonSerializable(typeof(AaelRequest))]
 [JsonSerializable(typeof(GatewayInfo))]
+[JsonSerializable(typeof(GatewayRefusal))]
 [JsonSerializable(typeof(WorkloadToken))]
 public sealed partial class GatewayJsonContext : JsonSerializerContext;

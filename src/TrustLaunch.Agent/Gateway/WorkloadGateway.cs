@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Net;
-using System.Net.Sockets;
 using System.Security.Cryptography;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Connections;
@@ -30,20 +29,22 @@ public sealed class WorkloadGateway(WorkloadServices services, ILoggerFactory lo
 
     private readonly ConcurrentDictionary<string, ContainerGateway> _open = new(StringComparer.Ordinal);
     private readonly ILogger _logger = loggers.CreateLogger<WorkloadGateway>();
-    private GatewayTransport? _transport;
+    private readonly GatewayTransport _transport = new(loggers);
     private WebApplication? _app;
 
-    internal GatewayTransport Transport => _transport ?? throw new InvalidOperationException("the workload gateway is not started");
+    /// <summary>Fed by the containers' accept loops; those adopted at recovery may start before Kestrel takes from it.</summary>
+    internal GatewayTransport Transport => _transport;
 
     internal ILogger Logger => _logger;
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        // What an earlier agent left is of containers whose gateways died with it.
-        if (Directory.Exists(directory))
-            Directory.Delete(directory, recursive: true);
+        // What an earlier agent left, but for the gateways of the containers adopted (GatewayRecovery), is of
+        // containers that are gone.
         PrivateDirectory.Ensure(directory);
-        _transport = new GatewayTransport(loggers);
+        var adopted = _open.Values.Select(g => g.Directory).ToHashSet(StringComparer.Ordinal);
+        foreach (var left in Directory.GetDirectories(directory).Where(d => !adopted.Contains(d)))
+            Directory.Delete(left, recursive: true);
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.Services.AddSingleton(loggers);
@@ -70,17 +71,51 @@ public sealed class WorkloadGateway(WorkloadServices services, ILoggerFactory lo
     /// data directory): the broker could not tell the two apart, so the second gets none and is not launched.</exception>
     public ContainerGateway Claim(string container)
     {
-        var path = Path.Combine(directory, Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16)));
-        var gateway = new ContainerGateway(this, container, path);
-        if (!_open.TryAdd(container, gateway))
-            throw new Launcher.LauncherException($"container name '{container}' already has a workload gateway (a container of that name runs from another data directory): choose another name");
+        var gateway = new ContainerGateway(this, container, Path.Combine(directory, Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16))));
+        Register(container, gateway);
+        return Created(gateway);
+    }
+
+    /// <summary><see cref="Claim"/> for a container whose id is known only once it is created (CRI's, by containerd):
+    /// <see cref="ContainerGateway.Start"/> registers it.</summary>
+    public ContainerGateway ClaimUnnamed() =>
+        Created(new ContainerGateway(this, null, Path.Combine(directory, Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16)))));
+
+    private static ContainerGateway Created(ContainerGateway gateway)
+    {
+        var path = gateway.Directory;
         Directory.CreateDirectory(path);
         ContainerGateway.SetMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupRead | UnixFileMode.GroupExecute
             | UnixFileMode.OtherRead | UnixFileMode.OtherExecute);
         return gateway;
     }
 
-    internal void Release(ContainerGateway gateway) => _open.TryRemove(new KeyValuePair<string, ContainerGateway>(gateway.Container, gateway));
+    /// <summary>
+    /// Takes up again the gateway directory <paramref name="path"/> of container <paramref name="container"/>, which
+    /// outlived the agent that claimed it (its bundle binds it): the container sees the new socket where the old one was.
+    /// </summary>
+    /// <exception cref="IOException"><paramref name="path"/> is not a gateway directory of this agent.</exception>
+    internal ContainerGateway Adopt(string container, string path)
+    {
+        if (!string.Equals(Path.GetDirectoryName(path), Path.GetFullPath(directory), StringComparison.Ordinal) || !Directory.Exists(path))
+            throw new IOException($"its gateway directory {path} is not one of this agent's ({directory})");
+        var gateway = new ContainerGateway(this, container, path);
+        Register(container, gateway);
+        File.Delete(gateway.SocketPath); // the dead agent's socket: nothing listens on it
+        return gateway;
+    }
+
+    internal void Register(string container, ContainerGateway gateway)
+    {
+        if (!_open.TryAdd(container, gateway))
+            throw new Launcher.LauncherException($"container name '{container}' already has a workload gateway (a container of that name runs from another data directory): choose another name");
+    }
+
+    internal void Release(ContainerGateway gateway)
+    {
+        if (gateway.Container is { } container)
+            _open.TryRemove(new KeyValuePair<string, ContainerGateway>(container, gateway));
+    }
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
@@ -94,120 +129,6 @@ public sealed class WorkloadGateway(WorkloadServices services, ILoggerFactory lo
     {
         if (_app is not null)
             await _app.DisposeAsync().ConfigureAwait(false);
-        if (_transport is not null)
-            await _transport.DisposeAsync().ConfigureAwait(false);
-    }
-}
-
-/// <summary>One container's gateway sockets (<see cref="WorkloadGateway.Claim"/>); disposing closes them, aborts their
-/// connections and removes the socket.</summary>
-public sealed class ContainerGateway : IAsyncDisposable
-{
-    private readonly WorkloadGateway _owner;
-    private readonly CancellationTokenSource _stop = new();
-    private readonly List<Socket> _listening = [];
-    private readonly List<Task> _loops = [];
-    private WorkloadIdentity? _workload;
-    private int _disposed;
-
-    internal ContainerGateway(WorkloadGateway owner, string container, string directory)
-    {
-        _owner = owner;
-        Container = container;
-        Directory = directory;
-    }
-
-    public string Container { get; }
-
-    /// <summary>The host directory the container's bundle binds at <see cref="WorkloadGateway.ContainerDirectory"/>.</summary>
-    public string Directory { get; }
-
-    public string SocketPath => Path.Combine(Directory, WorkloadGateway.SocketName);
-
-    /// <summary>Listens on the unix socket for <paramref name="workload"/> (mode 0666: the directory is reachable only
-    /// from inside the container, where any of its users may call).</summary>
-    public void Start(WorkloadIdentity workload)
-    {
-        ArgumentNullException.ThrowIfNull(workload);
-        if (workload.Container != Container)
-            throw new ArgumentException($"the gateway was claimed for '{Container}', not '{workload.Container}'", nameof(workload));
-        _workload = workload;
-        var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-        try
-        {
-            socket.Bind(new UnixDomainSocketEndPoint(SocketPath));
-            SetMode(SocketPath, (UnixFileMode)0b110_110_110);
-            socket.Listen(64);
-        }
-        catch
-        {
-            socket.Dispose();
-            throw;
-        }
-        Add(socket);
-    }
-
-    /// <summary>Listens on 127.0.0.1:8006 in the network namespace of the container's init <paramref name="pid"/>; a
-    /// failure (the port taken, the node's namespace) leaves the unix socket as the only way in, and is logged.</summary>
-    public void ListenInNetworkNamespace(int pid)
-    {
-        if (_workload is null)
-            throw new InvalidOperationException("start the gateway's unix socket first");
-        try
-        {
-            Add(NetworkNamespaceSocket.Listen(pid, WorkloadGateway.ContainerAddress));
-        }
-        catch (IOException e)
-        {
-            _owner.Logger.LogWarning("Workload gateway of container {Container}: no {Address} in its network namespace: {Message}", Container,
-                WorkloadGateway.ContainerAddress, e.Message);
-        }
-    }
-
-    private void Add(Socket socket)
-    {
-        lock (_listening)
-        {
-            if (_stop.IsCancellationRequested)
-            {
-                socket.Dispose();
-                return;
-            }
-            _listening.Add(socket);
-            _loops.Add(_owner.Transport.AcceptAsync(socket, _workload!, _stop.Token));
-        }
-    }
-
-    internal static void SetMode(string path, UnixFileMode mode)
-    {
-        if (OperatingSystem.IsWindows())
-            throw new PlatformNotSupportedException("the workload gateway needs unix sockets and network namespaces");
-        File.SetUnixFileMode(path, mode);
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        if (Interlocked.Exchange(ref _disposed, 1) == 1)
-            return;
-        Task[] loops;
-        lock (_listening)
-        {
-            _stop.Cancel();
-            foreach (var socket in _listening)
-                socket.Dispose();
-            loops = [.. _loops];
-        }
-        await Task.WhenAll(loops).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-        _stop.Dispose();
-        try
-        {
-            if (System.IO.Directory.Exists(Directory))
-                System.IO.Directory.Delete(Directory, recursive: true);
-        }
-        catch (IOException e)
-        {
-            _owner.Logger.LogWarning("Workload gateway of container {Container}: {Directory} not removed: {Message}", Container, Directory, e.Message);
-        }
-        _owner.Release(this);
+        await _transport.DisposeAsync().ConfigureAwait(false);
     }
 }
