@@ -11,12 +11,21 @@ internal static class CriRequests
     /// <summary>A busybox image of its own pushed as <c>library/NAME:1</c>, its golden value published; kubelet's name for it.</summary>
     public static async Task<string> PushAsync(KbsCriFixture stack, string name)
     {
+        await PublishAsync(stack, name);
+        return KubeletName(name);
+    }
+
+    /// <summary><see cref="PushAsync"/>, returning what was pushed (kubelet's name for it: <see cref="KubeletName"/>).</summary>
+    public static async Task<PushedImage> PublishAsync(KbsCriFixture stack, string name)
+    {
         var marker = new Dictionary<string, byte[]> { ["/etc/trustlaunch-test"] = RandomNumberGenerator.GetBytes(32) };
         var pushed = await TestImages.BuildAndPushAsync(stack.Containerd.Registry, $"library/{name}", "1", marker);
         (await KbsBrokerStack.CliAsync("golden", "publish", pushed.Reference, "--key", stack.PublisherKey, "--data-dir", Path.Combine(stack.Directory, "golden-" + name)))
             .EnsureSuccess("golden publish");
-        return $"docker.io/library/{name}:1";
+        return pushed;
     }
+
+    public static string KubeletName(string name) => $"docker.io/library/{name}:1";
 
     public static PodSandboxConfig Sandbox(string name) => new()
     {

@@ -2,7 +2,6 @@ using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
-using System.Text.Json.Nodes;
 using TrustLaunch.Hosting.Clients;
 using TrustLaunch.Hosting.Contracts;
 using TrustLaunch.Measurement;
@@ -46,15 +45,7 @@ public sealed class GatewayEndToEndTests(KbsEndToEndFixture stack, RegistryFixtu
     }
 
     /// <summary>The fixture's rules plus one granting <paramref name="resources"/> to containers of <paramref name="digest"/>; the new version.</summary>
-    private async Task<int> GrantAsync(string resources, string digest)
-    {
-        var policy = JsonNode.Parse(stack.ResourcePolicyJson)!.AsObject();
-        policy["rules"]!.AsArray().Add(new JsonObject { ["resources"] = new JsonArray(resources), ["container_images"] = new JsonArray(digest) });
-        var file = Path.Combine(stack.Directory, "gateway-policy-" + Guid.NewGuid().ToString("N") + ".json");
-        await File.WriteAllTextAsync(file, policy.ToJsonString());
-        var put = (await stack.AdminCliAsync("policy", "put", file, "--json")).EnsureSuccess("kbs policy put");
-        return JsonDocument.Parse(put.StandardOutput).RootElement.GetProperty("version").GetInt32();
-    }
+    private Task<int> GrantAsync(string resources, string digest) => stack.GrantToContainersAsync(resources, digest);
 
     private Task<ProcessResult> ContainerAsync(PushedImage image, string name, string script, bool attach = true)
     {

@@ -17,7 +17,7 @@ public sealed class KbsCriFixture : KbsBrokerStack, IAsyncLifetime
     public const string SecretKid = "cri-publisher";
 
     /// <summary>The repositories (<c>docker.io/library/NAME</c>) the tests push images to.</summary>
-    public static readonly string[] Repositories = ["secret-cri", "secret-cri-forged", "secret-cri-failed", "enc-cri", "enc-cri-failed"];
+    public static readonly string[] Repositories = ["secret-cri", "secret-cri-forged", "secret-cri-failed", "enc-cri", "enc-cri-failed", "gateway-cri", "gateway-cri-other"];
 
     private readonly DirectoryInfo _own = System.IO.Directory.CreateTempSubdirectory("tl-kbs-cri-");
 
