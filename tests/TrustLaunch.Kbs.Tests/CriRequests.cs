@@ -5,7 +5,7 @@ using TrustLaunch.Testing;
 
 namespace TrustLaunch.Kbs.Tests;
 
-/// <summary>CRI requests as kubelet sends them for a host-network pod with one container, and the images they run.</summary>
+/// <summary>CRI requests as kubelet sends them for a pod (on the host's network unless asked otherwise) and its containers, and the images they run.</summary>
 internal static class CriRequests
 {
     /// <summary>A busybox image of its own pushed as <c>library/NAME:1</c>, its golden value published; kubelet's name for it.</summary>
@@ -27,31 +27,33 @@ internal static class CriRequests
 
     public static string KubeletName(string name) => $"docker.io/library/{name}:1";
 
-    public static PodSandboxConfig Sandbox(string name) => new()
+    /// <param name="network"><see cref="NamespaceMode.Node"/>: the host's network; <see cref="NamespaceMode.Pod"/>: a namespace of the pod's own.</param>
+    public static PodSandboxConfig Sandbox(string name, NamespaceMode network = NamespaceMode.Node) => new()
     {
         Metadata = new PodSandboxMetadata { Name = name, Namespace = "tenant-a", Uid = Guid.NewGuid().ToString() },
         LogDirectory = Path.Combine(Path.GetTempPath(), "tl-kbs-cri-pods"),
         Linux = new LinuxPodSandboxConfig
         {
-            SecurityContext = new LinuxSandboxSecurityContext { NamespaceOptions = new NamespaceOption { Network = NamespaceMode.Node } },
+            SecurityContext = new LinuxSandboxSecurityContext { NamespaceOptions = new NamespaceOption { Network = network } },
         },
     };
 
-    public static CreateContainerRequest Container(string pod, PodSandboxConfig sandbox, string image) => new()
+    /// <summary>A sleeping container named <paramref name="name"/>, in the sandbox's network.</summary>
+    public static CreateContainerRequest Container(string pod, PodSandboxConfig sandbox, string image, string name = "app") => new()
     {
         PodSandboxId = pod,
         SandboxConfig = sandbox,
         Config = new ContainerConfig
         {
-            Metadata = new ContainerMetadata { Name = "app" },
+            Metadata = new ContainerMetadata { Name = name },
             Image = new ImageSpec { Image = image },
             Command = { "/bin/busybox", "sleep", "3600" },
-            LogPath = "app.log",
+            LogPath = name + ".log",
             Linux = new LinuxContainerConfig
             {
                 SecurityContext = new LinuxContainerSecurityContext
                 {
-                    NamespaceOptions = new NamespaceOption { Network = NamespaceMode.Node, Pid = NamespaceMode.Container },
+                    NamespaceOptions = new NamespaceOption { Network = sandbox.Linux.SecurityContext.NamespaceOptions.Network, Pid = NamespaceMode.Container },
                     Seccomp = new SecurityProfile { ProfileType = SecurityProfile.Types.ProfileType.RuntimeDefault },
                 },
             },

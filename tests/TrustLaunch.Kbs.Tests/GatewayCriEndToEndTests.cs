@@ -32,16 +32,47 @@ public sealed class GatewayCriEndToEndTests(KbsCriFixture stack)
 
     private sealed record Answer(HttpStatusCode Status, string Body);
 
-    /// <summary>A pod with one sleeping container of <paramref name="image"/> (kubelet's name), created and started.</summary>
-    private static async Task<Started> StartAsync(ContainerdConnection kubelet, string image, string podName)
+    private sealed record Pod(string Id, PodSandboxConfig Sandbox, string ImageRef);
+
+    /// <summary>A pod in <paramref name="network"/>, with <paramref name="image"/> (kubelet's name) pulled for it.</summary>
+    private static async Task<Pod> RunPodAsync(ContainerdConnection kubelet, string image, string podName, NamespaceMode network = NamespaceMode.Node)
     {
-        var sandbox = CriRequests.Sandbox(podName);
+        var sandbox = CriRequests.Sandbox(podName, network);
         var pod = (await kubelet.Runtime.RunPodSandboxAsync(new RunPodSandboxRequest { Config = sandbox })).PodSandboxId;
         var pulled = await kubelet.Images.PullImageAsync(new PullImageRequest { Image = new ImageSpec { Image = image }, SandboxConfig = sandbox });
-        var container = (await kubelet.Runtime.CreateContainerAsync(CriRequests.Container(pod, sandbox, pulled.ImageRef))).ContainerId;
+        return new Pod(pod, sandbox, pulled.ImageRef);
+    }
+
+    /// <summary>A sleeping container <paramref name="name"/> of <paramref name="pod"/>, created and started.</summary>
+    private static async Task<Started> StartContainerAsync(ContainerdConnection kubelet, Pod pod, string name = "app")
+    {
+        var container = (await kubelet.Runtime.CreateContainerAsync(CriRequests.Container(pod.Id, pod.Sandbox, pod.ImageRef, name))).ContainerId;
         await kubelet.Runtime.StartContainerAsync(new StartContainerRequest { ContainerId = container });
         var info = JsonNode.Parse((await kubelet.Runtime.ContainerStatusAsync(new ContainerStatusRequest { ContainerId = container, Verbose = true })).Info["info"])!;
-        return new Started(pod, container, (int)info["pid"]!, info["runtimeSpec"]!);
+        return new Started(pod.Id, container, (int)info["pid"]!, info["runtimeSpec"]!);
+    }
+
+    /// <summary>A host-network pod with one sleeping container of <paramref name="image"/>, created and started.</summary>
+    private static async Task<Started> StartAsync(ContainerdConnection kubelet, string image, string podName) =>
+        await StartContainerAsync(kubelet, await RunPodAsync(kubelet, image, podName));
+
+    /// <summary>GET /info on 127.0.0.1:8006 from inside <paramref name="container"/> (busybox nc); the status line and the
+    /// container the body names, or <c>refused</c>. nc's input stays open a while: a client that half-closes is one that went away, to Kestrel.</summary>
+    private static async Task<string> InfoOn8006Async(ContainerdConnection kubelet, string container)
+    {
+        var exec = await kubelet.Runtime.ExecSyncAsync(new ExecSyncRequest
+        {
+            ContainerId = container,
+            Timeout = 20,
+            Cmd = { "/bin/busybox", "sh", "-c", "(printf 'GET /info HTTP/1.0\r\n\r\n'; sleep 2) | nc 127.0.0.1 8006 || echo refused" },
+        });
+        var output = exec.Stdout.ToStringUtf8();
+        if (output == "refused\n")
+            return "refused";
+        var split = output.IndexOf("\r\n\r\n", StringComparison.Ordinal);
+        Assert.True(split > 0, $"not an HTTP response: {output}");
+        using var body = JsonDocument.Parse(output[(split + 4)..]);
+        return $"{output[..output.IndexOf("\r\n", StringComparison.Ordinal)]} {body.RootElement.GetProperty("container").GetString()}";
     }
 
     /// <summary>The socket as the container sees it, reached through its root.</summary>
@@ -65,6 +96,8 @@ public sealed class GatewayCriEndToEndTests(KbsCriFixture stack)
     }
 
     private static string Detail(string body) => JsonDocument.Parse(body).RootElement.GetProperty("detail").GetString()!;
+
+    private static string Detail(Answer answer, string member) => JsonDocument.Parse(answer.Body).RootElement.GetProperty(member).GetString()!;
 
     [Fact]
     public async Task CriContainer_ReadsItsGrantedResourceThroughItsSocket_AnsweredAsContainerdsIdNo8006OnTheNodesNetwork()
@@ -117,6 +150,28 @@ public sealed class GatewayCriEndToEndTests(KbsCriFixture stack)
         Assert.Equal(HttpStatusCode.Forbidden, answer.Status);
         Assert.Equal($"kbs refused: PolicyDeny: no rule of resource policy version {version} lets container '{started.Container}' (image {other.ManifestDigest}) of agent '{Node.AgentId}' (verifier policy '{KbsBrokerStack.VerifierPolicy}') read default/gateway-cri/owned",
             Detail(answer.Body));
+    }
+
+    [Fact]
+    public async Task PodNetwork_ItsOnlyContainerAnsweredOn8006_NoneThereOnceASecondJoins_EachKeepsItsSocket()
+    {
+        await CriRequests.PushAsync(stack, "gateway-cri");
+        using var kubelet = new ContainerdConnection(stack.CriSocket(0));
+        var pod = await RunPodAsync(kubelet, CriRequests.KubeletName("gateway-cri"), "gateway-network", NamespaceMode.Pod);
+        var first = await StartContainerAsync(kubelet, pod, "first");
+
+        var alone = await InfoOn8006Async(kubelet, first.Container);
+        var second = await StartContainerAsync(kubelet, pod, "second");
+        var shared = (await InfoOn8006Async(kubelet, first.Container), await InfoOn8006Async(kubelet, second.Container));
+        var sockets = (Detail(await GetAsync(SocketInside(first), "/info"), "container"), Detail(await GetAsync(SocketInside(second), "/info"), "container"));
+        var agentLog = await File.ReadAllTextAsync(Node.Process.LogFile);
+        await CriRequests.RemovePodAsync(kubelet, pod.Id);
+
+        Assert.Equal($"HTTP/1.1 200 OK {first.Container}", alone);
+        Assert.Equal(("refused", "refused"), shared);
+        Assert.Equal((first.Container, second.Container), sockets);
+        Assert.Contains($"Workload gateway of container {second.Container}: no 127.0.0.1:8006: its pod {pod.Id} shares one network namespace with {first.Container}", agentLog,
+            StringComparison.Ordinal);
     }
 
     [Theory]
