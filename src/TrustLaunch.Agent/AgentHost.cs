@@ -92,7 +92,7 @@ public static class AgentHost
         {
             builder.Services.AddSingleton(services => new CriHostedService(cri, services.GetRequiredService<AgentRuntime>(),
                 services.GetRequiredService<ServiceHttpClientFactory>(), services.GetRequiredService<Microsoft.Extensions.Logging.ILoggerFactory>(),
-                services.GetService<NodeKeyBroker>(), services.GetService<NodeSecrets>()));
+                services.GetService<NodeKeyBroker>(), services.GetService<NodeSecrets>(), services.GetService<WorkloadGateway>()));
             builder.Services.AddHostedService(services => services.GetRequiredService<CriHostedService>());
             // trustlaunch ps lists the pods' containers beside those of trustlaunch run.
             builder.Services.AddSingleton<TrustLaunch.Agent.Launcher.INodeContainerSource>(services => services.GetRequiredService<CriHostedService>());

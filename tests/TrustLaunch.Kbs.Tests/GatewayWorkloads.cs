@@ -1,6 +1,5 @@
 using System.Text;
 using System.Text.Json;
-using System.Text.Json.Nodes;
 using TrustLaunch.Testing;
 
 namespace TrustLaunch.Kbs.Tests;
@@ -35,16 +34,7 @@ public sealed class GatewayWorkloads(KbsEndToEndFixture stack, RegistryFixture r
     }
 
     /// <summary>The fixture's rules plus one per grant, letting containers of its digest read its resources; the new version.</summary>
-    public async Task<int> GrantAsync(params (string Resources, string Digest)[] grants)
-    {
-        var policy = JsonNode.Parse(stack.ResourcePolicyJson)!.AsObject();
-        foreach (var (resources, digest) in grants)
-            policy["rules"]!.AsArray().Add(new JsonObject { ["resources"] = new JsonArray(resources), ["container_images"] = new JsonArray(digest) });
-        var file = Path.Combine(stack.Directory, "gateway-policy-" + Guid.NewGuid().ToString("N") + ".json");
-        await File.WriteAllTextAsync(file, policy.ToJsonString());
-        var put = (await stack.AdminCliAsync("policy", "put", file, "--json")).EnsureSuccess("kbs policy put");
-        return JsonDocument.Parse(put.StandardOutput).RootElement.GetProperty("version").GetInt32();
-    }
+    public Task<int> GrantAsync(params (string Resources, string Digest)[] grants) => stack.GrantToContainersAsync(grants);
 
     /// <summary><c>trustlaunch run IMAGE --name NAME [--attach] -- busybox sh -c SCRIPT</c>.</summary>
     public Task<ProcessResult> RunAsync(PushedImage image, string name, string script, bool attach = true)

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net.Http.Json;
 using System.Security.Cryptography;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using TrustLaunch.Hosting.Clients;
 using TrustLaunch.Hosting.Contracts;
 using TrustLaunch.Hosting.Pki;
@@ -118,6 +119,22 @@ public abstract class KbsBrokerStack : IAsyncLifetime
         await File.WriteAllBytesAsync(file, bytes);
         (await AdminCliAsync("resource", "put", path, "--file", file)).EnsureSuccess("kbs resource put " + path);
         File.Delete(file);
+    }
+
+    /// <summary>The stack's rules (<see cref="ResourcePolicyJson"/>) plus one granting <paramref name="resources"/> to containers of image
+    /// <paramref name="digest"/>, put as a new policy version; that version.</summary>
+    public Task<int> GrantToContainersAsync(string resources, string digest) => GrantToContainersAsync((resources, digest));
+
+    /// <summary>The fixture's rules plus one per grant, each granting its resources to containers of its image digest; the new version.</summary>
+    public async Task<int> GrantToContainersAsync(params (string Resources, string Digest)[] grants)
+    {
+        var policy = JsonNode.Parse(ResourcePolicyJson)!.AsObject();
+        foreach (var (resources, digest) in grants)
+            policy["rules"]!.AsArray().Add(new JsonObject { ["resources"] = new JsonArray(resources), ["container_images"] = new JsonArray(digest) });
+        var file = Path.Combine(Directory, "container-policy-" + Guid.NewGuid().ToString("N") + ".json");
+        await File.WriteAllTextAsync(file, policy.ToJsonString());
+        var put = (await AdminCliAsync("policy", "put", file, "--json")).EnsureSuccess("kbs policy put");
+        return JsonDocument.Parse(put.StandardOutput).RootElement.GetProperty("version").GetInt32();
     }
 
     /// <summary>

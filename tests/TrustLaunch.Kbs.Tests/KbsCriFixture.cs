@@ -6,7 +6,7 @@ namespace TrustLaunch.Kbs.Tests;
 /// <summary>
 /// Two nodes whose agents attest to the broker (<c>--kbs</c>, <c>--secret-trust</c>) and serve kubelet's CRI
 /// (<c>--cri-listen</c>, one socket each) in front of one real containerd (<see cref="Containerd"/>, started first; its
-/// snapshots on a tmpfs, <c>trustlaunch stream-decrypt</c> its stream processor, asking node 0's agent),
+/// snapshots on a tmpfs, pods on the host's network or a bridge of its own, <c>trustlaunch stream-decrypt</c> its stream processor, asking node 0's agent),
 /// judging by <see cref="PublisherKey"/>. The verifier's policy trusts that publisher, the pods' host network and the
 /// loopback mirror's golden values for <see cref="Repositories"/>. Node 0 stays Attested; tests that fail a node use node 1.
 /// </summary>
@@ -17,14 +17,14 @@ public sealed class KbsCriFixture : KbsBrokerStack, IAsyncLifetime
     public const string SecretKid = "cri-publisher";
 
     /// <summary>The repositories (<c>docker.io/library/NAME</c>) the tests push images to.</summary>
-    public static readonly string[] Repositories = ["secret-cri", "secret-cri-forged", "secret-cri-failed", "enc-cri", "enc-cri-failed"];
+    public static readonly string[] Repositories = ["secret-cri", "secret-cri-forged", "secret-cri-failed", "enc-cri", "enc-cri-failed", "gateway-cri", "gateway-cri-other"];
 
     private readonly DirectoryInfo _own = System.IO.Directory.CreateTempSubdirectory("tl-kbs-cri-");
 
     public KbsCriFixture()
     {
         var (cli, prefix) = ServiceProcess.CliCommand();
-        Containerd = new ContainerdFixture { MemorySnapshots = true };
+        Containerd = new ContainerdFixture { MemorySnapshots = true, PodNetwork = true };
         Containerd.StreamProcessor = [cli, .. prefix, "stream-decrypt", "--agent-socket", StreamProcessorSocket, "--snapshots", Path.GetDirectoryName(Containerd.SnapshotsDirectory)!];
     }
 

@@ -10,7 +10,7 @@ namespace TrustLaunch.Testing;
 /// /run/containerd/s): CRI plugin with runc v2 shims on cgroupfs, overlayfs, <c>restrict_oom_score_adj</c> (root
 /// lacks CAP_SYS_RESOURCE on these VMs), its stream server on 127.0.0.1, and registry mirrors sending docker.io,
 /// registry.k8s.io, gcr.io and quay.io to a loopback registry, which holds the sandbox image
-/// <see cref="SandboxImage"/> (busybox-static sleeping), already pulled into containerd. Pods use the host network. Dispose kills containerd and
+/// <see cref="SandboxImage"/> (busybox-static sleeping), already pulled into containerd. Pods use the host network, or with <see cref="PodNetwork"/> one of their own. Dispose kills containerd and
 /// its shims (found by this socket on their command line), unmounts what they left and deletes the directory.
 /// </summary>
 public sealed class ContainerdFixture : IAsyncLifetime
@@ -40,6 +40,16 @@ public sealed class ContainerdFixture : IAsyncLifetime
     public bool MemorySnapshots { get; init; }
 
     /// <summary>
+    /// Pods may have a network namespace of their own (not only the host's): a CNI bridge of this fixture's, with no
+    /// uplink, no address on the host's side and no masquerading, addresses from host-local kept under
+    /// <see cref="Directory"/>, the namespaces under containerd's state; the bridge is deleted at dispose.
+    /// </summary>
+    public bool PodNetwork { get; init; }
+
+    /// <summary>The bridge of <see cref="PodNetwork"/> (a name of its own: fixtures of parallel test runs each have one).</summary>
+    private readonly string _bridge = "tl" + Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(5));
+
+    /// <summary>
     /// The command (path, then arguments) containerd runs as its ocicrypt stream processor for encrypted tar and
     /// tar+gzip layers (set before <see cref="InitializeAsync"/>); null: containerd's default (<c>ctd-decoder</c>, not installed here).
     /// </summary>
@@ -58,6 +68,8 @@ public sealed class ContainerdFixture : IAsyncLifetime
             .EnsureSuccess("umoci config");
         SandboxImagePushed = await TestImages.PushAsync(Registry, layout, "pause", "pause", "3.9");
         await File.WriteAllTextAsync(ConfigPath, Config());
+        if (PodNetwork)
+            await WritePodNetworkAsync();
         if (MemorySnapshots)
         {
             var snapshotter = System.IO.Directory.CreateDirectory(Path.GetDirectoryName(SnapshotsDirectory)!).FullName;
@@ -65,6 +77,17 @@ public sealed class ContainerdFixture : IAsyncLifetime
         }
         await StartAsync();
         await PullSandboxImageAsync();
+    }
+
+    private async Task WritePodNetworkAsync()
+    {
+        var conf = System.IO.Directory.CreateDirectory(Path.Combine(Directory, "cni")).FullName;
+        var subnet = $"10.{System.Security.Cryptography.RandomNumberGenerator.GetInt32(200, 250)}.{System.Security.Cryptography.RandomNumberGenerator.GetInt32(0, 256)}.0/24";
+        await File.WriteAllTextAsync(Path.Combine(conf, "10-trustlaunch-test.conflist"), $$$"""
+            {"cniVersion": "0.4.0", "name": "trustlaunch-test", "plugins": [
+              {"type": "bridge", "bridge": "{{{_bridge}}}", "isGateway": false, "ipMasq": false,
+               "ipam": {"type": "host-local", "ranges": [[{"subnet": "{{{subnet}}}"}]], "dataDir": "{{{Path.Combine(Directory, "cni-ipam")}}}"}}]}
+            """);
     }
 
     /// <summary>
@@ -140,6 +163,8 @@ public sealed class ContainerdFixture : IAsyncLifetime
         ReapShimZombies();
         foreach (var mount in MountsUnder(Directory))
             await ProcessRunner.RunAsync("umount", ["-l", mount]);
+        if (PodNetwork && System.IO.Directory.Exists($"/sys/class/net/{_bridge}"))
+            (await ProcessRunner.RunAsync("ip", ["link", "delete", _bridge])).EnsureSuccess("ip link delete " + _bridge);
         System.IO.Directory.Delete(Directory, recursive: true);
         await Registry.DisposeAsync();
     }
@@ -174,6 +199,7 @@ public sealed class ContainerdFixture : IAsyncLifetime
               restrict_oom_score_adj = true
               stream_server_address = "127.0.0.1"
               stream_server_port = "0"
+              netns_mounts_under_state_dir = {{(PodNetwork ? "true" : "false")}}
               [plugins."io.containerd.grpc.v1.cri".containerd]
                 snapshotter = "overlayfs"
                 default_runtime_name = "runc"

@@ -48,6 +48,7 @@ public sealed class CriEndpoint : IAsyncDisposable
         {
             SealedSecrets = options.SealedSecrets,
             KeyBroker = options.KeyBroker,
+            Gateway = options.Gateway,
         };
         interception.Resume(measuredLines);
 

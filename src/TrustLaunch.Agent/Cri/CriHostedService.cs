@@ -8,9 +8,10 @@ using TrustLaunch.Hosting.Pki;
 namespace TrustLaunch.Agent.Cri;
 
 /// <summary>Runs the CRI endpoint inside <c>serve agent</c>, measuring into the agent's own launch log (opened before hosted services start).
-/// Sealed env values and mounted files are opened through <paramref name="secrets"/> (null without <c>--kbs</c> and <c>--secret-trust</c>: refused).</summary>
+/// Sealed env values and mounted files are opened through <paramref name="secrets"/> (null without <c>--kbs</c> and <c>--secret-trust</c>: refused);
+/// each container gets a workload gateway from <paramref name="gateway"/> (null without <c>--kbs</c>: none).</summary>
 internal sealed class CriHostedService(CriSettings settings, AgentRuntime agent, ServiceHttpClientFactory clients, ILoggerFactory loggerFactory,
-    TrustLaunch.Agent.Kbs.NodeKeyBroker? broker = null, TrustLaunch.Agent.Kbs.NodeSecrets? secrets = null)
+    TrustLaunch.Agent.Kbs.NodeKeyBroker? broker = null, TrustLaunch.Agent.Kbs.NodeSecrets? secrets = null, TrustLaunch.Agent.Gateway.WorkloadGateway? gateway = null)
     : IHostedService, INodeContainerSource, IAsyncDisposable
 {
     public string Source => NodeContainer.CriSource;
@@ -42,6 +43,7 @@ internal sealed class CriHostedService(CriSettings settings, AgentRuntime agent,
             SealedSecrets = new CriSealedSecrets(Path.Combine(agent.Options.DataDirectory, "cri-secrets"), secrets is null ? null : secrets.UnsealAsync,
                 TrustLaunch.Agent.Kbs.NodeSecrets.NotConfiguredReason(broker is not null)),
             KeyBroker = broker,
+            Gateway = gateway,
         };
         var sourceLogger = loggerFactory.CreateLogger<CriRegistries>();
         _endpoint = await CriEndpoint.StartAsync(options, judge, new LaunchLogMeasurer(agent.Log), loggerFactory,

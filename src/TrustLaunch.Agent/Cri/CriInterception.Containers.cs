@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Grpc.Core;
 using TrustLaunch.Agent.Cri.V1;
+using TrustLaunch.Agent.Gateway;
 using TrustLaunch.Agent.Launcher;
 using TrustLaunch.Jose;
 using TrustLaunch.Measurement;
@@ -14,7 +15,8 @@ public sealed partial class CriInterception
     /// <summary>
     /// CreateContainer: only from an image verified under the judge's policy; containerd creates it, then its snapshot
     /// must still have the golden rootfs digest, and <c>ContainerCreated</c> records the OCI spec containerd generated.
-    /// Any refusal or failure after containerd created it removes it again: nothing unmeasured is left to start.
+    /// Any refusal or failure after containerd created it removes it again: nothing unmeasured is left to start. With a
+    /// <see cref="Gateway"/>, the container gets its workload gateway (<see cref="ClaimGateway"/>, <see cref="StartGatewayAsync"/>).
     /// </summary>
     public async Task<CreateContainerResponse> CreateContainerAsync(CreateContainerRequest request, ServerCallContext context)
     {
@@ -22,6 +24,8 @@ public sealed partial class CriInterception
         var spec = request.Config?.Image?.Image ?? "";
         if (spec.Length == 0)
             throw new RpcException(new Status(StatusCode.InvalidArgument, "CreateContainer names no image"));
+        if (GatewayMountProblem(request) is { } problem)
+            throw Refusal(problem);
         VerifiedImage image;
         try
         {
@@ -37,16 +41,21 @@ public sealed partial class CriInterception
         // Opened only for a verified image; a refusal here refuses CreateContainer before containerd sees it.
         var secrets = await SealedSecrets.PrepareAsync(request, cancellationToken).ConfigureAwait(false);
         CreateContainerResponse created;
+        ContainerGateway? gateway = null;
         try
         {
+            gateway = ClaimGateway(secrets.Request);
             created = await containerd.Runtime.CreateContainerAsync(secrets.Request, Forwarded(context)).ConfigureAwait(false);
         }
         catch
         {
             CriSealedSecrets.Remove(secrets.Tmpfs);
+            if (gateway is not null)
+                await gateway.DisposeAsync().ConfigureAwait(false);
             throw;
         }
         var id = created.ContainerId;
+        var measured = false;
         try
         {
             var status = await containerd.Runtime.ContainerStatusAsync(new ContainerStatusRequest { ContainerId = id, Verbose = true }, Forwarded(context)).ConfigureAwait(false);
@@ -59,19 +68,28 @@ public sealed partial class CriInterception
             }
             _seals.Seal(sealKey, digests);
             // The pod as containerd keeps it, not the sandbox_config the request repeats "for reference".
-            var sandbox = (await containerd.Runtime.PodSandboxStatusAsync(new PodSandboxStatusRequest { PodSandboxId = request.PodSandboxId }, Forwarded(context)).ConfigureAwait(false)).Status;
+            var sandboxStatus = await containerd.Runtime.PodSandboxStatusAsync(new PodSandboxStatusRequest { PodSandboxId = request.PodSandboxId, Verbose = gateway is not null },
+                Forwarded(context)).ConfigureAwait(false);
+            var sandbox = sandboxStatus.Status;
             var pod = sandbox.Metadata;
             var hostNetwork = !info.OwnNetwork || sandbox.Linux?.Namespaces?.Options?.Network == NamespaceMode.Node;
             await MeasureAsync(LaunchEvents.ContainerCreated, new ContainerCreatedEvent(id, request.PodSandboxId, pod?.Namespace ?? "", image.Reference, image.Manifest.ToString(),
                 info.SpecDigest, hostNetwork ? ContainerIsolation.NetworkHost : ContainerIsolation.NetworkPod, Seccomp(request, info), pod?.Name ?? "", pod?.Uid ?? ""),
                 LaunchEventsJsonContext.Default.ContainerCreatedEvent, cancellationToken).ConfigureAwait(false);
-            _containers[id] = new TrackedContainer(request.PodSandboxId, secrets.Tmpfs);
+            measured = true;
+            if (gateway is not null)
+                await StartGatewayAsync(gateway, id, image, request.PodSandboxId, hostNetwork, SandboxPid(sandboxStatus), context).ConfigureAwait(false);
+            _containers[id] = new TrackedContainer(request.PodSandboxId, secrets.Tmpfs, gateway);
             return created;
         }
         catch (Exception e)
         {
-            await UndoAsync($"CreateContainer {id}", () => containerd.Runtime.RemoveContainerAsync(new RemoveContainerRequest { ContainerId = id }).ResponseAsync).ConfigureAwait(false);
+            var removed = await UndoAsync($"CreateContainer {id}", () => containerd.Runtime.RemoveContainerAsync(new RemoveContainerRequest { ContainerId = id }).ResponseAsync).ConfigureAwait(false);
             CriSealedSecrets.Remove(secrets.Tmpfs);
+            await ReleaseGatewayAsync(request.PodSandboxId, gateway).ConfigureAwait(false);
+            // Measured created, so measured gone too (when it is).
+            if (measured && removed)
+                await MeasureDeletedAsync(id, cancellationToken).ConfigureAwait(false);
             if (ImageRefusal.ReasonOf(e) is not { } reason)
                 throw;
             await MeasureRejectedAsync(image.Reference, image.Manifest.ToString(), reason, cancellationToken).ConfigureAwait(false);
@@ -94,7 +112,7 @@ public sealed partial class CriInterception
         return response;
     }
 
-    /// <summary>RemoveContainer: its exit measured first if nothing did yet, then <c>ContainerDeleted</c> once containerd removed it.</summary>
+    /// <summary>RemoveContainer: its exit measured first if nothing did yet, then <c>ContainerDeleted</c> once containerd removed it (its gateway gone before).</summary>
     public async Task<RemoveContainerResponse> RemoveContainerAsync(RemoveContainerRequest request, ServerCallContext context)
     {
         await MeasureExitAsync(request.ContainerId, context.CancellationToken).ConfigureAwait(false);
@@ -102,6 +120,7 @@ public sealed partial class CriInterception
         if (_containers.TryRemove(request.ContainerId, out var tracked))
         {
             CriSealedSecrets.Remove(tracked.SecretsTmpfs);
+            await ReleaseGatewayAsync(tracked.Pod, tracked.Gateway).ConfigureAwait(false);
             await MeasureDeletedAsync(request.ContainerId, context.CancellationToken).ConfigureAwait(false);
         }
         return response;

@@ -43,13 +43,18 @@ public sealed partial class CriInterception
         return response;
     }
 
-    /// <summary>StopPodSandbox: the exits of its containers, then <c>PodSandboxStopped</c>; a sandbox containerd no longer knows is not measured.</summary>
+    /// <summary>StopPodSandbox: the exits of its containers (their gateways closed: containerd stopped them and the pod's
+    /// network), then <c>PodSandboxStopped</c>; a sandbox containerd no longer knows is not measured.</summary>
     public async Task<StopPodSandboxResponse> StopPodSandboxAsync(StopPodSandboxRequest request, ServerCallContext context)
     {
         var known = await SandboxExistsAsync(request.PodSandboxId, context).ConfigureAwait(false);
         var response = await containerd.Runtime.StopPodSandboxAsync(request, Forwarded(context)).ConfigureAwait(false);
         foreach (var id in ContainersOf(request.PodSandboxId))
+        {
             await MeasureExitAsync(id, context.CancellationToken).ConfigureAwait(false);
+            if (_containers.TryGetValue(id, out var tracked))
+                await ReleaseGatewayAsync(tracked.Pod, tracked.Gateway).ConfigureAwait(false);
+        }
         if (known)
             await MeasurePodAsync(LaunchEvents.PodSandboxStopped, request.PodSandboxId, context.CancellationToken).ConfigureAwait(false);
         return response;
@@ -64,8 +69,11 @@ public sealed partial class CriInterception
         var response = await containerd.Runtime.RemovePodSandboxAsync(request, Forwarded(context)).ConfigureAwait(false);
         foreach (var id in ContainersOf(request.PodSandboxId))
         {
-            if (_containers.TryRemove(id, out _))
+            if (_containers.TryRemove(id, out var tracked))
+            {
+                await ReleaseGatewayAsync(tracked.Pod, tracked.Gateway).ConfigureAwait(false);
                 await MeasureDeletedAsync(id, context.CancellationToken).ConfigureAwait(false);
+            }
         }
         SealedSecrets.RemoveSandbox(request.PodSandboxId);
         if (known)

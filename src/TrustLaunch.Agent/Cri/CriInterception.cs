@@ -38,12 +38,14 @@ public sealed partial class CriInterception(ContainerdConnection containerd, Cri
 
     /// <param name="pod">The pod sandbox's id.</param>
     /// <param name="secretsTmpfs">The tmpfs of its unsealed mounted files, removed with it.</param>
-    private sealed class TrackedContainer(string pod, string? secretsTmpfs = null)
+    /// <param name="gateway">Its workload gateway, closed when it is removed or its pod stopped.</param>
+    private sealed class TrackedContainer(string pod, string? secretsTmpfs = null, Gateway.ContainerGateway? gateway = null)
     {
         private int _stopMeasured;
 
         public string Pod => pod;
         public string? SecretsTmpfs => secretsTmpfs;
+        public Gateway.ContainerGateway? Gateway => gateway;
         public bool StopMeasured => Volatile.Read(ref _stopMeasured) != 0;
 
         /// <summary>True for the one caller that gets to measure the stop.</summary>
@@ -63,15 +65,18 @@ public sealed partial class CriInterception(ContainerdConnection containerd, Cri
         MeasureAsync(LaunchEvents.ImageRejected, new ImageRejectedEvent(image, digest, reason), LaunchEventsJsonContext.Default.ImageRejectedEvent, cancellationToken);
 
     /// <summary>Undoes a step containerd did but that may not stand (a refusal or a failed measurement after it).</summary>
-    private async Task UndoAsync(string what, Func<Task> undo)
+    /// <returns>Whether it was undone.</returns>
+    private async Task<bool> UndoAsync(string what, Func<Task> undo)
     {
         try
         {
             await undo().ConfigureAwait(false);
+            return true;
         }
         catch (RpcException e)
         {
             logger.LogError(e, "Could not undo {What} after a refusal: {Status}", what, e.Status);
+            return false;
         }
     }
 }

@@ -36,6 +36,9 @@ public sealed class CriOptions
     /// <summary>The broker the layer keys of encrypted images come through; none: encrypted images are refused.</summary>
     public TrustLaunch.Agent.Kbs.NodeKeyBroker? KeyBroker { get; init; }
 
+    /// <summary>The workload gateway each CRI container gets (a <c>--kbs</c> agent's); none: they get none.</summary>
+    public TrustLaunch.Agent.Gateway.WorkloadGateway? Gateway { get; init; }
+
     /// <summary>How often containers are checked for exits, to measure <c>ContainerStopped</c> with the exit code.</summary>
     public TimeSpan ExitPollInterval { get; init; } = TimeSpan.FromSeconds(1);
 

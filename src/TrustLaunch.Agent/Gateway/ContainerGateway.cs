@@ -79,6 +79,20 @@ public sealed class ContainerGateway : IAsyncDisposable
         }
     }
 
+    /// <summary>Closes the 127.0.0.1:8006 listener, if any, keeping the unix socket: for a CRI container whose pod (one
+    /// network namespace) gets a second container, which would otherwise be answered as this one there.</summary>
+    public void StopListeningInNetworkNamespace()
+    {
+        lock (_listening)
+        {
+            foreach (var socket in _listening.Where(s => s.AddressFamily != AddressFamily.Unix).ToList())
+            {
+                socket.Dispose();
+                _listening.Remove(socket);
+            }
+        }
+    }
+
     private void Add(Socket socket)
     {
         lock (_listening)

@@ -74,6 +74,10 @@ public sealed class GatewayTransport : IConnectionListenerFactory, IConnectionLi
                 {
                     continue; // the client gave up before it was accepted; the listener is sound
                 }
+                catch (SocketException e) when (e.SocketErrorCode == SocketError.OperationAborted)
+                {
+                    return; // this listener was closed (ContainerGateway.StopListeningInNetworkNamespace)
+                }
                 catch (SocketException e)
                 {
                     // Anything else (EMFILE, a broken listener) would fail again at once: the container's gateway stops.

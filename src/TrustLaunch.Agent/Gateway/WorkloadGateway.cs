@@ -32,6 +32,9 @@ public sealed class WorkloadGateway(WorkloadServices services, ILoggerFactory lo
     private readonly GatewayTransport _transport = new(loggers);
     private WebApplication? _app;
 
+    /// <summary>The directory every container's gateway directory is made in (inside the agent's data directory).</summary>
+    public string GatewaysDirectory => Path.GetFullPath(directory);
+
     /// <summary>Fed by the containers' accept loops; those adopted at recovery may start before Kestrel takes from it.</summary>
     internal GatewayTransport Transport => _transport;
 
