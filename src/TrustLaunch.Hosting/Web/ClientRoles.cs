@@ -17,6 +17,10 @@ public static class ClientRoles
         return builder.WithMetadata(new ListenerMetadata(endpoint));
     }
 
+    /// <summary>Serves the group only on the service's unix socket (connections without a local IP address): on TCP listeners its routes are 404.</summary>
+    public static TBuilder OnUnixSocket<TBuilder>(this TBuilder builder) where TBuilder : IEndpointConventionBuilder =>
+        builder.WithMetadata(new ListenerMetadata(null));
+
     /// <summary>
     /// Requires a client certificate (already chain-checked by the mTLS listener) whose <c>trustlaunch://ROLE/NAME</c>
     /// role is one of <paramref name="roles"/>; otherwise 403 problem details naming the roles allowed.

@@ -72,6 +72,7 @@ public static class ServiceHost
         builder.Services.AddSingleton(settings);
         builder.Services.AddSingleton(settings.Tls);
         builder.Services.AddSingleton(new ServiceHttpClientFactory(settings.Tls));
+        OpenApiDocuments.Add(builder.Services, settings);
         builder.Services.AddOpenTelemetry()
             .ConfigureResource(r => r.AddService($"trustlaunch-{settings.Role}"))
             .WithMetrics(metrics => metrics.AddMeter([.. FrameworkMeters, .. settings.Meters]).AddPrometheusExporter());
@@ -89,7 +90,8 @@ public static class ServiceHost
 
     /// <summary>
     /// <c>/healthz</c> (the process serves), <c>/readyz</c> (every <see cref="IReadinessCheck"/> passes, else 503
-    /// naming the failing ones) and <c>/metrics</c> (Prometheus text), on every listener.
+    /// naming the failing ones) and <c>/metrics</c> (Prometheus text), on every listener; each listener's
+    /// <see cref="OpenApiDocuments.Route"/> on it.
     /// </summary>
     public static WebApplication MapOperations(this WebApplication app)
     {
@@ -108,6 +110,7 @@ public static class ServiceHost
                 : Results.Problem(title: "not ready", detail: string.Join("; ", failures), statusCode: StatusCodes.Status503ServiceUnavailable);
         });
         app.MapPrometheusScrapingEndpoint("/metrics");
+        OpenApiDocuments.Map(app);
         return app;
     }
 }

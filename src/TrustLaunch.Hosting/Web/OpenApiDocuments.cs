@@ -1,0 +1,76 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.OpenApi;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.OpenApi;
+
+namespace TrustLaunch.Hosting.Web;
+
+/// <summary>
+/// One generated OpenAPI document per listener, served at <see cref="Route"/> on that listener (so behind its TLS or
+/// mutual TLS, as the API it documents): the routes bound to the listener (<see cref="ClientRoles.OnEndpoint"/>) and
+/// those that answer on every listener (<c>/healthz</c>, <c>/readyz</c>, <c>/metrics</c>, this document).
+/// </summary>
+public static class OpenApiDocuments
+{
+    public const string Route = "/openapi.json";
+
+    /// <summary>Mapped by the Prometheus exporter as a bare request delegate, which the API explorer cannot describe.</summary>
+    private const string MetricsRoute = "/metrics";
+
+    internal static void Add(IServiceCollection services, ServiceHostSettings settings)
+    {
+        foreach (var endpoint in settings.Endpoints)
+        {
+            services.AddOpenApi(DocumentName(endpoint), o =>
+            {
+                o.ShouldInclude = description => AnswersOn(description.ActionDescriptor.EndpointMetadata.OfType<ListenerMetadata>().FirstOrDefault(), endpoint);
+                o.AddDocumentTransformer((document, _, _) =>
+                {
+                    document.Info = new OpenApiInfo { Title = $"trustlaunch {settings.Role}: {endpoint.Name} listener", Version = "v1" };
+                    document.Paths ??= [];
+                    document.Paths[MetricsRoute] = new OpenApiPathItem
+                    {
+                        Operations = new Dictionary<HttpMethod, OpenApiOperation>
+                        {
+                            [HttpMethod.Get] = new()
+                            {
+                                Summary = "Prometheus metrics",
+                                Responses = new OpenApiResponses
+                                {
+                                    ["200"] = new OpenApiResponse { Description = "OK", Content = new Dictionary<string, OpenApiMediaType> { ["text/plain"] = new() } },
+                                },
+                            },
+                        },
+                    };
+                    return Task.CompletedTask;
+                });
+            });
+        }
+    }
+
+    internal static void Map(WebApplication app)
+    {
+        foreach (var endpoint in app.Services.GetRequiredService<ServiceHostSettings>().Endpoints)
+        {
+            var name = DocumentName(endpoint);
+            app.MapGet(Route, async (HttpContext context) =>
+            {
+                var document = await context.RequestServices.GetRequiredKeyedService<IOpenApiDocumentProvider>(name)
+                    .GetOpenApiDocumentAsync(context.RequestAborted).ConfigureAwait(false);
+                // Into a string first: the OpenAPI writer writes synchronously, which Kestrel's response body refuses.
+                return Results.Text(await document.SerializeAsJsonAsync(OpenApiSpecVersion.OpenApi3_1, context.RequestAborted).ConfigureAwait(false),
+                    "application/json; charset=utf-8");
+            }).OnEndpoint(endpoint);
+        }
+    }
+
+    /// <summary>Whether <paramref name="route"/> answers on <paramref name="listener"/>: it is bound to it, or to no listener.</summary>
+    public static bool AnswersOn(Endpoint route, ServiceEndpoint listener) =>
+        AnswersOn((route ?? throw new ArgumentNullException(nameof(route))).Metadata.GetMetadata<ListenerMetadata>(), listener);
+
+    private static bool AnswersOn(ListenerMetadata? metadata, ServiceEndpoint listener) => metadata is null || metadata.Endpoint == listener;
+
+    private static string DocumentName(ServiceEndpoint endpoint) => endpoint.Name.ToLowerInvariant();
+}
