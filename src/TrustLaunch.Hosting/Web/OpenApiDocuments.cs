@@ -55,8 +55,10 @@ public static class OpenApiDocuments
         foreach (var endpoint in app.Services.GetRequiredService<ServiceHostSettings>().Endpoints)
         {
             var name = DocumentName(endpoint);
-            app.MapGet(Route, async (HttpContext context) =>
+            app.MapGet(Route, async (HttpContext context, EndpointDataSource routes) =>
             {
+                if (ListenerRoles(routes, endpoint) is { } roles && ClientRoles.Refusal(context, roles) is { } refusal)
+                    return refusal;
                 var document = await context.RequestServices.GetRequiredKeyedService<IOpenApiDocumentProvider>(name)
                     .GetOpenApiDocumentAsync(context.RequestAborted).ConfigureAwait(false);
                 // Into a string first: the OpenAPI writer writes synchronously, which Kestrel's response body refuses.
@@ -65,6 +67,24 @@ public static class OpenApiDocuments
             }).OnEndpoint(endpoint);
         }
     }
+
+    /// <summary>
+    /// The roles a client needs for <paramref name="listener"/>'s document: those admitted by the routes bound to it,
+    /// together; null (any client the listener's TLS accepts) when one of them requires no role.
+    /// </summary>
+    private static string[]? ListenerRoles(EndpointDataSource routes, ServiceEndpoint listener)
+    {
+        var roles = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var route in routes.Endpoints.Where(e => e.Metadata.GetMetadata<ListenerMetadata>()?.Endpoint == listener && !IsDocument(e)))
+        {
+            if (route.Metadata.GetMetadata<ClientRoleMetadata>() is not { } admitted)
+                return null;
+            roles.UnionWith(admitted.Roles);
+        }
+        return roles.Count == 0 ? null : [.. roles.Order(StringComparer.Ordinal)];
+    }
+
+    private static bool IsDocument(Endpoint route) => route is RouteEndpoint { RoutePattern.RawText: Route };
 
     /// <summary>Whether <paramref name="route"/> answers on <paramref name="listener"/>: it is bound to it, or to no listener.</summary>
     public static bool AnswersOn(Endpoint route, ServiceEndpoint listener) =>

@@ -44,6 +44,28 @@ public sealed class OpenApiDocumentTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task OpenApi_TenantListenerAgentRole_RefusedAsTheTenantRoutes()
+    {
+        using var agent = _stack.Client(ServiceRoles.Agent, _stack.VerifierTenants);
+
+        using var response = await agent.GetAsync(new Uri("openapi.json", UriKind.Relative));
+
+        Assert.Equal(System.Net.HttpStatusCode.Forbidden, response.StatusCode);
+        Assert.Contains("client certificate role 'agent' is not allowed here: needs kbs, tenant", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task OpenApi_RegistrarManagementListenerAgentRole_Refused()
+    {
+        using var agent = _stack.Client(ServiceRoles.Agent, _stack.RegistrarManagement);
+
+        using var response = await agent.GetAsync(new Uri("openapi.json", UriKind.Relative));
+
+        Assert.Equal(System.Net.HttpStatusCode.Forbidden, response.StatusCode);
+        Assert.Contains("client certificate role 'agent' is not allowed here: needs kbs, tenant, verifier", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task OpenApi_TenantListenerWithoutClientCertificate_HandshakeRefused()
     {
         using var handler = new SocketsHttpHandler();
