@@ -16,14 +16,15 @@ public static partial class OpenApiRoutes
 {
     private static readonly string[] Methods = ["get", "put", "post", "delete", "patch", "head", "options", "trace"];
 
-    /// <summary>Fetches the document through <paramref name="client"/> (a client of <paramref name="listener"/>) and compares.</summary>
-    public static async Task AssertDocumentsRoutesAsync(WebApplication app, ServiceEndpoint listener, HttpClient client)
+    /// <summary>Fetches the document through <paramref name="client"/> (a client of <paramref name="listener"/>; null: of
+    /// the unix socket) and compares.</summary>
+    public static async Task AssertDocumentsRoutesAsync(WebApplication app, ServiceEndpoint? listener, HttpClient client)
     {
         ArgumentNullException.ThrowIfNull(app);
         ArgumentNullException.ThrowIfNull(client);
         using var response = await client.GetAsync(new Uri(OpenApiDocuments.Route.TrimStart('/'), UriKind.Relative));
         var body = await response.Content.ReadAsStringAsync();
-        Assert.True(response.IsSuccessStatusCode, $"{OpenApiDocuments.Route} on {listener.Name}: {(int)response.StatusCode} {body}");
+        Assert.True(response.IsSuccessStatusCode, $"{OpenApiDocuments.Route} on {listener?.Name ?? "the unix socket"}: {(int)response.StatusCode} {body}");
         using var document = JsonDocument.Parse(body);
         var documented = document.RootElement.GetProperty("paths").EnumerateObject()
             .SelectMany(path => path.Value.EnumerateObject().Where(o => Methods.Contains(o.Name)).Select(o => $"{o.Name.ToUpperInvariant()} {Normalize(path.Name)}"))
@@ -32,8 +33,8 @@ public static partial class OpenApiRoutes
         Assert.StartsWith("3.1", document.RootElement.GetProperty("openapi").GetString(), StringComparison.Ordinal);
     }
 
-    /// <summary>"METHOD /path" of each route that answers on <paramref name="listener"/>, sorted.</summary>
-    public static IReadOnlyList<string> MappedOn(WebApplication app, ServiceEndpoint listener)
+    /// <summary>"METHOD /path" of each route that answers on <paramref name="listener"/> (null: the unix socket), sorted.</summary>
+    public static IReadOnlyList<string> MappedOn(WebApplication app, ServiceEndpoint? listener)
     {
         ArgumentNullException.ThrowIfNull(app);
         return [.. app.Services.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>()
@@ -43,11 +44,7 @@ public static partial class OpenApiRoutes
     }
 
     /// <summary>A leading slash, no trailing one, parameters without constraints: <c>/v1/agents/{id}</c>.</summary>
-    private static string Normalize(string path)
-    {
-        var trimmed = "/" + Constraint().Replace(path, "}").Trim('/');
-        return trimmed;
-    }
+    private static string Normalize(string path) => "/" + Constraint().Replace(path, "}").Trim('/');
 
     [GeneratedRegex(@"[:?][^}]*}")]
     private static partial Regex Constraint();

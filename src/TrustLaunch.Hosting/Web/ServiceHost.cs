@@ -16,8 +16,8 @@ namespace TrustLaunch.Hosting.Web;
 
 /// <summary>
 /// The one way every TrustLaunch service builds its host: slim builder, Kestrel HTTPS listeners from
-/// <see cref="ServiceHostSettings"/> (mutual TLS where required, client certificates checked against our CA only),
-/// source-generated JSON, problem-details errors, JSON console logs, OpenTelemetry metrics for <c>/metrics</c>.
+/// <see cref="ServiceHostSettings"/> (mutual TLS where required, client certificates checked against our CA only) and
+/// its unix socket when it has one, source-generated JSON, problem-details errors, JSON console logs, OpenTelemetry metrics for <c>/metrics</c>.
 /// </summary>
 public static class ServiceHost
 {
@@ -53,6 +53,8 @@ public static class ServiceHost
                     https.ClientCertificateValidation = validator.Validate;
                 }));
             }
+            if (settings.UnixSocket is { } socket)
+                kestrel.ListenUnixSocket(socket);
         });
         builder.Services.ConfigureHttpJsonOptions(o =>
         {
