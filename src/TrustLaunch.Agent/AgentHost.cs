@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using TrustLaunch.Agent.Apis;
 using TrustLaunch.Agent.Configuration;
@@ -47,8 +46,7 @@ public static class AgentHost
         File.Delete(socketPath);
 
         var endpoint = new ServiceEndpoint("attestation", ServiceEndpoint.ParseAddress(options.Listen), RequireClientCertificate: true);
-        var builder = ServiceHost.CreateBuilder(new ServiceHostSettings(Role, tls, [endpoint], []));
-        builder.WebHost.ConfigureKestrel(kestrel => kestrel.ListenUnixSocket(socketPath));
+        var builder = ServiceHost.CreateBuilder(new ServiceHostSettings(Role, tls, [endpoint], []) { UnixSocket = socketPath });
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton<AgentRuntime>();
         builder.Services.AddSingleton<TrustLaunch.Agent.Launcher.NodeLauncher>();

@@ -3,6 +3,7 @@ using System.Net.Http.Json;
 using System.Security.Cryptography;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
+using TrustLaunch.Hosting.Clients;
 using TrustLaunch.Hosting.Pki;
 using TrustLaunch.Hosting.Web;
 using TrustLaunch.Hsm;
@@ -25,12 +26,16 @@ public sealed class KbsFixture : IAsyncLifetime
 
     private readonly string _directory = Directory.CreateTempSubdirectory("trustlaunch-kbs-").FullName;
     private readonly SoftHsmFixture _hsm = new();
+    private readonly List<TlsIdentity> _identities = [];
     private WebApplication _app = null!;
     private TokenSigner _signer = null!;
     private HsmResourceKeyWrapper _wrapper = null!;
 
     public ManualClock Clock { get; } = new(DateTimeOffset.UtcNow);
     public int Port { get; private set; }
+    public WebApplication App => _app;
+    public ServiceEndpoint Attesters { get; private set; } = null!;
+    public ServiceEndpoint Admin { get; private set; } = null!;
     private string TlsDirectory => Path.Combine(_directory, "tls");
 
     public async Task InitializeAsync()
@@ -43,9 +48,9 @@ public sealed class KbsFixture : IAsyncLifetime
         _signer = new TokenSigner();
         Port = FreePorts.FindPair();
         var unused = FreePorts.FindPair();
-        _app = await KbsApp.BuildAsync(new KbsOptions(Path.Combine(_directory, "data"),
-            new ServiceEndpoint("attesters", new IPEndPoint(IPAddress.Loopback, Port), false),
-            new ServiceEndpoint("admin", new IPEndPoint(IPAddress.Loopback, Port + 1), true),
+        Attesters = new ServiceEndpoint("attesters", new IPEndPoint(IPAddress.Loopback, Port), false);
+        Admin = new ServiceEndpoint("admin", new IPEndPoint(IPAddress.Loopback, Port + 1), true);
+        _app = await KbsApp.BuildAsync(new KbsOptions(Path.Combine(_directory, "data"), Attesters, Admin,
             TlsIdentity.FromDirectory(TlsDirectory, ServiceRoles.Kbs),
             new Uri($"https://127.0.0.1:{unused}"), new Uri($"https://127.0.0.1:{unused + 1}"), _signer, _signer, _wrapper)
         { SessionTimeout = SessionTimeout }, Clock);
@@ -55,9 +60,20 @@ public sealed class KbsFixture : IAsyncLifetime
     /// <summary>An attester's client: trusts the broker's CA, keeps cookies, no client certificate.</summary>
     public HttpClient Client() => TestCa.AnonymousClient(TlsDirectory, Port);
 
+    /// <summary>A client of <paramref name="listener"/> presenting the test CA's certificate of <paramref name="role"/>.</summary>
+    public HttpClient Client(string role, ServiceEndpoint listener)
+    {
+        ArgumentNullException.ThrowIfNull(listener);
+        var identity = TlsIdentity.FromDirectory(TlsDirectory, role);
+        _identities.Add(identity);
+        return new ServiceHttpClientFactory(identity).Create(new Uri($"https://127.0.0.1:{listener.Address.Port}/"), ServiceRoles.Kbs);
+    }
+
     public async Task DisposeAsync()
     {
         await _app.DisposeAsync();
+        foreach (var identity in _identities)
+            identity.Dispose();
         _wrapper.Dispose();
         _signer.Dispose();
         Directory.Delete(_directory, recursive: true);

@@ -26,6 +26,8 @@ public sealed class VerifierStack : IAsyncLifetime
     public ServiceEndpoint VerifierAgents { get; private set; } = null!;
     public ServiceEndpoint VerifierTenants { get; private set; } = null!;
     public List<string> WebhookUrls { get; } = [];
+    public WebApplication RegistrarHost => _registrar ?? throw new InvalidOperationException("the registrar is not running");
+    public WebApplication VerifierHost => _verifier ?? throw new InvalidOperationException("the verifier is not running");
 
     /// <summary>When set before <see cref="InitializeAsync"/>, the registrar requires EK certificates chaining to this bundle.</summary>
     public CaBundle? EkCa { get; init; }

@@ -2,8 +2,8 @@ using System.Security.Cryptography;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Routing;
-using Microsoft.Extensions.DependencyInjection;
 using TrustLaunch.Agent.Attestation;
 using TrustLaunch.Agent.Kbs;
 using TrustLaunch.Hosting.Contracts;
@@ -25,11 +25,9 @@ public static class KbsResourceApi
 
     public static void MapKbsResourceApi(this RouteGroupBuilder group) => group.MapPost("/kbs/resource", FetchAsync);
 
-    private static Task FetchAsync(HttpContext context)
-    {
-        var broker = context.RequestServices.GetService<NodeKeyBroker>();
-        return RespondWithBytesAsync(context, () => FetchCoreAsync(context, broker), e => Problem(e, broker));
-    }
+    // A handler of more than the HttpContext, so not a bare RequestDelegate: the API explorer describes it in /openapi.json.
+    private static Task FetchAsync(HttpContext context, [FromServices] NodeKeyBroker? broker) =>
+        RespondWithBytesAsync(context, () => FetchCoreAsync(context, broker), e => Problem(e, broker));
 
     /// <summary>Answers with the bytes <paramref name="release"/> hands over (wiped once written), or the problem
     /// <paramref name="problem"/> makes of its exception; other exceptions propagate.</summary>

@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
 using TrustLaunch.Agent.Attestation;
 using TrustLaunch.Hosting.Contracts;
+using TrustLaunch.Hosting.Web;
 using TrustLaunch.Measurement;
 
 namespace TrustLaunch.Agent.Apis;
@@ -18,10 +19,7 @@ public static class LocalApi
 {
     public static RouteGroupBuilder MapLocalApi(this WebApplication app)
     {
-        var group = app.MapGroup("/v1").AddEndpointFilter(async (context, next) =>
-            context.HttpContext.Connection.LocalIpAddress is null
-                ? await next(context).ConfigureAwait(false)
-                : TypedResults.NotFound());
+        var group = app.MapGroup("/v1").OnUnixSocket();
         group.MapPost("/measure", MeasureAsync);
         group.MapGet("/log", GetLog);
         group.MapLauncherApi();

@@ -2,8 +2,8 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Routing;
-using Microsoft.Extensions.DependencyInjection;
 using TrustLaunch.Agent.Kbs;
 using TrustLaunch.Kbs.Secrets;
 
@@ -23,12 +23,9 @@ public static class SecretApi
 
     public static void MapSecretApi(this RouteGroupBuilder group) => group.MapPost("/secret/unseal", UnsealAsync);
 
-    private static Task UnsealAsync(HttpContext context)
-    {
-        var broker = context.RequestServices.GetService<NodeKeyBroker>();
-        var secrets = context.RequestServices.GetService<NodeSecrets>();
-        return KbsResourceApi.RespondWithBytesAsync(context, () => UnsealCoreAsync(context, broker, secrets), e => Problem(e, broker));
-    }
+    // Not a bare RequestDelegate (see KbsResourceApi.FetchAsync), so /openapi.json describes it.
+    private static Task UnsealAsync(HttpContext context, [FromServices] NodeKeyBroker? broker, [FromServices] NodeSecrets? secrets) =>
+        KbsResourceApi.RespondWithBytesAsync(context, () => UnsealCoreAsync(context, broker, secrets), e => Problem(e, broker));
 
     private static async Task<byte[]> UnsealCoreAsync(HttpContext context, NodeKeyBroker? broker, NodeSecrets? secrets)
     {

@@ -5,13 +5,17 @@ using Microsoft.AspNetCore.Routing.Matching;
 
 namespace TrustLaunch.Hosting.Web;
 
-/// <summary>Endpoint metadata from <see cref="ClientRoles.OnEndpoint"/>: the listener the endpoint answers on.</summary>
-internal sealed record ListenerMetadata(ServiceEndpoint Endpoint)
+/// <summary>Endpoint metadata from <see cref="ClientRoles.OnEndpoint"/>: the listener the endpoint answers on (null:
+/// the unix socket, <see cref="ClientRoles.OnUnixSocket"/>).</summary>
+internal sealed record ListenerMetadata(ServiceEndpoint? Endpoint)
 {
     /// <summary>Whether a connection accepted on <paramref name="localAddress"/>:<paramref name="localPort"/> came in
-    /// through this listener (a wildcard listen address accepts any local address on its port).</summary>
+    /// through this listener (a wildcard listen address accepts any local address on its port; a unix socket
+    /// connection has no local address).</summary>
     public bool Accepts(IPAddress? localAddress, int localPort)
     {
+        if (Endpoint is null)
+            return localAddress is null;
         if (localPort != Endpoint.Address.Port || localAddress is null)
             return false;
         var listen = Endpoint.Address.Address;

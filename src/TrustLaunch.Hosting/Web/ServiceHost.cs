@@ -16,8 +16,8 @@ namespace TrustLaunch.Hosting.Web;
 
 /// <summary>
 /// The one way every TrustLaunch service builds its host: slim builder, Kestrel HTTPS listeners from
-/// <see cref="ServiceHostSettings"/> (mutual TLS where required, client certificates checked against our CA only),
-/// source-generated JSON, problem-details errors, JSON console logs, OpenTelemetry metrics for <c>/metrics</c>.
+/// <see cref="ServiceHostSettings"/> (mutual TLS where required, client certificates checked against our CA only) and
+/// its unix socket when it has one, source-generated JSON, problem-details errors, JSON console logs, OpenTelemetry metrics for <c>/metrics</c>.
 /// </summary>
 public static class ServiceHost
 {
@@ -53,6 +53,8 @@ public static class ServiceHost
                     https.ClientCertificateValidation = validator.Validate;
                 }));
             }
+            if (settings.UnixSocket is { } socket)
+                kestrel.ListenUnixSocket(socket);
         });
         builder.Services.ConfigureHttpJsonOptions(o =>
         {
@@ -72,6 +74,7 @@ public static class ServiceHost
         builder.Services.AddSingleton(settings);
         builder.Services.AddSingleton(settings.Tls);
         builder.Services.AddSingleton(new ServiceHttpClientFactory(settings.Tls));
+        OpenApiDocuments.Add(builder.Services, settings);
         builder.Services.AddOpenTelemetry()
             .ConfigureResource(r => r.AddService($"trustlaunch-{settings.Role}"))
             .WithMetrics(metrics => metrics.AddMeter([.. FrameworkMeters, .. settings.Meters]).AddPrometheusExporter());
@@ -89,7 +92,8 @@ public static class ServiceHost
 
     /// <summary>
     /// <c>/healthz</c> (the process serves), <c>/readyz</c> (every <see cref="IReadinessCheck"/> passes, else 503
-    /// naming the failing ones) and <c>/metrics</c> (Prometheus text), on every listener.
+    /// naming the failing ones) and <c>/metrics</c> (Prometheus text), on every listener; each listener's
+    /// <see cref="OpenApiDocuments.Route"/> on it.
     /// </summary>
     public static WebApplication MapOperations(this WebApplication app)
     {
@@ -108,6 +112,7 @@ public static class ServiceHost
                 : Results.Problem(title: "not ready", detail: string.Join("; ", failures), statusCode: StatusCodes.Status503ServiceUnavailable);
         });
         app.MapPrometheusScrapingEndpoint("/metrics");
+        OpenApiDocuments.Map(app);
         return app;
     }
 }

@@ -8,4 +8,9 @@ public sealed record ServiceHostSettings(
     string Role,
     TlsIdentity Tls,
     IReadOnlyList<ServiceEndpoint> Endpoints,
-    IReadOnlyList<string> Meters);
+    IReadOnlyList<string> Meters)
+{
+    /// <summary>A plain-HTTP unix socket listener besides <see cref="Endpoints"/>, for the routes bound with
+    /// <see cref="ClientRoles.OnUnixSocket"/>: no TLS, so the socket file's mode is what guards it. Null: none.</summary>
+    public string? UnixSocket { get; init; }
+}

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using TrustLaunch.Hosting.Clients;
 using TrustLaunch.Hosting.Contracts;
 using TrustLaunch.Hosting.Pki;
@@ -10,7 +11,8 @@ namespace TrustLaunch.Cli.Tests.Commands;
 /// <c>serve registrar --store postgres://…</c> and <c>serve verifier --store postgres://…</c> (the Native AOT binary,
 /// password from <c>--store-password-file</c>) on one PostgreSQL database, with a real agent on its own swtpm: the agent
 /// registers, is put under a policy and becomes Attested; each service keeps its tables in its own schema; both
-/// services killed with -9 and restarted come back with that state.
+/// services killed with -9 and restarted come back with that state. The native verifier (built with the AOT feature
+/// switch that turns the API explorer's enhanced model metadata off) serves its generated OpenAPI document.
 /// </summary>
 [Trait("Category", "Slow")]
 public sealed class PostgresStoreTests : IAsyncLifetime
@@ -68,6 +70,19 @@ public sealed class PostgresStoreTests : IAsyncLifetime
         var serviceOutput = File.ReadAllLines(_verifier.LogFile).Concat(File.ReadAllLines(_deployment.Registrar.LogFile))
             .Where(line => !line.StartsWith("--- start:", StringComparison.Ordinal));
         Assert.DoesNotContain(serviceOutput, line => line.Contains(_postgres.ServicePassword, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task NativeVerifier_TenantListener_ServesItsOpenApiDocument()
+    {
+        using var tenant = Client();
+
+        using var document = JsonDocument.Parse(await tenant.GetStringAsync(new Uri("openapi.json", UriKind.Relative)));
+
+        Assert.StartsWith("3.", document.RootElement.GetProperty("openapi").GetString(), StringComparison.Ordinal);
+        var paths = document.RootElement.GetProperty("paths").EnumerateObject().Select(p => p.Name).ToList();
+        Assert.Contains("/v1/agents/{id}/policy", paths);
+        Assert.Contains("/openapi.json", paths);
     }
 
     private async Task<AgentStatus> WaitForStateAsync(VerifierClient tenant, string state, Func<AgentStatus, bool>? also = null)
