@@ -98,7 +98,7 @@ public sealed partial class PostgresDatabase : StoreDatabase
     public override Task<T> WriteLockingRowsAsync<T>(Func<DbConnection, DbTransaction, Task<T>> write, CancellationToken cancellationToken = default) =>
         WriteAsync(write, IsolationLevel.ReadCommitted, cancellationToken);
 
-    public override string ShareLock => " FOR SHARE";
+    public override string ShareLock => " FOR KEY SHARE";
     public override bool DataModifyingCtes => true;
 
     private async Task<T> WriteAsync<T>(Func<DbConnection, DbTransaction, Task<T>> write, IsolationLevel isolation, CancellationToken cancellationToken)

@@ -43,8 +43,10 @@ public abstract class StoreDatabase(int schemaVersion) : IReadinessCheck, IAsync
         WriteAsync(write, cancellationToken);
 
     /// <summary>
-    /// The clause ending a <c>SELECT</c> whose rows must stay as read until the transaction ends (another
-    /// transaction's delete waits for it): <c> FOR SHARE</c> on PostgreSQL; nothing on SQLite, whose writers take turns.
+    /// The clause ending a <c>SELECT</c> whose rows must not be deleted, nor their keys changed, until the transaction
+    /// ends (another transaction's <c>DELETE</c> waits for it): <c> FOR KEY SHARE</c> on PostgreSQL, which, unlike
+    /// <c>FOR SHARE</c>, lets updates of other columns through (a lease renewal does not queue behind every
+    /// attestation, nor those behind it); nothing on SQLite, whose writers take turns.
     /// </summary>
     public virtual string ShareLock => "";
 

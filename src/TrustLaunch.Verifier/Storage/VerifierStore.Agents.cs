@@ -163,9 +163,10 @@ public sealed partial class VerifierStore
     }
 
     /// <summary>
-    /// The write goes through only while <c>@holder</c> holds the agent's lease. The lease row is share-locked until
+    /// The write goes through only while <c>@holder</c> holds the agent's lease. The lease row is key-share-locked until
     /// the commit, and leases change hands only by DELETE and INSERT (<see cref="MaintainLeasesAsync"/>,
-    /// <see cref="LeaveAsync"/>), so a takeover waits for this write, or this write sees the lease gone; that is what
+    /// <see cref="LeaveAsync"/>; a renewal updates only <c>expires_at</c>, which the lock lets through, and no write
+    /// ever updates <c>instance_id</c>), so a takeover waits for this write, or this write sees the lease gone; that is what
     /// lets these writes run READ COMMITTED on PostgreSQL. Not an <c>@holder IS NULL OR …</c> test: PostgreSQL cannot
     /// type a parameter that is only ever NULL.
     /// </summary>

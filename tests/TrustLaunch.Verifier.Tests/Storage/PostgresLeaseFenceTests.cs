@@ -8,7 +8,7 @@ using static TrustLaunch.Verifier.Tests.Storage.LeaseTestData;
 namespace TrustLaunch.Verifier.Tests.Storage;
 
 /// <summary>
-/// On PostgreSQL an attestation write runs READ COMMITTED; its lease fence holds because it share-locks the lease row.
+/// On PostgreSQL an attestation write runs READ COMMITTED; its lease fence holds because it key-share-locks the lease row.
 /// A takeover that has deleted the lease but not yet committed (another instance's lease maintenance) is waited for:
 /// then the write sees the lease gone and writes nothing, or, if the takeover rolls back, writes. Without the lock
 /// the write would read the lease as last committed and go through under the new holder's feet.
@@ -76,6 +76,27 @@ public sealed class PostgresLeaseFenceTests(PostgresFixture postgres) : IClassFi
 
         Assert.Equal("a", (await write)!.InstanceId);
         Assert.Equal(AgentStates.Attested, (await _store.GetAgentAsync("agent-0"))!.State);
+    }
+
+    [Fact]
+    public async Task MaintainLeases_AWriteHoldsTheLeaseLock_RenewsWithoutWaitingForIt()
+    {
+        // An attestation write in flight: the lease row locked as its fence locks it, not yet committed.
+        await using var connection = await postgres.OpenAdminConnectionAsync(_database);
+        await using var write = await connection.BeginTransactionAsync();
+        await using (var fence = new NpgsqlCommand(
+            $"SELECT 1 FROM verifier.agent_leases l WHERE l.agent_id = 'agent-0' AND l.instance_id = 'a'{_store.Database.ShareLock}", connection, write))
+            Assert.Equal(1, await fence.ExecuteScalarAsync());
+
+        // The holder's renewal updates expires_at only: the lock lets it through while the write is still open (a
+        // FOR SHARE lock would hold it, and every write queued behind it, until the write commits).
+        var renewal = _store.MaintainLeasesAsync(Instance("a"), NoneInFlight, Now.AddSeconds(5), Lease);
+        var first = await Task.WhenAny(renewal, Task.Delay(TimeSpan.FromSeconds(30)));
+        var renewedWhileOpen = first == renewal;
+        await write.CommitAsync();
+
+        Assert.True(renewedWhileOpen, "the lease renewal waited for the attestation write's lock");
+        Assert.Equal(["agent-0"], (await renewal).Select(a => a.AgentId));
     }
 
     private static AttestationResultRecord Result(string instance) => new(0, "agent-0", Now, "affirming", null, null, 0, "prod:v1", "t", instance);
